@@ -1,0 +1,64 @@
+package dev.understudy.core.aeron;
+
+import java.util.concurrent.TimeUnit;
+
+import io.aeron.Aeron;
+import io.aeron.driver.MediaDriver;
+import io.aeron.driver.ThreadingMode;
+import org.agrona.CloseHelper;
+import org.agrona.concurrent.BackoffIdleStrategy;
+
+/**
+ * An Aeron client with its own embedded media driver. Backoff idle strategies everywhere: busy-spinning
+ * starves a 2-core machine. Liveness timeouts are short so a vanished peer is noticed within ~2 s.
+ */
+public final class EmbeddedAeron implements AutoCloseable
+{
+    private final MediaDriver driver;
+    private final Aeron aeron;
+
+    private EmbeddedAeron(final MediaDriver driver, final Aeron aeron)
+    {
+        this.driver = driver;
+        this.aeron = aeron;
+    }
+
+    public static EmbeddedAeron launch(final String aeronDir)
+    {
+        final MediaDriver.Context driverContext = new MediaDriver.Context()
+            .aeronDirectoryName(aeronDir)
+            .threadingMode(ThreadingMode.SHARED)
+            .sharedIdleStrategy(new BackoffIdleStrategy(10, 20, TimeUnit.MICROSECONDS.toNanos(1),
+                TimeUnit.MILLISECONDS.toNanos(1)))
+            .dirDeleteOnStart(true)
+            .dirDeleteOnShutdown(true)
+            .publicationConnectionTimeoutNs(TimeUnit.SECONDS.toNanos(2))
+            .imageLivenessTimeoutNs(TimeUnit.SECONDS.toNanos(2))
+            .publicationUnblockTimeoutNs(TimeUnit.SECONDS.toNanos(15))
+            .clientLivenessTimeoutNs(TimeUnit.SECONDS.toNanos(10))
+            .timerIntervalNs(TimeUnit.MILLISECONDS.toNanos(100));
+        final MediaDriver driver = MediaDriver.launch(driverContext);
+        try
+        {
+            final Aeron aeron = Aeron.connect(new Aeron.Context()
+                .aeronDirectoryName(driver.aeronDirectoryName())
+                .idleStrategy(new BackoffIdleStrategy()));
+            return new EmbeddedAeron(driver, aeron);
+        }
+        catch (final RuntimeException ex)
+        {
+            CloseHelper.quietClose(driver);
+            throw ex;
+        }
+    }
+
+    public Aeron aeron()
+    {
+        return aeron;
+    }
+
+    public void close()
+    {
+        CloseHelper.closeAll(aeron, driver);
+    }
+}

@@ -1,0 +1,238 @@
+package dev.understudy.core.criu;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+import dev.understudy.core.criu.rpc.CriuRpc;
+import dev.understudy.core.os.SeqPacketSocket;
+
+/**
+ * A long-lived {@code criu service} in the protected service's network namespace, driven over its RPC
+ * socket. Each dump is one connection (CRIU forks a worker per connection, so no exec and, with the
+ * kerndat cache, no kernel probing per epoch), and CRIU's stage notifications arrive here in-process.
+ */
+public final class CriuService implements AutoCloseable
+{
+    public static final String DUMP_LOG = "dump.log";
+    private static final int MAX_MESSAGE = 1 << 20;
+
+    private final Process daemon;
+    private final Path socket;
+    private final Path log;
+    private final byte[] receiveBuffer = new byte[MAX_MESSAGE];
+
+    private CriuService(final Process daemon, final Path socket, final Path log)
+    {
+        this.daemon = daemon;
+        this.socket = socket;
+        this.log = log;
+    }
+
+    /**
+     * @param netns path of the network namespace CRIU must run in (the service's: CRIU then neither dumps
+     *              the namespace nor needs external veth maps), or null for the caller's own.
+     */
+    public static CriuService start(final CriuBinary criu, final Path netns, final Path runDir) throws IOException
+    {
+        Files.createDirectories(runDir);
+        final Path socket = runDir.resolve("criu.sock");
+        final Path log = runDir.resolve("criu-service.log");
+        Files.deleteIfExists(socket);
+        final List<String> command = new ArrayList<>();
+        if (netns != null)
+        {
+            command.add("nsenter");
+            command.add("--net=" + netns);
+        }
+        command.addAll(List.of(criu.path().toString(), "service", "--address", socket.toString(),
+            "-o", log.toString(), "-v2"));
+        final ProcessBuilder builder = new ProcessBuilder(command)
+            .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))
+            .redirectOutput(ProcessBuilder.Redirect.DISCARD)
+            .redirectError(ProcessBuilder.Redirect.appendTo(log.toFile()));
+        final Process daemon = builder.start();
+        final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (!Files.exists(socket))
+        {
+            if (!daemon.isAlive())
+            {
+                throw new CriuException("criu service exited at start (exit " + daemon.exitValue() + "): " +
+                    lastErrors(log));
+            }
+            if (System.nanoTime() > deadline)
+            {
+                daemon.destroyForcibly();
+                throw new CriuException("criu service did not open " + socket + " within 10 s");
+            }
+            sleepQuietly(5);
+        }
+        return new CriuService(daemon, socket, log);
+    }
+
+    /** Dumps per options; CRIU's notifications go to listener while the tree is frozen. */
+    public synchronized void dump(final DumpOptions options, final CriuNotificationListener listener)
+    {
+        final CriuRpc.criu_opts.Builder opts = CriuRpc.criu_opts.newBuilder()
+            .setImagesDirFd(-1)
+            .setImagesDir(options.imagesDir().toString())
+            .setPid(options.pid())
+            .setLeaveRunning(options.leaveRunning())
+            .setTcpEstablished(options.tcpEstablished())
+            .setLogLevel(2)
+            .setLogFile(DUMP_LOG)
+            .setNotifyScripts(true)
+            .setNetworkLock("skip".equals(options.networkLock()) ?
+                CriuRpc.criu_network_lock_method.SKIP : CriuRpc.criu_network_lock_method.IPTABLES);
+        if (options.trackMem())
+        {
+            opts.setTrackMem(true);
+            if (options.parentImages() != null)
+            {
+                opts.setParentImg(options.parentImages());
+            }
+        }
+        final CriuRpc.criu_req request = CriuRpc.criu_req.newBuilder()
+            .setType(CriuRpc.criu_req_type.DUMP).setOpts(opts).build();
+        final CriuRpc.criu_resp response = call(request, listener);
+        if (!response.getSuccess())
+        {
+            throw new CriuException("CRIU could not checkpoint pid " + options.pid() + ": " +
+                describeFailure(response, options.imagesDir().resolve(DUMP_LOG)));
+        }
+    }
+
+    private CriuRpc.criu_resp call(final CriuRpc.criu_req request, final CriuNotificationListener listener)
+    {
+        if (!daemon.isAlive())
+        {
+            throw new CriuException("criu service is not running (exit " + daemon.exitValue() + "): " +
+                lastErrors(log));
+        }
+        try (SeqPacketSocket connection = SeqPacketSocket.connect(socket.toString()))
+        {
+            connection.send(request.toByteArray());
+            while (true)
+            {
+                final int length = connection.receive(receiveBuffer);
+                if (length < 0)
+                {
+                    throw new CriuException("criu closed the RPC connection without an answer: " + lastErrors(log));
+                }
+                final CriuRpc.criu_resp response = CriuRpc.criu_resp.parseFrom(
+                    com.google.protobuf.CodedInputStream.newInstance(receiveBuffer, 0, length));
+                if (response.getType() != CriuRpc.criu_req_type.NOTIFY)
+                {
+                    return response;
+                }
+                final boolean ok = listener.onNotify(response.getNotify().getScript());
+                connection.send(CriuRpc.criu_req.newBuilder().setType(CriuRpc.criu_req_type.NOTIFY)
+                    .setNotifySuccess(ok).build().toByteArray());
+            }
+        }
+        catch (final IOException ex)
+        {
+            throw new CriuException("CRIU RPC failed: " + ex.getMessage(), ex);
+        }
+    }
+
+    static String describeFailure(final CriuRpc.criu_resp response, final Path dumpLog)
+    {
+        final StringBuilder out = new StringBuilder();
+        if (response.hasCrErrmsg() && !response.getCrErrmsg().isBlank())
+        {
+            out.append(response.getCrErrmsg().trim()).append("; ");
+        }
+        out.append(lastErrors(dumpLog));
+        final String text = out.toString();
+        return text + advice(text);
+    }
+
+    /** What the operator can change, for the failures users actually hit. */
+    static String advice(final String errors)
+    {
+        if (errors.contains("of that type") || errors.contains("Can't dump file") || errors.contains("unsupported"))
+        {
+            return " -> the service holds a file or device CRIU cannot checkpoint; run it without that device " +
+                "(or close it before protection starts)";
+        }
+        if (errors.contains("ptrace") || errors.contains("Can't seize") || errors.contains("seize"))
+        {
+            return " -> another tracer (debugger, strace) is attached to the service; detach it";
+        }
+        if (errors.contains("External") || errors.contains("external"))
+        {
+            return " -> the service uses a resource outside its namespaces (an inherited pipe or socket); " +
+                "start it with its standard streams on files or /dev/null";
+        }
+        return "";
+    }
+
+    /** The error lines of a CRIU log, which say what went wrong far better than an exit code. */
+    public static String lastErrors(final Path logFile)
+    {
+        try
+        {
+            if (!Files.exists(logFile))
+            {
+                return "(no CRIU log at " + logFile + ")";
+            }
+            final List<String> errors = new ArrayList<>();
+            for (final String line : Files.readAllLines(logFile, StandardCharsets.ISO_8859_1))
+            {
+                if (line.contains("Error") && !line.contains("RLIMIT_NOFILE"))
+                {
+                    errors.add(line.replaceFirst("^\\(\\s*[0-9.]+\\)\\s*", "").trim());
+                }
+            }
+            if (errors.isEmpty())
+            {
+                return "(see " + logFile + ")";
+            }
+            return String.join(" | ", errors.subList(Math.max(0, errors.size() - 4), errors.size()));
+        }
+        catch (final IOException ex)
+        {
+            return "(unreadable CRIU log " + logFile + ")";
+        }
+    }
+
+    public void close()
+    {
+        daemon.destroy();
+        try
+        {
+            if (!daemon.waitFor(2, TimeUnit.SECONDS))
+            {
+                daemon.destroyForcibly();
+            }
+        }
+        catch (final InterruptedException ex)
+        {
+            Thread.currentThread().interrupt();
+        }
+        try
+        {
+            Files.deleteIfExists(socket);
+        }
+        catch (final IOException ignore)
+        {
+        }
+    }
+
+    private static void sleepQuietly(final long millis)
+    {
+        try
+        {
+            Thread.sleep(millis);
+        }
+        catch (final InterruptedException ex)
+        {
+            Thread.currentThread().interrupt();
+        }
+    }
+}

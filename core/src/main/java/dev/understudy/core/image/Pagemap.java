@@ -1,0 +1,100 @@
+package dev.understudy.core.image;
+
+import java.io.IOException;
+import java.util.List;
+
+import dev.understudy.core.criu.rpc.CriuImages;
+
+/**
+ * One pagemap image: which virtual pages of a process (or shmem segment) are in which order in its
+ * pages-N.img. The page delta is keyed by these virtual addresses, so it survives mappings that come
+ * and go between epochs.
+ */
+public final class Pagemap
+{
+    public static final int PAGE_SIZE = 4096;
+    public static final int PE_PARENT = 1;
+    public static final int PE_LAZY = 1 << 1;
+    public static final int PE_PRESENT = 1 << 2;
+
+    private final int pagesId;
+    private final long[] vaddrs;
+    private final long[] pageCounts;
+    private final int[] flags;
+
+    private Pagemap(final int pagesId, final long[] vaddrs, final long[] pageCounts, final int[] flags)
+    {
+        this.pagesId = pagesId;
+        this.vaddrs = vaddrs;
+        this.pageCounts = pageCounts;
+        this.flags = flags;
+    }
+
+    public static boolean isPagemap(final String fileName)
+    {
+        return fileName.startsWith("pagemap-") && fileName.endsWith(".img");
+    }
+
+    public static Pagemap parse(final byte[] image, final String name) throws IOException
+    {
+        final List<com.google.protobuf.CodedInputStream> entries = CriuImageReader.entries(image, name);
+        if (entries.isEmpty())
+        {
+            throw new IOException(name + ": pagemap without head");
+        }
+        final int pagesId = CriuImages.pagemap_head.parseFrom(entries.get(0)).getPagesId();
+        final int n = entries.size() - 1;
+        final long[] vaddrs = new long[n];
+        final long[] counts = new long[n];
+        final int[] flags = new int[n];
+        for (int i = 0; i < n; i++)
+        {
+            final CriuImages.pagemap_entry entry = CriuImages.pagemap_entry.parseFrom(entries.get(i + 1));
+            vaddrs[i] = entry.getVaddr();
+            // CRIU 4.x writes nr_pages (field 5); older images only compat_nr_pages.
+            counts[i] = entry.hasNrPages() ? entry.getNrPages() : entry.getCompatNrPages();
+            flags[i] = entry.hasFlags() ? entry.getFlags() : (entry.getInParent() ? PE_PARENT : PE_PRESENT);
+        }
+        return new Pagemap(pagesId, vaddrs, counts, flags);
+    }
+
+    /** The pages image this pagemap indexes. */
+    public String pagesFileName()
+    {
+        return "pages-" + pagesId + ".img";
+    }
+
+    public int entryCount()
+    {
+        return vaddrs.length;
+    }
+
+    public long vaddr(final int entry)
+    {
+        return vaddrs[entry];
+    }
+
+    public long pageCount(final int entry)
+    {
+        return pageCounts[entry];
+    }
+
+    /** Whether this entry's pages are stored in this image's pages file (as opposed to a parent image). */
+    public boolean inPagesFile(final int entry)
+    {
+        return (flags[entry] & PE_PRESENT) != 0;
+    }
+
+    public long presentPages()
+    {
+        long total = 0;
+        for (int i = 0; i < vaddrs.length; i++)
+        {
+            if (inPagesFile(i))
+            {
+                total += pageCounts[i];
+            }
+        }
+        return total;
+    }
+}

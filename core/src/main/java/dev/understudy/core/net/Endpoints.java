@@ -1,0 +1,51 @@
+package dev.understudy.core.net;
+
+import java.net.DatagramSocket;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+
+/** HOST:PORT endpoints of the Aeron channels. */
+public final class Endpoints
+{
+    private Endpoints()
+    {
+    }
+
+    public static InetSocketAddress parse(final String endpoint, final String option)
+    {
+        final int colon = endpoint.lastIndexOf(':');
+        if (colon <= 0 || colon == endpoint.length() - 1)
+        {
+            throw new IllegalArgumentException(option + " must be HOST:PORT, not '" + endpoint + "'");
+        }
+        final int port;
+        try
+        {
+            port = Integer.parseInt(endpoint.substring(colon + 1));
+        }
+        catch (final NumberFormatException ex)
+        {
+            throw new IllegalArgumentException(option + " has a bad port: '" + endpoint + "'");
+        }
+        if (port < 0 || port > 65535)
+        {
+            throw new IllegalArgumentException(option + " port out of range: '" + endpoint + "'");
+        }
+        return InetSocketAddress.createUnresolved(endpoint.substring(0, colon), port);
+    }
+
+    /** The local address this host would use to send to the peer: what the peer can reach us on. */
+    public static String localAddressTowards(final String peerEndpoint)
+    {
+        final InetSocketAddress peer = parse(peerEndpoint, "endpoint");
+        try (DatagramSocket socket = new DatagramSocket())
+        {
+            socket.connect(InetAddress.getByName(peer.getHostString()), peer.getPort());
+            return socket.getLocalAddress().getHostAddress();
+        }
+        catch (final Exception ex)
+        {
+            return "127.0.0.1";
+        }
+    }
+}

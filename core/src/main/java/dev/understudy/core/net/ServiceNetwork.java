@@ -1,0 +1,238 @@
+package dev.understudy.core.net;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.regex.Pattern;
+
+import dev.understudy.core.os.Shell;
+
+/**
+ * The protected service's network: a named network namespace holding the service IP and a fixed MAC on
+ * a veth whose other end is a port of an Understudy bridge in the root namespace. The same IP and MAC
+ * can be recreated elsewhere for a restore. Everything created here is removed by {@link #close()}.
+ */
+public final class ServiceNetwork implements AutoCloseable
+{
+    public static final String BRIDGE_ALIAS = "understudy";
+    public static final String DEFAULT_BRIDGE = "usbr0";
+    public static final String DEFAULT_SUBNET_IP = "10.77.0.10/24";
+    private static final Pattern NAME = Pattern.compile("[a-z0-9][a-z0-9-]{0,10}");
+    private static final String RULE_COMMENT = "understudy";
+
+    /**
+     * @param name     short name: the namespace is us-NAME, the host veth usv-NAME.
+     * @param bridge   root-namespace bridge the veth joins (created if absent, shared between services).
+     * @param service  the service IP/prefix inside the namespace.
+     * @param gateway  the bridge's own address, the service's default route.
+     * @param mac      the service interface's MAC.
+     */
+    public record Spec(String name, String bridge, Ipv4Cidr service, Ipv4Cidr gateway, String mac)
+    {
+        public Spec
+        {
+            if (!NAME.matcher(name).matches())
+            {
+                throw new IllegalArgumentException("service name '" + name +
+                    "' must be 1-11 characters of a-z, 0-9 and '-' (it names a namespace and a veth)");
+            }
+            if (bridge.length() > 15 || bridge.isEmpty())
+            {
+                throw new IllegalArgumentException("bridge name '" + bridge + "' must be 1-15 characters");
+            }
+            if (service.address() == gateway.address())
+            {
+                throw new IllegalArgumentException("service IP " + service.ip() + " equals the bridge address");
+            }
+        }
+
+        public static Spec of(final String name, final String bridge, final String serviceCidr)
+        {
+            final Ipv4Cidr service = Ipv4Cidr.parse(serviceCidr);
+            return new Spec(name, bridge, service, service.firstHost(), service.derivedMac());
+        }
+
+        public Spec withName(final String newName)
+        {
+            return new Spec(newName, bridge, service, gateway, mac);
+        }
+
+        public String netnsName()
+        {
+            return "us-" + name;
+        }
+
+        public Path netnsPath()
+        {
+            return Path.of("/var/run/netns", netnsName());
+        }
+
+        public String hostVeth()
+        {
+            return "usv-" + name;
+        }
+    }
+
+    private final Spec spec;
+    private final boolean createdBridge;
+    private final boolean addedForwardRule;
+
+    private ServiceNetwork(final Spec spec, final boolean createdBridge, final boolean addedForwardRule)
+    {
+        this.spec = spec;
+        this.createdBridge = createdBridge;
+        this.addedForwardRule = addedForwardRule;
+    }
+
+    public Spec spec()
+    {
+        return spec;
+    }
+
+    /** Checks what could collide, then builds bridge, namespace and veth; undoes all of it on failure. */
+    public static ServiceNetwork create(final Spec spec)
+    {
+        final boolean bridgeExists = linkExists(spec.bridge());
+        if (bridgeExists && !isOurBridge(spec.bridge()))
+        {
+            throw new IllegalStateException("bridge name '" + spec.bridge() +
+                "' is taken by an interface Understudy did not create: choose another with --bridge");
+        }
+        if (Files.exists(spec.netnsPath()))
+        {
+            if (!Shell.run("ip", "netns", "pids", spec.netnsName()).stdout().isBlank())
+            {
+                throw new IllegalStateException("network namespace " + spec.netnsName() +
+                    " is in use: another service is protected under the name '" + spec.name() + "'; choose --name");
+            }
+            Shell.run("ip", "netns", "del", spec.netnsName()); // stale, left by a crash
+        }
+        if (linkExists(spec.hostVeth()))
+        {
+            Shell.run("ip", "link", "del", spec.hostVeth());
+        }
+        final String holder = whoHolds(spec.service().ip());
+        if (holder != null)
+        {
+            throw new IllegalStateException("service IP " + spec.service().ip() + " is already in use (" + holder +
+                "): choose another --service-ip");
+        }
+        boolean createdBridge = false;
+        boolean addedRule = false;
+        try
+        {
+            if (!bridgeExists)
+            {
+                Shell.check("ip", "link", "add", spec.bridge(), "type", "bridge");
+                createdBridge = true;
+                Shell.check("ip", "link", "set", spec.bridge(), "alias", BRIDGE_ALIAS);
+                Shell.check("ip", "addr", "add", spec.gateway().toString(), "dev", spec.bridge());
+                Shell.check("ip", "link", "set", spec.bridge(), "up");
+            }
+            else if (!Shell.run("ip", "-o", "-4", "addr", "show", "dev", spec.bridge()).stdout()
+                .contains(" " + spec.gateway().ip() + "/"))
+            {
+                Shell.check("ip", "addr", "add", spec.gateway().toString(), "dev", spec.bridge());
+            }
+            addedRule = allowBridgedForwarding(spec.bridge());
+            Shell.check("ip", "netns", "add", spec.netnsName());
+            Shell.check("ip", "link", "add", spec.hostVeth(), "type", "veth", "peer", "name", "eth0",
+                "netns", spec.netnsName());
+            Shell.check("ip", "link", "set", spec.hostVeth(), "master", spec.bridge(), "up");
+            final String ns = spec.netnsName();
+            Shell.check("ip", "-n", ns, "link", "set", "eth0", "address", spec.mac());
+            Shell.check("ip", "-n", ns, "addr", "add", spec.service().toString(), "dev", "eth0");
+            Shell.check("ip", "-n", ns, "link", "set", "lo", "up");
+            Shell.check("ip", "-n", ns, "link", "set", "eth0", "up");
+            Shell.check("ip", "-n", ns, "route", "add", "default", "via", spec.gateway().ip());
+            return new ServiceNetwork(spec, createdBridge, addedRule);
+        }
+        catch (final RuntimeException ex)
+        {
+            new ServiceNetwork(spec, createdBridge, addedRule).close();
+            throw ex;
+        }
+    }
+
+    /** Docker's br_netfilter sets FORWARD to DROP, which would also drop frames bridged between our ports. */
+    private static boolean allowBridgedForwarding(final String bridge)
+    {
+        final Path sysctl = Path.of("/proc/sys/net/bridge/bridge-nf-call-iptables");
+        try
+        {
+            if (!Files.exists(sysctl) || !Files.readString(sysctl).trim().equals("1"))
+            {
+                return false;
+            }
+        }
+        catch (final java.io.IOException ex)
+        {
+            return false;
+        }
+        final String[] rule = {"FORWARD", "-i", bridge, "-o", bridge, "-m", "comment", "--comment", RULE_COMMENT,
+            "-j", "ACCEPT"};
+        if (Shell.run(concat("iptables", "-C", rule)).ok())
+        {
+            return false;
+        }
+        Shell.check(concat("iptables", "-I", rule));
+        return true;
+    }
+
+    private static String[] concat(final String a, final String b, final String[] rest)
+    {
+        final String[] all = new String[rest.length + 2];
+        all[0] = a;
+        all[1] = b;
+        System.arraycopy(rest, 0, all, 2, rest.length);
+        return all;
+    }
+
+    static boolean linkExists(final String name)
+    {
+        return Shell.run("ip", "link", "show", "dev", name).ok();
+    }
+
+    static boolean isOurBridge(final String name)
+    {
+        final String details = Shell.run("ip", "-d", "link", "show", "dev", name).stdout();
+        return details.contains("alias " + BRIDGE_ALIAS) && details.contains("bridge ");
+    }
+
+    /** Where the IP is configured already: the root namespace or a named one; null when free. */
+    static String whoHolds(final String ip)
+    {
+        final String needle = " " + ip + "/";
+        if (Shell.run("ip", "-o", "-4", "addr").stdout().contains(needle))
+        {
+            return "configured in the root network namespace";
+        }
+        for (final String line : Shell.run("ip", "netns", "list").stdout().split("\n"))
+        {
+            final String ns = line.split(" ")[0].trim();
+            if (!ns.isEmpty() && Shell.run("ip", "-n", ns, "-o", "-4", "addr").stdout().contains(needle))
+            {
+                return "configured in network namespace " + ns;
+            }
+        }
+        return null;
+    }
+
+    public void close()
+    {
+        if (Files.exists(spec.netnsPath()))
+        {
+            Shell.run("ip", "netns", "del", spec.netnsName()); // takes the veth pair with it
+        }
+        if (linkExists(spec.hostVeth()))
+        {
+            Shell.run("ip", "link", "del", spec.hostVeth());
+        }
+        if (linkExists(spec.bridge()) && isOurBridge(spec.bridge()) &&
+            Shell.run("ip", "-o", "link", "show", "master", spec.bridge()).stdout().isBlank())
+        {
+            Shell.run("ip", "link", "del", spec.bridge());
+            Shell.run("iptables", "-D", "FORWARD", "-i", spec.bridge(), "-o", spec.bridge(), "-m", "comment",
+                "--comment", RULE_COMMENT, "-j", "ACCEPT");
+        }
+    }
+}

@@ -1,0 +1,37 @@
+package dev.understudy.core.os;
+
+import com.sun.jna.LastErrorException;
+import com.sun.jna.Library;
+import com.sun.jna.Native;
+
+/** The few libc calls Java has no API for: SOCK_SEQPACKET unix sockets (CRIU's RPC), setns, prctl. */
+public interface LibC extends Library
+{
+    LibC INSTANCE = Native.load("c", LibC.class);
+
+    int AF_UNIX = 1;
+    int SOCK_SEQPACKET = 5;
+    int SOCK_CLOEXEC = 0x80000;
+    int PR_SET_CHILD_SUBREAPER = 36;
+    int CLONE_NEWNET = 0x40000000;
+    int O_RDONLY = 0;
+    int O_CLOEXEC = 0x80000;
+
+    int socket(int domain, int type, int protocol) throws LastErrorException;
+
+    int connect(int fd, byte[] sockaddr, int length) throws LastErrorException;
+
+    long send(int fd, byte[] buffer, long length, int flags) throws LastErrorException;
+
+    long recv(int fd, byte[] buffer, long length, int flags) throws LastErrorException;
+
+    int close(int fd) throws LastErrorException;
+
+    int open(String path, int flags) throws LastErrorException;
+
+    int setns(int fd, int nstype) throws LastErrorException;
+
+    int prctl(int option, long arg2, long arg3, long arg4, long arg5) throws LastErrorException;
+
+    int getpid();
+}

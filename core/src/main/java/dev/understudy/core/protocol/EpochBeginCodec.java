@@ -1,0 +1,66 @@
+package dev.understudy.core.protocol;
+
+import org.agrona.DirectBuffer;
+import org.agrona.MutableDirectBuffer;
+
+import static dev.understudy.core.protocol.MessageHeader.ORDER;
+
+/**
+ * Start of one epoch's image: the epoch, the fencing term, the epoch it is a delta against (-1 for a full
+ * image) and where the primary listens for acknowledgements.
+ */
+public final class EpochBeginCodec
+{
+    public static final int TEMPLATE_ID = 1;
+    public static final int BLOCK_LENGTH = 32;
+    public static final long FULL_IMAGE = -1;
+
+    private DirectBuffer buffer;
+    private int offset;
+
+    public EpochBeginCodec wrap(final DirectBuffer buffer, final int offset)
+    {
+        this.buffer = buffer;
+        this.offset = offset + MessageHeader.LENGTH;
+        return this;
+    }
+
+    public static int encode(final MutableDirectBuffer buffer, final int offset, final long epoch, final long term,
+        final long baseEpoch, final int fileCount, final String ackEndpoint)
+    {
+        MessageHeader.encode(buffer, offset, BLOCK_LENGTH, TEMPLATE_ID);
+        final int body = offset + MessageHeader.LENGTH;
+        buffer.putLong(body, epoch, ORDER);
+        buffer.putLong(body + 8, term, ORDER);
+        buffer.putLong(body + 16, baseEpoch, ORDER);
+        buffer.putInt(body + 24, fileCount, ORDER);
+        buffer.putInt(body + 28, 0, ORDER);
+        final int varOffset = body + BLOCK_LENGTH;
+        return varOffset + VarData.putString(buffer, varOffset, ackEndpoint) - offset;
+    }
+
+    public long epoch()
+    {
+        return buffer.getLong(offset, ORDER);
+    }
+
+    public long term()
+    {
+        return buffer.getLong(offset + 8, ORDER);
+    }
+
+    public long baseEpoch()
+    {
+        return buffer.getLong(offset + 16, ORDER);
+    }
+
+    public int fileCount()
+    {
+        return buffer.getInt(offset + 24, ORDER);
+    }
+
+    public String ackEndpoint()
+    {
+        return VarData.getString(buffer, offset + BLOCK_LENGTH);
+    }
+}

@@ -1,0 +1,56 @@
+package dev.understudy.core.protocol;
+
+import org.agrona.DirectBuffer;
+import org.agrona.MutableDirectBuffer;
+
+import static dev.understudy.core.protocol.MessageHeader.ORDER;
+
+/** End of an epoch: the digest of the whole reconstructed image and how many chunks were sent. */
+public final class EpochEndCodec
+{
+    public static final int TEMPLATE_ID = 3;
+    public static final int BLOCK_LENGTH = 24;
+    public static final int LENGTH = MessageHeader.LENGTH + BLOCK_LENGTH;
+
+    private DirectBuffer buffer;
+    private int offset;
+
+    public EpochEndCodec wrap(final DirectBuffer buffer, final int offset)
+    {
+        this.buffer = buffer;
+        this.offset = offset + MessageHeader.LENGTH;
+        return this;
+    }
+
+    public static int encode(final MutableDirectBuffer buffer, final int offset, final long epoch,
+        final long imageHash, final int chunkCount, final int fileCount)
+    {
+        MessageHeader.encode(buffer, offset, BLOCK_LENGTH, TEMPLATE_ID);
+        final int body = offset + MessageHeader.LENGTH;
+        buffer.putLong(body, epoch, ORDER);
+        buffer.putLong(body + 8, imageHash, ORDER);
+        buffer.putInt(body + 16, chunkCount, ORDER);
+        buffer.putInt(body + 20, fileCount, ORDER);
+        return LENGTH;
+    }
+
+    public long epoch()
+    {
+        return buffer.getLong(offset, ORDER);
+    }
+
+    public long imageHash()
+    {
+        return buffer.getLong(offset + 8, ORDER);
+    }
+
+    public int chunkCount()
+    {
+        return buffer.getInt(offset + 16, ORDER);
+    }
+
+    public int fileCount()
+    {
+        return buffer.getInt(offset + 20, ORDER);
+    }
+}

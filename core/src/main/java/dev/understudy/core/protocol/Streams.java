@@ -1,0 +1,20 @@
+package dev.understudy.core.protocol;
+
+/** Aeron stream ids of the protocol. */
+public final class Streams
+{
+    public static final int EPOCHS = 1001;
+    public static final int ACKS = 1002;
+    /** Largest message we send; well under the default 16 MiB term's 2 MiB limit. */
+    public static final int CHUNK_BYTES = 1 << 20;
+    public static final int MAX_MESSAGE = (1 << 20) + (64 << 10);
+
+    private Streams()
+    {
+    }
+
+    public static String udpChannel(final String endpoint)
+    {
+        return "aeron:udp?endpoint=" + endpoint;
+    }
+}

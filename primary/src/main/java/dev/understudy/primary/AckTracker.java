@@ -1,0 +1,118 @@
+package dev.understudy.primary;
+
+import dev.understudy.core.protocol.AckCodec;
+
+/**
+ * Epochs shipped and not yet acknowledged, in order, in a fixed ring (no allocation per epoch). Decides
+ * whether the replica is keeping up: the basis of the "protected" state.
+ */
+final class AckTracker
+{
+    private static final int CAPACITY = 256;
+
+    private final long[] epochs = new long[CAPACITY];
+    private final long[] readyNs = new long[CAPACITY];
+    private final long[] digests = new long[CAPACITY];
+    private final PrimaryMetrics metrics;
+    private final EpochObserver observer;
+    private int head;
+    private int size;
+    private volatile long lastShippedEpoch = -1;
+    private volatile long lastAckedEpoch = -1;
+    private volatile long lastAckedDigest;
+    private boolean needFull = true;
+
+    AckTracker(final PrimaryMetrics metrics, final EpochObserver observer)
+    {
+        this.metrics = metrics;
+        this.observer = observer;
+    }
+
+    void shipped(final long epoch, final long readyNanos, final long digest)
+    {
+        if (size == CAPACITY)
+        {
+            head = (head + 1) % CAPACITY; // the replica is far behind: forget the oldest
+            size--;
+        }
+        final int slot = (head + size) % CAPACITY;
+        epochs[slot] = epoch;
+        readyNs[slot] = readyNanos;
+        digests[slot] = digest;
+        size++;
+        lastShippedEpoch = epoch;
+        metrics.lag(lastShippedEpoch - lastAckedEpoch);
+    }
+
+    void onAck(final long epoch, final int status, final long replicaDigest, final long nowNs)
+    {
+        while (size > 0 && epochs[head] < epoch)
+        {
+            head = (head + 1) % CAPACITY; // never answered individually: superseded
+            size--;
+        }
+        if (size == 0 || epochs[head] != epoch)
+        {
+            return; // an answer to an epoch we no longer track (e.g. before a resync)
+        }
+        final long shippedDigest = digests[head];
+        final long ready = readyNs[head];
+        head = (head + 1) % CAPACITY;
+        size--;
+        if (status == AckCodec.ACK)
+        {
+            final boolean matches = shippedDigest == replicaDigest;
+            metrics.onAck(nowNs - ready, matches);
+            lastAckedEpoch = epoch;
+            lastAckedDigest = replicaDigest;
+            if (!matches)
+            {
+                needFull = true;
+            }
+            observer.onAcknowledged(epoch, matches, nowNs);
+        }
+        else
+        {
+            metrics.onRefused();
+            needFull = true;
+            observer.onRefused(epoch, status);
+        }
+        metrics.lag(lastShippedEpoch - lastAckedEpoch);
+    }
+
+    /** Everything in flight is void (replica gone, publish failed): the next epoch goes in full. */
+    void reset()
+    {
+        head = 0;
+        size = 0;
+        needFull = true;
+    }
+
+    boolean takeNeedFull()
+    {
+        final boolean value = needFull;
+        needFull = false;
+        return value;
+    }
+
+    /** Nanos at which the oldest unacknowledged epoch became ready, or -1 when none is outstanding. */
+    long oldestOutstandingNs()
+    {
+        return size == 0 ? -1 : readyNs[head];
+    }
+
+    long lastShippedEpoch()
+    {
+        return lastShippedEpoch;
+    }
+
+    long lastAckedEpoch()
+    {
+        return lastAckedEpoch;
+    }
+
+    long lastAckedDigest()
+    {
+        return lastAckedDigest;
+    }
+}

@@ -1,0 +1,24 @@
+package dev.understudy.primary;
+
+import java.nio.file.Path;
+
+/** One dumped epoch handed from the epoch loop to the shipper. Instances are pooled and reused. */
+final class CheckpointEpoch
+{
+    long epoch;
+    Path imagesDir;
+    long dumpStartNs;
+    long dumpEndNs;
+    long frozenUs;
+
+    CheckpointEpoch set(final long epoch, final Path imagesDir, final long dumpStartNs, final long dumpEndNs,
+        final long frozenUs)
+    {
+        this.epoch = epoch;
+        this.imagesDir = imagesDir;
+        this.dumpStartNs = dumpStartNs;
+        this.dumpEndNs = dumpEndNs;
+        this.frozenUs = frozenUs;
+        return this;
+    }
+}

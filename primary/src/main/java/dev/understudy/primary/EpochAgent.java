@@ -1,0 +1,122 @@
+package dev.understudy.primary;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.TimeUnit;
+
+import dev.understudy.core.criu.CriuException;
+import dev.understudy.core.criu.CriuNotificationListener;
+import dev.understudy.core.criu.CriuService;
+import dev.understudy.core.criu.DumpOptions;
+import dev.understudy.core.criu.DumpStats;
+import org.agrona.concurrent.Agent;
+import org.agrona.concurrent.AgentTerminationException;
+import org.agrona.concurrent.OneToOneConcurrentArrayQueue;
+
+/**
+ * The epoch loop: every interval, freeze and dump the service with CRIU (leaving it running) into tmpfs
+ * and hand the image to the shipper. The service is frozen only inside {@link CriuService#dump}; if the
+ * shipper still holds the previous epoch, the next dump waits for it (bounded pipeline).
+ */
+final class EpochAgent implements Agent
+{
+    private final ProtectContext context;
+    private final PrimaryState state;
+    private final PrimaryMetrics metrics;
+    private final CriuService criu;
+    private final ProtectedProcess service;
+    private final CriuNotificationListener notifications;
+    private final OneToOneConcurrentArrayQueue<CheckpointEpoch> ready;
+    private final OneToOneConcurrentArrayQueue<CheckpointEpoch> free;
+    private final long intervalNs;
+    private long nextEpochNs;
+    private long epoch;
+    private long failureBackoffNs;
+
+    EpochAgent(final ProtectContext context, final PrimaryState state, final PrimaryMetrics metrics,
+        final CriuService criu, final ProtectedProcess service, final CriuNotificationListener notifications,
+        final OneToOneConcurrentArrayQueue<CheckpointEpoch> ready,
+        final OneToOneConcurrentArrayQueue<CheckpointEpoch> free)
+    {
+        this.context = context;
+        this.state = state;
+        this.metrics = metrics;
+        this.criu = criu;
+        this.service = service;
+        this.notifications = notifications;
+        this.ready = ready;
+        this.free = free;
+        this.intervalNs = TimeUnit.MILLISECONDS.toNanos(context.intervalMs());
+    }
+
+    public String roleName()
+    {
+        return "understudy-epoch";
+    }
+
+    public int doWork() throws IOException
+    {
+        if (!service.isAlive())
+        {
+            state.lastError = "the service exited (code " + service.exitCode() + "); protection stopped";
+            state.phase = PrimaryState.Phase.STOPPED;
+            throw new AgentTerminationException(state.lastError);
+        }
+        final long now = System.nanoTime();
+        if (now < nextEpochNs)
+        {
+            return 0;
+        }
+        if (!state.replicaConnected)
+        {
+            nextEpochNs = now + intervalNs; // no replica: checkpoints would protect nothing
+            return 0;
+        }
+        final CheckpointEpoch slot = free.poll();
+        if (slot == null)
+        {
+            return 0; // shipper still busy with the previous epoch
+        }
+        final long number = ++epoch;
+        final Path dir = context.runDir().resolve("epoch-" + number);
+        Files.createDirectories(dir);
+        final long start = System.nanoTime();
+        try
+        {
+            criu.dump(new DumpOptions(dir, service.rootPid(), true, true, context.networkLock(), false, null),
+                notifications);
+        }
+        catch (final CriuException ex)
+        {
+            EpochShipperAgent.deleteQuietly(dir);
+            free.offer(slot);
+            state.lastError = ex.getMessage();
+            // The service keeps running; retry with backoff so a persistent failure does not spin.
+            failureBackoffNs = Math.min(Math.max(failureBackoffNs * 2, intervalNs), TimeUnit.SECONDS.toNanos(5));
+            nextEpochNs = System.nanoTime() + failureBackoffNs;
+            if (!service.isAlive())
+            {
+                return 1;
+            }
+            System.err.println("understudy: checkpoint failed, service still running: " + ex.getMessage());
+            return 1;
+        }
+        final long end = System.nanoTime();
+        failureBackoffNs = 0;
+        long frozenUs;
+        try
+        {
+            frozenUs = DumpStats.read(dir).frozenUs();
+        }
+        catch (final IOException ex)
+        {
+            frozenUs = TimeUnit.NANOSECONDS.toMicros(end - start);
+        }
+        metrics.onDump(frozenUs, end - start);
+        state.lastDumpedEpoch = number;
+        ready.offer(slot.set(number, dir, start, end, frozenUs));
+        nextEpochNs = Math.max(start + intervalNs, end);
+        return 1;
+    }
+}

@@ -1,0 +1,298 @@
+package dev.understudy.primary;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
+
+import dev.understudy.core.checkpoint.BlockHasher;
+import dev.understudy.core.checkpoint.ImageDigest;
+import dev.understudy.core.image.Pagemap;
+import dev.understudy.core.protocol.EpochBeginCodec;
+import dev.understudy.core.protocol.FileKind;
+import dev.understudy.core.protocol.Streams;
+import org.agrona.collections.Long2LongHashMap;
+import org.agrona.collections.LongArrayList;
+
+/**
+ * Turns a full CRIU image directory into what must cross the wire: pages images as the pages whose
+ * content changed since the last shipped epoch (per-page xxHash3 keyed by pagemap and virtual address),
+ * other files whole or as "unchanged". Two passes: hash everything, then send only what changed.
+ */
+final class ImageDeltaEncoder
+{
+    /** Pages per delta chunk: u32 count + count * (u64 vaddr + 4 KiB page) fits one chunk. */
+    static final int PAGES_PER_DELTA_CHUNK = 255;
+    private static final long MISSING = Long.MIN_VALUE;
+
+    /** What one epoch's shipping produced. */
+    record Result(boolean sent, long baseEpoch, long imageDigest, long imageBytes, long bytesSent)
+    {
+    }
+
+    private static final class FilePlan
+    {
+        String name;
+        FileKind kind;
+        long length;
+        long digest;
+        String pagemapName = "";
+        final LongArrayList changedOffsets = new LongArrayList();
+        final LongArrayList changedVaddrs = new LongArrayList();
+    }
+
+    private final ByteBuffer readBuffer = ByteBuffer.allocateDirect(Streams.CHUNK_BYTES);
+    private final ByteBuffer deltaBuffer = ByteBuffer.allocateDirect(4 + PAGES_PER_DELTA_CHUNK * (8 + Pagemap.PAGE_SIZE))
+        .order(ByteOrder.LITTLE_ENDIAN);
+    private final BlockHasher hasher = new BlockHasher();
+    private final ImageDigest imageDigest = new ImageDigest();
+    private final List<FilePlan> plans = new ArrayList<>();
+    private Map<String, Long2LongHashMap> previousPages = new HashMap<>();
+    private Map<String, Long2LongHashMap> currentPages = new HashMap<>();
+    private Map<String, Long> previousFiles = new HashMap<>();
+    private Map<String, Long> currentFiles = new HashMap<>();
+
+    /**
+     * Ships the image of epoch as a delta against baseEpoch, or in full when baseEpoch is
+     * {@link EpochBeginCodec#FULL_IMAGE}. Returns sent=false when the publication failed midway.
+     */
+    Result ship(final long epoch, final long term, final long baseEpoch, final Path dir, final String ackEndpoint,
+        final EpochPublisher publisher) throws IOException
+    {
+        final boolean full = baseEpoch == EpochBeginCodec.FULL_IMAGE;
+        plans.clear();
+        imageDigest.clear();
+        currentPages.values().forEach(Long2LongHashMap::clear);
+        currentFiles.clear();
+
+        final List<String> names;
+        try (Stream<Path> files = Files.list(dir))
+        {
+            names = files.map(p -> p.getFileName().toString()).filter(ImageDigest::isImageFile).sorted().toList();
+        }
+        final Map<String, Pagemap> pagemapOfPagesFile = new HashMap<>();
+        final Map<String, String> pagemapNameOfPagesFile = new HashMap<>();
+        for (final String name : names)
+        {
+            if (Pagemap.isPagemap(name))
+            {
+                final Pagemap pagemap = Pagemap.parse(Files.readAllBytes(dir.resolve(name)), name);
+                pagemapOfPagesFile.put(pagemap.pagesFileName(), pagemap);
+                pagemapNameOfPagesFile.put(pagemap.pagesFileName(), name);
+            }
+        }
+
+        long imageBytes = 0;
+        for (int i = 0; i < names.size(); i++)
+        {
+            final String name = names.get(i);
+            final FilePlan plan = plan(i);
+            plan.name = name;
+            try (FileChannel channel = FileChannel.open(dir.resolve(name), StandardOpenOption.READ))
+            {
+                final Pagemap pagemap = pagemapOfPagesFile.get(name);
+                if (pagemap != null)
+                {
+                    planPages(plan, channel, pagemap, pagemapNameOfPagesFile.get(name), full);
+                }
+                else
+                {
+                    planFile(plan, channel, full);
+                }
+            }
+            imageBytes += plan.length;
+            imageDigest.add(name, plan.length, plan.digest);
+        }
+        final long digest = imageDigest.digest();
+
+        publisher.resetCounters();
+        boolean sent = publisher.begin(epoch, term, baseEpoch, names.size(), ackEndpoint);
+        for (int i = 0; sent && i < names.size(); i++)
+        {
+            final FilePlan plan = plans.get(i);
+            try (FileChannel channel = FileChannel.open(dir.resolve(plan.name), StandardOpenOption.READ))
+            {
+                sent = send(epoch, i, plan, channel, publisher);
+            }
+        }
+        sent = sent && publisher.end(epoch, digest, names.size());
+
+        final Map<String, Long2LongHashMap> pages = previousPages;
+        previousPages = currentPages;
+        currentPages = pages;
+        final Map<String, Long> files = previousFiles;
+        previousFiles = currentFiles;
+        currentFiles = files;
+        return new Result(sent, baseEpoch, digest, imageBytes, publisher.bytesSent());
+    }
+
+    private FilePlan plan(final int index)
+    {
+        while (plans.size() <= index)
+        {
+            plans.add(new FilePlan());
+        }
+        final FilePlan plan = plans.get(index);
+        plan.changedOffsets.clear();
+        plan.changedVaddrs.clear();
+        plan.pagemapName = "";
+        return plan;
+    }
+
+    private void planFile(final FilePlan plan, final FileChannel channel, final boolean full) throws IOException
+    {
+        hasher.reset();
+        long position = 0;
+        while (true)
+        {
+            readBuffer.clear();
+            final int n = channel.read(readBuffer, position);
+            if (n <= 0)
+            {
+                break;
+            }
+            hasher.update(readBuffer, 0, n);
+            position += n;
+        }
+        plan.length = hasher.length();
+        plan.digest = hasher.digest();
+        currentFiles.put(plan.name, plan.digest);
+        final Long before = previousFiles.get(plan.name);
+        plan.kind = !full && before != null && before == plan.digest ? FileKind.UNCHANGED : FileKind.FULL;
+    }
+
+    private void planPages(final FilePlan plan, final FileChannel channel, final Pagemap pagemap,
+        final String pagemapName, final boolean full) throws IOException
+    {
+        plan.pagemapName = pagemapName;
+        final Long2LongHashMap before = full ? null : previousPages.get(pagemapName);
+        final Long2LongHashMap now = currentPages.computeIfAbsent(pagemapName, k -> new Long2LongHashMap(MISSING));
+        hasher.reset();
+        long offset = 0;
+        int inBuffer = 0;
+        int bufferPosition = 0;
+        for (int entry = 0; entry < pagemap.entryCount(); entry++)
+        {
+            if (!pagemap.inPagesFile(entry))
+            {
+                continue;
+            }
+            final long base = pagemap.vaddr(entry);
+            for (long page = 0; page < pagemap.pageCount(entry); page++)
+            {
+                if (bufferPosition == inBuffer)
+                {
+                    readBuffer.clear();
+                    inBuffer = channel.read(readBuffer, offset);
+                    bufferPosition = 0;
+                    if (inBuffer < Pagemap.PAGE_SIZE)
+                    {
+                        throw new IOException(plan.name + " is shorter than its pagemap " + pagemapName + " says");
+                    }
+                }
+                final long vaddr = base + page * Pagemap.PAGE_SIZE;
+                final long hash = BlockHasher.hash(readBuffer, bufferPosition, Pagemap.PAGE_SIZE);
+                hasher.addBlockHash(hash);
+                now.put(vaddr, hash);
+                if (before != null && before.get(vaddr) != hash)
+                {
+                    plan.changedOffsets.addLong(offset);
+                    plan.changedVaddrs.addLong(vaddr);
+                }
+                offset += Pagemap.PAGE_SIZE;
+                bufferPosition += Pagemap.PAGE_SIZE;
+            }
+        }
+        if (channel.size() != offset)
+        {
+            throw new IOException(plan.name + " holds " + channel.size() + " bytes, its pagemap " + offset);
+        }
+        plan.length = offset;
+        plan.digest = hasher.digest();
+        plan.kind = before == null ? FileKind.FULL : FileKind.PAGES_DELTA;
+    }
+
+    private boolean send(final long epoch, final int fileIndex, final FilePlan plan, final FileChannel channel,
+        final EpochPublisher publisher) throws IOException
+    {
+        switch (plan.kind)
+        {
+            case UNCHANGED:
+                return publisher.chunk(epoch, fileIndex, FileKind.UNCHANGED, 0, 1, plan.digest, plan.length, plan.name,
+                    "", readBuffer, 0, 0);
+            case FULL:
+            {
+                final int chunks = (int)Math.max(1, (plan.length + Streams.CHUNK_BYTES - 1) / Streams.CHUNK_BYTES);
+                for (int chunk = 0; chunk < chunks; chunk++)
+                {
+                    readBuffer.clear();
+                    final long position = (long)chunk * Streams.CHUNK_BYTES;
+                    int length = 0;
+                    while (position + length < plan.length && readBuffer.hasRemaining())
+                    {
+                        final int n = channel.read(readBuffer, position + length);
+                        if (n <= 0)
+                        {
+                            break;
+                        }
+                        length += n;
+                    }
+                    if (!publisher.chunk(epoch, fileIndex, FileKind.FULL, chunk, chunks, plan.digest, plan.length,
+                        plan.name, plan.pagemapName, readBuffer, 0, length))
+                    {
+                        return false;
+                    }
+                }
+                return true;
+            }
+            case PAGES_DELTA:
+            {
+                final int changed = plan.changedOffsets.size();
+                final int chunks = Math.max(1, (changed + PAGES_PER_DELTA_CHUNK - 1) / PAGES_PER_DELTA_CHUNK);
+                for (int chunk = 0; chunk < chunks; chunk++)
+                {
+                    final int first = chunk * PAGES_PER_DELTA_CHUNK;
+                    final int count = Math.min(PAGES_PER_DELTA_CHUNK, changed - first);
+                    deltaBuffer.clear();
+                    deltaBuffer.putInt(0, count);
+                    for (int i = 0; i < count; i++)
+                    {
+                        deltaBuffer.putLong(4 + i * 8, plan.changedVaddrs.getLong(first + i));
+                    }
+                    final int pagesStart = 4 + count * 8;
+                    for (int i = 0; i < count; i++)
+                    {
+                        final int at = pagesStart + i * Pagemap.PAGE_SIZE;
+                        deltaBuffer.limit(at + Pagemap.PAGE_SIZE).position(at);
+                        final long fileOffset = plan.changedOffsets.getLong(first + i);
+                        while (deltaBuffer.hasRemaining())
+                        {
+                            if (channel.read(deltaBuffer, fileOffset + (deltaBuffer.position() - at)) <= 0)
+                            {
+                                throw new IOException(plan.name + " ended while reading a changed page");
+                            }
+                        }
+                    }
+                    deltaBuffer.clear();
+                    final int rawLength = pagesStart + count * Pagemap.PAGE_SIZE;
+                    if (!publisher.chunk(epoch, fileIndex, FileKind.PAGES_DELTA, chunk, chunks, plan.digest,
+                        plan.length, plan.name, plan.pagemapName, deltaBuffer, 0, rawLength))
+                    {
+                        return false;
+                    }
+                }
+                return true;
+            }
+            default:
+                throw new IllegalStateException(plan.kind.toString());
+        }
+    }
+}

@@ -1,0 +1,196 @@
+package dev.understudy.primary;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+import dev.understudy.core.aeron.EmbeddedAeron;
+import dev.understudy.core.criu.CriuBinary;
+import dev.understudy.core.criu.CriuNotificationListener;
+import dev.understudy.core.criu.CriuService;
+import dev.understudy.core.criu.KerndatCache;
+import dev.understudy.core.metrics.StatusServer;
+import dev.understudy.core.net.Endpoints;
+import dev.understudy.core.net.ServiceNetwork;
+import dev.understudy.core.protocol.Streams;
+import io.aeron.Publication;
+import io.aeron.Subscription;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import org.agrona.CloseHelper;
+import org.agrona.concurrent.AgentRunner;
+import org.agrona.concurrent.OneToOneConcurrentArrayQueue;
+import org.agrona.concurrent.SleepingMillisIdleStrategy;
+
+/**
+ * {@code understudy protect}: the service in its namespaces, the epoch loop and the shipper, talking to
+ * the replica over Aeron UDP. Everything it creates is undone by {@link #close()}, also when start fails.
+ */
+public final class Primary implements AutoCloseable
+{
+    private final ProtectContext context;
+    private final PrimaryState state = new PrimaryState();
+    private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+    private final PrimaryMetrics metrics = new PrimaryMetrics(registry);
+    private ServiceNetwork network;
+    private EmbeddedAeron aeron;
+    private ProtectedProcess service;
+    private CriuService criu;
+    private StatusServer statusServer;
+    private AckTracker tracker;
+    private AgentRunner epochRunner;
+    private AgentRunner shipperRunner;
+
+    private Primary(final ProtectContext context)
+    {
+        this.context = context;
+    }
+
+    public static Primary start(final ProtectContext context, final EpochObserver observer,
+        final CriuNotificationListener notifications) throws IOException
+    {
+        context.validate();
+        final CriuBinary criuBinary = CriuBinary.locate();
+        ProtectedProcess.resolveExecutable(context.command().get(0));
+        KerndatCache.ensure(criuBinary);
+        final Primary primary = new Primary(context);
+        try
+        {
+            primary.open(criuBinary, observer, notifications);
+            return primary;
+        }
+        catch (final IOException | RuntimeException ex)
+        {
+            primary.close();
+            throw ex;
+        }
+    }
+
+    private void open(final CriuBinary criuBinary, final EpochObserver observer,
+        final CriuNotificationListener notifications) throws IOException
+    {
+        network = ServiceNetwork.create(context.networkSpec());
+        EpochShipperAgent.deleteQuietly(context.runDir());
+        Files.createDirectories(context.runDir());
+
+        aeron = EmbeddedAeron.launch(context.aeronDir());
+        final String listen = context.listenEndpoint() != null ? context.listenEndpoint() :
+            Endpoints.localAddressTowards(context.replicaEndpoint()) + ":0";
+        final Subscription acks = aeron.aeron().addSubscription(Streams.udpChannel(listen), Streams.ACKS);
+        final String ackEndpoint = resolvedEndpoint(acks, listen);
+        final Publication epochs = aeron.aeron().addPublication(Streams.udpChannel(context.replicaEndpoint()),
+            Streams.EPOCHS);
+
+        service = ProtectedProcess.start(context.command(), context.networkSpec().netnsPath(), Path.of("/dev/null"));
+        state.servicePid = service.rootPid();
+        criu = CriuService.start(criuBinary, context.networkSpec().netnsPath(), context.runDir().resolve("criu"));
+        tracker = new AckTracker(metrics, observer);
+        statusServer = StatusServer.start(context.metricsHost(), context.metricsPort(), registry,
+            () -> state.toMap(context, tracker, metrics));
+
+        final OneToOneConcurrentArrayQueue<CheckpointEpoch> ready = new OneToOneConcurrentArrayQueue<>(2);
+        final OneToOneConcurrentArrayQueue<CheckpointEpoch> free = new OneToOneConcurrentArrayQueue<>(2);
+        free.offer(new CheckpointEpoch());
+        free.offer(new CheckpointEpoch());
+        final EpochShipperAgent shipper = new EpochShipperAgent(context, state, metrics, observer, ready, free,
+            epochs, acks, tracker, ackEndpoint);
+        final EpochAgent epochAgent = new EpochAgent(context, state, metrics, criu, service, notifications, ready,
+            free);
+        shipperRunner = new AgentRunner(new SleepingMillisIdleStrategy(1), this::onError, null, shipper);
+        epochRunner = new AgentRunner(new SleepingMillisIdleStrategy(1), this::onError, null, epochAgent);
+        AgentRunner.startOnThread(shipperRunner);
+        AgentRunner.startOnThread(epochRunner);
+    }
+
+    private static String resolvedEndpoint(final Subscription subscription, final String requested)
+    {
+        final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+        while (System.nanoTime() < deadline)
+        {
+            final String resolved = subscription.resolvedEndpoint();
+            if (resolved != null)
+            {
+                return resolved;
+            }
+            try
+            {
+                Thread.sleep(5);
+            }
+            catch (final InterruptedException ex)
+            {
+                Thread.currentThread().interrupt();
+                break;
+            }
+        }
+        throw new IllegalStateException("could not bind the ack endpoint " + requested);
+    }
+
+    private void onError(final Throwable error)
+    {
+        if (error instanceof org.agrona.concurrent.AgentTerminationException)
+        {
+            return;
+        }
+        state.lastError = String.valueOf(error.getMessage());
+        System.err.println("understudy primary: " + error);
+    }
+
+    public PrimaryState state()
+    {
+        return state;
+    }
+
+    public PrimaryMetrics metrics()
+    {
+        return metrics;
+    }
+
+    public PrometheusMeterRegistry registry()
+    {
+        return registry;
+    }
+
+    public Map<String, String> status()
+    {
+        return state.toMap(context, tracker, metrics);
+    }
+
+    public long lastAcknowledgedEpoch()
+    {
+        return tracker == null ? -1 : tracker.lastAckedEpoch();
+    }
+
+    public int statusPort()
+    {
+        return statusServer.port();
+    }
+
+    public ProtectedProcess service()
+    {
+        return service;
+    }
+
+    public ServiceNetwork.Spec networkSpec()
+    {
+        return context.networkSpec();
+    }
+
+    /** Blocks until the service exits or the epoch loop stops. */
+    public void awaitTermination() throws InterruptedException
+    {
+        while (service.isAlive() && !epochRunner.isClosed() && state.phase != PrimaryState.Phase.STOPPED)
+        {
+            Thread.sleep(100);
+        }
+    }
+
+    public void close()
+    {
+        state.phase = PrimaryState.Phase.STOPPED;
+        CloseHelper.quietCloseAll(epochRunner, shipperRunner, statusServer, service, criu, aeron, network);
+        EpochShipperAgent.deleteQuietly(context.runDir());
+        registry.close();
+    }
+}

@@ -1,0 +1,125 @@
+package dev.understudy.primary;
+
+import java.time.Duration;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.DistributionSummary;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+import org.HdrHistogram.Histogram;
+
+/**
+ * The primary's per-epoch figures: Micrometer meters for the Prometheus endpoint, and whole-run
+ * HdrHistograms for benchmark summaries (Micrometer's percentiles decay over a time window).
+ */
+public final class PrimaryMetrics
+{
+    private final Timer frozen;
+    private final Timer dumpWall;
+    private final Timer ackLatency;
+    private final DistributionSummary shipped;
+    private final DistributionSummary imageBytes;
+    private final DistributionSummary deltaPercent;
+    private final Counter committed;
+    private final Counter mismatches;
+    private final Counter refusals;
+    private final AtomicLong lag = new AtomicLong();
+    private final AtomicLong protectedFlag = new AtomicLong();
+
+    /** Whole-run histograms, in microseconds / bytes. */
+    public final Histogram frozenUs = new Histogram(3);
+    public final Histogram dumpWallUs = new Histogram(3);
+    public final Histogram ackLatencyUs = new Histogram(3);
+    public final Histogram shippedBytes = new Histogram(3);
+    public final Histogram imageBytesHistogram = new Histogram(3);
+    private final AtomicLong committedCount = new AtomicLong();
+    private final AtomicLong mismatchCount = new AtomicLong();
+
+    public PrimaryMetrics(final MeterRegistry registry)
+    {
+        frozen = timer(registry, "understudy.epoch.frozen", "time the service was frozen for the checkpoint (CRIU)");
+        dumpWall = timer(registry, "understudy.epoch.dump.wall", "wall time of the CRIU dump call");
+        ackLatency = timer(registry, "understudy.epoch.ack.latency", "from dump end to the replica's ack");
+        shipped = DistributionSummary.builder("understudy.epoch.shipped.bytes").baseUnit("bytes")
+            .description("bytes sent for one epoch").publishPercentiles(0.5, 0.99).register(registry);
+        imageBytes = DistributionSummary.builder("understudy.epoch.image.bytes").baseUnit("bytes")
+            .description("size of one epoch's full image").publishPercentiles(0.5).register(registry);
+        deltaPercent = DistributionSummary.builder("understudy.epoch.delta.ratio").baseUnit("percent")
+            .description("shipped bytes as a percentage of the image").publishPercentiles(0.5, 0.99)
+            .register(registry);
+        committed = Counter.builder("understudy.epochs.committed").description("epochs acknowledged by the replica")
+            .register(registry);
+        mismatches = Counter.builder("understudy.image.mismatches")
+            .description("acks whose image digest differs from the primary's").register(registry);
+        refusals = Counter.builder("understudy.epochs.refused")
+            .description("epochs the replica refused (corrupt, wrong base): a full image follows").register(registry);
+        Gauge.builder("understudy.replica.lag.epochs", lag, AtomicLong::get)
+            .description("epochs shipped but not yet acknowledged").register(registry);
+        Gauge.builder("understudy.protected", protectedFlag, AtomicLong::get)
+            .description("1 while a replica holds an acknowledged image and keeps up, else 0").register(registry);
+    }
+
+    private static Timer timer(final MeterRegistry registry, final String name, final String description)
+    {
+        return Timer.builder(name).description(description).publishPercentiles(0.5, 0.99)
+            .distributionStatisticExpiry(Duration.ofMinutes(1)).register(registry);
+    }
+
+    public void onDump(final long frozenMicros, final long dumpWallNanos)
+    {
+        frozen.record(frozenMicros, TimeUnit.MICROSECONDS);
+        dumpWall.record(dumpWallNanos, TimeUnit.NANOSECONDS);
+        frozenUs.recordValue(frozenMicros);
+        dumpWallUs.recordValue(TimeUnit.NANOSECONDS.toMicros(dumpWallNanos));
+    }
+
+    public void onShipped(final long bytesSent, final long imageSize)
+    {
+        shipped.record(bytesSent);
+        imageBytes.record(imageSize);
+        deltaPercent.record(imageSize == 0 ? 0 : 100.0 * bytesSent / imageSize);
+        shippedBytes.recordValue(bytesSent);
+        imageBytesHistogram.recordValue(imageSize);
+    }
+
+    public void onAck(final long latencyNanos, final boolean digestMatches)
+    {
+        ackLatency.record(latencyNanos, TimeUnit.NANOSECONDS);
+        ackLatencyUs.recordValue(TimeUnit.NANOSECONDS.toMicros(latencyNanos));
+        committed.increment();
+        committedCount.incrementAndGet();
+        if (!digestMatches)
+        {
+            mismatches.increment();
+            mismatchCount.incrementAndGet();
+        }
+    }
+
+    public void onRefused()
+    {
+        refusals.increment();
+    }
+
+    public void lag(final long epochs)
+    {
+        lag.set(epochs);
+    }
+
+    public void protectedState(final boolean isProtected)
+    {
+        protectedFlag.set(isProtected ? 1 : 0);
+    }
+
+    public long committedCount()
+    {
+        return committedCount.get();
+    }
+
+    public long mismatchCount()
+    {
+        return mismatchCount.get();
+    }
+}

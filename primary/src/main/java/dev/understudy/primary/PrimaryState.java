@@ -1,0 +1,62 @@
+package dev.understudy.primary;
+
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/** What {@code understudy status} shows of the primary; written by the agents, read by anyone. */
+public final class PrimaryState
+{
+    public enum Phase
+    {
+        STARTING, PROTECTED, UNPROTECTED, STOPPED
+    }
+
+    volatile Phase phase = Phase.STARTING;
+    volatile boolean replicaConnected;
+    volatile long lastDumpedEpoch = -1;
+    volatile String lastError = "";
+    volatile String unprotectedReason = "no replica has acknowledged an epoch yet";
+    volatile int servicePid = -1;
+
+    public Phase phase()
+    {
+        return phase;
+    }
+
+    public boolean isProtected()
+    {
+        return phase == Phase.PROTECTED;
+    }
+
+    public String lastError()
+    {
+        return lastError;
+    }
+
+    public long lastDumpedEpoch()
+    {
+        return lastDumpedEpoch;
+    }
+
+    Map<String, String> toMap(final ProtectContext context, final AckTracker tracker, final PrimaryMetrics metrics)
+    {
+        final Map<String, String> map = new LinkedHashMap<>();
+        map.put("role", "primary");
+        map.put("name", context.name());
+        map.put("state", phase == Phase.UNPROTECTED ? "unprotected (" + unprotectedReason + ")" :
+            phase.name().toLowerCase());
+        map.put("service_pid", Integer.toString(servicePid));
+        map.put("service_ip", context.serviceIp());
+        map.put("replica", context.replicaEndpoint() + (replicaConnected ? " (connected)" : " (not connected)"));
+        map.put("interval_ms", Integer.toString(context.intervalMs()));
+        map.put("ship_mode", context.shipMode().name().toLowerCase());
+        map.put("epoch_dumped", Long.toString(lastDumpedEpoch));
+        map.put("epoch_shipped", Long.toString(tracker.lastShippedEpoch()));
+        map.put("epoch_acknowledged", Long.toString(tracker.lastAckedEpoch()));
+        map.put("epochs_committed", Long.toString(metrics.committedCount()));
+        map.put("replica_lag_epochs", Long.toString(Math.max(0, tracker.lastShippedEpoch() - tracker.lastAckedEpoch())));
+        map.put("image_mismatches", Long.toString(metrics.mismatchCount()));
+        map.put("last_error", lastError.isEmpty() ? "-" : lastError);
+        return map;
+    }
+}

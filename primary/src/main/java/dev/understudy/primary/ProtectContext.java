@@ -1,0 +1,215 @@
+package dev.understudy.primary;
+
+import java.nio.file.Path;
+import java.util.List;
+
+import dev.understudy.core.net.Endpoints;
+
+import dev.understudy.core.net.ServiceNetwork;
+
+/** Configuration of {@code understudy protect}, with defaults and validation in one place. */
+public final class ProtectContext
+{
+    /** How each epoch's image is shipped. NAIVE (full image every epoch) is the benchmark baseline. */
+    public enum ShipMode
+    {
+        DELTA, NAIVE
+    }
+
+    private String name = "svc";
+    private List<String> command = List.of();
+    private String serviceIp = ServiceNetwork.DEFAULT_SUBNET_IP;
+    private String bridge = ServiceNetwork.DEFAULT_BRIDGE;
+    private int intervalMs = 100;
+    private String replicaEndpoint = "127.0.0.1:40123";
+    private String listenEndpoint;
+    private Path workDir = Path.of("/dev/shm/understudy");
+    private String metricsHost = "127.0.0.1";
+    private int metricsPort = 9464;
+    private ShipMode shipMode = ShipMode.DELTA;
+    private String networkLock = "iptables";
+    private long replicaTimeoutMs = 2000;
+
+    public ProtectContext validate()
+    {
+        if (command.isEmpty())
+        {
+            throw new IllegalArgumentException("no service command: give it after --, e.g. protect ... -- redis-server");
+        }
+        if (intervalMs < 10 || intervalMs > 60_000)
+        {
+            throw new IllegalArgumentException("--interval-ms must be between 10 and 60000, not " + intervalMs);
+        }
+        Endpoints.parse(replicaEndpoint, "--replica");
+        if (listenEndpoint != null)
+        {
+            Endpoints.parse(listenEndpoint, "--listen");
+        }
+        if (!"iptables".equals(networkLock) && !"skip".equals(networkLock))
+        {
+            throw new IllegalArgumentException("--network-lock must be iptables or skip");
+        }
+        ServiceNetwork.Spec.of(name, bridge, serviceIp); // validates name, bridge and IP
+        return this;
+    }
+
+    public ServiceNetwork.Spec networkSpec()
+    {
+        return ServiceNetwork.Spec.of(name, bridge, serviceIp);
+    }
+
+    public Path runDir()
+    {
+        return workDir.resolve(name).resolve("primary");
+    }
+
+    public String aeronDir()
+    {
+        return workDir.resolve(name).resolve("aeron-primary").toString();
+    }
+
+    public String name()
+    {
+        return name;
+    }
+
+    public ProtectContext name(final String name)
+    {
+        this.name = name;
+        return this;
+    }
+
+    public List<String> command()
+    {
+        return command;
+    }
+
+    public ProtectContext command(final List<String> command)
+    {
+        this.command = List.copyOf(command);
+        return this;
+    }
+
+    public String serviceIp()
+    {
+        return serviceIp;
+    }
+
+    public ProtectContext serviceIp(final String serviceIp)
+    {
+        this.serviceIp = serviceIp;
+        return this;
+    }
+
+    public String bridge()
+    {
+        return bridge;
+    }
+
+    public ProtectContext bridge(final String bridge)
+    {
+        this.bridge = bridge;
+        return this;
+    }
+
+    public int intervalMs()
+    {
+        return intervalMs;
+    }
+
+    public ProtectContext intervalMs(final int intervalMs)
+    {
+        this.intervalMs = intervalMs;
+        return this;
+    }
+
+    public String replicaEndpoint()
+    {
+        return replicaEndpoint;
+    }
+
+    public ProtectContext replicaEndpoint(final String replicaEndpoint)
+    {
+        this.replicaEndpoint = replicaEndpoint;
+        return this;
+    }
+
+    /** Where acks are received; null means the local address that routes to the replica, any free port. */
+    public String listenEndpoint()
+    {
+        return listenEndpoint;
+    }
+
+    public ProtectContext listenEndpoint(final String listenEndpoint)
+    {
+        this.listenEndpoint = listenEndpoint;
+        return this;
+    }
+
+    public Path workDir()
+    {
+        return workDir;
+    }
+
+    public ProtectContext workDir(final Path workDir)
+    {
+        this.workDir = workDir;
+        return this;
+    }
+
+    public String metricsHost()
+    {
+        return metricsHost;
+    }
+
+    public ProtectContext metricsHost(final String metricsHost)
+    {
+        this.metricsHost = metricsHost;
+        return this;
+    }
+
+    public int metricsPort()
+    {
+        return metricsPort;
+    }
+
+    public ProtectContext metricsPort(final int metricsPort)
+    {
+        this.metricsPort = metricsPort;
+        return this;
+    }
+
+    public ShipMode shipMode()
+    {
+        return shipMode;
+    }
+
+    public ProtectContext shipMode(final ShipMode shipMode)
+    {
+        this.shipMode = shipMode;
+        return this;
+    }
+
+    public String networkLock()
+    {
+        return networkLock;
+    }
+
+    public ProtectContext networkLock(final String networkLock)
+    {
+        this.networkLock = networkLock;
+        return this;
+    }
+
+    /** An epoch not acknowledged within this long means the replica is gone: the primary is unprotected. */
+    public long replicaTimeoutMs()
+    {
+        return replicaTimeoutMs;
+    }
+
+    public ProtectContext replicaTimeoutMs(final long replicaTimeoutMs)
+    {
+        this.replicaTimeoutMs = replicaTimeoutMs;
+        return this;
+    }
+}

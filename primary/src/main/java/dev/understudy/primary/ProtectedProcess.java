@@ -1,0 +1,140 @@
+package dev.understudy.primary;
+
+import java.io.File;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The protected service: started in the service's network namespace and in new PID, UTS and IPC
+ * namespaces, as the init of its PID namespace (so CRIU dumps and restores the namespace and a restored
+ * tree never collides with PIDs still taken here), in its own session, with its standard streams on
+ * files (an inherited pipe would be dumped as an external resource and break restore). No parent-death
+ * signal (unshare --kill-child): CRIU would restore it and the restored service would die with CRIU.
+ */
+public final class ProtectedProcess implements AutoCloseable
+{
+    private final Process launcher;
+    private final int rootPid;
+
+    private ProtectedProcess(final Process launcher, final int rootPid)
+    {
+        this.launcher = launcher;
+        this.rootPid = rootPid;
+    }
+
+    public static ProtectedProcess start(final List<String> command, final Path netns, final Path logFile)
+        throws IOException
+    {
+        final String executable = resolveExecutable(command.get(0));
+        final List<String> argv = new ArrayList<>(List.of("nsenter", "--net=" + netns,
+            "unshare", "--pid", "--uts", "--ipc", "--fork", "--", "setsid", executable));
+        argv.addAll(command.subList(1, command.size()));
+        Files.createDirectories(logFile.getParent());
+        final Process launcher = new ProcessBuilder(argv)
+            .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))
+            .redirectOutput(ProcessBuilder.Redirect.appendTo(logFile.toFile()))
+            .redirectErrorStream(true)
+            .start();
+        final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+        final Path children = Path.of("/proc", Long.toString(launcher.pid()), "task", Long.toString(launcher.pid()),
+            "children");
+        while (System.nanoTime() < deadline)
+        {
+            if (!launcher.isAlive())
+            {
+                throw new IllegalStateException("service exited at once (exit " + launcher.exitValue() + "): " +
+                    String.join(" ", command) + "; see " + logFile);
+            }
+            try
+            {
+                final String text = Files.readString(children).trim();
+                if (!text.isEmpty())
+                {
+                    return new ProtectedProcess(launcher, Integer.parseInt(text.split("\\s+")[0]));
+                }
+            }
+            catch (final IOException ignore)
+            {
+                // not there yet
+            }
+            sleep(2);
+        }
+        launcher.destroyForcibly();
+        throw new IllegalStateException("service did not start within 5 s: " + String.join(" ", command));
+    }
+
+    /** The command's path; a clear error before anything is created when it does not exist. */
+    public static String resolveExecutable(final String name)
+    {
+        if (name.contains("/"))
+        {
+            if (Files.isExecutable(Path.of(name)))
+            {
+                return name;
+            }
+            throw new IllegalArgumentException("service command not found or not executable: " + name);
+        }
+        for (final String dir : System.getenv().getOrDefault("PATH", "/usr/bin:/bin").split(":"))
+        {
+            final Path candidate = Path.of(dir.isEmpty() ? "." : dir, name);
+            if (Files.isExecutable(candidate) && !Files.isDirectory(candidate))
+            {
+                return candidate.toString();
+            }
+        }
+        throw new IllegalArgumentException("service command not found on PATH: " + name);
+    }
+
+    /** Global PID of the service (the init of its PID namespace): the root of what CRIU dumps. */
+    public int rootPid()
+    {
+        return rootPid;
+    }
+
+    public boolean isAlive()
+    {
+        return launcher.isAlive() && Files.exists(Path.of("/proc", Integer.toString(rootPid)));
+    }
+
+    public int exitCode()
+    {
+        return launcher.isAlive() ? -1 : launcher.exitValue();
+    }
+
+    /** Kills the service's whole PID namespace (killing its init kills every process in it). */
+    public void close()
+    {
+        try
+        {
+            new ProcessBuilder("kill", "-9", Integer.toString(rootPid)).start().waitFor(2, TimeUnit.SECONDS);
+            if (!launcher.waitFor(3, TimeUnit.SECONDS))
+            {
+                launcher.destroyForcibly();
+                launcher.waitFor(2, TimeUnit.SECONDS);
+            }
+        }
+        catch (final InterruptedException ex)
+        {
+            Thread.currentThread().interrupt();
+        }
+        catch (final IOException ignore)
+        {
+        }
+    }
+
+    private static void sleep(final long millis)
+    {
+        try
+        {
+            Thread.sleep(millis);
+        }
+        catch (final InterruptedException ex)
+        {
+            Thread.currentThread().interrupt();
+        }
+    }
+}

@@ -1,0 +1,117 @@
+package dev.understudy.replica;
+
+import java.io.IOException;
+import java.nio.file.Path;
+
+import dev.understudy.core.protocol.AckCodec;
+import dev.understudy.core.protocol.EpochBeginCodec;
+import dev.understudy.core.protocol.EpochEndCodec;
+import dev.understudy.core.protocol.FileChunkCodec;
+import dev.understudy.core.protocol.MessageHeader;
+import io.aeron.logbuffer.FragmentHandler;
+import io.aeron.logbuffer.Header;
+import org.agrona.DirectBuffer;
+
+/**
+ * Decodes the epoch stream: journals what arrives, feeds the assembler, and at the end of an epoch
+ * commits (journal record, then atomic switch of the image) and only then acknowledges.
+ */
+final class EpochAdapter implements FragmentHandler
+{
+    private final EpochBeginCodec begin = new EpochBeginCodec();
+    private final FileChunkCodec chunk = new FileChunkCodec();
+    private final EpochEndCodec end = new EpochEndCodec();
+    private final ImageAssembler assembler;
+    private final ImageStore store;
+    private final EpochJournal journal;
+    private final AckPublisher acks;
+    private final ReplicaMetrics metrics;
+    private final ReplicaState state;
+    private final ReplicaObserver observer;
+
+    EpochAdapter(final ImageAssembler assembler, final ImageStore store, final EpochJournal journal,
+        final AckPublisher acks, final ReplicaMetrics metrics, final ReplicaState state, final ReplicaObserver observer)
+    {
+        this.assembler = assembler;
+        this.store = store;
+        this.journal = journal;
+        this.acks = acks;
+        this.metrics = metrics;
+        this.state = state;
+        this.observer = observer;
+    }
+
+    public void onFragment(final DirectBuffer buffer, final int offset, final int length, final Header header)
+    {
+        metrics.onBytes(length);
+        final int templateId = MessageHeader.templateIdIfValid(buffer, offset, length);
+        try
+        {
+            switch (templateId)
+            {
+                case EpochBeginCodec.TEMPLATE_ID -> onBegin(buffer, offset, length);
+                case FileChunkCodec.TEMPLATE_ID ->
+                {
+                    chunk.wrap(buffer, offset);
+                    if (assembler.active())
+                    {
+                        journal.append(buffer, offset, length);
+                    }
+                    assembler.onChunk(chunk, buffer, offset, length);
+                }
+                case EpochEndCodec.TEMPLATE_ID -> onEnd(buffer, offset, length);
+                default -> state.lastError = "ignored a frame that is not an Understudy message (" + length + " bytes)";
+            }
+        }
+        catch (final IOException | RuntimeException ex)
+        {
+            state.lastError = "frame handling failed: " + ex.getMessage();
+            assembler.abort();
+        }
+    }
+
+    private void onBegin(final DirectBuffer buffer, final int offset, final int length) throws IOException
+    {
+        begin.wrap(buffer, offset);
+        final String ackEndpoint = begin.ackEndpoint();
+        acks.target(ackEndpoint);
+        state.primaryEndpoint = ackEndpoint;
+        assembler.begin(begin.epoch(), begin.baseEpoch(), begin.fileCount());
+        if (assembler.active())
+        {
+            journal.append(buffer, offset, length);
+        }
+    }
+
+    private void onEnd(final DirectBuffer buffer, final int offset, final int length) throws IOException
+    {
+        if (length < EpochEndCodec.LENGTH)
+        {
+            throw new IOException("short EpochEnd frame");
+        }
+        end.wrap(buffer, offset);
+        final long started = System.nanoTime();
+        final ImageAssembler.Outcome outcome = assembler.end(end.epoch(), end.imageHash(), end.chunkCount(),
+            end.fileCount());
+        if (outcome == null)
+        {
+            return; // an end without a begin: we joined mid-epoch
+        }
+        if (outcome.status() == AckCodec.ACK)
+        {
+            journal.append(buffer, offset, length);
+            journal.commit(outcome.epoch(), outcome.baseEpoch(), outcome.digest());
+            final Path committed = store.commit(outcome.epoch());
+            metrics.onCommitted(outcome.epoch(), System.nanoTime() - started);
+            observer.onCommitted(outcome.epoch(), committed);
+            acks.send(outcome.epoch(), AckCodec.ACK, outcome.digest(), store.currentEpoch());
+        }
+        else
+        {
+            metrics.onRefused();
+            state.lastError = "epoch " + outcome.epoch() + " refused: " + outcome.reason();
+            observer.onRefused(outcome.epoch(), outcome.status(), outcome.reason());
+            acks.send(outcome.epoch(), outcome.status(), 0, store.currentEpoch());
+        }
+    }
+}

@@ -1,0 +1,104 @@
+package dev.understudy.replica;
+
+import java.nio.file.Path;
+
+import dev.understudy.core.net.Endpoints;
+
+/** Configuration of {@code understudy replica}, with defaults and validation in one place. */
+public final class ReplicaContext
+{
+    private String name = "svc";
+    private String listenEndpoint = "127.0.0.1:40123";
+    private Path workDir = Path.of("/dev/shm/understudy");
+    private Path journalDir;
+    private String metricsHost = "127.0.0.1";
+    private int metricsPort = 9465;
+
+    public ReplicaContext validate()
+    {
+        Endpoints.parse(listenEndpoint, "--listen");
+        if (!name.matches("[a-z0-9][a-z0-9-]{0,10}"))
+        {
+            throw new IllegalArgumentException("--name must be 1-11 characters of a-z, 0-9 and '-'");
+        }
+        return this;
+    }
+
+    /** Where the image of the last acknowledged epoch lives (tmpfs). */
+    public Path imagesDir()
+    {
+        return workDir.resolve(name).resolve("replica");
+    }
+
+    public String aeronDir()
+    {
+        return workDir.resolve(name).resolve("aeron-replica").toString();
+    }
+
+    /** The on-disk Chronicle Queue journal of received epochs. */
+    public Path journalDir()
+    {
+        return journalDir != null ? journalDir : Path.of("/var/lib/understudy", name, "journal");
+    }
+
+    public ReplicaContext journalDir(final Path journalDir)
+    {
+        this.journalDir = journalDir;
+        return this;
+    }
+
+    public String name()
+    {
+        return name;
+    }
+
+    public ReplicaContext name(final String name)
+    {
+        this.name = name;
+        return this;
+    }
+
+    public String listenEndpoint()
+    {
+        return listenEndpoint;
+    }
+
+    public ReplicaContext listenEndpoint(final String listenEndpoint)
+    {
+        this.listenEndpoint = listenEndpoint;
+        return this;
+    }
+
+    public Path workDir()
+    {
+        return workDir;
+    }
+
+    public ReplicaContext workDir(final Path workDir)
+    {
+        this.workDir = workDir;
+        return this;
+    }
+
+    public String metricsHost()
+    {
+        return metricsHost;
+    }
+
+    public ReplicaContext metricsHost(final String metricsHost)
+    {
+        this.metricsHost = metricsHost;
+        return this;
+    }
+
+    public int metricsPort()
+    {
+        return metricsPort;
+    }
+
+    public ReplicaContext metricsPort(final int metricsPort)
+    {
+        this.metricsPort = metricsPort;
+        return this;
+    }
+}

@@ -1,0 +1,51 @@
+package dev.understudy.replica;
+
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+
+/** The replica's meters. */
+final class ReplicaMetrics
+{
+    private final Counter committed;
+    private final Counter refused;
+    private final Counter bytesReceived;
+    private final Timer apply;
+    final AtomicLong currentEpoch = new AtomicLong(-1);
+    final AtomicLong committedCount = new AtomicLong();
+    final AtomicLong refusedCount = new AtomicLong();
+
+    ReplicaMetrics(final MeterRegistry registry)
+    {
+        committed = Counter.builder("understudy.replica.epochs.committed").register(registry);
+        refused = Counter.builder("understudy.replica.epochs.refused")
+            .description("epochs refused: corrupt, wrong base or failed verification").register(registry);
+        bytesReceived = Counter.builder("understudy.replica.received.bytes").baseUnit("bytes").register(registry);
+        apply = Timer.builder("understudy.replica.epoch.apply").description("from EpochEnd to commit")
+            .publishPercentiles(0.5, 0.99).register(registry);
+        Gauge.builder("understudy.replica.epoch.current", currentEpoch, AtomicLong::get).register(registry);
+    }
+
+    void onBytes(final int length)
+    {
+        bytesReceived.increment(length);
+    }
+
+    void onCommitted(final long epoch, final long applyNanos)
+    {
+        committed.increment();
+        committedCount.incrementAndGet();
+        currentEpoch.set(epoch);
+        apply.record(applyNanos, TimeUnit.NANOSECONDS);
+    }
+
+    void onRefused()
+    {
+        refused.increment();
+        refusedCount.incrementAndGet();
+    }
+}
