@@ -105,15 +105,20 @@ final class EpochAgent implements Agent
         final long end = System.nanoTime();
         failureBackoffNs = 0;
         long frozenUs;
+        long memdumpUs = 0;
+        long memwriteUs = 0;
         try
         {
-            frozenUs = DumpStats.read(dir).frozenUs();
+            final DumpStats stats = DumpStats.read(dir);
+            frozenUs = stats.frozenUs();
+            memdumpUs = stats.memdumpUs();
+            memwriteUs = stats.memwriteUs();
         }
         catch (final IOException ex)
         {
             frozenUs = TimeUnit.NANOSECONDS.toMicros(end - start);
         }
-        metrics.onDump(frozenUs, end - start);
+        metrics.onDump(frozenUs, end - start, memdumpUs, memwriteUs);
         state.lastDumpedEpoch = number;
         ready.offer(slot.set(number, dir, start, end, frozenUs));
         nextEpochNs = Math.max(start + intervalNs, end);

@@ -35,6 +35,10 @@ public final class PrimaryMetrics
     public final Histogram ackLatencyUs = new Histogram(3);
     public final Histogram shippedBytes = new Histogram(3);
     public final Histogram imageBytesHistogram = new Histogram(3);
+    public final Histogram memdumpUs = new Histogram(3);
+    public final Histogram memwriteUs = new Histogram(3);
+    private final AtomicLong totalShipped = new AtomicLong();
+    private final AtomicLong totalImage = new AtomicLong();
     private final AtomicLong committedCount = new AtomicLong();
     private final AtomicLong mismatchCount = new AtomicLong();
 
@@ -68,24 +72,29 @@ public final class PrimaryMetrics
             .distributionStatisticExpiry(Duration.ofMinutes(1)).register(registry);
     }
 
-    public void onDump(final long frozenMicros, final long dumpWallNanos)
+    public synchronized void onDump(final long frozenMicros, final long dumpWallNanos, final long memdumpMicros,
+        final long memwriteMicros)
     {
+        memdumpUs.recordValue(memdumpMicros);
+        memwriteUs.recordValue(memwriteMicros);
         frozen.record(frozenMicros, TimeUnit.MICROSECONDS);
         dumpWall.record(dumpWallNanos, TimeUnit.NANOSECONDS);
         frozenUs.recordValue(frozenMicros);
         dumpWallUs.recordValue(TimeUnit.NANOSECONDS.toMicros(dumpWallNanos));
     }
 
-    public void onShipped(final long bytesSent, final long imageSize)
+    public synchronized void onShipped(final long bytesSent, final long imageSize)
     {
         shipped.record(bytesSent);
         imageBytes.record(imageSize);
         deltaPercent.record(imageSize == 0 ? 0 : 100.0 * bytesSent / imageSize);
         shippedBytes.recordValue(bytesSent);
+        totalShipped.addAndGet(bytesSent);
+        totalImage.addAndGet(imageSize);
         imageBytesHistogram.recordValue(imageSize);
     }
 
-    public void onAck(final long latencyNanos, final boolean digestMatches)
+    public synchronized void onAck(final long latencyNanos, final boolean digestMatches)
     {
         ackLatency.record(latencyNanos, TimeUnit.NANOSECONDS);
         ackLatencyUs.recordValue(TimeUnit.NANOSECONDS.toMicros(latencyNanos));
@@ -111,6 +120,28 @@ public final class PrimaryMetrics
     public void protectedState(final boolean isProtected)
     {
         protectedFlag.set(isProtected ? 1 : 0);
+    }
+
+    /** Clears the whole-run histograms: a benchmark starts measuring after its warm-up. */
+    public synchronized void resetRun()
+    {
+        frozenUs.reset();
+        dumpWallUs.reset();
+        ackLatencyUs.reset();
+        shippedBytes.reset();
+        imageBytesHistogram.reset();
+        memdumpUs.reset();
+        memwriteUs.reset();
+    }
+
+    public long totalShippedBytes()
+    {
+        return totalShipped.get();
+    }
+
+    public long totalImageBytes()
+    {
+        return totalImage.get();
     }
 
     public long committedCount()

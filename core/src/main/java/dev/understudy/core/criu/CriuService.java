@@ -83,6 +83,9 @@ public final class CriuService implements AutoCloseable
             .setPid(options.pid())
             .setLeaveRunning(options.leaveRunning())
             .setTcpEstablished(options.tcpEstablished())
+            // A client connecting during the freeze is a half-open socket CRIU cannot dump; skipping it
+            // just makes the client retransmit its SYN instead of failing the whole checkpoint.
+            .setTcpSkipInFlight(true)
             .setLogLevel(2)
             .setLogFile(DUMP_LOG)
             .setNotifyScripts(true)

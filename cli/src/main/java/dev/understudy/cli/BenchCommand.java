@@ -1,0 +1,193 @@
+package dev.understudy.cli;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+
+import dev.understudy.cli.workload.RedisClient;
+import dev.understudy.cli.workload.RedisService;
+import dev.understudy.cli.workload.WriteLoad;
+import dev.understudy.primary.EpochObserver;
+import dev.understudy.primary.PrimaryMetrics;
+import org.HdrHistogram.Histogram;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+@Command(name = "bench", mixinStandardHelpOptions = true,
+    description = "Run one Redis write workload three ways in this process: unprotected (none), Understudy " +
+        "(page deltas) and a naive full-image baseline; print a table and write JSON.")
+final class BenchCommand implements Callable<Integer>
+{
+    @Option(names = "--json", description = "write results to this JSON file")
+    Path json;
+
+    @Option(names = "--dataset-mb", defaultValue = "100", description = "Redis dataset size (default ${DEFAULT-VALUE})")
+    int datasetMb;
+
+    @Option(names = "--write-rate", defaultValue = "5000", description = "SETs per second, open loop (default ${DEFAULT-VALUE})")
+    int writeRate;
+
+    @Option(names = "--interval-ms", defaultValue = "100", description = "checkpoint interval (default ${DEFAULT-VALUE})")
+    int intervalMs;
+
+    @Option(names = "--duration-s", defaultValue = "20", description = "measured seconds per mode (default ${DEFAULT-VALUE})")
+    int durationS;
+
+    @Option(names = "--connections", defaultValue = "4", description = "client connections (default ${DEFAULT-VALUE})")
+    int connections;
+
+    @Option(names = "--modes", defaultValue = "none,understudy,naive", split = ",",
+        description = "which modes to run (default ${DEFAULT-VALUE})")
+    List<String> modes;
+
+    public Integer call() throws Exception
+    {
+        Understudy.requireRoot();
+        final Map<String, Object> results = new LinkedHashMap<>();
+        final Map<String, Object> byMode = new LinkedHashMap<>();
+        long rss = 0;
+        for (final String modeName : modes)
+        {
+            final LocalPair.Mode mode = switch (modeName.trim())
+            {
+                case "none" -> LocalPair.Mode.NONE;
+                case "understudy" -> LocalPair.Mode.UNDERSTUDY;
+                case "naive" -> LocalPair.Mode.NAIVE;
+                default -> throw new IllegalArgumentException("unknown mode '" + modeName +
+                    "': use none, understudy, naive");
+            };
+            System.out.printf("bench: %s (%s), %d MB dataset, %d SET/s over %d connections, %d ms interval, %d s%n",
+                modeName, LocalPair.describe(mode).get(1), datasetMb, writeRate, connections, intervalMs, durationS);
+            final Map<String, Object> result = runMode(mode);
+            rss = Math.max(rss, (Long)result.remove("rss_mb"));
+            byMode.put(modeName.trim(), result);
+        }
+        results.put("rss_mb", rss);
+        results.put("interval_ms", intervalMs);
+        results.put("dataset_mb", datasetMb);
+        results.put("write_rate", writeRate);
+        results.put("concurrency", connections);
+        results.put("duration_s", durationS);
+        results.put("modes", byMode);
+        System.out.print(table(byMode));
+        if (json != null)
+        {
+            Files.writeString(json, Json.write(results));
+            System.out.println("wrote " + json);
+        }
+        return 0;
+    }
+
+    private Map<String, Object> runMode(final LocalPair.Mode mode) throws Exception
+    {
+        try (LocalPair pair = LocalPair.start(mode, "bench", "10.77.0.20/24", intervalMs, EpochObserver.NONE))
+        {
+            final long keys;
+            try (RedisClient client = RedisClient.await(pair.serviceHost(), RedisService.PORT, 15_000))
+            {
+                client.close();
+            }
+            try (RedisClient populate = new RedisClient(pair.serviceHost(), RedisService.PORT, 300_000))
+            {
+                keys = RedisService.populate(populate, datasetMb);
+            }
+            final long rss = LocalPair.rssMb(pair.servicePid());
+            final boolean protectedMode = pair.primary() != null;
+            long committedBefore = 0;
+            if (protectedMode)
+            {
+                pair.awaitFreshAck(300_000); // the first, full image
+                pair.primary().metrics().resetRun();
+                committedBefore = pair.primary().metrics().committedCount();
+            }
+            final long start = System.nanoTime();
+            final long replies;
+            final Histogram latency;
+            final long loadErrors;
+            try (WriteLoad load = new WriteLoad(pair.serviceHost(), RedisService.PORT, keys))
+            {
+                load.start(writeRate, connections);
+                Thread.sleep(durationS * 1000L);
+                replies = load.replies();
+                loadErrors = load.errors();
+                load.close();
+                latency = load.intervalLatencies();
+            }
+            final double seconds = (System.nanoTime() - start) / 1e9;
+            final Map<String, Object> result = new LinkedHashMap<>();
+            result.put("rss_mb", rss);
+            if (protectedMode)
+            {
+                final PrimaryMetrics m = pair.primary().metrics();
+                synchronized (m)
+                {
+                    result.put("epochs_committed", m.committedCount() - committedBefore);
+                    result.put("frozen_ms_p50", ms(m.frozenUs, 50));
+                    result.put("frozen_ms_p99", ms(m.frozenUs, 99));
+                    result.put("dump_wall_ms_p50", ms(m.dumpWallUs, 50));
+                    result.put("memdump_ms_p50", ms(m.memdumpUs, 50));
+                    result.put("memwrite_ms_p50", ms(m.memwriteUs, 50));
+                    result.put("shipped_bytes_per_epoch_p50", m.shippedBytes.getValueAtPercentile(50));
+                    result.put("image_bytes_p50", m.imageBytesHistogram.getValueAtPercentile(50));
+                    result.put("shipped_percent_p50", m.imageBytesHistogram.getValueAtPercentile(50) == 0 ? null :
+                        100.0 * m.shippedBytes.getValueAtPercentile(50) / m.imageBytesHistogram.getValueAtPercentile(50));
+                    result.put("ack_latency_ms_p50", ms(m.ackLatencyUs, 50));
+                    result.put("image_mismatches", m.mismatchCount());
+                }
+            }
+            else
+            {
+                for (final String field : List.of("epochs_committed", "frozen_ms_p50", "frozen_ms_p99",
+                    "dump_wall_ms_p50", "memdump_ms_p50", "memwrite_ms_p50", "shipped_bytes_per_epoch_p50",
+                    "image_bytes_p50", "shipped_percent_p50", "ack_latency_ms_p50", "image_mismatches"))
+                {
+                    result.put(field, null);
+                }
+            }
+            result.put("throughput_ops", Math.round(replies / Math.min(seconds, durationS)));
+            result.put("reply_latency_ms_p50", latency.getTotalCount() == 0 ? null : ms(latency, 50));
+            result.put("reply_latency_ms_p99", latency.getTotalCount() == 0 ? null : ms(latency, 99));
+            result.put("load_errors", loadErrors);
+            return result;
+        }
+    }
+
+    private static Double ms(final Histogram histogram, final double percentile)
+    {
+        return histogram.getTotalCount() == 0 ? null : histogram.getValueAtPercentile(percentile) / 1000.0;
+    }
+
+    static String table(final Map<String, Object> byMode)
+    {
+        final List<String> fields = new ArrayList<>();
+        for (final Object result : byMode.values())
+        {
+            for (final String key : ((Map<String, Object>)result).keySet())
+            {
+                if (!fields.contains(key))
+                {
+                    fields.add(key);
+                }
+            }
+        }
+        final StringBuilder out = new StringBuilder(String.format("%-28s", ""));
+        byMode.keySet().forEach(mode -> out.append(String.format("%16s", mode)));
+        out.append('\n');
+        for (final String field : fields)
+        {
+            out.append(String.format("%-28s", field));
+            for (final Object result : byMode.values())
+            {
+                final Object value = ((Map<String, Object>)result).get(field);
+                out.append(String.format("%16s", value == null ? "-" :
+                    value instanceof Double d ? String.format("%.2f", d) : value.toString()));
+            }
+            out.append('\n');
+        }
+        return out.toString();
+    }
+}

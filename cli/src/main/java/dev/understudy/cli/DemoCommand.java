@@ -1,0 +1,126 @@
+package dev.understudy.cli;
+
+import java.util.concurrent.Callable;
+
+import dev.understudy.cli.workload.RedisClient;
+import dev.understudy.cli.workload.RedisService;
+import dev.understudy.cli.workload.WriteLoad;
+import dev.understudy.primary.EpochObserver;
+import dev.understudy.primary.PrimaryMetrics;
+import org.HdrHistogram.Histogram;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+@Command(name = "demo", mixinStandardHelpOptions = true,
+    description = "Protect a real Redis on this machine, replicate it under write load with a live line per " +
+        "second, then restore the replica's last acknowledged epoch and show it holds that epoch's data.")
+final class DemoCommand implements Callable<Integer>
+{
+    @Option(names = "--dataset-mb", defaultValue = "100", description = "Redis dataset (default ${DEFAULT-VALUE})")
+    int datasetMb;
+
+    @Option(names = "--interval-ms", defaultValue = "100", description = "checkpoint interval (default ${DEFAULT-VALUE})")
+    int intervalMs;
+
+    @Option(names = "--write-rate", defaultValue = "2000", description = "SETs per second (default ${DEFAULT-VALUE})")
+    int writeRate;
+
+    @Option(names = "--duration-s", defaultValue = "20", description = "seconds of load (default ${DEFAULT-VALUE})")
+    int durationS;
+
+    public Integer call() throws Exception
+    {
+        Understudy.requireRoot();
+        final LocalPair pair = LocalPair.start(LocalPair.Mode.UNDERSTUDY, "demo", "10.77.0.10/24", intervalMs,
+            EpochObserver.NONE);
+        final Thread cleanup = new Thread(pair::close);
+        Runtime.getRuntime().addShutdownHook(cleanup); // Ctrl-C: namespaces, bridge, rules and tmpfs go
+        try
+        {
+            run(pair);
+            return 0;
+        }
+        finally
+        {
+            pair.close();
+            Runtime.getRuntime().removeShutdownHook(cleanup);
+        }
+    }
+
+    private void run(final LocalPair pair) throws Exception
+    {
+        final String ip = pair.serviceHost();
+        say("replica listening on loopback UDP; Redis protected in namespace us-demo at " + ip +
+            ", checkpoint every " + intervalMs + " ms");
+        final long keys;
+        try (RedisClient client = new RedisClient(ip, RedisService.PORT, 300_000))
+        {
+            RedisClient.await(ip, RedisService.PORT, 15_000).close();
+            keys = RedisService.populate(client, datasetMb);
+        }
+        say("populated " + keys + " keys; Redis RSS " + LocalPair.rssMb(pair.servicePid()) + " MB; waiting for " +
+            "the first (full) image to be acknowledged");
+        pair.awaitFreshAck(300_000);
+        final PrimaryMetrics metrics = pair.primary().metrics();
+        metrics.resetRun();
+        say("protected. " + writeRate + " SET/s for " + durationS + " s:");
+        System.out.println("   t  epoch  frozen p50/p99 ms   shipped MB/s  delta %  ack lag  writes/s  reply p99 ms  state");
+        try (WriteLoad load = new WriteLoad(ip, RedisService.PORT, keys).start(writeRate, 4))
+        {
+            long lastShipped = metrics.totalShippedBytes();
+            long lastImage = metrics.totalImageBytes();
+            long lastReplies = 0;
+            for (int t = 1; t <= durationS; t++)
+            {
+                Thread.sleep(1000);
+                final long shipped = metrics.totalShippedBytes();
+                final long image = metrics.totalImageBytes();
+                final long replies = load.replies();
+                final Histogram latency = load.intervalLatencies();
+                final double frozen50;
+                final double frozen99;
+                synchronized (metrics)
+                {
+                    frozen50 = metrics.frozenUs.getValueAtPercentile(50) / 1000.0;
+                    frozen99 = metrics.frozenUs.getValueAtPercentile(99) / 1000.0;
+                }
+                final var status = pair.primary().status();
+                System.out.printf("%4d  %5s  %7.1f / %-7.1f  %12.2f  %7.2f  %7s  %8d  %12.1f  %s%n", t,
+                    status.get("epoch_acknowledged"), frozen50, frozen99, (shipped - lastShipped) / 1e6,
+                    image == lastImage ? 0.0 : 100.0 * (shipped - lastShipped) / (image - lastImage),
+                    status.get("replica_lag_epochs"), replies - lastReplies,
+                    latency.getTotalCount() == 0 ? 0.0 : latency.getValueAtPercentile(99) / 1000.0,
+                    status.get("state"));
+                lastShipped = shipped;
+                lastImage = image;
+                lastReplies = replies;
+            }
+        }
+        final String expected;
+        try (RedisClient client = new RedisClient(ip, RedisService.PORT, 30_000))
+        {
+            expected = RedisService.fingerprint(client);
+        }
+        final long epoch = pair.awaitFreshAck(30_000);
+        say("load stopped; Redis holds DBSIZE/DIGEST " + expected + "; epoch " + epoch + " acknowledged after it; " +
+            "image mismatches so far: " + metrics.mismatchCount());
+        say("stopping the primary and restoring the replica's last acknowledged image in a fresh namespace...");
+        final long restoredEpoch = pair.failOverToReplicaImage();
+        try (RedisClient restored = RedisClient.await(ip, RedisService.PORT, 15_000))
+        {
+            final String actual = RedisService.fingerprint(restored);
+            say("restored epoch " + restoredEpoch + ": DBSIZE/DIGEST " + actual + (actual.equals(expected) ?
+                "  == the primary's. Every acknowledged write is there." : "  != the primary's " + expected + "!"));
+            if (!actual.equals(expected))
+            {
+                throw new IllegalStateException("restored image differs from the primary's data");
+            }
+        }
+        say("cleaning up namespaces, bridge and tmpfs images.");
+    }
+
+    private static void say(final String line)
+    {
+        System.out.println("demo: " + line);
+    }
+}

@@ -1,0 +1,211 @@
+package dev.understudy.cli;
+
+import java.io.IOException;
+import java.net.DatagramSocket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Comparator;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
+import java.util.stream.Stream;
+
+import dev.understudy.cli.workload.RedisService;
+import dev.understudy.core.criu.CriuBinary;
+import dev.understudy.core.criu.CriuNotificationListener;
+import dev.understudy.core.criu.CriuRestore;
+import dev.understudy.core.net.ServiceNetwork;
+import dev.understudy.primary.EpochObserver;
+import dev.understudy.primary.Primary;
+import dev.understudy.primary.ProtectContext;
+import dev.understudy.primary.ProtectedProcess;
+import dev.understudy.replica.Replica;
+import dev.understudy.replica.ReplicaContext;
+import dev.understudy.replica.ReplicaObserver;
+import org.agrona.CloseHelper;
+
+/**
+ * A primary and a replica on this machine (two Aeron media drivers over UDP loopback) protecting a
+ * Redis, as the demo and the benchmark run them; or the same Redis unprotected, as a baseline.
+ */
+final class LocalPair implements AutoCloseable
+{
+    /** What runs: the bare service, Understudy with page deltas, or full images every epoch. */
+    enum Mode
+    {
+        NONE, UNDERSTUDY, NAIVE
+    }
+
+    final String name;
+    final ServiceNetwork.Spec spec;
+    private final Path workDir;
+    /** On disk, as in production: the journal's cost is part of what is measured. */
+    private final Path journalDir;
+    private Replica replica;
+    private Primary primary;
+    private ServiceNetwork bareNetwork;
+    private ProtectedProcess bareService;
+    private ServiceNetwork restoredNetwork;
+    private int restoredPid = -1;
+
+    private LocalPair(final String name, final ServiceNetwork.Spec spec, final Path workDir)
+    {
+        this.name = name;
+        this.spec = spec;
+        this.workDir = workDir;
+        this.journalDir = Path.of("/var/tmp/understudy-" + name + "-journal");
+    }
+
+    static LocalPair start(final Mode mode, final String name, final String serviceIp, final int intervalMs,
+        final EpochObserver observer) throws IOException
+    {
+        final Path workDir = Path.of("/dev/shm/understudy-" + name);
+        final LocalPair pair = new LocalPair(name, ServiceNetwork.Spec.of(name, ServiceNetwork.DEFAULT_BRIDGE,
+            serviceIp), workDir);
+        try
+        {
+            if (mode == Mode.NONE)
+            {
+                pair.bareNetwork = ServiceNetwork.create(pair.spec);
+                pair.bareService = ProtectedProcess.start(RedisService.command(), pair.spec.netnsPath(),
+                    Path.of("/dev/null"));
+                return pair;
+            }
+            final int port;
+            try (DatagramSocket socket = new DatagramSocket(0))
+            {
+                port = socket.getLocalPort();
+            }
+            pair.replica = Replica.start(new ReplicaContext().name(name).listenEndpoint("127.0.0.1:" + port)
+                .workDir(workDir).journalDir(pair.journalDir).metricsPort(0), ReplicaObserver.NONE);
+            pair.primary = Primary.start(new ProtectContext().name(name).serviceIp(serviceIp)
+                .replicaEndpoint("127.0.0.1:" + port).workDir(workDir).metricsPort(0).intervalMs(intervalMs)
+                .shipMode(mode == Mode.NAIVE ? ProtectContext.ShipMode.NAIVE : ProtectContext.ShipMode.DELTA)
+                .command(RedisService.command()), observer, CriuNotificationListener.NONE);
+            return pair;
+        }
+        catch (final IOException | RuntimeException ex)
+        {
+            pair.close();
+            throw ex;
+        }
+    }
+
+    Primary primary()
+    {
+        return primary;
+    }
+
+    Replica replica()
+    {
+        return replica;
+    }
+
+    int servicePid()
+    {
+        return primary != null ? primary.service().rootPid() : bareService.rootPid();
+    }
+
+    String serviceHost()
+    {
+        return spec.service().ip();
+    }
+
+    /** Waits until an epoch dumped from now on is acknowledged; returns it. */
+    long awaitFreshAck(final long timeoutMs) throws InterruptedException
+    {
+        final long after = primary.state().lastDumpedEpoch();
+        await(() -> primary.lastAcknowledgedEpoch() > after, timeoutMs, "an acknowledged epoch");
+        return primary.lastAcknowledgedEpoch();
+    }
+
+    /** Stops the primary as a dead host would leave it, then restores the replica's last acknowledged image. */
+    long failOverToReplicaImage() throws IOException
+    {
+        CloseHelper.quietClose(primary);
+        primary = null;
+        replica.close();
+        final Path image = replica.currentImage().toRealPath();
+        restoredNetwork = ServiceNetwork.create(spec.withName(name + "r"));
+        restoredPid = CriuRestore.restore(CriuBinary.locate(), image, restoredNetwork.spec().netnsPath(),
+            workDir.resolve("restore"));
+        return replica.committedEpoch();
+    }
+
+    static void await(final BooleanSupplier condition, final long timeoutMs, final String what)
+        throws InterruptedException
+    {
+        final long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMs);
+        while (!condition.getAsBoolean())
+        {
+            if (System.nanoTime() > deadline)
+            {
+                throw new IllegalStateException("timed out after " + timeoutMs + " ms waiting for " + what);
+            }
+            Thread.sleep(10);
+        }
+    }
+
+    static long rssMb(final int pid)
+    {
+        try
+        {
+            for (final String line : Files.readAllLines(Path.of("/proc", Integer.toString(pid), "status")))
+            {
+                if (line.startsWith("VmRSS:"))
+                {
+                    return Long.parseLong(line.replaceAll("[^0-9]", "")) / 1024;
+                }
+            }
+        }
+        catch (final IOException ignore)
+        {
+        }
+        return -1;
+    }
+
+    public synchronized void close()
+    {
+        if (restoredPid > 0)
+        {
+            ProcessHandle.of(restoredPid).ifPresent(ProcessHandle::destroyForcibly);
+            restoredPid = -1;
+        }
+        CloseHelper.quietCloseAll(primary, bareService, bareNetwork, restoredNetwork);
+        primary = null;
+        bareService = null;
+        bareNetwork = null;
+        restoredNetwork = null;
+        if (replica != null)
+        {
+            replica.closeAndDeleteImages();
+            replica = null;
+        }
+        deleteTree(workDir);
+        deleteTree(journalDir);
+    }
+
+    private static void deleteTree(final Path dir)
+    {
+        if (Files.exists(dir))
+        {
+            try (Stream<Path> files = Files.walk(dir))
+            {
+                files.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+            }
+            catch (final IOException ignore)
+            {
+            }
+        }
+    }
+
+    static List<String> describe(final Mode mode)
+    {
+        return switch (mode)
+        {
+            case NONE -> List.of("none", "unprotected Redis");
+            case UNDERSTUDY -> List.of("understudy", "CRIU full dump + page-level delta");
+            case NAIVE -> List.of("naive", "CRIU full dump, whole image shipped");
+        };
+    }
+}

@@ -1,0 +1,67 @@
+package dev.understudy.cli;
+
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.Callable;
+
+import dev.understudy.core.criu.CriuNotificationListener;
+import dev.understudy.primary.EpochObserver;
+import dev.understudy.primary.Primary;
+import dev.understudy.primary.ProtectContext;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+@Command(name = "protect", mixinStandardHelpOptions = true,
+    description = "Run CMD in its own namespaces with the service IP, checkpoint it every interval and " +
+        "replicate each epoch to the replica.")
+final class ProtectCommand implements Callable<Integer>
+{
+    @Option(names = "--replica", required = true, description = "the replica's UDP HOST:PORT")
+    String replica;
+
+    @Option(names = "--service-ip", required = true, description = "the service's IPv4/prefix, e.g. 10.77.0.10/24")
+    String serviceIp;
+
+    @Option(names = "--interval-ms", defaultValue = "100", description = "checkpoint interval (default ${DEFAULT-VALUE})")
+    int intervalMs;
+
+    @Option(names = "--name", defaultValue = "svc", description = "service name (default ${DEFAULT-VALUE})")
+    String name;
+
+    @Option(names = "--bridge", defaultValue = "usbr0", description = "bridge for the service (default ${DEFAULT-VALUE})")
+    String bridge;
+
+    @Option(names = "--listen", description = "UDP HOST:PORT for acks (default: address towards the replica, any port)")
+    String listen;
+
+    @Option(names = "--work-dir", defaultValue = "/dev/shm/understudy", description = "tmpfs for dumps (default ${DEFAULT-VALUE})")
+    Path workDir;
+
+    @Option(names = "--metrics-port", defaultValue = "9464", description = "HTTP /metrics and /status (default ${DEFAULT-VALUE})")
+    int metricsPort;
+
+    @Option(names = "--network-lock", defaultValue = "iptables",
+        description = "how CRIU locks TCP during a dump: iptables or skip (default ${DEFAULT-VALUE})")
+    String networkLock;
+
+    @Parameters(arity = "1..*", paramLabel = "CMD", description = "the service command, after --")
+    List<String> command;
+
+    public Integer call() throws Exception
+    {
+        Understudy.requireRoot();
+        final ProtectContext context = new ProtectContext().replicaEndpoint(replica).serviceIp(serviceIp)
+            .intervalMs(intervalMs).name(name).bridge(bridge).listenEndpoint(listen).workDir(workDir)
+            .metricsPort(metricsPort).networkLock(networkLock).command(command);
+        final Primary primary = Primary.start(context, EpochObserver.NONE, CriuNotificationListener.NONE);
+        Runtime.getRuntime().addShutdownHook(new Thread(primary::close));
+        System.out.println("understudy protecting '" + name + "' (pid " + primary.service().rootPid() + ", " +
+            serviceIp + ") every " + intervalMs + " ms -> replica " + replica + "; status on http://127.0.0.1:" +
+            primary.statusPort() + "/status");
+        primary.awaitTermination();
+        System.err.println("understudy: " + primary.state().lastError());
+        primary.close();
+        return 1;
+    }
+}

@@ -1,0 +1,82 @@
+package dev.understudy.cli;
+
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.Callable;
+
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+@Command(name = "status", mixinStandardHelpOptions = true, description = "Show the state of the primary and the replica.")
+final class StatusCommand implements Callable<Integer>
+{
+    @Option(names = "--primary", defaultValue = "127.0.0.1:9464", description = "primary status endpoint (default ${DEFAULT-VALUE})")
+    String primary;
+
+    @Option(names = "--replica", defaultValue = "127.0.0.1:9465", description = "replica status endpoint (default ${DEFAULT-VALUE})")
+    String replica;
+
+    public Integer call()
+    {
+        final Map<String, String> p = fetch(primary);
+        final Map<String, String> r = fetch(replica);
+        System.out.print(table(p, r));
+        return p.containsKey("error") && r.containsKey("error") ? 1 : 0;
+    }
+
+    static Map<String, String> fetch(final String endpoint)
+    {
+        final Map<String, String> values = new LinkedHashMap<>();
+        try
+        {
+            final HttpResponse<String> response = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build()
+                .send(HttpRequest.newBuilder(URI.create("http://" + endpoint + "/status"))
+                    .timeout(Duration.ofSeconds(2)).build(), HttpResponse.BodyHandlers.ofString());
+            for (final String line : response.body().split("\n"))
+            {
+                final int eq = line.indexOf('=');
+                if (eq > 0)
+                {
+                    values.put(line.substring(0, eq), line.substring(eq + 1));
+                }
+            }
+        }
+        catch (final IOException ex)
+        {
+            values.put("error", "no agent at " + endpoint + " (" + ex.getClass().getSimpleName() + ")");
+        }
+        catch (final InterruptedException ex)
+        {
+            Thread.currentThread().interrupt();
+        }
+        return values;
+    }
+
+    static String table(final Map<String, String> primary, final Map<String, String> replica)
+    {
+        final Set<String> keys = new LinkedHashSet<>(primary.keySet());
+        keys.addAll(replica.keySet());
+        int keyWidth = 5;
+        int primaryWidth = 7;
+        for (final String key : keys)
+        {
+            keyWidth = Math.max(keyWidth, key.length());
+            primaryWidth = Math.max(primaryWidth, primary.getOrDefault(key, "").length());
+        }
+        final String format = "%-" + keyWidth + "s  %-" + primaryWidth + "s  %s%n";
+        final StringBuilder out = new StringBuilder(String.format(format, "", "PRIMARY", "REPLICA"));
+        for (final String key : keys)
+        {
+            out.append(String.format(format, key, primary.getOrDefault(key, ""), replica.getOrDefault(key, "")));
+        }
+        return out.toString();
+    }
+}

@@ -1,0 +1,37 @@
+package dev.understudy.cli;
+
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/** The {@code understudy} command. */
+@Command(name = "understudy", mixinStandardHelpOptions = true, version = "understudy 0.1.0",
+    description = "Remus-style high availability for Linux processes: CRIU checkpoints every few tens of " +
+        "milliseconds, shipped as page deltas over Aeron to a warm replica.",
+    subcommands = {ProtectCommand.class, ReplicaCommand.class, StatusCommand.class, RestoreCommand.class,
+        DemoCommand.class, BenchCommand.class})
+public final class Understudy
+{
+    public static void main(final String[] args)
+    {
+        final CommandLine commandLine = new CommandLine(new Understudy());
+        // Bad input is one clear line, not a stack trace.
+        commandLine.setExecutionExceptionHandler((ex, cmd, parseResult) ->
+        {
+            cmd.getErr().println("understudy: " + (ex.getMessage() == null ? ex.toString() : ex.getMessage()));
+            if (System.getenv("UNDERSTUDY_DEBUG") != null)
+            {
+                ex.printStackTrace(cmd.getErr());
+            }
+            return 2;
+        });
+        System.exit(commandLine.execute(args));
+    }
+
+    static void requireRoot()
+    {
+        if (!"root".equals(System.getProperty("user.name")))
+        {
+            throw new IllegalStateException("needs root (network namespaces, CRIU): run it with sudo");
+        }
+    }
+}
