@@ -1,0 +1,86 @@
+package dev.understudy.core;
+
+import java.nio.ByteBuffer;
+
+import dev.understudy.core.protocol.AckCodec;
+import dev.understudy.core.protocol.EpochBeginCodec;
+import dev.understudy.core.protocol.EpochEndCodec;
+import dev.understudy.core.protocol.FileChunkCodec;
+import dev.understudy.core.protocol.FileKind;
+import dev.understudy.core.protocol.MessageHeader;
+import org.agrona.concurrent.UnsafeBuffer;
+import org.junit.jupiter.api.Test;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class ProtocolCodecTest
+{
+    private final UnsafeBuffer buffer = new UnsafeBuffer(ByteBuffer.allocateDirect(4096));
+
+    @Test
+    void epochBeginRoundTrips()
+    {
+        final int length = EpochBeginCodec.encode(buffer, 16, 42, 7, 41, 23, "10.0.0.1:40124");
+        assertEquals(EpochBeginCodec.TEMPLATE_ID, MessageHeader.templateIdIfValid(buffer, 16, length));
+        final EpochBeginCodec codec = new EpochBeginCodec().wrap(buffer, 16);
+        assertEquals(42, codec.epoch());
+        assertEquals(7, codec.term());
+        assertEquals(41, codec.baseEpoch());
+        assertEquals(23, codec.fileCount());
+        assertEquals("10.0.0.1:40124", codec.ackEndpoint());
+    }
+
+    @Test
+    void fileChunkRoundTripsAndChecksItsBounds()
+    {
+        final int payloadOffset = FileChunkCodec.encodeHeader(buffer, 0, 9, 3, FileKind.PAGES_DELTA, 2, 5, 1000, 400,
+            0xABCDL, 0x1234L, 1 << 20, "pages-1.img", "pagemap-1.img", 400);
+        final int length = payloadOffset + 400;
+        final FileChunkCodec codec = new FileChunkCodec().wrap(buffer, 0);
+        assertTrue(codec.fitsIn(0, length));
+        assertEquals(9, codec.epoch());
+        assertEquals(3, codec.fileIndex());
+        assertEquals(FileKind.PAGES_DELTA, codec.kind());
+        assertEquals(2, codec.chunkIndex());
+        assertEquals(5, codec.chunkCount());
+        assertEquals(1000, codec.rawLength());
+        assertEquals(400, codec.compressedLength());
+        assertEquals(0xABCDL, codec.checksum());
+        assertEquals(0x1234L, codec.fileHash());
+        assertEquals(1 << 20, codec.fileLength());
+        assertEquals("pages-1.img", codec.name());
+        assertEquals("pagemap-1.img", codec.pagemapName());
+        assertEquals(400, codec.payloadLength());
+        assertEquals(payloadOffset, codec.payloadOffset());
+        assertFalse(codec.fitsIn(0, length - 1), "a truncated frame is detected before its payload is read");
+    }
+
+    @Test
+    void endAndAckRoundTrip()
+    {
+        EpochEndCodec.encode(buffer, 0, 5, -77, 12, 3);
+        final EpochEndCodec end = new EpochEndCodec().wrap(buffer, 0);
+        assertEquals(5, end.epoch());
+        assertEquals(-77, end.imageHash());
+        assertEquals(12, end.chunkCount());
+        assertEquals(3, end.fileCount());
+
+        AckCodec.encode(buffer, 0, 5, AckCodec.NEED_FULL, 99, 4);
+        final AckCodec ack = new AckCodec().wrap(buffer, 0);
+        assertEquals(5, ack.epoch());
+        assertEquals(AckCodec.NEED_FULL, ack.status());
+        assertEquals(99, ack.imageHash());
+        assertEquals(4, ack.committedEpoch());
+    }
+
+    @Test
+    void foreignOrShortFramesAreNotOurs()
+    {
+        buffer.setMemory(0, 64, (byte)0x5a);
+        assertEquals(-1, MessageHeader.templateIdIfValid(buffer, 0, 64));
+        EpochEndCodec.encode(buffer, 0, 1, 2, 3, 4);
+        assertEquals(-1, MessageHeader.templateIdIfValid(buffer, 0, EpochEndCodec.LENGTH - 1));
+    }
+}
