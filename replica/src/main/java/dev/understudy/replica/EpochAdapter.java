@@ -102,6 +102,7 @@ final class EpochAdapter implements FragmentHandler
             journal.append(buffer, offset, length);
             journal.commit(outcome.epoch(), outcome.baseEpoch(), outcome.digest());
             final Path committed = store.commit(outcome.epoch());
+            assembler.committed();
             metrics.onCommitted(outcome.epoch(), System.nanoTime() - started);
             observer.onCommitted(outcome.epoch(), committed);
             acks.send(outcome.epoch(), AckCodec.ACK, outcome.digest(), store.currentEpoch());

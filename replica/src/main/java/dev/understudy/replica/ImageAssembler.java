@@ -8,6 +8,10 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.stream.Stream;
 import java.util.List;
 
 import dev.understudy.core.checkpoint.BlockHasher;
@@ -28,6 +32,12 @@ import org.agrona.collections.Long2LongHashMap;
  * Rebuilds one epoch's complete image in the staging directory from the last committed image plus what
  * arrived, verifying every chunk's checksum, every file's digest and the image digest. Anything wrong
  * turns the epoch into a refusal; the committed image is never touched.
+ *
+ * Staging is the spare image (epoch S, committed before the current epoch N). When a pages image kept
+ * its layout over S, N and N+1, it is patched in place: the pages that changed from S to N (copied from
+ * the current image) and from N to N+1 (from the delta). Per-page hashes are remembered, so the file
+ * digest is recomputed without reading the whole image: the replica's work per epoch follows what
+ * changed, not the size of the service. Otherwise the pages image is assembled whole.
  */
 final class ImageAssembler
 {
@@ -36,6 +46,17 @@ final class ImageAssembler
     /** Outcome of an epoch, for the ack. */
     record Outcome(long epoch, long baseEpoch, int status, long digest, String reason, Path stagingDir)
     {
+    }
+
+    /** What the replica remembers of one pages image of a committed (or staged) epoch. */
+    private static final class PagesMemo
+    {
+        long epoch;
+        long base;
+        byte[] layout;
+        long[] hashes;
+        long[] deltaVaddrs;
+        Long2LongHashMap offsets;
     }
 
     private static final class FileState
@@ -52,6 +73,7 @@ final class ImageAssembler
         Long2LongHashMap deltaOffsets;
         FileChannel delta;
         boolean complete;
+        long[] pageHashes;
     }
 
     private final ImageStore store;
@@ -60,6 +82,13 @@ final class ImageAssembler
     private final ByteBuffer raw = ByteBuffer.allocateDirect(Streams.MAX_MESSAGE).order(ByteOrder.LITTLE_ENDIAN);
     private final ByteBuffer payload = ByteBuffer.allocateDirect(Streams.MAX_MESSAGE);
     private final ByteBuffer copyBuffer = ByteBuffer.allocateDirect(Streams.CHUNK_BYTES);
+    private final ByteBuffer pageBuffer = ByteBuffer.allocateDirect(Pagemap.PAGE_SIZE);
+    private Map<String, PagesMemo> currentMemos = new HashMap<>();
+    private Map<String, PagesMemo> spareMemos = new HashMap<>();
+    private Map<String, PagesMemo> stagedMemos = new HashMap<>();
+    private long stagingBase = -1;
+    private long patchedFiles;
+    private long assembledFiles;
     private final BlockHasher hasher = new BlockHasher();
     private final ImageDigest digest = new ImageDigest();
     private final List<FileState> files = new ArrayList<>();
@@ -107,7 +136,20 @@ final class ImageAssembler
             refuse(AckCodec.REJECTED, "implausible file count " + fileCount);
             return;
         }
-        staging = store.freshStaging();
+        stagingBase = store.stageFromSpare();
+        staging = store.stagingDir();
+        stagedMemos = new HashMap<>();
+        if (stagingBase >= 0)
+        {
+            // Keep the spare's files out of the way of this epoch's names; pages images may be reused.
+            try (Stream<Path> old = Files.list(staging))
+            {
+                for (final Path path : old.toList())
+                {
+                    Files.move(path, staging.resolve(".old-" + path.getFileName()));
+                }
+            }
+        }
         for (int i = 0; i < fileCount; i++)
         {
             files.add(new FileState());
@@ -188,7 +230,12 @@ final class ImageAssembler
         file.nextChunk++;
         if (file.nextChunk == file.chunkCount && file.kind == FileKind.FULL)
         {
-            finishFile(file, hasher.length(), hasher.digest());
+            final long digestValue = hasher.digest();
+            if (!file.pagemapName.isEmpty())
+            {
+                file.pageHashes = hasher.blockHashesCopy();
+            }
+            finishFile(file, hasher.length(), digestValue);
         }
     }
 
@@ -319,7 +366,13 @@ final class ImageAssembler
                     {
                         assemblePages(file);
                     }
+                    else if (file.kind == FileKind.FULL && file.pageHashes != null)
+                    {
+                        remember(file, Files.readAllBytes(staging.resolve(file.pagemapName)), EpochBeginCodec.FULL_IMAGE,
+                            file.pageHashes, null, null);
+                    }
                 }
+                deleteLeftovers();
                 digest.clear();
                 for (final FileState file : files)
                 {
@@ -339,13 +392,160 @@ final class ImageAssembler
         }
         closeFiles();
         store.discardStaging();
+        spareMemos.clear(); // the spare was consumed as staging
         return new Outcome(epoch, baseEpoch, status, 0, reason, null);
+    }
+
+    /** The staged epoch was committed: it becomes current, the current one the spare. */
+    void committed()
+    {
+        spareMemos = currentMemos;
+        currentMemos = stagedMemos;
+        stagedMemos = new HashMap<>();
+    }
+
+    long patchedFiles()
+    {
+        return patchedFiles;
+    }
+
+    long assembledFiles()
+    {
+        return assembledFiles;
+    }
+
+    private void remember(final FileState file, final byte[] layout, final long base, final long[] hashes,
+        final long[] deltaVaddrs, final Long2LongHashMap offsets)
+    {
+        final PagesMemo memo = new PagesMemo();
+        memo.epoch = epoch;
+        memo.base = base;
+        memo.layout = layout;
+        memo.hashes = hashes;
+        memo.deltaVaddrs = deltaVaddrs;
+        memo.offsets = offsets;
+        stagedMemos.put(file.pagemapName, memo);
+    }
+
+    private void deleteLeftovers() throws IOException
+    {
+        try (Stream<Path> left = Files.list(staging))
+        {
+            for (final Path path : left.toList())
+            {
+                if (path.getFileName().toString().startsWith(".old-"))
+                {
+                    Files.delete(path);
+                }
+            }
+        }
     }
 
     private void assemblePages(final FileState file) throws IOException
     {
-        final Path pagemapPath = staging.resolve(file.pagemapName);
-        final Pagemap pagemap = Pagemap.parse(Files.readAllBytes(pagemapPath), file.pagemapName);
+        final byte[] layout = Files.readAllBytes(staging.resolve(file.pagemapName));
+        final PagesMemo current = currentMemos.get(file.pagemapName);
+        final PagesMemo spare = spareMemos.get(file.pagemapName);
+        final Path spareFile = staging.resolve(".old-" + file.name);
+        if (stagingBase >= 0 && spare != null && spare.epoch == stagingBase && current != null &&
+            current.epoch == store.currentEpoch() && current.base == stagingBase && current.deltaVaddrs != null &&
+            Arrays.equals(spare.layout, current.layout) && Arrays.equals(layout, current.layout) &&
+            Files.exists(spareFile))
+        {
+            patchPages(file, current, spare, spareFile);
+        }
+        else
+        {
+            assembleWholePages(file, layout);
+        }
+        file.delta.close();
+        Files.delete(staging.resolve(".delta-" + file.name));
+    }
+
+    /** spare (epoch S) + pages changed S->N from current + pages changed N->N+1 from the delta. */
+    private void patchPages(final FileState file, final PagesMemo current, final PagesMemo spare,
+        final Path spareFile) throws IOException
+    {
+        final Path target = staging.resolve(file.name);
+        Files.move(spareFile, target);
+        if (current.offsets == null)
+        {
+            current.offsets = offsetsOf(Pagemap.parse(current.layout, file.pagemapName));
+        }
+        final Long2LongHashMap offsets = current.offsets;
+        final long[] hashes = spare.hashes;
+        spare.hashes = null; // taken over: the spare is being turned into this epoch
+        try (FileChannel out = FileChannel.open(target, StandardOpenOption.WRITE);
+            FileChannel from = FileChannel.open(store.currentDir().resolve(file.name), StandardOpenOption.READ))
+        {
+            for (final long vaddr : current.deltaVaddrs)
+            {
+                if (file.deltaOffsets.containsKey(vaddr))
+                {
+                    continue;
+                }
+                final long offset = pageOffset(offsets, vaddr, file);
+                hashes[(int)(offset / Pagemap.PAGE_SIZE)] = copyPage(from, offset, out, offset);
+            }
+            final Long2LongHashMap.KeyIterator vaddrs = file.deltaOffsets.keySet().iterator();
+            while (vaddrs.hasNext())
+            {
+                final long vaddr = vaddrs.nextValue();
+                final long offset = pageOffset(offsets, vaddr, file);
+                hashes[(int)(offset / Pagemap.PAGE_SIZE)] = copyPage(file.delta, file.deltaOffsets.get(vaddr), out,
+                    offset);
+            }
+        }
+        patchedFiles++;
+        finishFile(file, (long)hashes.length * Pagemap.PAGE_SIZE, BlockHasher.hashLongs(hashes, hashes.length));
+        remember(file, current.layout, store.currentEpoch(), hashes, keys(file.deltaOffsets), offsets);
+    }
+
+    private static long[] keys(final Long2LongHashMap map)
+    {
+        final long[] keys = new long[map.size()];
+        int i = 0;
+        final Long2LongHashMap.KeyIterator iterator = map.keySet().iterator();
+        while (iterator.hasNext())
+        {
+            keys[i++] = iterator.nextValue();
+        }
+        return keys;
+    }
+
+    private static long pageOffset(final Long2LongHashMap offsets, final long vaddr, final FileState file)
+        throws IOException
+    {
+        final long offset = offsets.get(vaddr);
+        if (offset == MISSING)
+        {
+            throw new IOException("page " + Long.toHexString(vaddr) + " of " + file.name + " is not in its pagemap");
+        }
+        return offset;
+    }
+
+    private long copyPage(final FileChannel source, final long sourceOffset, final FileChannel out,
+        final long outOffset) throws IOException
+    {
+        pageBuffer.clear();
+        long position = sourceOffset;
+        while (pageBuffer.hasRemaining())
+        {
+            if (source.read(pageBuffer, position) <= 0)
+            {
+                throw new IOException("page source shorter than expected");
+            }
+            position = sourceOffset + pageBuffer.position();
+        }
+        final long hash = BlockHasher.hash(pageBuffer, 0, Pagemap.PAGE_SIZE);
+        pageBuffer.flip();
+        writeFully(out, pageBuffer, outOffset);
+        return hash;
+    }
+
+    private void assembleWholePages(final FileState file, final byte[] layout) throws IOException
+    {
+        final Pagemap pagemap = Pagemap.parse(layout, file.pagemapName);
         final Path basePagemap = store.currentDir().resolve(file.pagemapName);
         if (!Files.exists(basePagemap))
         {
@@ -408,9 +608,10 @@ final class ImageAssembler
             }
             written += copyRun(runSource, runStart, runLength, out, written);
         }
-        file.delta.close();
-        Files.delete(staging.resolve(".delta-" + file.name));
-        finishFile(file, written, hasher.digest());
+        final long digestValue = hasher.digest();
+        assembledFiles++;
+        finishFile(file, written, digestValue);
+        remember(file, layout, store.currentEpoch(), hasher.blockHashesCopy(), keys(file.deltaOffsets), null);
     }
 
     private long copyRun(final FileChannel source, final long start, final long length, final FileChannel out,
@@ -517,6 +718,7 @@ final class ImageAssembler
             active = false;
             closeFiles();
             store.discardStaging();
+            spareMemos.clear();
         }
     }
 

@@ -11,14 +11,18 @@ import java.util.stream.Stream;
  * The replica's images on tmpfs: committed epochs in epoch-N directories, the symlink {@code current}
  * to the last acknowledged one, and {@code staging} for the epoch being applied. Switching {@code current}
  * is a rename of a symlink, which is atomic: at every instant {@code current} is a complete image.
+ * The image committed before the current one is kept as {@code spare}: the next epoch is staged in it,
+ * so pages files are patched where they changed instead of being rewritten whole every epoch.
  */
 public final class ImageStore
 {
     public static final String CURRENT = "current";
     private static final String STAGING = "staging";
+    private static final String SPARE = "spare";
 
     private final Path root;
     private long currentEpoch = -1;
+    private long spareEpoch = -1;
 
     public ImageStore(final Path root) throws IOException
     {
@@ -31,6 +35,7 @@ public final class ImageStore
             currentEpoch = Long.parseLong(target.substring("epoch-".length()));
         }
         deleteTree(root.resolve(STAGING));
+        deleteTree(root.resolve(SPARE));
         try (Stream<Path> dirs = Files.list(root))
         {
             for (final Path dir : dirs.toList())
@@ -61,12 +66,34 @@ public final class ImageStore
         return root.resolve(CURRENT);
     }
 
-    public Path freshStaging() throws IOException
+    public Path stagingDir()
+    {
+        return root.resolve(STAGING);
+    }
+
+    /**
+     * Makes the spare image (the one committed before the current) the staging directory and returns its
+     * epoch, or prepares an empty staging directory and returns -1 when there is no spare.
+     */
+    public long stageFromSpare() throws IOException
     {
         final Path staging = root.resolve(STAGING);
         deleteTree(staging);
+        final long epoch = spareEpoch;
+        spareEpoch = -1;
+        if (epoch >= 0 && Files.isDirectory(root.resolve(SPARE)))
+        {
+            Files.move(root.resolve(SPARE), staging, StandardCopyOption.ATOMIC_MOVE);
+            return epoch;
+        }
+        deleteTree(root.resolve(SPARE));
         Files.createDirectories(staging);
-        return staging;
+        return -1;
+    }
+
+    public long spareEpoch()
+    {
+        return spareEpoch;
     }
 
     public void discardStaging()
@@ -86,9 +113,12 @@ public final class ImageStore
         Files.move(link, root.resolve(CURRENT), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
         final long previous = currentEpoch;
         currentEpoch = epoch;
+        deleteTree(root.resolve(SPARE));
+        spareEpoch = -1;
         if (previous >= 0 && previous != epoch)
         {
-            deleteTree(root.resolve("epoch-" + previous));
+            Files.move(root.resolve("epoch-" + previous), root.resolve(SPARE), StandardCopyOption.ATOMIC_MOVE);
+            spareEpoch = previous;
         }
         return committed;
     }

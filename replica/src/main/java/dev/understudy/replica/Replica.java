@@ -28,6 +28,7 @@ public final class Replica implements AutoCloseable
     private AckPublisher acks;
     private StatusServer statusServer;
     private AgentRunner runner;
+    private ImageAssembler assembler;
 
     private Replica(final ReplicaContext context)
     {
@@ -60,10 +61,10 @@ public final class Replica implements AutoCloseable
         acks = new AckPublisher(aeron.aeron());
         final Subscription epochs = aeron.aeron().addSubscription(Streams.udpChannel(context.listenEndpoint()),
             Streams.EPOCHS);
-        final ImageAssembler assembler = new ImageAssembler(store);
+        assembler = new ImageAssembler(store);
         final EpochAdapter adapter = new EpochAdapter(assembler, store, journal, acks, metrics, state, observer);
         statusServer = StatusServer.start(context.metricsHost(), context.metricsPort(), registry,
-            () -> state.toMap(context, store, metrics));
+            () -> state.toMap(context, store, metrics, assembler));
         runner = new AgentRunner(new SleepingMillisIdleStrategy(1), error -> state.lastError = String.valueOf(error),
             null, new ReplicaAgent(epochs, adapter, assembler, state));
         AgentRunner.startOnThread(runner);
@@ -80,6 +81,12 @@ public final class Replica implements AutoCloseable
         return store.currentLink();
     }
 
+    /** Pages images rebuilt by patching the spare image, and by assembling them whole. */
+    public long[] pagesImagesPatchedAndAssembled()
+    {
+        return new long[]{assembler.patchedFiles(), assembler.assembledFiles()};
+    }
+
     public long refusedEpochs()
     {
         return metrics.refusedCount.get();
@@ -87,7 +94,7 @@ public final class Replica implements AutoCloseable
 
     public Map<String, String> status()
     {
-        return state.toMap(context, store, metrics);
+        return state.toMap(context, store, metrics, assembler);
     }
 
     public int statusPort()

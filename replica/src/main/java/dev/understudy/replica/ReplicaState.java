@@ -10,7 +10,8 @@ final class ReplicaState
     volatile String primaryEndpoint = "-";
     volatile String lastError = "";
 
-    Map<String, String> toMap(final ReplicaContext context, final ImageStore store, final ReplicaMetrics metrics)
+    Map<String, String> toMap(final ReplicaContext context, final ImageStore store, final ReplicaMetrics metrics,
+        final ImageAssembler assembler)
     {
         final Map<String, String> map = new LinkedHashMap<>();
         map.put("role", "replica");
@@ -22,6 +23,8 @@ final class ReplicaState
         map.put("epoch_committed", Long.toString(store.currentEpoch()));
         map.put("epochs_committed", Long.toString(metrics.committedCount.get()));
         map.put("epochs_refused", Long.toString(metrics.refusedCount.get()));
+        map.put("pages_images_patched", Long.toString(assembler.patchedFiles()));
+        map.put("pages_images_assembled_whole", Long.toString(assembler.assembledFiles()));
         map.put("image", store.currentLink().toString());
         map.put("journal", context.journalDir().toString());
         map.put("last_error", lastError.isEmpty() ? "-" : lastError);

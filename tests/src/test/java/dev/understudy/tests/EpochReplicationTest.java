@@ -134,6 +134,9 @@ class EpochReplicationTest
             }
             assertTrue(compared >= 50, "compared " + compared + " epochs");
             assertEquals(0, primary.metrics().mismatchCount(), "digest mismatches reported by acks");
+            final long[] patchedAndWhole = replica.pagesImagesPatchedAndAssembled();
+            assertTrue(patchedAndWhole[0] > patchedAndWhole[1], "most pages images patched in place, not rewritten: " +
+                patchedAndWhole[0] + " patched, " + patchedAndWhole[1] + " whole");
 
             primary.close(); // the service and its namespace are gone, as after a host failure
             primary = null;

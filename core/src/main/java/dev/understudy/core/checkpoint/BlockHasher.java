@@ -90,6 +90,12 @@ public final class BlockHasher
         }
     }
 
+    /** The block hashes fed so far (a copy): a pages image's per-page hashes. */
+    public long[] blockHashesCopy()
+    {
+        return Arrays.copyOf(blockHashes, count);
+    }
+
     public long length()
     {
         return length + partialLength;
