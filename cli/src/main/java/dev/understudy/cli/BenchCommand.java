@@ -108,36 +108,40 @@ final class BenchCommand implements Callable<Integer>
             final long replies;
             final Histogram latency;
             final long loadErrors;
+            PrimaryMetrics.Snapshot epochs = null;
+            final double seconds;
             try (WriteLoad load = new WriteLoad(pair.serviceHost(), RedisService.PORT, keys))
             {
                 load.start(writeRate, connections);
                 Thread.sleep(durationS * 1000L);
+                // Everything is read at the end of the measured window, not after the drain.
+                seconds = (System.nanoTime() - start) / 1e9;
                 replies = load.replies();
                 loadErrors = load.errors();
-                load.close();
                 latency = load.intervalLatencies();
+                if (protectedMode)
+                {
+                    epochs = pair.primary().metrics().snapshot();
+                }
             }
-            final double seconds = (System.nanoTime() - start) / 1e9;
             final Map<String, Object> result = new LinkedHashMap<>();
             result.put("rss_mb", rss);
             if (protectedMode)
             {
-                final PrimaryMetrics m = pair.primary().metrics();
-                synchronized (m)
-                {
-                    result.put("epochs_committed", m.committedCount() - committedBefore);
-                    result.put("frozen_ms_p50", ms(m.frozenUs, 50));
-                    result.put("frozen_ms_p99", ms(m.frozenUs, 99));
-                    result.put("dump_wall_ms_p50", ms(m.dumpWallUs, 50));
-                    result.put("memdump_ms_p50", ms(m.memdumpUs, 50));
-                    result.put("memwrite_ms_p50", ms(m.memwriteUs, 50));
-                    result.put("shipped_bytes_per_epoch_p50", m.shippedBytes.getValueAtPercentile(50));
-                    result.put("image_bytes_p50", m.imageBytesHistogram.getValueAtPercentile(50));
-                    result.put("shipped_percent_p50", m.imageBytesHistogram.getValueAtPercentile(50) == 0 ? null :
-                        100.0 * m.shippedBytes.getValueAtPercentile(50) / m.imageBytesHistogram.getValueAtPercentile(50));
-                    result.put("ack_latency_ms_p50", ms(m.ackLatencyUs, 50));
-                    result.put("image_mismatches", m.mismatchCount());
-                }
+                final PrimaryMetrics.Snapshot m = epochs;
+                final long imageP50 = m.imageBytes().getValueAtPercentile(50);
+                result.put("epochs_committed", m.committed() - committedBefore);
+                result.put("frozen_ms_p50", ms(m.frozenUs(), 50));
+                result.put("frozen_ms_p99", ms(m.frozenUs(), 99));
+                result.put("dump_wall_ms_p50", ms(m.dumpWallUs(), 50));
+                result.put("memdump_ms_p50", ms(m.memdumpUs(), 50));
+                result.put("memwrite_ms_p50", ms(m.memwriteUs(), 50));
+                result.put("shipped_bytes_per_epoch_p50", m.shippedBytes().getValueAtPercentile(50));
+                result.put("image_bytes_p50", imageP50);
+                result.put("shipped_percent_p50", imageP50 == 0 ? null :
+                    100.0 * m.shippedBytes().getValueAtPercentile(50) / imageP50);
+                result.put("ack_latency_ms_p50", ms(m.ackLatencyUs(), 50));
+                result.put("image_mismatches", m.mismatches());
             }
             else
             {
@@ -148,7 +152,7 @@ final class BenchCommand implements Callable<Integer>
                     result.put(field, null);
                 }
             }
-            result.put("throughput_ops", Math.round(replies / Math.min(seconds, durationS)));
+            result.put("throughput_ops", Math.round(replies / seconds));
             result.put("reply_latency_ms_p50", latency.getTotalCount() == 0 ? null : ms(latency, 50));
             result.put("reply_latency_ms_p99", latency.getTotalCount() == 0 ? null : ms(latency, 99));
             result.put("load_errors", loadErrors);

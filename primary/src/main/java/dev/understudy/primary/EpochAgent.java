@@ -15,7 +15,7 @@ import org.agrona.concurrent.AgentTerminationException;
 import org.agrona.concurrent.OneToOneConcurrentArrayQueue;
 
 /**
- * The epoch loop: every interval, freeze and dump the service with CRIU (leaving it running) into tmpfs
+ * The epoch loop: after every interval of run time, freeze and dump the service with CRIU (leaving it running) into tmpfs
  * and hand the image to the shipper. The service is frozen only inside {@link CriuService#dump}; if the
  * shipper still holds the previous epoch, the next dump waits for it (bounded pipeline).
  */
@@ -121,7 +121,9 @@ final class EpochAgent implements Agent
         metrics.onDump(frozenUs, end - start, memdumpUs, memwriteUs);
         state.lastDumpedEpoch = number;
         ready.offer(slot.set(number, dir, start, end, frozenUs));
-        nextEpochNs = Math.max(start + intervalNs, end);
+        // The interval is what the service runs between two freezes (Remus's epoch), so a dump that takes
+        // longer than the interval never leaves the service frozen back to back.
+        nextEpochNs = end + intervalNs;
         return 1;
     }
 }

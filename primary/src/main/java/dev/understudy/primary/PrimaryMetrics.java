@@ -122,6 +122,19 @@ public final class PrimaryMetrics
         protectedFlag.set(isProtected ? 1 : 0);
     }
 
+    /** A consistent copy of the whole-run figures, taken at one instant. */
+    public record Snapshot(long committed, long mismatches, Histogram frozenUs, Histogram dumpWallUs,
+        Histogram memdumpUs, Histogram memwriteUs, Histogram shippedBytes, Histogram imageBytes,
+        Histogram ackLatencyUs)
+    {
+    }
+
+    public synchronized Snapshot snapshot()
+    {
+        return new Snapshot(committedCount.get(), mismatchCount.get(), frozenUs.copy(), dumpWallUs.copy(),
+            memdumpUs.copy(), memwriteUs.copy(), shippedBytes.copy(), imageBytesHistogram.copy(), ackLatencyUs.copy());
+    }
+
     /** Clears the whole-run histograms: a benchmark starts measuring after its warm-up. */
     public synchronized void resetRun()
     {

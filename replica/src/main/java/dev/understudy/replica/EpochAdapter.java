@@ -28,10 +28,14 @@ final class EpochAdapter implements FragmentHandler
     private final ReplicaMetrics metrics;
     private final ReplicaState state;
     private final ReplicaObserver observer;
+    private final long baseIntervalNs;
+    private long lastBaseNs = System.nanoTime();
 
     EpochAdapter(final ImageAssembler assembler, final ImageStore store, final EpochJournal journal,
-        final AckPublisher acks, final ReplicaMetrics metrics, final ReplicaState state, final ReplicaObserver observer)
+        final AckPublisher acks, final ReplicaMetrics metrics, final ReplicaState state, final ReplicaObserver observer,
+        final long baseIntervalMs)
     {
+        this.baseIntervalNs = java.util.concurrent.TimeUnit.MILLISECONDS.toNanos(baseIntervalMs);
         this.assembler = assembler;
         this.store = store;
         this.journal = journal;
@@ -106,6 +110,12 @@ final class EpochAdapter implements FragmentHandler
             metrics.onCommitted(outcome.epoch(), System.nanoTime() - started);
             observer.onCommitted(outcome.epoch(), committed);
             acks.send(outcome.epoch(), AckCodec.ACK, outcome.digest(), store.currentEpoch());
+            if (System.nanoTime() - lastBaseNs > baseIntervalNs)
+            {
+                // After the ack: the epoch is already durable as a delta; the base only bounds the journal.
+                journal.appendBase(outcome.epoch(), outcome.digest(), committed);
+                lastBaseNs = System.nanoTime();
+            }
         }
         else
         {

@@ -1,12 +1,28 @@
 package dev.understudy.replica;
 
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.List;
+import java.util.stream.Stream;
+
+import dev.understudy.core.checkpoint.BlockHasher;
+import dev.understudy.core.checkpoint.ImageDigest;
+import dev.understudy.core.protocol.ChunkEncoder;
+import dev.understudy.core.protocol.EpochBeginCodec;
+import dev.understudy.core.protocol.EpochEndCodec;
+import dev.understudy.core.protocol.FileKind;
+import dev.understudy.core.protocol.Streams;
 
 import dev.understudy.core.protocol.MessageHeader;
 import net.openhft.chronicle.queue.ChronicleQueue;
 import net.openhft.chronicle.queue.ExcerptAppender;
 import net.openhft.chronicle.queue.ExcerptTailer;
-import net.openhft.chronicle.queue.RollCycles;
+import net.openhft.chronicle.queue.RollCycle;
+import net.openhft.chronicle.queue.impl.single.SingleChronicleQueue;
 import net.openhft.chronicle.queue.impl.single.SingleChronicleQueueBuilder;
 import net.openhft.chronicle.wire.DocumentContext;
 import org.agrona.DirectBuffer;
@@ -17,6 +33,11 @@ import org.agrona.concurrent.UnsafeBuffer;
  * (compressed, checksummed), then a commit record once the epoch was rebuilt and verified. An epoch is
  * in the journal only when its commit record is; replaying commit records in order rebuilds any epoch
  * from the last full image before it. The ack is sent only after the commit record is written.
+ *
+ * Retention: every so often the replica journals a base (its current image, whole) and then deletes the
+ * journal files older than the one the base starts in, so the journal holds one full image and the
+ * deltas after it instead of growing without bound. (The file the base starts in may also hold a few
+ * deltas from just before it; with their own base deleted they are not replayed.)
  */
 public final class EpochJournal implements AutoCloseable
 {
@@ -28,10 +49,86 @@ public final class EpochJournal implements AutoCloseable
     private byte[] copy = new byte[64 * 1024];
     private final UnsafeBuffer commit = new UnsafeBuffer(new byte[MessageHeader.LENGTH + COMMIT_BLOCK]);
 
-    public EpochJournal(final Path dir)
+    private final Path dir;
+    private final ChunkEncoder chunks = new ChunkEncoder();
+    private final ByteBuffer readBuffer = ByteBuffer.allocateDirect(Streams.CHUNK_BYTES);
+    private final BlockHasher hasher = new BlockHasher();
+
+    public EpochJournal(final Path dir, final RollCycle rollCycle)
     {
-        this.queue = SingleChronicleQueueBuilder.single(dir.toFile()).rollCycle(RollCycles.FAST_HOURLY).build();
+        this.dir = dir;
+        this.queue = SingleChronicleQueueBuilder.single(dir.toFile()).rollCycle(rollCycle).build();
         this.appender = queue.createAppender();
+    }
+
+    /**
+     * Journals the committed image of epoch (whole, as a full-image epoch with its commit record), then
+     * deletes the journal files that only older epochs need.
+     */
+    public void appendBase(final long epoch, final long imageDigest, final Path imageDir) throws IOException
+    {
+        final List<Path> before = cycleFiles();
+        final List<String> names;
+        try (Stream<Path> files = Files.list(imageDir))
+        {
+            names = files.map(p -> p.getFileName().toString()).filter(ImageDigest::isImageFile).sorted().toList();
+        }
+        final UnsafeBuffer small = new UnsafeBuffer(new byte[256]);
+        append(small, 0, EpochBeginCodec.encode(small, 0, epoch, 0, EpochBeginCodec.FULL_IMAGE, names.size(), ""));
+        int chunkTotal = 0;
+        for (int i = 0; i < names.size(); i++)
+        {
+            try (FileChannel channel = FileChannel.open(imageDir.resolve(names.get(i)), StandardOpenOption.READ))
+            {
+                final long length = channel.size();
+                hasher.reset();
+                for (long position = 0; position < length; )
+                {
+                    final int n = read(channel, position);
+                    hasher.update(readBuffer, 0, n);
+                    position += n;
+                }
+                final long fileDigest = hasher.digest();
+                final int count = (int)Math.max(1, (length + Streams.CHUNK_BYTES - 1) / Streams.CHUNK_BYTES);
+                for (int chunk = 0; chunk < count; chunk++)
+                {
+                    final int n = read(channel, (long)chunk * Streams.CHUNK_BYTES);
+                    final int messageLength = chunks.encode(epoch, i, FileKind.FULL, chunk, count, fileDigest, length,
+                        names.get(i), "", readBuffer, 0, n);
+                    append(chunks.buffer(), 0, messageLength);
+                    chunkTotal++;
+                }
+            }
+        }
+        append(small, 0, EpochEndCodec.encode(small, 0, epoch, imageDigest, chunkTotal, names.size()));
+        commit(epoch, EpochBeginCodec.FULL_IMAGE, imageDigest);
+        for (int i = 0; i < before.size() - 1; i++)
+        {
+            Files.deleteIfExists(before.get(i)); // the newest may hold the start of this base
+        }
+        ((SingleChronicleQueue)queue).refreshDirectoryListing();
+    }
+
+    private int read(final FileChannel channel, final long position) throws IOException
+    {
+        readBuffer.clear();
+        while (readBuffer.hasRemaining())
+        {
+            if (channel.read(readBuffer, position + readBuffer.position()) <= 0)
+            {
+                break;
+            }
+        }
+        return readBuffer.position();
+    }
+
+    /** The journal's data files, oldest first (their names sort by cycle). */
+    public List<Path> cycleFiles() throws IOException
+    {
+        try (Stream<Path> files = Files.list(dir))
+        {
+            return files.filter(p -> p.getFileName().toString().endsWith(".cq4")).sorted().toList();
+        }
     }
 
     public void append(final DirectBuffer buffer, final int offset, final int length)
@@ -59,11 +156,23 @@ public final class EpochJournal implements AutoCloseable
     /** Epoch numbers with a commit record, in order (for tests and tools). */
     public static long[] committedEpochs(final Path dir)
     {
+        return scan(dir, false);
+    }
+
+    /** Epoch and base epoch (FULL_IMAGE = -1 for a whole image) of every EpochBegin record, in order, flattened. */
+    public static long[] beginBases(final Path dir)
+    {
+        return scan(dir, true);
+    }
+
+    private static long[] scan(final Path dir, final boolean begins)
+    {
         final org.agrona.collections.LongArrayList epochs = new org.agrona.collections.LongArrayList();
-        try (ChronicleQueue queue = SingleChronicleQueueBuilder.single(dir.toFile()).rollCycle(RollCycles.FAST_HOURLY)
-            .readOnly(true).build(); ExcerptTailer tailer = queue.createTailer())
+        try (SingleChronicleQueue queue = SingleChronicleQueueBuilder.single(dir.toFile()).readOnly(true).build())
         {
-            while (true)
+            queue.refreshDirectoryListing(); // files may have been deleted by retention
+            final ExcerptTailer tailer = queue.createTailer().toStart();
+            while (!tailer.isClosed())
             {
                 try (DocumentContext dc = tailer.readingDocument())
                 {
@@ -76,9 +185,16 @@ public final class EpochJournal implements AutoCloseable
                     final byte[] data = new byte[length];
                     bytes.read(data);
                     final UnsafeBuffer view = new UnsafeBuffer(data);
-                    if (MessageHeader.templateIdIfValid(view, 0, length) == COMMIT_TEMPLATE_ID)
+                    final int template = MessageHeader.templateIdIfValid(view, 0, length);
+                    if (!begins && template == COMMIT_TEMPLATE_ID)
                     {
                         epochs.addLong(view.getLong(MessageHeader.LENGTH, java.nio.ByteOrder.LITTLE_ENDIAN));
+                    }
+                    else if (begins && template == EpochBeginCodec.TEMPLATE_ID)
+                    {
+                        final EpochBeginCodec begin = new EpochBeginCodec().wrap(view, 0);
+                        epochs.addLong(begin.epoch());
+                        epochs.addLong(begin.baseEpoch());
                     }
                 }
             }

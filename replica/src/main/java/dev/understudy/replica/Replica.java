@@ -56,13 +56,14 @@ public final class Replica implements AutoCloseable
         store = new ImageStore(context.imagesDir());
         metrics.currentEpoch.set(store.currentEpoch());
         Files.createDirectories(context.journalDir());
-        journal = new EpochJournal(context.journalDir());
+        journal = new EpochJournal(context.journalDir(), context.journalRollCycle());
         aeron = EmbeddedAeron.launch(context.aeronDir());
         acks = new AckPublisher(aeron.aeron());
         final Subscription epochs = aeron.aeron().addSubscription(Streams.udpChannel(context.listenEndpoint()),
             Streams.EPOCHS);
         assembler = new ImageAssembler(store);
-        final EpochAdapter adapter = new EpochAdapter(assembler, store, journal, acks, metrics, state, observer);
+        final EpochAdapter adapter = new EpochAdapter(assembler, store, journal, acks, metrics, state, observer,
+            context.journalBaseIntervalMs());
         statusServer = StatusServer.start(context.metricsHost(), context.metricsPort(), registry,
             () -> state.toMap(context, store, metrics, assembler));
         runner = new AgentRunner(new SleepingMillisIdleStrategy(1), error -> state.lastError = String.valueOf(error),

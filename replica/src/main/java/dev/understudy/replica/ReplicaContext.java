@@ -3,6 +3,8 @@ package dev.understudy.replica;
 import java.nio.file.Path;
 
 import dev.understudy.core.net.Endpoints;
+import net.openhft.chronicle.queue.RollCycle;
+import net.openhft.chronicle.queue.RollCycles;
 
 /** Configuration of {@code understudy replica}, with defaults and validation in one place. */
 public final class ReplicaContext
@@ -13,6 +15,8 @@ public final class ReplicaContext
     private Path journalDir;
     private String metricsHost = "127.0.0.1";
     private int metricsPort = 9465;
+    private long journalBaseIntervalMs = 5 * 60_000;
+    private RollCycle journalRollCycle = RollCycles.FIVE_MINUTELY;
 
     public ReplicaContext validate()
     {
@@ -20,6 +24,10 @@ public final class ReplicaContext
         if (!name.matches("[a-z0-9][a-z0-9-]{0,10}"))
         {
             throw new IllegalArgumentException("--name must be 1-11 characters of a-z, 0-9 and '-'");
+        }
+        if (journalBaseIntervalMs < 1000)
+        {
+            throw new IllegalArgumentException("the journal base interval must be at least 1 s");
         }
         return this;
     }
@@ -77,6 +85,29 @@ public final class ReplicaContext
     public ReplicaContext workDir(final Path workDir)
     {
         this.workDir = workDir;
+        return this;
+    }
+
+    /** How often the journal gets a whole image (a base), after which older journal files are deleted. */
+    public long journalBaseIntervalMs()
+    {
+        return journalBaseIntervalMs;
+    }
+
+    public ReplicaContext journalBaseIntervalMs(final long journalBaseIntervalMs)
+    {
+        this.journalBaseIntervalMs = journalBaseIntervalMs;
+        return this;
+    }
+
+    public RollCycle journalRollCycle()
+    {
+        return journalRollCycle;
+    }
+
+    public ReplicaContext journalRollCycle(final RollCycle journalRollCycle)
+    {
+        this.journalRollCycle = journalRollCycle;
         return this;
     }
 
