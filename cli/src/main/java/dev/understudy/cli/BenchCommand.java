@@ -142,12 +142,16 @@ final class BenchCommand implements Callable<Integer>
                     100.0 * m.shippedBytes().getValueAtPercentile(50) / imageP50);
                 result.put("ack_latency_ms_p50", ms(m.ackLatencyUs(), 50));
                 result.put("image_mismatches", m.mismatches());
+                final long[] rebuilt = pair.replica().pagesImagesPatchedAndAssembled();
+                result.put("replica_pages_images_patched", rebuilt[0]);
+                result.put("replica_pages_images_whole", rebuilt[1]);
             }
             else
             {
                 for (final String field : List.of("epochs_committed", "frozen_ms_p50", "frozen_ms_p99",
                     "dump_wall_ms_p50", "memdump_ms_p50", "memwrite_ms_p50", "shipped_bytes_per_epoch_p50",
-                    "image_bytes_p50", "shipped_percent_p50", "ack_latency_ms_p50", "image_mismatches"))
+                    "image_bytes_p50", "shipped_percent_p50", "ack_latency_ms_p50", "image_mismatches",
+                    "replica_pages_images_patched", "replica_pages_images_whole"))
                 {
                     result.put(field, null);
                 }

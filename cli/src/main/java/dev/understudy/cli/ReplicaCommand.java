@@ -28,6 +28,10 @@ final class ReplicaCommand implements Callable<Integer>
     @Option(names = "--journal-dir", description = "on-disk journal (default /var/lib/understudy/NAME/journal)")
     Path journalDir;
 
+    @Option(names = "--journal-base-minutes", defaultValue = "5",
+        description = "write a whole image into the journal this often, then drop older journal files (default ${DEFAULT-VALUE})")
+    int journalBaseMinutes;
+
     @Option(names = "--metrics-port", description = "HTTP port for /metrics and /status (default ${DEFAULT-VALUE})",
         defaultValue = "9465")
     int metricsPort;
@@ -36,7 +40,7 @@ final class ReplicaCommand implements Callable<Integer>
     {
         Understudy.requireRoot();
         final ReplicaContext context = new ReplicaContext().listenEndpoint(listen).name(name).workDir(workDir)
-            .journalDir(journalDir).metricsPort(metricsPort);
+            .journalDir(journalDir).metricsPort(metricsPort).journalBaseIntervalMs(journalBaseMinutes * 60_000L);
         final Replica replica = Replica.start(context, ReplicaObserver.NONE);
         final CountDownLatch stop = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() ->

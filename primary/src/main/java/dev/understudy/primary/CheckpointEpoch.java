@@ -10,10 +10,13 @@ final class CheckpointEpoch
     long dumpStartNs;
     long dumpEndNs;
     long frozenUs;
+    /** The epoch whose image CRIU used as parent (incremental dump), or -1 for a full dump. */
+    long parentEpoch;
 
     CheckpointEpoch set(final long epoch, final Path imagesDir, final long dumpStartNs, final long dumpEndNs,
-        final long frozenUs)
+        final long frozenUs, final long parentEpoch)
     {
+        this.parentEpoch = parentEpoch;
         this.epoch = epoch;
         this.imagesDir = imagesDir;
         this.dumpStartNs = dumpStartNs;

@@ -33,12 +33,18 @@ final class EpochAgent implements Agent
     private long nextEpochNs;
     private long epoch;
     private long failureBackoffNs;
+    private final boolean incremental;
+    /** Incremental dumps: the last dump (the next parent) and the one before it, kept on tmpfs. */
+    private Path lastDir;
+    private long lastEpoch = -1;
+    private Path lastButOneDir;
 
     EpochAgent(final ProtectContext context, final PrimaryState state, final PrimaryMetrics metrics,
         final CriuService criu, final ProtectedProcess service, final CriuNotificationListener notifications,
         final OneToOneConcurrentArrayQueue<CheckpointEpoch> ready,
-        final OneToOneConcurrentArrayQueue<CheckpointEpoch> free)
+        final OneToOneConcurrentArrayQueue<CheckpointEpoch> free, final boolean incremental)
     {
+        this.incremental = incremental;
         this.context = context;
         this.state = state;
         this.metrics = metrics;
@@ -81,10 +87,18 @@ final class EpochAgent implements Agent
         final long number = ++epoch;
         final Path dir = context.runDir().resolve("epoch-" + number);
         Files.createDirectories(dir);
+        long parentEpoch = -1;
+        String parent = null;
+        if (incremental && lastDir != null && Files.isDirectory(lastDir) && !state.fullDumpRequested)
+        {
+            parentEpoch = lastEpoch;
+            parent = "../" + lastDir.getFileName();
+        }
+        state.fullDumpRequested = false;
         final long start = System.nanoTime();
         try
         {
-            criu.dump(new DumpOptions(dir, service.rootPid(), true, true, context.networkLock(), false, null),
+            criu.dump(new DumpOptions(dir, service.rootPid(), true, true, context.networkLock(), incremental, parent),
                 notifications);
         }
         catch (final CriuException ex)
@@ -120,7 +134,15 @@ final class EpochAgent implements Agent
         }
         metrics.onDump(frozenUs, end - start, memdumpUs, memwriteUs);
         state.lastDumpedEpoch = number;
-        ready.offer(slot.set(number, dir, start, end, frozenUs));
+        if (incremental)
+        {
+            // With two pipeline slots, the dump before the last was shipped already; the last is the next parent.
+            EpochShipperAgent.deleteQuietly(lastButOneDir);
+            lastButOneDir = lastDir;
+            lastDir = dir;
+            lastEpoch = number;
+        }
+        ready.offer(slot.set(number, dir, start, end, frozenUs, parentEpoch));
         // The interval is what the service runs between two freezes (Remus's epoch), so a dump that takes
         // longer than the interval never leaves the service frozen back to back.
         nextEpochNs = end + intervalNs;

@@ -16,7 +16,7 @@ import org.agrona.concurrent.UnsafeBuffer;
  * Encodes an epoch's messages into reused buffers and offers them on the epochs publication. While
  * back-pressured it keeps the ack side polled.
  */
-final class EpochPublisher
+final class EpochPublisher implements EpochSink
 {
     private final Publication publication;
     private final Runnable whileWaiting;
@@ -39,13 +39,13 @@ final class EpochPublisher
         return publication.isConnected();
     }
 
-    void resetCounters()
+    public void resetCounters()
     {
         bytesSent = 0;
         chunksSent = 0;
     }
 
-    long bytesSent()
+    public long bytesSent()
     {
         return bytesSent;
     }
@@ -55,7 +55,7 @@ final class EpochPublisher
         return chunksSent;
     }
 
-    boolean begin(final long epoch, final long term, final long baseEpoch, final int fileCount,
+    public boolean begin(final long epoch, final long term, final long baseEpoch, final int fileCount,
         final String ackEndpoint)
     {
         return offer(sendBuffer, EpochBeginCodec.encode(sendBuffer, 0, epoch, term, baseEpoch, fileCount, ackEndpoint));
@@ -65,7 +65,7 @@ final class EpochPublisher
      * Sends one chunk whose raw bytes are raw[rawOffset, rawOffset + rawLength) (a direct or heap buffer),
      * compressed when that makes it smaller.
      */
-    boolean chunk(final long epoch, final int fileIndex, final FileKind kind, final int chunkIndex,
+    public boolean chunk(final long epoch, final int fileIndex, final FileKind kind, final int chunkIndex,
         final int chunkCount, final long fileHash, final long fileLength, final String name,
         final String pagemapName, final ByteBuffer raw, final int rawOffset, final int rawLength)
     {
@@ -75,7 +75,7 @@ final class EpochPublisher
         return offer(chunks.buffer(), length);
     }
 
-    boolean end(final long epoch, final long imageHash, final int fileCount)
+    public boolean end(final long epoch, final long imageHash, final int fileCount)
     {
         return offer(sendBuffer, EpochEndCodec.encode(sendBuffer, 0, epoch, imageHash, chunksSent, fileCount));
     }

@@ -31,14 +31,16 @@ final class EpochShipperAgent implements Agent
     private final ImageDeltaEncoder encoder = new ImageDeltaEncoder();
     private final String ackEndpoint;
     private final long replicaTimeoutNs;
+    private final boolean incremental;
     private long firstEpochOfConnection = Long.MAX_VALUE;
     private boolean connected;
 
     EpochShipperAgent(final ProtectContext context, final PrimaryState state, final PrimaryMetrics metrics,
         final EpochObserver observer, final OneToOneConcurrentArrayQueue<CheckpointEpoch> ready,
         final OneToOneConcurrentArrayQueue<CheckpointEpoch> free, final io.aeron.Publication epochs,
-        final Subscription acks, final AckTracker tracker, final String ackEndpoint)
+        final Subscription acks, final AckTracker tracker, final String ackEndpoint, final boolean incremental)
     {
+        this.incremental = incremental;
         this.context = context;
         this.state = state;
         this.metrics = metrics;
@@ -71,7 +73,10 @@ final class EpochShipperAgent implements Agent
             }
             finally
             {
-                deleteQuietly(epoch.imagesDir);
+                if (!incremental)
+                {
+                    deleteQuietly(epoch.imagesDir); // incremental dumps: the epoch loop keeps it as the next parent
+                }
                 free.offer(epoch);
             }
             work++;
@@ -94,8 +99,14 @@ final class EpochShipperAgent implements Agent
         final boolean full = tracker.takeNeedFull() || context.shipMode() == ProtectContext.ShipMode.NAIVE ||
             tracker.lastShippedEpoch() < 0;
         final long base = full ? EpochBeginCodec.FULL_IMAGE : tracker.lastShippedEpoch();
-        final ImageDeltaEncoder.Result result = encoder.ship(epoch.epoch, 0, base, epoch.imagesDir, ackEndpoint,
-            publisher);
+        final ImageDeltaEncoder.Result result = encoder.ship(epoch.epoch, 0, base, epoch.parentEpoch,
+            epoch.imagesDir, ackEndpoint, publisher);
+        if (result.needsFullDump())
+        {
+            tracker.reset();
+            state.fullDumpRequested = true; // the next dump has no parent, so it can go whole
+            return;
+        }
         if (!result.sent())
         {
             tracker.reset();

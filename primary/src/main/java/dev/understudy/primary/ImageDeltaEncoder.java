@@ -26,6 +26,12 @@ import org.agrona.collections.LongArrayList;
  * Turns a full CRIU image directory into what must cross the wire: pages images as the pages whose
  * content changed since the last shipped epoch (per-page xxHash3 keyed by pagemap and virtual address),
  * other files whole or as "unchanged". Two passes: hash everything, then send only what changed.
+ *
+ * An incremental CRIU dump (soft-dirty kernels: --track-mem with a parent image) holds only the pages
+ * dirtied since the parent; the others are marked in-parent. They are unchanged by definition, so their
+ * hashes carry over, and the image shipped is the self-contained one: its pagemap has those entries
+ * rewritten as present, and the replica fills them from its own previous image. Such a dump cannot be
+ * shipped whole: a full image then needs a full dump ({@link Result#needsFullDump()}).
  */
 final class ImageDeltaEncoder
 {
@@ -34,8 +40,18 @@ final class ImageDeltaEncoder
     private static final long MISSING = Long.MIN_VALUE;
 
     /** What one epoch's shipping produced. */
-    record Result(boolean sent, long baseEpoch, long imageDigest, long imageBytes, long bytesSent)
+    record Result(boolean sent, boolean needsFullDump, long baseEpoch, long imageDigest, long imageBytes,
+        long bytesSent)
     {
+    }
+
+    /** The dump refers to a parent image whose pages this encoder cannot vouch for. */
+    private static final class NeedsFullDump extends Exception
+    {
+        NeedsFullDump(final String why)
+        {
+            super(why, null, false, false);
+        }
     }
 
     private static final class FilePlan
@@ -45,6 +61,7 @@ final class ImageDeltaEncoder
         long length;
         long digest;
         String pagemapName = "";
+        byte[] materialized;
         final LongArrayList changedOffsets = new LongArrayList();
         final LongArrayList changedVaddrs = new LongArrayList();
     }
@@ -59,14 +76,18 @@ final class ImageDeltaEncoder
     private Map<String, Long2LongHashMap> currentPages = new HashMap<>();
     private Map<String, Long> previousFiles = new HashMap<>();
     private Map<String, Long> currentFiles = new HashMap<>();
+    /** The epoch whose hashes are in previousPages/previousFiles, and the parent of the dump at hand. */
+    private long plannedEpoch = -1;
+    private long parentEpoch = -1;
 
     /**
      * Ships the image of epoch as a delta against baseEpoch, or in full when baseEpoch is
      * {@link EpochBeginCodec#FULL_IMAGE}. Returns sent=false when the publication failed midway.
      */
-    Result ship(final long epoch, final long term, final long baseEpoch, final Path dir, final String ackEndpoint,
-        final EpochPublisher publisher) throws IOException
+    Result ship(final long epoch, final long term, final long baseEpoch, final long parentEpoch, final Path dir,
+        final String ackEndpoint, final EpochSink publisher) throws IOException
     {
+        this.parentEpoch = parentEpoch;
         final boolean full = baseEpoch == EpochBeginCodec.FULL_IMAGE;
         plans.clear();
         imageDigest.clear();
@@ -80,36 +101,50 @@ final class ImageDeltaEncoder
         }
         final Map<String, Pagemap> pagemapOfPagesFile = new HashMap<>();
         final Map<String, String> pagemapNameOfPagesFile = new HashMap<>();
+        final Map<String, byte[]> materializedPagemaps = new HashMap<>();
         for (final String name : names)
         {
             if (Pagemap.isPagemap(name))
             {
-                final Pagemap pagemap = Pagemap.parse(Files.readAllBytes(dir.resolve(name)), name);
+                final byte[] bytes = Files.readAllBytes(dir.resolve(name));
+                final Pagemap pagemap = Pagemap.parse(bytes, name);
                 pagemapOfPagesFile.put(pagemap.pagesFileName(), pagemap);
                 pagemapNameOfPagesFile.put(pagemap.pagesFileName(), name);
+                materializedPagemaps.put(name, Pagemap.materialize(bytes, name));
             }
         }
 
         long imageBytes = 0;
-        for (int i = 0; i < names.size(); i++)
+        try
         {
-            final String name = names.get(i);
-            final FilePlan plan = plan(i);
-            plan.name = name;
-            try (FileChannel channel = FileChannel.open(dir.resolve(name), StandardOpenOption.READ))
+            for (int i = 0; i < names.size(); i++)
             {
-                final Pagemap pagemap = pagemapOfPagesFile.get(name);
-                if (pagemap != null)
+                final String name = names.get(i);
+                final FilePlan plan = plan(i);
+                plan.name = name;
+                plan.materialized = materializedPagemaps.get(name);
+                try (FileChannel channel = FileChannel.open(dir.resolve(name), StandardOpenOption.READ))
                 {
-                    planPages(plan, channel, pagemap, pagemapNameOfPagesFile.get(name), full);
+                    final Pagemap pagemap = pagemapOfPagesFile.get(name);
+                    if (pagemap != null)
+                    {
+                        planPages(plan, channel, pagemap, pagemapNameOfPagesFile.get(name), full);
+                    }
+                    else
+                    {
+                        planFile(plan, channel, full);
+                    }
                 }
-                else
-                {
-                    planFile(plan, channel, full);
-                }
+                imageBytes += plan.length;
+                imageDigest.add(name, plan.length, plan.digest);
             }
-            imageBytes += plan.length;
-            imageDigest.add(name, plan.length, plan.digest);
+        }
+        catch (final NeedsFullDump ex)
+        {
+            previousPages.values().forEach(Long2LongHashMap::clear); // nothing of this epoch is a baseline
+            previousFiles.clear();
+            plannedEpoch = -1;
+            return new Result(false, true, baseEpoch, 0, 0, 0);
         }
         final long digest = imageDigest.digest();
 
@@ -131,7 +166,8 @@ final class ImageDeltaEncoder
         final Map<String, Long> files = previousFiles;
         previousFiles = currentFiles;
         currentFiles = files;
-        return new Result(sent, baseEpoch, digest, imageBytes, publisher.bytesSent());
+        plannedEpoch = epoch;
+        return new Result(sent, false, baseEpoch, digest, imageBytes, publisher.bytesSent());
     }
 
     private FilePlan plan(final int index)
@@ -151,7 +187,12 @@ final class ImageDeltaEncoder
     {
         hasher.reset();
         long position = 0;
-        while (true)
+        if (plan.materialized != null)
+        {
+            hasher.update(ByteBuffer.wrap(plan.materialized), 0, plan.materialized.length);
+            position = Long.MAX_VALUE; // the file's own bytes are not what is shipped
+        }
+        while (position != Long.MAX_VALUE)
         {
             readBuffer.clear();
             final int n = channel.read(readBuffer, position);
@@ -170,20 +211,43 @@ final class ImageDeltaEncoder
     }
 
     private void planPages(final FilePlan plan, final FileChannel channel, final Pagemap pagemap,
-        final String pagemapName, final boolean full) throws IOException
+        final String pagemapName, final boolean full) throws IOException, NeedsFullDump
     {
         plan.pagemapName = pagemapName;
         final Long2LongHashMap before = full ? null : previousPages.get(pagemapName);
         final Long2LongHashMap now = currentPages.computeIfAbsent(pagemapName, k -> new Long2LongHashMap(MISSING));
         hasher.reset();
         long offset = 0;
+        long logicalLength = 0;
         int inBuffer = 0;
         int bufferPosition = 0;
         for (int entry = 0; entry < pagemap.entryCount(); entry++)
         {
+            if (pagemap.inParent(entry))
+            {
+                if (parentEpoch < 0 || parentEpoch != plannedEpoch)
+                {
+                    throw new NeedsFullDump("the dump's parent is epoch " + parentEpoch + ", the hashes at hand are " +
+                        "epoch " + plannedEpoch + "'s");
+                }
+                // Not dirtied since the parent dump: same content, and so the same hash, as last epoch.
+                for (long page = 0; page < pagemap.pageCount(entry); page++)
+                {
+                    final long vaddr = pagemap.vaddr(entry) + page * Pagemap.PAGE_SIZE;
+                    final long hash = before == null ? MISSING : before.get(vaddr);
+                    if (hash == MISSING)
+                    {
+                        throw new NeedsFullDump(pagemapName + " has in-parent pages unknown to this epoch's base");
+                    }
+                    hasher.addBlockHash(hash);
+                    now.put(vaddr, hash);
+                }
+                logicalLength += pagemap.pageCount(entry) * Pagemap.PAGE_SIZE;
+                continue;
+            }
             if (!pagemap.inPagesFile(entry))
             {
-                continue;
+                throw new IOException(pagemapName + " has lazy pages, which Understudy does not use");
             }
             final long base = pagemap.vaddr(entry);
             for (long page = 0; page < pagemap.pageCount(entry); page++)
@@ -208,6 +272,7 @@ final class ImageDeltaEncoder
                     plan.changedVaddrs.addLong(vaddr);
                 }
                 offset += Pagemap.PAGE_SIZE;
+                logicalLength += Pagemap.PAGE_SIZE;
                 bufferPosition += Pagemap.PAGE_SIZE;
             }
         }
@@ -215,13 +280,13 @@ final class ImageDeltaEncoder
         {
             throw new IOException(plan.name + " holds " + channel.size() + " bytes, its pagemap " + offset);
         }
-        plan.length = offset;
+        plan.length = logicalLength;
         plan.digest = hasher.digest();
         plan.kind = before == null ? FileKind.FULL : FileKind.PAGES_DELTA;
     }
 
     private boolean send(final long epoch, final int fileIndex, final FilePlan plan, final FileChannel channel,
-        final EpochPublisher publisher) throws IOException
+        final EpochSink publisher) throws IOException
     {
         switch (plan.kind)
         {
@@ -230,6 +295,21 @@ final class ImageDeltaEncoder
                     "", readBuffer, 0, 0);
             case FULL:
             {
+                if (plan.materialized != null)
+                {
+                    final ByteBuffer bytes = ByteBuffer.wrap(plan.materialized);
+                    final int chunks = (int)Math.max(1, (plan.length + Streams.CHUNK_BYTES - 1) / Streams.CHUNK_BYTES);
+                    for (int chunk = 0; chunk < chunks; chunk++)
+                    {
+                        final int from = chunk * Streams.CHUNK_BYTES;
+                        if (!publisher.chunk(epoch, fileIndex, FileKind.FULL, chunk, chunks, plan.digest, plan.length,
+                            plan.name, "", bytes, from, (int)Math.min(Streams.CHUNK_BYTES, plan.length - from)))
+                        {
+                            return false;
+                        }
+                    }
+                    return true;
+                }
                 final int chunks = (int)Math.max(1, (plan.length + Streams.CHUNK_BYTES - 1) / Streams.CHUNK_BYTES);
                 for (int chunk = 0; chunk < chunks; chunk++)
                 {

@@ -94,10 +94,13 @@ public final class Primary implements AutoCloseable
         final OneToOneConcurrentArrayQueue<CheckpointEpoch> free = new OneToOneConcurrentArrayQueue<>(2);
         free.offer(new CheckpointEpoch());
         free.offer(new CheckpointEpoch());
+        // CRIU's own incremental dumps where the kernel tracks dirty pages; full dumps + content delta otherwise.
+        final boolean incremental = context.incrementalDumps() && criuBinary.hasMemDirtyTrack();
+        state.incrementalDumps = incremental;
         final EpochShipperAgent shipper = new EpochShipperAgent(context, state, metrics, observer, ready, free,
-            epochs, acks, tracker, ackEndpoint);
+            epochs, acks, tracker, ackEndpoint, incremental);
         final EpochAgent epochAgent = new EpochAgent(context, state, metrics, criu, service, notifications, ready,
-            free);
+            free, incremental);
         shipperRunner = new AgentRunner(new SleepingMillisIdleStrategy(1), this::onError, null, shipper);
         epochRunner = new AgentRunner(new SleepingMillisIdleStrategy(1), this::onError, null, epochAgent);
         AgentRunner.startOnThread(shipperRunner);

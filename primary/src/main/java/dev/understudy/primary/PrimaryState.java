@@ -17,6 +17,8 @@ public final class PrimaryState
     volatile String lastError = "";
     volatile String unprotectedReason = "no replica has acknowledged an epoch yet";
     volatile int servicePid = -1;
+    volatile boolean fullDumpRequested;
+    volatile boolean incrementalDumps;
 
     public Phase phase()
     {
@@ -50,6 +52,8 @@ public final class PrimaryState
         map.put("replica", context.replicaEndpoint() + (replicaConnected ? " (connected)" : " (not connected)"));
         map.put("interval_ms", Integer.toString(context.intervalMs()));
         map.put("ship_mode", context.shipMode().name().toLowerCase());
+        map.put("dump_mode", incrementalDumps ? "incremental (CRIU --track-mem, soft-dirty)" :
+            "full dump + content delta (no soft-dirty in this kernel)");
         map.put("epoch_dumped", Long.toString(lastDumpedEpoch));
         map.put("epoch_shipped", Long.toString(tracker.lastShippedEpoch()));
         map.put("epoch_acknowledged", Long.toString(tracker.lastAckedEpoch()));

@@ -29,6 +29,7 @@ public final class ProtectContext
     private ShipMode shipMode = ShipMode.DELTA;
     private String networkLock = "iptables";
     private long replicaTimeoutMs = 2000;
+    private boolean incrementalDumps = true;
 
     public ProtectContext validate()
     {
@@ -198,6 +199,18 @@ public final class ProtectContext
     public ProtectContext networkLock(final String networkLock)
     {
         this.networkLock = networkLock;
+        return this;
+    }
+
+    /** Use CRIU's incremental dumps (--track-mem, parent image) where the kernel supports soft-dirty. */
+    public boolean incrementalDumps()
+    {
+        return incrementalDumps;
+    }
+
+    public ProtectContext incrementalDumps(final boolean incrementalDumps)
+    {
+        this.incrementalDumps = incrementalDumps;
         return this;
     }
 

@@ -43,10 +43,13 @@ public final class ImageDigest
         return BlockHasher.hashLongs(values, i);
     }
 
-    /** Files whose name the primary and replica ship and compare: CRIU's logs and stats are local. */
+    /**
+     * Files whose name the primary and replica ship and compare: CRIU's logs, stats and the "parent" link
+     * of an incremental dump are local.
+     */
     public static boolean isImageFile(final String name)
     {
         return !name.endsWith(".log") && !name.equals("stats-dump") && !name.equals("stats-restore") &&
-            !name.startsWith(".");
+            !name.equals("parent") && !name.startsWith(".");
     }
 }

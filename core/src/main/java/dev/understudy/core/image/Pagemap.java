@@ -58,6 +58,65 @@ public final class Pagemap
         return new Pagemap(pagesId, vaddrs, counts, flags);
     }
 
+    /** Whether this entry's pages are in the parent image (CRIU's incremental dumps, --track-mem). */
+    public boolean inParent(final int entry)
+    {
+        return (flags[entry] & PE_PARENT) != 0;
+    }
+
+    public boolean hasParentEntries()
+    {
+        for (int i = 0; i < flags.length; i++)
+        {
+            if (inParent(i))
+            {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /**
+     * The pagemap of the self-contained image: entries whose pages are in the parent become present (the
+     * replica writes those pages into its pages image). The same array when there is nothing to rewrite.
+     */
+    public static byte[] materialize(final byte[] image, final String name) throws IOException
+    {
+        final List<com.google.protobuf.CodedInputStream> entries = CriuImageReader.entries(image, name);
+        final Pagemap pagemap = parse(image, name);
+        if (!pagemap.hasParentEntries())
+        {
+            return image;
+        }
+        final java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream(image.length);
+        out.write(image, 0, 8); // the two magic words
+        writeEntry(out, CriuImages.pagemap_head.parseFrom(entries.get(0)).toByteArray());
+        for (int i = 1; i < entries.size(); i++)
+        {
+            final CriuImages.pagemap_entry entry = CriuImages.pagemap_entry.parseFrom(entries.get(i));
+            if (pagemap.inParent(i - 1))
+            {
+                writeEntry(out, entry.toBuilder().clearInParent()
+                    .setFlags((pagemap.flags[i - 1] & ~PE_PARENT) | PE_PRESENT).build().toByteArray());
+            }
+            else
+            {
+                writeEntry(out, entry.toByteArray());
+            }
+        }
+        return out.toByteArray();
+    }
+
+    private static void writeEntry(final java.io.ByteArrayOutputStream out, final byte[] message)
+    {
+        final int n = message.length;
+        out.write(n & 0xff);
+        out.write((n >>> 8) & 0xff);
+        out.write((n >>> 16) & 0xff);
+        out.write((n >>> 24) & 0xff);
+        out.write(message, 0, n);
+    }
+
     /** The pages image this pagemap indexes. */
     public String pagesFileName()
     {

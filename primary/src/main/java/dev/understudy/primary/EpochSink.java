@@ -1,0 +1,20 @@
+package dev.understudy.primary;
+
+import java.nio.ByteBuffer;
+
+import dev.understudy.core.protocol.FileKind;
+
+/** Where an epoch's messages go: the Aeron publication, or a test's capture. Each call returns false on failure. */
+interface EpochSink
+{
+    void resetCounters();
+
+    long bytesSent();
+
+    boolean begin(long epoch, long term, long baseEpoch, int fileCount, String ackEndpoint);
+
+    boolean chunk(long epoch, int fileIndex, FileKind kind, int chunkIndex, int chunkCount, long fileHash,
+        long fileLength, String name, String pagemapName, ByteBuffer raw, int rawOffset, int rawLength);
+
+    boolean end(long epoch, long imageHash, int fileCount);
+}
