@@ -4,17 +4,16 @@ import java.io.IOException;
 import java.net.DatagramSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Comparator;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
-import java.util.stream.Stream;
 
 import dev.understudy.cli.workload.RedisService;
 import dev.understudy.core.criu.CriuBinary;
 import dev.understudy.core.criu.CriuNotificationListener;
 import dev.understudy.core.criu.CriuRestore;
 import dev.understudy.core.net.ServiceNetwork;
+import dev.understudy.core.os.Directories;
 import dev.understudy.primary.EpochObserver;
 import dev.understudy.primary.Primary;
 import dev.understudy.primary.ProtectContext;
@@ -181,22 +180,8 @@ final class LocalPair implements AutoCloseable
             replica.closeAndDeleteImages();
             replica = null;
         }
-        deleteTree(workDir);
-        deleteTree(journalDir);
-    }
-
-    private static void deleteTree(final Path dir)
-    {
-        if (Files.exists(dir))
-        {
-            try (Stream<Path> files = Files.walk(dir))
-            {
-                files.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-            }
-            catch (final IOException ignore)
-            {
-            }
-        }
+        Directories.deleteRecursively(workDir);
+        Directories.deleteRecursively(journalDir);
     }
 
     static List<String> describe(final Mode mode)

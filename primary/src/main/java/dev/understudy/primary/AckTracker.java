@@ -19,7 +19,6 @@ final class AckTracker
     private int size;
     private volatile long lastShippedEpoch = -1;
     private volatile long lastAckedEpoch = -1;
-    private volatile long lastAckedDigest;
     private boolean needFull = true;
 
     AckTracker(final PrimaryMetrics metrics, final EpochObserver observer)
@@ -64,7 +63,6 @@ final class AckTracker
             final boolean matches = shippedDigest == replicaDigest;
             metrics.onAck(nowNs - ready, matches);
             lastAckedEpoch = epoch;
-            lastAckedDigest = replicaDigest;
             if (!matches)
             {
                 needFull = true;
@@ -109,10 +107,5 @@ final class AckTracker
     long lastAckedEpoch()
     {
         return lastAckedEpoch;
-    }
-
-    long lastAckedDigest()
-    {
-        return lastAckedDigest;
     }
 }

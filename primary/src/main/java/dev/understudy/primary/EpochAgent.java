@@ -5,6 +5,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.TimeUnit;
 
+import dev.understudy.core.os.Directories;
 import dev.understudy.core.criu.CriuException;
 import dev.understudy.core.criu.CriuNotificationListener;
 import dev.understudy.core.criu.CriuService;
@@ -103,17 +104,16 @@ final class EpochAgent implements Agent
         }
         catch (final CriuException ex)
         {
-            EpochShipperAgent.deleteQuietly(dir);
+            Directories.deleteRecursively(dir);
             free.offer(slot);
             state.lastError = ex.getMessage();
             // The service keeps running; retry with backoff so a persistent failure does not spin.
             failureBackoffNs = Math.min(Math.max(failureBackoffNs * 2, intervalNs), TimeUnit.SECONDS.toNanos(5));
             nextEpochNs = System.nanoTime() + failureBackoffNs;
-            if (!service.isAlive())
+            if (service.isAlive())
             {
-                return 1;
+                System.err.println("understudy: checkpoint failed, service still running: " + ex.getMessage());
             }
-            System.err.println("understudy: checkpoint failed, service still running: " + ex.getMessage());
             return 1;
         }
         final long end = System.nanoTime();
@@ -137,7 +137,7 @@ final class EpochAgent implements Agent
         if (incremental)
         {
             // With two pipeline slots, the dump before the last was shipped already; the last is the next parent.
-            EpochShipperAgent.deleteQuietly(lastButOneDir);
+            Directories.deleteRecursively(lastButOneDir);
             lastButOneDir = lastDir;
             lastDir = dir;
             lastEpoch = number;

@@ -1,12 +1,9 @@
 package dev.understudy.primary;
 
 import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.util.Comparator;
 import java.util.concurrent.TimeUnit;
-import java.util.stream.Stream;
 
+import dev.understudy.core.os.Directories;
 import dev.understudy.core.protocol.EpochBeginCodec;
 import io.aeron.Subscription;
 import org.agrona.concurrent.Agent;
@@ -75,7 +72,7 @@ final class EpochShipperAgent implements Agent
             {
                 if (!incremental)
                 {
-                    deleteQuietly(epoch.imagesDir); // incremental dumps: the epoch loop keeps it as the next parent
+                    Directories.deleteRecursively(epoch.imagesDir); // incremental dumps: the epoch loop keeps it as the next parent
                 }
                 free.offer(epoch);
             }
@@ -146,20 +143,5 @@ final class EpochShipperAgent implements Agent
             }
         }
         metrics.protectedState(isProtected);
-    }
-
-    static void deleteQuietly(final Path dir)
-    {
-        if (dir == null || !Files.exists(dir))
-        {
-            return;
-        }
-        try (Stream<Path> files = Files.walk(dir))
-        {
-            files.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-        }
-        catch (final IOException ignore)
-        {
-        }
     }
 }

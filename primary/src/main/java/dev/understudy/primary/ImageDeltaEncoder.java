@@ -110,7 +110,7 @@ final class ImageDeltaEncoder
                 final Pagemap pagemap = Pagemap.parse(bytes, name);
                 pagemapOfPagesFile.put(pagemap.pagesFileName(), pagemap);
                 pagemapNameOfPagesFile.put(pagemap.pagesFileName(), name);
-                materializedPagemaps.put(name, Pagemap.materialize(bytes, name));
+                materializedPagemaps.put(name, Pagemap.materialize(bytes, pagemap, name));
             }
         }
 

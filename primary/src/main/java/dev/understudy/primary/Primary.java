@@ -7,6 +7,7 @@ import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 import dev.understudy.core.aeron.EmbeddedAeron;
+import dev.understudy.core.os.Directories;
 import dev.understudy.core.criu.CriuBinary;
 import dev.understudy.core.criu.CriuNotificationListener;
 import dev.understudy.core.criu.CriuService;
@@ -72,7 +73,7 @@ public final class Primary implements AutoCloseable
         final CriuNotificationListener notifications) throws IOException
     {
         network = ServiceNetwork.create(context.networkSpec());
-        EpochShipperAgent.deleteQuietly(context.runDir());
+        Directories.deleteRecursively(context.runDir());
         Files.createDirectories(context.runDir());
 
         aeron = EmbeddedAeron.launch(context.aeronDir());
@@ -193,7 +194,7 @@ public final class Primary implements AutoCloseable
     {
         state.phase = PrimaryState.Phase.STOPPED;
         CloseHelper.quietCloseAll(epochRunner, shipperRunner, statusServer, service, criu, aeron, network);
-        EpochShipperAgent.deleteQuietly(context.runDir());
+        Directories.deleteRecursively(context.runDir());
         registry.close();
     }
 }

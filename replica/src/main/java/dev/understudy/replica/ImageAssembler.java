@@ -44,7 +44,7 @@ final class ImageAssembler
     private static final long MISSING = -1;
 
     /** Outcome of an epoch, for the ack. */
-    record Outcome(long epoch, long baseEpoch, int status, long digest, String reason, Path stagingDir)
+    record Outcome(long epoch, long baseEpoch, int status, long digest, String reason)
     {
     }
 
@@ -72,7 +72,6 @@ final class ImageAssembler
         long written;
         Long2LongHashMap deltaOffsets;
         FileChannel delta;
-        boolean complete;
         long[] pageHashes;
     }
 
@@ -383,7 +382,7 @@ final class ImageAssembler
                 {
                     throw new IOException("image digest mismatch");
                 }
-                return new Outcome(epoch, baseEpoch, AckCodec.ACK, computed, "", staging);
+                return new Outcome(epoch, baseEpoch, AckCodec.ACK, computed, "");
             }
             catch (final IOException | RuntimeException ex)
             {
@@ -393,7 +392,7 @@ final class ImageAssembler
         closeFiles();
         store.discardStaging();
         spareMemos.clear(); // the spare was consumed as staging
-        return new Outcome(epoch, baseEpoch, status, 0, reason, null);
+        return new Outcome(epoch, baseEpoch, status, 0, reason);
     }
 
     /** The staged epoch was committed: it becomes current, the current one the spare. */
@@ -668,7 +667,6 @@ final class ImageAssembler
         {
             throw new IOException("digest mismatch for " + file.name);
         }
-        file.complete = true;
     }
 
     private void hashFile(final Path path) throws IOException

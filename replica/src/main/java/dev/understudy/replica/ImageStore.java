@@ -4,8 +4,9 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
-import java.util.Comparator;
 import java.util.stream.Stream;
+
+import dev.understudy.core.os.Directories;
 
 /**
  * The replica's images on tmpfs: committed epochs in epoch-N directories, the symlink {@code current}
@@ -34,8 +35,8 @@ public final class ImageStore
             final String target = Files.readSymbolicLink(current).getFileName().toString();
             currentEpoch = Long.parseLong(target.substring("epoch-".length()));
         }
-        deleteTree(root.resolve(STAGING));
-        deleteTree(root.resolve(SPARE));
+        Directories.deleteRecursively(root.resolve(STAGING));
+        Directories.deleteRecursively(root.resolve(SPARE));
         try (Stream<Path> dirs = Files.list(root))
         {
             for (final Path dir : dirs.toList())
@@ -43,7 +44,7 @@ public final class ImageStore
                 final String name = dir.getFileName().toString();
                 if (name.startsWith("epoch-") && !name.equals("epoch-" + currentEpoch))
                 {
-                    deleteTree(dir); // left by a crash between rename and cleanup
+                    Directories.deleteRecursively(dir); // left by a crash between rename and cleanup
                 }
             }
         }
@@ -78,7 +79,7 @@ public final class ImageStore
     public long stageFromSpare() throws IOException
     {
         final Path staging = root.resolve(STAGING);
-        deleteTree(staging);
+        Directories.deleteRecursively(staging);
         final long epoch = spareEpoch;
         spareEpoch = -1;
         if (epoch >= 0 && Files.isDirectory(root.resolve(SPARE)))
@@ -86,7 +87,7 @@ public final class ImageStore
             Files.move(root.resolve(SPARE), staging, StandardCopyOption.ATOMIC_MOVE);
             return epoch;
         }
-        deleteTree(root.resolve(SPARE));
+        Directories.deleteRecursively(root.resolve(SPARE));
         Files.createDirectories(staging);
         return -1;
     }
@@ -98,14 +99,14 @@ public final class ImageStore
 
     public void discardStaging()
     {
-        deleteTree(root.resolve(STAGING));
+        Directories.deleteRecursively(root.resolve(STAGING));
     }
 
     /** Makes the staged image epoch's and points {@code current} at it; then drops the previous one. */
     public Path commit(final long epoch) throws IOException
     {
         final Path committed = root.resolve("epoch-" + epoch);
-        deleteTree(committed);
+        Directories.deleteRecursively(committed);
         Files.move(root.resolve(STAGING), committed, StandardCopyOption.ATOMIC_MOVE);
         final Path link = root.resolve(".current.tmp");
         Files.deleteIfExists(link);
@@ -113,7 +114,7 @@ public final class ImageStore
         Files.move(link, root.resolve(CURRENT), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
         final long previous = currentEpoch;
         currentEpoch = epoch;
-        deleteTree(root.resolve(SPARE));
+        Directories.deleteRecursively(root.resolve(SPARE));
         spareEpoch = -1;
         if (previous >= 0 && previous != epoch)
         {
@@ -125,21 +126,6 @@ public final class ImageStore
 
     public void deleteAll()
     {
-        deleteTree(root);
-    }
-
-    static void deleteTree(final Path dir)
-    {
-        if (!Files.exists(dir, java.nio.file.LinkOption.NOFOLLOW_LINKS))
-        {
-            return;
-        }
-        try (Stream<Path> files = Files.walk(dir))
-        {
-            files.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-        }
-        catch (final IOException ignore)
-        {
-        }
+        Directories.deleteRecursively(root);
     }
 }

@@ -63,16 +63,6 @@ final class TestSupport
 
     static void deleteTree(final Path dir)
     {
-        if (!Files.exists(dir))
-        {
-            return;
-        }
-        try (Stream<Path> files = Files.walk(dir))
-        {
-            files.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-        }
-        catch (final IOException ignore)
-        {
-        }
+        dev.understudy.core.os.Directories.deleteRecursively(dir);
     }
 }

@@ -80,14 +80,13 @@ public final class Pagemap
      * The pagemap of the self-contained image: entries whose pages are in the parent become present (the
      * replica writes those pages into its pages image). The same array when there is nothing to rewrite.
      */
-    public static byte[] materialize(final byte[] image, final String name) throws IOException
+    public static byte[] materialize(final byte[] image, final Pagemap pagemap, final String name) throws IOException
     {
-        final List<com.google.protobuf.CodedInputStream> entries = CriuImageReader.entries(image, name);
-        final Pagemap pagemap = parse(image, name);
         if (!pagemap.hasParentEntries())
         {
             return image;
         }
+        final List<com.google.protobuf.CodedInputStream> entries = CriuImageReader.entries(image, name);
         final java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream(image.length);
         out.write(image, 0, 8); // the two magic words
         writeEntry(out, CriuImages.pagemap_head.parseFrom(entries.get(0)).toByteArray());

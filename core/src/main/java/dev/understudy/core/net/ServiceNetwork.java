@@ -73,14 +73,10 @@ public final class ServiceNetwork implements AutoCloseable
     }
 
     private final Spec spec;
-    private final boolean createdBridge;
-    private final boolean addedForwardRule;
 
-    private ServiceNetwork(final Spec spec, final boolean createdBridge, final boolean addedForwardRule)
+    private ServiceNetwork(final Spec spec)
     {
         this.spec = spec;
-        this.createdBridge = createdBridge;
-        this.addedForwardRule = addedForwardRule;
     }
 
     public Spec spec()
@@ -116,14 +112,11 @@ public final class ServiceNetwork implements AutoCloseable
             throw new IllegalStateException("service IP " + spec.service().ip() + " is already in use (" + holder +
                 "): choose another --service-ip");
         }
-        boolean createdBridge = false;
-        boolean addedRule = false;
         try
         {
             if (!bridgeExists)
             {
                 Shell.check("ip", "link", "add", spec.bridge(), "type", "bridge");
-                createdBridge = true;
                 Shell.check("ip", "link", "set", spec.bridge(), "alias", BRIDGE_ALIAS);
                 Shell.check("ip", "addr", "add", spec.gateway().toString(), "dev", spec.bridge());
                 Shell.check("ip", "link", "set", spec.bridge(), "up");
@@ -133,7 +126,7 @@ public final class ServiceNetwork implements AutoCloseable
             {
                 Shell.check("ip", "addr", "add", spec.gateway().toString(), "dev", spec.bridge());
             }
-            addedRule = allowBridgedForwarding(spec.bridge());
+            allowBridgedForwarding(spec.bridge());
             Shell.check("ip", "netns", "add", spec.netnsName());
             Shell.check("ip", "link", "add", spec.hostVeth(), "type", "veth", "peer", "name", "eth0",
                 "netns", spec.netnsName());
@@ -144,38 +137,36 @@ public final class ServiceNetwork implements AutoCloseable
             Shell.check("ip", "-n", ns, "link", "set", "lo", "up");
             Shell.check("ip", "-n", ns, "link", "set", "eth0", "up");
             Shell.check("ip", "-n", ns, "route", "add", "default", "via", spec.gateway().ip());
-            return new ServiceNetwork(spec, createdBridge, addedRule);
+            return new ServiceNetwork(spec);
         }
         catch (final RuntimeException ex)
         {
-            new ServiceNetwork(spec, createdBridge, addedRule).close();
+            new ServiceNetwork(spec).close(); // removes what exists of it, and the bridge if it is ours and empty
             throw ex;
         }
     }
 
     /** Docker's br_netfilter sets FORWARD to DROP, which would also drop frames bridged between our ports. */
-    private static boolean allowBridgedForwarding(final String bridge)
+    private static void allowBridgedForwarding(final String bridge)
     {
         final Path sysctl = Path.of("/proc/sys/net/bridge/bridge-nf-call-iptables");
         try
         {
             if (!Files.exists(sysctl) || !Files.readString(sysctl).trim().equals("1"))
             {
-                return false;
+                return;
             }
         }
         catch (final java.io.IOException ex)
         {
-            return false;
+            return;
         }
         final String[] rule = {"FORWARD", "-i", bridge, "-o", bridge, "-m", "comment", "--comment", RULE_COMMENT,
             "-j", "ACCEPT"};
-        if (Shell.run(concat("iptables", "-C", rule)).ok())
+        if (!Shell.run(concat("iptables", "-C", rule)).ok())
         {
-            return false;
+            Shell.check(concat("iptables", "-I", rule));
         }
-        Shell.check(concat("iptables", "-I", rule));
-        return true;
     }
 
     private static String[] concat(final String a, final String b, final String[] rest)
