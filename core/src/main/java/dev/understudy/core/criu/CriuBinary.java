@@ -10,7 +10,7 @@ import dev.understudy.core.os.Shell;
 /** Finds a CRIU new enough for this kernel (>= 4.2) or says exactly how to get one. */
 public final class CriuBinary
 {
-    public static final String INSTALL_HINT = "run: sudo ./scripts/install.sh (builds CRIU 4.2 from Debian's source package)";
+    public static final String INSTALL_HINT = "run ./scripts/install.sh as root (builds CRIU 4.2 from Debian's source package)";
     private static final int MIN_MAJOR = 4;
     private static final int MIN_MINOR = 2;
 
