@@ -25,6 +25,17 @@ public interface LibC extends Library
 
     long recv(int fd, byte[] buffer, long length, int flags) throws LastErrorException;
 
+    int MSG_DONTWAIT = 0x40;
+    int EAGAIN = 11;
+    int ENOBUFS = 105;
+    int SOL_SOCKET = 1;
+    int SO_RCVBUFFORCE = 33;
+
+    /** recv into native memory; returns -1 with errno (no exception) so the hot loop can poll cheaply. */
+    long recv(int fd, com.sun.jna.Pointer buffer, long length, int flags);
+
+    int setsockopt(int fd, int level, int option, int[] value, int length);
+
     int close(int fd) throws LastErrorException;
 
     int open(String path, int flags) throws LastErrorException;

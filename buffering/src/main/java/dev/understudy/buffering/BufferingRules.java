@@ -1,0 +1,56 @@
+package dev.understudy.buffering;
+
+import java.nio.file.Path;
+import java.util.List;
+
+import dev.understudy.core.os.Shell;
+
+/**
+ * The netfilter rules in the service's namespace: every IPv4 and IPv6 packet the service sends out of
+ * eth0 goes to the output queue, every packet it receives on eth0 to the input queue. No
+ * --queue-bypass: with nobody listening the kernel drops them (fail-closed), it never lets them through.
+ */
+final class BufferingRules
+{
+    static final String COMMENT = "understudy-output-commit";
+
+    private BufferingRules()
+    {
+    }
+
+    static void install(final Path netns, final int outputQueue, final int inputQueue)
+    {
+        for (final String tool : List.of("iptables", "ip6tables"))
+        {
+            apply(netns, tool, "-A", outputQueue, inputQueue, true);
+        }
+    }
+
+    static void remove(final Path netns, final int outputQueue, final int inputQueue)
+    {
+        for (final String tool : List.of("iptables", "ip6tables"))
+        {
+            apply(netns, tool, "-D", outputQueue, inputQueue, false);
+        }
+    }
+
+    private static void apply(final Path netns, final String tool, final String action, final int outputQueue,
+        final int inputQueue, final boolean check)
+    {
+        final String ns = "--net=" + netns;
+        final List<List<String>> rules = List.of(
+            List.of("nsenter", ns, tool, "-w", action, "OUTPUT", "-o", "eth0", "-m", "comment", "--comment", COMMENT,
+                "-j", "NFQUEUE", "--queue-num", Integer.toString(outputQueue)),
+            List.of("nsenter", ns, tool, "-w", action, "INPUT", "-i", "eth0", "-m", "comment", "--comment", COMMENT,
+                "-j", "NFQUEUE", "--queue-num", Integer.toString(inputQueue)));
+        for (final List<String> rule : rules)
+        {
+            final Shell.Result result = Shell.run(rule);
+            if (check && !result.ok())
+            {
+                throw new IllegalStateException("could not install output-commit rule (" + String.join(" ", rule) +
+                    "): " + result.stderr());
+            }
+        }
+    }
+}

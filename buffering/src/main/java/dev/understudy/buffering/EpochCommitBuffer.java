@@ -1,0 +1,456 @@
+package dev.understudy.buffering;
+
+import java.nio.file.Path;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+
+import com.sun.jna.Memory;
+import com.sun.jna.Native;
+import com.sun.jna.Pointer;
+import com.sun.jna.ptr.PointerByReference;
+import dev.understudy.core.os.LibC;
+import org.agrona.collections.LongArrayQueue;
+import org.agrona.concurrent.BackoffIdleStrategy;
+import org.agrona.concurrent.IdleStrategy;
+
+/**
+ * Output commit (Remus): every packet the service sends is held in an NFQUEUE until the replica has
+ * acknowledged the checkpoint of the epoch that produced it; while CRIU dumps, inbound packets are held
+ * too (so CRIU can dump with --network-lock skip and clients pay no retransmission timeout).
+ *
+ * One dedicated thread owns the queues: it enters the service's network namespace (NFQUEUE instances are
+ * per namespace), reads packets and gives verdicts; other threads send it commands. Packet ids grow
+ * monotonically, so "release every packet of epoch <= N" is one batch verdict up to the last id read
+ * before epoch N's checkpoint was sealed. Packets are only ever released after the ack that covers them.
+ */
+public final class EpochCommitBuffer implements AutoCloseable
+{
+    /** Where and how much to hold. */
+    public record Config(Path netns, int outputQueue, int inputQueue, int maxQueueLength, int socketBufferBytes)
+    {
+        public static Config defaults(final Path netns)
+        {
+            return new Config(netns, 0, 1, 65536, 64 << 20);
+        }
+    }
+
+    private enum Op
+    {
+        HOLD_INPUT, RELEASE_INPUT, SEAL, RELEASE, PASS_THROUGH, HOLD_OUTPUT
+    }
+
+    private record Command(Op op, long epoch, CompletableFuture<Void> done)
+    {
+    }
+
+    private final Config config;
+    private final ConcurrentLinkedQueue<Command> commands = new ConcurrentLinkedQueue<>();
+    private final Thread holder;
+    private final CompletableFuture<Void> ready = new CompletableFuture<>();
+    private volatile boolean running = true;
+
+    // Owned by the holder thread.
+    private Pointer handle;
+    private Pointer outputQueue;
+    private Pointer inputQueue;
+    private boolean holdingInput;
+    private boolean passThrough;
+    private long lastOutputId = -1;
+    private long releasedOutputId = -1;
+    private long lastInputId = -1;
+    private long releasedInputId = -1;
+    private final LongArrayQueue sealedEpochs = new LongArrayQueue(64, -1);
+    private final LongArrayQueue sealedIds = new LongArrayQueue(64, -1);
+    /** Held output packets: id, arrival time and size, oldest first (for the age and bytes figures). */
+    private final LongArrayQueue heldIds = new LongArrayQueue(1024, -1);
+    private final LongArrayQueue heldTimes = new LongArrayQueue(1024, -1);
+    private final LongArrayQueue heldSizes = new LongArrayQueue(1024, -1);
+
+    // Figures, readable from any thread.
+    private final AtomicLong heldPackets = new AtomicLong();
+    private final AtomicLong heldBytes = new AtomicLong();
+    private final AtomicLong oldestHeldNs = new AtomicLong(-1);
+    private final AtomicLong releasedPackets = new AtomicLong();
+    private final AtomicLong socketOverruns = new AtomicLong();
+
+    private EpochCommitBuffer(final Config config)
+    {
+        this.config = config;
+        this.holder = new Thread(this::run, "understudy-commit-buffer");
+        this.holder.setDaemon(true);
+    }
+
+    /** Opens the queues inside the namespace, then installs the rules that feed them. */
+    public static EpochCommitBuffer start(final Config config)
+    {
+        final EpochCommitBuffer buffer = new EpochCommitBuffer(config);
+        buffer.holder.start();
+        try
+        {
+            buffer.ready.get(10, TimeUnit.SECONDS);
+            BufferingRules.install(config.netns(), config.outputQueue(), config.inputQueue());
+            return buffer;
+        }
+        catch (final Exception ex)
+        {
+            buffer.close();
+            final Throwable cause = ex instanceof java.util.concurrent.ExecutionException ? ex.getCause() : ex;
+            throw new IllegalStateException("output commit could not start: " + cause.getMessage(), cause);
+        }
+    }
+
+    /** CRIU is about to freeze the service: hold what arrives until the dump is over. */
+    public void holdInput()
+    {
+        submit(Op.HOLD_INPUT, 0).join();
+    }
+
+    /**
+     * The service is frozen and its checkpoint of epoch is complete: every packet read so far belongs to
+     * epoch or earlier. Returns once the queue is drained and the boundary recorded.
+     */
+    public void sealEpoch(final long epoch)
+    {
+        submit(Op.SEAL, epoch).join();
+    }
+
+    /** The dump is over (the service runs again): let the held inbound packets in. */
+    public void releaseInput()
+    {
+        submit(Op.RELEASE_INPUT, 0);
+    }
+
+    /** The replica acknowledged epoch: release every output packet of epochs up to it. */
+    public void release(final long epoch)
+    {
+        submit(Op.RELEASE, epoch);
+    }
+
+    /** Unprotected on purpose (replica lost past the policy's limit): release everything and stop holding. */
+    public void passThrough()
+    {
+        submit(Op.PASS_THROUGH, 0);
+    }
+
+    /** Protection is back: hold output again from now on. */
+    public void holdOutput()
+    {
+        submit(Op.HOLD_OUTPUT, 0);
+    }
+
+    public long heldPackets()
+    {
+        return heldPackets.get();
+    }
+
+    public long heldBytes()
+    {
+        return heldBytes.get();
+    }
+
+    /** Age of the oldest held output packet in ms, 0 when nothing is held. */
+    public long oldestHeldAgeMs()
+    {
+        final long oldest = oldestHeldNs.get();
+        return oldest < 0 ? 0 : TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - oldest);
+    }
+
+    public long releasedPackets()
+    {
+        return releasedPackets.get();
+    }
+
+    /** Netlink receive-buffer overruns: packets the kernel dropped because the holder fell behind. */
+    public long socketOverruns()
+    {
+        return socketOverruns.get();
+    }
+
+    public boolean isAlive()
+    {
+        return holder.isAlive();
+    }
+
+    private CompletableFuture<Void> submit(final Op op, final long epoch)
+    {
+        final CompletableFuture<Void> done = new CompletableFuture<>();
+        if (!holder.isAlive())
+        {
+            done.completeExceptionally(new IllegalStateException("commit buffer is not running"));
+            return done;
+        }
+        commands.add(new Command(op, epoch, done));
+        return done;
+    }
+
+    private void run()
+    {
+        final NetfilterQueueLibrary nfq = NetfilterQueueLibrary.LIB;
+        final NetfilterQueueLibrary.PacketCallback onOutput = (qh, msg, nfad, data) -> onOutput(nfad);
+        final NetfilterQueueLibrary.PacketCallback onInput = (qh, msg, nfad, data) -> onInput(nfad);
+        final Memory receiveBuffer = new Memory(256 * 1024);
+        int fd;
+        try
+        {
+            final int nsFd = LibC.INSTANCE.open(config.netns().toString(), LibC.O_RDONLY | LibC.O_CLOEXEC);
+            LibC.INSTANCE.setns(nsFd, LibC.CLONE_NEWNET); // this thread only: the queues live in the service's netns
+            LibC.INSTANCE.close(nsFd);
+            handle = nfq.nfq_open();
+            if (handle == null)
+            {
+                throw new IllegalStateException("nfq_open failed (errno " + Native.getLastError() + ")");
+            }
+            nfq.nfq_bind_pf(handle, NetfilterQueueLibrary.AF_INET);
+            nfq.nfq_bind_pf(handle, NetfilterQueueLibrary.AF_INET6);
+            outputQueue = openQueue(nfq, config.outputQueue(), onOutput);
+            inputQueue = openQueue(nfq, config.inputQueue(), onInput);
+            fd = nfq.nfq_fd(handle);
+            LibC.INSTANCE.setsockopt(fd, LibC.SOL_SOCKET, LibC.SO_RCVBUFFORCE, new int[]{config.socketBufferBytes()}, 4);
+            ready.complete(null);
+        }
+        catch (final Throwable ex)
+        {
+            ready.completeExceptionally(ex);
+            closeHandles(nfq);
+            return;
+        }
+
+        final IdleStrategy idle = new BackoffIdleStrategy(10, 20, 1_000, 200_000);
+        try
+        {
+            while (running)
+            {
+                int work = receive(nfq, fd, receiveBuffer, 64);
+                Command command;
+                while ((command = commands.poll()) != null)
+                {
+                    execute(nfq, fd, receiveBuffer, command);
+                    work++;
+                }
+                idle.idle(work);
+            }
+        }
+        finally
+        {
+            // Fail-closed: with the socket gone the kernel drops whatever was held and anything new.
+            closeHandles(nfq);
+            Command command;
+            while ((command = commands.poll()) != null)
+            {
+                command.done().completeExceptionally(new IllegalStateException("commit buffer closed"));
+            }
+        }
+    }
+
+    private Pointer openQueue(final NetfilterQueueLibrary nfq, final int number,
+        final NetfilterQueueLibrary.PacketCallback callback)
+    {
+        final Pointer queue = nfq.nfq_create_queue(handle, (short)number, callback, null);
+        if (queue == null)
+        {
+            throw new IllegalStateException("nfq_create_queue(" + number + ") failed: is another program using it?");
+        }
+        // Headers only: enough to know each packet's size; the payload stays in the kernel.
+        if (nfq.nfq_set_mode(queue, NetfilterQueueLibrary.NFQNL_COPY_PACKET, 64) < 0 || nfq.nfq_set_queue_maxlen(queue, config.maxQueueLength()) < 0)
+        {
+            throw new IllegalStateException("configuring NFQUEUE " + number + " failed");
+        }
+        return queue;
+    }
+
+    private int receive(final NetfilterQueueLibrary nfq, final int fd, final Memory buffer, final int limit)
+    {
+        int received = 0;
+        while (received < limit)
+        {
+            final long n = LibC.INSTANCE.recv(fd, buffer, buffer.size(), LibC.MSG_DONTWAIT);
+            if (n > 0)
+            {
+                nfq.nfq_handle_packet(handle, buffer, (int)n);
+                received++;
+                continue;
+            }
+            if (n < 0 && Native.getLastError() == LibC.ENOBUFS)
+            {
+                socketOverruns.incrementAndGet();
+                continue;
+            }
+            break;
+        }
+        return received;
+    }
+
+    private void execute(final NetfilterQueueLibrary nfq, final int fd, final Memory buffer, final Command command)
+    {
+        switch (command.op())
+        {
+            case HOLD_INPUT -> holdingInput = true;
+            case RELEASE_INPUT ->
+            {
+                holdingInput = false;
+                if (lastInputId > releasedInputId)
+                {
+                    nfq.nfq_set_verdict_batch(inputQueue, (int)lastInputId, NetfilterQueueLibrary.NF_ACCEPT);
+                    releasedInputId = lastInputId;
+                }
+            }
+            case SEAL ->
+            {
+                while (receive(nfq, fd, buffer, Integer.MAX_VALUE) > 0)
+                {
+                    // drain: everything the frozen service produced belongs to this epoch
+                }
+                sealedEpochs.addLong(command.epoch());
+                sealedIds.addLong(lastOutputId);
+            }
+            case RELEASE ->
+            {
+                long upTo = -1;
+                while (!sealedEpochs.isEmpty() && sealedEpochs.peekLong() <= command.epoch())
+                {
+                    sealedEpochs.pollLong();
+                    upTo = sealedIds.pollLong();
+                }
+                releaseOutput(nfq, upTo);
+            }
+            case PASS_THROUGH ->
+            {
+                passThrough = true;
+                releaseOutput(nfq, lastOutputId);
+                sealedEpochs.clear();
+                sealedIds.clear();
+            }
+            case HOLD_OUTPUT -> passThrough = false;
+            default -> throw new IllegalStateException(command.op().toString());
+        }
+        command.done().complete(null);
+    }
+
+    private void releaseOutput(final NetfilterQueueLibrary nfq, final long upTo)
+    {
+        if (upTo <= releasedOutputId)
+        {
+            return;
+        }
+        nfq.nfq_set_verdict_batch(outputQueue, (int)upTo, NetfilterQueueLibrary.NF_ACCEPT);
+        releasedOutputId = upTo;
+        while (!heldIds.isEmpty() && heldIds.peekLong() <= upTo)
+        {
+            heldIds.pollLong();
+            heldTimes.pollLong();
+            heldBytes.addAndGet(-heldSizes.pollLong());
+            heldPackets.decrementAndGet();
+            releasedPackets.incrementAndGet();
+        }
+        oldestHeldNs.set(heldTimes.isEmpty() ? -1 : heldTimes.peekLong());
+    }
+
+    private int onOutput(final Pointer nfad)
+    {
+        final long id = packetId(nfad);
+        if (passThrough)
+        {
+            NetfilterQueueLibrary.LIB.nfq_set_verdict(outputQueue, (int)id, NetfilterQueueLibrary.NF_ACCEPT, 0, null);
+            releasedOutputId = Math.max(releasedOutputId, id);
+            lastOutputId = Math.max(lastOutputId, id);
+            releasedPackets.incrementAndGet();
+            return 0;
+        }
+        lastOutputId = id;
+        final long size = packetSize(nfad);
+        final long now = System.nanoTime();
+        heldIds.addLong(id);
+        heldTimes.addLong(now);
+        heldSizes.addLong(size);
+        heldPackets.incrementAndGet();
+        heldBytes.addAndGet(size);
+        if (oldestHeldNs.get() < 0)
+        {
+            oldestHeldNs.set(now);
+        }
+        return 0;
+    }
+
+    private int onInput(final Pointer nfad)
+    {
+        final long id = packetId(nfad);
+        lastInputId = id;
+        if (!holdingInput)
+        {
+            NetfilterQueueLibrary.LIB.nfq_set_verdict(inputQueue, (int)id, NetfilterQueueLibrary.NF_ACCEPT, 0, null);
+            releasedInputId = id;
+        }
+        return 0;
+    }
+
+    private static long packetId(final Pointer nfad)
+    {
+        final Pointer header = NetfilterQueueLibrary.LIB.nfq_get_msg_packet_hdr(nfad);
+        return Integer.toUnsignedLong(Integer.reverseBytes(header.getInt(0))); // __be32
+    }
+
+    private static long packetSize(final Pointer nfad)
+    {
+        final PointerByReference data = new PointerByReference();
+        final int copied = NetfilterQueueLibrary.LIB.nfq_get_payload(nfad, data);
+        if (copied < 8)
+        {
+            return 0;
+        }
+        final Pointer ip = data.getValue();
+        final int version = (ip.getByte(0) & 0xf0) >> 4;
+        final int hi = version == 4 ? 2 : 4;
+        final int length = ((ip.getByte(hi) & 0xff) << 8) | (ip.getByte(hi + 1) & 0xff);
+        return version == 4 ? length : 40 + length;
+    }
+
+    private void closeHandles(final NetfilterQueueLibrary nfq)
+    {
+        if (outputQueue != null)
+        {
+            nfq.nfq_destroy_queue(outputQueue);
+            outputQueue = null;
+        }
+        if (inputQueue != null)
+        {
+            nfq.nfq_destroy_queue(inputQueue);
+            inputQueue = null;
+        }
+        if (handle != null)
+        {
+            nfq.nfq_close(handle);
+            handle = null;
+        }
+    }
+
+    /** Removes the rules (traffic flows unbuffered again) and closes the queues. */
+    public void close()
+    {
+        BufferingRules.remove(config.netns(), config.outputQueue(), config.inputQueue());
+        running = false;
+        try
+        {
+            holder.join(2000);
+        }
+        catch (final InterruptedException ex)
+        {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /** Stops the holder without removing the rules: what a crash does (tests of fail-closed). */
+    public void crash()
+    {
+        running = false;
+        try
+        {
+            holder.join(2000);
+        }
+        catch (final InterruptedException ex)
+        {
+            Thread.currentThread().interrupt();
+        }
+    }
+}

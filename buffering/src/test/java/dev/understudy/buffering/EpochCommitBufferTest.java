@@ -1,0 +1,201 @@
+package dev.understudy.buffering;
+
+import java.net.DatagramPacket;
+import java.net.DatagramSocket;
+import java.net.InetSocketAddress;
+import java.net.SocketTimeoutException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import dev.understudy.core.os.LibC;
+import dev.understudy.core.os.Shell;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The commit buffer against the real kernel: a UDP echo server in a network namespace (its replies are
+ * the service's output), a client in the root namespace on a veth this test creates and removes.
+ */
+class EpochCommitBufferTest
+{
+    private static final String NS = "usbuftest";
+    private static final Path NS_PATH = Path.of("/var/run/netns", NS);
+    private static final String SERVER = "10.77.21.2";
+    private static final int PORT = 7007;
+    private final AtomicInteger serverReceived = new AtomicInteger();
+    private Thread server;
+    private DatagramSocket serverSocket;
+    private DatagramSocket client;
+    private EpochCommitBuffer buffer;
+
+    @BeforeEach
+    void setUp() throws Exception
+    {
+        Shell.run("ip", "netns", "del", NS);
+        Shell.run("ip", "link", "del", "usbuf0");
+        Shell.check("ip", "netns", "add", NS);
+        // No IPv6 router solicitations or MLD reports: they would be held too and blur the packet counts.
+        Shell.check("nsenter", "--net=" + NS_PATH, "sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1",
+            "net.ipv6.conf.default.disable_ipv6=1");
+        Shell.check("ip", "link", "add", "usbuf0", "type", "veth", "peer", "name", "eth0", "netns", NS);
+        Shell.check("ip", "addr", "add", "10.77.21.1/24", "dev", "usbuf0");
+        Shell.check("ip", "link", "set", "usbuf0", "up");
+        Shell.check("ip", "-n", NS, "addr", "add", SERVER + "/24", "dev", "eth0");
+        Shell.check("ip", "-n", NS, "link", "set", "eth0", "up");
+        Shell.check("ip", "-n", NS, "link", "set", "lo", "up");
+        final CountDownLatch bound = new CountDownLatch(1);
+        server = new Thread(() ->
+        {
+            final int fd = LibC.INSTANCE.open(NS_PATH.toString(), LibC.O_RDONLY | LibC.O_CLOEXEC);
+            LibC.INSTANCE.setns(fd, LibC.CLONE_NEWNET);
+            LibC.INSTANCE.close(fd);
+            try (DatagramSocket socket = new DatagramSocket(new InetSocketAddress(SERVER, PORT)))
+            {
+                serverSocket = socket;
+                bound.countDown();
+                final byte[] data = new byte[2048];
+                while (!socket.isClosed())
+                {
+                    final DatagramPacket packet = new DatagramPacket(data, data.length);
+                    socket.receive(packet);
+                    serverReceived.incrementAndGet();
+                    socket.send(new DatagramPacket(data, packet.getLength(), packet.getSocketAddress()));
+                }
+            }
+            catch (final Exception ignore)
+            {
+                // closed by tearDown
+            }
+        }, "echo-in-netns");
+        server.setDaemon(true);
+        server.start();
+        bound.await();
+        client = new DatagramSocket(new InetSocketAddress("10.77.21.1", 0));
+    }
+
+    @AfterEach
+    void tearDown()
+    {
+        if (buffer != null)
+        {
+            buffer.close();
+        }
+        client.close();
+        serverSocket.close();
+        Shell.run("ip", "netns", "del", NS);
+        Shell.run("ip", "link", "del", "usbuf0");
+    }
+
+    private void send(final String text) throws Exception
+    {
+        final byte[] bytes = text.getBytes(StandardCharsets.US_ASCII);
+        client.send(new DatagramPacket(bytes, bytes.length, new InetSocketAddress(SERVER, PORT)));
+    }
+
+    private List<String> receive(final int waitMs) throws Exception
+    {
+        final List<String> replies = new ArrayList<>();
+        client.setSoTimeout(waitMs);
+        final byte[] data = new byte[2048];
+        try
+        {
+            while (true)
+            {
+                final DatagramPacket packet = new DatagramPacket(data, data.length);
+                client.receive(packet);
+                replies.add(new String(data, 0, packet.getLength(), StandardCharsets.US_ASCII));
+            }
+        }
+        catch (final SocketTimeoutException done)
+        {
+            return replies;
+        }
+    }
+
+    private static void awaitCount(final AtomicInteger counter, final int expected) throws InterruptedException
+    {
+        final long deadline = System.currentTimeMillis() + 3000;
+        while (counter.get() < expected && System.currentTimeMillis() < deadline)
+        {
+            Thread.sleep(5);
+        }
+    }
+
+    @Test
+    void repliesWaitForTheAckOfTheirEpochAndNoLonger() throws Exception
+    {
+        buffer = EpochCommitBuffer.start(EpochCommitBuffer.Config.defaults(NS_PATH));
+        send("a");
+        awaitCount(serverReceived, 1);
+        assertEquals(1, serverReceived.get(), "input flows while no checkpoint runs");
+        assertEquals(List.of(), receive(300), "the reply is held: its epoch is not acknowledged");
+        buffer.sealEpoch(1);
+        send("b"); // produced in epoch 2
+        awaitCount(serverReceived, 2);
+        Thread.sleep(100);
+        assertEquals(2, buffer.heldPackets());
+        buffer.release(1);
+        assertEquals(List.of("a"), receive(300), "ack of epoch 1 releases epoch 1's reply only");
+        buffer.sealEpoch(2);
+        buffer.release(2);
+        assertEquals(List.of("b"), receive(300));
+        assertEquals(0, buffer.heldPackets());
+    }
+
+    @Test
+    void inputIsHeldWhileTheCheckpointRuns() throws Exception
+    {
+        buffer = EpochCommitBuffer.start(EpochCommitBuffer.Config.defaults(NS_PATH));
+        buffer.holdInput();
+        send("x");
+        Thread.sleep(300);
+        assertEquals(0, serverReceived.get(), "held while the service is being dumped");
+        buffer.releaseInput();
+        awaitCount(serverReceived, 1);
+        assertEquals(1, serverReceived.get(), "delivered once the dump is over, no retransmission needed");
+    }
+
+    @Test
+    void aDeadHolderLetsNothingEscape() throws Exception
+    {
+        buffer = EpochCommitBuffer.start(EpochCommitBuffer.Config.defaults(NS_PATH));
+        send("before");
+        awaitCount(serverReceived, 1);
+        buffer.crash(); // the rules stay, nobody reads the queue
+        send("after");
+        Thread.sleep(300);
+        assertEquals(List.of(), receive(500), "neither the held reply nor anything later gets out");
+        assertEquals(1, serverReceived.get(), "input is fail-closed too");
+        buffer = null;
+    }
+
+    @Test
+    void aFullQueueDropsInsteadOfLeakingAndRecovers() throws Exception
+    {
+        buffer = EpochCommitBuffer.start(new EpochCommitBuffer.Config(NS_PATH, 0, 1, 8, 1 << 20));
+        for (int i = 0; i < 40; i++)
+        {
+            send("p" + i);
+        }
+        awaitCount(serverReceived, 40);
+        Thread.sleep(200);
+        assertEquals(List.of(), receive(200), "nothing leaks while the queue is full");
+        buffer.sealEpoch(1);
+        buffer.release(1);
+        final List<String> released = receive(300);
+        assertEquals(8, released.size(), "only what the queue could hold: the rest was dropped " + released);
+        send("later");
+        awaitCount(serverReceived, 41);
+        buffer.sealEpoch(2);
+        buffer.release(2);
+        assertEquals(List.of("later"), receive(300), "the service's output flows again once the queue drained");
+    }
+}
