@@ -6,6 +6,7 @@ import java.util.concurrent.Callable;
 
 import dev.understudy.core.criu.CriuNotificationListener;
 import dev.understudy.primary.EpochObserver;
+import dev.understudy.primary.OutputCommit;
 import dev.understudy.primary.Primary;
 import dev.understudy.primary.ProtectContext;
 import picocli.CommandLine.Command;
@@ -41,19 +42,45 @@ final class ProtectCommand implements Callable<Integer>
     @Option(names = "--metrics-port", defaultValue = "9464", description = "HTTP /metrics and /status (default ${DEFAULT-VALUE})")
     int metricsPort;
 
-    @Option(names = "--network-lock", defaultValue = "iptables",
-        description = "how CRIU locks TCP during a dump: iptables or skip (default ${DEFAULT-VALUE})")
+    @Option(names = "--network-lock",
+        description = "how CRIU locks TCP during a dump: skip (output commit holds input instead; the default) " +
+            "or iptables (the default with --no-output-commit)")
     String networkLock;
+
+    @Option(names = "--no-output-commit", description = "do not hold the service's output until its epoch is " +
+        "acknowledged (experiments only: a failover can then lose writes clients saw acknowledged)")
+    boolean noOutputCommit;
+
+    @Option(names = "--replica-loss-policy", defaultValue = "degrade", description = "when the replica is lost: " +
+        "degrade (hold output for --degraded-after-ms, then release it and run unprotected) or hold (hold until " +
+        "a replica acknowledges again) (default ${DEFAULT-VALUE})")
+    String replicaLossPolicy;
+
+    @Option(names = "--degraded-after-ms", defaultValue = "2000", description = "see --replica-loss-policy " +
+        "(default ${DEFAULT-VALUE})")
+    long degradedAfterMs;
 
     @Parameters(arity = "1..*", paramLabel = "CMD", description = "the service command, after --")
     List<String> command;
+
+    static OutputCommit.ReplicaLossPolicy policy(final String name)
+    {
+        return switch (name)
+        {
+            case "degrade" -> OutputCommit.ReplicaLossPolicy.DEGRADE;
+            case "hold" -> OutputCommit.ReplicaLossPolicy.HOLD;
+            default -> throw new IllegalArgumentException("--replica-loss-policy must be degrade or hold, not '" +
+                name + "'");
+        };
+    }
 
     public Integer call() throws Exception
     {
         Understudy.requireRoot();
         final ProtectContext context = new ProtectContext().replicaEndpoint(replica).serviceIp(serviceIp)
             .intervalMs(intervalMs).name(name).bridge(bridge).listenEndpoint(listen).workDir(workDir)
-            .metricsPort(metricsPort).networkLock(networkLock).command(command);
+            .metricsPort(metricsPort).networkLock(networkLock).command(command).outputCommit(!noOutputCommit)
+            .replicaLossPolicy(policy(replicaLossPolicy)).degradedAfterMs(degradedAfterMs);
         final Primary primary = Primary.start(context, EpochObserver.NONE, CriuNotificationListener.NONE);
         Runtime.getRuntime().addShutdownHook(new Thread(primary::close));
         System.out.println("understudy protecting '" + name + "' (pid " + primary.service().rootPid() + ", " +

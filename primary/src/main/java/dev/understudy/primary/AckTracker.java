@@ -15,14 +15,16 @@ final class AckTracker
     private final long[] digests = new long[CAPACITY];
     private final PrimaryMetrics metrics;
     private final EpochObserver observer;
+    private final OutputCommit outputCommit;
     private int head;
     private int size;
     private volatile long lastShippedEpoch = -1;
     private volatile long lastAckedEpoch = -1;
     private boolean needFull = true;
 
-    AckTracker(final PrimaryMetrics metrics, final EpochObserver observer)
+    AckTracker(final PrimaryMetrics metrics, final EpochObserver observer, final OutputCommit outputCommit)
     {
+        this.outputCommit = outputCommit;
         this.metrics = metrics;
         this.observer = observer;
     }
@@ -65,7 +67,11 @@ final class AckTracker
             lastAckedEpoch = epoch;
             if (!matches)
             {
-                needFull = true;
+                needFull = true; // and the output stays held: the replica does not hold what we dumped
+            }
+            else if (outputCommit != null)
+            {
+                outputCommit.acknowledged(epoch);
             }
             observer.onAcknowledged(epoch, matches, nowNs);
         }

@@ -35,6 +35,7 @@ final class EpochAgent implements Agent
     private long epoch;
     private long failureBackoffNs;
     private final boolean incremental;
+    private final OutputCommit outputCommit;
     /** Incremental dumps: the last dump (the next parent) and the one before it, kept on tmpfs. */
     private Path lastDir;
     private long lastEpoch = -1;
@@ -43,8 +44,10 @@ final class EpochAgent implements Agent
     EpochAgent(final ProtectContext context, final PrimaryState state, final PrimaryMetrics metrics,
         final CriuService criu, final ProtectedProcess service, final CriuNotificationListener notifications,
         final OneToOneConcurrentArrayQueue<CheckpointEpoch> ready,
-        final OneToOneConcurrentArrayQueue<CheckpointEpoch> free, final boolean incremental)
+        final OneToOneConcurrentArrayQueue<CheckpointEpoch> free, final boolean incremental,
+        final OutputCommit outputCommit)
     {
+        this.outputCommit = outputCommit;
         this.incremental = incremental;
         this.context = context;
         this.state = state;
@@ -96,6 +99,10 @@ final class EpochAgent implements Agent
             parent = "../" + lastDir.getFileName();
         }
         state.fullDumpRequested = false;
+        if (outputCommit != null)
+        {
+            outputCommit.beforeDump(number);
+        }
         final long start = System.nanoTime();
         try
         {
@@ -104,6 +111,10 @@ final class EpochAgent implements Agent
         }
         catch (final CriuException ex)
         {
+            if (outputCommit != null)
+            {
+                outputCommit.afterDump();
+            }
             Directories.deleteRecursively(dir);
             free.offer(slot);
             state.lastError = ex.getMessage();
@@ -117,6 +128,10 @@ final class EpochAgent implements Agent
             return 1;
         }
         final long end = System.nanoTime();
+        if (outputCommit != null)
+        {
+            outputCommit.afterDump(); // the service runs again: let in what arrived meanwhile
+        }
         failureBackoffNs = 0;
         long frozenUs;
         long memdumpUs = 0;

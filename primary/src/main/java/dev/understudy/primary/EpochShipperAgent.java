@@ -29,14 +29,17 @@ final class EpochShipperAgent implements Agent
     private final String ackEndpoint;
     private final long replicaTimeoutNs;
     private final boolean incremental;
+    private final OutputCommit outputCommit;
     private long firstEpochOfConnection = Long.MAX_VALUE;
     private boolean connected;
 
     EpochShipperAgent(final ProtectContext context, final PrimaryState state, final PrimaryMetrics metrics,
         final EpochObserver observer, final OneToOneConcurrentArrayQueue<CheckpointEpoch> ready,
         final OneToOneConcurrentArrayQueue<CheckpointEpoch> free, final io.aeron.Publication epochs,
-        final Subscription acks, final AckTracker tracker, final String ackEndpoint, final boolean incremental)
+        final Subscription acks, final AckTracker tracker, final String ackEndpoint, final boolean incremental,
+        final OutputCommit outputCommit)
     {
+        this.outputCommit = outputCommit;
         this.incremental = incremental;
         this.context = context;
         this.state = state;
@@ -143,5 +146,9 @@ final class EpochShipperAgent implements Agent
             }
         }
         metrics.protectedState(isProtected);
+        if (outputCommit != null)
+        {
+            outputCommit.protection(isProtected, System.nanoTime());
+        }
     }
 }

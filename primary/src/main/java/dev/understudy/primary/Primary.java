@@ -6,6 +6,7 @@ import java.nio.file.Path;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
+import dev.understudy.buffering.EpochCommitBuffer;
 import dev.understudy.core.aeron.EmbeddedAeron;
 import dev.understudy.core.os.Directories;
 import dev.understudy.core.criu.CriuBinary;
@@ -39,6 +40,7 @@ public final class Primary implements AutoCloseable
     private EmbeddedAeron aeron;
     private ProtectedProcess service;
     private CriuService criu;
+    private EpochCommitBuffer commitBuffer;
     private StatusServer statusServer;
     private AckTracker tracker;
     private AgentRunner epochRunner;
@@ -84,10 +86,24 @@ public final class Primary implements AutoCloseable
         final Publication epochs = aeron.aeron().addPublication(Streams.udpChannel(context.replicaEndpoint()),
             Streams.EPOCHS);
 
+        OutputCommit outputCommit = null;
+        if (context.outputCommit())
+        {
+            // Queues and rules before the service starts: not one packet of it leaves unbuffered.
+            commitBuffer = EpochCommitBuffer.start(EpochCommitBuffer.Config.defaults(context.networkSpec().netnsPath()));
+            outputCommit = new OutputCommit(commitBuffer, context.replicaLossPolicy(), context.degradedAfterMs());
+            registerBufferGauges(commitBuffer);
+        }
+        else
+        {
+            System.err.println("understudy: WARNING output commit is OFF (--no-output-commit): clients can see " +
+                "replies the replica cannot reproduce, and a failover can lose writes they saw acknowledged");
+        }
+        state.outputCommit = outputCommit;
         service = ProtectedProcess.start(context.command(), context.networkSpec().netnsPath(), Path.of("/dev/null"));
         state.servicePid = service.rootPid();
         criu = CriuService.start(criuBinary, context.networkSpec().netnsPath(), context.runDir().resolve("criu"));
-        tracker = new AckTracker(metrics, observer);
+        tracker = new AckTracker(metrics, observer, outputCommit);
         statusServer = StatusServer.start(context.metricsHost(), context.metricsPort(), registry,
             () -> state.toMap(context, tracker, metrics));
 
@@ -99,13 +115,36 @@ public final class Primary implements AutoCloseable
         final boolean incremental = context.incrementalDumps() && criuBinary.hasMemDirtyTrack();
         state.incrementalDumps = incremental;
         final EpochShipperAgent shipper = new EpochShipperAgent(context, state, metrics, observer, ready, free,
-            epochs, acks, tracker, ackEndpoint, incremental);
-        final EpochAgent epochAgent = new EpochAgent(context, state, metrics, criu, service, notifications, ready,
-            free, incremental);
+            epochs, acks, tracker, ackEndpoint, incremental, outputCommit);
+        final EpochAgent epochAgent = new EpochAgent(context, state, metrics, criu, service,
+            outputCommit != null ? outputCommit.listener(notifications) : notifications, ready, free, incremental,
+            outputCommit);
         shipperRunner = new AgentRunner(new SleepingMillisIdleStrategy(1), this::onError, null, shipper);
         epochRunner = new AgentRunner(new SleepingMillisIdleStrategy(1), this::onError, null, epochAgent);
         AgentRunner.startOnThread(shipperRunner);
         AgentRunner.startOnThread(epochRunner);
+    }
+
+    private void registerBufferGauges(final EpochCommitBuffer buffer)
+    {
+        io.micrometer.core.instrument.Gauge.builder("understudy.output.held.packets", buffer,
+            EpochCommitBuffer::heldPackets).description("service output packets held for their epoch's ack")
+            .register(registry);
+        io.micrometer.core.instrument.Gauge.builder("understudy.output.held.bytes", buffer,
+            EpochCommitBuffer::heldBytes).baseUnit("bytes").register(registry);
+        io.micrometer.core.instrument.Gauge.builder("understudy.output.oldest.held.ms", buffer,
+            EpochCommitBuffer::oldestHeldAgeMs).register(registry);
+        io.micrometer.core.instrument.Gauge.builder("understudy.output.released.packets", buffer,
+            EpochCommitBuffer::releasedPackets).register(registry);
+        io.micrometer.core.instrument.Gauge.builder("understudy.output.overruns", buffer,
+            EpochCommitBuffer::socketOverruns).description("packets dropped because the holder fell behind")
+            .register(registry);
+    }
+
+    /** The commit buffer, or null with output commit off. */
+    public EpochCommitBuffer commitBuffer()
+    {
+        return commitBuffer;
     }
 
     private static String resolvedEndpoint(final Subscription subscription, final String requested)
@@ -193,7 +232,8 @@ public final class Primary implements AutoCloseable
     public void close()
     {
         state.phase = PrimaryState.Phase.STOPPED;
-        CloseHelper.quietCloseAll(epochRunner, shipperRunner, statusServer, service, criu, aeron, network);
+        // The service dies before the buffer's rules go: nothing it sent unacknowledged escapes on the way out.
+        CloseHelper.quietCloseAll(epochRunner, shipperRunner, statusServer, service, criu, commitBuffer, aeron, network);
         Directories.deleteRecursively(context.runDir());
         registry.close();
     }

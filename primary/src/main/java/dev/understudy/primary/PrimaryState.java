@@ -19,6 +19,7 @@ public final class PrimaryState
     volatile int servicePid = -1;
     volatile boolean fullDumpRequested;
     volatile boolean incrementalDumps;
+    volatile OutputCommit outputCommit;
 
     public Phase phase()
     {
@@ -49,6 +50,9 @@ public final class PrimaryState
             phase.name().toLowerCase());
         map.put("service_pid", Integer.toString(servicePid));
         map.put("service_ip", context.serviceIp());
+        final OutputCommit commit = outputCommit;
+        map.put("output_commit", commit == null ? "OFF (--no-output-commit): clients may see output the replica " +
+            "cannot reproduce" : commit.describe());
         map.put("replica", context.replicaEndpoint() + (replicaConnected ? " (connected)" : " (not connected)"));
         map.put("interval_ms", Integer.toString(context.intervalMs()));
         map.put("ship_mode", context.shipMode().name().toLowerCase());

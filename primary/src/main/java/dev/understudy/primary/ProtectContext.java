@@ -27,9 +27,12 @@ public final class ProtectContext
     private String metricsHost = "127.0.0.1";
     private int metricsPort = 9464;
     private ShipMode shipMode = ShipMode.DELTA;
-    private String networkLock = "iptables";
+    private String networkLock;
     private long replicaTimeoutMs = 2000;
     private boolean incrementalDumps = true;
+    private boolean outputCommit = true;
+    private OutputCommit.ReplicaLossPolicy replicaLossPolicy = OutputCommit.ReplicaLossPolicy.DEGRADE;
+    private long degradedAfterMs = 2000;
 
     public ProtectContext validate()
     {
@@ -46,7 +49,7 @@ public final class ProtectContext
         {
             Endpoints.parse(listenEndpoint, "--listen");
         }
-        if (!"iptables".equals(networkLock) && !"skip".equals(networkLock))
+        if (networkLock != null && !"iptables".equals(networkLock) && !"skip".equals(networkLock))
         {
             throw new IllegalArgumentException("--network-lock must be iptables or skip");
         }
@@ -191,9 +194,45 @@ public final class ProtectContext
         return this;
     }
 
+    /** How CRIU locks TCP while dumping: by default "skip" with output commit (it holds input), else iptables. */
     public String networkLock()
     {
-        return networkLock;
+        return networkLock != null ? networkLock : outputCommit ? "skip" : "iptables";
+    }
+
+    /** Hold the service's output until its epoch is acknowledged (on by default; off only for experiments). */
+    public boolean outputCommit()
+    {
+        return outputCommit;
+    }
+
+    public ProtectContext outputCommit(final boolean outputCommit)
+    {
+        this.outputCommit = outputCommit;
+        return this;
+    }
+
+    public OutputCommit.ReplicaLossPolicy replicaLossPolicy()
+    {
+        return replicaLossPolicy;
+    }
+
+    public ProtectContext replicaLossPolicy(final OutputCommit.ReplicaLossPolicy replicaLossPolicy)
+    {
+        this.replicaLossPolicy = replicaLossPolicy;
+        return this;
+    }
+
+    /** With the degrade policy: how long output is held without a replica before it is released. */
+    public long degradedAfterMs()
+    {
+        return degradedAfterMs;
+    }
+
+    public ProtectContext degradedAfterMs(final long degradedAfterMs)
+    {
+        this.degradedAfterMs = degradedAfterMs;
+        return this;
     }
 
     public ProtectContext networkLock(final String networkLock)

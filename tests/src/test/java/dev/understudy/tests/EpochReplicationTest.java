@@ -101,10 +101,18 @@ class EpochReplicationTest
                 {
                     while (loading.get())
                     {
-                        writer.call("SET", "key:" + ThreadLocalRandom.current().nextInt(30_000),
-                            Long.toString(System.nanoTime()));
-                        writes.incrementAndGet();
-                        Thread.sleep(1);
+                        // Pipelined: with output commit a reply waits for its epoch's ack.
+                        for (int i = 0; i < 20; i++)
+                        {
+                            writer.send("SET", "key:" + ThreadLocalRandom.current().nextInt(30_000),
+                                Long.toString(System.nanoTime()));
+                        }
+                        writer.flush();
+                        for (int i = 0; i < 20; i++)
+                        {
+                            writer.read();
+                        }
+                        writes.addAndGet(20);
                     }
                 }
                 catch (final Exception ex)

@@ -1,0 +1,116 @@
+package dev.understudy.primary;
+
+import java.util.concurrent.TimeUnit;
+
+import dev.understudy.buffering.EpochCommitBuffer;
+import dev.understudy.core.criu.CriuNotificationListener;
+
+/**
+ * Ties the commit buffer to the epoch pipeline: CRIU's pre-dump starts holding input, post-dump (the
+ * service still frozen, its image complete) seals the epoch's output, the end of the dump lets input in,
+ * an ack releases the epoch's output, and the replica-loss policy decides what a lost replica means.
+ */
+public final class OutputCommit
+{
+    /** What to do with held output when the replica is gone. */
+    public enum ReplicaLossPolicy
+    {
+        /** Hold for the degraded-after time, then release and run unprotected (loudly). */
+        DEGRADE,
+        /** Hold until a replica acknowledges again: safety over availability. */
+        HOLD
+    }
+
+    private final EpochCommitBuffer buffer;
+    private final ReplicaLossPolicy policy;
+    private final long degradedAfterNs;
+    private volatile long dumpingEpoch = -1;
+    private long unprotectedSinceNs = -1;
+    private volatile boolean suspended;
+
+    OutputCommit(final EpochCommitBuffer buffer, final ReplicaLossPolicy policy, final long degradedAfterMs)
+    {
+        this.buffer = buffer;
+        this.policy = policy;
+        this.degradedAfterNs = TimeUnit.MILLISECONDS.toNanos(degradedAfterMs);
+    }
+
+    EpochCommitBuffer buffer()
+    {
+        return buffer;
+    }
+
+    /** CRIU's notifications for the dump of epoch, chained before the caller's own listener. */
+    CriuNotificationListener listener(final CriuNotificationListener next)
+    {
+        return script ->
+        {
+            switch (script)
+            {
+                case "pre-dump" -> buffer.holdInput();
+                case "post-dump" -> buffer.sealEpoch(dumpingEpoch);
+                default ->
+                {
+                }
+            }
+            return next.onNotify(script);
+        };
+    }
+
+    void beforeDump(final long epoch)
+    {
+        dumpingEpoch = epoch;
+    }
+
+    void afterDump()
+    {
+        buffer.releaseInput();
+    }
+
+    void acknowledged(final long epoch)
+    {
+        buffer.release(epoch);
+    }
+
+    /** Called on every shipper duty cycle with the current protection state. */
+    void protection(final boolean isProtected, final long nowNs)
+    {
+        if (isProtected)
+        {
+            unprotectedSinceNs = -1;
+            if (suspended)
+            {
+                suspended = false;
+                buffer.holdOutput();
+                System.err.println("understudy: replica is back, output commit resumed");
+            }
+            return;
+        }
+        if (unprotectedSinceNs < 0)
+        {
+            unprotectedSinceNs = nowNs;
+        }
+        if (policy == ReplicaLossPolicy.DEGRADE && !suspended && nowNs - unprotectedSinceNs > degradedAfterNs)
+        {
+            suspended = true;
+            buffer.passThrough();
+            System.err.println("understudy: WARNING no replica for " + TimeUnit.NANOSECONDS.toMillis(degradedAfterNs) +
+                " ms: releasing held output and running UNPROTECTED (policy degrade)");
+        }
+    }
+
+    boolean suspended()
+    {
+        return suspended;
+    }
+
+    String describe()
+    {
+        if (suspended)
+        {
+            return "SUSPENDED: replica lost, output released unprotected (policy degrade)";
+        }
+        return "on, " + policy.name().toLowerCase() + " on replica loss; holding " + buffer.heldPackets() +
+            " packets / " + buffer.heldBytes() + " bytes, oldest " + buffer.oldestHeldAgeMs() + " ms";
+    }
+}
