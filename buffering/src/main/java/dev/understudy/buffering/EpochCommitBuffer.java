@@ -61,12 +61,18 @@ public final class EpochCommitBuffer implements AutoCloseable
     private long releasedOutputId = -1;
     private long lastInputId = -1;
     private long releasedInputId = -1;
-    private final LongArrayQueue sealedEpochs = new LongArrayQueue(64, -1);
-    private final LongArrayQueue sealedIds = new LongArrayQueue(64, -1);
+    // Agrona's queues reserve a "null" value: -1 is a real id here (nothing read yet), so use one no value takes.
+    private static final long NONE = Long.MIN_VALUE;
+    private final LongArrayQueue sealedEpochs = new LongArrayQueue(64, NONE);
+    private final LongArrayQueue sealedIds = new LongArrayQueue(64, NONE);
     /** Held output packets: id, arrival time and size, oldest first (for the age and bytes figures). */
-    private final LongArrayQueue heldIds = new LongArrayQueue(1024, -1);
-    private final LongArrayQueue heldTimes = new LongArrayQueue(1024, -1);
-    private final LongArrayQueue heldSizes = new LongArrayQueue(1024, -1);
+    private final LongArrayQueue heldIds = new LongArrayQueue(1024, NONE);
+    private final LongArrayQueue heldTimes = new LongArrayQueue(1024, NONE);
+    private final LongArrayQueue heldSizes = new LongArrayQueue(1024, NONE);
+    private volatile String failure = "";
+    // Fields, not locals: native code keeps calling these, and JNA frees a callback once it is unreachable.
+    private final NetfilterQueueLibrary.PacketCallback onOutputPacket = (qh, msg, nfad, data) -> onOutput(nfad);
+    private final NetfilterQueueLibrary.PacketCallback onInputPacket = (qh, msg, nfad, data) -> onInput(nfad);
 
     // Figures, readable from any thread.
     private final AtomicLong heldPackets = new AtomicLong();
@@ -182,14 +188,31 @@ public final class EpochCommitBuffer implements AutoCloseable
             return done;
         }
         commands.add(new Command(op, epoch, done));
+        if (!holder.isAlive())
+        {
+            failPending(); // the holder ended between the check and the add: nobody else will answer
+        }
         return done;
+    }
+
+    private void failPending()
+    {
+        Command command;
+        while ((command = commands.poll()) != null)
+        {
+            command.done().completeExceptionally(new IllegalStateException("commit buffer is not running"));
+        }
+    }
+
+    /** Why a command failed in the holder, empty when none did. */
+    public String failure()
+    {
+        return failure;
     }
 
     private void run()
     {
         final NetfilterQueueLibrary nfq = NetfilterQueueLibrary.LIB;
-        final NetfilterQueueLibrary.PacketCallback onOutput = (qh, msg, nfad, data) -> onOutput(nfad);
-        final NetfilterQueueLibrary.PacketCallback onInput = (qh, msg, nfad, data) -> onInput(nfad);
         final Memory receiveBuffer = new Memory(256 * 1024);
         int fd;
         try
@@ -204,8 +227,8 @@ public final class EpochCommitBuffer implements AutoCloseable
             }
             nfq.nfq_bind_pf(handle, NetfilterQueueLibrary.AF_INET);
             nfq.nfq_bind_pf(handle, NetfilterQueueLibrary.AF_INET6);
-            outputQueue = openQueue(nfq, config.outputQueue(), onOutput);
-            inputQueue = openQueue(nfq, config.inputQueue(), onInput);
+            outputQueue = openQueue(nfq, config.outputQueue(), onOutputPacket);
+            inputQueue = openQueue(nfq, config.inputQueue(), onInputPacket);
             fd = nfq.nfq_fd(handle);
             LibC.INSTANCE.setsockopt(fd, LibC.SOL_SOCKET, LibC.SO_RCVBUFFORCE, new int[]{config.socketBufferBytes()}, 4);
             ready.complete(null);
@@ -226,7 +249,15 @@ public final class EpochCommitBuffer implements AutoCloseable
                 Command command;
                 while ((command = commands.poll()) != null)
                 {
-                    execute(nfq, fd, receiveBuffer, command);
+                    try
+                    {
+                        execute(nfq, fd, receiveBuffer, command);
+                    }
+                    catch (final RuntimeException ex)
+                    {
+                        failure = command.op() + ": " + ex;
+                        command.done().completeExceptionally(ex);
+                    }
                     work++;
                 }
                 idle.idle(work);
@@ -236,11 +267,7 @@ public final class EpochCommitBuffer implements AutoCloseable
         {
             // Fail-closed: with the socket gone the kernel drops whatever was held and anything new.
             closeHandles(nfq);
-            Command command;
-            while ((command = commands.poll()) != null)
-            {
-                command.done().completeExceptionally(new IllegalStateException("commit buffer closed"));
-            }
+            failPending();
         }
     }
 

@@ -99,6 +99,7 @@ final class EpochAgent implements Agent
             parent = "../" + lastDir.getFileName();
         }
         state.fullDumpRequested = false;
+        state.dumpingEpoch = number;
         if (outputCommit != null)
         {
             outputCommit.beforeDump(number);

@@ -20,6 +20,7 @@ public final class PrimaryState
     volatile boolean fullDumpRequested;
     volatile boolean incrementalDumps;
     volatile OutputCommit outputCommit;
+    volatile long dumpingEpoch = -1;
 
     public Phase phase()
     {
@@ -34,6 +35,12 @@ public final class PrimaryState
     public String lastError()
     {
         return lastError;
+    }
+
+    /** The epoch being checkpointed right now (valid inside CRIU notifications). */
+    public long dumpingEpoch()
+    {
+        return dumpingEpoch;
     }
 
     public long lastDumpedEpoch()

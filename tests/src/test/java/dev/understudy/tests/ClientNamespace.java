@@ -1,0 +1,52 @@
+package dev.understudy.tests;
+
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+
+import dev.understudy.core.os.LibC;
+import dev.understudy.core.os.Shell;
+
+/**
+ * A client host: its own network namespace with a veth on the service's bridge. Work submitted here runs
+ * on threads that entered the namespace, so the sockets they open live there.
+ */
+final class ClientNamespace implements AutoCloseable
+{
+    private final String name;
+    private final ExecutorService threads;
+
+    ClientNamespace(final String name, final String bridge, final String cidr, final int threadCount)
+    {
+        this.name = name;
+        Shell.run("ip", "netns", "del", name);
+        Shell.check("ip", "netns", "add", name);
+        Shell.check("ip", "link", "add", "usc-" + name, "type", "veth", "peer", "name", "eth0", "netns", name);
+        Shell.check("ip", "link", "set", "usc-" + name, "master", bridge, "up");
+        Shell.check("ip", "-n", name, "addr", "add", cidr, "dev", "eth0");
+        Shell.check("ip", "-n", name, "link", "set", "eth0", "up");
+        Shell.check("ip", "-n", name, "link", "set", "lo", "up");
+        final Path ns = Path.of("/var/run/netns", name);
+        threads = Executors.newFixedThreadPool(threadCount, runnable -> new Thread(() ->
+        {
+            final int fd = LibC.INSTANCE.open(ns.toString(), LibC.O_RDONLY | LibC.O_CLOEXEC);
+            LibC.INSTANCE.setns(fd, LibC.CLONE_NEWNET);
+            LibC.INSTANCE.close(fd);
+            runnable.run();
+        }, "client-" + name));
+    }
+
+    <T> Future<T> submit(final Callable<T> task)
+    {
+        return threads.submit(task);
+    }
+
+    public void close()
+    {
+        threads.shutdownNow();
+        Shell.run("ip", "netns", "del", name);
+        Shell.run("ip", "link", "del", "usc-" + name);
+    }
+}

@@ -1,0 +1,243 @@
+package dev.understudy.tests;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentSkipListMap;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+
+import dev.understudy.cli.workload.RedisClient;
+import dev.understudy.cli.workload.RedisService;
+import dev.understudy.primary.EpochObserver;
+import dev.understudy.primary.OutputCommit;
+import dev.understudy.primary.Primary;
+import dev.understudy.primary.ProtectContext;
+import dev.understudy.replica.Replica;
+import dev.understudy.replica.ReplicaContext;
+import dev.understudy.replica.ReplicaObserver;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+import static dev.understudy.tests.EpochReplicationTest.awaitTrue;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * Output commit end to end (real NFQUEUE, Redis, a client in its own network namespace): no reply reaches
+ * the client before the ack of the epoch in which Redis produced it, and the replica-loss policies.
+ *
+ * The epoch of a reply is bounded from below without guessing: input is held from CRIU's pre-dump until
+ * the dump ends, so a request sent after epoch E's input hold began is answered in an epoch after E. A
+ * reply to a request sent at t may therefore leave no earlier than the first ack of an epoch whose hold
+ * began after t; arriving earlier is an early release.
+ */
+class OutputCommitTest
+{
+    private static final String BRIDGE = "ustest3";
+    private final Path work = Path.of("/dev/shm/understudy-oc-" + ProcessHandle.current().pid());
+    private Primary primary;
+    private Replica replica;
+    private ClientNamespace client;
+
+    @AfterEach
+    void cleanUp()
+    {
+        if (client != null)
+        {
+            client.close(); // first: its veth keeps the bridge
+        }
+        if (primary != null)
+        {
+            primary.close();
+        }
+        if (replica != null)
+        {
+            replica.closeAndDeleteImages();
+        }
+        TestSupport.deleteTree(work);
+    }
+
+    private Replica startReplica(final int port, final String dir) throws Exception
+    {
+        return Replica.start(new ReplicaContext().name("oc").listenEndpoint("127.0.0.1:" + port)
+            .workDir(work.resolve(dir)).journalDir(work.resolve(dir).resolve("journal")).metricsPort(0),
+            ReplicaObserver.NONE);
+    }
+
+    /** Runs the INCR workload from the client namespace and counts replies that arrived too early. */
+    private long earlyReleases(final boolean outputCommit, final int requests) throws Exception
+    {
+        final int port = TestSupport.freeUdpPort();
+        replica = startReplica(port, "r");
+        final ConcurrentSkipListMap<Long, Long> holdStartByEpoch = new ConcurrentSkipListMap<>();
+        final Map<Long, Long> ackByEpoch = new ConcurrentHashMap<>();
+        primary = Primary.start(new ProtectContext().name("oc").bridge(BRIDGE).serviceIp("10.77.22.10/24")
+            .replicaEndpoint("127.0.0.1:" + port).workDir(work).metricsPort(0).intervalMs(50)
+            .outputCommit(outputCommit).command(RedisService.command()), new EpochObserver()
+            {
+                public void onAcknowledged(final long epoch, final boolean digestMatches, final long nowNs)
+                {
+                    ackByEpoch.put(epoch, nowNs);
+                }
+            }, script ->
+            {
+                if ("pre-dump".equals(script))
+                {
+                    holdStartByEpoch.put(primary.state().dumpingEpoch(), System.nanoTime()); // after holdInput
+                }
+                return true;
+            });
+        awaitTrue(() -> primary.lastAcknowledgedEpoch() > 0, 30, "a first acknowledged epoch");
+        client = new ClientNamespace("occl", BRIDGE, "10.77.22.50/24", 8);
+
+        final int connections = 8;
+        final int perConnection = requests / connections;
+        final List<Future<long[][]>> results = new ArrayList<>();
+        for (int c = 0; c < connections; c++)
+        {
+            results.add(client.submit(() ->
+            {
+                final long[][] times = new long[2][perConnection]; // sent, arrived
+                try (RedisClient redis = RedisClient.await("10.77.22.10", RedisService.PORT, 20_000))
+                {
+                    for (int done = 0; done < perConnection; done += 32)
+                    {
+                        final int batch = Math.min(32, perConnection - done);
+                        for (int i = 0; i < batch; i++)
+                        {
+                            times[0][done + i] = System.nanoTime();
+                            redis.send("INCR", "counter");
+                            redis.flush();
+                        }
+                        for (int i = 0; i < batch; i++)
+                        {
+                            redis.read();
+                            times[1][done + i] = System.nanoTime();
+                        }
+                    }
+                }
+                return times;
+            }));
+        }
+        final List<long[][]> all = new ArrayList<>();
+        for (final Future<long[][]> result : results)
+        {
+            try
+            {
+                all.add(result.get(120, TimeUnit.SECONDS));
+            }
+            catch (final java.util.concurrent.ExecutionException ex)
+            {
+                throw new AssertionError("client failed: " + ex.getCause() + "; primary " + primary.status() +
+                    (primary.commitBuffer() == null ? "" : "; overruns " + primary.commitBuffer().socketOverruns() +
+                    ", failure '" + primary.commitBuffer().failure() + "'"), ex);
+            }
+        }
+        final long lastArrival = all.stream().mapToLong(t -> t[1][t[1].length - 1]).max().orElseThrow();
+        awaitTrue(() -> ackByEpoch.keySet().stream().anyMatch(e -> holdStartByEpoch.getOrDefault(e, 0L) > lastArrival),
+            30, "an epoch acknowledged after the last reply");
+
+        // Earliest legal release for a request sent at t: first ack of an epoch whose input hold began after t.
+        final ConcurrentSkipListMap<Long, Long> earliestRelease = new ConcurrentSkipListMap<>();
+        long minAck = Long.MAX_VALUE;
+        for (final Long epoch : holdStartByEpoch.descendingKeySet())
+        {
+            final Long ack = ackByEpoch.get(epoch);
+            if (ack != null)
+            {
+                minAck = Math.min(minAck, ack);
+            }
+            earliestRelease.put(holdStartByEpoch.get(epoch), minAck);
+        }
+        long early = 0;
+        long total = 0;
+        for (final long[][] times : all)
+        {
+            for (int i = 0; i < times[0].length; i++)
+            {
+                final Map.Entry<Long, Long> bound = earliestRelease.higherEntry(times[0][i]);
+                assertTrue(bound != null, "every request precedes some checkpoint");
+                if (times[1][i] < bound.getValue())
+                {
+                    early++;
+                }
+                total++;
+            }
+        }
+        assertTrue(total >= requests - connections, "requests measured: " + total);
+        System.out.printf("early_releases=%d of %d replies (output commit %s)%n", early, total,
+            outputCommit ? "on" : "off");
+        return early;
+    }
+
+    @Test
+    void noReplyLeavesBeforeItsEpochIsAcknowledged() throws Exception
+    {
+        assertEquals(0, earlyReleases(true, 10_240), "early_releases");
+        try (RedisClient redis = RedisClient.await("10.77.22.10", RedisService.PORT, 10_000))
+        {
+            assertEquals(10_240L, redis.call("GET", "counter") == null ? 0L :
+                Long.parseLong((String)redis.call("GET", "counter")), "every INCR applied once");
+        }
+    }
+
+    @Test
+    void theCheckSeesEarlyRepliesWhenOutputCommitIsOff() throws Exception
+    {
+        assertTrue(earlyReleases(false, 2_048) > 100, "without output commit, replies beat their epoch's ack");
+    }
+
+    @Test
+    void degradePolicyReleasesAfterTheLimitAndHoldPolicyWaitsForAReplica() throws Exception
+    {
+        for (final OutputCommit.ReplicaLossPolicy policy : OutputCommit.ReplicaLossPolicy.values())
+        {
+            final int port = TestSupport.freeUdpPort();
+            replica = startReplica(port, "p-" + policy);
+            primary = Primary.start(new ProtectContext().name("oc").bridge(BRIDGE).serviceIp("10.77.22.10/24")
+                .replicaEndpoint("127.0.0.1:" + port).workDir(work).metricsPort(0).intervalMs(50)
+                .replicaLossPolicy(policy).degradedAfterMs(1000).command(RedisService.command()),
+                EpochObserver.NONE, script -> true);
+            awaitTrue(() -> primary.state().isProtected(), 30, "protected");
+            try (RedisClient redis = RedisClient.await("10.77.22.10", RedisService.PORT, 10_000))
+            {
+                replica.closeAndDeleteImages(); // the replica is lost
+                replica = null;
+                awaitTrue(() -> !primary.state().isProtected(), 10, "unprotected");
+                final long sent = System.nanoTime();
+                redis.send("SET", "k", "v");
+                redis.flush();
+                if (policy == OutputCommit.ReplicaLossPolicy.DEGRADE)
+                {
+                    assertEquals("OK", redis.read());
+                    final long waitedMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - sent);
+                    assertTrue(waitedMs >= 500 && waitedMs < 8000, "released after the 1 s limit: " + waitedMs);
+                    assertTrue(primary.status().get("output_commit").startsWith("SUSPENDED"),
+                        primary.status().toString());
+                }
+                else
+                {
+                    final Future<Object> reply = java.util.concurrent.Executors.newSingleThreadExecutor()
+                        .submit(redis::read);
+                    Thread.sleep(4000);
+                    assertTrue(!reply.isDone(), "held while no replica acknowledges");
+                    assertTrue(primary.commitBuffer().heldPackets() > 0);
+                    replica = startReplica(port, "p-back");
+                    assertEquals("OK", reply.get(60, TimeUnit.SECONDS), "released by the new replica's ack");
+                    assertNull(null);
+                }
+            }
+            primary.close();
+            primary = null;
+            if (replica != null)
+            {
+                replica.closeAndDeleteImages();
+                replica = null;
+            }
+        }
+    }
+}
