@@ -80,6 +80,8 @@ public final class EpochCommitBuffer implements AutoCloseable
     private final AtomicLong oldestHeldNs = new AtomicLong(-1);
     private final AtomicLong releasedPackets = new AtomicLong();
     private final AtomicLong socketOverruns = new AtomicLong();
+    private final AtomicLong kernelDropped = new AtomicLong();
+    private long nextStatsNs;
 
     private EpochCommitBuffer(final Config config)
     {
@@ -174,6 +176,42 @@ public final class EpochCommitBuffer implements AutoCloseable
         return socketOverruns.get();
     }
 
+    /**
+     * Packets the kernel dropped from our queues (queue full, or the holder's socket full): fail-closed
+     * drops that clients see as retransmissions. Refreshed every second.
+     */
+    public long kernelDropped()
+    {
+        return kernelDropped.get();
+    }
+
+    /** Sums queue_dropped and user_dropped of our two queues; this thread's /proc view is the service's netns. */
+    private long readKernelDrops()
+    {
+        try
+        {
+            long dropped = 0;
+            for (final String line : java.nio.file.Files.readAllLines(
+                Path.of("/proc/thread-self/net/netfilter/nfnetlink_queue")))
+            {
+                final String[] f = line.trim().split("\\s+");
+                if (f.length >= 7)
+                {
+                    final int queue = Integer.parseInt(f[0]);
+                    if (queue == config.outputQueue() || queue == config.inputQueue())
+                    {
+                        dropped += Long.parseLong(f[5]) + Long.parseLong(f[6]);
+                    }
+                }
+            }
+            return dropped;
+        }
+        catch (final Exception ex)
+        {
+            return kernelDropped.get();
+        }
+    }
+
     public boolean isAlive()
     {
         return holder.isAlive();
@@ -259,6 +297,12 @@ public final class EpochCommitBuffer implements AutoCloseable
                         command.done().completeExceptionally(ex);
                     }
                     work++;
+                }
+                final long now = System.nanoTime();
+                if (now > nextStatsNs)
+                {
+                    nextStatsNs = now + 1_000_000_000L;
+                    kernelDropped.set(readKernelDrops());
                 }
                 idle.idle(work);
             }

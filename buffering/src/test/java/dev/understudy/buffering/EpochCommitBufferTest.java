@@ -192,6 +192,12 @@ class EpochCommitBufferTest
         buffer.release(1);
         final List<String> released = receive(300);
         assertEquals(8, released.size(), "only what the queue could hold: the rest was dropped " + released);
+        final long deadline = System.currentTimeMillis() + 3000;
+        while (buffer.kernelDropped() < 32 && System.currentTimeMillis() < deadline)
+        {
+            Thread.sleep(50);
+        }
+        assertEquals(32, buffer.kernelDropped(), "the drops are counted");
         send("later");
         awaitCount(serverReceived, 41);
         buffer.sealEpoch(2);

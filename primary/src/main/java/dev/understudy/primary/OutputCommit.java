@@ -111,6 +111,7 @@ public final class OutputCommit
             return "SUSPENDED: replica lost, output released unprotected (policy degrade)";
         }
         return "on, " + policy.name().toLowerCase() + " on replica loss; holding " + buffer.heldPackets() +
-            " packets / " + buffer.heldBytes() + " bytes, oldest " + buffer.oldestHeldAgeMs() + " ms";
+            " packets / " + buffer.heldBytes() + " bytes, oldest " + buffer.oldestHeldAgeMs() + " ms, dropped " +
+            buffer.kernelDropped() + (buffer.isAlive() ? "" : "; HOLDER DEAD: all service traffic is dropped");
     }
 }

@@ -136,6 +136,9 @@ public final class Primary implements AutoCloseable
             EpochCommitBuffer::oldestHeldAgeMs).register(registry);
         io.micrometer.core.instrument.Gauge.builder("understudy.output.released.packets", buffer,
             EpochCommitBuffer::releasedPackets).register(registry);
+        io.micrometer.core.instrument.Gauge.builder("understudy.output.dropped", buffer,
+            EpochCommitBuffer::kernelDropped).description("packets the kernel dropped from the queues (fail-closed)")
+            .register(registry);
         io.micrometer.core.instrument.Gauge.builder("understudy.output.overruns", buffer,
             EpochCommitBuffer::socketOverruns).description("packets dropped because the holder fell behind")
             .register(registry);
