@@ -8,6 +8,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 
+import dev.understudy.cli.workload.ClosedLoopLoad;
+import dev.understudy.cli.workload.EarlyReleaseAudit;
 import dev.understudy.cli.workload.RedisClient;
 import dev.understudy.cli.workload.RedisService;
 import dev.understudy.cli.workload.WriteLoad;
@@ -40,6 +42,18 @@ final class BenchCommand implements Callable<Integer>
     @Option(names = "--connections", defaultValue = "4", description = "client connections (default ${DEFAULT-VALUE})")
     int connections;
 
+    @Option(names = "--intervals", split = ",", description = "sweep these intervals (ms): none and understudy " +
+        "with output commit, closed-loop at a saturating and at a low concurrency; rows go in 'sweep'")
+    List<Integer> intervals;
+
+    @Option(names = "--high-concurrency", defaultValue = "32x16", description = "sweep: connections x pipeline " +
+        "high enough to saturate the unprotected server (default ${DEFAULT-VALUE})")
+    String highConcurrency;
+
+    @Option(names = "--low-concurrency", defaultValue = "1x1", description = "sweep: connections x pipeline for " +
+        "the low-concurrency rows (default ${DEFAULT-VALUE})")
+    String lowConcurrency;
+
     @Option(names = "--modes", defaultValue = "none,understudy,naive", split = ",",
         description = "which modes to run (default ${DEFAULT-VALUE})")
     List<String> modes;
@@ -47,6 +61,10 @@ final class BenchCommand implements Callable<Integer>
     public Integer call() throws Exception
     {
         Understudy.requireRoot();
+        if (intervals != null && !intervals.isEmpty())
+        {
+            return sweep();
+        }
         final Map<String, Object> results = new LinkedHashMap<>();
         final Map<String, Object> byMode = new LinkedHashMap<>();
         long rss = 0;
@@ -160,6 +178,140 @@ final class BenchCommand implements Callable<Integer>
             result.put("reply_latency_ms_p50", latency.getTotalCount() == 0 ? null : ms(latency, 50));
             result.put("reply_latency_ms_p99", latency.getTotalCount() == 0 ? null : ms(latency, 99));
             result.put("load_errors", loadErrors);
+            return result;
+        }
+    }
+
+    /** The interval sweep: the table a user reads to choose an interval. */
+    private int sweep() throws Exception
+    {
+        final int[] high = concurrency(highConcurrency, "--high-concurrency");
+        final int[] low = concurrency(lowConcurrency, "--low-concurrency");
+        final Map<String, Object> results = new LinkedHashMap<>();
+        final List<Object> rows = new ArrayList<>();
+        // The unprotected server does not depend on the interval: measured once per concurrency.
+        final Map<String, Object> noneHigh = sweepRun(LocalPair.Mode.NONE, 0, high);
+        final Map<String, Object> noneLow = sweepRun(LocalPair.Mode.NONE, 0, low);
+        long rss = (Long)noneHigh.remove("rss_mb");
+        noneLow.remove("rss_mb");
+        final StringBuilder table = new StringBuilder(String.format("%-9s %-12s %10s %12s %12s %12s %8s%n",
+            "interval", "mode", "frozen p50", "thru ops/s", "reply p50", "reply p99", "early"));
+        for (final int interval : intervals)
+        {
+            System.out.printf("bench sweep: %d ms interval%n", interval);
+            final Map<String, Object> understudyHigh = sweepRun(LocalPair.Mode.UNDERSTUDY, interval, high);
+            final Map<String, Object> understudyLow = sweepRun(LocalPair.Mode.UNDERSTUDY, interval, low);
+            rss = Math.max(rss, (Long)understudyHigh.remove("rss_mb"));
+            understudyLow.remove("rss_mb");
+            final Map<String, Object> row = new LinkedHashMap<>();
+            row.put("interval_ms", interval);
+            row.put("modes", Map.of("none", noneHigh, "understudy", understudyHigh));
+            row.put("low_concurrency", Map.of("none", noneLow, "understudy", understudyLow));
+            rows.add(row);
+            for (final Object[] line : new Object[][]{{"none", noneHigh}, {"understudy", understudyHigh},
+                {"none/low", noneLow}, {"underst/low", understudyLow}})
+            {
+                @SuppressWarnings("unchecked") final Map<String, Object> m = (Map<String, Object>)line[1];
+                table.append(String.format("%-9s %-12s %10s %12s %12s %12s %8s%n", interval + " ms", line[0],
+                    fmt(m.get("frozen_ms_p50")), m.get("throughput_ops"), fmt(m.get("reply_latency_ms_p50")),
+                    fmt(m.get("reply_latency_ms_p99")), m.get("early_releases")));
+            }
+        }
+        results.put("rss_mb", rss);
+        results.put("dataset_mb", datasetMb);
+        results.put("duration_s", durationS);
+        results.put("sweep", rows);
+        System.out.print(table);
+        if (json != null)
+        {
+            Files.writeString(json, Json.write(results));
+            System.out.println("wrote " + json);
+        }
+        return 0;
+    }
+
+    private static String fmt(final Object value)
+    {
+        return value == null ? "-" : value instanceof Double d ? String.format("%.1f", d) : value.toString();
+    }
+
+    private static int[] concurrency(final String text, final String option)
+    {
+        final String[] parts = text.split("x");
+        try
+        {
+            final int[] values = {Integer.parseInt(parts[0]), Integer.parseInt(parts[1])};
+            if (parts.length == 2 && values[0] > 0 && values[1] > 0)
+            {
+                return values;
+            }
+        }
+        catch (final RuntimeException ignore)
+        {
+            // fall through to the error
+        }
+        throw new IllegalArgumentException(option + " must be CONNECTIONSxPIPELINE, e.g. 32x16, not '" + text + "'");
+    }
+
+    private Map<String, Object> sweepRun(final LocalPair.Mode mode, final int interval, final int[] concurrency)
+        throws Exception
+    {
+        final EarlyReleaseAudit audit = new EarlyReleaseAudit();
+        final LocalPair[] holder = new LocalPair[1];
+        final EpochObserver observer = new EpochObserver()
+        {
+            public void onAcknowledged(final long epoch, final boolean digestMatches, final long nowNs)
+            {
+                audit.acknowledged(epoch, nowNs);
+            }
+        };
+        try (LocalPair pair = LocalPair.start(mode, "bench", "10.77.0.20/24", Math.max(interval, 10), observer,
+            script ->
+            {
+                if ("pre-dump".equals(script) && holder[0] != null && holder[0].primary() != null)
+                {
+                    audit.holdStarted(holder[0].primary().state().dumpingEpoch(), System.nanoTime());
+                }
+                return true;
+            }))
+        {
+            holder[0] = pair;
+            final long keys;
+            RedisClient.await(pair.serviceHost(), RedisService.PORT, 15_000).close();
+            try (RedisClient populate = new RedisClient(pair.serviceHost(), RedisService.PORT, 300_000))
+            {
+                keys = RedisService.populate(populate, datasetMb);
+            }
+            final long rss = LocalPair.rssMb(pair.servicePid());
+            if (pair.primary() != null)
+            {
+                pair.awaitFreshAck(300_000);
+                pair.primary().metrics().resetRun();
+            }
+            final ClosedLoopLoad.Result load = ClosedLoopLoad.run(pair.serviceHost(), RedisService.PORT, keys,
+                concurrency[0], concurrency[1], durationS);
+            final PrimaryMetrics.Snapshot epochs = pair.primary() == null ? null : pair.primary().metrics().snapshot();
+            final Map<String, Object> result = new LinkedHashMap<>();
+            result.put("rss_mb", rss);
+            result.put("concurrency", concurrency[0] * concurrency[1]);
+            result.put("connections", concurrency[0]);
+            result.put("pipeline", concurrency[1]);
+            result.put("throughput_ops", load.throughput());
+            result.put("reply_latency_ms_p50", ms(load.latencyUs(), 50));
+            result.put("reply_latency_ms_p99", ms(load.latencyUs(), 99));
+            result.put("frozen_ms_p50", epochs == null ? null : ms(epochs.frozenUs(), 50));
+            result.put("ack_latency_ms_p50", epochs == null ? null : ms(epochs.ackLatencyUs(), 50));
+            if (pair.primary() != null)
+            {
+                final long lastArrival = load.recorded() == 0 ? 0 : load.arrived()[load.recorded() - 1];
+                LocalPair.await(() -> audit.coveredAfter(lastArrival), 30_000, "an ack after the last reply");
+                result.put("early_releases", audit.countEarly(load.sent(), load.arrived(), load.recorded()));
+            }
+            else
+            {
+                result.put("early_releases", null);
+            }
+            result.put("load_errors", load.errors());
             return result;
         }
     }

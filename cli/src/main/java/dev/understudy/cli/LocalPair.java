@@ -58,6 +58,12 @@ final class LocalPair implements AutoCloseable
     static LocalPair start(final Mode mode, final String name, final String serviceIp, final int intervalMs,
         final EpochObserver observer) throws IOException
     {
+        return start(mode, name, serviceIp, intervalMs, observer, CriuNotificationListener.NONE);
+    }
+
+    static LocalPair start(final Mode mode, final String name, final String serviceIp, final int intervalMs,
+        final EpochObserver observer, final CriuNotificationListener notifications) throws IOException
+    {
         final Path workDir = Path.of("/dev/shm/understudy-" + name);
         final LocalPair pair = new LocalPair(name, ServiceNetwork.Spec.of(name, ServiceNetwork.DEFAULT_BRIDGE,
             serviceIp), workDir);
@@ -80,7 +86,7 @@ final class LocalPair implements AutoCloseable
             pair.primary = Primary.start(new ProtectContext().name(name).serviceIp(serviceIp)
                 .replicaEndpoint("127.0.0.1:" + port).workDir(workDir).metricsPort(0).intervalMs(intervalMs)
                 .shipMode(mode == Mode.NAIVE ? ProtectContext.ShipMode.NAIVE : ProtectContext.ShipMode.DELTA)
-                .command(RedisService.command()), observer, CriuNotificationListener.NONE);
+                .command(RedisService.command()), observer, notifications);
             return pair;
         }
         catch (final IOException | RuntimeException ex)
