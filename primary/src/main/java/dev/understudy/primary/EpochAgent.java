@@ -6,7 +6,6 @@ import java.nio.file.Path;
 import java.util.concurrent.TimeUnit;
 
 import dev.understudy.core.os.Directories;
-import dev.understudy.core.criu.CriuException;
 import dev.understudy.core.criu.CriuNotificationListener;
 import dev.understudy.core.criu.CriuService;
 import dev.understudy.core.criu.DumpOptions;
@@ -110,7 +109,7 @@ final class EpochAgent implements Agent
             criu.dump(new DumpOptions(dir, service.rootPid(), true, true, context.networkLock(), incremental, parent),
                 notifications);
         }
-        catch (final CriuException ex)
+        catch (final RuntimeException ex) // CriuException, or a notification handler failing (commit buffer gone)
         {
             if (outputCommit != null)
             {
@@ -118,7 +117,7 @@ final class EpochAgent implements Agent
             }
             Directories.deleteRecursively(dir);
             free.offer(slot);
-            state.lastError = ex.getMessage();
+            state.lastError = String.valueOf(ex.getMessage());
             // The service keeps running; retry with backoff so a persistent failure does not spin.
             failureBackoffNs = Math.min(Math.max(failureBackoffNs * 2, intervalNs), TimeUnit.SECONDS.toNanos(5));
             nextEpochNs = System.nanoTime() + failureBackoffNs;
