@@ -159,6 +159,8 @@ final class BenchCommand implements Callable<Integer>
                 result.put("shipped_percent_p50", imageP50 == 0 ? null :
                     100.0 * m.shippedBytes().getValueAtPercentile(50) / imageP50);
                 result.put("ack_latency_ms_p50", ms(m.ackLatencyUs(), 50));
+                result.put("ship_ms_p50", ms(m.shipUs(), 50));
+                result.put("replica_apply_ms_p50", pair.replica().applyMsP50());
                 result.put("image_mismatches", m.mismatches());
                 final long[] rebuilt = pair.replica().pagesImagesPatchedAndAssembled();
                 result.put("replica_pages_images_patched", rebuilt[0]);
@@ -168,7 +170,8 @@ final class BenchCommand implements Callable<Integer>
             {
                 for (final String field : List.of("epochs_committed", "frozen_ms_p50", "frozen_ms_p99",
                     "dump_wall_ms_p50", "memdump_ms_p50", "memwrite_ms_p50", "shipped_bytes_per_epoch_p50",
-                    "image_bytes_p50", "shipped_percent_p50", "ack_latency_ms_p50", "image_mismatches",
+                    "image_bytes_p50", "shipped_percent_p50", "ack_latency_ms_p50", "ship_ms_p50",
+                    "replica_apply_ms_p50", "image_mismatches",
                     "replica_pages_images_patched", "replica_pages_images_whole"))
                 {
                     result.put(field, null);
@@ -301,6 +304,8 @@ final class BenchCommand implements Callable<Integer>
             result.put("reply_latency_ms_p99", ms(load.latencyUs(), 99));
             result.put("frozen_ms_p50", epochs == null ? null : ms(epochs.frozenUs(), 50));
             result.put("ack_latency_ms_p50", epochs == null ? null : ms(epochs.ackLatencyUs(), 50));
+            result.put("ship_ms_p50", epochs == null ? null : ms(epochs.shipUs(), 50));
+            result.put("replica_apply_ms_p50", pair.replica() == null ? null : pair.replica().applyMsP50());
             if (pair.primary() != null)
             {
                 final long lastArrival = load.recorded() == 0 ? 0 : load.arrived()[load.recorded() - 1];

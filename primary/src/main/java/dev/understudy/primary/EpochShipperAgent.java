@@ -99,8 +99,10 @@ final class EpochShipperAgent implements Agent
         final boolean full = tracker.takeNeedFull() || context.shipMode() == ProtectContext.ShipMode.NAIVE ||
             tracker.lastShippedEpoch() < 0;
         final long base = full ? EpochBeginCodec.FULL_IMAGE : tracker.lastShippedEpoch();
+        final long started = System.nanoTime();
         final ImageDeltaEncoder.Result result = encoder.ship(epoch.epoch, 0, base, epoch.parentEpoch,
             epoch.imagesDir, ackEndpoint, publisher);
+        metrics.onShipTime(System.nanoTime() - started);
         if (result.needsFullDump())
         {
             tracker.reset();

@@ -37,6 +37,8 @@ public final class PrimaryMetrics
     public final Histogram imageBytesHistogram = new Histogram(3);
     public final Histogram memdumpUs = new Histogram(3);
     public final Histogram memwriteUs = new Histogram(3);
+    /** Hashing, delta, compression and sending of one epoch on the primary (the first part of the ack path). */
+    public final Histogram shipUs = new Histogram(3);
     private final AtomicLong totalShipped = new AtomicLong();
     private final AtomicLong totalImage = new AtomicLong();
     private final AtomicLong committedCount = new AtomicLong();
@@ -125,14 +127,15 @@ public final class PrimaryMetrics
     /** A consistent copy of the whole-run figures, taken at one instant. */
     public record Snapshot(long committed, long mismatches, Histogram frozenUs, Histogram dumpWallUs,
         Histogram memdumpUs, Histogram memwriteUs, Histogram shippedBytes, Histogram imageBytes,
-        Histogram ackLatencyUs)
+        Histogram ackLatencyUs, Histogram shipUs)
     {
     }
 
     public synchronized Snapshot snapshot()
     {
         return new Snapshot(committedCount.get(), mismatchCount.get(), frozenUs.copy(), dumpWallUs.copy(),
-            memdumpUs.copy(), memwriteUs.copy(), shippedBytes.copy(), imageBytesHistogram.copy(), ackLatencyUs.copy());
+            memdumpUs.copy(), memwriteUs.copy(), shippedBytes.copy(), imageBytesHistogram.copy(), ackLatencyUs.copy(),
+            shipUs.copy());
     }
 
     /** Clears the whole-run histograms: a benchmark starts measuring after its warm-up. */
@@ -145,6 +148,12 @@ public final class PrimaryMetrics
         imageBytesHistogram.reset();
         memdumpUs.reset();
         memwriteUs.reset();
+        shipUs.reset();
+    }
+
+    public synchronized void onShipTime(final long nanos)
+    {
+        shipUs.recordValue(TimeUnit.NANOSECONDS.toMicros(nanos));
     }
 
     public long totalShippedBytes()

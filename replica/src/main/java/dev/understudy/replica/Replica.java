@@ -88,6 +88,14 @@ public final class Replica implements AutoCloseable
         return new long[]{assembler.patchedFiles(), assembler.assembledFiles()};
     }
 
+    /** Median time from an epoch's last message to its commit (rebuild, verify, journal), in ms. */
+    public double applyMsP50()
+    {
+        return registry.get("understudy.replica.epoch.apply").timer().takeSnapshot().percentileValues().length == 0 ?
+            Double.NaN : registry.get("understudy.replica.epoch.apply").timer().takeSnapshot().percentileValues()[0]
+                .value(java.util.concurrent.TimeUnit.MILLISECONDS);
+    }
+
     public long refusedEpochs()
     {
         return metrics.refusedCount.get();
