@@ -500,15 +500,7 @@ public final class EpochCommitBuffer implements AutoCloseable
     public void close()
     {
         BufferingRules.remove(config.netns(), config.outputQueue(), config.inputQueue());
-        running = false;
-        try
-        {
-            holder.join(2000);
-        }
-        catch (final InterruptedException ex)
-        {
-            Thread.currentThread().interrupt();
-        }
+        crash();
     }
 
     /** Stops the holder without removing the rules: what a crash does (tests of fail-closed). */

@@ -10,7 +10,6 @@ import java.util.concurrent.Callable;
 
 import dev.understudy.cli.workload.ClosedLoopLoad;
 import dev.understudy.cli.workload.EarlyReleaseAudit;
-import dev.understudy.cli.workload.RedisClient;
 import dev.understudy.cli.workload.RedisService;
 import dev.understudy.cli.workload.WriteLoad;
 import dev.understudy.primary.EpochObserver;
@@ -104,24 +103,11 @@ final class BenchCommand implements Callable<Integer>
     {
         try (LocalPair pair = LocalPair.start(mode, "bench", "10.77.0.20/24", intervalMs, EpochObserver.NONE))
         {
-            final long keys;
-            try (RedisClient client = RedisClient.await(pair.serviceHost(), RedisService.PORT, 15_000))
-            {
-                client.close();
-            }
-            try (RedisClient populate = new RedisClient(pair.serviceHost(), RedisService.PORT, 300_000))
-            {
-                keys = RedisService.populate(populate, datasetMb);
-            }
+            final long keys = pair.populateRedis(datasetMb);
             final long rss = LocalPair.rssMb(pair.servicePid());
             final boolean protectedMode = pair.primary() != null;
-            long committedBefore = 0;
-            if (protectedMode)
-            {
-                pair.awaitFreshAck(300_000); // the first, full image
-                pair.primary().metrics().resetRun();
-                committedBefore = pair.primary().metrics().committedCount();
-            }
+            pair.awaitProtectedAndResetFigures();
+            final long committedBefore = protectedMode ? pair.primary().metrics().committedCount() : 0;
             final long start = System.nanoTime();
             final long replies;
             final Histogram latency;
@@ -279,18 +265,9 @@ final class BenchCommand implements Callable<Integer>
             }))
         {
             holder[0] = pair;
-            final long keys;
-            RedisClient.await(pair.serviceHost(), RedisService.PORT, 15_000).close();
-            try (RedisClient populate = new RedisClient(pair.serviceHost(), RedisService.PORT, 300_000))
-            {
-                keys = RedisService.populate(populate, datasetMb);
-            }
+            final long keys = pair.populateRedis(datasetMb);
             final long rss = LocalPair.rssMb(pair.servicePid());
-            if (pair.primary() != null)
-            {
-                pair.awaitFreshAck(300_000);
-                pair.primary().metrics().resetRun();
-            }
+            pair.awaitProtectedAndResetFigures();
             final ClosedLoopLoad.Result load = ClosedLoopLoad.run(pair.serviceHost(), RedisService.PORT, keys,
                 concurrency[0], concurrency[1], durationS);
             final PrimaryMetrics.Snapshot epochs = pair.primary() == null ? null : pair.primary().metrics().snapshot();

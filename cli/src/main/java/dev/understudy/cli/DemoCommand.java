@@ -52,17 +52,11 @@ final class DemoCommand implements Callable<Integer>
         final String ip = pair.serviceHost();
         say("replica listening on loopback UDP; Redis protected in namespace us-demo at " + ip +
             ", checkpoint every " + intervalMs + " ms");
-        final long keys;
-        try (RedisClient client = new RedisClient(ip, RedisService.PORT, 300_000))
-        {
-            RedisClient.await(ip, RedisService.PORT, 15_000).close();
-            keys = RedisService.populate(client, datasetMb);
-        }
+        final long keys = pair.populateRedis(datasetMb);
         say("populated " + keys + " keys; Redis RSS " + LocalPair.rssMb(pair.servicePid()) + " MB; waiting for " +
             "the first (full) image to be acknowledged");
-        pair.awaitFreshAck(300_000);
+        pair.awaitProtectedAndResetFigures();
         final PrimaryMetrics metrics = pair.primary().metrics();
-        metrics.resetRun();
         say("protected. " + writeRate + " SET/s for " + durationS + " s:");
         System.out.println("   t  epoch  frozen p50/p99 ms   shipped MB/s  delta %  ack lag  writes/s  reply p99 ms  state");
         try (WriteLoad load = new WriteLoad(ip, RedisService.PORT, keys).start(writeRate, 4))

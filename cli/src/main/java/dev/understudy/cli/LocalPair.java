@@ -8,6 +8,7 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
 
+import dev.understudy.cli.workload.RedisClient;
 import dev.understudy.cli.workload.RedisService;
 import dev.understudy.core.criu.CriuBinary;
 import dev.understudy.core.criu.CriuNotificationListener;
@@ -114,6 +115,26 @@ final class LocalPair implements AutoCloseable
     String serviceHost()
     {
         return spec.service().ip();
+    }
+
+    /** Waits for Redis to answer, fills about datasetMb of keys; returns how many. */
+    long populateRedis(final int datasetMb) throws IOException
+    {
+        RedisClient.await(serviceHost(), RedisService.PORT, 15_000).close();
+        try (RedisClient client = new RedisClient(serviceHost(), RedisService.PORT, 300_000))
+        {
+            return RedisService.populate(client, datasetMb);
+        }
+    }
+
+    /** Protected modes: waits for the first (full) image's ack, then starts the run figures afresh. */
+    void awaitProtectedAndResetFigures() throws InterruptedException
+    {
+        if (primary != null)
+        {
+            awaitFreshAck(300_000);
+            primary.metrics().resetRun();
+        }
     }
 
     /** Waits until an epoch dumped from now on is acknowledged; returns it. */

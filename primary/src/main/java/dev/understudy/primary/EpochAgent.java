@@ -111,10 +111,6 @@ final class EpochAgent implements Agent
         }
         catch (final RuntimeException ex) // CriuException, or a notification handler failing (commit buffer gone)
         {
-            if (outputCommit != null)
-            {
-                outputCommit.afterDump();
-            }
             Directories.deleteRecursively(dir);
             free.offer(slot);
             state.lastError = String.valueOf(ex.getMessage());
@@ -127,11 +123,14 @@ final class EpochAgent implements Agent
             }
             return 1;
         }
-        final long end = System.nanoTime();
-        if (outputCommit != null)
+        finally
         {
-            outputCommit.afterDump(); // the service runs again: let in what arrived meanwhile
+            if (outputCommit != null)
+            {
+                outputCommit.afterDump(); // the service runs again, dumped or not: let in what arrived meanwhile
+            }
         }
+        final long end = System.nanoTime();
         failureBackoffNs = 0;
         long frozenUs;
         long memdumpUs = 0;

@@ -91,9 +91,9 @@ public final class Replica implements AutoCloseable
     /** Median time from an epoch's last message to its commit (rebuild, verify, journal), in ms. */
     public double applyMsP50()
     {
-        return registry.get("understudy.replica.epoch.apply").timer().takeSnapshot().percentileValues().length == 0 ?
-            Double.NaN : registry.get("understudy.replica.epoch.apply").timer().takeSnapshot().percentileValues()[0]
-                .value(java.util.concurrent.TimeUnit.MILLISECONDS);
+        final var percentiles = registry.get("understudy.replica.epoch.apply").timer().takeSnapshot()
+            .percentileValues();
+        return percentiles.length == 0 ? Double.NaN : percentiles[0].value(java.util.concurrent.TimeUnit.MILLISECONDS);
     }
 
     public long refusedEpochs()
