@@ -60,6 +60,21 @@ final class ProtectCommand implements Callable<Integer>
         "(default ${DEFAULT-VALUE})")
     long degradedAfterMs;
 
+    @Option(names = "--term", defaultValue = "1", description = "fencing term to ship under; a replica that took " +
+        "over holds a higher one (default ${DEFAULT-VALUE})")
+    long term;
+
+    @Option(names = "--heartbeat-interval-ms", defaultValue = "20", description = "(default ${DEFAULT-VALUE})")
+    long heartbeatIntervalMs;
+
+    @Option(names = "--failure-timeout-ms", defaultValue = "150", description = "silence after which the replica " +
+        "is suspected (default ${DEFAULT-VALUE})")
+    long failureTimeoutMs;
+
+    @Option(names = "--metrics-host", defaultValue = "127.0.0.1", description = "address /metrics and /status " +
+        "listen on (default ${DEFAULT-VALUE})")
+    String metricsHost;
+
     @Parameters(arity = "1..*", paramLabel = "CMD", description = "the service command, after --")
     List<String> command;
 
@@ -80,15 +95,17 @@ final class ProtectCommand implements Callable<Integer>
         final ProtectContext context = new ProtectContext().replicaEndpoint(replica).serviceIp(serviceIp)
             .intervalMs(intervalMs).name(name).bridge(bridge).listenEndpoint(listen).workDir(workDir)
             .metricsPort(metricsPort).networkLock(networkLock).command(command).outputCommit(!noOutputCommit)
-            .replicaLossPolicy(policy(replicaLossPolicy)).degradedAfterMs(degradedAfterMs);
+            .replicaLossPolicy(policy(replicaLossPolicy)).degradedAfterMs(degradedAfterMs).term(term)
+            .metricsHost(metricsHost);
+        context.heartbeat().intervalMs(heartbeatIntervalMs).timeoutMs(failureTimeoutMs);
         final Primary primary = Primary.start(context, EpochObserver.NONE, CriuNotificationListener.NONE);
         Runtime.getRuntime().addShutdownHook(new Thread(primary::close));
         System.out.println("understudy protecting '" + name + "' (pid " + primary.service().rootPid() + ", " +
-            serviceIp + ") every " + intervalMs + " ms -> replica " + replica + "; status on http://127.0.0.1:" +
+            serviceIp + ") every " + intervalMs + " ms -> replica " + replica + "; status on http://" + metricsHost + ":" +
             primary.statusPort() + "/status");
         primary.awaitTermination();
         System.err.println("understudy: " + primary.state().lastError());
         primary.close();
-        return 1;
+        return primary.state().fencedByTerm() > 0 ? 3 : 1;
     }
 }

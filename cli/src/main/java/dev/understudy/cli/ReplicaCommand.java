@@ -4,6 +4,8 @@ import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 
+import dev.understudy.failover.Standby;
+import dev.understudy.failover.TakeoverContext;
 import dev.understudy.replica.Replica;
 import dev.understudy.replica.ReplicaContext;
 import dev.understudy.replica.ReplicaObserver;
@@ -36,20 +38,58 @@ final class ReplicaCommand implements Callable<Integer>
         defaultValue = "9465")
     int metricsPort;
 
+    @Option(names = "--metrics-host", defaultValue = "127.0.0.1", description = "address /metrics and /status " +
+        "listen on (default ${DEFAULT-VALUE})")
+    String metricsHost;
+
+    @Option(names = "--service-ip", description = "the protected service's IPv4/prefix: with it the replica takes " +
+        "over (same IP, MAC and TCP connections) when the primary dies; without it, it only replicates")
+    String serviceIp;
+
+    @Option(names = "--bridge", defaultValue = "usbr0", description = "bridge a restored service joins " +
+        "(default ${DEFAULT-VALUE})")
+    String bridge;
+
+    @Option(names = "--no-auto-takeover", description = "only report a dead primary; take over with 'understudy takeover'")
+    boolean noAutoTakeover;
+
+    @Option(names = "--heartbeat-interval-ms", defaultValue = "20", description = "(default ${DEFAULT-VALUE})")
+    long heartbeatIntervalMs;
+
+    @Option(names = "--failure-timeout-ms", defaultValue = "150", description = "silence after which the primary " +
+        "is declared dead (default ${DEFAULT-VALUE})")
+    long failureTimeoutMs;
+
     public Integer call() throws Exception
     {
         Understudy.requireRoot();
         final ReplicaContext context = new ReplicaContext().listenEndpoint(listen).name(name).workDir(workDir)
-            .journalDir(journalDir).metricsPort(metricsPort).journalBaseIntervalMs(journalBaseMinutes * 60_000L);
-        final Replica replica = Replica.start(context, ReplicaObserver.NONE);
+            .journalDir(journalDir).metricsHost(metricsHost).metricsPort(metricsPort)
+            .journalBaseIntervalMs(journalBaseMinutes * 60_000L);
+        context.heartbeat().intervalMs(heartbeatIntervalMs).timeoutMs(failureTimeoutMs);
+        final Replica replica;
+        final AutoCloseable closer;
+        if (serviceIp != null)
+        {
+            final Standby standby = Standby.start(context, new TakeoverContext().name(name).serviceIp(serviceIp)
+                .bridge(bridge).workDir(workDir).automatic(!noAutoTakeover), ReplicaObserver.NONE);
+            replica = standby.replica();
+            closer = standby;
+        }
+        else
+        {
+            replica = Replica.start(context, ReplicaObserver.NONE);
+            closer = replica;
+            System.err.println("understudy: no --service-ip: this replica replicates but will not take over");
+        }
         final CountDownLatch stop = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() ->
         {
-            replica.close();
+            org.agrona.CloseHelper.quietClose(closer);
             stop.countDown();
         }));
         System.out.println("understudy replica '" + name + "' listening on " + listen + "; image " +
-            replica.currentImage() + "; status on http://127.0.0.1:" + replica.statusPort() + "/status");
+            replica.currentImage() + "; status on http://" + metricsHost + ":" + replica.statusPort() + "/status");
         stop.await();
         return 0;
     }

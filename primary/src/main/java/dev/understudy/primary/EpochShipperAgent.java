@@ -100,7 +100,7 @@ final class EpochShipperAgent implements Agent
             tracker.lastShippedEpoch() < 0;
         final long base = full ? EpochBeginCodec.FULL_IMAGE : tracker.lastShippedEpoch();
         final long started = System.nanoTime();
-        final ImageDeltaEncoder.Result result = encoder.ship(epoch.epoch, 0, base, epoch.parentEpoch,
+        final ImageDeltaEncoder.Result result = encoder.ship(epoch.epoch, context.term(), base, epoch.parentEpoch,
             epoch.imagesDir, ackEndpoint, publisher);
         metrics.onShipTime(System.nanoTime() - started);
         if (result.needsFullDump())

@@ -27,6 +27,7 @@ public final class OutputCommit
     private volatile long dumpingEpoch = -1;
     private long unprotectedSinceNs = -1;
     private volatile boolean suspended;
+    private volatile boolean fenced;
 
     OutputCommit(final EpochCommitBuffer buffer, final ReplicaLossPolicy policy, final long degradedAfterMs)
     {
@@ -75,6 +76,10 @@ public final class OutputCommit
     /** Called on every shipper duty cycle with the current protection state. */
     void protection(final boolean isProtected, final long nowNs)
     {
+        if (fenced)
+        {
+            return;
+        }
         if (isProtected)
         {
             unprotectedSinceNs = -1;
@@ -99,6 +104,16 @@ public final class OutputCommit
         }
     }
 
+    /** A newer primary exists: whatever is held now must never reach a client. */
+    void fence()
+    {
+        fenced = true;
+        if (suspended)
+        {
+            buffer.holdOutput();
+        }
+    }
+
     boolean suspended()
     {
         return suspended;
@@ -106,6 +121,10 @@ public final class OutputCommit
 
     String describe()
     {
+        if (fenced)
+        {
+            return "FENCED: a newer primary took over; held output is never released";
+        }
         if (suspended)
         {
             return "SUSPENDED: replica lost, output released unprotected (policy degrade)";

@@ -17,6 +17,10 @@ import dev.understudy.core.metrics.StatusServer;
 import dev.understudy.core.net.Endpoints;
 import dev.understudy.core.net.ServiceNetwork;
 import dev.understudy.core.protocol.Streams;
+import dev.understudy.heartbeat.FailureDetector;
+import dev.understudy.heartbeat.HeartbeatAgent;
+import dev.understudy.heartbeat.HeartbeatMetrics;
+import dev.understudy.heartbeat.HeartbeatPublisher;
 import io.aeron.Publication;
 import io.aeron.Subscription;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
@@ -45,6 +49,10 @@ public final class Primary implements AutoCloseable
     private AckTracker tracker;
     private AgentRunner epochRunner;
     private AgentRunner shipperRunner;
+    private AgentRunner heartbeatRunner;
+    private Subscription heartbeatSubscription;
+    private OutputCommit outputCommit;
+    private String ackEndpoint;
 
     private Primary(final ProtectContext context)
     {
@@ -82,11 +90,10 @@ public final class Primary implements AutoCloseable
         final String listen = context.listenEndpoint() != null ? context.listenEndpoint() :
             Endpoints.localAddressTowards(context.replicaEndpoint()) + ":0";
         final Subscription acks = aeron.aeron().addSubscription(Streams.udpChannel(listen), Streams.ACKS);
-        final String ackEndpoint = resolvedEndpoint(acks, listen);
+        ackEndpoint = resolvedEndpoint(acks, listen);
         final Publication epochs = aeron.aeron().addPublication(Streams.udpChannel(context.replicaEndpoint()),
             Streams.EPOCHS);
 
-        OutputCommit outputCommit = null;
         if (context.outputCommit())
         {
             // Queues and rules before the service starts: not one packet of it leaves unbuffered.
@@ -123,6 +130,40 @@ public final class Primary implements AutoCloseable
         epochRunner = new AgentRunner(new SleepingMillisIdleStrategy(1), this::onError, null, epochAgent);
         AgentRunner.startOnThread(shipperRunner);
         AgentRunner.startOnThread(epochRunner);
+        startHeartbeat(listen);
+    }
+
+    private void startHeartbeat(final String listen)
+    {
+        final HeartbeatMetrics heartbeatMetrics = new HeartbeatMetrics(registry);
+        state.heartbeats = heartbeatMetrics;
+        // Same channel as the acks (one socket); the replica sends to the endpoint announced in each epoch.
+        heartbeatSubscription = aeron.aeron().addSubscription(Streams.udpChannel(listen), Streams.HEARTBEATS);
+        final PrimaryHeartbeat heartbeat = new PrimaryHeartbeat(context.term(), state, this::fence);
+        final String replicaEndpoint = context.replicaEndpoint();
+        heartbeatRunner = new AgentRunner(new SleepingMillisIdleStrategy(1), this::onError, null,
+            new HeartbeatAgent(context.heartbeat(), new HeartbeatPublisher(aeron.aeron()), () -> replicaEndpoint,
+                heartbeatSubscription, new FailureDetector(TimeUnit.MILLISECONDS.toNanos(context.heartbeat().timeoutMs())),
+                heartbeat, heartbeat, heartbeatMetrics));
+        AgentRunner.startOnThread(heartbeatRunner);
+    }
+
+    /**
+     * A replica took over under a newer term: this node must not serve any more. The service dies at once
+     * (its held output with it, never released) and the agent stops.
+     */
+    private void fence(final long newerTerm)
+    {
+        state.fencedByTerm = newerTerm;
+        state.lastError = "fenced: the replica took over at term " + newerTerm + " (this node had term " +
+            context.term() + "); stopped the service instead of competing with the new primary";
+        if (outputCommit != null)
+        {
+            outputCommit.fence();
+        }
+        service.close();
+        state.phase = PrimaryState.Phase.STOPPED;
+        System.err.println("understudy: " + state.lastError);
     }
 
     private void registerBufferGauges(final EpochCommitBuffer buffer)
@@ -236,7 +277,7 @@ public final class Primary implements AutoCloseable
     {
         state.phase = PrimaryState.Phase.STOPPED;
         // The service dies before the buffer's rules go: nothing it sent unacknowledged escapes on the way out.
-        CloseHelper.quietCloseAll(epochRunner, shipperRunner, statusServer, service, criu, commitBuffer, aeron, network);
+        CloseHelper.quietCloseAll(heartbeatRunner, epochRunner, shipperRunner, statusServer, service, criu, commitBuffer, aeron, network);
         Directories.deleteRecursively(context.runDir());
         registry.close();
     }

@@ -21,6 +21,10 @@ public final class PrimaryState
     volatile boolean incrementalDumps;
     volatile OutputCommit outputCommit;
     volatile long dumpingEpoch = -1;
+    volatile boolean replicaSuspected;
+    /** The newer term that superseded this primary, or 0. */
+    volatile long fencedByTerm;
+    volatile dev.understudy.heartbeat.HeartbeatMetrics heartbeats;
 
     public Phase phase()
     {
@@ -43,6 +47,12 @@ public final class PrimaryState
         return dumpingEpoch;
     }
 
+    /** The newer term of the replica that took over from this primary, or 0 when not fenced. */
+    public long fencedByTerm()
+    {
+        return fencedByTerm;
+    }
+
     public long lastDumpedEpoch()
     {
         return lastDumpedEpoch;
@@ -53,7 +63,9 @@ public final class PrimaryState
         final Map<String, String> map = new LinkedHashMap<>();
         map.put("role", "primary");
         map.put("name", context.name());
-        map.put("state", phase == Phase.UNPROTECTED ? "unprotected (" + unprotectedReason + ")" :
+        map.put("term", Long.toString(context.term()));
+        map.put("state", fencedByTerm > 0 ? "FENCED: the replica took over at term " + fencedByTerm +
+            "; this node stopped its service" : phase == Phase.UNPROTECTED ? "unprotected (" + unprotectedReason + ")" :
             phase.name().toLowerCase());
         map.put("service_pid", Integer.toString(servicePid));
         map.put("service_ip", context.serviceIp());
@@ -61,6 +73,13 @@ public final class PrimaryState
         map.put("output_commit", commit == null ? "OFF (--no-output-commit): clients may see output the replica " +
             "cannot reproduce" : commit.describe());
         map.put("replica", context.replicaEndpoint() + (replicaConnected ? " (connected)" : " (not connected)"));
+        final dev.understudy.heartbeat.HeartbeatMetrics hb = heartbeats;
+        if (hb != null)
+        {
+            map.put("heartbeat", (replicaSuspected ? "replica SUSPECTED" : hb.received() > 0 ? "replica alive" :
+                "no heartbeat from the replica yet") + "; " + hb.received() + " received, max gap " +
+                String.format("%.1f", hb.maxGapMs()) + " ms, " + hb.suspicions() + " suspicions");
+        }
         map.put("interval_ms", Integer.toString(context.intervalMs()));
         map.put("ship_mode", context.shipMode().name().toLowerCase());
         map.put("dump_mode", incrementalDumps ? "incremental (CRIU --track-mem, soft-dirty)" :

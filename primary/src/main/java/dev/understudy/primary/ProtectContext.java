@@ -33,6 +33,8 @@ public final class ProtectContext
     private boolean outputCommit = true;
     private OutputCommit.ReplicaLossPolicy replicaLossPolicy = OutputCommit.ReplicaLossPolicy.DEGRADE;
     private long degradedAfterMs = 2000;
+    private long term = 1;
+    private final dev.understudy.heartbeat.HeartbeatContext heartbeat = new dev.understudy.heartbeat.HeartbeatContext();
 
     public ProtectContext validate()
     {
@@ -54,6 +56,11 @@ public final class ProtectContext
             throw new IllegalArgumentException("--network-lock must be iptables or skip");
         }
         ServiceNetwork.Spec.of(name, bridge, serviceIp); // validates name, bridge and IP
+        if (term < 1)
+        {
+            throw new IllegalArgumentException("--term must be at least 1");
+        }
+        heartbeat.validate();
         return this;
     }
 
@@ -263,5 +270,22 @@ public final class ProtectContext
     {
         this.replicaTimeoutMs = replicaTimeoutMs;
         return this;
+    }
+
+    /** The fencing term this primary ships under; a peer of a higher term that says it is primary stops us. */
+    public long term()
+    {
+        return term;
+    }
+
+    public ProtectContext term(final long term)
+    {
+        this.term = term;
+        return this;
+    }
+
+    public dev.understudy.heartbeat.HeartbeatContext heartbeat()
+    {
+        return heartbeat;
     }
 }

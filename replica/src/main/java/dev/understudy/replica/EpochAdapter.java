@@ -30,11 +30,15 @@ final class EpochAdapter implements FragmentHandler
     private final ReplicaObserver observer;
     private final long baseIntervalNs;
     private long lastBaseNs = System.nanoTime();
+    private final dev.understudy.heartbeat.FailureDetector signsOfLife;
+    private final TermStore terms;
 
     EpochAdapter(final ImageAssembler assembler, final ImageStore store, final EpochJournal journal,
         final AckPublisher acks, final ReplicaMetrics metrics, final ReplicaState state, final ReplicaObserver observer,
-        final long baseIntervalMs)
+        final long baseIntervalMs, final dev.understudy.heartbeat.FailureDetector signsOfLife, final TermStore terms)
     {
+        this.signsOfLife = signsOfLife;
+        this.terms = terms;
         this.baseIntervalNs = java.util.concurrent.TimeUnit.MILLISECONDS.toNanos(baseIntervalMs);
         this.assembler = assembler;
         this.store = store;
@@ -48,6 +52,7 @@ final class EpochAdapter implements FragmentHandler
     public void onFragment(final DirectBuffer buffer, final int offset, final int length, final Header header)
     {
         metrics.onBytes(length);
+        signsOfLife.onSignOfLife(System.nanoTime()); // a primary busy shipping is alive
         final int templateId = MessageHeader.templateIdIfValid(buffer, offset, length);
         try
         {
@@ -77,6 +82,16 @@ final class EpochAdapter implements FragmentHandler
     private void onBegin(final DirectBuffer buffer, final int offset, final int length) throws IOException
     {
         begin.wrap(buffer, offset);
+        final long term = begin.term();
+        if (state.fencedTerm > 0 && term < state.fencedTerm)
+        {
+            metrics.staleTermCount.incrementAndGet(); // a superseded primary: its heartbeats answer tell it to stop
+            return;
+        }
+        if (term > state.term)
+        {
+            terms.adopt(term);
+        }
         final String ackEndpoint = begin.ackEndpoint();
         acks.target(ackEndpoint);
         state.primaryEndpoint = ackEndpoint;
@@ -94,6 +109,11 @@ final class EpochAdapter implements FragmentHandler
             throw new IOException("short EpochEnd frame");
         }
         end.wrap(buffer, offset);
+        if (state.fencedTerm > 0)
+        {
+            assembler.abort(); // this node took over: its image is what was restored, nothing replaces it
+            return;
+        }
         final long started = System.nanoTime();
         final ImageAssembler.Outcome outcome = assembler.end(end.epoch(), end.imageHash(), end.chunkCount(),
             end.fileCount());

@@ -4,10 +4,15 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
 
 import dev.understudy.core.aeron.EmbeddedAeron;
 import dev.understudy.core.metrics.StatusServer;
 import dev.understudy.core.protocol.Streams;
+import dev.understudy.heartbeat.FailureDetector;
+import dev.understudy.heartbeat.HeartbeatAgent;
+import dev.understudy.heartbeat.HeartbeatMetrics;
+import dev.understudy.heartbeat.HeartbeatPublisher;
 import io.aeron.Subscription;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
@@ -29,6 +34,9 @@ public final class Replica implements AutoCloseable
     private StatusServer statusServer;
     private AgentRunner runner;
     private ImageAssembler assembler;
+    private AgentRunner heartbeatRunner;
+    private TermStore terms;
+    private Subscription heartbeatSubscription;
 
     private Replica(final ReplicaContext context)
     {
@@ -57,18 +65,101 @@ public final class Replica implements AutoCloseable
         metrics.currentEpoch.set(store.currentEpoch());
         Files.createDirectories(context.journalDir());
         journal = new EpochJournal(context.journalDir(), context.journalRollCycle());
+        terms = new TermStore(context.journalDir(), state);
         aeron = EmbeddedAeron.launch(context.aeronDir());
         acks = new AckPublisher(aeron.aeron());
         final Subscription epochs = aeron.aeron().addSubscription(Streams.udpChannel(context.listenEndpoint()),
             Streams.EPOCHS);
         assembler = new ImageAssembler(store);
+        final FailureDetector detector = new FailureDetector(
+            TimeUnit.MILLISECONDS.toNanos(context.heartbeat().timeoutMs()));
         final EpochAdapter adapter = new EpochAdapter(assembler, store, journal, acks, metrics, state, observer,
-            context.journalBaseIntervalMs());
+            context.journalBaseIntervalMs(), detector, terms);
         statusServer = StatusServer.start(context.metricsHost(), context.metricsPort(), registry,
             () -> state.toMap(context, store, metrics, assembler));
         runner = new AgentRunner(new SleepingMillisIdleStrategy(1), error -> state.lastError = String.valueOf(error),
             null, new ReplicaAgent(epochs, adapter, assembler, state));
         AgentRunner.startOnThread(runner);
+
+        final HeartbeatMetrics heartbeatMetrics = new HeartbeatMetrics(registry);
+        state.heartbeats = heartbeatMetrics;
+        // The primary sends its heartbeats to the endpoint it ships epochs to (one socket, another stream).
+        heartbeatSubscription = aeron.aeron().addSubscription(Streams.udpChannel(context.listenEndpoint()),
+            Streams.HEARTBEATS);
+        final ReplicaHeartbeat heartbeat = new ReplicaHeartbeat(state, store, context.primaryLossHandler());
+        heartbeatRunner = new AgentRunner(new SleepingMillisIdleStrategy(1),
+            error -> state.lastError = String.valueOf(error), null,
+            new HeartbeatAgent(context.heartbeat(), new HeartbeatPublisher(aeron.aeron()), heartbeat::primaryEndpoint,
+                heartbeatSubscription, detector, heartbeat, heartbeat, heartbeatMetrics));
+        AgentRunner.startOnThread(heartbeatRunner);
+    }
+
+    /**
+     * Fences the old primary: takes a new term (durable before returning), refuses epochs of older terms from
+     * now on, and waits until the receiver has stopped committing, so the current image no longer changes.
+     * Returns the new term; the heartbeat then announces this node as the primary of that term.
+     */
+    public long fence() throws InterruptedException
+    {
+        final long term = terms.next();
+        state.fencedTerm = term;
+        final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (state.fenceApplied != term && !runner.isClosed())
+        {
+            if (System.nanoTime() > deadline)
+            {
+                throw new IllegalStateException("the receiver did not stop within 10 s; not restoring");
+            }
+            Thread.sleep(1);
+        }
+        return term;
+    }
+
+    /** The term this node holds (the highest seen or taken). */
+    public long term()
+    {
+        return state.term;
+    }
+
+    public boolean isFenced()
+    {
+        return state.fencedTerm > 0;
+    }
+
+    /** What the takeover says about itself in status (refusal reasons too, before any takeover). */
+    public void takeoverStatus(final String text)
+    {
+        state.takeover = text;
+    }
+
+    /**
+     * The takeover is done and the service runs here: status says primary from now on, with the takeover's
+     * description and its machine-readable figures (wall-clock ms).
+     */
+    public void promoted(final String description, final Map<String, String> figures)
+    {
+        state.takeover = description;
+        state.takeoverFigures = Map.copyOf(figures);
+    }
+
+    public String takeoverStatus()
+    {
+        return state.takeover;
+    }
+
+    public ReplicaContext context()
+    {
+        return context;
+    }
+
+    public long staleTermEpochs()
+    {
+        return metrics.staleTermCount.get();
+    }
+
+    public boolean primarySuspected()
+    {
+        return state.primarySuspected;
     }
 
     public long committedEpoch()
@@ -119,7 +210,7 @@ public final class Replica implements AutoCloseable
     /** Stops receiving; the committed image and the journal stay (they are what a takeover restores). */
     public void close()
     {
-        CloseHelper.quietCloseAll(runner, statusServer, acks, aeron, journal);
+        CloseHelper.quietCloseAll(heartbeatRunner, runner, statusServer, acks, aeron, journal);
         registry.close();
     }
 

@@ -28,6 +28,11 @@ final class ReplicaAgent implements Agent
 
     public int doWork()
     {
+        if (state.fencedTerm > 0 && state.fenceApplied != state.fencedTerm)
+        {
+            assembler.abort();
+            state.fenceApplied = state.fencedTerm; // from here on this thread commits nothing
+        }
         final int work = epochs.poll(fragments, 64);
         final boolean connected = epochs.isConnected();
         if (!connected && assembler.active())

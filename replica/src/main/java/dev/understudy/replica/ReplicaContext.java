@@ -17,6 +17,8 @@ public final class ReplicaContext
     private int metricsPort = 9465;
     private long journalBaseIntervalMs = 5 * 60_000;
     private RollCycle journalRollCycle = RollCycles.FIVE_MINUTELY;
+    private final dev.understudy.heartbeat.HeartbeatContext heartbeat = new dev.understudy.heartbeat.HeartbeatContext();
+    private PrimaryLossHandler primaryLossHandler = PrimaryLossHandler.NONE;
 
     public ReplicaContext validate()
     {
@@ -29,6 +31,7 @@ public final class ReplicaContext
         {
             throw new IllegalArgumentException("the journal base interval must be at least 1 s");
         }
+        heartbeat.validate();
         return this;
     }
 
@@ -130,6 +133,23 @@ public final class ReplicaContext
     public ReplicaContext metricsPort(final int metricsPort)
     {
         this.metricsPort = metricsPort;
+        return this;
+    }
+
+    public dev.understudy.heartbeat.HeartbeatContext heartbeat()
+    {
+        return heartbeat;
+    }
+
+    public PrimaryLossHandler primaryLossHandler()
+    {
+        return primaryLossHandler;
+    }
+
+    /** Called (on the heartbeat thread) when the primary is suspected dead; the failover module sets it. */
+    public ReplicaContext primaryLossHandler(final PrimaryLossHandler primaryLossHandler)
+    {
+        this.primaryLossHandler = primaryLossHandler;
         return this;
     }
 }

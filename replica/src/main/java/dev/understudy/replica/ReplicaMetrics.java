@@ -18,6 +18,8 @@ final class ReplicaMetrics
     final AtomicLong currentEpoch = new AtomicLong(-1);
     final AtomicLong committedCount = new AtomicLong();
     final AtomicLong refusedCount = new AtomicLong();
+    /** Epochs of an older term that arrived after this node took over: a superseded primary still shipping. */
+    final AtomicLong staleTermCount = new AtomicLong();
 
     ReplicaMetrics(final MeterRegistry registry)
     {
@@ -27,6 +29,8 @@ final class ReplicaMetrics
         bytesReceived = Counter.builder("understudy.replica.received.bytes").baseUnit("bytes").register(registry);
         apply = Timer.builder("understudy.replica.epoch.apply").description("from EpochEnd to commit")
             .publishPercentiles(0.5, 0.99).register(registry);
+        Gauge.builder("understudy.replica.epochs.stale.term", staleTermCount, AtomicLong::get)
+            .description("epochs refused because their term is older than ours (fenced primary)").register(registry);
         Gauge.builder("understudy.replica.epoch.current", currentEpoch, AtomicLong::get).register(registry);
     }
 

@@ -9,17 +9,43 @@ final class ReplicaState
     volatile boolean primaryConnected;
     volatile String primaryEndpoint = "-";
     volatile String lastError = "";
+    /** Highest term seen or held; persisted in the journal directory. */
+    volatile long term;
+    /** Set when this node took over: epochs of an older term are refused from then on. */
+    volatile long fencedTerm;
+    volatile long fenceApplied;
+    volatile boolean primarySuspected;
+    volatile String takeover = "";
+    volatile Map<String, String> takeoverFigures = Map.of();
+    volatile dev.understudy.heartbeat.HeartbeatMetrics heartbeats;
 
     Map<String, String> toMap(final ReplicaContext context, final ImageStore store, final ReplicaMetrics metrics,
         final ImageAssembler assembler)
     {
         final Map<String, String> map = new LinkedHashMap<>();
-        map.put("role", "replica");
+        final boolean serving = !takeoverFigures.isEmpty();
+        map.put("role", serving ? "primary" : "replica");
         map.put("name", context.name());
-        map.put("state", store.currentEpoch() < 0 ? "waiting for a first complete image" :
+        map.put("term", Long.toString(term));
+        map.put("state", serving ? "PRIMARY without a replica (took over at term " + fencedTerm + "): " +
+            takeover : fencedTerm > 0 ? "FENCED the old primary at term " + fencedTerm + ": " + takeover :
+            store.currentEpoch() < 0 ? "waiting for a first complete image" :
             primaryConnected ? "replicating" : "holding epoch " + store.currentEpoch() + " (primary not connected)");
         map.put("listen", context.listenEndpoint());
         map.put("primary", primaryEndpoint + (primaryConnected ? " (connected)" : " (not connected)"));
+        final dev.understudy.heartbeat.HeartbeatMetrics hb = heartbeats;
+        if (hb != null)
+        {
+            map.put("heartbeat", (primarySuspected ? "primary SUSPECTED" : hb.received() > 0 ? "primary alive" :
+                "no heartbeat from a primary yet") + "; " + hb.received() + " received, max gap " +
+                String.format("%.1f", hb.maxGapMs()) + " ms, " + hb.suspicions() + " suspicions");
+        }
+        if (!serving && !takeover.isEmpty())
+        {
+            map.put("takeover", takeover);
+        }
+        map.putAll(takeoverFigures);
+        map.put("epochs_stale_term", Long.toString(metrics.staleTermCount.get()));
         map.put("epoch_committed", Long.toString(store.currentEpoch()));
         map.put("epochs_committed", Long.toString(metrics.committedCount.get()));
         map.put("epochs_refused", Long.toString(metrics.refusedCount.get()));

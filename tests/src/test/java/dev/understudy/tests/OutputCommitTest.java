@@ -6,6 +6,7 @@ import java.util.List;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 
+import dev.understudy.cli.sim.ClientNamespace;
 import dev.understudy.cli.workload.EarlyReleaseAudit;
 import dev.understudy.cli.workload.RedisClient;
 import dev.understudy.cli.workload.RedisService;

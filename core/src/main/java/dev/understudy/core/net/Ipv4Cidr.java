@@ -67,4 +67,18 @@ public record Ipv4Cidr(int address, int prefix)
         return String.format("02:75:73:%02x:%02x:%02x", (address >>> 16) & 0xff, (address >>> 8) & 0xff,
             address & 0xff);
     }
+
+    /** Both on one subnet, judged by this one's prefix. */
+    public boolean sameSubnet(final Ipv4Cidr other)
+    {
+        final int mask = -1 << (32 - prefix);
+        return (address & mask) == (other.address & mask);
+    }
+
+    /** The n-th host address of this subnet, with this prefix. */
+    public Ipv4Cidr host(final int n)
+    {
+        final int mask = -1 << (32 - prefix);
+        return new Ipv4Cidr((address & mask) + n, prefix);
+    }
 }

@@ -2,6 +2,7 @@ package dev.understudy.core.net;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.regex.Pattern;
 
 import dev.understudy.core.os.Shell;
@@ -87,6 +88,22 @@ public final class ServiceNetwork implements AutoCloseable
     /** Checks what could collide, then builds bridge, namespace and veth; undoes all of it on failure. */
     public static ServiceNetwork create(final Spec spec)
     {
+        return create(spec, false);
+    }
+
+    /**
+     * For a takeover: the service IP may still be configured on the old primary (paused, partitioned, or a
+     * dead host whose namespace lingers); fencing, not an address check, keeps them apart. Inbound TCP is
+     * locked before the link comes up, so no client gets a RST for a socket not restored yet; CRIU's own
+     * repair traffic (mark 0xC114) passes. {@link #unlockInput(Path)} lifts the lock.
+     */
+    public static ServiceNetwork createForTakeover(final Spec spec)
+    {
+        return create(spec, true);
+    }
+
+    private static ServiceNetwork create(final Spec spec, final boolean takeover)
+    {
         final boolean bridgeExists = linkExists(spec.bridge());
         if (bridgeExists && !isOurBridge(spec.bridge()))
         {
@@ -106,7 +123,7 @@ public final class ServiceNetwork implements AutoCloseable
         {
             Shell.run("ip", "link", "del", spec.hostVeth());
         }
-        final String holder = whoHolds(spec.service().ip());
+        final String holder = takeover ? null : whoHolds(spec.service().ip());
         if (holder != null)
         {
             throw new IllegalStateException("service IP " + spec.service().ip() + " is already in use (" + holder +
@@ -114,20 +131,12 @@ public final class ServiceNetwork implements AutoCloseable
         }
         try
         {
-            if (!bridgeExists)
-            {
-                Shell.check("ip", "link", "add", spec.bridge(), "type", "bridge");
-                Shell.check("ip", "link", "set", spec.bridge(), "alias", BRIDGE_ALIAS);
-                Shell.check("ip", "addr", "add", spec.gateway().toString(), "dev", spec.bridge());
-                Shell.check("ip", "link", "set", spec.bridge(), "up");
-            }
-            else if (!Shell.run("ip", "-o", "-4", "addr", "show", "dev", spec.bridge()).stdout()
-                .contains(" " + spec.gateway().ip() + "/"))
-            {
-                Shell.check("ip", "addr", "add", spec.gateway().toString(), "dev", spec.bridge());
-            }
-            allowBridgedForwarding(spec.bridge());
+            ensureBridge(spec.bridge(), spec.gateway());
             Shell.check("ip", "netns", "add", spec.netnsName());
+            if (takeover)
+            {
+                Shell.check(lockCommand(spec.netnsPath(), "-I"));
+            }
             Shell.check("ip", "link", "add", spec.hostVeth(), "type", "veth", "peer", "name", "eth0",
                 "netns", spec.netnsName());
             Shell.check("ip", "link", "set", spec.hostVeth(), "master", spec.bridge(), "up");
@@ -144,6 +153,88 @@ public final class ServiceNetwork implements AutoCloseable
             new ServiceNetwork(spec).close(); // removes what exists of it, and the bridge if it is ours and empty
             throw ex;
         }
+    }
+
+    /**
+     * Creates an Understudy bridge with this address, or gives an existing one an address on that subnet if
+     * it has none (a bridge that has one, e.g. a host's own address, needs no other: adding the gateway
+     * there would duplicate it on the LAN). Returns true when it created the bridge.
+     */
+    public static boolean ensureBridge(final String bridge, final Ipv4Cidr address)
+    {
+        final boolean exists = linkExists(bridge);
+        if (!exists)
+        {
+            Shell.check("ip", "link", "add", bridge, "type", "bridge");
+            Shell.check("ip", "link", "set", bridge, "alias", BRIDGE_ALIAS);
+            Shell.check("ip", "addr", "add", address.toString(), "dev", bridge);
+            Shell.check("ip", "link", "set", bridge, "up");
+        }
+        else if (!hasAddressInSubnet(bridge, address))
+        {
+            Shell.check("ip", "addr", "add", address.toString(), "dev", bridge);
+        }
+        allowBridgedForwarding(bridge);
+        return !exists;
+    }
+
+    /** Removes an Understudy bridge nothing is attached to any more. */
+    public static void removeBridgeIfUnused(final String bridge)
+    {
+        if (linkExists(bridge) && isOurBridge(bridge) &&
+            Shell.run("ip", "-o", "link", "show", "master", bridge).stdout().isBlank())
+        {
+            Shell.run("ip", "link", "del", bridge);
+            Shell.run("iptables", "-D", "FORWARD", "-i", bridge, "-o", bridge, "-m", "comment",
+                "--comment", RULE_COMMENT, "-j", "ACCEPT");
+        }
+    }
+
+    private static final String CRIU_REPAIR_MARK = "0xC114";
+
+    private static List<String> lockCommand(final Path netns, final String op)
+    {
+        return List.of("nsenter", "--net=" + netns, "iptables", "-w", op, "INPUT", "-p", "tcp", "-m", "mark", "!",
+            "--mark", CRIU_REPAIR_MARK, "-j", "DROP");
+    }
+
+    /** The shell command that lifts the takeover's input lock; for CRIU's pre-resume action script. */
+    public static String unlockShellCommand(final Path netns)
+    {
+        return String.join(" ", lockCommand(netns, "-D"));
+    }
+
+    /** Lifts the takeover's input lock if it is still there (idempotent). */
+    public static void unlockInput(final Path netns)
+    {
+        while (Shell.run(lockCommand(netns, "-D")).ok())
+        {
+            // a rule inserted twice would keep the lock: remove every copy
+        }
+    }
+
+    static boolean hasAddressInSubnet(final String bridge, final Ipv4Cidr service)
+    {
+        for (final String line : Shell.run("ip", "-o", "-4", "addr", "show", "dev", bridge).stdout().split("\n"))
+        {
+            final int inet = line.indexOf(" inet ");
+            if (inet >= 0)
+            {
+                final String cidr = line.substring(inet + 6).trim().split(" ")[0];
+                try
+                {
+                    if (Ipv4Cidr.parse(cidr).sameSubnet(service) || service.sameSubnet(Ipv4Cidr.parse(cidr)))
+                    {
+                        return true;
+                    }
+                }
+                catch (final IllegalArgumentException ignore)
+                {
+                    // a /31 or /32 is not a subnet address the service could share
+                }
+            }
+        }
+        return false;
     }
 
     /** Docker's br_netfilter sets FORWARD to DROP, which would also drop frames bridged between our ports. */
@@ -218,12 +309,6 @@ public final class ServiceNetwork implements AutoCloseable
         {
             Shell.run("ip", "link", "del", spec.hostVeth());
         }
-        if (linkExists(spec.bridge()) && isOurBridge(spec.bridge()) &&
-            Shell.run("ip", "-o", "link", "show", "master", spec.bridge()).stdout().isBlank())
-        {
-            Shell.run("ip", "link", "del", spec.bridge());
-            Shell.run("iptables", "-D", "FORWARD", "-i", spec.bridge(), "-o", spec.bridge(), "-m", "comment",
-                "--comment", RULE_COMMENT, "-j", "ACCEPT");
-        }
+        removeBridgeIfUnused(spec.bridge());
     }
 }

@@ -45,4 +45,11 @@ public interface LibC extends Library
     int prctl(int option, long arg2, long arg3, long arg4, long arg5) throws LastErrorException;
 
     int getpid();
+
+    int AF_PACKET = 17;
+    int SOCK_RAW = 3;
+
+    int bind(int fd, byte[] sockaddr, int length) throws LastErrorException;
+
+    int if_nametoindex(String name);
 }

@@ -58,6 +58,11 @@ public final class Shell
     /** Runs the command and throws with its stderr when it fails. */
     public static String check(final String... command)
     {
+        return check(Arrays.asList(command));
+    }
+
+    public static String check(final List<String> command)
+    {
         final Result result = run(command);
         if (!result.ok())
         {

@@ -5,6 +5,8 @@ public final class Streams
 {
     public static final int EPOCHS = 1001;
     public static final int ACKS = 1002;
+    /** Heartbeats, both ways: on the replica's endpoint from the primary, on the primary's from the replica. */
+    public static final int HEARTBEATS = 1003;
     /** Largest message we send; well under the default 16 MiB term's 2 MiB limit. */
     public static final int CHUNK_BYTES = 1 << 20;
     public static final int MAX_MESSAGE = (1 << 20) + (64 << 10);

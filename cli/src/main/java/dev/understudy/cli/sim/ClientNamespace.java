@@ -1,5 +1,6 @@
-package dev.understudy.tests;
+package dev.understudy.cli.sim;
 
+import java.io.IOException;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import java.util.concurrent.ExecutorService;
@@ -11,17 +12,19 @@ import dev.understudy.core.os.Shell;
 
 /**
  * A client host: its own network namespace with a veth on the service's bridge. Work submitted here runs
- * on threads that entered the namespace, so the sockets they open live there.
+ * on threads that entered the namespace, so the sockets they open live there (and can then be used from
+ * any thread).
  */
-final class ClientNamespace implements AutoCloseable
+public final class ClientNamespace implements AutoCloseable
 {
     private final String name;
     private final ExecutorService threads;
 
-    ClientNamespace(final String name, final String bridge, final String cidr, final int threadCount)
+    public ClientNamespace(final String name, final String bridge, final String cidr, final int threadCount)
     {
         this.name = name;
         Shell.run("ip", "netns", "del", name);
+        Shell.run("ip", "link", "del", "usc-" + name);
         Shell.check("ip", "netns", "add", name);
         Shell.check("ip", "link", "add", "usc-" + name, "type", "veth", "peer", "name", "eth0", "netns", name);
         Shell.check("ip", "link", "set", "usc-" + name, "master", bridge, "up");
@@ -38,9 +41,30 @@ final class ClientNamespace implements AutoCloseable
         }, "client-" + name));
     }
 
-    <T> Future<T> submit(final Callable<T> task)
+    public <T> Future<T> submit(final Callable<T> task)
     {
         return threads.submit(task);
+    }
+
+    /** Runs the task in the namespace and waits for it; its IOException or RuntimeException is rethrown. */
+    public <T> T call(final Callable<T> task) throws IOException, InterruptedException
+    {
+        try
+        {
+            return threads.submit(task).get();
+        }
+        catch (final java.util.concurrent.ExecutionException ex)
+        {
+            if (ex.getCause() instanceof IOException io)
+            {
+                throw io;
+            }
+            if (ex.getCause() instanceof RuntimeException runtime)
+            {
+                throw runtime;
+            }
+            throw new IOException(ex.getCause());
+        }
     }
 
     public void close()

@@ -1,0 +1,177 @@
+package dev.understudy.cli.sim;
+
+import java.io.IOException;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+import dev.understudy.cli.workload.IncrementClient;
+import dev.understudy.cli.workload.RedisClient;
+import dev.understudy.cli.workload.RedisService;
+
+/**
+ * One kill of the primary under load, measured from the client's side: a fresh pair protecting Redis,
+ * one connection sending INCR every few ms, the primary host killed at a chosen point of the epoch
+ * cycle, the replica taking over; then every reply checked. The point in the epoch is measured from the
+ * last burst of replies (output is released once per acknowledged epoch, so a burst marks an ack).
+ */
+public final class KillTrial
+{
+    /** What one kill did. Times in ms; -1 where it did not happen. */
+    public record Result(long killOffsetMs, long failoverMs, long detectionMs, long restoreMs, long takeoverMs,
+        long repliesBeforeKill, long replies, long finalCounter, long lostAcknowledgedWrites, long duplicatedWrites,
+        boolean connectionSurvived, int localPort, String takeover, String error)
+    {
+        public boolean ok()
+        {
+            return error == null && connectionSurvived && lostAcknowledgedWrites == 0 && duplicatedWrites == 0 &&
+                failoverMs >= 0;
+        }
+    }
+
+    private KillTrial()
+    {
+    }
+
+    /**
+     * @param datasetMb    Redis is filled with about this much before the client starts.
+     * @param killOffsetMs how long after a reply burst to kill (a point of the epoch cycle).
+     */
+    public static Result run(final FailoverPair.Config config, final int datasetMb, final long warmupMs,
+        final long killOffsetMs, final long afterMs) throws IOException, InterruptedException
+    {
+        try (FailoverPair pair = FailoverPair.start(config);
+            ClientNamespace client = new ClientNamespace("usclient", FailoverPair.LAN_BRIDGE,
+                FailoverPair.CLIENT_CIDR, 1))
+        {
+            final String host = pair.serviceHost();
+            if (datasetMb > 0)
+            {
+                client.call(() ->
+                {
+                    try (RedisClient redis = new RedisClient(host, RedisService.PORT, 300_000))
+                    {
+                        return RedisService.populate(redis, datasetMb);
+                    }
+                });
+                // the first epochs after a bulk load are large: let the replica catch up before the kill
+                awaitFreshAck(pair, 120_000);
+            }
+            final IncrementClient incr = client.call(() -> new IncrementClient(host, RedisService.PORT, "counter", 5))
+                .start();
+            try
+            {
+                Thread.sleep(warmupMs);
+                final long burst = awaitBurst(incr, 5_000);
+                final long killAt = burst + TimeUnit.MILLISECONDS.toNanos(killOffsetMs);
+                sleepUntil(killAt);
+                final long killWallMs = System.currentTimeMillis();
+                final long killed = pair.killPrimary();
+                final long repliesBeforeKill = incr.replies();
+                final Map<String, String> status = pair.awaitTakeover(30_000);
+                final String takeover = status.getOrDefault("takeover", status.getOrDefault("state", ""));
+                if (!"primary".equals(status.get("role")))
+                {
+                    return failed(killOffsetMs, incr, repliesBeforeKill, takeover, "no takeover: " + takeover);
+                }
+                final long firstAfter = awaitReplyAfter(incr, killed, 30_000);
+                Thread.sleep(afterMs);
+                final boolean complete = incr.stopAndAwaitReplies(30_000);
+                final long finalCounter = client.call(() ->
+                {
+                    try (RedisClient redis = new RedisClient(host, RedisService.PORT, 10_000))
+                    {
+                        return Long.parseLong(String.valueOf(redis.call("GET", "counter")));
+                    }
+                });
+                final long replies = incr.replies();
+                String error = incr.error();
+                if (error == null && !complete)
+                {
+                    error = incr.sent() - replies + " INCRs never got a reply";
+                }
+                if (error == null && incr.outOfSequence() > 0)
+                {
+                    error = incr.outOfSequence() + " replies out of sequence";
+                }
+                return new Result(killOffsetMs, firstAfter < 0 ? -1 : TimeUnit.NANOSECONDS.toMillis(firstAfter - killed),
+                    figure(status, "takeover_suspected_at_ms") - killWallMs,
+                    figure(status, "takeover_restored_at_ms") - figure(status, "takeover_network_ready_at_ms"),
+                    figure(status, "takeover_announced_at_ms") - figure(status, "takeover_suspected_at_ms"),
+                    repliesBeforeKill, replies, finalCounter, Math.max(0, incr.lastValue() - finalCounter),
+                    Math.max(0, finalCounter - replies), incr.sameConnection(), incr.localPort(), takeover, error);
+            }
+            finally
+            {
+                incr.close();
+            }
+        }
+    }
+
+    private static Result failed(final long offset, final IncrementClient incr, final long before,
+        final String takeover, final String error)
+    {
+        return new Result(offset, -1, -1, -1, -1, before, incr.replies(), -1, -1, -1, incr.sameConnection(),
+            incr.localPort(), takeover, error);
+    }
+
+    private static long figure(final Map<String, String> status, final String key)
+    {
+        return Long.parseLong(status.getOrDefault(key, "-1"));
+    }
+
+    private static void awaitFreshAck(final FailoverPair pair, final long timeoutMs) throws InterruptedException
+    {
+        final long dumped = Long.parseLong(pair.primaryStatus().getOrDefault("epoch_dumped", "-1"));
+        final long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMs);
+        while (Long.parseLong(pair.primaryStatus().getOrDefault("epoch_acknowledged", "-1")) <= dumped)
+        {
+            if (System.nanoTime() > deadline)
+            {
+                throw new IllegalStateException("the replica did not catch up within " + timeoutMs + " ms");
+            }
+            Thread.sleep(20);
+        }
+    }
+
+    /** Waits for a fresh burst of replies (an ack released them) and returns its arrival time. */
+    private static long awaitBurst(final IncrementClient incr, final long timeoutMs) throws InterruptedException
+    {
+        final long previous = incr.lastReplyNanos();
+        final long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMs);
+        while (System.nanoTime() < deadline)
+        {
+            final long last = incr.lastReplyNanos();
+            if (last != previous && last > 0)
+            {
+                return last;
+            }
+            Thread.onSpinWait();
+        }
+        throw new IllegalStateException("no reply within " + timeoutMs + " ms before the kill: " + incr.error());
+    }
+
+    private static long awaitReplyAfter(final IncrementClient incr, final long nanos, final long timeoutMs)
+        throws InterruptedException
+    {
+        final long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMs);
+        while (System.nanoTime() < deadline && incr.error() == null)
+        {
+            final long first = incr.firstReplyAtOrAfter(nanos);
+            if (first > 0)
+            {
+                return first;
+            }
+            Thread.sleep(1);
+        }
+        return -1;
+    }
+
+    private static void sleepUntil(final long nanos) throws InterruptedException
+    {
+        final long wait = nanos - System.nanoTime();
+        if (wait > 0)
+        {
+            TimeUnit.NANOSECONDS.sleep(wait);
+        }
+    }
+}

@@ -1,0 +1,162 @@
+package dev.understudy.failover;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.concurrent.atomic.AtomicBoolean;
+
+import dev.understudy.core.criu.CriuBinary;
+import dev.understudy.core.net.ServiceNetwork;
+import dev.understudy.core.os.Shell;
+import dev.understudy.replica.Replica;
+import dev.understudy.replica.ReplicaContext;
+import dev.understudy.replica.ReplicaObserver;
+
+/**
+ * A replica that takes over: when the failure detector suspects the primary it fences it (a new term,
+ * older epochs refused, the old primary told to stop by the heartbeat), restores the last acknowledged
+ * epoch as the service with the same IP, MAC and TCP connections, and from then on is the primary without
+ * a replica. It refuses to take over without a complete epoch, and a failed restore leaves the image and
+ * the journal as they were, for {@code understudy takeover} to try again.
+ */
+public final class Standby implements AutoCloseable
+{
+    private final TakeoverContext takeoverContext;
+    private final CriuBinary criu;
+    private final AtomicBoolean takingOver = new AtomicBoolean();
+    private Replica replica;
+    private volatile Takeover.Report report;
+    private volatile long suspectedAtMs;
+    private volatile String failure;
+
+    private Standby(final TakeoverContext takeoverContext, final CriuBinary criu)
+    {
+        this.takeoverContext = takeoverContext;
+        this.criu = criu;
+    }
+
+    public static Standby start(final ReplicaContext replicaContext, final TakeoverContext takeoverContext,
+        final ReplicaObserver observer) throws IOException
+    {
+        takeoverContext.validate();
+        final Standby standby = new Standby(takeoverContext, CriuBinary.locate());
+        replicaContext.primaryLossHandler(standby::onPrimaryLost);
+        standby.replica = Replica.start(replicaContext, observer);
+        standby.replica.takeoverStatus(takeoverContext.automatic() ? "automatic after " +
+            replicaContext.heartbeat().timeoutMs() + " ms without a sign of life" :
+            "manual (understudy takeover)");
+        return standby;
+    }
+
+    private void onPrimaryLost(final long silentMs)
+    {
+        suspectedAtMs = System.currentTimeMillis();
+        if (!takeoverContext.automatic())
+        {
+            replica.takeoverStatus("primary suspected (silent " + silentMs + " ms); automatic takeover is off: run " +
+                "'understudy takeover --name " + takeoverContext.name() + "'");
+            return;
+        }
+        if (takingOver.compareAndSet(false, true))
+        {
+            final Thread thread = new Thread(() -> takeOver(silentMs), "understudy-takeover");
+            thread.setDaemon(true);
+            thread.start();
+        }
+    }
+
+    private void takeOver(final long silentMs)
+    {
+        final long epoch = replica.committedEpoch();
+        if (epoch < 0)
+        {
+            replica.takeoverStatus("REFUSED: the primary went silent (" + silentMs + " ms) before this replica " +
+                "received one complete epoch: there is nothing consistent to restore; waiting for a primary");
+            System.err.println("understudy: primary lost, but no complete epoch was received: not taking over");
+            takingOver.set(false);
+            return;
+        }
+        Path image = null;
+        long term = 0;
+        try
+        {
+            term = replica.fence();
+            replica.takeoverStatus("restoring epoch " + epoch + " after " + silentMs + " ms of silence");
+            image = replica.currentImage().toRealPath();
+            report = Takeover.run(takeoverContext, criu, image, term, epoch);
+            replica.promoted(report.describe(), java.util.Map.of(
+                "takeover_suspected_at_ms", Long.toString(suspectedAtMs),
+                "takeover_started_at_ms", Long.toString(report.startedMs()),
+                "takeover_network_ready_at_ms", Long.toString(report.networkReadyMs()),
+                "takeover_restored_at_ms", Long.toString(report.restoredMs()),
+                "takeover_announced_at_ms", Long.toString(report.announcedMs()),
+                "takeover_epoch", Long.toString(epoch),
+                "takeover_netns", report.netns()));
+            System.err.println("understudy: took over after " + silentMs + " ms of silence: " + report.describe());
+        }
+        catch (final IOException | RuntimeException | InterruptedException ex)
+        {
+            failure = String.valueOf(ex.getMessage());
+            replica.takeoverStatus("takeover FAILED at term " + term + ": " + failure + ". The image of epoch " +
+                epoch + (image != null ? " (" + image + ")" : "") + " and the journal " +
+                replica.context().journalDir() + " are intact: fix the cause, then run 'understudy takeover --name " +
+                takeoverContext.name() + " --service-ip " + takeoverContext.serviceIp() + "'");
+            System.err.println("understudy: " + replica.takeoverStatus());
+        }
+    }
+
+    public Replica replica()
+    {
+        return replica;
+    }
+
+    /** The takeover's report once the service runs here, else null. */
+    public Takeover.Report report()
+    {
+        return report;
+    }
+
+    /** Why the takeover failed, or null. */
+    public String failure()
+    {
+        return failure;
+    }
+
+    public long suspectedAtMs()
+    {
+        return suspectedAtMs;
+    }
+
+    /** Stops replicating; a service restored here keeps running (it is the service now). */
+    public void close()
+    {
+        if (replica != null)
+        {
+            replica.close();
+        }
+    }
+
+    /** Also stops a restored service and removes its namespace (tests, the demo). */
+    public void closeAndStopService()
+    {
+        close();
+        final Takeover.Report restored = report;
+        if (restored != null)
+        {
+            stopRestored(takeoverContext.networkSpec(restored.term()));
+        }
+    }
+
+    /** Kills whatever runs in a restored service's namespace and removes it. */
+    public static void stopRestored(final ServiceNetwork.Spec spec)
+    {
+        for (final String pid : Shell.run("ip", "netns", "pids", spec.netnsName()).stdout().split("\\s+"))
+        {
+            if (!pid.isBlank())
+            {
+                Shell.run("kill", "-9", pid.trim());
+            }
+        }
+        Shell.run("ip", "netns", "del", spec.netnsName());
+        Shell.run("ip", "link", "del", spec.hostVeth());
+    }
+}

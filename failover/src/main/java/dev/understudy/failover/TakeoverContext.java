@@ -1,0 +1,98 @@
+package dev.understudy.failover;
+
+import java.nio.file.Path;
+
+import dev.understudy.core.net.ServiceNetwork;
+
+/** What a takeover needs to recreate the service: its name, IP (the MAC follows from it) and bridge. */
+public final class TakeoverContext
+{
+    private String name = "svc";
+    private String serviceIp;
+    private String bridge = ServiceNetwork.DEFAULT_BRIDGE;
+    private Path workDir = Path.of("/dev/shm/understudy");
+    private boolean automatic = true;
+
+    public TakeoverContext validate()
+    {
+        if (serviceIp == null)
+        {
+            throw new IllegalArgumentException("--service-ip is needed to take over (the IP the primary's service " +
+                "has; its MAC follows from it)");
+        }
+        ServiceNetwork.Spec.of(name, bridge, serviceIp);
+        return this;
+    }
+
+    /**
+     * The restored service's namespace: us-NAME-tTERM style names, so it never collides with a namespace of
+     * the old primary's that is still around (a paused or partitioned host on the same machine).
+     */
+    public ServiceNetwork.Spec networkSpec(final long term)
+    {
+        final String suffix = "t" + term;
+        final String base = name.length() + suffix.length() > 11 ? name.substring(0, 11 - suffix.length()) : name;
+        return ServiceNetwork.Spec.of(base + suffix, bridge, serviceIp);
+    }
+
+    public Path restoreWorkDir()
+    {
+        return workDir.resolve(name).resolve("takeover");
+    }
+
+    public String name()
+    {
+        return name;
+    }
+
+    public TakeoverContext name(final String name)
+    {
+        this.name = name;
+        return this;
+    }
+
+    public String serviceIp()
+    {
+        return serviceIp;
+    }
+
+    public TakeoverContext serviceIp(final String serviceIp)
+    {
+        this.serviceIp = serviceIp;
+        return this;
+    }
+
+    public String bridge()
+    {
+        return bridge;
+    }
+
+    public TakeoverContext bridge(final String bridge)
+    {
+        this.bridge = bridge;
+        return this;
+    }
+
+    public Path workDir()
+    {
+        return workDir;
+    }
+
+    public TakeoverContext workDir(final Path workDir)
+    {
+        this.workDir = workDir;
+        return this;
+    }
+
+    /** Take over by itself when the primary is suspected (default), or only report and wait for a command. */
+    public boolean automatic()
+    {
+        return automatic;
+    }
+
+    public TakeoverContext automatic(final boolean automatic)
+    {
+        this.automatic = automatic;
+        return this;
+    }
+}

@@ -1,0 +1,74 @@
+package dev.understudy.heartbeat;
+
+/**
+ * A timeout failure detector. Any sign of life counts: heartbeats, and the checkpoint traffic itself (a
+ * primary busy shipping a large epoch is alive even if one of its heartbeats is late). Signs of life may
+ * be reported from any thread; {@link #evaluate(long)} is called by one thread, the heartbeat agent.
+ */
+public final class FailureDetector
+{
+    /** What {@link #evaluate(long)} found. */
+    public enum Verdict
+    {
+        /** Never heard from the peer: nothing to suspect yet. */
+        UNKNOWN, ALIVE, SUSPECTED
+    }
+
+    private final long timeoutNs;
+    private volatile long lastHeardNs;
+    private volatile boolean heard;
+    private boolean suspected;
+
+    public FailureDetector(final long timeoutNs)
+    {
+        this.timeoutNs = timeoutNs;
+    }
+
+    public void onSignOfLife(final long nowNs)
+    {
+        lastHeardNs = nowNs;
+        heard = true;
+    }
+
+    /**
+     * Our own process did not run for a while (GC, CPU starvation, SIGSTOP): silence we could not have
+     * observed is not the peer's fault, so it gets a whole timeout again from now.
+     */
+    public void grace(final long nowNs)
+    {
+        if (heard)
+        {
+            lastHeardNs = nowNs;
+        }
+    }
+
+    public Verdict evaluate(final long nowNs)
+    {
+        if (!heard)
+        {
+            return Verdict.UNKNOWN;
+        }
+        suspected = nowNs - lastHeardNs > timeoutNs;
+        return suspected ? Verdict.SUSPECTED : Verdict.ALIVE;
+    }
+
+    public boolean suspected()
+    {
+        return suspected;
+    }
+
+    public boolean everHeard()
+    {
+        return heard;
+    }
+
+    public long silentNs(final long nowNs)
+    {
+        return heard ? nowNs - lastHeardNs : 0;
+    }
+
+    public long timeoutNs()
+    {
+        return timeoutNs;
+    }
+}

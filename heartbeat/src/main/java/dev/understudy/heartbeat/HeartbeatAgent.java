@@ -1,0 +1,96 @@
+package dev.understudy.heartbeat;
+
+import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
+
+import io.aeron.FragmentAssembler;
+import io.aeron.Subscription;
+import org.agrona.concurrent.Agent;
+
+/**
+ * The heartbeat duty cycle, on its own thread so a long dump or image rebuild never delays it: send a
+ * heartbeat every interval, poll the peer's, evaluate the failure detector and report suspicions.
+ */
+public final class HeartbeatAgent implements Agent
+{
+    private final long intervalNs;
+    private final HeartbeatPublisher publisher;
+    private final Supplier<String> peerEndpoint;
+    private final Subscription subscription;
+    private final FragmentAssembler fragments;
+    private final HeartbeatAdapter adapter;
+    private final FailureDetector detector;
+    private final HeartbeatSource source;
+    private final HeartbeatListener listener;
+    private final HeartbeatMetrics metrics;
+    private long nextSendNs;
+    private long lastDutyNs;
+    private boolean reportedSuspicion;
+
+    /**
+     * @param peerEndpoint where the peer listens (may return null until it is known); read every cycle.
+     */
+    public HeartbeatAgent(final HeartbeatContext context, final HeartbeatPublisher publisher,
+        final Supplier<String> peerEndpoint, final Subscription subscription, final FailureDetector detector,
+        final HeartbeatSource source, final HeartbeatListener listener, final HeartbeatMetrics metrics)
+    {
+        this.intervalNs = TimeUnit.MILLISECONDS.toNanos(context.intervalMs());
+        this.publisher = publisher;
+        this.peerEndpoint = peerEndpoint;
+        this.subscription = subscription;
+        this.detector = detector;
+        this.source = source;
+        this.listener = listener;
+        this.metrics = metrics;
+        this.adapter = new HeartbeatAdapter(detector, metrics, listener);
+        this.fragments = new FragmentAssembler(adapter);
+    }
+
+    public String roleName()
+    {
+        return "understudy-heartbeat";
+    }
+
+    public int doWork()
+    {
+        final long nowNs = System.nanoTime();
+        int work = 0;
+        if (lastDutyNs != 0 && nowNs - lastDutyNs > detector.timeoutNs())
+        {
+            detector.grace(nowNs); // we were not running: we could not have heard anything
+        }
+        lastDutyNs = nowNs;
+        if (nowNs >= nextSendNs)
+        {
+            publisher.target(peerEndpoint.get());
+            if (publisher.send(source.term(), source.role(), source.epoch()))
+            {
+                metrics.onSent();
+            }
+            nextSendNs = nowNs + intervalNs;
+            work++;
+        }
+        work += subscription.poll(fragments, 16);
+        final FailureDetector.Verdict verdict = detector.evaluate(System.nanoTime());
+        if (verdict == FailureDetector.Verdict.SUSPECTED && !reportedSuspicion)
+        {
+            reportedSuspicion = true;
+            metrics.onSuspected();
+            adapter.resetGap();
+            listener.onSuspected(TimeUnit.NANOSECONDS.toMillis(detector.silentNs(System.nanoTime())));
+            work++;
+        }
+        else if (verdict == FailureDetector.Verdict.ALIVE && reportedSuspicion)
+        {
+            reportedSuspicion = false;
+            listener.onAlive();
+            work++;
+        }
+        return work;
+    }
+
+    public void onClose()
+    {
+        publisher.close();
+    }
+}

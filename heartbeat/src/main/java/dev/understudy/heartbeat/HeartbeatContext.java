@@ -1,0 +1,47 @@
+package dev.understudy.heartbeat;
+
+/** Heartbeat interval and failure-detector timeout, with defaults and validation in one place. */
+public final class HeartbeatContext
+{
+    public static final long DEFAULT_INTERVAL_MS = 20;
+    public static final long DEFAULT_TIMEOUT_MS = 150;
+
+    private long intervalMs = DEFAULT_INTERVAL_MS;
+    private long timeoutMs = DEFAULT_TIMEOUT_MS;
+
+    public HeartbeatContext validate()
+    {
+        if (intervalMs < 1)
+        {
+            throw new IllegalArgumentException("--heartbeat-interval-ms must be at least 1");
+        }
+        if (timeoutMs < 3 * intervalMs)
+        {
+            throw new IllegalArgumentException("--failure-timeout-ms (" + timeoutMs + ") must be at least 3 heartbeat " +
+                "intervals (" + 3 * intervalMs + "), or one lost heartbeat declares the peer dead");
+        }
+        return this;
+    }
+
+    public long intervalMs()
+    {
+        return intervalMs;
+    }
+
+    public HeartbeatContext intervalMs(final long intervalMs)
+    {
+        this.intervalMs = intervalMs;
+        return this;
+    }
+
+    public long timeoutMs()
+    {
+        return timeoutMs;
+    }
+
+    public HeartbeatContext timeoutMs(final long timeoutMs)
+    {
+        this.timeoutMs = timeoutMs;
+        return this;
+    }
+}

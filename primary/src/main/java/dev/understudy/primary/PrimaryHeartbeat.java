@@ -1,0 +1,65 @@
+package dev.understudy.primary;
+
+import dev.understudy.core.protocol.HeartbeatCodec;
+import dev.understudy.heartbeat.HeartbeatListener;
+import dev.understudy.heartbeat.HeartbeatSource;
+
+/**
+ * The primary's side of the heartbeat: says "primary, term T, epoch E"; hears the replica; and when a peer
+ * of a newer term says it is primary, this node has been superseded and must stop (fencing).
+ */
+final class PrimaryHeartbeat implements HeartbeatSource, HeartbeatListener
+{
+    /** Called once, on the heartbeat thread, with the newer term. */
+    interface FenceAction
+    {
+        void fenced(long newerTerm);
+    }
+
+    private final long term;
+    private final PrimaryState state;
+    private final FenceAction onFenced;
+    private boolean fenced;
+
+    PrimaryHeartbeat(final long term, final PrimaryState state, final FenceAction onFenced)
+    {
+        this.term = term;
+        this.state = state;
+        this.onFenced = onFenced;
+    }
+
+    public long term()
+    {
+        return term;
+    }
+
+    public int role()
+    {
+        return HeartbeatCodec.ROLE_PRIMARY;
+    }
+
+    public long epoch()
+    {
+        return state.lastDumpedEpoch;
+    }
+
+    public void onHeartbeat(final long peerTerm, final int role, final long epoch)
+    {
+        state.replicaSuspected = false;
+        if (peerTerm > term && role == HeartbeatCodec.ROLE_PROMOTED && !fenced)
+        {
+            fenced = true;
+            onFenced.fenced(peerTerm);
+        }
+    }
+
+    public void onSuspected(final long silentMs)
+    {
+        state.replicaSuspected = true;
+    }
+
+    public void onAlive()
+    {
+        state.replicaSuspected = false;
+    }
+}

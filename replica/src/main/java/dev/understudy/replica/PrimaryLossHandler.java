@@ -1,0 +1,10 @@
+package dev.understudy.replica;
+
+/** What to do when the failure detector suspects the primary; called on the heartbeat thread, must not block. */
+@FunctionalInterface
+public interface PrimaryLossHandler
+{
+    PrimaryLossHandler NONE = silentMs -> { };
+
+    void onPrimaryLost(long silentMs);
+}

@@ -1,0 +1,63 @@
+package dev.understudy.replica;
+
+import dev.understudy.core.protocol.HeartbeatCodec;
+import dev.understudy.heartbeat.HeartbeatListener;
+import dev.understudy.heartbeat.HeartbeatSource;
+
+/**
+ * The replica's side of the heartbeat. After a takeover it keeps answering as the primary of the newer
+ * term, which is how a primary that comes back learns it was superseded.
+ */
+final class ReplicaHeartbeat implements HeartbeatSource, HeartbeatListener
+{
+    private final ReplicaState state;
+    private final ImageStore store;
+    private final PrimaryLossHandler lossHandler;
+
+    ReplicaHeartbeat(final ReplicaState state, final ImageStore store, final PrimaryLossHandler lossHandler)
+    {
+        this.state = state;
+        this.store = store;
+        this.lossHandler = lossHandler;
+    }
+
+    public long term()
+    {
+        return state.term;
+    }
+
+    public int role()
+    {
+        return state.fencedTerm > 0 ? HeartbeatCodec.ROLE_PROMOTED : HeartbeatCodec.ROLE_REPLICA;
+    }
+
+    public long epoch()
+    {
+        return store.currentEpoch();
+    }
+
+    public void onHeartbeat(final long term, final int role, final long epoch)
+    {
+        state.primarySuspected = false;
+    }
+
+    public void onSuspected(final long silentMs)
+    {
+        state.primarySuspected = true;
+        if (state.fencedTerm == 0)
+        {
+            lossHandler.onPrimaryLost(silentMs);
+        }
+    }
+
+    public void onAlive()
+    {
+        state.primarySuspected = false;
+    }
+
+    String primaryEndpoint()
+    {
+        final String endpoint = state.primaryEndpoint;
+        return "-".equals(endpoint) ? null : endpoint;
+    }
+}
