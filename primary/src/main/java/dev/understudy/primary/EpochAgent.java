@@ -66,6 +66,10 @@ final class EpochAgent implements Agent
 
     public int doWork() throws IOException
     {
+        if (state.fencedByTerm > 0)
+        {
+            throw new AgentTerminationException(state.lastError); // superseded: not one more checkpoint
+        }
         if (!service.isAlive())
         {
             state.lastError = "the service exited (code " + service.exitCode() + "); protection stopped";

@@ -87,8 +87,8 @@ public final class Primary implements AutoCloseable
         Files.createDirectories(context.runDir());
 
         aeron = EmbeddedAeron.launch(context.aeronDir());
-        final String listen = context.listenEndpoint() != null ? context.listenEndpoint() :
-            Endpoints.localAddressTowards(context.replicaEndpoint()) + ":0";
+        final String listen = Endpoints.withFreePort(context.listenEndpoint() != null ? context.listenEndpoint() :
+            Endpoints.localAddressTowards(context.replicaEndpoint()) + ":0");
         final Subscription acks = aeron.aeron().addSubscription(Streams.udpChannel(listen), Streams.ACKS);
         ackEndpoint = resolvedEndpoint(acks, listen);
         final Publication epochs = aeron.aeron().addPublication(Streams.udpChannel(context.replicaEndpoint()),
@@ -157,6 +157,7 @@ public final class Primary implements AutoCloseable
         state.fencedByTerm = newerTerm;
         state.lastError = "fenced: the replica took over at term " + newerTerm + " (this node had term " +
             context.term() + "); stopped the service instead of competing with the new primary";
+        network.isolate(); // first: a RST from the dying service or an ARP reply would disturb the new primary
         if (outputCommit != null)
         {
             outputCommit.fence();

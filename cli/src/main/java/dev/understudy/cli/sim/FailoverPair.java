@@ -36,26 +36,31 @@ public final class FailoverPair implements AutoCloseable
      * @param extraPrimaryArgs further protect options (e.g. --no-output-commit).
      */
     public record Config(String name, String serviceIp, int intervalMs, long failureTimeoutMs, Path runDir,
-        List<String> extraPrimaryArgs)
+        List<String> extraPrimaryArgs, List<String> serviceCommand)
     {
         public static Config defaults(final Path runDir)
         {
-            return new Config("svc", "10.77.0.10/24", 100, 150, runDir, List.of());
+            return new Config("svc", "10.77.0.10/24", 100, 150, runDir, List.of(), RedisService.command());
         }
 
         public Config withInterval(final int ms)
         {
-            return new Config(name, serviceIp, ms, failureTimeoutMs, runDir, extraPrimaryArgs);
+            return new Config(name, serviceIp, ms, failureTimeoutMs, runDir, extraPrimaryArgs, serviceCommand);
         }
 
         public Config withFailureTimeout(final long ms)
         {
-            return new Config(name, serviceIp, intervalMs, ms, runDir, extraPrimaryArgs);
+            return new Config(name, serviceIp, intervalMs, ms, runDir, extraPrimaryArgs, serviceCommand);
         }
 
         public Config withPrimaryArgs(final List<String> args)
         {
-            return new Config(name, serviceIp, intervalMs, failureTimeoutMs, runDir, args);
+            return new Config(name, serviceIp, intervalMs, failureTimeoutMs, runDir, args, serviceCommand);
+        }
+
+        public Config withServiceCommand(final List<String> command)
+        {
+            return new Config(name, serviceIp, intervalMs, failureTimeoutMs, runDir, extraPrimaryArgs, command);
         }
     }
 
@@ -73,10 +78,17 @@ public final class FailoverPair implements AutoCloseable
     /** Starts both hosts and agents; returns once the primary says it is protected. */
     public static FailoverPair start(final Config config) throws IOException, InterruptedException
     {
+        return start(config, true);
+    }
+
+    /** With awaitProtected false, returns as soon as the replica hears the primary's heartbeats. */
+    public static FailoverPair start(final Config config, final boolean awaitProtected)
+        throws IOException, InterruptedException
+    {
         final FailoverPair pair = new FailoverPair(config);
         try
         {
-            pair.open();
+            pair.open(awaitProtected);
             return pair;
         }
         catch (final IOException | InterruptedException | RuntimeException ex)
@@ -86,7 +98,7 @@ public final class FailoverPair implements AutoCloseable
         }
     }
 
-    private void open() throws IOException, InterruptedException
+    private void open(final boolean awaitProtected) throws IOException, InterruptedException
     {
         cleanLeftovers();
         Files.createDirectories(config.runDir());
@@ -105,9 +117,17 @@ public final class FailoverPair implements AutoCloseable
             Long.toString(config.failureTimeoutMs())));
         protect.addAll(config.extraPrimaryArgs());
         protect.add("--");
-        protect.addAll(RedisService.command());
+        protect.addAll(config.serviceCommand());
         primary = NodeProcess.start(hostA.netnsPath(), config.runDir().resolve("primary.log"), protect);
-        await(() -> "protected".equals(primaryStatus().get("state")), 60_000, "the primary to be protected");
+        if (awaitProtected)
+        {
+            await(() -> "protected".equals(primaryStatus().get("state")), 60_000, "the primary to be protected");
+        }
+        else
+        {
+            await(() -> replicaStatus().getOrDefault("heartbeat", "").startsWith("primary alive"), 60_000,
+                "the replica to hear the primary");
+        }
     }
 
     private Path workDir(final String host)
@@ -148,6 +168,34 @@ public final class FailoverPair implements AutoCloseable
     public NodeProcess replicaProcess()
     {
         return replica;
+    }
+
+    /** Runs another understudy command on the replica's host (e.g. a manual takeover); returns its exit code. */
+    public int runOnReplicaHost(final String logName, final List<String> arguments, final long timeoutMs)
+        throws IOException, InterruptedException
+    {
+        final NodeProcess command = NodeProcess.start(hostB.netnsPath(), config.runDir().resolve(logName), arguments);
+        final int exit = command.awaitExit(timeoutMs);
+        command.close();
+        return exit;
+    }
+
+    /** The replica's options a manual takeover on its host needs to find its image and journal. */
+    public List<String> takeoverArguments()
+    {
+        return List.of("takeover", "--name", config.name(), "--service-ip", config.serviceIp(), "--work-dir",
+            workDir("b").toString(), "--journal-dir", journalDir().toString());
+    }
+
+    /** The replica's image directory of its last acknowledged epoch. */
+    public Path replicaImage()
+    {
+        return workDir("b").resolve(config.name()).resolve("replica").resolve("current");
+    }
+
+    public Path journal()
+    {
+        return journalDir();
     }
 
     /**

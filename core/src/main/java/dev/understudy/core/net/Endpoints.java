@@ -48,4 +48,26 @@ public final class Endpoints
             return "127.0.0.1";
         }
     }
+
+    /**
+     * HOST:PORT with a free UDP port when the port is 0. Aeron gives every subscription on a wildcard-port
+     * channel a socket of its own, so two streams meant to share one endpoint need the port fixed first.
+     */
+    public static String withFreePort(final String endpoint)
+    {
+        final InetSocketAddress address = parse(endpoint, "endpoint");
+        if (address.getPort() != 0)
+        {
+            return endpoint;
+        }
+        final String host = address.getHostString();
+        try (java.net.DatagramSocket socket = new java.net.DatagramSocket(new InetSocketAddress(host, 0)))
+        {
+            return host + ":" + socket.getLocalPort();
+        }
+        catch (final java.io.IOException ex)
+        {
+            throw new IllegalStateException("no free UDP port on " + host, ex);
+        }
+    }
 }

@@ -299,6 +299,15 @@ public final class ServiceNetwork implements AutoCloseable
         return null;
     }
 
+    /**
+     * Takes the service off the network at once (its interface down): not one more frame from it, not
+     * even an ARP reply that would pull the service's MAC back to this port from a host that took over.
+     */
+    public void isolate()
+    {
+        Shell.run("ip", "-n", spec.netnsName(), "link", "set", "eth0", "down");
+    }
+
     public void close()
     {
         if (Files.exists(spec.netnsPath()))

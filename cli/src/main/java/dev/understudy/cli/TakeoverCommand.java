@@ -1,0 +1,57 @@
+package dev.understudy.cli;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+
+import dev.understudy.core.criu.CriuBinary;
+import dev.understudy.failover.Takeover;
+import dev.understudy.failover.TakeoverContext;
+import dev.understudy.replica.ImageStore;
+import dev.understudy.replica.TermStore;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+@Command(name = "takeover", mixinStandardHelpOptions = true,
+    description = "Take over by hand on the replica's host: a new fencing term, then the replica's last " +
+        "acknowledged image restored as the service with its IP, MAC and TCP connections. For a replica " +
+        "started with --no-auto-takeover, or to retry after an automatic takeover failed (status says why).")
+final class TakeoverCommand implements Callable<Integer>
+{
+    @Option(names = "--service-ip", required = true, description = "the service's IPv4/prefix")
+    String serviceIp;
+
+    @Option(names = "--name", defaultValue = "svc", description = "service name (default ${DEFAULT-VALUE})")
+    String name;
+
+    @Option(names = "--bridge", defaultValue = "usbr0", description = "bridge (default ${DEFAULT-VALUE})")
+    String bridge;
+
+    @Option(names = "--work-dir", defaultValue = "/dev/shm/understudy", description = "the replica's --work-dir " +
+        "(default ${DEFAULT-VALUE})")
+    Path workDir;
+
+    @Option(names = "--journal-dir", description = "the replica's journal (default /var/lib/understudy/NAME/journal); " +
+        "its term file is advanced")
+    Path journalDir;
+
+    public Integer call() throws Exception
+    {
+        Understudy.requireRoot();
+        final TakeoverContext context = new TakeoverContext().name(name).serviceIp(serviceIp).bridge(bridge)
+            .workDir(workDir).validate();
+        final Path current = workDir.resolve(name).resolve("replica").resolve(ImageStore.CURRENT);
+        if (!Files.isDirectory(current))
+        {
+            throw new IllegalStateException("no acknowledged image at " + current + ": this replica never received a " +
+                "complete epoch, there is nothing consistent to restore");
+        }
+        final Path image = current.toRealPath();
+        final long epoch = Long.parseLong(image.getFileName().toString().substring("epoch-".length()));
+        final Path journal = journalDir != null ? journalDir : Path.of("/var/lib/understudy", name, "journal");
+        final long term = TermStore.next(journal);
+        final Takeover.Report report = Takeover.run(context, CriuBinary.locate(), image, term, epoch);
+        System.out.println("took over: " + report.describe());
+        return 0;
+    }
+}

@@ -1,0 +1,184 @@
+package dev.understudy.tests;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.security.MessageDigest;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
+
+import dev.understudy.cli.sim.ClientNamespace;
+import dev.understudy.cli.sim.FailoverPair;
+import dev.understudy.cli.workload.IncrementClient;
+import dev.understudy.cli.workload.RedisClient;
+import dev.understudy.cli.workload.RedisService;
+import dev.understudy.core.os.Directories;
+import dev.understudy.core.os.Shell;
+import org.junit.jupiter.api.Test;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** Issue 4's bad cases, on real hosts-as-namespaces, agents as their own JVMs, CRIU and Redis. */
+class FailoverFaultsTest
+{
+    private static final Path RUN = Path.of("target/failover-faults");
+
+    @Test
+    void refusesToTakeOverWithoutACompleteEpoch() throws Exception
+    {
+        // The first checkpoint is a minute away: the replica hears heartbeats but has no image.
+        final FailoverPair.Config config = FailoverPair.Config.defaults(RUN.resolve("refuse")).withInterval(60_000);
+        try (FailoverPair pair = FailoverPair.start(config, false))
+        {
+            pair.killPrimary();
+            final Map<String, String> status = pair.awaitTakeover(10_000);
+            assertEquals("replica", status.get("role"), status.toString());
+            assertTrue(status.get("takeover").startsWith("REFUSED") &&
+                status.get("takeover").contains("complete epoch"), status.toString());
+            assertFalse(Shell.run("ip", "netns", "list").stdout().contains("us-svct"), "no namespace was created");
+        }
+    }
+
+    @Test
+    void primaryThatComesBackAfterTheTakeoverStopsItself() throws Exception
+    {
+        final FailoverPair.Config config = FailoverPair.Config.defaults(RUN.resolve("comeback"));
+        try (FailoverPair pair = FailoverPair.start(config);
+            ClientNamespace client = new ClientNamespace("usclient", FailoverPair.LAN_BRIDGE, FailoverPair.CLIENT_CIDR, 1))
+        {
+            final IncrementClient incr = client.call(() -> new IncrementClient(pair.serviceHost(), RedisService.PORT,
+                "counter", 5)).start();
+            Thread.sleep(1_000);
+            pair.pausePrimary(true); // the host hangs (agent and service stopped), its link stays
+            final Map<String, String> takeover = pair.awaitTakeover(10_000);
+            assertEquals("primary", takeover.get("role"), takeover.toString());
+            final int repliesAtTakeover = incr.replies();
+            Thread.sleep(500);
+            assertTrue(incr.replies() > repliesAtTakeover, "the new primary answers the same connection");
+
+            pair.pausePrimary(false); // the old primary resumes, still believing it is primary under term 1
+            final int exit = pair.primaryProcess().awaitExit(10_000);
+            assertEquals(3, exit, "the old primary stops itself, fenced (exit 3); log: " + pair.primaryProcess().log());
+            assertTrue(Files.readString(pair.primaryProcess().log()).contains("fenced: the replica took over at term 2"));
+            final Map<String, String> after = pair.replicaStatus();
+            assertEquals(takeover.get("takeover_epoch"), after.get("epoch_committed"),
+                "nothing of the old term was committed after the takeover: " + after);
+            System.out.println("stale-term epochs refused: " + after.get("epochs_stale_term"));
+
+            Thread.sleep(500);
+            assertTrue(incr.stopAndAwaitReplies(20_000), "every INCR answered: " + incr.error());
+            assertTrue(incr.sameConnection(), "same connection: " + incr.error());
+            assertEquals(0, incr.outOfSequence());
+            assertEquals(incr.replies(), counter(client, pair.serviceHost()));
+            incr.close();
+        }
+    }
+
+    @Test
+    void failedRestoreKeepsImageAndJournalAndCanBeRetriedByCommand() throws Exception
+    {
+        // The service runs from its own copy of redis-server; "upgrading" that file on the replica's host
+        // between the last checkpoint and the takeover makes CRIU's restore fail, for a real reason.
+        final Path bin = Path.of("/var/tmp/understudy-test-bin");
+        Directories.deleteRecursively(bin);
+        Files.createDirectories(bin);
+        final Path redis = bin.resolve("redis-server");
+        Files.copy(Path.of(Shell.check("sh", "-c", "command -v redis-server").trim()), redis,
+            StandardCopyOption.COPY_ATTRIBUTES);
+        final List<String> command = new ArrayList<>(RedisService.command());
+        command.set(0, redis.toString());
+        final FailoverPair.Config config = FailoverPair.Config.defaults(RUN.resolve("retry"))
+            .withFailureTimeout(1_500).withServiceCommand(command);
+        try (FailoverPair pair = FailoverPair.start(config);
+            ClientNamespace client = new ClientNamespace("usclient", FailoverPair.LAN_BRIDGE, FailoverPair.CLIENT_CIDR, 1))
+        {
+            final IncrementClient incr = client.call(() -> new IncrementClient(pair.serviceHost(), RedisService.PORT,
+                "counter", 5)).start();
+            Thread.sleep(1_000);
+            pair.killPrimary();
+            final Path original = bin.resolve("redis-server.orig");
+            Files.copy(redis, original, StandardCopyOption.COPY_ATTRIBUTES);
+            final Path upgraded = bin.resolve("redis-server.new");
+            Files.copy(redis, upgraded);
+            Files.write(upgraded, new byte[]{0}, java.nio.file.StandardOpenOption.APPEND);
+            Files.move(upgraded, redis, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+            final String imageBefore = digest(pair.replicaImage());
+            final String journalBefore = digest(pair.journal());
+
+            final Map<String, String> failed = pair.awaitTakeover(20_000);
+            final String why = failed.get("takeover");
+            System.out.println("failed takeover says: " + why);
+            assertEquals("replica", failed.get("role"), failed.toString());
+            assertTrue(why.contains("FAILED") && why.contains("intact") && why.contains("understudy takeover"), why);
+            assertTrue(why.contains("redis-server"), "the error names the file CRIU objected to: " + why);
+            assertEquals(imageBefore, digest(pair.replicaImage()), "the failed restore left the image as it was");
+            assertEquals(journalBefore, digest(pair.journal()), "and the journal");
+
+            Files.move(original, redis, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+            assertEquals(0, pair.runOnReplicaHost("takeover.log", pair.takeoverArguments(), 60_000),
+                "understudy takeover succeeds once the cause is fixed");
+            assertTrue(incr.stopAndAwaitReplies(60_000), "every INCR answered after the retry: " + incr.error());
+            assertTrue(incr.sameConnection(), "even this connection survived the longer outage: " + incr.error());
+            assertEquals(0, incr.outOfSequence());
+            assertEquals(incr.replies(), counter(client, pair.serviceHost()));
+            incr.close();
+        }
+        finally
+        {
+            for (final String line : Shell.run("ip", "netns", "list").stdout().split("\n"))
+            {
+                final String ns = line.split(" ")[0];
+                if (ns.matches("us-svct[0-9]+"))
+                {
+                    dev.understudy.failover.Standby.stopRestored(dev.understudy.core.net.ServiceNetwork.Spec.of(
+                        ns.substring(3), "usbr0", "10.77.0.10/24"));
+                }
+            }
+            Directories.deleteRecursively(bin);
+        }
+    }
+
+    private static long counter(final ClientNamespace client, final String host) throws Exception
+    {
+        return client.call(() ->
+        {
+            try (RedisClient redis = new RedisClient(host, RedisService.PORT, 10_000))
+            {
+                return Long.parseLong(String.valueOf(redis.call("GET", "counter")));
+            }
+        });
+    }
+
+    /** SHA-256 over every data file's relative path and content. */
+    private static String digest(final Path dir) throws IOException
+    {
+        final Path root = dir.toRealPath();
+        final MessageDigest sha;
+        try
+        {
+            sha = MessageDigest.getInstance("SHA-256");
+        }
+        catch (final java.security.NoSuchAlgorithmException ex)
+        {
+            throw new IllegalStateException(ex);
+        }
+        try (Stream<Path> files = Files.walk(root))
+        {
+            // the term file advances with the fence, Chronicle's directory listing notes times: not data
+            for (final Path file : files.filter(Files::isRegularFile).filter(f -> !f.getFileName().toString()
+                .startsWith("term") && !f.getFileName().toString().endsWith(".cq4t")).sorted().toList())
+            {
+                sha.update(root.relativize(file).toString().getBytes());
+                sha.update(Files.readAllBytes(file));
+            }
+        }
+        return HexFormat.of().formatHex(sha.digest());
+    }
+}
