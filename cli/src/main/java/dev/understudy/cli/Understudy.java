@@ -8,7 +8,7 @@ import picocli.CommandLine.Command;
     description = "Remus-style high availability for Linux processes: CRIU checkpoints every few tens of " +
         "milliseconds, shipped as page deltas over Aeron to a warm replica.",
     subcommands = {ProtectCommand.class, ReplicaCommand.class, StatusCommand.class, RestoreCommand.class,
-        TakeoverCommand.class, DemoCommand.class, BenchCommand.class})
+        TakeoverCommand.class, DemoCommand.class, BenchCommand.class, ChaosCommand.class})
 public final class Understudy
 {
     public static void main(final String[] args)

@@ -27,6 +27,7 @@ public final class Standby implements AutoCloseable
     private volatile Takeover.Report report;
     private volatile long suspectedAtMs;
     private volatile String failure;
+    private ServiceNetwork standbyNetwork;
 
     private Standby(final TakeoverContext takeoverContext, final CriuBinary criu)
     {
@@ -41,6 +42,19 @@ public final class Standby implements AutoCloseable
         final Standby standby = new Standby(takeoverContext, CriuBinary.locate());
         replicaContext.primaryLossHandler(standby::onPrimaryLost);
         standby.replica = Replica.start(replicaContext, observer);
+        if (takeoverContext.automatic())
+        {
+            try
+            {
+                standby.standbyNetwork = ServiceNetwork.createForTakeover(takeoverContext.standbySpec());
+                dev.understudy.core.os.LibC.INSTANCE.getpid(); // load libc now, not during the takeover
+            }
+            catch (final RuntimeException ex)
+            {
+                System.err.println("understudy: no warm standby namespace (" + ex.getMessage() + "); a takeover " +
+                    "builds one then");
+            }
+        }
         standby.replica.takeoverStatus(takeoverContext.automatic() ? "automatic after " +
             replicaContext.heartbeat().timeoutMs() + " ms without a sign of life" :
             "manual (understudy takeover)");
@@ -82,7 +96,9 @@ public final class Standby implements AutoCloseable
             term = replica.fence();
             replica.takeoverStatus("restoring epoch " + epoch + " after " + silentMs + " ms of silence");
             image = replica.currentImage().toRealPath();
-            report = Takeover.run(takeoverContext, criu, image, term, epoch);
+            final ServiceNetwork network = standbyNetwork;
+            standbyNetwork = null; // a failed takeover removes it; a retry builds its own
+            report = Takeover.run(takeoverContext, criu, image, term, epoch, network);
             replica.promoted(report.describe(), java.util.Map.of(
                 "takeover_suspected_at_ms", Long.toString(suspectedAtMs),
                 "takeover_started_at_ms", Long.toString(report.startedMs()),
@@ -133,6 +149,11 @@ public final class Standby implements AutoCloseable
         {
             replica.close();
         }
+        final ServiceNetwork unused = standbyNetwork;
+        if (unused != null && report == null)
+        {
+            unused.close();
+        }
     }
 
     /** Also stops a restored service and removes its namespace (tests, the demo). */
@@ -142,7 +163,8 @@ public final class Standby implements AutoCloseable
         final Takeover.Report restored = report;
         if (restored != null)
         {
-            stopRestored(takeoverContext.networkSpec(restored.term()));
+            stopRestored(ServiceNetwork.Spec.of(restored.netns().substring(3), takeoverContext.bridge(),
+                takeoverContext.serviceIp()));
         }
     }
 

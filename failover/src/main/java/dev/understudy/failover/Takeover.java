@@ -44,10 +44,19 @@ public final class Takeover
     public static Report run(final TakeoverContext context, final CriuBinary criu, final Path image, final long term,
         final long epoch) throws IOException
     {
+        return run(context, criu, image, term, epoch, null);
+    }
+
+    /** @param standby a namespace built ahead by {@link ServiceNetwork#createForTakeover}, or null. */
+    public static Report run(final TakeoverContext context, final CriuBinary criu, final Path image, final long term,
+        final long epoch, final ServiceNetwork standby) throws IOException
+    {
         final long started = System.currentTimeMillis();
-        final ServiceNetwork network = ServiceNetwork.createForTakeover(context.networkSpec(term));
+        final ServiceNetwork network = standby != null ? standby :
+            ServiceNetwork.createForTakeover(context.networkSpec(term));
         try
         {
+            network.attach();
             final long networkReady = System.currentTimeMillis();
             final Path netns = network.spec().netnsPath();
             final int pid = CriuRestore.restore(criu, image, netns, context.restoreWorkDir(),

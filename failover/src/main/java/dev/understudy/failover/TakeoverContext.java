@@ -35,6 +35,13 @@ public final class TakeoverContext
         return ServiceNetwork.Spec.of(base + suffix, bridge, serviceIp);
     }
 
+    /** The warm standby namespace, built when the replica starts: NAME-r. */
+    public ServiceNetwork.Spec standbySpec()
+    {
+        final String base = name.length() > 9 ? name.substring(0, 9) : name;
+        return ServiceNetwork.Spec.of(base + "-r", bridge, serviceIp);
+    }
+
     public Path restoreWorkDir()
     {
         return workDir.resolve(name).resolve("takeover");

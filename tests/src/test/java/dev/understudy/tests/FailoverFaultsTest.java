@@ -42,7 +42,8 @@ class FailoverFaultsTest
             assertEquals("replica", status.get("role"), status.toString());
             assertTrue(status.get("takeover").startsWith("REFUSED") &&
                 status.get("takeover").contains("complete epoch"), status.toString());
-            assertFalse(Shell.run("ip", "netns", "list").stdout().contains("us-svct"), "no namespace was created");
+            final String standbyPort = Shell.check("ip", "-n", "ush-b", "link", "show", "usv-svc-r");
+            assertFalse(standbyPort.contains("master"), "the standby namespace stays off the LAN: " + standbyPort);
         }
     }
 
@@ -135,7 +136,7 @@ class FailoverFaultsTest
             for (final String line : Shell.run("ip", "netns", "list").stdout().split("\n"))
             {
                 final String ns = line.split(" ")[0];
-                if (ns.matches("us-svct[0-9]+"))
+                if (ns.matches("us-svc(t[0-9]+|-r)"))
                 {
                     dev.understudy.failover.Standby.stopRestored(dev.understudy.core.net.ServiceNetwork.Spec.of(
                         ns.substring(3), "usbr0", "10.77.0.10/24"));

@@ -264,13 +264,13 @@ public final class FailoverPair implements AutoCloseable
         Shell.run("ip", "netns", "del", netns);
     }
 
-    /** Namespaces of this service: the primary's and any a takeover created (us-NAMEtTERM). */
+    /** Namespaces of this service: the primary's, the standby's (us-NAME-r), any a retry created (us-NAMEtTERM). */
     private void cleanLeftovers()
     {
         for (final String line : Shell.run("ip", "netns", "list").stdout().split("\n"))
         {
             final String ns = line.split(" ")[0].trim();
-            if (ns.equals("us-" + config.name()) || ns.matches("us-" + config.name() + "t[0-9]+"))
+            if (ns.equals("us-" + config.name()) || ns.matches("us-" + config.name() + "(t[0-9]+|-r)"))
             {
                 killNamespace(ns);
             }

@@ -16,10 +16,23 @@ import dev.understudy.cli.workload.RedisService;
  */
 public final class KillTrial
 {
-    /** What one kill did. Times in ms; -1 where it did not happen. */
+    /** Told what happens as it happens (the demo prints it live). */
+    @FunctionalInterface
+    public interface Listener
+    {
+        Listener NONE = line -> { };
+
+        void onEvent(String line);
+    }
+
+    /**
+     * What one kill did. Durations in ms, -1 where it did not happen; killWallMs is the wall-clock time of the
+     * kill, the other timestamps are relative to it.
+     */
     public record Result(long killOffsetMs, long failoverMs, long detectionMs, long restoreMs, long takeoverMs,
         long repliesBeforeKill, long replies, long finalCounter, long lostAcknowledgedWrites, long duplicatedWrites,
-        boolean connectionSurvived, int localPort, String takeover, String error)
+        boolean connectionSurvived, int localPort, String takeover, String error, long killWallMs,
+        long restoredAfterMs)
     {
         public boolean ok()
         {
@@ -39,11 +52,21 @@ public final class KillTrial
     public static Result run(final FailoverPair.Config config, final int datasetMb, final long warmupMs,
         final long killOffsetMs, final long afterMs) throws IOException, InterruptedException
     {
+        return run(config, datasetMb, warmupMs, killOffsetMs, afterMs, Listener.NONE);
+    }
+
+    public static Result run(final FailoverPair.Config config, final int datasetMb, final long warmupMs,
+        final long killOffsetMs, final long afterMs, final Listener listener) throws IOException, InterruptedException
+    {
+        listener.onEvent("starting host a (primary agent + Redis at " + config.serviceIp() + ") and host b " +
+            "(replica agent), each its own JVM in its own network namespace");
         try (FailoverPair pair = FailoverPair.start(config);
             ClientNamespace client = new ClientNamespace("usclient", FailoverPair.LAN_BRIDGE,
                 FailoverPair.CLIENT_CIDR, 1))
         {
             final String host = pair.serviceHost();
+            listener.onEvent("protected: checkpoint every " + config.intervalMs() + " ms, failure detector " +
+                config.failureTimeoutMs() + " ms");
             if (datasetMb > 0)
             {
                 client.call(() ->
@@ -55,9 +78,12 @@ public final class KillTrial
                 });
                 // the first epochs after a bulk load are large: let the replica catch up before the kill
                 awaitFreshAck(pair, 120_000);
+                listener.onEvent("Redis filled with ~" + datasetMb + " MB; replica caught up");
             }
             final IncrementClient incr = client.call(() -> new IncrementClient(host, RedisService.PORT, "counter", 5))
                 .start();
+            listener.onEvent("client (namespace usclient) connected from port " + incr.localPort() +
+                ": INCR counter every 5 ms on this one connection");
             try
             {
                 Thread.sleep(warmupMs);
@@ -67,13 +93,20 @@ public final class KillTrial
                 final long killWallMs = System.currentTimeMillis();
                 final long killed = pair.killPrimary();
                 final long repliesBeforeKill = incr.replies();
+                listener.onEvent("KILLED host a " + killOffsetMs + " ms after a reply burst (agent SIGKILL, Redis " +
+                    "and CRIU killed, link gone); the client had " + repliesBeforeKill + " replies, counter " +
+                    incr.lastValue());
                 final Map<String, String> status = pair.awaitTakeover(30_000);
                 final String takeover = status.getOrDefault("takeover", status.getOrDefault("state", ""));
                 if (!"primary".equals(status.get("role")))
                 {
                     return failed(killOffsetMs, incr, repliesBeforeKill, takeover, "no takeover: " + takeover);
                 }
+                listener.onEvent("replica: " + takeover);
                 final long firstAfter = awaitReplyAfter(incr, killed, 30_000);
+                listener.onEvent(firstAfter < 0 ? "no reply after the kill: " + incr.error() :
+                    "first reply on the same connection (port " + incr.localPort() + ") " +
+                    TimeUnit.NANOSECONDS.toMillis(firstAfter - killed) + " ms after the kill, from the restored Redis");
                 Thread.sleep(afterMs);
                 final boolean complete = incr.stopAndAwaitReplies(30_000);
                 final long finalCounter = client.call(() ->
@@ -98,7 +131,8 @@ public final class KillTrial
                     figure(status, "takeover_restored_at_ms") - figure(status, "takeover_network_ready_at_ms"),
                     figure(status, "takeover_announced_at_ms") - figure(status, "takeover_suspected_at_ms"),
                     repliesBeforeKill, replies, finalCounter, Math.max(0, incr.lastValue() - finalCounter),
-                    Math.max(0, finalCounter - replies), incr.sameConnection(), incr.localPort(), takeover, error);
+                    Math.max(0, finalCounter - replies), incr.sameConnection(), incr.localPort(), takeover, error,
+                    killWallMs, figure(status, "takeover_restored_at_ms") - killWallMs);
             }
             finally
             {
@@ -111,7 +145,7 @@ public final class KillTrial
         final String takeover, final String error)
     {
         return new Result(offset, -1, -1, -1, -1, before, incr.replies(), -1, -1, -1, incr.sameConnection(),
-            incr.localPort(), takeover, error);
+            incr.localPort(), takeover, error, -1, -1);
     }
 
     private static long figure(final Map<String, String> status, final String key)

@@ -92,10 +92,12 @@ public final class ServiceNetwork implements AutoCloseable
     }
 
     /**
-     * For a takeover: the service IP may still be configured on the old primary (paused, partitioned, or a
-     * dead host whose namespace lingers); fencing, not an address check, keeps them apart. Inbound TCP is
-     * locked before the link comes up, so no client gets a RST for a socket not restored yet; CRIU's own
-     * repair traffic (mark 0xC114) passes. {@link #unlockInput(Path)} lifts the lock.
+     * For a takeover, built ahead of time (a warm standby): the service IP may still be configured on the
+     * old primary (paused, partitioned, or a dead host whose namespace lingers); fencing, not an address
+     * check, keeps them apart. The host end of the veth stays off the bridge until {@link #attach()}, so the
+     * same IP and MAC are never on the LAN twice; inbound TCP is locked before that, so no client gets a RST
+     * for a socket not restored yet; CRIU's own repair traffic (mark 0xC114) passes.
+     * {@link #unlockInput(Path)} lifts the lock.
      */
     public static ServiceNetwork createForTakeover(final Spec spec)
     {
@@ -139,7 +141,10 @@ public final class ServiceNetwork implements AutoCloseable
             }
             Shell.check("ip", "link", "add", spec.hostVeth(), "type", "veth", "peer", "name", "eth0",
                 "netns", spec.netnsName());
-            Shell.check("ip", "link", "set", spec.hostVeth(), "master", spec.bridge(), "up");
+            if (!takeover)
+            {
+                Shell.check("ip", "link", "set", spec.hostVeth(), "master", spec.bridge(), "up");
+            }
             final String ns = spec.netnsName();
             Shell.check("ip", "-n", ns, "link", "set", "eth0", "address", spec.mac());
             Shell.check("ip", "-n", ns, "addr", "add", spec.service().toString(), "dev", "eth0");
@@ -303,6 +308,11 @@ public final class ServiceNetwork implements AutoCloseable
      * Takes the service off the network at once (its interface down): not one more frame from it, not
      * even an ARP reply that would pull the service's MAC back to this port from a host that took over.
      */
+    public void attach()
+    {
+        Shell.check("ip", "link", "set", spec.hostVeth(), "master", spec.bridge(), "up");
+    }
+
     public void isolate()
     {
         Shell.run("ip", "-n", spec.netnsName(), "link", "set", "eth0", "down");
