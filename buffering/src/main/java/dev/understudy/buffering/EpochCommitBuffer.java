@@ -124,10 +124,10 @@ public final class EpochCommitBuffer implements AutoCloseable
         submit(Op.SEAL, epoch).join();
     }
 
-    /** The dump is over (the service runs again): let the held inbound packets in. */
-    public void releaseInput()
+    /** The dump is over (the service runs again): let the held inbound packets in. Done when it completes. */
+    public CompletableFuture<Void> releaseInput()
     {
-        submit(Op.RELEASE_INPUT, 0);
+        return submit(Op.RELEASE_INPUT, 0);
     }
 
     /** The replica acknowledged epoch: release every output packet of epochs up to it. */

@@ -2,6 +2,8 @@ package dev.understudy.cli;
 
 import java.util.concurrent.Callable;
 
+import dev.understudy.cli.sim.FailoverPair;
+import dev.understudy.cli.sim.KillTrial;
 import dev.understudy.cli.workload.RedisClient;
 import dev.understudy.cli.workload.RedisService;
 import dev.understudy.cli.workload.WriteLoad;
@@ -13,7 +15,8 @@ import picocli.CommandLine.Option;
 
 @Command(name = "demo", mixinStandardHelpOptions = true,
     description = "Protect a real Redis on this machine, replicate it under write load with a live line per " +
-        "second, then restore the replica's last acknowledged epoch and show it holds that epoch's data.")
+        "second, restore the replica's last acknowledged epoch and show it holds that epoch's data; then kill " +
+        "a primary host under a client's open connection and watch the replica take over.")
 final class DemoCommand implements Callable<Integer>
 {
     @Option(names = "--dataset-mb", defaultValue = "100", description = "Redis dataset (default ${DEFAULT-VALUE})")
@@ -28,9 +31,50 @@ final class DemoCommand implements Callable<Integer>
     @Option(names = "--duration-s", defaultValue = "20", description = "seconds of load (default ${DEFAULT-VALUE})")
     int durationS;
 
+    @Option(names = "--failover-dataset-mb", defaultValue = "32", description = "Redis dataset for the failover " +
+        "finale (default ${DEFAULT-VALUE})")
+    int failoverDatasetMb;
+
+    @Option(names = "--skip-failover", description = "stop after the restore, without the failover finale")
+    boolean skipFailover;
+
     public Integer call() throws Exception
     {
         Understudy.requireRoot();
+        replicationAndRestore();
+        if (!skipFailover)
+        {
+            return failover();
+        }
+        return 0;
+    }
+
+    /** The finale: a primary host dies under a client's open connection; the replica takes over. */
+    private int failover() throws Exception
+    {
+        say("");
+        say("failover: two hosts (namespaces ush-a, ush-b on bridge usbr0), agents as separate processes; a " +
+            "client holds ONE connection sending INCR every 5 ms; then host a is killed.");
+        final long start = System.currentTimeMillis();
+        final KillTrial.Result r = KillTrial.run(FailoverPair.Config.defaults(
+                java.nio.file.Path.of("/var/tmp/understudy-demo-failover")).withInterval(intervalMs),
+            failoverDatasetMb, 1_500, java.util.concurrent.ThreadLocalRandom.current().nextLong(intervalMs), 1_000,
+            line -> System.out.printf("demo: [%6d ms] %s%n", System.currentTimeMillis() - start, line));
+        say("client-visible gap " + r.failoverMs() + " ms (detection " + r.detectionMs() + " ms, restore " +
+            r.restoreMs() + " ms); " + r.replies() + " INCRs acknowledged, counter on the new primary " +
+            r.finalCounter() + ", lost " + r.lostAcknowledgedWrites() + ", applied twice " + r.duplicatedWrites() +
+            ", same connection: " + (r.connectionSurvived() ? "yes (port " + r.localPort() + ")" : "NO"));
+        if (!r.ok())
+        {
+            say("FAILOVER CHECK FAILED: " + r.error());
+            return 1;
+        }
+        say("cleaning up hosts, namespaces and images.");
+        return 0;
+    }
+
+    private void replicationAndRestore() throws Exception
+    {
         final LocalPair pair = LocalPair.start(LocalPair.Mode.UNDERSTUDY, "demo", "10.77.0.10/24", intervalMs,
             EpochObserver.NONE);
         final Thread cleanup = new Thread(pair::close);
@@ -38,7 +82,6 @@ final class DemoCommand implements Callable<Integer>
         try
         {
             run(pair);
-            return 0;
         }
         finally
         {

@@ -27,7 +27,7 @@ public final class Standby implements AutoCloseable
     private volatile Takeover.Report report;
     private volatile long suspectedAtMs;
     private volatile String failure;
-    private ServiceNetwork standbyNetwork;
+    private StandbyNetwork standbyNetwork;
 
     private Standby(final TakeoverContext takeoverContext, final CriuBinary criu)
     {
@@ -46,7 +46,7 @@ public final class Standby implements AutoCloseable
         {
             try
             {
-                standby.standbyNetwork = ServiceNetwork.createForTakeover(takeoverContext.standbySpec());
+                standby.standbyNetwork = StandbyNetwork.prepare(takeoverContext.standbySpec());
                 dev.understudy.core.os.LibC.INSTANCE.getpid(); // load libc now, not during the takeover
             }
             catch (final RuntimeException ex)
@@ -96,7 +96,7 @@ public final class Standby implements AutoCloseable
             term = replica.fence();
             replica.takeoverStatus("restoring epoch " + epoch + " after " + silentMs + " ms of silence");
             image = replica.currentImage().toRealPath();
-            final ServiceNetwork network = standbyNetwork;
+            final StandbyNetwork network = standbyNetwork;
             standbyNetwork = null; // a failed takeover removes it; a retry builds its own
             report = Takeover.run(takeoverContext, criu, image, term, epoch, network);
             replica.promoted(report.describe(), java.util.Map.of(
@@ -149,7 +149,7 @@ public final class Standby implements AutoCloseable
         {
             replica.close();
         }
-        final ServiceNetwork unused = standbyNetwork;
+        final StandbyNetwork unused = standbyNetwork;
         if (unused != null && report == null)
         {
             unused.close();

@@ -5,13 +5,12 @@ import java.nio.file.Path;
 
 import dev.understudy.core.criu.CriuBinary;
 import dev.understudy.core.criu.CriuRestore;
-import dev.understudy.core.net.ServiceNetwork;
 
 /**
- * Restores an image as the service, in place of a dead primary: a namespace with the service's IP and MAC,
- * inbound TCP locked (no RST for sockets not restored yet), {@code criu restore --tcp-established}, the lock
- * lifted in CRIU's pre-resume step, then a gratuitous ARP so the LAN learns the new port. On failure every
- * part of it is undone and the image is left as it was, so the same image can be restored again.
+ * Restores an image as the service, in place of a dead primary: a namespace with the service's IP and MAC
+ * whose inbound packets are held ({@link StandbyNetwork}), attached to the LAN with a gratuitous ARP so the
+ * LAN learns the new port, {@code criu restore --tcp-established}, then the held packets delivered. On
+ * failure every part of it is undone and the image is left as it was, so it can be restored again.
  */
 public final class Takeover
 {
@@ -47,31 +46,22 @@ public final class Takeover
         return run(context, criu, image, term, epoch, null);
     }
 
-    /** @param standby a namespace built ahead by {@link ServiceNetwork#createForTakeover}, or null. */
-    public static Report run(final TakeoverContext context, final CriuBinary criu, final Path image, final long term,
-        final long epoch, final ServiceNetwork standby) throws IOException
+    /** @param standby a namespace prepared ahead of time (the replica's warm standby), or null to build one. */
+    static Report run(final TakeoverContext context, final CriuBinary criu, final Path image, final long term,
+        final long epoch, final StandbyNetwork standby) throws IOException
     {
         final long started = System.currentTimeMillis();
-        final ServiceNetwork network = standby != null ? standby :
-            ServiceNetwork.createForTakeover(context.networkSpec(term));
+        final StandbyNetwork network = standby != null ? standby : StandbyNetwork.prepare(context.networkSpec(term));
         try
         {
             network.attach();
             final long networkReady = System.currentTimeMillis();
-            final Path netns = network.spec().netnsPath();
-            final int pid = CriuRestore.restore(criu, image, netns, context.restoreWorkDir(),
-                ServiceNetwork.unlockShellCommand(netns));
-            ServiceNetwork.unlockInput(netns); // in case CRIU skipped the action (older CRIU): never leave it locked
+            final int pid = CriuRestore.restore(criu, image, network.spec().netnsPath(), context.restoreWorkDir(),
+                true);
+            network.releaseInput();
             final long restored = System.currentTimeMillis();
-            try
-            {
-                GratuitousArp.announce(netns, "eth0", network.spec().service(), network.spec().mac(), 3);
-            }
-            catch (final RuntimeException ex)
-            {
-                // Not fatal: the LAN learns the port when the service first speaks.
-                System.err.println("understudy: gratuitous ARP not sent: " + ex.getMessage());
-            }
+            network.announce(); // once more, now that the service answers
+            network.removeQueues();
             return new Report(term, epoch, pid, network.spec().netnsName(), started, networkReady, restored,
                 System.currentTimeMillis());
         }

@@ -19,6 +19,7 @@ public final class ClientNamespace implements AutoCloseable
 {
     private final String name;
     private final ExecutorService threads;
+    private final Thread cleanupOnExit = new Thread(this::close, "client-namespace-cleanup");
 
     public ClientNamespace(final String name, final String bridge, final String cidr, final int threadCount)
     {
@@ -31,6 +32,7 @@ public final class ClientNamespace implements AutoCloseable
         Shell.check("ip", "-n", name, "addr", "add", cidr, "dev", "eth0");
         Shell.check("ip", "-n", name, "link", "set", "eth0", "up");
         Shell.check("ip", "-n", name, "link", "set", "lo", "up");
+        Runtime.getRuntime().addShutdownHook(cleanupOnExit);
         final Path ns = Path.of("/var/run/netns", name);
         threads = Executors.newFixedThreadPool(threadCount, runnable -> new Thread(() ->
         {
@@ -69,6 +71,14 @@ public final class ClientNamespace implements AutoCloseable
 
     public void close()
     {
+        try
+        {
+            Runtime.getRuntime().removeShutdownHook(cleanupOnExit);
+        }
+        catch (final IllegalStateException shuttingDown)
+        {
+            // called by the hook itself
+        }
         threads.shutdownNow();
         Shell.run("ip", "netns", "del", name);
         Shell.run("ip", "link", "del", "usc-" + name);

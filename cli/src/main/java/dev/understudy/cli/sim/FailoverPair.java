@@ -65,6 +65,8 @@ public final class FailoverPair implements AutoCloseable
     }
 
     private final Config config;
+    /** Ctrl-C or SIGTERM in the middle: hosts, agents, services and namespaces still go. */
+    private final Thread cleanupOnExit = new Thread(this::close, "failover-pair-cleanup");
     private SimulatedHost hostA;
     private SimulatedHost hostB;
     private NodeProcess primary;
@@ -86,6 +88,7 @@ public final class FailoverPair implements AutoCloseable
         throws IOException, InterruptedException
     {
         final FailoverPair pair = new FailoverPair(config);
+        Runtime.getRuntime().addShutdownHook(pair.cleanupOnExit);
         try
         {
             pair.open(awaitProtected);
@@ -294,8 +297,16 @@ public final class FailoverPair implements AutoCloseable
         }
     }
 
-    public void close()
+    public synchronized void close()
     {
+        try
+        {
+            Runtime.getRuntime().removeShutdownHook(cleanupOnExit);
+        }
+        catch (final IllegalStateException shuttingDown)
+        {
+            // called by the hook itself
+        }
         if (primary != null)
         {
             primary.pause(false);

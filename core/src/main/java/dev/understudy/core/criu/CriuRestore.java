@@ -23,16 +23,16 @@ public final class CriuRestore
     public static int restore(final CriuBinary criu, final Path imagesDir, final Path netns, final Path workDir)
         throws IOException
     {
-        return restore(criu, imagesDir, netns, workDir, null);
+        return restore(criu, imagesDir, netns, workDir, false);
     }
 
     /**
-     * As above; with preResume, that shell command runs in CRIU's pre-resume action (sockets restored,
-     * tasks not yet running): the takeover lifts its input lock there. CRIU's own network lock is then
-     * skipped, the caller's lock being the one that keeps clients from seeing a RST.
+     * As above; with callerHoldsInput, CRIU's own network lock (iptables rules per connection) is skipped:
+     * the caller holds the namespace's inbound packets until the restore is done, so no client gets a RST
+     * for a socket not restored yet, and a retransmission that arrives meanwhile is delivered, not lost.
      */
     public static int restore(final CriuBinary criu, final Path imagesDir, final Path netns, final Path workDir,
-        final String preResume) throws IOException
+        final boolean callerHoldsInput) throws IOException
     {
         Files.createDirectories(workDir);
         final Path pidFile = workDir.resolve("restored.pid");
@@ -42,13 +42,9 @@ public final class CriuRestore
         final List<String> command = new ArrayList<>(List.of("nsenter", "--net=" + netns, criu.path().toString(),
             "restore", "-D", images.toString(), "-W", workDir.toString(), "-o", log.toString(), "-v2",
             "--tcp-established", "-d", "--pidfile", pidFile.toString()));
-        if (preResume != null)
+        if (callerHoldsInput)
         {
-            final Path script = workDir.resolve("pre-resume.sh");
-            Files.writeString(script, "#!/bin/sh\n[ \"$CRTOOLS_SCRIPT_ACTION\" = pre-resume ] || exit 0\n" +
-                preResume + " || true\n");
-            script.toFile().setExecutable(true);
-            command.addAll(List.of("--action-script", script.toString(), "--network-lock", "skip"));
+            command.addAll(List.of("--network-lock", "skip"));
         }
         final Shell.Result result = Shell.run(command);
         if (!result.ok())

@@ -2,7 +2,6 @@ package dev.understudy.core.net;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.List;
 import java.util.regex.Pattern;
 
 import dev.understudy.core.os.Shell;
@@ -95,9 +94,7 @@ public final class ServiceNetwork implements AutoCloseable
      * For a takeover, built ahead of time (a warm standby): the service IP may still be configured on the
      * old primary (paused, partitioned, or a dead host whose namespace lingers); fencing, not an address
      * check, keeps them apart. The host end of the veth stays off the bridge until {@link #attach()}, so the
-     * same IP and MAC are never on the LAN twice; inbound TCP is locked before that, so no client gets a RST
-     * for a socket not restored yet; CRIU's own repair traffic (mark 0xC114) passes.
-     * {@link #unlockInput(Path)} lifts the lock.
+     * same IP and MAC are never on the LAN twice.
      */
     public static ServiceNetwork createForTakeover(final Spec spec)
     {
@@ -135,10 +132,6 @@ public final class ServiceNetwork implements AutoCloseable
         {
             ensureBridge(spec.bridge(), spec.gateway());
             Shell.check("ip", "netns", "add", spec.netnsName());
-            if (takeover)
-            {
-                Shell.check(lockCommand(spec.netnsPath(), "-I"));
-            }
             Shell.check("ip", "link", "add", spec.hostVeth(), "type", "veth", "peer", "name", "eth0",
                 "netns", spec.netnsName());
             if (!takeover)
@@ -192,29 +185,6 @@ public final class ServiceNetwork implements AutoCloseable
             Shell.run("ip", "link", "del", bridge);
             Shell.run("iptables", "-D", "FORWARD", "-i", bridge, "-o", bridge, "-m", "comment",
                 "--comment", RULE_COMMENT, "-j", "ACCEPT");
-        }
-    }
-
-    private static final String CRIU_REPAIR_MARK = "0xC114";
-
-    private static List<String> lockCommand(final Path netns, final String op)
-    {
-        return List.of("nsenter", "--net=" + netns, "iptables", "-w", op, "INPUT", "-p", "tcp", "-m", "mark", "!",
-            "--mark", CRIU_REPAIR_MARK, "-j", "DROP");
-    }
-
-    /** The shell command that lifts the takeover's input lock; for CRIU's pre-resume action script. */
-    public static String unlockShellCommand(final Path netns)
-    {
-        return String.join(" ", lockCommand(netns, "-D"));
-    }
-
-    /** Lifts the takeover's input lock if it is still there (idempotent). */
-    public static void unlockInput(final Path netns)
-    {
-        while (Shell.run(lockCommand(netns, "-D")).ok())
-        {
-            // a rule inserted twice would keep the lock: remove every copy
         }
     }
 

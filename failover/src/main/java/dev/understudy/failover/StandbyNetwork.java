@@ -1,0 +1,96 @@
+package dev.understudy.failover;
+
+import java.util.concurrent.TimeUnit;
+
+import dev.understudy.buffering.EpochCommitBuffer;
+import dev.understudy.core.net.ServiceNetwork;
+
+/**
+ * The namespace a takeover restores into, with the service's IP and MAC, kept off the LAN until
+ * {@link #attach()}. From its creation every inbound packet is held in an NFQUEUE (not dropped): a client
+ * retransmission that arrives while CRIU restores is delivered the moment the sockets exist, instead of
+ * being lost and costing the client another, doubled, retransmission timeout; and no client gets a RST for
+ * a socket not restored yet. Outbound traffic passes. After the restore the rules go: the restored
+ * service runs unbuffered and does not depend on this process staying alive.
+ */
+final class StandbyNetwork implements AutoCloseable
+{
+    private final ServiceNetwork network;
+    private EpochCommitBuffer inputHold;
+
+    private StandbyNetwork(final ServiceNetwork network)
+    {
+        this.network = network;
+    }
+
+    static StandbyNetwork prepare(final ServiceNetwork.Spec spec)
+    {
+        final StandbyNetwork standby = new StandbyNetwork(ServiceNetwork.createForTakeover(spec));
+        try
+        {
+            standby.inputHold = EpochCommitBuffer.start(EpochCommitBuffer.Config.defaults(spec.netnsPath()));
+            standby.inputHold.passThrough();
+            standby.inputHold.holdInput();
+            return standby;
+        }
+        catch (final RuntimeException ex)
+        {
+            standby.close();
+            throw ex;
+        }
+    }
+
+    ServiceNetwork.Spec spec()
+    {
+        return network.spec();
+    }
+
+    /** Onto the LAN, and tell it where the MAC lives now. */
+    void attach()
+    {
+        network.attach();
+        announce();
+    }
+
+    void announce()
+    {
+        try
+        {
+            GratuitousArp.announce(network.spec().netnsPath(), "eth0", network.spec().service(), network.spec().mac(), 3);
+        }
+        catch (final RuntimeException ex)
+        {
+            // Not fatal: the LAN learns the port when the service first speaks.
+            System.err.println("understudy: gratuitous ARP not sent: " + ex.getMessage());
+        }
+    }
+
+    /** The sockets are restored and the service runs: deliver what was held (input passes from now on). */
+    void releaseInput()
+    {
+        try
+        {
+            inputHold.releaseInput().get(5, TimeUnit.SECONDS);
+        }
+        catch (final Exception ex)
+        {
+            System.err.println("understudy: held input not released (" + ex + "); clients retransmit it");
+        }
+    }
+
+    /** Removes the queues and their rules: the service no longer depends on this process. */
+    void removeQueues()
+    {
+        if (inputHold != null)
+        {
+            inputHold.close();
+            inputHold = null;
+        }
+    }
+
+    public void close()
+    {
+        removeQueues();
+        network.close();
+    }
+}
