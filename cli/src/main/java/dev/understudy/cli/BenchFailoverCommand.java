@@ -63,6 +63,8 @@ final class BenchFailoverCommand implements Callable<Integer>
         out.put("failover_ms_p50", percentile(results, KillTrial.Result::failoverMs, 50));
         out.put("failover_ms_max", percentile(results, KillTrial.Result::failoverMs, 100));
         out.put("detection_ms_p50", percentile(results, KillTrial.Result::detectionMs, 50));
+        out.put("fence_ms_p50", percentile(results, KillTrial.Result::fenceMs, 50));
+        out.put("attach_ms_p50", percentile(results, KillTrial.Result::attachMs, 50));
         out.put("restore_ms_p50", percentile(results, KillTrial.Result::restoreMs, 50));
         out.put("takeover_ms_p50", percentile(results, KillTrial.Result::takeoverMs, 50));
         out.put("restored_after_kill_ms_p50", percentile(results, KillTrial.Result::restoredAfterMs, 50));
@@ -77,6 +79,8 @@ final class BenchFailoverCommand implements Callable<Integer>
             row.put("kill_offset_ms", r.killOffsetMs());
             row.put("failover_ms", r.failoverMs());
             row.put("detection_ms", r.detectionMs());
+            row.put("fence_ms", r.fenceMs());
+            row.put("attach_ms", r.attachMs());
             row.put("restore_ms", r.restoreMs());
             row.put("takeover_ms", r.takeoverMs());
             row.put("replies", r.replies());

@@ -48,6 +48,8 @@ final class KillPrimaryCommand implements Callable<Integer>
         out.put("detection_ms", r.detectionMs());
         out.put("restored_after_kill_ms", r.restoredAfterMs());
         out.put("failover_ms", r.failoverMs());
+        out.put("fence_ms", r.fenceMs());
+        out.put("attach_ms", r.attachMs());
         out.put("restore_ms", r.restoreMs());
         out.put("replies", r.replies());
         out.put("final_counter", r.finalCounter());

@@ -47,7 +47,7 @@ public final class Standby implements AutoCloseable
             try
             {
                 standby.standbyNetwork = StandbyNetwork.prepare(takeoverContext.standbySpec());
-                dev.understudy.core.os.LibC.INSTANCE.getpid(); // load libc now, not during the takeover
+                GratuitousArp.warmUp(); // bind the native calls now, not during the takeover
             }
             catch (final RuntimeException ex)
             {
@@ -94,6 +94,7 @@ public final class Standby implements AutoCloseable
         try
         {
             term = replica.fence();
+            final long fencedAtMs = System.currentTimeMillis();
             replica.takeoverStatus("restoring epoch " + epoch + " after " + silentMs + " ms of silence");
             image = replica.currentImage().toRealPath();
             final StandbyNetwork network = standbyNetwork;
@@ -101,6 +102,7 @@ public final class Standby implements AutoCloseable
             report = Takeover.run(takeoverContext, criu, image, term, epoch, network);
             replica.promoted(report.describe(), java.util.Map.of(
                 "takeover_suspected_at_ms", Long.toString(suspectedAtMs),
+                "takeover_fenced_at_ms", Long.toString(fencedAtMs),
                 "takeover_started_at_ms", Long.toString(report.startedMs()),
                 "takeover_network_ready_at_ms", Long.toString(report.networkReadyMs()),
                 "takeover_restored_at_ms", Long.toString(report.restoredMs()),

@@ -88,8 +88,10 @@ final class StandbyNetwork implements AutoCloseable
         }
     }
 
+    /** Off the LAN first: without its queues and sockets the namespace would answer clients with RSTs. */
     public void close()
     {
+        network.isolate();
         removeQueues();
         network.close();
     }

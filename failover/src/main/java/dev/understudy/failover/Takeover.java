@@ -61,9 +61,10 @@ public final class Takeover
             network.releaseInput();
             final long restored = System.currentTimeMillis();
             network.announce(); // once more, now that the service answers
+            final Report report = new Report(term, epoch, pid, network.spec().netnsName(), started, networkReady,
+                restored, System.currentTimeMillis());
             network.removeQueues();
-            return new Report(term, epoch, pid, network.spec().netnsName(), started, networkReady, restored,
-                System.currentTimeMillis());
+            return report;
         }
         catch (final IOException | RuntimeException ex)
         {

@@ -83,6 +83,12 @@ public final class Replica implements AutoCloseable
 
         final HeartbeatMetrics heartbeatMetrics = new HeartbeatMetrics(registry);
         state.heartbeats = heartbeatMetrics;
+        io.micrometer.core.instrument.Gauge.builder("understudy.term", state, s -> s.term)
+            .description("fencing term this node holds").register(registry);
+        io.micrometer.core.instrument.Gauge.builder("understudy.replica.promoted", state,
+            s -> s.takeoverFigures.isEmpty() ? 0 : 1)
+            .description("1 once this replica took over and runs the service: a primary without a replica")
+            .register(registry);
         // The primary sends its heartbeats to the endpoint it ships epochs to (one socket, another stream).
         heartbeatSubscription = aeron.aeron().addSubscription(Streams.udpChannel(context.listenEndpoint()),
             Streams.HEARTBEATS);

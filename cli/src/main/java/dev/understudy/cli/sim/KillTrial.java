@@ -32,7 +32,7 @@ public final class KillTrial
     public record Result(long killOffsetMs, long failoverMs, long detectionMs, long restoreMs, long takeoverMs,
         long repliesBeforeKill, long replies, long finalCounter, long lostAcknowledgedWrites, long duplicatedWrites,
         boolean connectionSurvived, int localPort, String takeover, String error, long killWallMs,
-        long restoredAfterMs)
+        long restoredAfterMs, long fenceMs, long attachMs)
     {
         public boolean ok()
         {
@@ -132,7 +132,9 @@ public final class KillTrial
                     figure(status, "takeover_announced_at_ms") - figure(status, "takeover_suspected_at_ms"),
                     repliesBeforeKill, replies, finalCounter, Math.max(0, incr.lastValue() - finalCounter),
                     Math.max(0, finalCounter - replies), incr.sameConnection(), incr.localPort(), takeover, error,
-                    killWallMs, figure(status, "takeover_restored_at_ms") - killWallMs);
+                    killWallMs, figure(status, "takeover_restored_at_ms") - killWallMs,
+                    figure(status, "takeover_fenced_at_ms") - figure(status, "takeover_suspected_at_ms"),
+                    figure(status, "takeover_network_ready_at_ms") - figure(status, "takeover_fenced_at_ms"));
             }
             finally
             {
@@ -145,7 +147,7 @@ public final class KillTrial
         final String takeover, final String error)
     {
         return new Result(offset, -1, -1, -1, -1, before, incr.replies(), -1, -1, -1, incr.sameConnection(),
-            incr.localPort(), takeover, error, -1, -1);
+            incr.localPort(), takeover, error, -1, -1, -1, -1);
     }
 
     private static long figure(final Map<String, String> status, final String key)

@@ -49,7 +49,8 @@ public interface LibC extends Library
     int AF_PACKET = 17;
     int SOCK_RAW = 3;
 
-    int bind(int fd, byte[] sockaddr, int length) throws LastErrorException;
+    long sendto(int fd, byte[] buffer, long length, int flags, byte[] sockaddr, int addrLength)
+        throws LastErrorException;
 
     int if_nametoindex(String name);
 }
