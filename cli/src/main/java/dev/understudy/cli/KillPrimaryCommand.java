@@ -31,6 +31,10 @@ final class KillPrimaryCommand implements Callable<Integer>
     @Option(names = "--failure-timeout-ms", defaultValue = "150", description = "failure detector (default ${DEFAULT-VALUE})")
     long failureTimeoutMs;
 
+    @Option(names = "--no-output-commit", description = "protect without output commit: shows what it prevents " +
+        "(replies the replica cannot reproduce; a failover then loses or wedges them)")
+    boolean noOutputCommit;
+
     @Option(names = "--json", description = "write the timestamps and figures to this JSON file")
     Path json;
 
@@ -40,7 +44,8 @@ final class KillPrimaryCommand implements Callable<Integer>
         final long offset = atMs != null ? atMs : ThreadLocalRandom.current().nextLong(intervalMs);
         final long start = System.currentTimeMillis();
         final KillTrial.Result r = KillTrial.run(FailoverPair.Config.defaults(Path.of("/var/tmp/understudy-chaos"))
-            .withInterval(intervalMs).withFailureTimeout(failureTimeoutMs), datasetMb, 1_000, offset, 500,
+            .withInterval(intervalMs).withFailureTimeout(failureTimeoutMs)
+            .withPrimaryArgs(noOutputCommit ? java.util.List.of("--no-output-commit") : java.util.List.of()), datasetMb, 1_000, offset, 500,
             line -> System.out.printf("[%6d ms] %s%n", System.currentTimeMillis() - start, line));
         final Map<String, Object> out = new LinkedHashMap<>();
         out.put("kill_offset_ms", r.killOffsetMs());

@@ -7,6 +7,7 @@ import dev.understudy.core.protocol.EpochBeginCodec;
 import dev.understudy.core.protocol.EpochEndCodec;
 import dev.understudy.core.protocol.FileChunkCodec;
 import dev.understudy.core.protocol.FileKind;
+import dev.understudy.core.protocol.HeartbeatCodec;
 import dev.understudy.core.protocol.MessageHeader;
 import org.agrona.concurrent.UnsafeBuffer;
 import org.junit.jupiter.api.Test;
@@ -18,6 +19,20 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class ProtocolCodecTest
 {
     private final UnsafeBuffer buffer = new UnsafeBuffer(ByteBuffer.allocateDirect(4096));
+
+    @Test
+    void heartbeatRoundTripsAndIsRecognised()
+    {
+        final int length = HeartbeatCodec.encode(buffer, 8, 3, HeartbeatCodec.ROLE_PROMOTED, 99, 12345);
+        assertEquals(HeartbeatCodec.LENGTH, length);
+        assertEquals(HeartbeatCodec.TEMPLATE_ID, MessageHeader.templateIdIfValid(buffer, 8, length));
+        assertEquals(-1, MessageHeader.templateIdIfValid(buffer, 8, length - 1), "a short frame is not a heartbeat");
+        final HeartbeatCodec codec = new HeartbeatCodec().wrap(buffer, 8);
+        assertEquals(3, codec.term());
+        assertEquals(HeartbeatCodec.ROLE_PROMOTED, codec.role());
+        assertEquals(99, codec.epoch());
+        assertEquals(12345, codec.sequence());
+    }
 
     @Test
     void epochBeginRoundTrips()
