@@ -10,6 +10,7 @@ import dev.understudy.primary.OutputCommit;
 import dev.understudy.primary.Primary;
 import dev.understudy.primary.ProtectContext;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
@@ -64,16 +65,8 @@ final class ProtectCommand implements Callable<Integer>
         "over holds a higher one (default ${DEFAULT-VALUE})")
     long term;
 
-    @Option(names = "--heartbeat-interval-ms", defaultValue = "20", description = "(default ${DEFAULT-VALUE})")
-    long heartbeatIntervalMs;
-
-    @Option(names = "--failure-timeout-ms", defaultValue = "150", description = "silence after which the replica " +
-        "is suspected (default ${DEFAULT-VALUE})")
-    long failureTimeoutMs;
-
-    @Option(names = "--metrics-host", defaultValue = "127.0.0.1", description = "address /metrics and /status " +
-        "listen on (default ${DEFAULT-VALUE})")
-    String metricsHost;
+    @Mixin
+    HeartbeatOptions heartbeat;
 
     @Parameters(arity = "1..*", paramLabel = "CMD", description = "the service command, after --")
     List<String> command;
@@ -96,12 +89,12 @@ final class ProtectCommand implements Callable<Integer>
             .intervalMs(intervalMs).name(name).bridge(bridge).listenEndpoint(listen).workDir(workDir)
             .metricsPort(metricsPort).networkLock(networkLock).command(command).outputCommit(!noOutputCommit)
             .replicaLossPolicy(policy(replicaLossPolicy)).degradedAfterMs(degradedAfterMs).term(term)
-            .metricsHost(metricsHost);
-        context.heartbeat().intervalMs(heartbeatIntervalMs).timeoutMs(failureTimeoutMs);
+            .metricsHost(heartbeat.metricsHost);
+        heartbeat.applyTo(context.heartbeat());
         final Primary primary = Primary.start(context, EpochObserver.NONE, CriuNotificationListener.NONE);
         Runtime.getRuntime().addShutdownHook(new Thread(primary::close));
         System.out.println("understudy protecting '" + name + "' (pid " + primary.service().rootPid() + ", " +
-            serviceIp + ") every " + intervalMs + " ms -> replica " + replica + "; status on http://" + metricsHost + ":" +
+            serviceIp + ") every " + intervalMs + " ms -> replica " + replica + "; status on http://" + heartbeat.metricsHost + ":" +
             primary.statusPort() + "/status");
         primary.awaitTermination();
         System.err.println("understudy: " + primary.state().lastError());

@@ -10,6 +10,7 @@ import dev.understudy.replica.Replica;
 import dev.understudy.replica.ReplicaContext;
 import dev.understudy.replica.ReplicaObserver;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 @Command(name = "replica", mixinStandardHelpOptions = true,
@@ -38,10 +39,6 @@ final class ReplicaCommand implements Callable<Integer>
         defaultValue = "9465")
     int metricsPort;
 
-    @Option(names = "--metrics-host", defaultValue = "127.0.0.1", description = "address /metrics and /status " +
-        "listen on (default ${DEFAULT-VALUE})")
-    String metricsHost;
-
     @Option(names = "--service-ip", description = "the protected service's IPv4/prefix: with it the replica takes " +
         "over (same IP, MAC and TCP connections) when the primary dies; without it, it only replicates")
     String serviceIp;
@@ -53,20 +50,16 @@ final class ReplicaCommand implements Callable<Integer>
     @Option(names = "--no-auto-takeover", description = "only report a dead primary; take over with 'understudy takeover'")
     boolean noAutoTakeover;
 
-    @Option(names = "--heartbeat-interval-ms", defaultValue = "20", description = "(default ${DEFAULT-VALUE})")
-    long heartbeatIntervalMs;
-
-    @Option(names = "--failure-timeout-ms", defaultValue = "150", description = "silence after which the primary " +
-        "is declared dead (default ${DEFAULT-VALUE})")
-    long failureTimeoutMs;
+    @Mixin
+    HeartbeatOptions heartbeat;
 
     public Integer call() throws Exception
     {
         Understudy.requireRoot();
         final ReplicaContext context = new ReplicaContext().listenEndpoint(listen).name(name).workDir(workDir)
-            .journalDir(journalDir).metricsHost(metricsHost).metricsPort(metricsPort)
+            .journalDir(journalDir).metricsHost(heartbeat.metricsHost).metricsPort(metricsPort)
             .journalBaseIntervalMs(journalBaseMinutes * 60_000L);
-        context.heartbeat().intervalMs(heartbeatIntervalMs).timeoutMs(failureTimeoutMs);
+        heartbeat.applyTo(context.heartbeat());
         final Replica replica;
         final AutoCloseable closer;
         if (serviceIp != null)
@@ -89,7 +82,7 @@ final class ReplicaCommand implements Callable<Integer>
             stop.countDown();
         }));
         System.out.println("understudy replica '" + name + "' listening on " + listen + "; image " +
-            replica.currentImage() + "; status on http://" + metricsHost + ":" + replica.statusPort() + "/status");
+            replica.currentImage() + "; status on http://" + heartbeat.metricsHost + ":" + replica.statusPort() + "/status");
         stop.await();
         return 0;
     }

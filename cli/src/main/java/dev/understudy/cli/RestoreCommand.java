@@ -7,6 +7,7 @@ import dev.understudy.core.criu.CriuBinary;
 import dev.understudy.core.criu.CriuRestore;
 import dev.understudy.core.net.ServiceNetwork;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 @Command(name = "restore", mixinStandardHelpOptions = true,
@@ -14,14 +15,8 @@ import picocli.CommandLine.Option;
         "with the service IP and MAC. The namespace stays; delete it with 'ip netns del us-NAME'.")
 final class RestoreCommand implements Callable<Integer>
 {
-    @Option(names = "--service-ip", required = true, description = "the service's IPv4/prefix")
-    String serviceIp;
-
-    @Option(names = "--name", defaultValue = "svc", description = "service name (default ${DEFAULT-VALUE})")
-    String name;
-
-    @Option(names = "--bridge", defaultValue = "usbr0", description = "bridge (default ${DEFAULT-VALUE})")
-    String bridge;
+    @Mixin
+    ServiceOptions service;
 
     @Option(names = "--image", description = "image directory (default /dev/shm/understudy/NAME/replica/current)")
     Path image;
@@ -29,14 +24,15 @@ final class RestoreCommand implements Callable<Integer>
     public Integer call() throws Exception
     {
         Understudy.requireRoot();
-        final Path images = image != null ? image : Path.of("/dev/shm/understudy", name, "replica", "current");
-        final ServiceNetwork network = ServiceNetwork.create(ServiceNetwork.Spec.of(name, bridge, serviceIp));
+        final Path images = image != null ? image : Path.of("/dev/shm/understudy", service.name, "replica", "current");
+        final ServiceNetwork network = ServiceNetwork.create(ServiceNetwork.Spec.of(service.name, service.bridge,
+            service.serviceIp));
         try
         {
             final int pid = CriuRestore.restore(CriuBinary.locate(), images, network.spec().netnsPath(),
-                Path.of("/dev/shm/understudy", name, "restore"));
+                Path.of("/dev/shm/understudy", service.name, "restore"));
             System.out.println("restored " + images.toRealPath() + " as pid " + pid + " in " +
-                network.spec().netnsName() + " (" + serviceIp + ")");
+                network.spec().netnsName() + " (" + service.serviceIp + ")");
             return 0;
         }
         catch (final RuntimeException ex)

@@ -10,6 +10,7 @@ import dev.understudy.failover.TakeoverContext;
 import dev.understudy.replica.ImageStore;
 import dev.understudy.replica.TermStore;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 @Command(name = "takeover", mixinStandardHelpOptions = true,
@@ -18,14 +19,8 @@ import picocli.CommandLine.Option;
         "started with --no-auto-takeover, or to retry after an automatic takeover failed (status says why).")
 final class TakeoverCommand implements Callable<Integer>
 {
-    @Option(names = "--service-ip", required = true, description = "the service's IPv4/prefix")
-    String serviceIp;
-
-    @Option(names = "--name", defaultValue = "svc", description = "service name (default ${DEFAULT-VALUE})")
-    String name;
-
-    @Option(names = "--bridge", defaultValue = "usbr0", description = "bridge (default ${DEFAULT-VALUE})")
-    String bridge;
+    @Mixin
+    ServiceOptions service;
 
     @Option(names = "--work-dir", defaultValue = "/dev/shm/understudy", description = "the replica's --work-dir " +
         "(default ${DEFAULT-VALUE})")
@@ -38,9 +33,9 @@ final class TakeoverCommand implements Callable<Integer>
     public Integer call() throws Exception
     {
         Understudy.requireRoot();
-        final TakeoverContext context = new TakeoverContext().name(name).serviceIp(serviceIp).bridge(bridge)
-            .workDir(workDir).validate();
-        final Path current = workDir.resolve(name).resolve("replica").resolve(ImageStore.CURRENT);
+        final TakeoverContext context = new TakeoverContext().name(service.name).serviceIp(service.serviceIp)
+            .bridge(service.bridge).workDir(workDir).validate();
+        final Path current = workDir.resolve(service.name).resolve("replica").resolve(ImageStore.CURRENT);
         if (!Files.isDirectory(current))
         {
             throw new IllegalStateException("no acknowledged image at " + current + ": this replica never received a " +
@@ -48,7 +43,7 @@ final class TakeoverCommand implements Callable<Integer>
         }
         final Path image = current.toRealPath();
         final long epoch = Long.parseLong(image.getFileName().toString().substring("epoch-".length()));
-        final Path journal = journalDir != null ? journalDir : Path.of("/var/lib/understudy", name, "journal");
+        final Path journal = journalDir != null ? journalDir : Path.of("/var/lib/understudy", service.name, "journal");
         final long term = TermStore.next(journal);
         final Takeover.Report report = Takeover.run(context, CriuBinary.locate(), image, term, epoch);
         System.out.println("took over: " + report.describe());

@@ -173,14 +173,7 @@ public final class Standby implements AutoCloseable
     /** Kills whatever runs in a restored service's namespace and removes it. */
     public static void stopRestored(final ServiceNetwork.Spec spec)
     {
-        for (final String pid : Shell.run("ip", "netns", "pids", spec.netnsName()).stdout().split("\\s+"))
-        {
-            if (!pid.isBlank())
-            {
-                Shell.run("kill", "-9", pid.trim());
-            }
-        }
-        Shell.run("ip", "netns", "del", spec.netnsName());
+        ServiceNetwork.killAndDelete(spec.netnsName());
         Shell.run("ip", "link", "del", spec.hostVeth());
     }
 }

@@ -70,4 +70,12 @@ public final class HeartbeatMetrics
     {
         return maxGapUs.get() / 1000.0;
     }
+
+    /** The status line: is the peer alive, how many heartbeats, the worst gap, how many suspicions. */
+    public String describe(final String peer, final boolean suspected)
+    {
+        return (suspected ? peer + " SUSPECTED" : received() > 0 ? peer + " alive" : "no heartbeat from the " + peer +
+            " yet") + "; " + received() + " received, max gap " + String.format("%.1f", maxGapMs()) + " ms, " +
+            suspicions() + " suspicions";
+    }
 }

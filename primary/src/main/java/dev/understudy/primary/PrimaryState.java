@@ -76,9 +76,7 @@ public final class PrimaryState
         final dev.understudy.heartbeat.HeartbeatMetrics hb = heartbeats;
         if (hb != null)
         {
-            map.put("heartbeat", (replicaSuspected ? "replica SUSPECTED" : hb.received() > 0 ? "replica alive" :
-                "no heartbeat from the replica yet") + "; " + hb.received() + " received, max gap " +
-                String.format("%.1f", hb.maxGapMs()) + " ms, " + hb.suspicions() + " suspicions");
+            map.put("heartbeat", hb.describe("replica", replicaSuspected));
         }
         map.put("interval_ms", Integer.toString(context.intervalMs()));
         map.put("ship_mode", context.shipMode().name().toLowerCase());

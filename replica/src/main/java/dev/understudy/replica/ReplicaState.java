@@ -36,9 +36,7 @@ final class ReplicaState
         final dev.understudy.heartbeat.HeartbeatMetrics hb = heartbeats;
         if (hb != null)
         {
-            map.put("heartbeat", (primarySuspected ? "primary SUSPECTED" : hb.received() > 0 ? "primary alive" :
-                "no heartbeat from a primary yet") + "; " + hb.received() + " received, max gap " +
-                String.format("%.1f", hb.maxGapMs()) + " ms, " + hb.suspicions() + " suspicions");
+            map.put("heartbeat", hb.describe("primary", primarySuspected));
         }
         if (!serving && !takeover.isEmpty())
         {

@@ -257,14 +257,7 @@ public final class FailoverPair implements AutoCloseable
 
     private static void killNamespace(final String netns)
     {
-        final List<String> pids = pids(netns);
-        if (!pids.isEmpty())
-        {
-            final List<String> command = new ArrayList<>(List.of("kill", "-9"));
-            command.addAll(pids);
-            Shell.run(command);
-        }
-        Shell.run("ip", "netns", "del", netns);
+        dev.understudy.core.net.ServiceNetwork.killAndDelete(netns);
     }
 
     /** Namespaces of this service: the primary's, the standby's (us-NAME-r), any a retry created (us-NAMEtTERM). */

@@ -176,6 +176,24 @@ public final class ServiceNetwork implements AutoCloseable
         return !exists;
     }
 
+    /** SIGKILLs every process in a named network namespace (a service, its CRIU), then deletes it. */
+    public static void killAndDelete(final String netnsName)
+    {
+        final java.util.List<String> command = new java.util.ArrayList<>(java.util.List.of("kill", "-9"));
+        for (final String pid : Shell.run("ip", "netns", "pids", netnsName).stdout().split("\\s+"))
+        {
+            if (!pid.isBlank())
+            {
+                command.add(pid.trim());
+            }
+        }
+        if (command.size() > 2)
+        {
+            Shell.run(command);
+        }
+        Shell.run("ip", "netns", "del", netnsName);
+    }
+
     /** Removes an Understudy bridge nothing is attached to any more. */
     public static void removeBridgeIfUnused(final String bridge)
     {
