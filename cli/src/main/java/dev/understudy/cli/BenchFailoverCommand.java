@@ -68,6 +68,10 @@ final class BenchFailoverCommand implements Callable<Integer>
         out.put("restore_ms_p50", percentile(results, KillTrial.Result::restoreMs, 50));
         out.put("takeover_ms_p50", percentile(results, KillTrial.Result::takeoverMs, 50));
         out.put("restored_after_kill_ms_p50", percentile(results, KillTrial.Result::restoredAfterMs, 50));
+        out.put("heartbeat_max_gap_ms", results.stream().mapToDouble(KillTrial.Result::heartbeatMaxGapMs).max()
+            .orElse(-1));
+        out.put("false_suspicions_before_kill", results.stream().mapToLong(KillTrial.Result::suspicionsBeforeKill)
+            .filter(v -> v > 0).sum());
         out.put("lost_acknowledged_writes", results.stream().mapToLong(KillTrial.Result::lostAcknowledgedWrites).sum());
         out.put("duplicated_writes", results.stream().mapToLong(KillTrial.Result::duplicatedWrites).sum());
         out.put("connections_survived", results.stream().filter(KillTrial.Result::connectionSurvived).count());

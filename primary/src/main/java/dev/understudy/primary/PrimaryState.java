@@ -77,6 +77,8 @@ public final class PrimaryState
         if (hb != null)
         {
             map.put("heartbeat", hb.describe("replica", replicaSuspected));
+            map.put("heartbeat_max_gap_ms", String.format("%.1f", hb.maxGapMs()));
+            map.put("heartbeat_suspicions", Long.toString(hb.suspicions()));
         }
         map.put("interval_ms", Integer.toString(context.intervalMs()));
         map.put("ship_mode", context.shipMode().name().toLowerCase());

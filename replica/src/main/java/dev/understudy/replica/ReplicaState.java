@@ -37,6 +37,8 @@ final class ReplicaState
         if (hb != null)
         {
             map.put("heartbeat", hb.describe("primary", primarySuspected));
+            map.put("heartbeat_max_gap_ms", String.format("%.1f", hb.maxGapMs()));
+            map.put("heartbeat_suspicions", Long.toString(hb.suspicions()));
         }
         if (!serving && !takeover.isEmpty())
         {

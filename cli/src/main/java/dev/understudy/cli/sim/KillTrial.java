@@ -32,7 +32,7 @@ public final class KillTrial
     public record Result(long killOffsetMs, long failoverMs, long detectionMs, long restoreMs, long takeoverMs,
         long repliesBeforeKill, long replies, long finalCounter, long lostAcknowledgedWrites, long duplicatedWrites,
         boolean connectionSurvived, int localPort, String takeover, String error, long killWallMs,
-        long restoredAfterMs, long fenceMs, long attachMs)
+        long restoredAfterMs, long fenceMs, long attachMs, double heartbeatMaxGapMs, long suspicionsBeforeKill)
     {
         public boolean ok()
         {
@@ -87,6 +87,7 @@ public final class KillTrial
             try
             {
                 Thread.sleep(warmupMs);
+                final Map<String, String> beforeKill = pair.replicaStatus(); // the detector's margin under load
                 final long burst = awaitBurst(incr, 5_000);
                 final long killAt = burst + TimeUnit.MILLISECONDS.toNanos(killOffsetMs);
                 sleepUntil(killAt);
@@ -134,7 +135,9 @@ public final class KillTrial
                     Math.max(0, finalCounter - replies), incr.sameConnection(), incr.localPort(), takeover, error,
                     killWallMs, figure(status, "takeover_restored_at_ms") - killWallMs,
                     figure(status, "takeover_fenced_at_ms") - figure(status, "takeover_suspected_at_ms"),
-                    figure(status, "takeover_network_ready_at_ms") - figure(status, "takeover_fenced_at_ms"));
+                    figure(status, "takeover_network_ready_at_ms") - figure(status, "takeover_fenced_at_ms"),
+                    Double.parseDouble(beforeKill.getOrDefault("heartbeat_max_gap_ms", "-1")),
+                    figure(beforeKill, "heartbeat_suspicions"));
             }
             finally
             {
@@ -147,7 +150,7 @@ public final class KillTrial
         final String takeover, final String error)
     {
         return new Result(offset, -1, -1, -1, -1, before, incr.replies(), -1, -1, -1, incr.sameConnection(),
-            incr.localPort(), takeover, error, -1, -1, -1, -1);
+            incr.localPort(), takeover, error, -1, -1, -1, -1, -1, -1);
     }
 
     private static long figure(final Map<String, String> status, final String key)
