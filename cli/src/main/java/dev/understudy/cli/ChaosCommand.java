@@ -1,13 +1,58 @@
 package dev.understudy.cli;
 
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.LocalDateTime;
+import java.time.format.DateTimeFormatter;
+import java.util.List;
+import java.util.Map;
+import java.util.ServiceLoader;
+import java.util.concurrent.Callable;
+
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
 
 @Command(name = "chaos", mixinStandardHelpOptions = true, subcommands = KillPrimaryCommand.class,
-    description = "Fault injection against a protected service on this machine.")
-final class ChaosCommand implements Runnable
+    description = "The Jepsen-style chaos suite: three containers (n1 primary, n2 replica, n3 client), a Redis " +
+        "workload of registers, a counter and a set, a nemesis per cycle, and checkers that judge the history " +
+        "(linearizability per register, no lost or invented counter increments or set elements).")
+final class ChaosCommand implements Callable<Integer>
 {
-    public void run()
+    @Option(names = "--cycles", defaultValue = "10", description = "(default ${DEFAULT-VALUE})")
+    int cycles;
+
+    @Option(names = "--nemesis", defaultValue = "kill-primary", split = ",", description = "faults, one per cycle " +
+        "in rotation: kill-primary, kill-replica, pause, partition; a+b for several at once (default ${DEFAULT-VALUE})")
+    List<String> nemeses;
+
+    @Option(names = "--concurrency", defaultValue = "6", description = "client processes (default ${DEFAULT-VALUE})")
+    int concurrency;
+
+    @Option(names = "--no-output-commit", description = "protect without output commit (to see what it prevents)")
+    boolean noOutputCommit;
+
+    @Option(names = "--results", description = "results directory (default /var/tmp/understudy-chaos/TIMESTAMP)")
+    Path results;
+
+    @Option(names = "--json", description = "also write the summary to this file")
+    Path json;
+
+    public Integer call() throws Exception
     {
-        throw new IllegalArgumentException("give a fault: understudy chaos kill-primary (see --help)");
+        Understudy.requireRoot();
+        final ChaosSuite suite = ServiceLoader.load(ChaosSuite.class).findFirst().orElseThrow(() ->
+            new IllegalStateException("the chaos suite (tests module) is not in this distribution: build it with " +
+                "'mvn install -DskipTests' from the repository root"));
+        final Path dir = results != null ? results : Path.of("/var/tmp/understudy-chaos",
+            LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")));
+        Files.createDirectories(dir);
+        final Map<String, Object> summary = suite.run(cycles, nemeses, !noOutputCommit, concurrency, dir);
+        final String text = Json.write(summary);
+        System.out.println(text);
+        if (json != null)
+        {
+            Files.writeString(json, text);
+        }
+        return Boolean.TRUE.equals(summary.get("checker_valid")) ? 0 : 1;
     }
 }

@@ -4,13 +4,13 @@ import java.util.List;
 import java.util.Map;
 
 /** Writes the benchmark's results (maps, lists, numbers, strings, null) as JSON. */
-final class Json
+public final class Json
 {
     private Json()
     {
     }
 
-    static String write(final Object value)
+    public static String write(final Object value)
     {
         final StringBuilder out = new StringBuilder();
         write(out, value, 0);

@@ -13,7 +13,8 @@ public final class Understudy
 {
     public static void main(final String[] args)
     {
-        final CommandLine commandLine = new CommandLine(new Understudy());
+        final CommandLine commandLine = new CommandLine(new Understudy())
+            .setAllowSubcommandsAsOptionParameters(true); // chaos --nemesis kill-primary vs chaos kill-primary
         // Bad input is one clear line, not a stack trace.
         commandLine.setExecutionExceptionHandler((ex, cmd, parseResult) ->
         {

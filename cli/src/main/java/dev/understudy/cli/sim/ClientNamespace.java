@@ -21,6 +21,18 @@ public final class ClientNamespace implements AutoCloseable
     private final ExecutorService threads;
     private final Thread cleanupOnExit = new Thread(this::close, "client-namespace-cleanup");
 
+    /** Threads inside a network namespace that exists already (e.g. a container's /proc/PID/ns/net). */
+    public static ClientNamespace enter(final Path netns, final int threadCount)
+    {
+        return new ClientNamespace(netns, threadCount);
+    }
+
+    private ClientNamespace(final Path netns, final int threadCount)
+    {
+        this.name = null;
+        threads = threadsIn(netns, threadCount, "client");
+    }
+
     public ClientNamespace(final String name, final String bridge, final String cidr, final int threadCount)
     {
         this.name = name;
@@ -33,14 +45,18 @@ public final class ClientNamespace implements AutoCloseable
         Shell.check("ip", "-n", name, "link", "set", "eth0", "up");
         Shell.check("ip", "-n", name, "link", "set", "lo", "up");
         Runtime.getRuntime().addShutdownHook(cleanupOnExit);
-        final Path ns = Path.of("/var/run/netns", name);
-        threads = Executors.newFixedThreadPool(threadCount, runnable -> new Thread(() ->
+        threads = threadsIn(Path.of("/var/run/netns", name), threadCount, "client-" + name);
+    }
+
+    private static ExecutorService threadsIn(final Path ns, final int threadCount, final String threadName)
+    {
+        return Executors.newFixedThreadPool(threadCount, runnable -> new Thread(() ->
         {
             final int fd = LibC.INSTANCE.open(ns.toString(), LibC.O_RDONLY | LibC.O_CLOEXEC);
             LibC.INSTANCE.setns(fd, LibC.CLONE_NEWNET);
             LibC.INSTANCE.close(fd);
             runnable.run();
-        }, "client-" + name));
+        }, threadName));
     }
 
     public <T> Future<T> submit(final Callable<T> task)
@@ -71,6 +87,11 @@ public final class ClientNamespace implements AutoCloseable
 
     public void close()
     {
+        threads.shutdownNow();
+        if (name == null)
+        {
+            return; // not ours to remove
+        }
         try
         {
             Runtime.getRuntime().removeShutdownHook(cleanupOnExit);
@@ -79,7 +100,6 @@ public final class ClientNamespace implements AutoCloseable
         {
             // called by the hook itself
         }
-        threads.shutdownNow();
         Shell.run("ip", "netns", "del", name);
         Shell.run("ip", "link", "del", "usc-" + name);
     }

@@ -21,10 +21,18 @@ import java.util.TreeMap;
 public final class LinearizabilityChecker
 {
     private final long maxSteps;
+    private final java.util.function.Predicate<String> registerKeys;
 
     public LinearizabilityChecker(final long maxSteps)
     {
+        this(maxSteps, key -> true);
+    }
+
+    /** @param registerKeys which keys are registers (other keys' reads belong to other checkers). */
+    public LinearizabilityChecker(final long maxSteps, final java.util.function.Predicate<String> registerKeys)
+    {
         this.maxSteps = maxSteps;
+        this.registerKeys = registerKeys;
     }
 
     public CheckResult check(final History history)
@@ -32,7 +40,7 @@ public final class LinearizabilityChecker
         final Map<String, List<History.Operation>> byKey = new TreeMap<>();
         for (final History.Operation operation : history.operations())
         {
-            if (!operation.f().equals("read") && !operation.f().equals("write"))
+            if (!operation.f().equals("read") && !operation.f().equals("write") || !registerKeys.test(operation.key()))
             {
                 continue;
             }

@@ -1,0 +1,21 @@
+package dev.understudy.cli;
+
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The Jepsen-style chaos suite, which lives in the tests module (its home, with its containers and
+ * checkers) and is found with a ServiceLoader when that module is on the class path (the distribution
+ * puts it there).
+ */
+public interface ChaosSuite
+{
+    /**
+     * @param nemeses   one per cycle in rotation; "a+b" is several faults at once.
+     * @param resultsDir where the history, summary and timeline go.
+     * @return the summary, as written to summary.json.
+     */
+    Map<String, Object> run(int cycles, List<String> nemeses, boolean outputCommit, int concurrency,
+        Path resultsDir) throws Exception;
+}

@@ -1,0 +1,65 @@
+package dev.understudy.tests.chaos;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+
+import dev.understudy.cli.sim.ClientNamespace;
+
+/**
+ * The schedule: a number of concurrent client processes, each issuing the workload's operations with a
+ * pause between them, for as long as the generator runs. Clients run on threads inside the client node's
+ * network namespace, so their connections leave from n3.
+ */
+final class Generator implements AutoCloseable
+{
+    private final ClientNamespace clientNode;
+    private final int concurrency;
+    private final long pauseMs;
+    private final List<Future<?>> running = new ArrayList<>();
+    private volatile boolean stopping;
+
+    Generator(final ClientNamespace clientNode, final int concurrency, final long pauseMs)
+    {
+        this.clientNode = clientNode;
+        this.concurrency = concurrency;
+        this.pauseMs = pauseMs;
+    }
+
+    void start(final RedisWorkload workload, final int cycle)
+    {
+        stopping = false;
+        for (int i = 0; i < concurrency; i++)
+        {
+            running.add(clientNode.submit(() ->
+            {
+                try (RedisWorkload.Client client = workload.new Client())
+                {
+                    while (!stopping)
+                    {
+                        client.randomOperation(cycle);
+                        Thread.sleep(pauseMs);
+                    }
+                }
+                return null;
+            }));
+        }
+    }
+
+    /** Stops issuing operations and waits for the ones in flight (each bounded by the client timeout). */
+    void stop() throws Exception
+    {
+        stopping = true;
+        for (final Future<?> future : running)
+        {
+            future.get(60, TimeUnit.SECONDS);
+        }
+        running.clear();
+    }
+
+    public void close()
+    {
+        stopping = true;
+    }
+}
