@@ -21,6 +21,8 @@ PKGS=(
   python3-protobuf libaio-dev xz-utils curl ca-certificates
   # the JVM build
   openjdk-17-jdk-headless maven
+  # the chaos suite: a local Docker engine, and debootstrap for its node image (no registry is reachable)
+  docker.io debootstrap unzip
 )
 
 missing=()
@@ -90,4 +92,16 @@ else
   rm -rf "$build"
   criu_ok "$PREFIX/sbin/criu" || { "$PREFIX/sbin/criu" check >&2 || true; die "built CRIU fails 'criu check' on this kernel"; }
   say "installed CRIU $("$PREFIX/sbin/criu" --version | awk '/^Version:/{print $2}') at $PREFIX/sbin/criu"
+fi
+
+# The chaos suite's containers need a running Docker engine; where no init system starts it, start it here.
+if ! docker info >/dev/null 2>&1; then
+  if command -v systemctl >/dev/null && systemctl start docker >/dev/null 2>&1 && docker info >/dev/null 2>&1; then
+    say "started docker"
+  else
+    say "starting dockerd (log: /var/log/understudy-dockerd.log)"
+    setsid nohup dockerd >/var/log/understudy-dockerd.log 2>&1 < /dev/null &
+    for _ in $(seq 1 60); do docker info >/dev/null 2>&1 && break; sleep 0.5; done
+    docker info >/dev/null 2>&1 || die "dockerd did not start (see /var/log/understudy-dockerd.log)"
+  fi
 fi

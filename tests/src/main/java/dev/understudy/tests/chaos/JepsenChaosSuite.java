@@ -86,8 +86,8 @@ public final class JepsenChaosSuite implements ChaosSuite
                 cycleRows.add(row);
                 System.out.println("chaos: " + Json.write(row).replace('\n', ' '));
             }
-            Files.writeString(resultsDir.resolve("n1-primary.log"), cluster.log(1, "/var/log/primary.log"));
-            Files.writeString(resultsDir.resolve("n2-replica.log"), cluster.log(2, "/var/log/replica.log"));
+            cluster.copyLog(1, "/var/log/primary.log", resultsDir.resolve("n1-primary.log"));
+            cluster.copyLog(2, "/var/log/replica.log", resultsDir.resolve("n2-replica.log"));
         }
         history.write(resultsDir.resolve("history.jsonl"));
         final Map<String, Object> summary = judge(history, cycles, completed, nemeses, outputCommit, cycleRows);
