@@ -13,9 +13,10 @@ public interface ChaosSuite
 {
     /**
      * @param nemeses   one per cycle in rotation; "a+b" is several faults at once.
+     * @param faultMs    how long each fault lasts before it is healed.
      * @param resultsDir where the history, summary and timeline go.
      * @return the summary, as written to summary.json.
      */
-    Map<String, Object> run(int cycles, List<String> nemeses, boolean outputCommit, int concurrency,
+    Map<String, Object> run(int cycles, List<String> nemeses, boolean outputCommit, int concurrency, long faultMs,
         Path resultsDir) throws Exception;
 }

@@ -40,6 +40,8 @@ final class ChaosCluster implements AutoCloseable
     private final Network network;
     private final List<GenericContainer<?>> nodes = new ArrayList<>();
     private final String image;
+    /** Node addresses, read when a node (re)starts: no exec into a paused node is needed to know them. */
+    private final String[] ips = new String[3];
 
     ChaosCluster(final String image)
     {
@@ -72,6 +74,7 @@ final class ChaosCluster implements AutoCloseable
     private void bridge(final GenericContainer<?> node)
     {
         exec(node, BRIDGE_SETUP);
+        ips[nodes.indexOf(node)] = exec(node, "ip -4 -o addr show usbr0 | awk '{print $4}' | cut -d/ -f1").strip();
     }
 
     GenericContainer<?> node(final int n)
@@ -81,7 +84,7 @@ final class ChaosCluster implements AutoCloseable
 
     String ip(final int n)
     {
-        return exec(node(n), "ip -4 -o addr show usbr0 | awk '{print $4}' | cut -d/ -f1").strip();
+        return ips[n - 1];
     }
 
     /** The client node's network namespace, for threads of this JVM to enter. */

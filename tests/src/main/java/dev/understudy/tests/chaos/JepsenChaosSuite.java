@@ -26,12 +26,11 @@ import dev.understudy.tests.jepsen.Timeline;
 public final class JepsenChaosSuite implements ChaosSuite
 {
     private static final long BEFORE_FAULT_MS = 2_000;
-    private static final long FAULT_MS = 2_500;
     private static final long AFTER_HEAL_MS = 1_500;
     private static final int CLIENT_TIMEOUT_MS = 3_000;
 
     public Map<String, Object> run(final int cycles, final List<String> nemeses, final boolean outputCommit,
-        final int concurrency, final Path resultsDir) throws Exception
+        final int concurrency, final long faultMs, final Path resultsDir) throws Exception
     {
         final List<Nemesis> faults = nemeses.stream().map(String::trim).map(Nemesis::parse).toList();
         Files.createDirectories(resultsDir);
@@ -60,7 +59,8 @@ public final class JepsenChaosSuite implements ChaosSuite
                     final long start = System.nanoTime();
                     nemesis.start(cluster);
                     row.put("takeover_ms", nemesis.expectsTakeover() ? awaitTakeover(cluster, start) : -1);
-                    Thread.sleep(FAULT_MS);
+                    Thread.sleep(faultMs);
+                    splitBrain(cluster, row);
                     nemesis.heal(cluster);
                     windows.add(new Timeline.Window(nemesis.name() + " #" + cycle, start, System.nanoTime()));
                     Thread.sleep(AFTER_HEAL_MS);
@@ -98,6 +98,22 @@ public final class JepsenChaosSuite implements ChaosSuite
         summary.put("timeline", resultsDir.resolve("timeline.svg").toString());
         Files.writeString(resultsDir.resolve("summary.json"), Json.write(summary));
         return summary;
+    }
+
+    /**
+     * At the end of the fault: does the old primary still run its service and let its output out (policy
+     * degrade, or output commit off) while the replica has taken over? Then two primaries serve: split brain
+     * is possible (fencing against partitions is a later issue). The checkers say whether a client saw it.
+     */
+    private static void splitBrain(final ChaosCluster cluster, final Map<String, Object> row)
+    {
+        final boolean replicaServes = "primary".equals(cluster.replicaStatus().get("role"));
+        final Map<String, String> old = ChaosCluster.running(cluster.node(1)) ? cluster.primaryStatus() : Map.of();
+        final String state = old.getOrDefault("state", old.isEmpty() ? "host down" : old.getOrDefault("error", "?"));
+        final String commit = old.getOrDefault("output_commit", "");
+        row.put("old_primary_during_fault", state + (commit.isEmpty() ? "" : "; output " + commit));
+        row.put("split_brain_possible", replicaServes && old.containsKey("state") && !state.startsWith("FENCED") &&
+            (commit.startsWith("SUSPENDED") || commit.startsWith("OFF")));
     }
 
     private static long awaitTakeover(final ChaosCluster cluster, final long startNanos) throws InterruptedException
@@ -199,6 +215,8 @@ public final class JepsenChaosSuite implements ChaosSuite
         summary.put("operations_ok", ok);
         summary.put("operations_fail", fail);
         summary.put("operations_info", info);
+        summary.put("split_brain_possible_cycles", cycleRows.stream()
+            .filter(row -> Boolean.TRUE.equals(((Map<?, ?>)row).get("split_brain_possible"))).count());
         summary.put("checks", checks);
         summary.put("cycle_results", cycleRows);
         return summary;

@@ -82,17 +82,19 @@ interface Nemesis
         }
     }
 
-    /** Several faults at once. */
+    /** Several faults at once; a pause goes last and is healed first (nothing can be done in a paused node). */
     record Combined(String name, List<Nemesis> parts) implements Nemesis
     {
         public void start(final ChaosCluster cluster)
         {
-            parts.forEach(part -> part.start(cluster));
+            parts.stream().filter(part -> !part.name().equals("pause")).forEach(part -> part.start(cluster));
+            parts.stream().filter(part -> part.name().equals("pause")).forEach(part -> part.start(cluster));
         }
 
         public void heal(final ChaosCluster cluster)
         {
-            parts.forEach(part -> part.heal(cluster));
+            parts.stream().filter(part -> part.name().equals("pause")).forEach(part -> part.heal(cluster));
+            parts.stream().filter(part -> !part.name().equals("pause")).forEach(part -> part.heal(cluster));
         }
 
         public boolean expectsTakeover()

@@ -23,7 +23,7 @@ class ChaosSuiteTest
     {
         final Path results = Path.of("target/chaos");
         final Map<String, Object> summary = new JepsenChaosSuite().run(CYCLES, List.of("kill-primary"), true, 6,
-            results);
+            2_500, results);
         System.out.println(summary);
         assertEquals(CYCLES, summary.get("cycles_completed"), summary.toString());
         assertEquals(0L, summary.get("lost_acknowledged_writes"), summary.toString());
