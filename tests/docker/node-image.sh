@@ -8,7 +8,7 @@ here="$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/../.." && pwd)"
 criu=/usr/local/sbin/criu
 [ -x "$criu" ] || { echo "node-image: no CRIU at $criu: run ./scripts/install.sh" >&2; exit 2; }
 [ -f "$here/cli/target/understudy-cli.jar" ] || { echo "node-image: build the distribution first (mvn install)" >&2; exit 2; }
-packages="openjdk-17-jre-headless redis-server iproute2 iptables libnetfilter-queue1 procps util-linux
+packages="openjdk-17-jre-headless redis-server iproute2 iptables libnetfilter-queue1 libxxhash0 procps util-linux
   libprotobuf-c1 libnl-3-200 libnet1 libnftables1 libbsd0 libgnutls30 libuuid1"
 mirror=$(sed -n 's/^URIs: //p' /etc/apt/sources.list.d/debian.sources 2>/dev/null | head -n1)
 [ -n "$mirror" ] || mirror=$(awk '/^deb /{print $2; exit}' /etc/apt/sources.list)

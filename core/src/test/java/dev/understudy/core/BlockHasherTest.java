@@ -13,6 +13,22 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 class BlockHasherTest
 {
     @Test
+    void directBuffersHashTheSameNativelyAsInJava()
+    {
+        // The system's libxxhash is an install.sh package: on this project's machines it must be found.
+        assertEquals(true, BlockHasher.nativeHashing(), "libxxhash not loaded: run ./scripts/install.sh");
+        final byte[] data = new byte[3 * BlockHasher.BLOCK + 123];
+        new Random(2).nextBytes(data);
+        final ByteBuffer direct = ByteBuffer.allocateDirect(data.length).put(data).flip();
+        for (final int[] range : new int[][]{{0, 0}, {0, 1}, {5, 17}, {0, 240}, {3, 241}, {0, BlockHasher.BLOCK},
+            {BlockHasher.BLOCK, BlockHasher.BLOCK}, {7, 2 * BlockHasher.BLOCK + 100}})
+        {
+            assertEquals(BlockHasher.hash(data, range[0], range[1]), BlockHasher.hash(direct, range[0], range[1]),
+                "offset " + range[0] + " length " + range[1]);
+        }
+    }
+
+    @Test
     void digestDoesNotDependOnHowBytesAreFed()
     {
         final byte[] data = new byte[3 * BlockHasher.BLOCK + 123];

@@ -4,6 +4,7 @@ import java.nio.ByteBuffer;
 import java.util.Arrays;
 
 import net.openhft.hashing.LongHashFunction;
+import org.agrona.BufferUtil;
 
 /**
  * A file's digest as both sides compute it, streaming: xxHash3 of the sequence of xxHash3s of its
@@ -23,7 +24,17 @@ public final class BlockHasher
 
     public static long hash(final ByteBuffer buffer, final int offset, final int length)
     {
+        if (NativeXxh3.AVAILABLE && buffer.isDirect())
+        {
+            return NativeXxh3.XXH3_64bits(BufferUtil.address(buffer) + offset, length);
+        }
         return XX3.hashBytes(buffer, offset, length);
+    }
+
+    /** Whether direct buffers are hashed by the system's libxxhash (same values, faster). */
+    public static boolean nativeHashing()
+    {
+        return NativeXxh3.AVAILABLE;
     }
 
     public static long hash(final byte[] bytes, final int offset, final int length)
