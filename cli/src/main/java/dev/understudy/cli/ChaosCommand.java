@@ -28,6 +28,10 @@ final class ChaosCommand implements Callable<Integer>
     @Option(names = "--concurrency", defaultValue = "6", description = "client processes (default ${DEFAULT-VALUE})")
     int concurrency;
 
+    @Option(names = "--rate", defaultValue = "50", description = "operations per second each client starts at " +
+        "most (default ${DEFAULT-VALUE}; with output commit a client waits about an epoch for each reply)")
+    double rate;
+
     @Option(names = "--fault-ms", defaultValue = "2500", description = "how long each fault lasts (default " +
         "${DEFAULT-VALUE}); a partition longer than --degraded-after-ms lets the old primary release its output")
     long faultMs;
@@ -50,8 +54,8 @@ final class ChaosCommand implements Callable<Integer>
         final Path dir = results != null ? results : Path.of("/var/tmp/understudy-chaos",
             LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")));
         Files.createDirectories(dir);
-        final Map<String, Object> summary = suite.run(cycles, nemeses, !noOutputCommit, concurrency, faultMs,
-            dir);
+        final Map<String, Object> summary = suite.run(new ChaosSuite.Options(cycles, nemeses, !noOutputCommit,
+            concurrency, rate, faultMs, dir));
         final String text = Json.write(summary);
         System.out.println(text);
         if (json != null)

@@ -12,11 +12,17 @@ import java.util.Map;
 public interface ChaosSuite
 {
     /**
-     * @param nemeses   one per cycle in rotation; "a+b" is several faults at once.
-     * @param faultMs    how long each fault lasts before it is healed.
-     * @param resultsDir where the history, summary and timeline go.
-     * @return the summary, as written to summary.json.
+     * @param nemeses       one per cycle in rotation; "a+b" is several faults at once.
+     * @param concurrency   client processes.
+     * @param ratePerClient operations per second each client starts at most.
+     * @param faultMs       how long each fault lasts before it is healed.
+     * @param resultsDir    where the history, summary and timeline go.
      */
-    Map<String, Object> run(int cycles, List<String> nemeses, boolean outputCommit, int concurrency, long faultMs,
-        Path resultsDir) throws Exception;
+    record Options(int cycles, List<String> nemeses, boolean outputCommit, int concurrency, double ratePerClient,
+        long faultMs, Path resultsDir)
+    {
+    }
+
+    /** Returns the summary, as written to summary.json. */
+    Map<String, Object> run(Options options) throws Exception;
 }

@@ -140,8 +140,7 @@ final class ChaosCluster implements AutoCloseable
                 Shell.check("docker", "start", node.getContainerId());
                 bridge(node);
             }
-            Shell.run("docker", "unpause", node.getContainerId());
-            exec(node, "iptables -F INPUT; iptables -F OUTPUT; pkill -9 java || true; " +
+            exec(node, "for p in $(ps -eo pid=); do kill -CONT $p 2>/dev/null; done; iptables -F INPUT; iptables -F OUTPUT; pkill -9 java || true; " +
                 "for ns in $(ip netns list | cut -d' ' -f1); do for p in $(ip netns pids $ns); do kill -9 $p; done; " +
                 "ip netns del $ns; done; pkill -9 redis-server || true; pkill -9 criu || true; " +
                 "rm -rf /dev/shm/understudy /var/tmp/journal; true");
@@ -178,7 +177,6 @@ final class ChaosCluster implements AutoCloseable
     {
         for (final GenericContainer<?> node : nodes)
         {
-            Shell.run("docker", "unpause", node.getContainerId() == null ? "-" : node.getContainerId());
             CloseHelper.quietClose(node::stop);
         }
         CloseHelper.quietClose(network);

@@ -8,23 +8,25 @@ import java.util.concurrent.TimeUnit;
 import dev.understudy.cli.sim.ClientNamespace;
 
 /**
- * The schedule: a number of concurrent client processes, each issuing the workload's operations with a
- * pause between them, for as long as the generator runs. Clients run on threads inside the client node's
+ * The schedule: a number of concurrent client processes, each issuing the workload's operations at up to
+ * a given rate (an operation waits for its reply first: with output commit a reply takes an epoch), for as
+ * long as the generator runs. Clients run on threads inside the client node's
  * network namespace, so their connections leave from n3.
  */
 final class Generator implements AutoCloseable
 {
     private final ClientNamespace clientNode;
     private final int concurrency;
-    private final long pauseMs;
+    private final long periodNanos;
     private final List<Future<?>> running = new ArrayList<>();
     private volatile boolean stopping;
 
-    Generator(final ClientNamespace clientNode, final int concurrency, final long pauseMs)
+    /** @param ratePerClient operations per second each client starts at most. */
+    Generator(final ClientNamespace clientNode, final int concurrency, final double ratePerClient)
     {
         this.clientNode = clientNode;
         this.concurrency = concurrency;
-        this.pauseMs = pauseMs;
+        this.periodNanos = (long)(1e9 / ratePerClient);
     }
 
     void start(final RedisWorkload workload, final int cycle)
@@ -36,10 +38,16 @@ final class Generator implements AutoCloseable
             {
                 try (RedisWorkload.Client client = workload.new Client())
                 {
+                    long next = System.nanoTime();
                     while (!stopping)
                     {
                         client.randomOperation(cycle);
-                        Thread.sleep(pauseMs);
+                        next = Math.max(next + periodNanos, System.nanoTime() - periodNanos);
+                        final long wait = next - System.nanoTime();
+                        if (wait > 0)
+                        {
+                            TimeUnit.NANOSECONDS.sleep(wait);
+                        }
                     }
                 }
                 return null;

@@ -29,9 +29,12 @@ public final class JepsenChaosSuite implements ChaosSuite
     private static final long AFTER_HEAL_MS = 1_500;
     private static final int CLIENT_TIMEOUT_MS = 3_000;
 
-    public Map<String, Object> run(final int cycles, final List<String> nemeses, final boolean outputCommit,
-        final int concurrency, final long faultMs, final Path resultsDir) throws Exception
+    public Map<String, Object> run(final Options options) throws Exception
     {
+        final int cycles = options.cycles();
+        final List<String> nemeses = options.nemeses();
+        final boolean outputCommit = options.outputCommit();
+        final Path resultsDir = options.resultsDir();
         final List<Nemesis> faults = nemeses.stream().map(String::trim).map(Nemesis::parse).toList();
         Files.createDirectories(resultsDir);
         final String image = NodeImage.build();
@@ -40,8 +43,8 @@ public final class JepsenChaosSuite implements ChaosSuite
         final List<Object> cycleRows = new ArrayList<>();
         int completed = 0;
         try (ChaosCluster cluster = new ChaosCluster(image);
-            ClientNamespace clientNode = ClientNamespace.enter(cluster.clientNetns(), concurrency + 1);
-            Generator generator = new Generator(clientNode, concurrency, 20))
+            ClientNamespace clientNode = ClientNamespace.enter(cluster.clientNetns(), options.concurrency() + 1);
+            Generator generator = new Generator(clientNode, options.concurrency(), options.ratePerClient()))
         {
             final RedisWorkload workload = new RedisWorkload(ChaosCluster.SERVICE_HOST, 6379, CLIENT_TIMEOUT_MS, history);
             for (int cycle = 0; cycle < cycles; cycle++)
@@ -59,7 +62,7 @@ public final class JepsenChaosSuite implements ChaosSuite
                     final long start = System.nanoTime();
                     nemesis.start(cluster);
                     row.put("takeover_ms", nemesis.expectsTakeover() ? awaitTakeover(cluster, start) : -1);
-                    Thread.sleep(faultMs);
+                    Thread.sleep(options.faultMs());
                     splitBrain(cluster, row);
                     nemesis.heal(cluster);
                     windows.add(new Timeline.Window(nemesis.name() + " #" + cycle, start, System.nanoTime()));
@@ -91,6 +94,9 @@ public final class JepsenChaosSuite implements ChaosSuite
         }
         history.write(resultsDir.resolve("history.jsonl"));
         final Map<String, Object> summary = judge(history, cycles, completed, nemeses, outputCommit, cycleRows);
+        summary.put("concurrency", options.concurrency());
+        summary.put("rate_per_client", options.ratePerClient());
+        summary.put("fault_ms", options.faultMs());
         summary.put("results_dir", resultsDir.toString());
         Timeline.write(resultsDir.resolve("timeline.svg"), history, windows, "understudy chaos: " +
             String.join(",", nemeses) + ", " + cycles + " cycles, output commit " + (outputCommit ? "on" : "OFF") +

@@ -7,8 +7,8 @@ import dev.understudy.core.os.Shell;
 
 /**
  * A fault: started in the middle of a cycle, healed later. Names as the command line gives them:
- * kill-primary, kill-replica, pause (SIGSTOP of the primary container), partition (n1 and n2 cut off
- * from each other by iptables inside both); "a+b" starts several at once.
+ * kill-primary ({@code docker kill n1}), kill-replica, pause (SIGSTOP of every process on n1, SIGCONT to
+ * heal), partition (n1 and n2 cut off from each other by iptables inside both); "a+b" starts several at once.
  */
 interface Nemesis
 {
@@ -38,12 +38,21 @@ interface Nemesis
                 c -> { });
             case "kill-replica" -> new Simple(name, false, c -> Shell.check("docker", "kill", c.node(2).getContainerId()),
                 c -> { });
-            case "pause" -> new Simple(name, true, c -> Shell.check("docker", "pause", c.node(1).getContainerId()),
-                c -> Shell.run("docker", "unpause", c.node(1).getContainerId()));
+            case "pause" -> new Simple(name, true, c -> signalAll(c, "STOP"), c -> signalAll(c, "CONT"));
             case "partition" -> new Simple(name, true, Nemesis::partition, Nemesis::healPartition);
             default -> throw new IllegalArgumentException("unknown nemesis '" + name +
                 "': use kill-primary, kill-replica, pause, partition, or a+b to combine");
         };
+    }
+
+    /** SIGSTOP (or SIGCONT) every process of the primary's node: its agent, service and CRIU hang. */
+    private static void signalAll(final ChaosCluster cluster, final String signal)
+    {
+        if (ChaosCluster.running(cluster.node(1)))
+        {
+            ChaosCluster.exec(cluster.node(1), "for p in $(ps -eo pid=); do [ $p -ne 1 ] && [ $p -ne $$ ] && " +
+                "kill -" + signal + " $p 2>/dev/null; done; true");
+        }
     }
 
     private static void partition(final ChaosCluster cluster)
@@ -82,19 +91,17 @@ interface Nemesis
         }
     }
 
-    /** Several faults at once; a pause goes last and is healed first (nothing can be done in a paused node). */
+    /** Several faults at once. */
     record Combined(String name, List<Nemesis> parts) implements Nemesis
     {
         public void start(final ChaosCluster cluster)
         {
-            parts.stream().filter(part -> !part.name().equals("pause")).forEach(part -> part.start(cluster));
-            parts.stream().filter(part -> part.name().equals("pause")).forEach(part -> part.start(cluster));
+            parts.forEach(part -> part.start(cluster));
         }
 
         public void heal(final ChaosCluster cluster)
         {
-            parts.stream().filter(part -> part.name().equals("pause")).forEach(part -> part.heal(cluster));
-            parts.stream().filter(part -> !part.name().equals("pause")).forEach(part -> part.heal(cluster));
+            parts.forEach(part -> part.heal(cluster));
         }
 
         public boolean expectsTakeover()

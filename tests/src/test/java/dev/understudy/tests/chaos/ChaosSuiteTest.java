@@ -5,6 +5,7 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 
+import dev.understudy.cli.ChaosSuite;
 import org.junit.jupiter.api.Test;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -22,8 +23,8 @@ class ChaosSuiteTest
     void killingThePrimaryLosesNoAcknowledgedWrite() throws Exception
     {
         final Path results = Path.of("target/chaos");
-        final Map<String, Object> summary = new JepsenChaosSuite().run(CYCLES, List.of("kill-primary"), true, 6,
-            2_500, results);
+        final Map<String, Object> summary = new JepsenChaosSuite().run(new ChaosSuite.Options(CYCLES,
+            List.of("kill-primary"), true, 6, 50, 2_500, results));
         System.out.println(summary);
         assertEquals(CYCLES, summary.get("cycles_completed"), summary.toString());
         assertEquals(0L, summary.get("lost_acknowledged_writes"), summary.toString());
