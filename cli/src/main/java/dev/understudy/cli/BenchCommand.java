@@ -286,7 +286,8 @@ final class BenchCommand implements Callable<Integer>
             if (pair.primary() != null)
             {
                 final long lastArrival = load.recorded() == 0 ? 0 : load.arrived()[load.recorded() - 1];
-                LocalPair.await(() -> audit.coveredAfter(lastArrival), 30_000, "an ack after the last reply");
+                dev.understudy.cli.sim.Await.until(() -> audit.coveredAfter(lastArrival), 30_000,
+                    "an ack after the last reply");
                 result.put("early_releases", audit.countEarly(load.sent(), load.arrived(), load.recorded()));
             }
             else

@@ -5,9 +5,8 @@ import java.net.DatagramSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
-import java.util.function.BooleanSupplier;
 
+import dev.understudy.cli.sim.Await;
 import dev.understudy.cli.workload.RedisClient;
 import dev.understudy.cli.workload.RedisService;
 import dev.understudy.core.criu.CriuBinary;
@@ -141,7 +140,7 @@ final class LocalPair implements AutoCloseable
     long awaitFreshAck(final long timeoutMs) throws InterruptedException
     {
         final long after = primary.state().lastDumpedEpoch();
-        await(() -> primary.lastAcknowledgedEpoch() > after, timeoutMs, "an acknowledged epoch");
+        Await.until(() -> primary.lastAcknowledgedEpoch() > after, timeoutMs, "an acknowledged epoch");
         return primary.lastAcknowledgedEpoch();
     }
 
@@ -156,20 +155,6 @@ final class LocalPair implements AutoCloseable
         restoredPid = CriuRestore.restore(CriuBinary.locate(), image, restoredNetwork.spec().netnsPath(),
             workDir.resolve("restore"));
         return replica.committedEpoch();
-    }
-
-    static void await(final BooleanSupplier condition, final long timeoutMs, final String what)
-        throws InterruptedException
-    {
-        final long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMs);
-        while (!condition.getAsBoolean())
-        {
-            if (System.nanoTime() > deadline)
-            {
-                throw new IllegalStateException("timed out after " + timeoutMs + " ms waiting for " + what);
-            }
-            Thread.sleep(10);
-        }
     }
 
     static long rssMb(final int pid)

@@ -124,11 +124,11 @@ public final class FailoverPair implements AutoCloseable
         primary = NodeProcess.start(hostA.netnsPath(), config.runDir().resolve("primary.log"), protect);
         if (awaitProtected)
         {
-            await(() -> "protected".equals(primaryStatus().get("state")), 60_000, "the primary to be protected");
+            Await.until(() -> "protected".equals(primaryStatus().get("state")), 60_000, "the primary to be protected");
         }
         else
         {
-            await(() -> replicaStatus().getOrDefault("heartbeat", "").startsWith("primary alive"), 60_000,
+            Await.until(() -> replicaStatus().getOrDefault("heartbeat", "").startsWith("primary alive"), 60_000,
                 "the replica to hear the primary");
         }
     }
@@ -274,20 +274,6 @@ public final class FailoverPair implements AutoCloseable
         Directories.deleteRecursively(workDir("a"));
         Directories.deleteRecursively(workDir("b"));
         Directories.deleteRecursively(journalDir());
-    }
-
-    private static void await(final java.util.function.BooleanSupplier condition, final long timeoutMs,
-        final String what) throws InterruptedException
-    {
-        final long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMs);
-        while (!condition.getAsBoolean())
-        {
-            if (System.nanoTime() > deadline)
-            {
-                throw new IllegalStateException("timed out after " + timeoutMs + " ms waiting for " + what);
-            }
-            Thread.sleep(50);
-        }
     }
 
     public synchronized void close()

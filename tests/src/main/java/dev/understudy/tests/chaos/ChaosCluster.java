@@ -4,10 +4,9 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
-import java.util.function.BooleanSupplier;
 
 import com.github.dockerjava.api.model.Capability;
+import dev.understudy.cli.sim.Await;
 import dev.understudy.cli.sim.StatusClient;
 import dev.understudy.core.os.Shell;
 import org.agrona.CloseHelper;
@@ -116,7 +115,7 @@ final class ChaosCluster implements AutoCloseable
             "--service-ip " + SERVICE_IP + " --metrics-host " + n1 + " --metrics-port " + PRIMARY_STATUS +
             (outputCommit ? "" : " --no-output-commit") + " -- redis-server --port 6379 --bind 0.0.0.0 " +
             "--save '' --appendonly no --protected-mode no >> /var/log/primary.log 2>&1");
-        await(() -> "protected".equals(primaryStatus().get("state")), 60_000, "the primary on n1 to be protected");
+        Await.until(() -> "protected".equals(primaryStatus().get("state")), 60_000, "the primary on n1 to be protected");
     }
 
     Map<String, String> primaryStatus()
@@ -157,20 +156,6 @@ final class ChaosCluster implements AutoCloseable
     void copyLog(final int n, final String file, final Path target)
     {
         Shell.run("docker", "cp", node(n).getContainerId() + ":" + file, target.toString());
-    }
-
-    static void await(final BooleanSupplier condition, final long timeoutMs, final String what)
-        throws InterruptedException
-    {
-        final long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMs);
-        while (!condition.getAsBoolean())
-        {
-            if (System.nanoTime() > deadline)
-            {
-                throw new IllegalStateException("timed out after " + timeoutMs + " ms waiting for " + what);
-            }
-            Thread.sleep(50);
-        }
     }
 
     public void close()
