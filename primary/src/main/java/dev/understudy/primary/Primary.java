@@ -50,9 +50,7 @@ public final class Primary implements AutoCloseable
     private AgentRunner epochRunner;
     private AgentRunner shipperRunner;
     private AgentRunner heartbeatRunner;
-    private Subscription heartbeatSubscription;
     private OutputCommit outputCommit;
-    private String ackEndpoint;
 
     private Primary(final ProtectContext context)
     {
@@ -90,7 +88,7 @@ public final class Primary implements AutoCloseable
         final String listen = Endpoints.withFreePort(context.listenEndpoint() != null ? context.listenEndpoint() :
             Endpoints.localAddressTowards(context.replicaEndpoint()) + ":0");
         final Subscription acks = aeron.aeron().addSubscription(Streams.udpChannel(listen), Streams.ACKS);
-        ackEndpoint = resolvedEndpoint(acks, listen);
+        final String ackEndpoint = resolvedEndpoint(acks, listen);
         final Publication epochs = aeron.aeron().addPublication(Streams.udpChannel(context.replicaEndpoint()),
             Streams.EPOCHS);
 
@@ -138,12 +136,12 @@ public final class Primary implements AutoCloseable
         final HeartbeatMetrics heartbeatMetrics = new HeartbeatMetrics(registry);
         state.heartbeats = heartbeatMetrics;
         // Same channel as the acks (one socket); the replica sends to the endpoint announced in each epoch.
-        heartbeatSubscription = aeron.aeron().addSubscription(Streams.udpChannel(listen), Streams.HEARTBEATS);
+        final Subscription heartbeats = aeron.aeron().addSubscription(Streams.udpChannel(listen), Streams.HEARTBEATS);
         final PrimaryHeartbeat heartbeat = new PrimaryHeartbeat(context.term(), state, this::fence);
         final String replicaEndpoint = context.replicaEndpoint();
         heartbeatRunner = new AgentRunner(new SleepingMillisIdleStrategy(1), this::onError, null,
             new HeartbeatAgent(context.heartbeat(), new HeartbeatPublisher(aeron.aeron()), () -> replicaEndpoint,
-                heartbeatSubscription, new FailureDetector(TimeUnit.MILLISECONDS.toNanos(context.heartbeat().timeoutMs())),
+                heartbeats, new FailureDetector(TimeUnit.MILLISECONDS.toNanos(context.heartbeat().timeoutMs())),
                 heartbeat, heartbeat, heartbeatMetrics));
         AgentRunner.startOnThread(heartbeatRunner);
     }

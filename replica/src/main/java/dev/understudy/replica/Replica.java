@@ -36,7 +36,6 @@ public final class Replica implements AutoCloseable
     private ImageAssembler assembler;
     private AgentRunner heartbeatRunner;
     private TermStore terms;
-    private Subscription heartbeatSubscription;
 
     private Replica(final ReplicaContext context)
     {
@@ -90,13 +89,13 @@ public final class Replica implements AutoCloseable
             .description("1 once this replica took over and runs the service: a primary without a replica")
             .register(registry);
         // The primary sends its heartbeats to the endpoint it ships epochs to (one socket, another stream).
-        heartbeatSubscription = aeron.aeron().addSubscription(Streams.udpChannel(context.listenEndpoint()),
+        final Subscription heartbeats = aeron.aeron().addSubscription(Streams.udpChannel(context.listenEndpoint()),
             Streams.HEARTBEATS);
         final ReplicaHeartbeat heartbeat = new ReplicaHeartbeat(state, store, context.primaryLossHandler());
         heartbeatRunner = new AgentRunner(new SleepingMillisIdleStrategy(1),
             error -> state.lastError = String.valueOf(error), null,
             new HeartbeatAgent(context.heartbeat(), new HeartbeatPublisher(aeron.aeron()), heartbeat::primaryEndpoint,
-                heartbeatSubscription, detector, heartbeat, heartbeat, heartbeatMetrics));
+                heartbeats, detector, heartbeat, heartbeat, heartbeatMetrics));
         AgentRunner.startOnThread(heartbeatRunner);
     }
 
