@@ -6,6 +6,7 @@ import java.nio.file.Path;
 import java.util.concurrent.TimeUnit;
 
 import dev.understudy.core.os.Directories;
+import dev.understudy.core.criu.CriuLeftovers;
 import dev.understudy.core.criu.CriuNotificationListener;
 import dev.understudy.core.criu.CriuService;
 import dev.understudy.core.criu.DumpOptions;
@@ -118,6 +119,7 @@ final class EpochAgent implements Agent
             Directories.deleteRecursively(dir);
             free.offer(slot);
             state.lastError = String.valueOf(ex.getMessage());
+            CriuLeftovers.cleanProcMountpoint(service.workingDirectory()); // a CRIU killed mid-dump leaves it
             // The service keeps running; retry with backoff so a persistent failure does not spin.
             failureBackoffNs = Math.min(Math.max(failureBackoffNs * 2, intervalNs), TimeUnit.SECONDS.toNanos(5));
             nextEpochNs = System.nanoTime() + failureBackoffNs;

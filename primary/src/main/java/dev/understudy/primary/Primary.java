@@ -10,6 +10,7 @@ import dev.understudy.buffering.EpochCommitBuffer;
 import dev.understudy.core.aeron.EmbeddedAeron;
 import dev.understudy.core.os.Directories;
 import dev.understudy.core.criu.CriuBinary;
+import dev.understudy.core.criu.CriuLeftovers;
 import dev.understudy.core.criu.CriuNotificationListener;
 import dev.understudy.core.criu.CriuService;
 import dev.understudy.core.criu.KerndatCache;
@@ -105,6 +106,8 @@ public final class Primary implements AutoCloseable
                 "replies the replica cannot reproduce, and a failover can lose writes they saw acknowledged");
         }
         state.outputCommit = outputCommit;
+        // A host that died mid-dump may have left CRIU's proc.crtools in the service's working directory.
+        CriuLeftovers.cleanProcMountpoint(ProtectedProcess.WORKING_DIRECTORY);
         service = ProtectedProcess.start(context.command(), context.networkSpec().netnsPath(), Path.of("/dev/null"));
         state.servicePid = service.rootPid();
         criu = CriuService.start(criuBinary, context.networkSpec().netnsPath(), context.runDir().resolve("criu"));

@@ -26,6 +26,14 @@ public final class ProtectedProcess implements AutoCloseable
         this.rootPid = rootPid;
     }
 
+    /** The service runs where the agent was started (it inherits the working directory, as users expect). */
+    public static final Path WORKING_DIRECTORY = Path.of("").toAbsolutePath();
+
+    public Path workingDirectory()
+    {
+        return WORKING_DIRECTORY;
+    }
+
     public static ProtectedProcess start(final List<String> command, final Path netns, final Path logFile)
         throws IOException
     {
