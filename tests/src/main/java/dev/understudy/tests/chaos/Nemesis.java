@@ -57,12 +57,15 @@ interface Nemesis
 
     private static void partition(final ChaosCluster cluster)
     {
-        final String n1 = cluster.ip(1);
-        final String n2 = cluster.ip(2);
-        ChaosCluster.exec(cluster.node(1), "iptables -I INPUT -s " + n2 + " -j DROP; iptables -I OUTPUT -d " + n2 +
-            " -j DROP");
-        ChaosCluster.exec(cluster.node(2), "iptables -I INPUT -s " + n1 + " -j DROP; iptables -I OUTPUT -d " + n1 +
-            " -j DROP");
+        for (final int n : new int[]{1, 2})
+        {
+            final String other = cluster.ip(3 - n);
+            if (ChaosCluster.running(cluster.node(n))) // combined with a kill, the dead side has no rules to get
+            {
+                ChaosCluster.exec(cluster.node(n), "iptables -I INPUT -s " + other + " -j DROP; iptables -I OUTPUT -d " +
+                    other + " -j DROP");
+            }
+        }
     }
 
     private static void healPartition(final ChaosCluster cluster)
