@@ -16,7 +16,7 @@ PKGS=(
   redis-server redis-tools iptables iproute2 util-linux procps
   libnetfilter-queue1 libxxhash0
   # CRIU build and runtime dependencies
-  build-essential pkgconf libbsd-dev libcap-dev libgnutls28-dev libnet1-dev libnftables-dev
+  build-essential patch pkgconf libbsd-dev libcap-dev libgnutls28-dev libnet1-dev libnftables-dev
   libnl-3-dev libprotobuf-c-dev libprotobuf-dev protobuf-c-compiler protobuf-compiler uuid-dev
   python3-protobuf libaio-dev xz-utils curl ca-certificates
   # the JVM build
@@ -41,11 +41,19 @@ fi
 
 version_ge() { [ "$(printf '%s\n%s\n' "$2" "$1" | sort -V | head -n1)" = "$2" ]; }
 
+# The CRIU patches kept in this repository (native/criu-patches): the installed CRIU must be built with
+# exactly these, so their hash is recorded beside it and a change rebuilds it.
+ROOT="$(cd "$(dirname "$(readlink -f "$0")")/.." && pwd)"
+PATCH_DIR="$ROOT/native/criu-patches"
+STAMP_DIR="$PREFIX/share/understudy"
+patches_hash=$(cat "$PATCH_DIR"/*.patch 2>/dev/null | sha256sum | cut -c1-64)
+
 criu_ok() {
   local bin="$1" v
   [ -x "$bin" ] || return 1
   v=$("$bin" --version 2>/dev/null | awk '/^Version:/{print $2}')
   [ -n "$v" ] && version_ge "$v" "$CRIU_MIN" || return 1
+  [ "$(cat "$STAMP_DIR/criu-patches.sha256" 2>/dev/null)" = "$patches_hash" ] || return 1
   "$bin" check >/dev/null 2>&1
 }
 
@@ -86,12 +94,29 @@ else
   build=$(mktemp -d)
   tar -C "$build" -xf "$SRC_CACHE/$file"
   srcdir=$(find "$build" -mindepth 1 -maxdepth 1 -type d | head -n1)
+  for p in "$PATCH_DIR"/*.patch; do
+    say "applying $(basename "$p")"
+    patch -d "$srcdir" -p1 --quiet --forward < "$p" || die "patch $(basename "$p") does not apply to $file"
+  done
   say "building CRIU in $srcdir (about a minute on 2 cores)"
   make -C "$srcdir" -j"$(nproc)" criu >"$build/build.log" 2>&1 || { tail -20 "$build/build.log" >&2; die "CRIU build failed (log: $build/build.log)"; }
   install -D -m 0755 "$srcdir/criu/criu" "$PREFIX/sbin/criu"
   rm -rf "$build"
+  mkdir -p "$STAMP_DIR" && echo "$patches_hash" > "$STAMP_DIR/criu-patches.sha256"
+  rm -f /run/criu.kdat # kernel facts cached by another build of CRIU
   criu_ok "$PREFIX/sbin/criu" || { "$PREFIX/sbin/criu" check >&2 || true; die "built CRIU fails 'criu check' on this kernel"; }
   say "installed CRIU $("$PREFIX/sbin/criu" --version | awk '/^Version:/{print $2}') at $PREFIX/sbin/criu"
+fi
+
+# The dirty-page tracker: a small helper that holds a userfaultfd of each process of the service.
+TRACKER_SRC="$ROOT/native/uffd-tracker/understudy-uffd.c"
+TRACKER_BIN="$PREFIX/lib/understudy/understudy-uffd"
+tracker_hash=$(sha256sum "$TRACKER_SRC" | cut -c1-64)
+if [ "$(cat "$STAMP_DIR/understudy-uffd.sha256" 2>/dev/null)" != "$tracker_hash" ] || [ ! -x "$TRACKER_BIN" ]; then
+  mkdir -p "$(dirname "$TRACKER_BIN")" "$STAMP_DIR"
+  cc -O2 -Wall -Wextra -Werror -o "$TRACKER_BIN" "$TRACKER_SRC" || die "building $TRACKER_SRC failed"
+  echo "$tracker_hash" > "$STAMP_DIR/understudy-uffd.sha256"
+  say "built the dirty-page tracker at $TRACKER_BIN"
 fi
 
 # The chaos suite's containers need a running Docker engine; where no init system starts it, start it here.
