@@ -18,8 +18,8 @@
  *   root PID    the tree to track (the service's init)          -> ok
  *   refresh     track new processes, re-inject after exec, register new VMAs
  *               -> ok procs=N tracked=N injected=N registered=N failed=N
- *   written     did anything change since the last re-arm?  (no side effects)
- *               -> written pages=N untracked=N procs=N
+ *   written     did anything change since the last re-arm? (no side effect on tracking)
+ *               -> written pages=N untracked=N procs=N   (untracked: processes new, gone or not tracked)
  *   quit
  */
 #define _GNU_SOURCE
@@ -463,11 +463,15 @@ static void written(void)
 	long pages = 0, untracked = 0;
 	int i, j, n;
 
+	/* A process that came (not tracked yet) or went changes the image by itself. */
+	for (i = 0; i < nr_procs; i++)
+		procs[i].seen = false;
+	walk_tree(root_pid, 0);
 	for (i = 0; i < nr_procs; i++) {
 		struct proc *p = &procs[i];
 		int pagemap = p->pagemap;
 
-		if (pagemap < 0) {
+		if (!p->seen || pagemap < 0) {
 			untracked++;
 			continue;
 		}

@@ -1,19 +1,20 @@
 #!/usr/bin/env bash
 # Builds the chaos suite's node image on this machine (no image registry is reachable) and prints its tag.
 # Base: debootstrap minbase bookworm + a JRE, Redis, iproute2/iptables, libnetfilter_queue, CRIU's runtime
-# libraries and the CRIU that scripts/install.sh built; tagged by a hash of those inputs, so it is built
+# libraries and the CRIU and dirty-page tracker that scripts/install.sh built; tagged by a hash of those inputs, so it is built
 # once. On top, a thin layer with the Understudy distribution, tagged by the distribution's content hash.
 set -euo pipefail
 here="$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/../.." && pwd)"
 criu=/usr/local/sbin/criu
-[ -x "$criu" ] || { echo "node-image: no CRIU at $criu: run ./scripts/install.sh" >&2; exit 2; }
+tracker=/usr/local/lib/understudy/understudy-uffd
+[ -x "$criu" ] && [ -x "$tracker" ] || { echo "node-image: no CRIU at $criu or tracker at $tracker: run ./scripts/install.sh" >&2; exit 2; }
 [ -f "$here/cli/target/understudy-cli.jar" ] || { echo "node-image: build the distribution first (mvn install)" >&2; exit 2; }
 packages="openjdk-17-jre-headless redis-server iproute2 iptables libnetfilter-queue1 libxxhash0 procps util-linux
   libprotobuf-c1 libnl-3-200 libnet1 libnftables1 libbsd0 libgnutls30 libuuid1"
 mirror=$(sed -n 's/^URIs: //p' /etc/apt/sources.list.d/debian.sources 2>/dev/null | head -n1)
 [ -n "$mirror" ] || mirror=$(awk '/^deb /{print $2; exit}' /etc/apt/sources.list)
 
-base_hash=$( (echo "$packages $mirror"; sha256sum "$criu") | sha256sum | cut -c1-16)
+base_hash=$( (echo "$packages $mirror"; sha256sum "$criu" "$tracker") | sha256sum | cut -c1-16)
 base="understudy-node-base:$base_hash"
 if ! docker image inspect "$base" >/dev/null 2>&1; then
   rootfs=$(mktemp -d /var/tmp/understudy-rootfs.XXXXXX)
@@ -21,6 +22,7 @@ if ! docker image inspect "$base" >/dev/null 2>&1; then
   echo "node-image: debootstrap bookworm into $rootfs (a few minutes, once)..." >&2
   debootstrap --variant=minbase --include="$(echo $packages | tr ' ' ,)" bookworm "$rootfs" "$mirror" >&2
   install -m 0755 "$criu" "$rootfs/usr/local/sbin/criu"
+  install -D -m 0755 "$tracker" "$rootfs$tracker"
   chroot "$rootfs" apt-get clean
   rm -rf "$rootfs"/var/lib/apt/lists/*
   tar -C "$rootfs" --numeric-owner -c . | docker import - "$base" >&2

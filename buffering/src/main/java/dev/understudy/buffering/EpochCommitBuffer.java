@@ -81,6 +81,7 @@ public final class EpochCommitBuffer implements AutoCloseable
     private final AtomicLong releasedPackets = new AtomicLong();
     private final AtomicLong socketOverruns = new AtomicLong();
     private final AtomicLong kernelDropped = new AtomicLong();
+    private final AtomicLong packetsSeen = new AtomicLong();
     private long nextStatsNs;
 
     private EpochCommitBuffer(final Config config)
@@ -163,6 +164,12 @@ public final class EpochCommitBuffer implements AutoCloseable
     {
         final long oldest = oldestHeldNs.get();
         return oldest < 0 ? 0 : TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - oldest);
+    }
+
+    /** Every packet the service sent or received through the queues so far (an epoch with none can be skipped). */
+    public long packetsSeen()
+    {
+        return packetsSeen.get();
     }
 
     public long releasedPackets()
@@ -421,6 +428,7 @@ public final class EpochCommitBuffer implements AutoCloseable
     private int onOutput(final Pointer nfad)
     {
         final long id = packetId(nfad);
+        packetsSeen.lazySet(packetsSeen.get() + 1); // single writer: this thread
         if (passThrough)
         {
             NetfilterQueueLibrary.LIB.nfq_set_verdict(outputQueue, (int)id, NetfilterQueueLibrary.NF_ACCEPT, 0, null);
@@ -447,6 +455,7 @@ public final class EpochCommitBuffer implements AutoCloseable
     private int onInput(final Pointer nfad)
     {
         final long id = packetId(nfad);
+        packetsSeen.lazySet(packetsSeen.get() + 1);
         lastInputId = id;
         if (!holdingInput)
         {

@@ -108,6 +108,8 @@ final class BenchCommand implements Callable<Integer>
             final boolean protectedMode = pair.primary() != null;
             pair.awaitProtectedAndResetFigures();
             final long committedBefore = protectedMode ? pair.primary().metrics().committedCount() : 0;
+            final long skippedBefore = protectedMode ? pair.primary().metrics().skippedCount() : 0;
+            final long rtoBefore = TcpTimeouts.read();
             final long start = System.nanoTime();
             final long replies;
             final Histogram latency;
@@ -128,11 +130,14 @@ final class BenchCommand implements Callable<Integer>
                     epochs = pair.primary().metrics().snapshot();
                 }
             }
+            final long rtoTimeouts = TcpTimeouts.read() - rtoBefore;
             final Map<String, Object> result = new LinkedHashMap<>();
             result.put("rss_mb", rss);
+            result.put("dirty_tracking", protectedMode ? pair.primary().state().dirtyTracking().label() : null);
             if (protectedMode)
             {
                 final PrimaryMetrics.Snapshot m = epochs;
+                result.put("epochs_skipped", pair.primary().metrics().skippedCount() - skippedBefore);
                 final long imageP50 = m.imageBytes().getValueAtPercentile(50);
                 result.put("epochs_committed", m.committed() - committedBefore);
                 result.put("frozen_ms_p50", ms(m.frozenUs(), 50));
@@ -154,7 +159,7 @@ final class BenchCommand implements Callable<Integer>
             }
             else
             {
-                for (final String field : List.of("epochs_committed", "frozen_ms_p50", "frozen_ms_p99",
+                for (final String field : List.of("epochs_skipped", "epochs_committed", "frozen_ms_p50", "frozen_ms_p99",
                     "dump_wall_ms_p50", "memdump_ms_p50", "memwrite_ms_p50", "shipped_bytes_per_epoch_p50",
                     "image_bytes_p50", "shipped_percent_p50", "ack_latency_ms_p50", "ship_ms_p50",
                     "replica_apply_ms_p50", "image_mismatches",
@@ -167,6 +172,7 @@ final class BenchCommand implements Callable<Integer>
             result.put("reply_latency_ms_p50", latency.getTotalCount() == 0 ? null : ms(latency, 50));
             result.put("reply_latency_ms_p99", latency.getTotalCount() == 0 ? null : ms(latency, 99));
             result.put("load_errors", loadErrors);
+            result.put("client_rto_timeouts", rtoTimeouts);
             return result;
         }
     }

@@ -12,6 +12,7 @@ import dev.understudy.cli.workload.RedisService;
 import dev.understudy.core.criu.CriuBinary;
 import dev.understudy.core.criu.CriuNotificationListener;
 import dev.understudy.core.criu.CriuRestore;
+import dev.understudy.core.memory.DirtyTracking;
 import dev.understudy.core.net.ServiceNetwork;
 import dev.understudy.core.os.Directories;
 import dev.understudy.primary.EpochObserver;
@@ -86,6 +87,8 @@ final class LocalPair implements AutoCloseable
             pair.primary = Primary.start(new ProtectContext().name(name).serviceIp(serviceIp)
                 .replicaEndpoint("127.0.0.1:" + port).workDir(workDir).metricsPort(0).intervalMs(intervalMs)
                 .shipMode(mode == Mode.NAIVE ? ProtectContext.ShipMode.NAIVE : ProtectContext.ShipMode.DELTA)
+                // The naive baseline dumps and ships everything every epoch.
+                .dirtyTracking(mode == Mode.NAIVE ? DirtyTracking.CONTENT : DirtyTracking.AUTO)
                 .command(RedisService.command()), observer, notifications);
             return pair;
         }

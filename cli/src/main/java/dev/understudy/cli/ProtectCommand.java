@@ -5,6 +5,7 @@ import java.util.List;
 import java.util.concurrent.Callable;
 
 import dev.understudy.core.criu.CriuNotificationListener;
+import dev.understudy.core.memory.DirtyTracking;
 import dev.understudy.primary.EpochObserver;
 import dev.understudy.primary.OutputCommit;
 import dev.understudy.primary.Primary;
@@ -65,6 +66,10 @@ final class ProtectCommand implements Callable<Integer>
         "over holds a higher one (default ${DEFAULT-VALUE})")
     long term;
 
+    @Option(names = "--dirty-tracking", defaultValue = "auto", description = "how written pages are found: " +
+        "auto (the best this kernel has), uffd-wp (Linux >= 6.7), soft-dirty, content (full dumps; old kernels)")
+    String dirtyTracking;
+
     @Mixin
     HeartbeatOptions heartbeat;
 
@@ -89,6 +94,7 @@ final class ProtectCommand implements Callable<Integer>
             .intervalMs(intervalMs).name(name).bridge(bridge).listenEndpoint(listen).workDir(workDir)
             .metricsPort(metricsPort).networkLock(networkLock).command(command).outputCommit(!noOutputCommit)
             .replicaLossPolicy(policy(replicaLossPolicy)).degradedAfterMs(degradedAfterMs).term(term)
+            .dirtyTracking(DirtyTracking.parse(dirtyTracking))
             .metricsHost(heartbeat.metricsHost);
         heartbeat.applyTo(context.heartbeat());
         final Primary primary = Primary.start(context, EpochObserver.NONE, CriuNotificationListener.NONE);

@@ -7,6 +7,7 @@ import java.util.List;
 import dev.understudy.core.criu.CriuBinaryAccess;
 import dev.understudy.core.criu.CriuException;
 import dev.understudy.core.criu.DumpOptions;
+import dev.understudy.core.memory.DirtyTracking;
 import dev.understudy.core.net.Endpoints;
 import dev.understudy.core.net.Ipv4Cidr;
 import dev.understudy.core.net.ServiceNetwork;
@@ -49,7 +50,7 @@ class InputValidationTest
     void nftablesNetworkLockIsRefused()
     {
         final IllegalArgumentException ex = assertThrows(IllegalArgumentException.class,
-            () -> new DumpOptions(Path.of("/tmp"), 1, true, true, "nftables", false, null));
+            () -> new DumpOptions(Path.of("/tmp"), 1, true, true, "nftables", DirtyTracking.CONTENT, null));
         assertTrue(ex.getMessage().contains("nftables"));
     }
 

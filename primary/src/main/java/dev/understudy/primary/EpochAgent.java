@@ -11,6 +11,8 @@ import dev.understudy.core.criu.CriuNotificationListener;
 import dev.understudy.core.criu.CriuService;
 import dev.understudy.core.criu.DumpOptions;
 import dev.understudy.core.criu.DumpStats;
+import dev.understudy.core.memory.DirtyTracking;
+import dev.understudy.core.memory.UffdTracker;
 import org.agrona.concurrent.Agent;
 import org.agrona.concurrent.AgentTerminationException;
 import org.agrona.concurrent.OneToOneConcurrentArrayQueue;
@@ -19,6 +21,14 @@ import org.agrona.concurrent.OneToOneConcurrentArrayQueue;
  * The epoch loop: after every interval of run time, freeze and dump the service with CRIU (leaving it running) into tmpfs
  * and hand the image to the shipper. The service is frozen only inside {@link CriuService#dump}; if the
  * shipper still holds the previous epoch, the next dump waits for it (bounded pipeline).
+ *
+ * With incremental dirty tracking each dump has the previous one as parent and holds only the pages
+ * written since. Two rules keep that right: after a failed dump the next one is full (CRIU may already
+ * have re-armed tracking for some processes of the failed one), and the parent's own link to its parent is
+ * cut before the dump (CRIU opens the parent chain recursively, needs only the parent's pagemap, and the
+ * grandparent is deleted once shipped: a broken chain silently made every dump full).
+ * With uffd-wp an epoch in which no page was written and no packet moved is skipped: there is nothing
+ * to checkpoint and no output to release.
  */
 final class EpochAgent implements Agent
 {
@@ -34,8 +44,13 @@ final class EpochAgent implements Agent
     private long nextEpochNs;
     private long epoch;
     private long failureBackoffNs;
+    private final DirtyTracking dirtyTracking;
     private final boolean incremental;
+    private final UffdTracker uffd;
     private final OutputCommit outputCommit;
+    /** The last dump failed: tracking state is unknown, the next dump must be full. */
+    private boolean forceFull;
+    private long packetsAtLastDump = Long.MIN_VALUE;
     /** Incremental dumps: the last dump (the next parent) and the one before it, kept on tmpfs. */
     private Path lastDir;
     private long lastEpoch = -1;
@@ -44,11 +59,13 @@ final class EpochAgent implements Agent
     EpochAgent(final ProtectContext context, final PrimaryState state, final PrimaryMetrics metrics,
         final CriuService criu, final ProtectedProcess service, final CriuNotificationListener notifications,
         final OneToOneConcurrentArrayQueue<CheckpointEpoch> ready,
-        final OneToOneConcurrentArrayQueue<CheckpointEpoch> free, final boolean incremental,
-        final OutputCommit outputCommit)
+        final OneToOneConcurrentArrayQueue<CheckpointEpoch> free, final DirtyTracking dirtyTracking,
+        final UffdTracker uffd, final OutputCommit outputCommit)
     {
         this.outputCommit = outputCommit;
-        this.incremental = incremental;
+        this.dirtyTracking = dirtyTracking;
+        this.incremental = dirtyTracking.incremental();
+        this.uffd = uffd;
         this.context = context;
         this.state = state;
         this.metrics = metrics;
@@ -58,6 +75,19 @@ final class EpochAgent implements Agent
         this.ready = ready;
         this.free = free;
         this.intervalNs = TimeUnit.MILLISECONDS.toNanos(context.intervalMs());
+    }
+
+    /**
+     * Nothing to checkpoint: no page written since the last dump (uffd-wp says so for every process of the
+     * tree, and no process came or went) and no packet in or out, so no output waits for this epoch.
+     */
+    private boolean nothingChanged() throws IOException
+    {
+        if (uffd == null || outputCommit == null || outputCommit.packetsSeen() != packetsAtLastDump)
+        {
+            return false;
+        }
+        return uffd.written().nothing();
     }
 
     public String roleName()
@@ -87,22 +117,39 @@ final class EpochAgent implements Agent
             nextEpochNs = now + intervalNs; // no replica: checkpoints would protect nothing
             return 0;
         }
+        final boolean canUseParent = incremental && lastDir != null && Files.isDirectory(lastDir) &&
+            !state.fullDumpRequested && !forceFull;
+        if (canUseParent && nothingChanged())
+        {
+            metrics.onSkipped();
+            nextEpochNs = now + intervalNs;
+            return 0;
+        }
         final CheckpointEpoch slot = free.poll();
         if (slot == null)
         {
             return 0; // shipper still busy with the previous epoch
+        }
+        if (uffd != null)
+        {
+            // Outside the freeze: new processes and VMAs get registered; until then they count as written.
+            final UffdTracker.Refresh refresh = uffd.refresh();
+            metrics.onTrackerRefresh(refresh.tracked(), uffd.restarts());
         }
         final long number = ++epoch;
         final Path dir = context.runDir().resolve("epoch-" + number);
         Files.createDirectories(dir);
         long parentEpoch = -1;
         String parent = null;
-        if (incremental && lastDir != null && Files.isDirectory(lastDir) && !state.fullDumpRequested)
+        if (canUseParent)
         {
             parentEpoch = lastEpoch;
             parent = "../" + lastDir.getFileName();
+            Files.deleteIfExists(lastDir.resolve("parent")); // CRIU needs the parent's pagemap, not its chain
         }
         state.fullDumpRequested = false;
+        forceFull = false;
+        final long packetsBefore = outputCommit != null ? outputCommit.packetsSeen() : Long.MIN_VALUE;
         state.dumpingEpoch = number;
         if (outputCommit != null)
         {
@@ -111,13 +158,14 @@ final class EpochAgent implements Agent
         final long start = System.nanoTime();
         try
         {
-            criu.dump(new DumpOptions(dir, service.rootPid(), true, true, context.networkLock(), incremental, parent),
+            criu.dump(new DumpOptions(dir, service.rootPid(), true, true, context.networkLock(), dirtyTracking, parent),
                 notifications);
         }
         catch (final RuntimeException ex) // CriuException, or a notification handler failing (commit buffer gone)
         {
             Directories.deleteRecursively(dir);
             free.offer(slot);
+            forceFull = true;
             state.lastError = String.valueOf(ex.getMessage());
             CriuLeftovers.cleanProcMountpoint(service.workingDirectory()); // a CRIU killed mid-dump leaves it
             // The service keeps running; retry with backoff so a persistent failure does not spin.
@@ -153,6 +201,7 @@ final class EpochAgent implements Agent
             frozenUs = TimeUnit.NANOSECONDS.toMicros(end - start);
         }
         metrics.onDump(frozenUs, end - start, memdumpUs, memwriteUs);
+        packetsAtLastDump = packetsBefore; // packets during the freeze were held input: they count for the next epoch
         state.lastDumpedEpoch = number;
         if (incremental)
         {

@@ -114,6 +114,12 @@ public final class OutputCommit
         }
     }
 
+    /** Packets in or out of the service so far; the same count at two dumps means no traffic between them. */
+    long packetsSeen()
+    {
+        return buffer.packetsSeen();
+    }
+
     boolean suspended()
     {
         return suspended;

@@ -14,6 +14,8 @@ import dev.understudy.core.criu.CriuLeftovers;
 import dev.understudy.core.criu.CriuNotificationListener;
 import dev.understudy.core.criu.CriuService;
 import dev.understudy.core.criu.KerndatCache;
+import dev.understudy.core.memory.DirtyTracking;
+import dev.understudy.core.memory.UffdTracker;
 import dev.understudy.core.metrics.StatusServer;
 import dev.understudy.core.net.Endpoints;
 import dev.understudy.core.net.ServiceNetwork;
@@ -52,6 +54,7 @@ public final class Primary implements AutoCloseable
     private AgentRunner shipperRunner;
     private AgentRunner heartbeatRunner;
     private OutputCommit outputCommit;
+    private UffdTracker uffdTracker;
 
     private Primary(final ProtectContext context)
     {
@@ -119,14 +122,19 @@ public final class Primary implements AutoCloseable
         final OneToOneConcurrentArrayQueue<CheckpointEpoch> free = new OneToOneConcurrentArrayQueue<>(2);
         free.offer(new CheckpointEpoch());
         free.offer(new CheckpointEpoch());
-        // CRIU's own incremental dumps where the kernel tracks dirty pages; full dumps + content delta otherwise.
-        final boolean incremental = context.incrementalDumps() && criuBinary.hasMemDirtyTrack();
-        state.incrementalDumps = incremental;
+        // CRIU's incremental dumps where written pages are tracked; full dumps + content delta otherwise.
+        final DirtyTracking dirtyTracking = context.dirtyTracking().resolve(criuBinary);
+        state.dirtyTracking = dirtyTracking;
+        final boolean incremental = dirtyTracking.incremental();
+        if (dirtyTracking == DirtyTracking.UFFD_WP)
+        {
+            uffdTracker = UffdTracker.start(service.rootPid());
+        }
         final EpochShipperAgent shipper = new EpochShipperAgent(context, state, metrics, observer, ready, free,
             epochs, acks, tracker, ackEndpoint, incremental, outputCommit);
         final EpochAgent epochAgent = new EpochAgent(context, state, metrics, criu, service,
-            outputCommit != null ? outputCommit.listener(notifications) : notifications, ready, free, incremental,
-            outputCommit);
+            outputCommit != null ? outputCommit.listener(notifications) : notifications, ready, free, dirtyTracking,
+            uffdTracker, outputCommit);
         shipperRunner = new AgentRunner(new SleepingMillisIdleStrategy(1), this::onError, null, shipper);
         epochRunner = new AgentRunner(new SleepingMillisIdleStrategy(1), this::onError, null, epochAgent);
         AgentRunner.startOnThread(shipperRunner);
@@ -279,7 +287,8 @@ public final class Primary implements AutoCloseable
     {
         state.phase = PrimaryState.Phase.STOPPED;
         // The service dies before the buffer's rules go: nothing it sent unacknowledged escapes on the way out.
-        CloseHelper.quietCloseAll(heartbeatRunner, epochRunner, shipperRunner, statusServer, service, criu, commitBuffer, aeron, network);
+        CloseHelper.quietCloseAll(heartbeatRunner, epochRunner, shipperRunner, statusServer, uffdTracker, service, criu,
+            commitBuffer, aeron, network);
         Directories.deleteRecursively(context.runDir());
         registry.close();
     }

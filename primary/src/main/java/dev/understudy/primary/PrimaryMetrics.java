@@ -43,6 +43,10 @@ public final class PrimaryMetrics
     private final AtomicLong totalImage = new AtomicLong();
     private final AtomicLong committedCount = new AtomicLong();
     private final AtomicLong mismatchCount = new AtomicLong();
+    private final AtomicLong skippedCount = new AtomicLong();
+    private final AtomicLong trackedProcesses = new AtomicLong();
+    private final AtomicLong trackerRestarts = new AtomicLong();
+    private final Counter skipped;
 
     public PrimaryMetrics(final MeterRegistry registry)
     {
@@ -64,8 +68,42 @@ public final class PrimaryMetrics
             .description("epochs the replica refused (corrupt, wrong base): a full image follows").register(registry);
         Gauge.builder("understudy.replica.lag.epochs", lag, AtomicLong::get)
             .description("epochs shipped but not yet acknowledged").register(registry);
+        skipped = Counter.builder("understudy.epochs.skipped")
+            .description("epochs with no written page and no packet: nothing to dump").register(registry);
+        Gauge.builder("understudy.dirty.tracked.processes", trackedProcesses, AtomicLong::get)
+            .description("processes of the service whose writes are tracked (uffd-wp)").register(registry);
+        Gauge.builder("understudy.dirty.tracker.restarts", trackerRestarts, AtomicLong::get)
+            .description("times the dirty-page tracker was lost (the next dump was full)").register(registry);
         Gauge.builder("understudy.protected", protectedFlag, AtomicLong::get)
             .description("1 while a replica holds an acknowledged image and keeps up, else 0").register(registry);
+    }
+
+    /** An epoch in which the service wrote nothing and no packet moved: no dump was needed. */
+    public void onSkipped()
+    {
+        skipped.increment();
+        skippedCount.incrementAndGet();
+    }
+
+    public long skippedCount()
+    {
+        return skippedCount.get();
+    }
+
+    void onTrackerRefresh(final int tracked, final long restarts)
+    {
+        trackedProcesses.set(tracked);
+        trackerRestarts.set(restarts);
+    }
+
+    public long trackedProcesses()
+    {
+        return trackedProcesses.get();
+    }
+
+    public long trackerRestarts()
+    {
+        return trackerRestarts.get();
     }
 
     private static Timer timer(final MeterRegistry registry, final String name, final String description)

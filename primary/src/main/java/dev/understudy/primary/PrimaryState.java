@@ -3,6 +3,8 @@ package dev.understudy.primary;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
+import dev.understudy.core.memory.DirtyTracking;
+
 /** What {@code understudy status} shows of the primary; written by the agents, read by anyone. */
 public final class PrimaryState
 {
@@ -18,7 +20,7 @@ public final class PrimaryState
     volatile String unprotectedReason = "no replica has acknowledged an epoch yet";
     volatile int servicePid = -1;
     volatile boolean fullDumpRequested;
-    volatile boolean incrementalDumps;
+    volatile DirtyTracking dirtyTracking = DirtyTracking.CONTENT;
     volatile OutputCommit outputCommit;
     volatile long dumpingEpoch = -1;
     volatile boolean replicaSuspected;
@@ -53,6 +55,12 @@ public final class PrimaryState
         return fencedByTerm;
     }
 
+    /** How written pages are found, as resolved at start. */
+    public DirtyTracking dirtyTracking()
+    {
+        return dirtyTracking;
+    }
+
     public long lastDumpedEpoch()
     {
         return lastDumpedEpoch;
@@ -82,8 +90,15 @@ public final class PrimaryState
         }
         map.put("interval_ms", Integer.toString(context.intervalMs()));
         map.put("ship_mode", context.shipMode().name().toLowerCase());
-        map.put("dump_mode", incrementalDumps ? "incremental (CRIU --track-mem, soft-dirty)" :
-            "full dump + content delta (no soft-dirty in this kernel)");
+        map.put("dirty_tracking", dirtyTracking.label());
+        map.put("dump_mode", switch (dirtyTracking)
+        {
+            case UFFD_WP -> "incremental (CRIU --track-mem, userfaultfd write-protect; " +
+                metrics.trackedProcesses() + " processes tracked, tracker lost " + metrics.trackerRestarts() + " times)";
+            case SOFT_DIRTY -> "incremental (CRIU --track-mem, soft-dirty)";
+            default -> "full dump + content delta";
+        });
+        map.put("epochs_skipped", Long.toString(metrics.skippedCount()));
         map.put("epoch_dumped", Long.toString(lastDumpedEpoch));
         map.put("epoch_shipped", Long.toString(tracker.lastShippedEpoch()));
         map.put("epoch_acknowledged", Long.toString(tracker.lastAckedEpoch()));

@@ -3,6 +3,7 @@ package dev.understudy.primary;
 import java.nio.file.Path;
 import java.util.List;
 
+import dev.understudy.core.memory.DirtyTracking;
 import dev.understudy.core.net.Endpoints;
 
 import dev.understudy.core.net.ServiceNetwork;
@@ -29,7 +30,7 @@ public final class ProtectContext
     private ShipMode shipMode = ShipMode.DELTA;
     private String networkLock;
     private long replicaTimeoutMs = 2000;
-    private boolean incrementalDumps = true;
+    private DirtyTracking dirtyTracking = DirtyTracking.AUTO;
     private boolean outputCommit = true;
     private OutputCommit.ReplicaLossPolicy replicaLossPolicy = OutputCommit.ReplicaLossPolicy.DEGRADE;
     private long degradedAfterMs = 2000;
@@ -248,15 +249,15 @@ public final class ProtectContext
         return this;
     }
 
-    /** Use CRIU's incremental dumps (--track-mem, parent image) where the kernel supports soft-dirty. */
-    public boolean incrementalDumps()
+    /** How written pages are found: auto picks uffd-wp, soft-dirty or content by what the kernel has. */
+    public DirtyTracking dirtyTracking()
     {
-        return incrementalDumps;
+        return dirtyTracking;
     }
 
-    public ProtectContext incrementalDumps(final boolean incrementalDumps)
+    public ProtectContext dirtyTracking(final DirtyTracking dirtyTracking)
     {
-        this.incrementalDumps = incrementalDumps;
+        this.dirtyTracking = dirtyTracking;
         return this;
     }
 

@@ -118,4 +118,13 @@ public final class CriuBinary
     {
         return Shell.run(path.toString(), "check", "--feature", "mem_dirty_track").ok();
     }
+
+    /**
+     * Whether this CRIU (with native/criu-patches) and kernel (>= 6.7: PAGEMAP_SCAN, async uffd-wp) can take
+     * written pages from userfaultfd write-protection.
+     */
+    public boolean hasUffdWpTrack()
+    {
+        return Shell.run(path.toString(), "check", "--feature", "uffd_wp_track").ok();
+    }
 }

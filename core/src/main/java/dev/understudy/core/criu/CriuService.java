@@ -9,6 +9,7 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 import dev.understudy.core.criu.rpc.CriuRpc;
+import dev.understudy.core.memory.DirtyTracking;
 import dev.understudy.core.os.SeqPacketSocket;
 
 /**
@@ -94,6 +95,8 @@ public final class CriuService implements AutoCloseable
         if (options.trackMem())
         {
             opts.setTrackMem(true);
+            opts.setDirtyTrack(options.dirtyTracking() == DirtyTracking.UFFD_WP ?
+                CriuRpc.criu_dirty_track.DIRTY_TRACK_UFFD_WP : CriuRpc.criu_dirty_track.DIRTY_TRACK_SOFT_DIRTY);
             if (options.parentImages() != null)
             {
                 opts.setParentImg(options.parentImages());

@@ -2,6 +2,8 @@ package dev.understudy.core.criu;
 
 import java.nio.file.Path;
 
+import dev.understudy.core.memory.DirtyTracking;
+
 /**
  * What one checkpoint asks of CRIU.
  *
@@ -9,10 +11,11 @@ import java.nio.file.Path;
  * @param pid            root of the process tree (global pid).
  * @param networkLock    how CRIU locks TCP connections while dumping: "iptables" or "skip" (never nftables,
  *                       which flushes NFQUEUE output buffers).
- * @param parentImages   with trackMem, the previous image relative to imagesDir (CRIU incremental dumps).
+ * @param dirtyTracking  with an incremental mode, CRIU tracks memory (--track-mem) and dumps only the pages
+ *                       written since parentImages (relative to imagesDir; null for a full dump).
  */
 public record DumpOptions(Path imagesDir, int pid, boolean leaveRunning, boolean tcpEstablished, String networkLock,
-    boolean trackMem, String parentImages)
+    DirtyTracking dirtyTracking, String parentImages)
 {
     public DumpOptions
     {
@@ -23,8 +26,13 @@ public record DumpOptions(Path imagesDir, int pid, boolean leaveRunning, boolean
         }
     }
 
+    public boolean trackMem()
+    {
+        return dirtyTracking.incremental();
+    }
+
     public static DumpOptions checkpoint(final Path imagesDir, final int pid)
     {
-        return new DumpOptions(imagesDir, pid, true, true, "iptables", false, null);
+        return new DumpOptions(imagesDir, pid, true, true, "iptables", DirtyTracking.CONTENT, null);
     }
 }

@@ -78,7 +78,10 @@ public final class Pagemap
 
     /**
      * The pagemap of the self-contained image: entries whose pages are in the parent become present (the
-     * replica writes those pages into its pages image). The same array when there is nothing to rewrite.
+     * replica writes those pages into its pages image), and adjacent entries of the same kind are merged.
+     * The result depends only on which pages the image holds, not on which of them the dump took from the
+     * parent, so the replica sees an unchanged layout from epoch to epoch and can patch in place. The same
+     * array when there is nothing to rewrite.
      */
     public static byte[] materialize(final byte[] image, final Pagemap pagemap, final String name) throws IOException
     {
@@ -90,20 +93,37 @@ public final class Pagemap
         final java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream(image.length);
         out.write(image, 0, 8); // the two magic words
         writeEntry(out, CriuImages.pagemap_head.parseFrom(entries.get(0)).toByteArray());
-        for (int i = 1; i < entries.size(); i++)
+        long runStart = 0;
+        long runPages = 0;
+        int runFlags = -1;
+        for (int i = 0; i < pagemap.entryCount(); i++)
         {
-            final CriuImages.pagemap_entry entry = CriuImages.pagemap_entry.parseFrom(entries.get(i));
-            if (pagemap.inParent(i - 1))
+            final int flags = pagemap.inParent(i) ? (pagemap.flags[i] & ~PE_PARENT) | PE_PRESENT : pagemap.flags[i];
+            if (flags == runFlags && pagemap.vaddr(i) == runStart + runPages * PAGE_SIZE)
             {
-                writeEntry(out, entry.toBuilder().clearInParent()
-                    .setFlags((pagemap.flags[i - 1] & ~PE_PARENT) | PE_PRESENT).build().toByteArray());
+                runPages += pagemap.pageCount(i);
+                continue;
             }
-            else
+            if (runFlags >= 0)
             {
-                writeEntry(out, entry.toByteArray());
+                writeRun(out, runStart, runPages, runFlags);
             }
+            runStart = pagemap.vaddr(i);
+            runPages = pagemap.pageCount(i);
+            runFlags = flags;
+        }
+        if (runFlags >= 0)
+        {
+            writeRun(out, runStart, runPages, runFlags);
         }
         return out.toByteArray();
+    }
+
+    private static void writeRun(final java.io.ByteArrayOutputStream out, final long vaddr, final long pages,
+        final int flags)
+    {
+        writeEntry(out, CriuImages.pagemap_entry.newBuilder().setVaddr(vaddr).setCompatNrPages((int)pages)
+            .setNrPages(pages).setFlags(flags).build().toByteArray());
     }
 
     private static void writeEntry(final java.io.ByteArrayOutputStream out, final byte[] message)
