@@ -367,6 +367,30 @@ static void walk_tree(pid_t pid, int depth)
 	closedir(tasks);
 }
 
+/*
+ * A protected page zapped by MADV_DONTNEED leaves a uffd-wp PTE marker, reported as swapped and not
+ * written; CRIU must dump it (its content is zero now, not the parent's), so it would appear in one image
+ * and vanish from the next. Un-protecting it here, before the freeze, just removes the marker: the page is
+ * then absent, as in a full dump. A real swapped (or migrating) page un-protected this way reads as
+ * written and is dumped: right either way.
+ */
+static void clear_markers(struct proc *p, uint64_t start, uint64_t end)
+{
+	static struct page_region vec[256];
+	long i, n;
+
+	n = scan(p->pagemap, start, end, vec, 256, 0, PAGE_IS_PRESENT | PAGE_IS_WRITTEN,
+		 PAGE_IS_PRESENT | PAGE_IS_WRITTEN | PAGE_IS_WPALLOWED, PAGE_IS_SWAPPED);
+	for (i = 0; i < n; i++) {
+		struct uffdio_writeprotect wp = {
+			.range = { .start = vec[i].start, .len = vec[i].end - vec[i].start },
+			.mode = 0,
+		};
+
+		ioctl(p->uffd, UFFDIO_WRITEPROTECT, &wp);
+	}
+}
+
 /* Registers every writable private VMA of p that is not registered yet; returns how many. */
 static int register_new_vmas(struct proc *p, int *failed)
 {
@@ -382,8 +406,10 @@ static int register_new_vmas(struct proc *p, int *failed)
 		long found = scan(p->pagemap, vmas[i].start, vmas[i].end, &region, 1, 0, PAGE_IS_WPALLOWED,
 				  PAGE_IS_WPALLOWED, 0);
 
-		if (found == 0)
+		if (found == 0) {
+			clear_markers(p, vmas[i].start, vmas[i].end);
 			continue; /* all of it registered already */
+		}
 		if (ioctl(p->uffd, UFFDIO_REGISTER, &reg) == 0) {
 			registered++;
 		} else if (errno == ESRCH) {
