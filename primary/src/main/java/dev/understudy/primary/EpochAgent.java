@@ -133,8 +133,18 @@ final class EpochAgent implements Agent
         if (uffd != null)
         {
             // Outside the freeze: new processes and VMAs get registered; until then they count as written.
-            final UffdTracker.Refresh refresh = uffd.refresh();
-            metrics.onTrackerRefresh(refresh.tracked(), uffd.restarts());
+            try
+            {
+                final UffdTracker.Refresh refresh = uffd.refresh();
+                metrics.onTrackerRefresh(refresh.tracked(), uffd.restarts());
+            }
+            catch (final IOException | RuntimeException ex)
+            {
+                free.offer(slot); // no dump this time; the slot must not leak
+                forceFull = true;
+                nextEpochNs = now + intervalNs;
+                throw ex;
+            }
         }
         final long number = ++epoch;
         final Path dir = context.runDir().resolve("epoch-" + number);
