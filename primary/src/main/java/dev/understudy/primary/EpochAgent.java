@@ -117,18 +117,19 @@ final class EpochAgent implements Agent
             nextEpochNs = now + intervalNs; // no replica: checkpoints would protect nothing
             return 0;
         }
-        final boolean canUseParent = incremental && lastDir != null && Files.isDirectory(lastDir) &&
-            !state.fullDumpRequested && !forceFull;
-        if (canUseParent && nothingChanged())
-        {
-            metrics.onSkipped();
-            nextEpochNs = now + intervalNs;
-            return 0;
-        }
         final CheckpointEpoch slot = free.poll();
         if (slot == null)
         {
             return 0; // shipper still busy with the previous epoch
+        }
+        final boolean canUseParent = incremental && lastDir != null && Files.isDirectory(lastDir) &&
+            !state.fullDumpRequested && !forceFull;
+        if (canUseParent && nothingChanged())
+        {
+            free.offer(slot);
+            metrics.onSkipped();
+            nextEpochNs = now + intervalNs;
+            return 0;
         }
         if (uffd != null)
         {

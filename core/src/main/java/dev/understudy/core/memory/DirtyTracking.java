@@ -47,16 +47,20 @@ public enum DirtyTracking
         throw new IllegalArgumentException("--dirty-tracking must be auto, uffd-wp, soft-dirty or content, not " + text);
     }
 
+    private static boolean uffdWpAvailable(final CriuBinary criu)
+    {
+        return UffdTracker.locate() != null && criu.hasUffdWpTrack();
+    }
+
     /** The mode to use here: AUTO picks the best this kernel and CRIU have; an explicit mode must be available. */
     public DirtyTracking resolve(final CriuBinary criu)
     {
-        final boolean uffdWp = criu.hasUffdWpTrack() && UffdTracker.locate() != null;
         switch (this)
         {
             case AUTO:
-                return uffdWp ? UFFD_WP : criu.hasMemDirtyTrack() ? SOFT_DIRTY : CONTENT;
+                return uffdWpAvailable(criu) ? UFFD_WP : criu.hasMemDirtyTrack() ? SOFT_DIRTY : CONTENT;
             case UFFD_WP:
-                if (!uffdWp)
+                if (!uffdWpAvailable(criu))
                 {
                     throw new IllegalArgumentException("--dirty-tracking uffd-wp needs Linux >= 6.7, a CRIU with " +
                         "Understudy's patch and its tracker helper: " + CriuBinary.INSTALL_HINT);
