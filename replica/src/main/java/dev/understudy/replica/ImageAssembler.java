@@ -542,6 +542,12 @@ final class ImageAssembler
         return hash;
     }
 
+    /**
+     * A pages image whose layout changed: written whole in the new layout, from the delta and the current
+     * image. Runs of unchanged pages are copied by the kernel and take their hashes from the current image's
+     * remembered per-page hashes (as the patch path does), so only the delta's pages pass through here and
+     * are hashed; without remembered hashes every page is read and hashed.
+     */
     private void assembleWholePages(final FileState file, final byte[] layout) throws IOException
     {
         final Pagemap pagemap = Pagemap.parse(layout, file.pagemapName);
@@ -552,26 +558,31 @@ final class ImageAssembler
         }
         final Pagemap base = Pagemap.parse(Files.readAllBytes(basePagemap), file.pagemapName);
         final Long2LongHashMap baseOffsets = offsetsOf(base);
-        hasher.reset();
+        final PagesMemo current = currentMemos.get(file.pagemapName);
+        final long[] baseHashes = current != null && current.epoch == store.currentEpoch() && current.hashes != null &&
+            current.hashes.length == baseOffsets.size() ? current.hashes : null;
+        final long[] hashes = new long[(int)pagesIn(pagemap)];
         long written = 0;
         try (FileChannel out = FileChannel.open(staging.resolve(file.name), StandardOpenOption.CREATE_NEW,
             StandardOpenOption.WRITE);
             FileChannel from = FileChannel.open(store.currentDir().resolve(base.pagesFileName()),
                 StandardOpenOption.READ))
         {
-            // Runs of pages contiguous in one source are copied with one read.
+            // Runs of pages contiguous in one source are copied with one call.
             FileChannel runSource = null;
             long runStart = 0;
             long runLength = 0;
+            int runFirstPage = 0;
+            int page = 0;
             for (int entry = 0; entry < pagemap.entryCount(); entry++)
             {
                 if (!pagemap.inPagesFile(entry))
                 {
                     continue;
                 }
-                for (long page = 0; page < pagemap.pageCount(entry); page++)
+                for (long p = 0; p < pagemap.pageCount(entry); p++, page++)
                 {
-                    final long vaddr = pagemap.vaddr(entry) + page * Pagemap.PAGE_SIZE;
+                    final long vaddr = pagemap.vaddr(entry) + p * Pagemap.PAGE_SIZE;
                     final long deltaOffset = file.deltaOffsets.get(vaddr);
                     final FileChannel source;
                     final long sourceOffset;
@@ -590,35 +601,74 @@ final class ImageAssembler
                         }
                         source = from;
                         sourceOffset = baseOffset;
+                        if (baseHashes != null)
+                        {
+                            hashes[page] = baseHashes[(int)(baseOffset / Pagemap.PAGE_SIZE)];
+                        }
                     }
+                    final boolean kernelCopy = source == from && baseHashes != null;
                     if (source == runSource && sourceOffset == runStart + runLength &&
-                        runLength < copyBuffer.capacity())
+                        (kernelCopy || runLength < copyBuffer.capacity()))
                     {
                         runLength += Pagemap.PAGE_SIZE;
                     }
                     else
                     {
-                        written += copyRun(runSource, runStart, runLength, out, written);
+                        written += copyRun(runSource, runStart, runLength, out, written, hashes, runFirstPage,
+                            runSource == from && baseHashes != null);
                         runSource = source;
                         runStart = sourceOffset;
                         runLength = Pagemap.PAGE_SIZE;
+                        runFirstPage = page;
                     }
                 }
             }
-            written += copyRun(runSource, runStart, runLength, out, written);
+            written += copyRun(runSource, runStart, runLength, out, written, hashes, runFirstPage,
+                runSource == from && baseHashes != null);
         }
-        final long digestValue = hasher.digest();
         assembledFiles++;
-        finishFile(file, written, digestValue);
-        remember(file, layout, store.currentEpoch(), hasher.blockHashesCopy(), keys(file.deltaOffsets), null);
+        finishFile(file, written, BlockHasher.hashLongs(hashes, hashes.length));
+        remember(file, layout, store.currentEpoch(), hashes, keys(file.deltaOffsets), null);
     }
 
+    private static long pagesIn(final Pagemap pagemap)
+    {
+        long pages = 0;
+        for (int entry = 0; entry < pagemap.entryCount(); entry++)
+        {
+            if (pagemap.inPagesFile(entry))
+            {
+                pages += pagemap.pageCount(entry);
+            }
+        }
+        return pages;
+    }
+
+    /**
+     * Copies one run to out at outPosition. A kernel copy moves the bytes without reading them here (their
+     * hashes are known); otherwise each page is read, hashed into hashes from firstPage on, and written.
+     */
     private long copyRun(final FileChannel source, final long start, final long length, final FileChannel out,
-        final long outPosition) throws IOException
+        final long outPosition, final long[] hashes, final int firstPage, final boolean kernelCopy) throws IOException
     {
         if (source == null || length == 0)
         {
             return 0;
+        }
+        if (kernelCopy)
+        {
+            out.position(outPosition);
+            long done = 0;
+            while (done < length)
+            {
+                final long n = source.transferTo(start + done, length - done, out);
+                if (n <= 0)
+                {
+                    throw new IOException("source image shorter than its pagemap");
+                }
+                done += n;
+            }
+            return length;
         }
         copyBuffer.clear().limit((int)length);
         long position = start;
@@ -631,7 +681,10 @@ final class ImageAssembler
             }
             position += n;
         }
-        hasher.update(copyBuffer, 0, (int)length);
+        for (int i = 0; i < length / Pagemap.PAGE_SIZE; i++)
+        {
+            hashes[firstPage + i] = BlockHasher.hash(copyBuffer, i * Pagemap.PAGE_SIZE, Pagemap.PAGE_SIZE);
+        }
         copyBuffer.flip();
         writeFully(out, copyBuffer, outPosition);
         return length;
