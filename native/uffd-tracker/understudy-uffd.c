@@ -21,6 +21,8 @@
  *   written     did anything change since the last re-arm? (no side effect on tracking)
  *               -> written pages=N untracked=N procs=N   (untracked: processes new, gone or not tracked)
  *   quit
+ *
+ * understudy-uffd --lose-writes PID: fault injection for tests (see lose_writes).
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -516,9 +518,47 @@ static void written(void)
 	printf("written pages=%ld untracked=%ld procs=%d\n", pages, untracked, nr_procs);
 }
 
-int main(void)
+/*
+ * Fault injection for tests only: write-protect the pages pid wrote since the last dump without dumping
+ * them, as a broken tracker would. The next incremental dump then takes stale pages from its parent, and
+ * the memory check (--verify-memory) must refuse it.
+ */
+static int lose_writes(pid_t pid)
+{
+	struct pm_scan_arg arg = {
+		.size = sizeof(arg),
+		.flags = 1, /* PM_SCAN_WP_MATCHING */
+		.end = (1ULL << 47) - 4096, /* TASK_SIZE on x86-64: one page more is refused */
+		.category_mask = PAGE_IS_WRITTEN,
+		.category_anyof_mask = PAGE_IS_PRESENT | PAGE_IS_SWAPPED,
+	};
+	char path[64];
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/pagemap", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 1;
+	while (arg.start < arg.end) {
+		if (ioctl(fd, PAGEMAP_SCAN, &arg) < 0) {
+			perror("PAGEMAP_SCAN");
+			close(fd);
+			return 1;
+		}
+		if (arg.walk_end <= arg.start)
+			break;
+		arg.start = arg.walk_end;
+	}
+	close(fd);
+	return 0;
+}
+
+int main(int argc, char **argv)
 {
 	char line[256];
+
+	if (argc == 3 && !strcmp(argv[1], "--lose-writes"))
+		return lose_writes(atoi(argv[2]));
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	signal(SIGPIPE, SIG_IGN);

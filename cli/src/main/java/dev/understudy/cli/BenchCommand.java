@@ -153,6 +153,7 @@ final class BenchCommand implements Callable<Integer>
                 result.put("ship_ms_p50", ms(m.shipUs(), 50));
                 result.put("replica_apply_ms_p50", pair.replica().applyMsP50());
                 result.put("image_mismatches", m.mismatches());
+                result.put("memory_mismatches", pair.primary().metrics().memoryMismatchCount());
                 final long[] rebuilt = pair.replica().pagesImagesPatchedAndAssembled();
                 result.put("replica_pages_images_patched", rebuilt[0]);
                 result.put("replica_pages_images_whole", rebuilt[1]);
@@ -162,7 +163,7 @@ final class BenchCommand implements Callable<Integer>
                 for (final String field : List.of("epochs_skipped", "epochs_committed", "frozen_ms_p50", "frozen_ms_p99",
                     "dump_wall_ms_p50", "memdump_ms_p50", "memwrite_ms_p50", "shipped_bytes_per_epoch_p50",
                     "image_bytes_p50", "shipped_percent_p50", "ack_latency_ms_p50", "ship_ms_p50",
-                    "replica_apply_ms_p50", "image_mismatches",
+                    "replica_apply_ms_p50", "image_mismatches", "memory_mismatches",
                     "replica_pages_images_patched", "replica_pages_images_whole"))
                 {
                     result.put(field, null);

@@ -70,6 +70,10 @@ final class ProtectCommand implements Callable<Integer>
         "auto (the best this kernel has), uffd-wp (Linux >= 6.7), soft-dirty, content (full dumps; old kernels)")
     String dirtyTracking;
 
+    @Option(names = "--verify-memory", description = "check every epoch: the replica's image must restore the " +
+        "memory read live while the service was frozen (costs a read of all its memory per epoch; for tests)")
+    boolean verifyMemory;
+
     @Mixin
     HeartbeatOptions heartbeat;
 
@@ -94,7 +98,7 @@ final class ProtectCommand implements Callable<Integer>
             .intervalMs(intervalMs).name(name).bridge(bridge).listenEndpoint(listen).workDir(workDir)
             .metricsPort(metricsPort).networkLock(networkLock).command(command).outputCommit(!noOutputCommit)
             .replicaLossPolicy(policy(replicaLossPolicy)).degradedAfterMs(degradedAfterMs).term(term)
-            .dirtyTracking(DirtyTracking.parse(dirtyTracking))
+            .dirtyTracking(DirtyTracking.parse(dirtyTracking)).verifyMemory(verifyMemory)
             .metricsHost(heartbeat.metricsHost);
         heartbeat.applyTo(context.heartbeat());
         final Primary primary = Primary.start(context, EpochObserver.NONE, CriuNotificationListener.NONE);

@@ -78,6 +78,10 @@ final class AckTracker
         else
         {
             metrics.onRefused();
+            if (status == AckCodec.MEMORY_MISMATCH)
+            {
+                metrics.onMemoryMismatch();
+            }
             needFull = true;
             observer.onRefused(epoch, status);
         }

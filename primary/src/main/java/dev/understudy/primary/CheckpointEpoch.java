@@ -12,10 +12,13 @@ final class CheckpointEpoch
     long frozenUs;
     /** The epoch whose image CRIU used as parent (incremental dump), or -1 for a full dump. */
     long parentEpoch;
+    /** The service's memory digest read live while frozen (--verify-memory), or MemoryDigest.NONE. */
+    long memoryDigest;
 
     CheckpointEpoch set(final long epoch, final Path imagesDir, final long dumpStartNs, final long dumpEndNs,
-        final long frozenUs, final long parentEpoch)
+        final long frozenUs, final long parentEpoch, final long memoryDigest)
     {
+        this.memoryDigest = memoryDigest;
         this.parentEpoch = parentEpoch;
         this.epoch = epoch;
         this.imagesDir = imagesDir;

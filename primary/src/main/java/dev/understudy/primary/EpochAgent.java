@@ -12,6 +12,7 @@ import dev.understudy.core.criu.CriuService;
 import dev.understudy.core.criu.DumpOptions;
 import dev.understudy.core.criu.DumpStats;
 import dev.understudy.core.memory.DirtyTracking;
+import dev.understudy.core.memory.MemoryDigest;
 import dev.understudy.core.memory.UffdTracker;
 import org.agrona.concurrent.Agent;
 import org.agrona.concurrent.AgentTerminationException;
@@ -51,6 +52,10 @@ final class EpochAgent implements Agent
     /** The last dump failed: tracking state is unknown, the next dump must be full. */
     private boolean forceFull;
     private long packetsAtLastDump = Long.MIN_VALUE;
+    /** --verify-memory: digests the live memory in CRIU's post-dump notification, while still frozen. */
+    private final MemoryDigest memoryDigest;
+    private long liveMemoryDigest = MemoryDigest.NONE;
+    private Path dumpingDir;
     /** Incremental dumps: the last dump (the next parent) and the one before it, kept on tmpfs. */
     private Path lastDir;
     private long lastEpoch = -1;
@@ -71,7 +76,23 @@ final class EpochAgent implements Agent
         this.metrics = metrics;
         this.criu = criu;
         this.service = service;
-        this.notifications = notifications;
+        this.memoryDigest = context.verifyMemory() ? new MemoryDigest() : null;
+        this.notifications = memoryDigest == null ? notifications : script ->
+        {
+            if ("post-dump".equals(script))
+            {
+                try
+                {
+                    liveMemoryDigest = memoryDigest.ofLiveTree(service.rootPid(), dumpingDir);
+                }
+                catch (final IOException ex)
+                {
+                    liveMemoryDigest = MemoryDigest.NONE; // unverifiable: the replica checks nothing this epoch
+                    state.lastError = "memory digest failed: " + ex.getMessage();
+                }
+            }
+            return notifications.onNotify(script);
+        };
         this.ready = ready;
         this.free = free;
         this.intervalNs = TimeUnit.MILLISECONDS.toNanos(context.intervalMs());
@@ -160,6 +181,8 @@ final class EpochAgent implements Agent
         }
         state.fullDumpRequested = false;
         forceFull = false;
+        liveMemoryDigest = MemoryDigest.NONE;
+        dumpingDir = dir;
         final long packetsBefore = outputCommit != null ? outputCommit.packetsSeen() : Long.MIN_VALUE;
         state.dumpingEpoch = number;
         if (outputCommit != null)
@@ -222,7 +245,7 @@ final class EpochAgent implements Agent
             lastDir = dir;
             lastEpoch = number;
         }
-        ready.offer(slot.set(number, dir, start, end, frozenUs, parentEpoch));
+        ready.offer(slot.set(number, dir, start, end, frozenUs, parentEpoch, liveMemoryDigest));
         // The interval is what the service runs between two freezes (Remus's epoch), so a dump that takes
         // longer than the interval never leaves the service frozen back to back.
         nextEpochNs = end + intervalNs;

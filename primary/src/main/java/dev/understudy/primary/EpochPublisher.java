@@ -75,9 +75,10 @@ final class EpochPublisher implements EpochSink
         return offer(chunks.buffer(), length);
     }
 
-    public boolean end(final long epoch, final long imageHash, final int fileCount)
+    public boolean end(final long epoch, final long imageHash, final int fileCount, final long memoryDigest)
     {
-        return offer(sendBuffer, EpochEndCodec.encode(sendBuffer, 0, epoch, imageHash, chunksSent, fileCount));
+        return offer(sendBuffer, EpochEndCodec.encode(sendBuffer, 0, epoch, imageHash, chunksSent, fileCount,
+            memoryDigest));
     }
 
     private boolean offer(final UnsafeBuffer buffer, final int length)

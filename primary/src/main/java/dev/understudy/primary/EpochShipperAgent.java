@@ -101,7 +101,7 @@ final class EpochShipperAgent implements Agent
         final long base = full ? EpochBeginCodec.FULL_IMAGE : tracker.lastShippedEpoch();
         final long started = System.nanoTime();
         final ImageDeltaEncoder.Result result = encoder.ship(epoch.epoch, context.term(), base, epoch.parentEpoch,
-            epoch.imagesDir, ackEndpoint, publisher);
+            epoch.imagesDir, ackEndpoint, publisher, epoch.memoryDigest);
         metrics.onShipTime(System.nanoTime() - started);
         if (result.needsFullDump())
         {

@@ -16,5 +16,5 @@ interface EpochSink
     boolean chunk(long epoch, int fileIndex, FileKind kind, int chunkIndex, int chunkCount, long fileHash,
         long fileLength, String name, String pagemapName, ByteBuffer raw, int rawOffset, int rawLength);
 
-    boolean end(long epoch, long imageHash, int fileCount);
+    boolean end(long epoch, long imageHash, int fileCount, long memoryDigest);
 }

@@ -85,7 +85,7 @@ final class ImageDeltaEncoder
      * {@link EpochBeginCodec#FULL_IMAGE}. Returns sent=false when the publication failed midway.
      */
     Result ship(final long epoch, final long term, final long baseEpoch, final long parentEpoch, final Path dir,
-        final String ackEndpoint, final EpochSink publisher) throws IOException
+        final String ackEndpoint, final EpochSink publisher, final long memoryDigest) throws IOException
     {
         this.parentEpoch = parentEpoch;
         final boolean full = baseEpoch == EpochBeginCodec.FULL_IMAGE;
@@ -158,7 +158,7 @@ final class ImageDeltaEncoder
                 sent = send(epoch, i, plan, channel, publisher);
             }
         }
-        sent = sent && publisher.end(epoch, digest, names.size());
+        sent = sent && publisher.end(epoch, digest, names.size(), memoryDigest);
 
         final Map<String, Long2LongHashMap> pages = previousPages;
         previousPages = currentPages;

@@ -44,6 +44,8 @@ public final class PrimaryMetrics
     private final AtomicLong committedCount = new AtomicLong();
     private final AtomicLong mismatchCount = new AtomicLong();
     private final AtomicLong skippedCount = new AtomicLong();
+    private final AtomicLong memoryMismatchCount = new AtomicLong();
+    private final Counter memoryMismatches;
     private final AtomicLong trackedProcesses = new AtomicLong();
     private final AtomicLong trackerRestarts = new AtomicLong();
     private final Counter skipped;
@@ -68,6 +70,9 @@ public final class PrimaryMetrics
             .description("epochs the replica refused (corrupt, wrong base): a full image follows").register(registry);
         Gauge.builder("understudy.replica.lag.epochs", lag, AtomicLong::get)
             .description("epochs shipped but not yet acknowledged").register(registry);
+        memoryMismatches = Counter.builder("understudy.memory.mismatches")
+            .description("epochs whose image would not restore the memory read live (--verify-memory)")
+            .register(registry);
         skipped = Counter.builder("understudy.epochs.skipped")
             .description("epochs with no written page and no packet: nothing to dump").register(registry);
         Gauge.builder("understudy.dirty.tracked.processes", trackedProcesses, AtomicLong::get)
@@ -83,6 +88,17 @@ public final class PrimaryMetrics
     {
         skipped.increment();
         skippedCount.incrementAndGet();
+    }
+
+    void onMemoryMismatch()
+    {
+        memoryMismatches.increment();
+        memoryMismatchCount.incrementAndGet();
+    }
+
+    public long memoryMismatchCount()
+    {
+        return memoryMismatchCount.get();
     }
 
     public long skippedCount()

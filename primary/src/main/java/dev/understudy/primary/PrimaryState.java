@@ -105,6 +105,8 @@ public final class PrimaryState
         map.put("epochs_committed", Long.toString(metrics.committedCount()));
         map.put("replica_lag_epochs", Long.toString(Math.max(0, tracker.lastShippedEpoch() - tracker.lastAckedEpoch())));
         map.put("image_mismatches", Long.toString(metrics.mismatchCount()));
+        map.put("memory_mismatches", context.verifyMemory() ? Long.toString(metrics.memoryMismatchCount()) :
+            "- (not verified: --verify-memory)");
         map.put("last_error", lastError.isEmpty() ? "-" : lastError);
         return map;
     }

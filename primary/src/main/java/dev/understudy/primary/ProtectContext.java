@@ -31,6 +31,7 @@ public final class ProtectContext
     private String networkLock;
     private long replicaTimeoutMs = 2000;
     private DirtyTracking dirtyTracking = DirtyTracking.AUTO;
+    private boolean verifyMemory;
     private boolean outputCommit = true;
     private OutputCommit.ReplicaLossPolicy replicaLossPolicy = OutputCommit.ReplicaLossPolicy.DEGRADE;
     private long degradedAfterMs = 2000;
@@ -258,6 +259,21 @@ public final class ProtectContext
     public ProtectContext dirtyTracking(final DirtyTracking dirtyTracking)
     {
         this.dirtyTracking = dirtyTracking;
+        return this;
+    }
+
+    /**
+     * Digest the service's memory live while it is frozen and have the replica check its image against it
+     * (tests; costs a read of all memory per epoch).
+     */
+    public boolean verifyMemory()
+    {
+        return verifyMemory;
+    }
+
+    public ProtectContext verifyMemory(final boolean verifyMemory)
+    {
+        this.verifyMemory = verifyMemory;
         return this;
     }
 

@@ -69,7 +69,7 @@ class ImageDeltaEncoderTest
             return true;
         }
 
-        public boolean end(final long epoch, final long imageHash, final int fileCount)
+        public boolean end(final long epoch, final long imageHash, final int fileCount, final long memoryDigest)
         {
             this.imageHash = imageHash;
             return true;
@@ -137,7 +137,7 @@ class ImageDeltaEncoderTest
         final byte[] core = "core".getBytes();
         final ImageDeltaEncoder encoder = new ImageDeltaEncoder();
         final Capture first = new Capture();
-        encoder.ship(1, 0, EpochBeginCodec.FULL_IMAGE, -1, dump(root, "e1", layout, pages1, core), "x:1", first);
+        encoder.ship(1, 0, EpochBeginCodec.FULL_IMAGE, -1, dump(root, "e1", layout, pages1, core), "x:1", first, 0L);
         assertEquals(FileKind.FULL, first.kinds.get("pages-1.img"));
         assertArrayEquals(pages1, first.payloads.get("pages-1.img").toByteArray());
         assertFalse(first.kinds.containsKey("stats-dump"));
@@ -148,7 +148,7 @@ class ImageDeltaEncoderTest
         pages2[5 * PAGE + 17] ^= 1;
         final Capture second = new Capture();
         final ImageDeltaEncoder.Result result = encoder.ship(2, 0, 1, -1, dump(root, "e2", layout, pages2, core),
-            "x:1", second);
+            "x:1", second, 0L);
         assertTrue(result.sent());
         assertEquals(FileKind.PAGES_DELTA, second.kinds.get("pages-1.img"));
         assertEquals(FileKind.UNCHANGED, second.kinds.get("core-1.img"));
@@ -168,7 +168,7 @@ class ImageDeltaEncoderTest
         final byte[] core = "core".getBytes();
         final ImageDeltaEncoder encoder = new ImageDeltaEncoder();
         encoder.ship(1, 0, EpochBeginCodec.FULL_IMAGE, -1, dump(root, "e1", fullLayout, pages1, core), "x:1",
-            new Capture());
+            new Capture(), 0L);
 
         // CRIU --track-mem with epoch 1 as parent: pages 2-3 were dirtied (3 with the same content again).
         final byte[] dirty = new byte[2 * PAGE];
@@ -179,7 +179,7 @@ class ImageDeltaEncoderTest
             {BASE + 4L * PAGE, 4, Pagemap.PE_PARENT}});
         final Capture second = new Capture();
         final ImageDeltaEncoder.Result result = encoder.ship(2, 0, 1, 1,
-            dump(root, "e2", incremental, dirty, core), "x:1", second);
+            dump(root, "e2", incremental, dirty, core), "x:1", second, 0L);
         assertTrue(result.sent());
         assertFalse(result.needsFullDump());
 
@@ -208,14 +208,14 @@ class ImageDeltaEncoderTest
             Pagemap.PE_PRESENT}});
         final ImageDeltaEncoder encoder = new ImageDeltaEncoder();
         encoder.ship(1, 0, EpochBeginCodec.FULL_IMAGE, -1,
-            dump(root, "e1", pagemap(new long[][]{{BASE, 4, Pagemap.PE_PRESENT}}), pages1, core), "x:1", new Capture());
+            dump(root, "e1", pagemap(new long[][]{{BASE, 4, Pagemap.PE_PRESENT}}), pages1, core), "x:1", new Capture(), 0L);
 
         final List<ImageDeltaEncoder.Result> results = new ArrayList<>();
         // Parent epoch 5 was dumped but never planned here: its pages' hashes are unknown.
-        results.add(encoder.ship(6, 0, 1, 5, dump(root, "e6", incremental, pages(2), core), "x:1", new Capture()));
+        results.add(encoder.ship(6, 0, 1, 5, dump(root, "e6", incremental, pages(2), core), "x:1", new Capture(), 0L));
         // A whole image was asked for (replica resync), but the dump keeps pages in its parent.
         results.add(encoder.ship(7, 0, EpochBeginCodec.FULL_IMAGE, 6, dump(root, "e7", incremental, pages(2), core),
-            "x:1", new Capture()));
+            "x:1", new Capture(), 0L));
         for (final ImageDeltaEncoder.Result result : results)
         {
             assertTrue(result.needsFullDump());

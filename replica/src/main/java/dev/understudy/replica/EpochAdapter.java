@@ -116,7 +116,7 @@ final class EpochAdapter implements FragmentHandler
         }
         final long started = System.nanoTime();
         final ImageAssembler.Outcome outcome = assembler.end(end.epoch(), end.imageHash(), end.chunkCount(),
-            end.fileCount());
+            end.fileCount(), end.memoryDigest());
         if (outcome == null)
         {
             return; // an end without a begin: we joined mid-epoch

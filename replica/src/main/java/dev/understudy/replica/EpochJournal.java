@@ -13,6 +13,7 @@ import dev.understudy.core.checkpoint.BlockHasher;
 import dev.understudy.core.checkpoint.ImageDigest;
 import dev.understudy.core.protocol.ChunkEncoder;
 import dev.understudy.core.protocol.EpochBeginCodec;
+import dev.understudy.core.memory.MemoryDigest;
 import dev.understudy.core.protocol.EpochEndCodec;
 import dev.understudy.core.protocol.FileKind;
 import dev.understudy.core.protocol.Streams;
@@ -100,7 +101,8 @@ public final class EpochJournal implements AutoCloseable
                 }
             }
         }
-        append(small, 0, EpochEndCodec.encode(small, 0, epoch, imageDigest, chunkTotal, names.size()));
+        append(small, 0, EpochEndCodec.encode(small, 0, epoch, imageDigest, chunkTotal, names.size(),
+            MemoryDigest.NONE));
         commit(epoch, EpochBeginCodec.FULL_IMAGE, imageDigest);
         for (int i = 0; i < before.size() - 1; i++)
         {

@@ -17,6 +17,7 @@ import java.util.List;
 import dev.understudy.core.checkpoint.BlockHasher;
 import dev.understudy.core.checkpoint.ImageDigest;
 import dev.understudy.core.image.Pagemap;
+import dev.understudy.core.memory.MemoryDigest;
 import dev.understudy.core.protocol.AckCodec;
 import dev.understudy.core.protocol.EpochBeginCodec;
 import dev.understudy.core.protocol.FileChunkCodec;
@@ -42,6 +43,19 @@ import org.agrona.collections.Long2LongHashMap;
 final class ImageAssembler
 {
     private static final long MISSING = -1;
+
+    /** Thrown after the refusal is recorded, to leave the verification path. */
+    private static final class MemoryMismatch extends Exception
+    {
+        MemoryMismatch()
+        {
+            super(null, null, false, false);
+        }
+    }
+
+    private final MemoryDigest memoryCheck = new MemoryDigest();
+    private long memoryVerified;
+    private long memoryMismatches;
 
     /** Outcome of an epoch, for the ack. */
     record Outcome(long epoch, long baseEpoch, int status, long digest, String reason)
@@ -339,7 +353,8 @@ final class ImageAssembler
     }
 
     /** Ends the epoch: builds delta'd pages files, checks every digest, leaves a complete staged image. */
-    Outcome end(final long endEpoch, final long imageDigest, final int chunkCount, final int fileCount)
+    Outcome end(final long endEpoch, final long imageDigest, final int chunkCount, final int fileCount,
+        final long memoryDigest)
     {
         if (!active)
         {
@@ -382,7 +397,23 @@ final class ImageAssembler
                 {
                     throw new IOException("image digest mismatch");
                 }
+                if (memoryDigest != MemoryDigest.NONE)
+                {
+                    final long restores = memoryCheck.ofImage(staging);
+                    if (restores != memoryDigest)
+                    {
+                        refuse(AckCodec.MEMORY_MISMATCH, "epoch " + epoch + " would not restore the memory the " +
+                            "primary read live (memory digest " + Long.toHexString(restores) + " != " +
+                            Long.toHexString(memoryDigest) + ")");
+                        throw new MemoryMismatch();
+                    }
+                    memoryVerified++;
+                }
                 return new Outcome(epoch, baseEpoch, AckCodec.ACK, computed, "");
+            }
+            catch (final MemoryMismatch ex)
+            {
+                memoryMismatches++; // refused above with its own status
             }
             catch (final IOException | RuntimeException ex)
             {
@@ -401,6 +432,17 @@ final class ImageAssembler
         spareMemos = currentMemos;
         currentMemos = stagedMemos;
         stagedMemos = new HashMap<>();
+    }
+
+    /** Epochs whose image was checked against the primary's live memory digest, and those refused for it. */
+    long memoryVerified()
+    {
+        return memoryVerified;
+    }
+
+    long memoryMismatches()
+    {
+        return memoryMismatches;
     }
 
     long patchedFiles()

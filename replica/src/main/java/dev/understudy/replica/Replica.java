@@ -179,6 +179,12 @@ public final class Replica implements AutoCloseable
     }
 
     /** Pages images rebuilt by patching the spare image, and by assembling them whole. */
+    /** Epochs checked against the primary's live memory digest (--verify-memory), and those refused for it. */
+    public long[] memoryVerifiedAndMismatches()
+    {
+        return new long[]{assembler.memoryVerified(), assembler.memoryMismatches()};
+    }
+
     public long[] pagesImagesPatchedAndAssembled()
     {
         return new long[]{assembler.patchedFiles(), assembler.assembledFiles()};

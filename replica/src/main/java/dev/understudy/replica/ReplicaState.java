@@ -49,6 +49,8 @@ final class ReplicaState
         map.put("epoch_committed", Long.toString(store.currentEpoch()));
         map.put("epochs_committed", Long.toString(metrics.committedCount.get()));
         map.put("epochs_refused", Long.toString(metrics.refusedCount.get()));
+        map.put("memory_verified_epochs", Long.toString(assembler.memoryVerified()));
+        map.put("memory_mismatches", Long.toString(assembler.memoryMismatches()));
         map.put("pages_images_patched", Long.toString(assembler.patchedFiles()));
         map.put("pages_images_assembled_whole", Long.toString(assembler.assembledFiles()));
         map.put("image", store.currentLink().toString());

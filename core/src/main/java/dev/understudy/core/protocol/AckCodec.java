@@ -20,6 +20,8 @@ public final class AckCodec
     public static final int NEED_FULL = 1;
     /** The epoch failed verification (corrupt chunk, digest mismatch, I/O error); nothing of it was applied. */
     public static final int REJECTED = 2;
+    /** The image is complete and consistent but does not restore the memory the primary read live. */
+    public static final int MEMORY_MISMATCH = 3;
 
     private DirectBuffer buffer;
     private int offset;

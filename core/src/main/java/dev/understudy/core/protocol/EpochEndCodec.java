@@ -5,11 +5,14 @@ import org.agrona.MutableDirectBuffer;
 
 import static dev.understudy.core.protocol.MessageHeader.ORDER;
 
-/** End of an epoch: the digest of the whole reconstructed image and how many chunks were sent. */
+/**
+ * End of an epoch: the digest of the whole reconstructed image, how many chunks were sent, and (with
+ * --verify-memory) the digest of the service's memory read live while it was frozen, or 0.
+ */
 public final class EpochEndCodec
 {
     public static final int TEMPLATE_ID = 3;
-    public static final int BLOCK_LENGTH = 24;
+    public static final int BLOCK_LENGTH = 32;
     public static final int LENGTH = MessageHeader.LENGTH + BLOCK_LENGTH;
 
     private DirectBuffer buffer;
@@ -23,7 +26,7 @@ public final class EpochEndCodec
     }
 
     public static int encode(final MutableDirectBuffer buffer, final int offset, final long epoch,
-        final long imageHash, final int chunkCount, final int fileCount)
+        final long imageHash, final int chunkCount, final int fileCount, final long memoryDigest)
     {
         MessageHeader.encode(buffer, offset, BLOCK_LENGTH, TEMPLATE_ID);
         final int body = offset + MessageHeader.LENGTH;
@@ -31,6 +34,7 @@ public final class EpochEndCodec
         buffer.putLong(body + 8, imageHash, ORDER);
         buffer.putInt(body + 16, chunkCount, ORDER);
         buffer.putInt(body + 20, fileCount, ORDER);
+        buffer.putLong(body + 24, memoryDigest, ORDER);
         return LENGTH;
     }
 
@@ -52,5 +56,11 @@ public final class EpochEndCodec
     public int fileCount()
     {
         return buffer.getInt(offset + 20, ORDER);
+    }
+
+    /** The live memory digest (MemoryDigest), or 0 when the primary did not verify memory. */
+    public long memoryDigest()
+    {
+        return buffer.getLong(offset + 24, ORDER);
     }
 }
