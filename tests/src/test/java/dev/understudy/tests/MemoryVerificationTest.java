@@ -9,9 +9,13 @@ import java.util.concurrent.atomic.AtomicLong;
 
 import dev.understudy.cli.workload.RedisClient;
 import dev.understudy.cli.workload.RedisService;
+import dev.understudy.core.criu.CriuBinary;
 import dev.understudy.core.criu.CriuNotificationListener;
+import dev.understudy.core.criu.CriuRestore;
 import dev.understudy.core.memory.DirtyTracking;
 import dev.understudy.core.memory.UffdTracker;
+import dev.understudy.core.net.ServiceNetwork;
+import dev.understudy.core.os.Shell;
 import dev.understudy.primary.EpochObserver;
 import dev.understudy.primary.Primary;
 import dev.understudy.primary.ProtectContext;
@@ -37,10 +41,20 @@ class MemoryVerificationTest
     private final Path work = Path.of("/dev/shm/understudy-verify-" + ProcessHandle.current().pid());
     private Primary primary;
     private Replica replica;
+    private ServiceNetwork restoredNetwork;
+    private int restoredPid = -1;
 
     @AfterEach
     void cleanUp()
     {
+        if (restoredPid > 0)
+        {
+            Shell.run("kill", "-9", Integer.toString(restoredPid));
+        }
+        if (restoredNetwork != null)
+        {
+            restoredNetwork.close();
+        }
         if (primary != null)
         {
             primary.close();
@@ -73,6 +87,7 @@ class MemoryVerificationTest
         final AtomicBoolean loading = new AtomicBoolean(true);
         final AtomicLong writes = new AtomicLong();
         final AtomicLong saves = new AtomicLong();
+        final String fingerprint;
         try (RedisClient client = RedisClient.await(ip, RedisService.PORT, 10_000))
         {
             RedisService.populate(client, 8);
@@ -113,6 +128,9 @@ class MemoryVerificationTest
             awaitTrue(() -> replica.memoryVerifiedAndMismatches()[0] >= 300, 180, "300 verified epochs");
             loading.set(false);
             load.join();
+            fingerprint = RedisService.fingerprint(client); // answered after its epoch's ack
+            final long acked = primary.lastAcknowledgedEpoch();
+            awaitTrue(() -> primary.lastAcknowledgedEpoch() > acked + 1, 30, "an epoch after the load");
         }
         final long[] verified = replica.memoryVerifiedAndMismatches();
         assertTrue(writes.get() > 10_000 && saves.get() >= 3, "the load ran: " + writes.get() + " writes, " +
@@ -122,6 +140,18 @@ class MemoryVerificationTest
         assertEquals(0, primary.metrics().mismatchCount());
         assertEquals(DirtyTracking.UFFD_WP, primary.state().dirtyTracking());
         assertTrue(primary.metrics().trackerRestarts() >= 1, "the lost tracker was replaced");
+
+        final ServiceNetwork.Spec spec = primary.networkSpec();
+        primary.close(); // as a dead host
+        primary = null;
+        replica.close();
+        restoredNetwork = ServiceNetwork.create(spec.withName("vfrest"));
+        restoredPid = CriuRestore.restore(CriuBinary.locate(), replica.currentImage().toRealPath(),
+            restoredNetwork.spec().netnsPath(), work.resolve("restore"));
+        try (RedisClient restored = RedisClient.await(ip, RedisService.PORT, 10_000))
+        {
+            assertEquals(fingerprint, RedisService.fingerprint(restored), "DBSIZE/DEBUG DIGEST after restore");
+        }
     }
 
     @Test
