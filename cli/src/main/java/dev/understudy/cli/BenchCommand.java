@@ -154,9 +154,9 @@ final class BenchCommand implements Callable<Integer>
                 result.put("replica_apply_ms_p50", pair.replica().applyMsP50());
                 result.put("image_mismatches", m.mismatches());
                 result.put("memory_mismatches", pair.primary().metrics().memoryMismatchCount());
-                final long[] rebuilt = pair.replica().pagesImagesPatchedAndAssembled();
-                result.put("replica_pages_images_patched", rebuilt[0]);
-                result.put("replica_pages_images_whole", rebuilt[1]);
+                final long[] applied = pair.replica().pagesImagesFromDeltaAndWhole();
+                result.put("replica_pages_images_from_delta", applied[0]);
+                result.put("replica_pages_images_whole", applied[1]);
             }
             else
             {

@@ -153,7 +153,8 @@ final class LocalPair implements AutoCloseable
         CloseHelper.quietClose(primary);
         primary = null;
         replica.close();
-        final Path image = replica.currentImage().toRealPath();
+        final dev.understudy.replica.RestorableImage.LaidOut laidOut = replica.restorableImage();
+        final Path image = laidOut.dir();
         restoredNetwork = ServiceNetwork.create(spec.withName(name + "r"));
         restoredPid = CriuRestore.restore(CriuBinary.locate(), image, restoredNetwork.spec().netnsPath(),
             workDir.resolve("restore"));

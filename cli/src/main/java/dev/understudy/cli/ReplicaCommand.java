@@ -81,8 +81,8 @@ final class ReplicaCommand implements Callable<Integer>
             org.agrona.CloseHelper.quietClose(closer);
             stop.countDown();
         }));
-        System.out.println("understudy replica '" + name + "' listening on " + listen + "; image " +
-            replica.currentImage() + "; status on http://" + heartbeat.metricsHost + ":" + replica.statusPort() + "/status");
+        System.out.println("understudy replica '" + name + "' listening on " + listen + "; images in " +
+            replica.context().imagesDir() + "; status on http://" + heartbeat.metricsHost + ":" + replica.statusPort() + "/status");
         stop.await();
         return 0;
     }

@@ -6,6 +6,7 @@ import java.util.concurrent.Callable;
 import dev.understudy.core.criu.CriuBinary;
 import dev.understudy.core.criu.CriuRestore;
 import dev.understudy.core.net.ServiceNetwork;
+import dev.understudy.replica.RestorableImage;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -18,13 +19,15 @@ final class RestoreCommand implements Callable<Integer>
     @Mixin
     ServiceOptions service;
 
-    @Option(names = "--image", description = "image directory (default /dev/shm/understudy/NAME/replica/current)")
+    @Option(names = "--image", description = "a CRIU image directory (default: the last image the replica under " +
+        "/dev/shm/understudy/NAME/replica acknowledged, laid out for CRIU)")
     Path image;
 
     public Integer call() throws Exception
     {
         Understudy.requireRoot();
-        final Path images = image != null ? image : Path.of("/dev/shm/understudy", service.name, "replica", "current");
+        final Path images = image != null ? image :
+            RestorableImage.layOut(Path.of("/dev/shm/understudy", service.name, "replica")).dir();
         final ServiceNetwork network = ServiceNetwork.create(ServiceNetwork.Spec.of(service.name, service.bridge,
             service.serviceIp));
         try

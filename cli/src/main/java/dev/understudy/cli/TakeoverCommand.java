@@ -1,13 +1,12 @@
 package dev.understudy.cli;
 
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 
 import dev.understudy.core.criu.CriuBinary;
 import dev.understudy.failover.Takeover;
 import dev.understudy.failover.TakeoverContext;
-import dev.understudy.replica.ImageStore;
+import dev.understudy.replica.RestorableImage;
 import dev.understudy.replica.TermStore;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -35,14 +34,9 @@ final class TakeoverCommand implements Callable<Integer>
         Understudy.requireRoot();
         final TakeoverContext context = new TakeoverContext().name(service.name).serviceIp(service.serviceIp)
             .bridge(service.bridge).workDir(workDir).validate();
-        final Path current = workDir.resolve(service.name).resolve("replica").resolve(ImageStore.CURRENT);
-        if (!Files.isDirectory(current))
-        {
-            throw new IllegalStateException("no acknowledged image at " + current + ": this replica never received a " +
-                "complete epoch, there is nothing consistent to restore");
-        }
-        final Path image = current.toRealPath();
-        final long epoch = Long.parseLong(image.getFileName().toString().substring("epoch-".length()));
+        final RestorableImage.LaidOut laidOut = RestorableImage.layOut(workDir.resolve(service.name).resolve("replica"));
+        final Path image = laidOut.dir();
+        final long epoch = laidOut.epoch();
         final Path journal = journalDir != null ? journalDir : Path.of("/var/lib/understudy", service.name, "journal");
         final long term = TermStore.next(journal);
         final Takeover.Report report = Takeover.run(context, CriuBinary.locate(), image, term, epoch);

@@ -8,12 +8,14 @@ import dev.understudy.core.protocol.EpochEndCodec;
 import dev.understudy.core.protocol.FileChunkCodec;
 import dev.understudy.core.protocol.FileKind;
 import dev.understudy.core.protocol.HeartbeatCodec;
+import dev.understudy.core.protocol.ImageManifestCodec;
 import dev.understudy.core.protocol.MessageHeader;
 import org.agrona.concurrent.UnsafeBuffer;
 import org.junit.jupiter.api.Test;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class ProtocolCodecTest
@@ -98,5 +100,25 @@ class ProtocolCodecTest
         assertEquals(-1, MessageHeader.templateIdIfValid(buffer, 0, 64));
         EpochEndCodec.encode(buffer, 0, 1, 2, 3, 4, 5);
         assertEquals(-1, MessageHeader.templateIdIfValid(buffer, 0, EpochEndCodec.LENGTH - 1));
+    }
+
+    @Test
+    void imageManifestRoundTripsAndRefusesDamage() throws Exception
+    {
+        final java.util.Map<String, long[]> files = new java.util.TreeMap<>();
+        files.put("core-1.img", new long[]{1234, 0x55aa});
+        files.put("pages-1.img", new long[]{40960, -7});
+        final byte[] bytes = ImageManifestCodec.encode(42, 0xfeed, files);
+        final ImageManifestCodec.Manifest manifest = ImageManifestCodec.decode(bytes, "test");
+        assertEquals(42, manifest.epoch());
+        assertEquals(0xfeed, manifest.imageDigest());
+        assertEquals(java.util.List.of("core-1.img", "pages-1.img"), java.util.List.copyOf(manifest.files().keySet()));
+        assertEquals(40960, manifest.files().get("pages-1.img")[0]);
+        assertEquals(-7, manifest.files().get("pages-1.img")[1]);
+        assertThrows(java.io.IOException.class,
+            () -> ImageManifestCodec.decode(java.util.Arrays.copyOf(bytes, bytes.length - 3), "truncated"));
+        final byte[] foreign = bytes.clone();
+        foreign[2] = 1; // another template
+        assertThrows(java.io.IOException.class, () -> ImageManifestCodec.decode(foreign, "foreign"));
     }
 }

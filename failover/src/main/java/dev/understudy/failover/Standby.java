@@ -80,7 +80,7 @@ public final class Standby implements AutoCloseable
 
     private void takeOver(final long silentMs)
     {
-        final long epoch = replica.committedEpoch();
+        long epoch = replica.committedEpoch();
         if (epoch < 0)
         {
             replica.takeoverStatus("REFUSED: the primary went silent (" + silentMs + " ms) before this replica " +
@@ -96,7 +96,9 @@ public final class Standby implements AutoCloseable
             term = replica.fence();
             final long fencedAtMs = System.currentTimeMillis();
             replica.takeoverStatus("restoring epoch " + epoch + " after " + silentMs + " ms of silence");
-            image = replica.currentImage().toRealPath();
+            final dev.understudy.replica.RestorableImage.LaidOut laidOut = replica.restorableImage();
+            image = laidOut.dir();
+            epoch = laidOut.epoch(); // the last one committed before the fence
             final StandbyNetwork network = standbyNetwork;
             standbyNetwork = null; // a failed takeover removes it; a retry builds its own
             report = Takeover.run(takeoverContext, criu, image, term, epoch, network);

@@ -15,6 +15,8 @@ import java.util.stream.Stream;
 
 import dev.understudy.core.checkpoint.BlockHasher;
 import dev.understudy.core.checkpoint.ImageDigest;
+import dev.understudy.core.checkpoint.PageSetDigest;
+import dev.understudy.core.image.PageRuns;
 import dev.understudy.core.image.Pagemap;
 import dev.understudy.core.protocol.EpochBeginCodec;
 import dev.understudy.core.protocol.FileKind;
@@ -23,9 +25,11 @@ import org.agrona.collections.Long2LongHashMap;
 import org.agrona.collections.LongArrayList;
 
 /**
- * Turns a full CRIU image directory into what must cross the wire: pages images as the pages whose
- * content changed since the last shipped epoch (per-page xxHash3 keyed by pagemap and virtual address),
- * other files whole or as "unchanged". Two passes: hash everything, then send only what changed.
+ * Turns a CRIU image directory into what must cross the wire: pages images as the pages whose content
+ * changed since the last shipped epoch (per-page xxHash3 keyed by pagemap and virtual address), other
+ * files whole or as "unchanged". Two passes: plan (hash what CRIU wrote), then send only what changed.
+ * A pages image's digest is a {@link PageSetDigest} kept up to date per pagemap, so the work per epoch
+ * follows the pages written, not the size of the service.
  *
  * An incremental CRIU dump (soft-dirty kernels: --track-mem with a parent image) holds only the pages
  * dirtied since the parent; the others are marked in-parent. They are unchanged by definition, so their
@@ -66,14 +70,22 @@ final class ImageDeltaEncoder
         final LongArrayList changedVaddrs = new LongArrayList();
     }
 
+    private static final class PagesState
+    {
+        final Long2LongHashMap hashes = new Long2LongHashMap(MISSING);
+        long sum;
+        PageRuns runs = PageRuns.EMPTY;
+    }
+
     private final ByteBuffer readBuffer = ByteBuffer.allocateDirect(Streams.CHUNK_BYTES);
     private final ByteBuffer deltaBuffer = ByteBuffer.allocateDirect(4 + PAGES_PER_DELTA_CHUNK * (8 + Pagemap.PAGE_SIZE))
         .order(ByteOrder.LITTLE_ENDIAN);
     private final BlockHasher hasher = new BlockHasher();
     private final ImageDigest imageDigest = new ImageDigest();
     private final List<FilePlan> plans = new ArrayList<>();
-    private Map<String, Long2LongHashMap> previousPages = new HashMap<>();
-    private Map<String, Long2LongHashMap> currentPages = new HashMap<>();
+    /** Per pagemap: the hash of every page of the last planned image and their digest sum, kept up to date. */
+    private final Map<String, PagesState> pagesStates = new HashMap<>();
+    private final java.util.Set<String> seenPagemaps = new java.util.HashSet<>();
     private Map<String, Long> previousFiles = new HashMap<>();
     private Map<String, Long> currentFiles = new HashMap<>();
     /** The epoch whose hashes are in previousPages/previousFiles, and the parent of the dump at hand. */
@@ -91,8 +103,8 @@ final class ImageDeltaEncoder
         final boolean full = baseEpoch == EpochBeginCodec.FULL_IMAGE;
         plans.clear();
         imageDigest.clear();
-        currentPages.values().forEach(Long2LongHashMap::clear);
         currentFiles.clear();
+        seenPagemaps.clear();
 
         final List<String> names;
         try (Stream<Path> files = Files.list(dir))
@@ -141,11 +153,15 @@ final class ImageDeltaEncoder
         }
         catch (final NeedsFullDump ex)
         {
-            previousPages.values().forEach(Long2LongHashMap::clear); // nothing of this epoch is a baseline
-            previousFiles.clear();
-            plannedEpoch = -1;
+            forgetAll(); // nothing of this epoch is a baseline
             return new Result(false, true, baseEpoch, 0, 0, 0);
         }
+        catch (final IOException | RuntimeException ex)
+        {
+            forgetAll(); // the page states may be half brought up to date: the next image goes whole
+            throw ex;
+        }
+        pagesStates.keySet().retainAll(seenPagemaps); // processes that are gone
         final long digest = imageDigest.digest();
 
         publisher.resetCounters();
@@ -160,14 +176,18 @@ final class ImageDeltaEncoder
         }
         sent = sent && publisher.end(epoch, digest, names.size(), memoryDigest);
 
-        final Map<String, Long2LongHashMap> pages = previousPages;
-        previousPages = currentPages;
-        currentPages = pages;
         final Map<String, Long> files = previousFiles;
         previousFiles = currentFiles;
         currentFiles = files;
         plannedEpoch = epoch;
         return new Result(sent, false, baseEpoch, digest, imageBytes, publisher.bytesSent());
+    }
+
+    private void forgetAll()
+    {
+        pagesStates.clear();
+        previousFiles.clear();
+        plannedEpoch = -1;
     }
 
     private FilePlan plan(final int index)
@@ -210,40 +230,58 @@ final class ImageDeltaEncoder
         plan.kind = !full && before != null && before == plan.digest ? FileKind.UNCHANGED : FileKind.FULL;
     }
 
+    /**
+     * Plans a pages image: hashes the pages CRIU wrote (the written ones in an incremental dump), keeps the
+     * changed ones for the delta, and brings the image's digest up to date from the pages that changed, joined
+     * or left. Pages left in the parent image are neither read nor visited.
+     */
     private void planPages(final FilePlan plan, final FileChannel channel, final Pagemap pagemap,
         final String pagemapName, final boolean full) throws IOException, NeedsFullDump
     {
         plan.pagemapName = pagemapName;
-        final Long2LongHashMap before = full ? null : previousPages.get(pagemapName);
-        final Long2LongHashMap now = currentPages.computeIfAbsent(pagemapName, k -> new Long2LongHashMap(MISSING));
-        hasher.reset();
+        seenPagemaps.add(pagemapName);
+        final PageRuns image = PageRuns.inImage(pagemap);
+        PagesState state = pagesStates.get(pagemapName);
+        if (pagemap.hasParentEntries())
+        {
+            if (full || parentEpoch < 0 || parentEpoch != plannedEpoch)
+            {
+                throw new NeedsFullDump("the dump's parent is epoch " + parentEpoch + ", the hashes at hand are " +
+                    "epoch " + plannedEpoch + "'s" + (full ? " and a whole image is wanted" : ""));
+            }
+            if (state == null || !state.runs.covers(PageRuns.inParent(pagemap)))
+            {
+                throw new NeedsFullDump(pagemapName + " has in-parent pages unknown to this epoch's base");
+            }
+        }
+        final boolean fresh = full || state == null;
+        if (fresh)
+        {
+            state = new PagesState();
+            pagesStates.put(pagemapName, state);
+        }
+        else
+        {
+            final PagesState leaving = state;
+            PageRuns.forEachPageOnlyIn(state.runs, image, vaddr ->
+            {
+                final long hash = leaving.hashes.remove(vaddr);
+                if (hash != MISSING)
+                {
+                    leaving.sum -= PageSetDigest.term(vaddr, hash);
+                }
+            });
+        }
+        state.runs = image;
+
         long offset = 0;
-        long logicalLength = 0;
         int inBuffer = 0;
         int bufferPosition = 0;
         for (int entry = 0; entry < pagemap.entryCount(); entry++)
         {
             if (pagemap.inParent(entry))
             {
-                if (parentEpoch < 0 || parentEpoch != plannedEpoch)
-                {
-                    throw new NeedsFullDump("the dump's parent is epoch " + parentEpoch + ", the hashes at hand are " +
-                        "epoch " + plannedEpoch + "'s");
-                }
-                // Not dirtied since the parent dump: same content, and so the same hash, as last epoch.
-                for (long page = 0; page < pagemap.pageCount(entry); page++)
-                {
-                    final long vaddr = pagemap.vaddr(entry) + page * Pagemap.PAGE_SIZE;
-                    final long hash = before == null ? MISSING : before.get(vaddr);
-                    if (hash == MISSING)
-                    {
-                        throw new NeedsFullDump(pagemapName + " has in-parent pages unknown to this epoch's base");
-                    }
-                    hasher.addBlockHash(hash);
-                    now.put(vaddr, hash);
-                }
-                logicalLength += pagemap.pageCount(entry) * Pagemap.PAGE_SIZE;
-                continue;
+                continue; // not written since the parent dump: same content, same hash, same term
             }
             if (!pagemap.inPagesFile(entry))
             {
@@ -264,15 +302,21 @@ final class ImageDeltaEncoder
                 }
                 final long vaddr = base + page * Pagemap.PAGE_SIZE;
                 final long hash = BlockHasher.hash(readBuffer, bufferPosition, Pagemap.PAGE_SIZE);
-                hasher.addBlockHash(hash);
-                now.put(vaddr, hash);
-                if (before != null && before.get(vaddr) != hash)
+                final long before = state.hashes.put(vaddr, hash);
+                if (before != hash)
                 {
-                    plan.changedOffsets.addLong(offset);
-                    plan.changedVaddrs.addLong(vaddr);
+                    if (before != MISSING)
+                    {
+                        state.sum -= PageSetDigest.term(vaddr, before);
+                    }
+                    state.sum += PageSetDigest.term(vaddr, hash);
+                    if (!fresh)
+                    {
+                        plan.changedOffsets.addLong(offset);
+                        plan.changedVaddrs.addLong(vaddr);
+                    }
                 }
                 offset += Pagemap.PAGE_SIZE;
-                logicalLength += Pagemap.PAGE_SIZE;
                 bufferPosition += Pagemap.PAGE_SIZE;
             }
         }
@@ -280,9 +324,9 @@ final class ImageDeltaEncoder
         {
             throw new IOException(plan.name + " holds " + channel.size() + " bytes, its pagemap " + offset);
         }
-        plan.length = logicalLength;
-        plan.digest = hasher.digest();
-        plan.kind = before == null ? FileKind.FULL : FileKind.PAGES_DELTA;
+        plan.length = image.pageCount() * Pagemap.PAGE_SIZE;
+        plan.digest = PageSetDigest.digest(state.sum, image.pageCount());
+        plan.kind = fresh ? FileKind.FULL : FileKind.PAGES_DELTA;
     }
 
     private boolean send(final long epoch, final int fileIndex, final FilePlan plan, final FileChannel channel,

@@ -13,6 +13,7 @@ import java.util.Random;
 
 import dev.understudy.core.checkpoint.BlockHasher;
 import dev.understudy.core.checkpoint.ImageDigest;
+import dev.understudy.core.checkpoint.PageSetDigest;
 import dev.understudy.core.criu.rpc.CriuImages;
 import dev.understudy.core.image.CriuImageReader;
 import dev.understudy.core.image.Pagemap;
@@ -38,6 +39,7 @@ class ImageDeltaEncoderTest
     {
         final Map<String, FileKind> kinds = new LinkedHashMap<>();
         final Map<String, ByteArrayOutputStream> payloads = new LinkedHashMap<>();
+        final Map<String, Long> fileHashes = new LinkedHashMap<>();
         long imageHash;
         long bytes;
 
@@ -62,6 +64,7 @@ class ImageDeltaEncoderTest
             final String pagemapName, final ByteBuffer raw, final int rawOffset, final int rawLength)
         {
             kinds.put(name, kind);
+            fileHashes.put(name, fileHash);
             final byte[] copy = new byte[rawLength];
             raw.get(rawOffset, copy, 0, rawLength);
             payloads.computeIfAbsent(name, k -> new ByteArrayOutputStream()).writeBytes(copy);
@@ -122,11 +125,23 @@ class ImageDeltaEncoderTest
         return hasher.digest();
     }
 
+    /** Pages images are digested as page sets (here laid out contiguously from BASE), other files as bytes. */
     private static long imageDigest(final Map<String, byte[]> files)
     {
         final ImageDigest digest = new ImageDigest();
-        files.forEach((name, bytes) -> digest.add(name, bytes.length, digestOf(bytes)));
+        files.forEach((name, bytes) -> digest.add(name, bytes.length,
+            name.startsWith("pages-") ? pageSetDigest(BASE, bytes) : digestOf(bytes)));
         return digest.digest();
+    }
+
+    private static long pageSetDigest(final long start, final byte[] pages)
+    {
+        long sum = 0;
+        for (int i = 0; i < pages.length / PAGE; i++)
+        {
+            sum += PageSetDigest.term(start + (long)i * PAGE, BlockHasher.hash(pages, i * PAGE, PAGE));
+        }
+        return PageSetDigest.digest(sum, pages.length / PAGE);
     }
 
     @Test
@@ -221,5 +236,52 @@ class ImageDeltaEncoderTest
             assertTrue(result.needsFullDump());
             assertFalse(result.sent());
         }
+    }
+
+    @Test
+    void pagesThatLeaveAndJoinKeepTheDigestEqualToAFreshOne(@TempDir final Path root) throws Exception
+    {
+        final byte[] pages1 = pages(8);
+        final byte[] core = "core".getBytes();
+        final ImageDeltaEncoder encoder = new ImageDeltaEncoder();
+        encoder.ship(1, 0, EpochBeginCodec.FULL_IMAGE, -1,
+            dump(root, "e1", pagemap(new long[][]{{BASE, 8, Pagemap.PE_PRESENT}}), pages1, core), "x:1",
+            new Capture(), 0L);
+
+        // Epoch 2 (incremental on 1): pages 4-7 unmapped, pages 0-1 kept in the parent, 2-3 rewritten, and
+        // two new pages far away.
+        final byte[] written = pages(4);
+        final byte[] incremental = pagemap(new long[][]{
+            {BASE, 2, Pagemap.PE_PARENT}, {BASE + 2L * PAGE, 2, Pagemap.PE_PRESENT},
+            {BASE + 100L * PAGE, 2, Pagemap.PE_PRESENT}});
+        final Capture second = new Capture();
+        final ImageDeltaEncoder.Result result = encoder.ship(2, 0, 1, 1, dump(root, "e2", incremental, written, core),
+            "x:1", second, 0L);
+        assertTrue(result.sent());
+        final ByteBuffer delta = ByteBuffer.wrap(second.payloads.get("pages-1.img").toByteArray())
+            .order(ByteOrder.LITTLE_ENDIAN);
+        assertEquals(4, delta.getInt(0), "the rewritten and the new pages");
+
+        // What a fresh encoder says of the same memory, dumped whole.
+        final byte[] whole = new byte[6 * PAGE];
+        System.arraycopy(pages1, 0, whole, 0, 2 * PAGE);
+        System.arraycopy(written, 0, whole, 2 * PAGE, 4 * PAGE);
+        final byte[] wholeLayout = pagemap(new long[][]{{BASE, 4, Pagemap.PE_PRESENT},
+            {BASE + 100L * PAGE, 2, Pagemap.PE_PRESENT}});
+        final Capture fresh = new Capture();
+        new ImageDeltaEncoder().ship(9, 0, EpochBeginCodec.FULL_IMAGE, -1, dump(root, "fresh", wholeLayout, whole,
+            core), "x:1", fresh, 0L);
+        final ImageDigest expected = new ImageDigest();
+        expected.add("core-1.img", core.length, digestOf(core));
+        expected.add("pagemap-1.img", second.payloads.get("pagemap-1.img").size(),
+            digestOf(second.payloads.get("pagemap-1.img").toByteArray()));
+        expected.add("pages-1.img", 6L * PAGE, freshPagesDigest(fresh));
+        assertEquals(expected.digest(), second.imageHash, "the kept-up digest equals the one computed afresh");
+    }
+
+    /** The pages image digest a whole shipment carried (every chunk repeats it). */
+    private static long freshPagesDigest(final Capture capture)
+    {
+        return capture.fileHashes.get("pages-1.img");
     }
 }

@@ -125,15 +125,15 @@ final class EpochAdapter implements FragmentHandler
         {
             journal.append(buffer, offset, length);
             journal.commit(outcome.epoch(), outcome.baseEpoch(), outcome.digest());
-            final Path committed = store.commit(outcome.epoch());
+            store.commit(outcome.epoch());
             assembler.committed();
             metrics.onCommitted(outcome.epoch(), System.nanoTime() - started);
-            observer.onCommitted(outcome.epoch(), committed);
+            observer.onCommitted(outcome.epoch(), store.root());
             acks.send(outcome.epoch(), AckCodec.ACK, outcome.digest(), store.currentEpoch());
             if (System.nanoTime() - lastBaseNs > baseIntervalNs)
             {
                 // After the ack: the epoch is already durable as a delta; the base only bounds the journal.
-                journal.appendBase(outcome.epoch(), outcome.digest(), committed);
+                appendBase(outcome.epoch(), outcome.digest());
                 lastBaseNs = System.nanoTime();
             }
         }
@@ -143,6 +143,22 @@ final class EpochAdapter implements FragmentHandler
             state.lastError = "epoch " + outcome.epoch() + " refused: " + outcome.reason();
             observer.onRefused(outcome.epoch(), outcome.status(), outcome.reason());
             acks.send(outcome.epoch(), outcome.status(), 0, store.currentEpoch());
+        }
+    }
+
+    /** The journal's base: the committed image laid out whole (pages included), journalled, then removed. */
+    private void appendBase(final long epoch, final long digest) throws IOException
+    {
+        final RestorableImage.LaidOut image = RestorableImage.layOut(store.root());
+        try
+        {
+            journal.appendBase(epoch, digest, image.dir(), dev.understudy.core.protocol.ImageManifestCodec.decode(
+                java.nio.file.Files.readAllBytes(store.currentDir().resolve(RestorableImage.MANIFEST)), "manifest")
+                .files());
+        }
+        finally
+        {
+            dev.understudy.core.os.Directories.deleteRecursively(image.dir());
         }
     }
 }

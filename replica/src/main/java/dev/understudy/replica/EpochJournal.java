@@ -9,7 +9,6 @@ import java.nio.file.StandardOpenOption;
 import java.util.List;
 import java.util.stream.Stream;
 
-import dev.understudy.core.checkpoint.BlockHasher;
 import dev.understudy.core.checkpoint.ImageDigest;
 import dev.understudy.core.protocol.ChunkEncoder;
 import dev.understudy.core.protocol.EpochBeginCodec;
@@ -53,7 +52,6 @@ public final class EpochJournal implements AutoCloseable
     private final Path dir;
     private final ChunkEncoder chunks = new ChunkEncoder();
     private final ByteBuffer readBuffer = ByteBuffer.allocateDirect(Streams.CHUNK_BYTES);
-    private final BlockHasher hasher = new BlockHasher();
 
     public EpochJournal(final Path dir, final RollCycle rollCycle)
     {
@@ -63,10 +61,12 @@ public final class EpochJournal implements AutoCloseable
     }
 
     /**
-     * Journals the committed image of epoch (whole, as a full-image epoch with its commit record), then
-     * deletes the journal files that only older epochs need.
+     * Journals the committed image of epoch (laid out whole in imageDir, its files' lengths and digests as
+     * acknowledged) as a full-image epoch with its commit record, then deletes the journal files that only
+     * older epochs need.
      */
-    public void appendBase(final long epoch, final long imageDigest, final Path imageDir) throws IOException
+    public void appendBase(final long epoch, final long imageDigest, final Path imageDir,
+        final java.util.Map<String, long[]> fileDigests) throws IOException
     {
         final List<Path> before = cycleFiles();
         final List<String> names;
@@ -82,14 +82,12 @@ public final class EpochJournal implements AutoCloseable
             try (FileChannel channel = FileChannel.open(imageDir.resolve(names.get(i)), StandardOpenOption.READ))
             {
                 final long length = channel.size();
-                hasher.reset();
-                for (long position = 0; position < length; )
+                final long[] known = fileDigests.get(names.get(i));
+                if (known == null || known[0] != length)
                 {
-                    final int n = read(channel, position);
-                    hasher.update(readBuffer, 0, n);
-                    position += n;
+                    throw new IOException(names.get(i) + " of epoch " + epoch + " is not the file acknowledged");
                 }
-                final long fileDigest = hasher.digest();
+                final long fileDigest = known[1];
                 final int count = (int)Math.max(1, (length + Streams.CHUNK_BYTES - 1) / Streams.CHUNK_BYTES);
                 for (int chunk = 0; chunk < count; chunk++)
                 {

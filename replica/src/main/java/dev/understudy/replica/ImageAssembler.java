@@ -8,14 +8,16 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.HashMap;
-import java.util.Map;
-import java.util.stream.Stream;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
+import java.util.Set;
 
 import dev.understudy.core.checkpoint.BlockHasher;
 import dev.understudy.core.checkpoint.ImageDigest;
+import dev.understudy.core.checkpoint.PageSetDigest;
+import dev.understudy.core.image.PageRuns;
 import dev.understudy.core.image.Pagemap;
 import dev.understudy.core.memory.MemoryDigest;
 import dev.understudy.core.protocol.AckCodec;
@@ -30,19 +32,17 @@ import org.agrona.DirectBuffer;
 import org.agrona.collections.Long2LongHashMap;
 
 /**
- * Rebuilds one epoch's complete image in the staging directory from the last committed image plus what
- * arrived, verifying every chunk's checksum, every file's digest and the image digest. Anything wrong
- * turns the epoch into a refusal; the committed image is never touched.
- *
- * Staging is the spare image (epoch S, committed before the current epoch N). When a pages image kept
- * its layout over S, N and N+1, it is patched in place: the pages that changed from S to N (copied from
- * the current image) and from N to N+1 (from the delta). Per-page hashes are remembered, so the file
- * digest is recomputed without reading the whole image: the replica's work per epoch follows what
- * changed, not the size of the service. Otherwise the pages image is assembled whole.
+ * Receives one epoch, proves it, and only then applies it. Small image files are staged whole (or linked
+ * when unchanged) and committed by {@link ImageStore}; pages go to the {@link PageStore}. Every chunk's
+ * checksum, every file's digest, the image digest and (with --verify-memory) the memory digest are checked
+ * against what the primary sent before the page store is touched; anything wrong turns the epoch into a
+ * refusal and leaves the committed image as it was. A pages image's digest is kept up to date from the
+ * pages that changed, joined or left ({@link PageSetDigest}), so the replica's work per epoch follows what
+ * the service wrote, not how much memory it holds.
  */
 final class ImageAssembler
 {
-    private static final long MISSING = -1;
+    private static final long MISSING = PageStore.MISSING;
 
     /** Thrown after the refusal is recorded, to leave the verification path. */
     private static final class MemoryMismatch extends Exception
@@ -53,24 +53,9 @@ final class ImageAssembler
         }
     }
 
-    private final MemoryDigest memoryCheck = new MemoryDigest();
-    private long memoryVerified;
-    private long memoryMismatches;
-
     /** Outcome of an epoch, for the ack. */
     record Outcome(long epoch, long baseEpoch, int status, long digest, String reason)
     {
-    }
-
-    /** What the replica remembers of one pages image of a committed (or staged) epoch. */
-    private static final class PagesMemo
-    {
-        long epoch;
-        long base;
-        byte[] layout;
-        long[] hashes;
-        long[] deltaVaddrs;
-        Long2LongHashMap offsets;
     }
 
     private static final class FileState
@@ -84,27 +69,38 @@ final class ImageAssembler
         int chunkCount;
         FileChannel channel;
         long written;
-        Long2LongHashMap deltaOffsets;
-        FileChannel delta;
         long[] pageHashes;
+        Long2LongHashMap deltaOffsets;
+        Long2LongHashMap deltaHashes;
+        FileChannel delta;
+        Pagemap pagemap;
+        PageRuns layout;
+        Long2LongHashMap fullOffsets;
+
+        boolean isPages()
+        {
+            return pagemapName != null && !pagemapName.isEmpty();
+        }
     }
 
     private final ImageStore store;
+    private final PageStore pages;
+    private final MemoryDigest memoryCheck = new MemoryDigest();
+    private long memoryVerified;
+    private long memoryMismatches;
+    private long deltaImages;
+    private long wholeImages;
     // The safe decompressor: a corrupted frame must fail cleanly, never read out of bounds.
     private final LZ4SafeDecompressor lz4 = LZ4Factory.fastestInstance().safeDecompressor();
     private final ByteBuffer raw = ByteBuffer.allocateDirect(Streams.MAX_MESSAGE).order(ByteOrder.LITTLE_ENDIAN);
     private final ByteBuffer payload = ByteBuffer.allocateDirect(Streams.MAX_MESSAGE);
     private final ByteBuffer copyBuffer = ByteBuffer.allocateDirect(Streams.CHUNK_BYTES);
-    private final ByteBuffer pageBuffer = ByteBuffer.allocateDirect(Pagemap.PAGE_SIZE);
-    private Map<String, PagesMemo> currentMemos = new HashMap<>();
-    private Map<String, PagesMemo> spareMemos = new HashMap<>();
-    private Map<String, PagesMemo> stagedMemos = new HashMap<>();
-    private long stagingBase = -1;
-    private long patchedFiles;
-    private long assembledFiles;
     private final BlockHasher hasher = new BlockHasher();
     private final ImageDigest digest = new ImageDigest();
     private final List<FileState> files = new ArrayList<>();
+    /** Digests of the committed image's files (pages images excluded), and of the staged epoch's. */
+    private Map<String, Long> committedDigests = new HashMap<>();
+    private Map<String, Long> stagedDigests = new HashMap<>();
     private Path staging;
     private long epoch = -1;
     private long baseEpoch;
@@ -113,9 +109,10 @@ final class ImageAssembler
     private int chunksReceived;
     private boolean active;
 
-    ImageAssembler(final ImageStore store)
+    ImageAssembler(final ImageStore store, final PageStore pages)
     {
         this.store = store;
+        this.pages = pages;
     }
 
     boolean active()
@@ -138,6 +135,7 @@ final class ImageAssembler
         this.reason = "";
         this.chunksReceived = 0;
         files.clear();
+        stagedDigests = new HashMap<>();
         if (baseEpoch != EpochBeginCodec.FULL_IMAGE && baseEpoch != store.currentEpoch())
         {
             refuse(AckCodec.NEED_FULL, "delta against epoch " + baseEpoch + " but the replica holds epoch " +
@@ -149,20 +147,7 @@ final class ImageAssembler
             refuse(AckCodec.REJECTED, "implausible file count " + fileCount);
             return;
         }
-        stagingBase = store.stageFromSpare();
-        staging = store.stagingDir();
-        stagedMemos = new HashMap<>();
-        if (stagingBase >= 0)
-        {
-            // Keep the spare's files out of the way of this epoch's names; pages images may be reused.
-            try (Stream<Path> old = Files.list(staging))
-            {
-                for (final Path path : old.toList())
-                {
-                    Files.move(path, staging.resolve(".old-" + path.getFileName()));
-                }
-            }
-        }
+        staging = store.stage();
         for (int i = 0; i < fileCount; i++)
         {
             files.add(new FileState());
@@ -243,12 +228,20 @@ final class ImageAssembler
         file.nextChunk++;
         if (file.nextChunk == file.chunkCount && file.kind == FileKind.FULL)
         {
-            final long digestValue = hasher.digest();
-            if (!file.pagemapName.isEmpty())
+            file.channel.close();
+            file.channel = null;
+            if (file.isPages())
             {
-                file.pageHashes = hasher.blockHashesCopy();
+                if (hasher.length() % Pagemap.PAGE_SIZE != 0)
+                {
+                    throw new IOException(file.name + " is not a whole number of pages");
+                }
+                file.pageHashes = hasher.blockHashesCopy(); // checked against its pagemap at the end
             }
-            finishFile(file, hasher.length(), digestValue);
+            else
+            {
+                check(file, hasher.length(), hasher.digest());
+            }
         }
     }
 
@@ -264,18 +257,28 @@ final class ImageAssembler
             case UNCHANGED:
             {
                 final Path previous = store.currentDir().resolve(file.name);
-                if (store.currentEpoch() < 0 || !Files.exists(previous))
+                if (store.currentEpoch() < 0 || !Files.exists(previous) || file.isPages())
                 {
                     throw new IOException(file.name + " is 'unchanged' but the current image has no such file");
                 }
                 Files.createLink(target, previous); // committed images are immutable: share the inode
-                hasher.reset();
-                hashFile(target);
-                finishFile(file, hasher.length(), hasher.digest());
+                Long known = committedDigests.get(file.name);
+                if (known == null)
+                {
+                    hasher.reset();
+                    hashFile(target);
+                    known = hasher.digest();
+                }
+                check(file, Files.size(target), known);
                 break;
             }
             case PAGES_DELTA:
+                if (!file.isPages())
+                {
+                    throw new IOException(file.name + " is a page delta without a pagemap");
+                }
                 file.deltaOffsets = new Long2LongHashMap(MISSING);
+                file.deltaHashes = new Long2LongHashMap(MISSING);
                 file.delta = FileChannel.open(staging.resolve(".delta-" + file.name), StandardOpenOption.CREATE_NEW,
                     StandardOpenOption.WRITE, StandardOpenOption.READ);
                 break;
@@ -343,16 +346,21 @@ final class ImageAssembler
             throw new IOException("malformed page delta");
         }
         long position = file.delta.size();
-        raw.limit(rawLength).position(pagesStart);
-        writeFully(file.delta, raw, position);
         for (int i = 0; i < count; i++)
         {
-            file.deltaOffsets.put(raw.getLong(4 + i * 8), position);
-            position += Pagemap.PAGE_SIZE;
+            final long vaddr = raw.getLong(4 + i * 8);
+            if ((vaddr & (Pagemap.PAGE_SIZE - 1)) != 0 || vaddr < 0)
+            {
+                throw new IOException("page delta at bad address " + Long.toHexString(vaddr));
+            }
+            file.deltaOffsets.put(vaddr, position + (long)i * Pagemap.PAGE_SIZE);
+            file.deltaHashes.put(vaddr, BlockHasher.hash(raw, pagesStart + i * Pagemap.PAGE_SIZE, Pagemap.PAGE_SIZE));
         }
+        raw.limit(rawLength).position(pagesStart);
+        writeFully(file.delta, raw, position);
     }
 
-    /** Ends the epoch: builds delta'd pages files, checks every digest, leaves a complete staged image. */
+    /** Ends the epoch: checks every digest against what is staged, then applies the pages. */
     Outcome end(final long endEpoch, final long imageDigest, final int chunkCount, final int fileCount,
         final long memoryDigest)
     {
@@ -361,6 +369,7 @@ final class ImageAssembler
             return null;
         }
         active = false;
+        boolean applying = false;
         if (status == AckCodec.ACK)
         {
             try
@@ -370,23 +379,19 @@ final class ImageAssembler
                     throw new IOException("epoch " + epoch + " incomplete: " + chunksReceived + " of " + chunkCount +
                         " chunks");
                 }
+                final Set<String> pagemaps = new HashSet<>();
                 for (final FileState file : files)
                 {
                     if (file.name == null || file.nextChunk != file.chunkCount)
                     {
                         throw new IOException("file " + file.name + " incomplete");
                     }
-                    if (file.kind == FileKind.PAGES_DELTA)
+                    if (file.isPages())
                     {
-                        assemblePages(file);
-                    }
-                    else if (file.kind == FileKind.FULL && file.pageHashes != null)
-                    {
-                        remember(file, Files.readAllBytes(staging.resolve(file.pagemapName)), EpochBeginCodec.FULL_IMAGE,
-                            file.pageHashes, null, null);
+                        verifyPages(file);
+                        pagemaps.add(file.pagemapName);
                     }
                 }
-                deleteLeftovers();
                 digest.clear();
                 for (final FileState file : files)
                 {
@@ -399,7 +404,7 @@ final class ImageAssembler
                 }
                 if (memoryDigest != MemoryDigest.NONE)
                 {
-                    final long restores = memoryCheck.ofImage(staging);
+                    final long restores = memoryCheck.ofImage(staging, this::readStagedPage);
                     if (restores != memoryDigest)
                     {
                         refuse(AckCodec.MEMORY_MISMATCH, "epoch " + epoch + " would not restore the memory the " +
@@ -409,6 +414,9 @@ final class ImageAssembler
                     }
                     memoryVerified++;
                 }
+                RestorableImage.writeManifest(staging, epoch, computed, digest.files());
+                applying = true;
+                applyPages(pagemaps);
                 return new Outcome(epoch, baseEpoch, AckCodec.ACK, computed, "");
             }
             catch (final MemoryMismatch ex)
@@ -422,16 +430,199 @@ final class ImageAssembler
         }
         closeFiles();
         store.discardStaging();
-        spareMemos.clear(); // the spare was consumed as staging
+        if (applying)
+        {
+            // Half-written pages match no epoch: forget the image, the primary will send a whole one.
+            forgetImage();
+            reason += " (while writing pages: the replica dropped its image and needs a full one)";
+        }
         return new Outcome(epoch, baseEpoch, status, 0, reason);
     }
 
-    /** The staged epoch was committed: it becomes current, the current one the spare. */
-    void committed()
+    /** Checks a pages image of this epoch against its pagemap and digest, without changing anything. */
+    private void verifyPages(final FileState file) throws IOException
     {
-        spareMemos = currentMemos;
-        currentMemos = stagedMemos;
-        stagedMemos = new HashMap<>();
+        final Path pagemapFile = staging.resolve(file.pagemapName);
+        if (!Files.exists(pagemapFile))
+        {
+            throw new IOException(file.name + " comes without its pagemap " + file.pagemapName);
+        }
+        file.pagemap = Pagemap.parse(Files.readAllBytes(pagemapFile), file.pagemapName);
+        if (file.pagemap.hasParentEntries() || !file.pagemap.pagesFileName().equals(file.name))
+        {
+            throw new IOException(file.pagemapName + " does not describe a self-contained " + file.name);
+        }
+        file.layout = PageRuns.inImage(file.pagemap);
+        final long pageCount = file.layout.pageCount();
+        long sum = 0;
+        if (file.kind == FileKind.FULL)
+        {
+            if (file.pageHashes.length != pageCount)
+            {
+                throw new IOException(file.name + " holds " + file.pageHashes.length + " pages, its pagemap " +
+                    pageCount);
+            }
+            int index = 0;
+            for (int entry = 0; entry < file.pagemap.entryCount(); entry++)
+            {
+                for (long page = 0; page < file.pagemap.pageCount(entry); page++)
+                {
+                    sum += PageSetDigest.term(file.pagemap.vaddr(entry) + page * Pagemap.PAGE_SIZE,
+                        file.pageHashes[index++]);
+                }
+            }
+        }
+        else
+        {
+            final PageStore.Pages base = pages.get(file.pagemapName);
+            if (base == null)
+            {
+                throw new IOException("a page delta for " + file.pagemapName + " but no pages of it are held");
+            }
+            final long[] tentative = {base.sum};
+            PageRuns.forEachPageOnlyIn(base.runs, file.layout, vaddr ->
+                tentative[0] -= PageSetDigest.term(vaddr, base.hash(vaddr)));
+            final Long2LongHashMap.EntryIterator delta = file.deltaHashes.entrySet().iterator();
+            while (delta.hasNext())
+            {
+                delta.next();
+                final long vaddr = delta.getLongKey();
+                if (!file.layout.contains(vaddr))
+                {
+                    throw new IOException("page " + Long.toHexString(vaddr) + " of " + file.name +
+                        " is not in its pagemap");
+                }
+                final long before = base.hash(vaddr);
+                if (before != MISSING)
+                {
+                    tentative[0] -= PageSetDigest.term(vaddr, before);
+                }
+                tentative[0] += PageSetDigest.term(vaddr, delta.getLongValue());
+            }
+            final boolean[] unknown = {false};
+            PageRuns.forEachPageOnlyIn(file.layout, base.runs, vaddr ->
+                unknown[0] |= !file.deltaHashes.containsKey(vaddr));
+            if (unknown[0])
+            {
+                throw new IOException("pages of " + file.name + " are neither in the delta nor in the held image");
+            }
+            sum = tentative[0];
+        }
+        if (pageCount * Pagemap.PAGE_SIZE != file.expectedLength ||
+            PageSetDigest.digest(sum, pageCount) != file.expectedDigest)
+        {
+            throw new IOException("digest mismatch for " + file.name);
+        }
+    }
+
+    /** The verified epoch's pages go into the page store; pagemaps no longer in the image are dropped. */
+    private void applyPages(final Set<String> pagemaps) throws IOException
+    {
+        pages.beginApply();
+        for (final FileState file : files)
+        {
+            if (file.kind == FileKind.FULL && file.isPages())
+            {
+                try (FileChannel source = FileChannel.open(staging.resolve(file.name), StandardOpenOption.READ))
+                {
+                    pages.replace(file.pagemapName, file.pagemap, file.layout, source, file.pageHashes);
+                }
+                Files.delete(staging.resolve(file.name));
+                wholeImages++;
+            }
+            else if (file.kind == FileKind.PAGES_DELTA)
+            {
+                pages.applyDelta(pages.get(file.pagemapName), file.layout, file.delta, file.deltaOffsets,
+                    file.deltaHashes);
+                file.delta.close();
+                file.delta = null;
+                Files.delete(staging.resolve(".delta-" + file.name));
+                deltaImages++;
+            }
+            else
+            {
+                stagedDigests.put(file.name, file.expectedDigest);
+            }
+        }
+        pages.retainOnly(pagemaps);
+    }
+
+    /** A page of the epoch being verified: from its delta, its whole pages image, or the page store. */
+    private void readStagedPage(final String pagemapName, final long vaddr, final ByteBuffer into, final int at)
+        throws IOException
+    {
+        for (final FileState file : files)
+        {
+            if (!pagemapName.equals(file.pagemapName))
+            {
+                continue;
+            }
+            if (file.kind == FileKind.PAGES_DELTA)
+            {
+                final long offset = file.deltaOffsets.get(vaddr);
+                if (offset != MISSING)
+                {
+                    readFully(file.delta, into, at, offset);
+                    return;
+                }
+                pages.readPage(pages.get(pagemapName), vaddr, into, at);
+                return;
+            }
+            if (file.fullOffsets == null)
+            {
+                file.fullOffsets = new Long2LongHashMap(MISSING);
+                long offset = 0;
+                for (int entry = 0; entry < file.pagemap.entryCount(); entry++)
+                {
+                    for (long page = 0; page < file.pagemap.pageCount(entry); page++, offset += Pagemap.PAGE_SIZE)
+                    {
+                        file.fullOffsets.put(file.pagemap.vaddr(entry) + page * Pagemap.PAGE_SIZE, offset);
+                    }
+                }
+            }
+            try (FileChannel channel = FileChannel.open(staging.resolve(file.name), StandardOpenOption.READ))
+            {
+                readFully(channel, into, at, file.fullOffsets.get(vaddr));
+            }
+            return;
+        }
+        throw new IOException("no pages image for " + pagemapName);
+    }
+
+    private static void readFully(final FileChannel channel, final ByteBuffer into, final int at, final long offset)
+        throws IOException
+    {
+        into.clear().position(at).limit(at + Pagemap.PAGE_SIZE);
+        while (into.hasRemaining())
+        {
+            if (offset < 0 || channel.read(into, offset + into.position() - at) <= 0)
+            {
+                throw new IOException("staged page at " + offset + " out of range");
+            }
+        }
+    }
+
+    /** The staged epoch was committed: its pages are whole in the store, its files' digests known. */
+    void committed() throws IOException
+    {
+        pages.endApply();
+        committedDigests = stagedDigests;
+        stagedDigests = new HashMap<>();
+    }
+
+    /** The held image can no longer be trusted (pages half-written): drop it all; the next epoch must be whole. */
+    private void forgetImage()
+    {
+        committedDigests = new HashMap<>();
+        try
+        {
+            pages.clear();
+            store.forgetCurrent();
+        }
+        catch (final IOException ex)
+        {
+            reason += "; dropping it failed too: " + ex.getMessage();
+        }
     }
 
     /** Epochs whose image was checked against the primary's live memory digest, and those refused for it. */
@@ -445,319 +636,19 @@ final class ImageAssembler
         return memoryMismatches;
     }
 
-    long patchedFiles()
+    /** Pages images brought up to date from a delta, and those received whole. */
+    long deltaImages()
     {
-        return patchedFiles;
+        return deltaImages;
     }
 
-    long assembledFiles()
+    long wholeImages()
     {
-        return assembledFiles;
+        return wholeImages;
     }
 
-    private void remember(final FileState file, final byte[] layout, final long base, final long[] hashes,
-        final long[] deltaVaddrs, final Long2LongHashMap offsets)
+    private void check(final FileState file, final long length, final long fileDigest) throws IOException
     {
-        final PagesMemo memo = new PagesMemo();
-        memo.epoch = epoch;
-        memo.base = base;
-        memo.layout = layout;
-        memo.hashes = hashes;
-        memo.deltaVaddrs = deltaVaddrs;
-        memo.offsets = offsets;
-        stagedMemos.put(file.pagemapName, memo);
-    }
-
-    private void deleteLeftovers() throws IOException
-    {
-        try (Stream<Path> left = Files.list(staging))
-        {
-            for (final Path path : left.toList())
-            {
-                if (path.getFileName().toString().startsWith(".old-"))
-                {
-                    Files.delete(path);
-                }
-            }
-        }
-    }
-
-    private void assemblePages(final FileState file) throws IOException
-    {
-        final byte[] layout = Files.readAllBytes(staging.resolve(file.pagemapName));
-        final PagesMemo current = currentMemos.get(file.pagemapName);
-        final PagesMemo spare = spareMemos.get(file.pagemapName);
-        final Path spareFile = staging.resolve(".old-" + file.name);
-        if (stagingBase >= 0 && spare != null && spare.epoch == stagingBase && current != null &&
-            current.epoch == store.currentEpoch() && current.base == stagingBase && current.deltaVaddrs != null &&
-            Arrays.equals(spare.layout, current.layout) && Arrays.equals(layout, current.layout) &&
-            Files.exists(spareFile))
-        {
-            patchPages(file, current, spare, spareFile);
-        }
-        else
-        {
-            assembleWholePages(file, layout);
-        }
-        file.delta.close();
-        Files.delete(staging.resolve(".delta-" + file.name));
-    }
-
-    /** spare (epoch S) + pages changed S->N from current + pages changed N->N+1 from the delta. */
-    private void patchPages(final FileState file, final PagesMemo current, final PagesMemo spare,
-        final Path spareFile) throws IOException
-    {
-        final Path target = staging.resolve(file.name);
-        Files.move(spareFile, target);
-        if (current.offsets == null)
-        {
-            current.offsets = offsetsOf(Pagemap.parse(current.layout, file.pagemapName));
-        }
-        final Long2LongHashMap offsets = current.offsets;
-        final long[] hashes = spare.hashes;
-        spare.hashes = null; // taken over: the spare is being turned into this epoch
-        try (FileChannel out = FileChannel.open(target, StandardOpenOption.WRITE);
-            FileChannel from = FileChannel.open(store.currentDir().resolve(file.name), StandardOpenOption.READ))
-        {
-            for (final long vaddr : current.deltaVaddrs)
-            {
-                if (file.deltaOffsets.containsKey(vaddr))
-                {
-                    continue;
-                }
-                final long offset = pageOffset(offsets, vaddr, file);
-                hashes[(int)(offset / Pagemap.PAGE_SIZE)] = copyPage(from, offset, out, offset);
-            }
-            final Long2LongHashMap.KeyIterator vaddrs = file.deltaOffsets.keySet().iterator();
-            while (vaddrs.hasNext())
-            {
-                final long vaddr = vaddrs.nextValue();
-                final long offset = pageOffset(offsets, vaddr, file);
-                hashes[(int)(offset / Pagemap.PAGE_SIZE)] = copyPage(file.delta, file.deltaOffsets.get(vaddr), out,
-                    offset);
-            }
-        }
-        patchedFiles++;
-        finishFile(file, (long)hashes.length * Pagemap.PAGE_SIZE, BlockHasher.hashLongs(hashes, hashes.length));
-        remember(file, current.layout, store.currentEpoch(), hashes, keys(file.deltaOffsets), offsets);
-    }
-
-    private static long[] keys(final Long2LongHashMap map)
-    {
-        final long[] keys = new long[map.size()];
-        int i = 0;
-        final Long2LongHashMap.KeyIterator iterator = map.keySet().iterator();
-        while (iterator.hasNext())
-        {
-            keys[i++] = iterator.nextValue();
-        }
-        return keys;
-    }
-
-    private static long pageOffset(final Long2LongHashMap offsets, final long vaddr, final FileState file)
-        throws IOException
-    {
-        final long offset = offsets.get(vaddr);
-        if (offset == MISSING)
-        {
-            throw new IOException("page " + Long.toHexString(vaddr) + " of " + file.name + " is not in its pagemap");
-        }
-        return offset;
-    }
-
-    private long copyPage(final FileChannel source, final long sourceOffset, final FileChannel out,
-        final long outOffset) throws IOException
-    {
-        pageBuffer.clear();
-        long position = sourceOffset;
-        while (pageBuffer.hasRemaining())
-        {
-            if (source.read(pageBuffer, position) <= 0)
-            {
-                throw new IOException("page source shorter than expected");
-            }
-            position = sourceOffset + pageBuffer.position();
-        }
-        final long hash = BlockHasher.hash(pageBuffer, 0, Pagemap.PAGE_SIZE);
-        pageBuffer.flip();
-        writeFully(out, pageBuffer, outOffset);
-        return hash;
-    }
-
-    /**
-     * A pages image whose layout changed: written whole in the new layout, from the delta and the current
-     * image. Runs of unchanged pages are copied by the kernel and take their hashes from the current image's
-     * remembered per-page hashes (as the patch path does), so only the delta's pages pass through here and
-     * are hashed; without remembered hashes every page is read and hashed.
-     */
-    private void assembleWholePages(final FileState file, final byte[] layout) throws IOException
-    {
-        final Pagemap pagemap = Pagemap.parse(layout, file.pagemapName);
-        final Path basePagemap = store.currentDir().resolve(file.pagemapName);
-        if (!Files.exists(basePagemap))
-        {
-            throw new IOException("no base pagemap " + file.pagemapName + " for a page delta");
-        }
-        final Pagemap base = Pagemap.parse(Files.readAllBytes(basePagemap), file.pagemapName);
-        final Long2LongHashMap baseOffsets = offsetsOf(base);
-        final PagesMemo current = currentMemos.get(file.pagemapName);
-        final long[] baseHashes = current != null && current.epoch == store.currentEpoch() && current.hashes != null &&
-            current.hashes.length == baseOffsets.size() ? current.hashes : null;
-        final long[] hashes = new long[(int)pagesIn(pagemap)];
-        long written = 0;
-        try (FileChannel out = FileChannel.open(staging.resolve(file.name), StandardOpenOption.CREATE_NEW,
-            StandardOpenOption.WRITE);
-            FileChannel from = FileChannel.open(store.currentDir().resolve(base.pagesFileName()),
-                StandardOpenOption.READ))
-        {
-            // Runs of pages contiguous in one source are copied with one call.
-            FileChannel runSource = null;
-            long runStart = 0;
-            long runLength = 0;
-            int runFirstPage = 0;
-            int page = 0;
-            for (int entry = 0; entry < pagemap.entryCount(); entry++)
-            {
-                if (!pagemap.inPagesFile(entry))
-                {
-                    continue;
-                }
-                for (long p = 0; p < pagemap.pageCount(entry); p++, page++)
-                {
-                    final long vaddr = pagemap.vaddr(entry) + p * Pagemap.PAGE_SIZE;
-                    final long deltaOffset = file.deltaOffsets.get(vaddr);
-                    final FileChannel source;
-                    final long sourceOffset;
-                    if (deltaOffset != MISSING)
-                    {
-                        source = file.delta;
-                        sourceOffset = deltaOffset;
-                    }
-                    else
-                    {
-                        final long baseOffset = baseOffsets.get(vaddr);
-                        if (baseOffset == MISSING)
-                        {
-                            throw new IOException("page " + Long.toHexString(vaddr) + " of " + file.name +
-                                " is neither in the delta nor in the base image");
-                        }
-                        source = from;
-                        sourceOffset = baseOffset;
-                        if (baseHashes != null)
-                        {
-                            hashes[page] = baseHashes[(int)(baseOffset / Pagemap.PAGE_SIZE)];
-                        }
-                    }
-                    final boolean kernelCopy = source == from && baseHashes != null;
-                    if (source == runSource && sourceOffset == runStart + runLength &&
-                        (kernelCopy || runLength < copyBuffer.capacity()))
-                    {
-                        runLength += Pagemap.PAGE_SIZE;
-                    }
-                    else
-                    {
-                        written += copyRun(runSource, runStart, runLength, out, written, hashes, runFirstPage,
-                            runSource == from && baseHashes != null);
-                        runSource = source;
-                        runStart = sourceOffset;
-                        runLength = Pagemap.PAGE_SIZE;
-                        runFirstPage = page;
-                    }
-                }
-            }
-            written += copyRun(runSource, runStart, runLength, out, written, hashes, runFirstPage,
-                runSource == from && baseHashes != null);
-        }
-        assembledFiles++;
-        finishFile(file, written, BlockHasher.hashLongs(hashes, hashes.length));
-        remember(file, layout, store.currentEpoch(), hashes, keys(file.deltaOffsets), null);
-    }
-
-    private static long pagesIn(final Pagemap pagemap)
-    {
-        long pages = 0;
-        for (int entry = 0; entry < pagemap.entryCount(); entry++)
-        {
-            if (pagemap.inPagesFile(entry))
-            {
-                pages += pagemap.pageCount(entry);
-            }
-        }
-        return pages;
-    }
-
-    /**
-     * Copies one run to out at outPosition. A kernel copy moves the bytes without reading them here (their
-     * hashes are known); otherwise each page is read, hashed into hashes from firstPage on, and written.
-     */
-    private long copyRun(final FileChannel source, final long start, final long length, final FileChannel out,
-        final long outPosition, final long[] hashes, final int firstPage, final boolean kernelCopy) throws IOException
-    {
-        if (source == null || length == 0)
-        {
-            return 0;
-        }
-        if (kernelCopy)
-        {
-            out.position(outPosition);
-            long done = 0;
-            while (done < length)
-            {
-                final long n = source.transferTo(start + done, length - done, out);
-                if (n <= 0)
-                {
-                    throw new IOException("source image shorter than its pagemap");
-                }
-                done += n;
-            }
-            return length;
-        }
-        copyBuffer.clear().limit((int)length);
-        long position = start;
-        while (copyBuffer.hasRemaining())
-        {
-            final int n = source.read(copyBuffer, position);
-            if (n <= 0)
-            {
-                throw new IOException("source image shorter than its pagemap");
-            }
-            position += n;
-        }
-        for (int i = 0; i < length / Pagemap.PAGE_SIZE; i++)
-        {
-            hashes[firstPage + i] = BlockHasher.hash(copyBuffer, i * Pagemap.PAGE_SIZE, Pagemap.PAGE_SIZE);
-        }
-        copyBuffer.flip();
-        writeFully(out, copyBuffer, outPosition);
-        return length;
-    }
-
-    private static Long2LongHashMap offsetsOf(final Pagemap pagemap)
-    {
-        final Long2LongHashMap offsets = new Long2LongHashMap(MISSING);
-        long offset = 0;
-        for (int entry = 0; entry < pagemap.entryCount(); entry++)
-        {
-            if (!pagemap.inPagesFile(entry))
-            {
-                continue;
-            }
-            for (long page = 0; page < pagemap.pageCount(entry); page++)
-            {
-                offsets.put(pagemap.vaddr(entry) + page * Pagemap.PAGE_SIZE, offset);
-                offset += Pagemap.PAGE_SIZE;
-            }
-        }
-        return offsets;
-    }
-
-    private void finishFile(final FileState file, final long length, final long fileDigest) throws IOException
-    {
-        if (file.channel != null)
-        {
-            file.channel.close();
-            file.channel = null;
-        }
         if (length != file.expectedLength || fileDigest != file.expectedDigest)
         {
             throw new IOException("digest mismatch for " + file.name);
@@ -811,7 +702,6 @@ final class ImageAssembler
             active = false;
             closeFiles();
             store.discardStaging();
-            spareMemos.clear();
         }
     }
 
@@ -844,5 +734,4 @@ final class ImageAssembler
     {
         return reason;
     }
-
 }

@@ -9,21 +9,20 @@ import java.util.stream.Stream;
 import dev.understudy.core.os.Directories;
 
 /**
- * The replica's images on tmpfs: committed epochs in epoch-N directories, the symlink {@code current}
- * to the last acknowledged one, and {@code staging} for the epoch being applied. Switching {@code current}
- * is a rename of a symlink, which is atomic: at every instant {@code current} is a complete image.
- * The image committed before the current one is kept as {@code spare}: the next epoch is staged in it,
- * so pages files are patched where they changed instead of being rewritten whole every epoch.
+ * The replica's image files on tmpfs, all but the pages (those are in the {@link PageStore}): committed
+ * epochs in epoch-N directories, the symlink {@code current} to the last acknowledged one, and
+ * {@code staging} for the epoch being received. Switching {@code current} is a rename of a symlink, which
+ * is atomic. A restorable CRIU image (files plus laid-out pages images) is written to restore-N on demand.
  */
 public final class ImageStore
 {
     public static final String CURRENT = "current";
+    static final String RESTORE = "restore-";
+    static final String PAGES = "pages";
     private static final String STAGING = "staging";
-    private static final String SPARE = "spare";
 
     private final Path root;
     private long currentEpoch = -1;
-    private long spareEpoch = -1;
 
     public ImageStore(final Path root) throws IOException
     {
@@ -36,13 +35,12 @@ public final class ImageStore
             currentEpoch = Long.parseLong(target.substring("epoch-".length()));
         }
         Directories.deleteRecursively(root.resolve(STAGING));
-        Directories.deleteRecursively(root.resolve(SPARE));
         try (Stream<Path> dirs = Files.list(root))
         {
             for (final Path dir : dirs.toList())
             {
                 final String name = dir.getFileName().toString();
-                if (name.startsWith("epoch-") && !name.equals("epoch-" + currentEpoch))
+                if ((name.startsWith("epoch-") && !name.equals("epoch-" + currentEpoch)) || name.equals("spare"))
                 {
                     Directories.deleteRecursively(dir); // left by a crash between rename and cleanup
                 }
@@ -72,29 +70,24 @@ public final class ImageStore
         return root.resolve(STAGING);
     }
 
-    /**
-     * Makes the spare image (the one committed before the current) the staging directory and returns its
-     * epoch, or prepares an empty staging directory and returns -1 when there is no spare.
-     */
-    public long stageFromSpare() throws IOException
+    /** An empty staging directory for the next epoch's files. */
+    public Path stage() throws IOException
     {
         final Path staging = root.resolve(STAGING);
         Directories.deleteRecursively(staging);
-        final long epoch = spareEpoch;
-        spareEpoch = -1;
-        if (epoch >= 0 && Files.isDirectory(root.resolve(SPARE)))
-        {
-            Files.move(root.resolve(SPARE), staging, StandardCopyOption.ATOMIC_MOVE);
-            return epoch;
-        }
-        Directories.deleteRecursively(root.resolve(SPARE));
         Files.createDirectories(staging);
-        return -1;
+        return staging;
     }
 
-    public long spareEpoch()
+    /** Forgets the committed image (its pages could not be brought to the next epoch): none is held now. */
+    public void forgetCurrent() throws IOException
     {
-        return spareEpoch;
+        Files.deleteIfExists(root.resolve(CURRENT));
+        if (currentEpoch >= 0)
+        {
+            Directories.deleteRecursively(currentDir());
+        }
+        currentEpoch = -1;
     }
 
     public void discardStaging()
@@ -114,14 +107,22 @@ public final class ImageStore
         Files.move(link, root.resolve(CURRENT), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
         final long previous = currentEpoch;
         currentEpoch = epoch;
-        Directories.deleteRecursively(root.resolve(SPARE));
-        spareEpoch = -1;
         if (previous >= 0 && previous != epoch)
         {
-            Files.move(root.resolve("epoch-" + previous), root.resolve(SPARE), StandardCopyOption.ATOMIC_MOVE);
-            spareEpoch = previous;
+            Directories.deleteRecursively(root.resolve("epoch-" + previous));
         }
         return committed;
+    }
+
+    public Path root()
+    {
+        return root;
+    }
+
+    /** The page store's directory. */
+    public Path pagesDir()
+    {
+        return root.resolve(PAGES);
     }
 
     public void deleteAll()

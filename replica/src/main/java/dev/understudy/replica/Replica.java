@@ -28,6 +28,7 @@ public final class Replica implements AutoCloseable
     private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     private final ReplicaMetrics metrics = new ReplicaMetrics(registry);
     private ImageStore store;
+    private PageStore pages;
     private EmbeddedAeron aeron;
     private EpochJournal journal;
     private AckPublisher acks;
@@ -61,6 +62,8 @@ public final class Replica implements AutoCloseable
     private void open(final ReplicaObserver observer) throws IOException
     {
         store = new ImageStore(context.imagesDir());
+        pages = new PageStore(store.pagesDir());
+        recoverPages();
         metrics.currentEpoch.set(store.currentEpoch());
         Files.createDirectories(context.journalDir());
         journal = new EpochJournal(context.journalDir(), context.journalRollCycle());
@@ -69,7 +72,7 @@ public final class Replica implements AutoCloseable
         acks = new AckPublisher(aeron.aeron());
         final Subscription epochs = aeron.aeron().addSubscription(Streams.udpChannel(context.listenEndpoint()),
             Streams.EPOCHS);
-        assembler = new ImageAssembler(store);
+        assembler = new ImageAssembler(store, pages);
         final FailureDetector detector = new FailureDetector(
             TimeUnit.MILLISECONDS.toNanos(context.heartbeat().timeoutMs()));
         final EpochAdapter adapter = new EpochAdapter(assembler, store, journal, acks, metrics, state, observer,
@@ -97,6 +100,28 @@ public final class Replica implements AutoCloseable
             new HeartbeatAgent(context.heartbeat(), new HeartbeatPublisher(aeron.aeron()), heartbeat::primaryEndpoint,
                 heartbeats, detector, heartbeat, heartbeat, heartbeatMetrics));
         AgentRunner.startOnThread(heartbeatRunner);
+    }
+
+    /**
+     * After a restart: the page store holds the committed image's pages, or (a run that stopped while writing
+     * pages, files missing) nothing is trusted and the replica waits for a whole image.
+     */
+    private void recoverPages() throws IOException
+    {
+        if (store.currentEpoch() < 0)
+        {
+            pages.clear();
+            return;
+        }
+        final boolean trusted = !pages.interrupted() &&
+            Files.exists(store.currentDir().resolve(RestorableImage.MANIFEST)) && pages.load(store.currentDir());
+        if (!trusted)
+        {
+            state.lastError = "the image of epoch " + store.currentEpoch() + " was dropped at start (pages being " +
+                "written when the replica stopped, or missing): waiting for a whole image from the primary";
+            pages.clear();
+            store.forgetCurrent();
+        }
     }
 
     /**
@@ -172,25 +197,32 @@ public final class Replica implements AutoCloseable
         return store.currentEpoch();
     }
 
-    /** The directory of the last acknowledged complete image (a symlink that is switched atomically). */
-    public Path currentImage()
+    /**
+     * The last acknowledged image laid out for CRIU to restore (pages checked against the acknowledged digests).
+     * Only once the receiver stopped: after {@link #fence()} or {@link #close()}.
+     */
+    public RestorableImage.LaidOut restorableImage() throws IOException
     {
-        return store.currentLink();
+        if (!(runner == null || runner.isClosed() || (state.fencedTerm > 0 && state.fenceApplied == state.fencedTerm)))
+        {
+            throw new IllegalStateException("the replica is still applying epochs: fence or close it first");
+        }
+        return RestorableImage.layOut(context.imagesDir());
     }
 
-    /** Pages images rebuilt by patching the spare image, and by assembling them whole. */
     /** Epochs checked against the primary's live memory digest (--verify-memory), and those refused for it. */
     public long[] memoryVerifiedAndMismatches()
     {
         return new long[]{assembler.memoryVerified(), assembler.memoryMismatches()};
     }
 
-    public long[] pagesImagesPatchedAndAssembled()
+    /** Pages images brought up to date from a page delta, and those received whole. */
+    public long[] pagesImagesFromDeltaAndWhole()
     {
-        return new long[]{assembler.patchedFiles(), assembler.assembledFiles()};
+        return new long[]{assembler.deltaImages(), assembler.wholeImages()};
     }
 
-    /** Median time from an epoch's last message to its commit (rebuild, verify, journal), in ms. */
+    /** Median time from an epoch's last message to its commit (verify, write pages, journal), in ms. */
     public double applyMsP50()
     {
         final var percentiles = registry.get("understudy.replica.epoch.apply").timer().takeSnapshot()
@@ -221,7 +253,7 @@ public final class Replica implements AutoCloseable
     /** Stops receiving; the committed image and the journal stay (they are what a takeover restores). */
     public void close()
     {
-        CloseHelper.quietCloseAll(heartbeatRunner, runner, statusServer, acks, aeron, journal);
+        CloseHelper.quietCloseAll(heartbeatRunner, runner, statusServer, acks, aeron, journal, pages);
         registry.close();
     }
 

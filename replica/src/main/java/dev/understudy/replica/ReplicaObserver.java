@@ -9,8 +9,11 @@ public interface ReplicaObserver
     {
     };
 
-    /** epoch's image is committed (complete, verified, journalled) in imagesDir, before its ack is sent. */
-    default void onCommitted(final long epoch, final Path imagesDir)
+    /**
+     * epoch's image is committed (complete, verified, journalled), before its ack is sent. imagesRoot is the
+     * replica's images directory: {@link RestorableImage#layOut} gives the image as CRIU files.
+     */
+    default void onCommitted(final long epoch, final Path imagesRoot)
     {
     }
 

@@ -51,8 +51,8 @@ final class ReplicaState
         map.put("epochs_refused", Long.toString(metrics.refusedCount.get()));
         map.put("memory_verified_epochs", Long.toString(assembler.memoryVerified()));
         map.put("memory_mismatches", Long.toString(assembler.memoryMismatches()));
-        map.put("pages_images_patched", Long.toString(assembler.patchedFiles()));
-        map.put("pages_images_assembled_whole", Long.toString(assembler.assembledFiles()));
+        map.put("pages_images_from_delta", Long.toString(assembler.deltaImages()));
+        map.put("pages_images_whole", Long.toString(assembler.wholeImages()));
         map.put("image", store.currentLink().toString());
         map.put("journal", context.journalDir().toString());
         map.put("last_error", lastError.isEmpty() ? "-" : lastError);

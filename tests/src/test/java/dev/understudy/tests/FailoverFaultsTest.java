@@ -18,6 +18,7 @@ import dev.understudy.cli.workload.RedisClient;
 import dev.understudy.cli.workload.RedisService;
 import dev.understudy.core.os.Directories;
 import dev.understudy.core.os.Shell;
+import dev.understudy.replica.RestorableImage;
 import org.junit.jupiter.api.Test;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -110,7 +111,7 @@ class FailoverFaultsTest
             Files.copy(redis, upgraded);
             Files.write(upgraded, new byte[]{0}, java.nio.file.StandardOpenOption.APPEND);
             Files.move(upgraded, redis, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-            final String imageBefore = digest(pair.replicaImage());
+            final long imageBefore = RestorableImage.verify(pair.replicaImages());
             final String journalBefore = digest(pair.journal());
 
             final Map<String, String> failed = pair.awaitTakeover(20_000);
@@ -119,7 +120,8 @@ class FailoverFaultsTest
             assertEquals("replica", failed.get("role"), failed.toString());
             assertTrue(why.contains("FAILED") && why.contains("intact") && why.contains("understudy takeover"), why);
             assertTrue(why.contains("redis-server"), "the error names the file CRIU objected to: " + why);
-            assertEquals(imageBefore, digest(pair.replicaImage()), "the failed restore left the image as it was");
+            assertEquals(imageBefore, RestorableImage.verify(pair.replicaImages()),
+                "the failed restore left the image as it was (every page checked against its acknowledged digest)");
             assertEquals(journalBefore, digest(pair.journal()), "and the journal");
 
             Files.move(original, redis, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);

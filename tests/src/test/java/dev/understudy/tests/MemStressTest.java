@@ -115,7 +115,7 @@ class MemStressTest
         primary.close(); // as a dead host: the service and its namespace are gone
         primary = null;
         replica.close();
-        final Path image = replica.currentImage().toRealPath();
+        final Path image = replica.restorableImage().dir();
         restoredNetwork = ServiceNetwork.create(context.networkSpec().withName("msrest"));
         restoredPid = CriuRestore.restore(CriuBinary.locate(), image, restoredNetwork.spec().netnsPath(),
             work.resolve("restore"));

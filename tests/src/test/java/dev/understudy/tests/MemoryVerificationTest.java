@@ -146,7 +146,7 @@ class MemoryVerificationTest
         primary = null;
         replica.close();
         restoredNetwork = ServiceNetwork.create(spec.withName("vfrest"));
-        restoredPid = CriuRestore.restore(CriuBinary.locate(), replica.currentImage().toRealPath(),
+        restoredPid = CriuRestore.restore(CriuBinary.locate(), replica.restorableImage().dir(),
             restoredNetwork.spec().netnsPath(), work.resolve("restore"));
         try (RedisClient restored = RedisClient.await(ip, RedisService.PORT, 10_000))
         {

@@ -166,9 +166,9 @@ class PipelineFaultsTest
         final Set<Long> refused = ConcurrentHashMap.newKeySet();
         replica = startReplica("crc", replicaPort, work.resolve("r"), new ReplicaObserver()
         {
-            public void onCommitted(final long epoch, final Path imagesDir)
+            public void onCommitted(final long epoch, final Path imagesRoot)
             {
-                rebuilt.put(epoch, TestSupport.sha256Files(imagesDir));
+                rebuilt.put(epoch, TestSupport.sha256Files(TestSupport.laidOut(imagesRoot)));
             }
 
             public void onRefused(final long epoch, final int status, final String reason)

@@ -29,6 +29,19 @@ final class TestSupport
     }
 
     /** SHA-256 of every image file in dir: an independent check of what Understudy's own digests claim. */
+    /** The replica's committed image laid out as CRIU files (called on its thread, from an observer). */
+    static Path laidOut(final Path imagesRoot)
+    {
+        try
+        {
+            return dev.understudy.replica.RestorableImage.layOut(imagesRoot).dir();
+        }
+        catch (final java.io.IOException ex)
+        {
+            throw new java.io.UncheckedIOException(ex);
+        }
+    }
+
     static Map<String, String> sha256Files(final Path dir)
     {
         final Map<String, String> hashes = new TreeMap<>();

@@ -20,6 +20,7 @@ import org.junit.jupiter.api.Test;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
 
 /**
  * The dirty-page tracker and the patched CRIU against a real process: registration, CRIU's re-arm at the
@@ -118,6 +119,19 @@ final class UffdTrackerTest
         assertEquals("ok", out.readLine());
     }
 
+    private static String tail(final Path log, final int lines)
+    {
+        try
+        {
+            final List<String> all = Files.readAllLines(log);
+            return String.join("\n", all.subList(Math.max(0, all.size() - lines), all.size()));
+        }
+        catch (final IOException ex)
+        {
+            return "(no " + log + ": " + ex + ")";
+        }
+    }
+
     private static String pagesFile(final Path dump) throws IOException
     {
         try (var files = Files.list(dump))
@@ -138,6 +152,9 @@ final class UffdTrackerTest
             argv.add(parent);
         }
         final Shell.Result result = Shell.run(argv.toArray(String[]::new));
-        assertTrue(result.ok(), "criu dump: " + result.stdout() + " " + dir.resolve("dump.log"));
+        if (!result.ok())
+        {
+            fail("criu dump failed: " + result.stdout() + "\n" + tail(dir.resolve("dump.log"), 40));
+        }
     }
 }

@@ -190,10 +190,10 @@ public final class FailoverPair implements AutoCloseable
             workDir("b").toString(), "--journal-dir", journalDir().toString());
     }
 
-    /** The replica's image directory of its last acknowledged epoch. */
-    public Path replicaImage()
+    /** The replica's images directory (its committed files, page store and restore layouts). */
+    public Path replicaImages()
     {
-        return workDir("b").resolve(config.name()).resolve("replica").resolve("current");
+        return workDir("b").resolve(config.name()).resolve("replica");
     }
 
     public Path journal()

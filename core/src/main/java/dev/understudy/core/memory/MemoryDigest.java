@@ -103,6 +103,45 @@ public final class MemoryDigest
         return result();
     }
 
+    /** Reads one page of an image whose pages are not (or not all) in CRIU's pages images. */
+    @FunctionalInterface
+    public interface PageSource
+    {
+        void read(String pagemapName, long vaddr, ByteBuffer into, int at) throws IOException;
+    }
+
+    /**
+     * The digest of the memory an image restores, its pagemaps read from dir (self-contained: no in-parent
+     * entries) and each page from source: the replica checks an epoch this way before it writes its pages.
+     */
+    public long ofImage(final Path dir, final PageSource source) throws IOException
+    {
+        sum = 0;
+        loadMasks(dir);
+        final List<Path> pagemaps;
+        try (Stream<Path> files = Files.list(dir))
+        {
+            pagemaps = files.filter(p -> Pagemap.isPagemap(p.getFileName().toString()) &&
+                !p.getFileName().toString().startsWith("pagemap-shmem-")).toList();
+        }
+        for (final Path file : pagemaps)
+        {
+            final String name = file.getFileName().toString();
+            final long vpid = Long.parseLong(name.substring("pagemap-".length(), name.length() - ".img".length()));
+            final Pagemap pagemap = Pagemap.parse(Files.readAllBytes(file), name);
+            for (int entry = 0; entry < pagemap.entryCount(); entry++)
+            {
+                for (long page = 0; page < pagemap.pageCount(entry); page++)
+                {
+                    final long vaddr = pagemap.vaddr(entry) + page * PAGE;
+                    source.read(name, vaddr, pages, 0);
+                    add(vpid, vaddr, 0);
+                }
+            }
+        }
+        return result();
+    }
+
     private long result()
     {
         return sum == NONE ? 1 : sum;

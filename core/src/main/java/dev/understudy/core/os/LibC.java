@@ -4,7 +4,7 @@ import com.sun.jna.LastErrorException;
 import com.sun.jna.Library;
 import com.sun.jna.Native;
 
-/** The few libc calls Java has no API for: SOCK_SEQPACKET unix sockets (CRIU's RPC), setns, prctl. */
+/** The few libc calls Java has no API for: SOCK_SEQPACKET unix sockets (CRIU's RPC), setns, prctl, fallocate. */
 public interface LibC extends Library
 {
     LibC INSTANCE = Native.load("c", LibC.class);
@@ -39,6 +39,13 @@ public interface LibC extends Library
     int close(int fd) throws LastErrorException;
 
     int open(String path, int flags) throws LastErrorException;
+
+    int O_RDWR = 2;
+    int FALLOC_FL_KEEP_SIZE = 1;
+    int FALLOC_FL_PUNCH_HOLE = 2;
+
+    /** Frees a range of a file (a hole reads as zeroes): the replica's page store gives back pages that left. */
+    int fallocate(int fd, int mode, long offset, long length) throws LastErrorException;
 
     int setns(int fd, int nstype) throws LastErrorException;
 

@@ -1,0 +1,407 @@
+package dev.understudy.replica;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.HashMap;
+import java.util.Iterator;
+import java.util.Map;
+import java.util.Set;
+import java.util.stream.Stream;
+
+import dev.understudy.core.checkpoint.BlockHasher;
+import dev.understudy.core.checkpoint.PageSetDigest;
+import dev.understudy.core.image.PageRuns;
+import dev.understudy.core.image.Pagemap;
+import dev.understudy.core.os.Directories;
+import dev.understudy.core.os.LibC;
+import org.agrona.collections.Long2LongHashMap;
+
+/**
+ * The replica's memory pages, one sparse file per pagemap with each page at the offset of its virtual
+ * address. Applying an epoch writes only the pages that changed, whatever happened to the layout of the
+ * process's memory; pages that left the image are punched out. Beside each file the store keeps every
+ * page's hash and the {@link PageSetDigest} sum, so an epoch is verified against the primary's digests
+ * before anything is written. CRIU's pages images are laid out only when an image is restored
+ * ({@link #writePagesImage}).
+ *
+ * Crash safety: a marker file exists while an epoch is being written; a store found with it on start is
+ * dropped whole (the replica then asks for a full image) rather than trusted half-written.
+ */
+final class PageStore implements AutoCloseable
+{
+    static final long MISSING = Long.MIN_VALUE;
+    static final String SUFFIX = ".pages";
+    static final String APPLYING = ".applying";
+
+    /** One pagemap's pages: where they are and what they hash to. */
+    static final class Pages
+    {
+        final String pagemapName;
+        final Long2LongHashMap hashes = new Long2LongHashMap(MISSING);
+        long sum;
+        PageRuns runs = PageRuns.EMPTY;
+        FileChannel channel;
+        int fd = -1;
+
+        Pages(final String pagemapName)
+        {
+            this.pagemapName = pagemapName;
+        }
+
+        long digest()
+        {
+            return PageSetDigest.digest(sum, runs.pageCount());
+        }
+
+        long hash(final long vaddr)
+        {
+            return hashes.get(vaddr);
+        }
+    }
+
+    private final Path dir;
+    private final Map<String, Pages> pages = new HashMap<>();
+    private final ByteBuffer page = ByteBuffer.allocateDirect(Pagemap.PAGE_SIZE);
+    private long pagesWritten;
+    private long pagesPunched;
+
+    PageStore(final Path dir) throws IOException
+    {
+        this.dir = dir;
+        Files.createDirectories(dir);
+    }
+
+    /** Whether the last run stopped while writing an epoch: then nothing here can be trusted. */
+    boolean interrupted()
+    {
+        return Files.exists(dir.resolve(APPLYING));
+    }
+
+    /**
+     * Rebuilds the hashes of the committed image after a restart: every page of every pagemap in imageDir is
+     * read back from its file and hashed (once, at start). Returns false when a file is missing.
+     */
+    boolean load(final Path imageDir) throws IOException
+    {
+        closeAll();
+        try (Stream<Path> files = Files.list(imageDir))
+        {
+            for (final Path file : files.filter(p -> Pagemap.isPagemap(p.getFileName().toString())).toList())
+            {
+                final String name = file.getFileName().toString();
+                final Pagemap pagemap = Pagemap.parse(Files.readAllBytes(file), name);
+                if (!Files.exists(fileOf(name)))
+                {
+                    return false;
+                }
+                final Pages loaded = open(name, false);
+                loaded.runs = PageRuns.inImage(pagemap);
+                for (int run = 0; run < loaded.runs.runCount(); run++)
+                {
+                    for (long i = 0; i < loaded.runs.pages(run); i++)
+                    {
+                        final long vaddr = loaded.runs.start(run) + i * Pagemap.PAGE_SIZE;
+                        readPage(loaded, vaddr, page, 0);
+                        final long hash = BlockHasher.hash(page, 0, Pagemap.PAGE_SIZE);
+                        loaded.hashes.put(vaddr, hash);
+                        loaded.sum += PageSetDigest.term(vaddr, hash);
+                    }
+                }
+            }
+        }
+        return true;
+    }
+
+    Pages get(final String pagemapName)
+    {
+        return pages.get(pagemapName);
+    }
+
+    void beginApply() throws IOException
+    {
+        Files.write(dir.resolve(APPLYING), new byte[0]);
+    }
+
+    void endApply() throws IOException
+    {
+        Files.deleteIfExists(dir.resolve(APPLYING));
+    }
+
+    /**
+     * A pages image that arrived whole (its pages in the order of its pagemap's entries, hashes in the same
+     * order): scattered into a new file that replaces the pagemap's old one.
+     */
+    void replace(final String pagemapName, final Pagemap pagemap, final PageRuns layout, final FileChannel source,
+        final long[] hashes) throws IOException
+    {
+        drop(pagemapName);
+        final Pages fresh = open(pagemapName, true);
+        fresh.runs = layout;
+        long position = 0;
+        int index = 0;
+        for (int entry = 0; entry < pagemap.entryCount(); entry++)
+        {
+            final long length = pagemap.pageCount(entry) * Pagemap.PAGE_SIZE;
+            transfer(source, position, length, fresh.channel, pagemap.vaddr(entry));
+            position += length;
+            for (long i = 0; i < pagemap.pageCount(entry); i++)
+            {
+                final long vaddr = pagemap.vaddr(entry) + i * Pagemap.PAGE_SIZE;
+                fresh.hashes.put(vaddr, hashes[index]);
+                fresh.sum += PageSetDigest.term(vaddr, hashes[index]);
+                index++;
+            }
+        }
+        pagesWritten += layout.pageCount();
+    }
+
+    /**
+     * Brings a pagemap's pages to the next epoch: pages that left the layout are forgotten and punched out,
+     * the delta's pages written at their addresses. The caller verified the result's digest beforehand.
+     */
+    void applyDelta(final Pages target, final PageRuns layout, final FileChannel delta,
+        final Long2LongHashMap deltaOffsets, final Long2LongHashMap deltaHashes) throws IOException
+    {
+        final long[] holeStart = {-1};
+        final long[] holeEnd = {-1};
+        final IOException[] failure = {null};
+        PageRuns.forEachPageOnlyIn(target.runs, layout, vaddr ->
+        {
+            final long hash = target.hashes.remove(vaddr);
+            if (hash != MISSING)
+            {
+                target.sum -= PageSetDigest.term(vaddr, hash);
+            }
+            if (vaddr != holeEnd[0])
+            {
+                failure[0] = failure[0] != null ? failure[0] : punch(target, holeStart[0], holeEnd[0]);
+                holeStart[0] = vaddr;
+            }
+            holeEnd[0] = vaddr + Pagemap.PAGE_SIZE;
+        });
+        failure[0] = failure[0] != null ? failure[0] : punch(target, holeStart[0], holeEnd[0]);
+        if (failure[0] != null)
+        {
+            throw failure[0];
+        }
+        // Runs of pages adjacent both in memory and in the delta file are copied with one call.
+        final long[] vaddrs = sortedKeys(deltaOffsets);
+        int first = 0;
+        for (int i = 0; i < vaddrs.length; i++)
+        {
+            final long vaddr = vaddrs[i];
+            final long hash = deltaHashes.get(vaddr);
+            final long before = target.hashes.put(vaddr, hash);
+            if (before != MISSING)
+            {
+                target.sum -= PageSetDigest.term(vaddr, before);
+            }
+            target.sum += PageSetDigest.term(vaddr, hash);
+            final boolean runEnds = i + 1 == vaddrs.length || vaddrs[i + 1] != vaddr + Pagemap.PAGE_SIZE ||
+                deltaOffsets.get(vaddrs[i + 1]) != deltaOffsets.get(vaddr) + Pagemap.PAGE_SIZE;
+            if (runEnds)
+            {
+                transfer(delta, deltaOffsets.get(vaddrs[first]), (long)(i + 1 - first) * Pagemap.PAGE_SIZE,
+                    target.channel, vaddrs[first]);
+                first = i + 1;
+            }
+        }
+        target.runs = layout;
+        pagesWritten += deltaOffsets.size();
+    }
+
+    private IOException punch(final Pages target, final long start, final long end)
+    {
+        if (start < 0)
+        {
+            return null;
+        }
+        try
+        {
+            LibC.INSTANCE.fallocate(target.fd, LibC.FALLOC_FL_PUNCH_HOLE | LibC.FALLOC_FL_KEEP_SIZE, start, end - start);
+            pagesPunched += (end - start) / Pagemap.PAGE_SIZE;
+            return null;
+        }
+        catch (final com.sun.jna.LastErrorException ex)
+        {
+            return new IOException("cannot free pages of " + target.pagemapName + ": errno " + ex.getErrorCode());
+        }
+    }
+
+    /** Forgets every pagemap not in keep (processes that are gone) and deletes its file. */
+    void retainOnly(final Set<String> keep) throws IOException
+    {
+        for (final Iterator<Map.Entry<String, Pages>> it = pages.entrySet().iterator(); it.hasNext(); )
+        {
+            final Map.Entry<String, Pages> entry = it.next();
+            if (!keep.contains(entry.getKey()))
+            {
+                close(entry.getValue());
+                Files.deleteIfExists(fileOf(entry.getKey()));
+                it.remove();
+            }
+        }
+    }
+
+    /** Reads the page at vaddr of a pagemap's file into into[at, at + 4 KiB). */
+    void readPage(final Pages from, final long vaddr, final ByteBuffer into, final int at) throws IOException
+    {
+        into.clear().position(at).limit(at + Pagemap.PAGE_SIZE);
+        long position = vaddr;
+        while (into.hasRemaining())
+        {
+            final int n = from.channel.read(into, position);
+            if (n <= 0)
+            {
+                throw new IOException("page store of " + from.pagemapName + " ends before " + Long.toHexString(vaddr));
+            }
+            position += n;
+        }
+    }
+
+    /**
+     * Writes CRIU's pages image for a pagemap: its pages in the order of the (self-contained) pagemap's
+     * entries, copied in the kernel. Returns the pages written.
+     */
+    long writePagesImage(final String pagemapName, final Pagemap pagemap, final Path target) throws IOException
+    {
+        final Pages from = pages.get(pagemapName);
+        if (from == null)
+        {
+            throw new IOException("no pages stored for " + pagemapName);
+        }
+        long written = 0;
+        try (FileChannel out = FileChannel.open(target, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE))
+        {
+            for (int entry = 0; entry < pagemap.entryCount(); entry++)
+            {
+                if (!pagemap.inPagesFile(entry))
+                {
+                    throw new IOException(pagemapName + " is not self-contained");
+                }
+                final long length = pagemap.pageCount(entry) * Pagemap.PAGE_SIZE;
+                transfer(from.channel, pagemap.vaddr(entry), length, out, written * Pagemap.PAGE_SIZE);
+                written += pagemap.pageCount(entry);
+            }
+        }
+        return written;
+    }
+
+    long pagesWritten()
+    {
+        return pagesWritten;
+    }
+
+    long pagesPunched()
+    {
+        return pagesPunched;
+    }
+
+    /** Forgets and deletes everything (a store that cannot be trusted, or a new full image). */
+    void clear() throws IOException
+    {
+        closeAll();
+        Directories.deleteRecursively(dir);
+        Files.createDirectories(dir);
+    }
+
+    public void close()
+    {
+        closeAll();
+    }
+
+    private void closeAll()
+    {
+        pages.values().forEach(PageStore::close);
+        pages.clear();
+    }
+
+    private void drop(final String pagemapName) throws IOException
+    {
+        final Pages old = pages.remove(pagemapName);
+        if (old != null)
+        {
+            close(old);
+        }
+        Files.deleteIfExists(fileOf(pagemapName));
+    }
+
+    private Pages open(final String pagemapName, final boolean create) throws IOException
+    {
+        final Path file = fileOf(pagemapName);
+        final Pages opened = new Pages(pagemapName);
+        opened.channel = create ?
+            FileChannel.open(file, StandardOpenOption.CREATE_NEW, StandardOpenOption.READ, StandardOpenOption.WRITE) :
+            FileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE);
+        try
+        {
+            opened.fd = LibC.INSTANCE.open(file.toString(), LibC.O_RDWR | LibC.O_CLOEXEC);
+        }
+        catch (final com.sun.jna.LastErrorException ex)
+        {
+            opened.channel.close();
+            throw new IOException("cannot open " + file + ": errno " + ex.getErrorCode());
+        }
+        pages.put(pagemapName, opened);
+        return opened;
+    }
+
+    private static void close(final Pages closing)
+    {
+        try
+        {
+            closing.channel.close();
+        }
+        catch (final IOException ignore)
+        {
+        }
+        if (closing.fd >= 0)
+        {
+            try
+            {
+                LibC.INSTANCE.close(closing.fd);
+            }
+            catch (final com.sun.jna.LastErrorException ignore)
+            {
+            }
+        }
+    }
+
+    private Path fileOf(final String pagemapName)
+    {
+        return dir.resolve(pagemapName + SUFFIX);
+    }
+
+    /** Copies length bytes from source at from to out at to, in the kernel. */
+    private static void transfer(final FileChannel source, final long from, final long length, final FileChannel out,
+        final long to) throws IOException
+    {
+        long done = 0;
+        while (done < length)
+        {
+            final long n = source.transferTo(from + done, length - done, out.position(to + done));
+            if (n <= 0)
+            {
+                throw new IOException("source ended " + (length - done) + " bytes early");
+            }
+            done += n;
+        }
+    }
+
+    static long[] sortedKeys(final Long2LongHashMap map)
+    {
+        final long[] keys = new long[map.size()];
+        int i = 0;
+        final Long2LongHashMap.KeyIterator iterator = map.keySet().iterator();
+        while (iterator.hasNext())
+        {
+            keys[i++] = iterator.nextValue();
+        }
+        java.util.Arrays.sort(keys);
+        return keys;
+    }
+}
