@@ -15,6 +15,8 @@ die() { printf '[install] ERROR: %s\n' "$*" >&2; exit 1; }
 PKGS=(
   redis-server redis-tools iptables iproute2 util-linux procps
   libnetfilter-queue1 libxxhash0
+  # the idle-cost bench protects a socat echo service
+  socat
   # CRIU build and runtime dependencies
   build-essential patch pkgconf libbsd-dev libcap-dev libgnutls28-dev libnet1-dev libnftables-dev
   libnl-3-dev libprotobuf-c-dev libprotobuf-dev protobuf-c-compiler protobuf-compiler uuid-dev

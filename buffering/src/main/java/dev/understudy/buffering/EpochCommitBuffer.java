@@ -10,9 +10,10 @@ import com.sun.jna.Memory;
 import com.sun.jna.Native;
 import com.sun.jna.Pointer;
 import com.sun.jna.ptr.PointerByReference;
+import dev.understudy.core.agent.Activity;
+import dev.understudy.core.agent.QuietIdleStrategy;
 import dev.understudy.core.os.LibC;
 import org.agrona.collections.LongArrayQueue;
-import org.agrona.concurrent.BackoffIdleStrategy;
 import org.agrona.concurrent.IdleStrategy;
 
 /**
@@ -82,11 +83,13 @@ public final class EpochCommitBuffer implements AutoCloseable
     private final AtomicLong socketOverruns = new AtomicLong();
     private final AtomicLong kernelDropped = new AtomicLong();
     private final AtomicLong packetsSeen = new AtomicLong();
+    private final Activity activity;
     private long nextStatsNs;
 
-    private EpochCommitBuffer(final Config config)
+    private EpochCommitBuffer(final Config config, final Activity activity)
     {
         this.config = config;
+        this.activity = activity;
         this.holder = new Thread(this::run, "understudy-commit-buffer");
         this.holder.setDaemon(true);
     }
@@ -94,7 +97,13 @@ public final class EpochCommitBuffer implements AutoCloseable
     /** Opens the queues inside the namespace, then installs the rules that feed them. */
     public static EpochCommitBuffer start(final Config config)
     {
-        final EpochCommitBuffer buffer = new EpochCommitBuffer(config);
+        return start(config, Activity.alwaysActive());
+    }
+
+    /** Its holder thread parks longer while activity is quiet; packets mark activity. */
+    public static EpochCommitBuffer start(final Config config, final Activity activity)
+    {
+        final EpochCommitBuffer buffer = new EpochCommitBuffer(config, activity);
         buffer.holder.start();
         try
         {
@@ -285,12 +294,16 @@ public final class EpochCommitBuffer implements AutoCloseable
             return;
         }
 
-        final IdleStrategy idle = new BackoffIdleStrategy(10, 20, 1_000, 200_000);
+        final IdleStrategy idle = new QuietIdleStrategy(activity, 200_000, TimeUnit.MILLISECONDS.toNanos(10));
         try
         {
             while (running)
             {
                 int work = receive(nfq, fd, receiveBuffer, 64);
+                if (work > 0)
+                {
+                    activity.active(System.nanoTime()); // the service talks: its side stops being quiet
+                }
                 Command command;
                 while ((command = commands.poll()) != null)
                 {

@@ -18,7 +18,8 @@ import org.HdrHistogram.Histogram;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-@Command(name = "bench", mixinStandardHelpOptions = true, subcommands = BenchFailoverCommand.class,
+@Command(name = "bench", mixinStandardHelpOptions = true, subcommands = {BenchFailoverCommand.class,
+    BenchIdleCommand.class},
     description = "Run one Redis write workload three ways in this process: unprotected (none), Understudy " +
         "(page deltas) and a naive full-image baseline; print a table and write JSON.")
 final class BenchCommand implements Callable<Integer>

@@ -65,6 +65,14 @@ final class LocalPair implements AutoCloseable
     static LocalPair start(final Mode mode, final String name, final String serviceIp, final int intervalMs,
         final EpochObserver observer, final CriuNotificationListener notifications) throws IOException
     {
+        return start(mode, name, serviceIp, intervalMs, observer, notifications, RedisService.command());
+    }
+
+    /** The same with another service than Redis (serviceCommand runs in the service's namespace). */
+    static LocalPair start(final Mode mode, final String name, final String serviceIp, final int intervalMs,
+        final EpochObserver observer, final CriuNotificationListener notifications, final List<String> serviceCommand)
+        throws IOException
+    {
         final Path workDir = Path.of("/dev/shm/understudy-" + name);
         final LocalPair pair = new LocalPair(name, ServiceNetwork.Spec.of(name, ServiceNetwork.DEFAULT_BRIDGE,
             serviceIp), workDir);
@@ -73,7 +81,7 @@ final class LocalPair implements AutoCloseable
             if (mode == Mode.NONE)
             {
                 pair.bareNetwork = ServiceNetwork.create(pair.spec);
-                pair.bareService = ProtectedProcess.start(RedisService.command(), pair.spec.netnsPath(),
+                pair.bareService = ProtectedProcess.start(serviceCommand, pair.spec.netnsPath(),
                     Path.of("/dev/null"));
                 return pair;
             }
@@ -89,7 +97,7 @@ final class LocalPair implements AutoCloseable
                 .shipMode(mode == Mode.NAIVE ? ProtectContext.ShipMode.NAIVE : ProtectContext.ShipMode.DELTA)
                 // The naive baseline dumps and ships everything every epoch.
                 .dirtyTracking(mode == Mode.NAIVE ? DirtyTracking.CONTENT : DirtyTracking.AUTO)
-                .command(RedisService.command()), observer, notifications);
+                .command(serviceCommand), observer, notifications);
             return pair;
         }
         catch (final IOException | RuntimeException ex)

@@ -5,7 +5,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.TimeUnit;
 
-import dev.understudy.core.os.Directories;
+import dev.understudy.core.agent.Activity;
 import dev.understudy.core.criu.CriuLeftovers;
 import dev.understudy.core.criu.CriuNotificationListener;
 import dev.understudy.core.criu.CriuService;
@@ -14,6 +14,7 @@ import dev.understudy.core.criu.DumpStats;
 import dev.understudy.core.memory.DirtyTracking;
 import dev.understudy.core.memory.MemoryDigest;
 import dev.understudy.core.memory.UffdTracker;
+import dev.understudy.core.os.Directories;
 import org.agrona.concurrent.Agent;
 import org.agrona.concurrent.AgentTerminationException;
 import org.agrona.concurrent.OneToOneConcurrentArrayQueue;
@@ -28,11 +29,16 @@ import org.agrona.concurrent.OneToOneConcurrentArrayQueue;
  * have re-armed tracking for some processes of the failed one), and the parent's own link to its parent is
  * cut before the dump (CRIU opens the parent chain recursively, needs only the parent's pagemap, and the
  * grandparent is deleted once shipped: a broken chain silently made every dump full).
- * With uffd-wp an epoch in which no page was written and no packet moved is skipped: there is nothing
- * to checkpoint and no output to release.
+ * An epoch in which no packet moved in or out is skipped: no output waits for it, so the last acknowledged
+ * image is consistent with everything anyone saw (Remus's rule), whatever the service did in memory. What
+ * it wrote stays marked by the dirty tracking and goes with the next dump. A service that writes without
+ * talking is still dumped, so that next dump stays small: with uffd-wp once it wrote a few hundred KiB
+ * (checked every {@link #QUIET_DUMP_NS}), otherwise every {@link #QUIET_DUMP_NS}.
  */
 final class EpochAgent implements Agent
 {
+    static final long QUIET_DUMP_NS = TimeUnit.SECONDS.toNanos(1);
+
     private final ProtectContext context;
     private final PrimaryState state;
     private final PrimaryMetrics metrics;
@@ -49,9 +55,11 @@ final class EpochAgent implements Agent
     private final boolean incremental;
     private final UffdTracker uffd;
     private final OutputCommit outputCommit;
+    private final Activity activity;
     /** The last dump failed: tracking state is unknown, the next dump must be full. */
     private boolean forceFull;
     private long packetsAtLastDump = Long.MIN_VALUE;
+    private long lastDumpEndNs;
     /** --verify-memory: digests the live memory in CRIU's post-dump notification, while still frozen. */
     private final MemoryDigest memoryDigest;
     private long liveMemoryDigest = MemoryDigest.NONE;
@@ -65,8 +73,9 @@ final class EpochAgent implements Agent
         final CriuService criu, final ProtectedProcess service, final CriuNotificationListener notifications,
         final OneToOneConcurrentArrayQueue<CheckpointEpoch> ready,
         final OneToOneConcurrentArrayQueue<CheckpointEpoch> free, final DirtyTracking dirtyTracking,
-        final UffdTracker uffd, final OutputCommit outputCommit)
+        final UffdTracker uffd, final OutputCommit outputCommit, final Activity activity)
     {
+        this.activity = activity;
         this.outputCommit = outputCommit;
         this.dirtyTracking = dirtyTracking;
         this.incremental = dirtyTracking.incremental();
@@ -99,16 +108,16 @@ final class EpochAgent implements Agent
     }
 
     /**
-     * Nothing to checkpoint: no page written since the last dump (uffd-wp says so for every process of the
-     * tree, and no process came or went) and no packet in or out, so no output waits for this epoch.
+     * Nothing to commit: no packet in or out since the last dump, and either the last dump is recent or (uffd-wp
+     * knows it for every process of the tree) too little was written since to be worth one.
      */
-    private boolean nothingChanged() throws IOException
+    private boolean nothingToCommit(final long now) throws IOException
     {
-        if (uffd == null || outputCommit == null || outputCommit.packetsSeen() != packetsAtLastDump)
+        if (outputCommit == null || lastDumpEndNs == 0 || outputCommit.packetsSeen() != packetsAtLastDump)
         {
             return false;
         }
-        return uffd.written().nothing();
+        return now - lastDumpEndNs < QUIET_DUMP_NS || (uffd != null && !uffd.written().worthADump());
     }
 
     public String roleName()
@@ -122,16 +131,16 @@ final class EpochAgent implements Agent
         {
             throw new AgentTerminationException(state.lastError); // superseded: not one more checkpoint
         }
+        final long now = System.nanoTime();
+        if (now < nextEpochNs)
+        {
+            return 0;
+        }
         if (!service.isAlive())
         {
             state.lastError = "the service exited (code " + service.exitCode() + "); protection stopped";
             state.phase = PrimaryState.Phase.STOPPED;
             throw new AgentTerminationException(state.lastError);
-        }
-        final long now = System.nanoTime();
-        if (now < nextEpochNs)
-        {
-            return 0;
         }
         if (!state.replicaConnected)
         {
@@ -145,7 +154,7 @@ final class EpochAgent implements Agent
         }
         final boolean canUseParent = incremental && lastDir != null && Files.isDirectory(lastDir) &&
             !state.fullDumpRequested && !forceFull;
-        if (canUseParent && nothingChanged())
+        if (!state.fullDumpRequested && !forceFull && nothingToCommit(now))
         {
             free.offer(slot);
             metrics.onSkipped();
@@ -220,6 +229,11 @@ final class EpochAgent implements Agent
         }
         final long end = System.nanoTime();
         failureBackoffNs = 0;
+        lastDumpEndNs = end;
+        if (outputCommit == null || packetsBefore != packetsAtLastDump)
+        {
+            activity.active(end); // the service talks; a quiet dump (no packets) leaves the threads drowsy
+        }
         long frozenUs;
         long memdumpUs = 0;
         long memwriteUs = 0;

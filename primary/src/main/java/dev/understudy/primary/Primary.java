@@ -8,6 +8,8 @@ import java.util.concurrent.TimeUnit;
 
 import dev.understudy.buffering.EpochCommitBuffer;
 import dev.understudy.core.aeron.EmbeddedAeron;
+import dev.understudy.core.agent.Activity;
+import dev.understudy.core.agent.QuietIdleStrategy;
 import dev.understudy.core.os.Directories;
 import dev.understudy.core.criu.CriuBinary;
 import dev.understudy.core.criu.CriuLeftovers;
@@ -31,7 +33,7 @@ import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import org.agrona.CloseHelper;
 import org.agrona.concurrent.AgentRunner;
 import org.agrona.concurrent.OneToOneConcurrentArrayQueue;
-import org.agrona.concurrent.SleepingMillisIdleStrategy;
+
 
 /**
  * {@code understudy protect}: the service in its namespaces, the epoch loop and the shipper, talking to
@@ -43,6 +45,8 @@ public final class Primary implements AutoCloseable
     private final PrimaryState state = new PrimaryState();
     private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     private final PrimaryMetrics metrics = new PrimaryMetrics(registry);
+    /** Checkpoints and packets: while there are none, this side's threads park longer. */
+    private final Activity activity = new Activity();
     private ServiceNetwork network;
     private EmbeddedAeron aeron;
     private ProtectedProcess service;
@@ -88,7 +92,7 @@ public final class Primary implements AutoCloseable
         Directories.deleteRecursively(context.runDir());
         Files.createDirectories(context.runDir());
 
-        aeron = EmbeddedAeron.launch(context.aeronDir());
+        aeron = EmbeddedAeron.launch(context.aeronDir(), activity);
         final String listen = Endpoints.withFreePort(context.listenEndpoint() != null ? context.listenEndpoint() :
             Endpoints.localAddressTowards(context.replicaEndpoint()) + ":0");
         final Subscription acks = aeron.aeron().addSubscription(Streams.udpChannel(listen), Streams.ACKS);
@@ -99,7 +103,8 @@ public final class Primary implements AutoCloseable
         if (context.outputCommit())
         {
             // Queues and rules before the service starts: not one packet of it leaves unbuffered.
-            commitBuffer = EpochCommitBuffer.start(EpochCommitBuffer.Config.defaults(context.networkSpec().netnsPath()));
+            commitBuffer = EpochCommitBuffer.start(EpochCommitBuffer.Config.defaults(context.networkSpec().netnsPath()),
+                activity);
             outputCommit = new OutputCommit(commitBuffer, context.replicaLossPolicy(), context.degradedAfterMs());
             registerBufferGauges(commitBuffer);
         }
@@ -134,9 +139,12 @@ public final class Primary implements AutoCloseable
             epochs, acks, tracker, ackEndpoint, incremental, outputCommit);
         final EpochAgent epochAgent = new EpochAgent(context, state, metrics, criu, service,
             outputCommit != null ? outputCommit.listener(notifications) : notifications, ready, free, dirtyTracking,
-            uffdTracker, outputCommit);
-        shipperRunner = new AgentRunner(new SleepingMillisIdleStrategy(1), this::onError, null, shipper);
-        epochRunner = new AgentRunner(new SleepingMillisIdleStrategy(1), this::onError, null, epochAgent);
+            uffdTracker, outputCommit, activity);
+        // Quiet: only quiet epochs (no output waits for them) reach the shipper; a talking service wakes it.
+        shipperRunner = new AgentRunner(QuietIdleStrategy.lazy(activity, 50), this::onError, null, shipper);
+        // Quiet: the epoch loop only finds the service silent each interval; a packet wakes it (Activity).
+        epochRunner = new AgentRunner(QuietIdleStrategy.lazy(activity, context.intervalMs()), this::onError, null,
+            epochAgent);
         AgentRunner.startOnThread(shipperRunner);
         AgentRunner.startOnThread(epochRunner);
         startHeartbeat(listen);
@@ -150,7 +158,7 @@ public final class Primary implements AutoCloseable
         final Subscription heartbeats = aeron.aeron().addSubscription(Streams.udpChannel(listen), Streams.HEARTBEATS);
         final PrimaryHeartbeat heartbeat = new PrimaryHeartbeat(context.term(), state, this::fence);
         final String replicaEndpoint = context.replicaEndpoint();
-        heartbeatRunner = new AgentRunner(new SleepingMillisIdleStrategy(1), this::onError, null,
+        heartbeatRunner = new AgentRunner(QuietIdleStrategy.agents(activity), this::onError, null,
             new HeartbeatAgent(context.heartbeat(), new HeartbeatPublisher(aeron.aeron()), () -> replicaEndpoint,
                 heartbeats, new FailureDetector(TimeUnit.MILLISECONDS.toNanos(context.heartbeat().timeoutMs())),
                 heartbeat, heartbeat, heartbeatMetrics));

@@ -3,6 +3,7 @@ package dev.understudy.replica;
 import java.io.IOException;
 import java.nio.file.Path;
 
+import dev.understudy.core.agent.Activity;
 import dev.understudy.core.protocol.AckCodec;
 import dev.understudy.core.protocol.EpochBeginCodec;
 import dev.understudy.core.protocol.EpochEndCodec;
@@ -32,11 +33,15 @@ final class EpochAdapter implements FragmentHandler
     private long lastBaseNs = System.nanoTime();
     private final dev.understudy.heartbeat.FailureDetector signsOfLife;
     private final TermStore terms;
+    private final Activity activity;
+    private long lastBeginNs;
 
     EpochAdapter(final ImageAssembler assembler, final ImageStore store, final EpochJournal journal,
         final AckPublisher acks, final ReplicaMetrics metrics, final ReplicaState state, final ReplicaObserver observer,
-        final long baseIntervalMs, final dev.understudy.heartbeat.FailureDetector signsOfLife, final TermStore terms)
+        final long baseIntervalMs, final dev.understudy.heartbeat.FailureDetector signsOfLife, final TermStore terms,
+        final Activity activity)
     {
+        this.activity = activity;
         this.signsOfLife = signsOfLife;
         this.terms = terms;
         this.baseIntervalNs = java.util.concurrent.TimeUnit.MILLISECONDS.toNanos(baseIntervalMs);
@@ -82,6 +87,12 @@ final class EpochAdapter implements FragmentHandler
     private void onBegin(final DirectBuffer buffer, final int offset, final int length) throws IOException
     {
         begin.wrap(buffer, offset);
+        final long nowNs = System.nanoTime();
+        if (nowNs - lastBeginNs < Activity.QUIET_AFTER_NS)
+        {
+            activity.active(nowNs); // epochs come in a stream: the primary's service talks
+        }
+        lastBeginNs = nowNs;
         final long term = begin.term();
         if (state.fencedTerm > 0 && term < state.fencedTerm)
         {

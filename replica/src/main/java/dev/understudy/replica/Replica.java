@@ -7,6 +7,8 @@ import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 import dev.understudy.core.aeron.EmbeddedAeron;
+import dev.understudy.core.agent.Activity;
+import dev.understudy.core.agent.QuietIdleStrategy;
 import dev.understudy.core.metrics.StatusServer;
 import dev.understudy.core.protocol.Streams;
 import dev.understudy.heartbeat.FailureDetector;
@@ -18,7 +20,7 @@ import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import org.agrona.CloseHelper;
 import org.agrona.concurrent.AgentRunner;
-import org.agrona.concurrent.SleepingMillisIdleStrategy;
+
 
 /** {@code understudy replica}: receives epochs, rebuilds and journals them, acknowledges. */
 public final class Replica implements AutoCloseable
@@ -27,6 +29,8 @@ public final class Replica implements AutoCloseable
     private final ReplicaState state = new ReplicaState();
     private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     private final ReplicaMetrics metrics = new ReplicaMetrics(registry);
+    /** Epochs arriving: while there are none, this side's threads park longer. */
+    private final Activity activity = new Activity();
     private ImageStore store;
     private PageStore pages;
     private EmbeddedAeron aeron;
@@ -68,7 +72,7 @@ public final class Replica implements AutoCloseable
         Files.createDirectories(context.journalDir());
         journal = new EpochJournal(context.journalDir(), context.journalRollCycle());
         terms = new TermStore(context.journalDir(), state);
-        aeron = EmbeddedAeron.launch(context.aeronDir());
+        aeron = EmbeddedAeron.launch(context.aeronDir(), activity);
         acks = new AckPublisher(aeron.aeron());
         final Subscription epochs = aeron.aeron().addSubscription(Streams.udpChannel(context.listenEndpoint()),
             Streams.EPOCHS);
@@ -76,10 +80,10 @@ public final class Replica implements AutoCloseable
         final FailureDetector detector = new FailureDetector(
             TimeUnit.MILLISECONDS.toNanos(context.heartbeat().timeoutMs()));
         final EpochAdapter adapter = new EpochAdapter(assembler, store, journal, acks, metrics, state, observer,
-            context.journalBaseIntervalMs(), detector, terms);
+            context.journalBaseIntervalMs(), detector, terms, activity);
         statusServer = StatusServer.start(context.metricsHost(), context.metricsPort(), registry,
             () -> state.toMap(context, store, metrics, assembler));
-        runner = new AgentRunner(new SleepingMillisIdleStrategy(1), error -> state.lastError = String.valueOf(error),
+        runner = new AgentRunner(QuietIdleStrategy.agents(activity), error -> state.lastError = String.valueOf(error),
             null, new ReplicaAgent(epochs, adapter, assembler, state));
         AgentRunner.startOnThread(runner);
 
@@ -95,7 +99,7 @@ public final class Replica implements AutoCloseable
         final Subscription heartbeats = aeron.aeron().addSubscription(Streams.udpChannel(context.listenEndpoint()),
             Streams.HEARTBEATS);
         final ReplicaHeartbeat heartbeat = new ReplicaHeartbeat(state, store, context.primaryLossHandler());
-        heartbeatRunner = new AgentRunner(new SleepingMillisIdleStrategy(1),
+        heartbeatRunner = new AgentRunner(QuietIdleStrategy.agents(activity),
             error -> state.lastError = String.valueOf(error), null,
             new HeartbeatAgent(context.heartbeat(), new HeartbeatPublisher(aeron.aeron()), heartbeat::primaryEndpoint,
                 heartbeats, detector, heartbeat, heartbeat, heartbeatMetrics));

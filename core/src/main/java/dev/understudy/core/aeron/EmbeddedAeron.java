@@ -2,15 +2,17 @@ package dev.understudy.core.aeron;
 
 import java.util.concurrent.TimeUnit;
 
+import dev.understudy.core.agent.Activity;
+import dev.understudy.core.agent.QuietIdleStrategy;
 import io.aeron.Aeron;
 import io.aeron.driver.MediaDriver;
 import io.aeron.driver.ThreadingMode;
 import org.agrona.CloseHelper;
-import org.agrona.concurrent.BackoffIdleStrategy;
+
 
 /**
- * An Aeron client with its own embedded media driver. Backoff idle strategies everywhere: busy-spinning
- * starves a 2-core machine. Liveness timeouts are short so a vanished peer is noticed within ~2 s.
+ * An Aeron client with its own embedded media driver. Backoff idle strategies everywhere (busy-spinning
+ * starves a 2-core machine), parking longer once idle for a while ({@link QuietIdleStrategy}). Liveness timeouts are short so a vanished peer is noticed within ~2 s.
  */
 public final class EmbeddedAeron implements AutoCloseable
 {
@@ -25,11 +27,17 @@ public final class EmbeddedAeron implements AutoCloseable
 
     public static EmbeddedAeron launch(final String aeronDir)
     {
+        return launch(aeronDir, Activity.alwaysActive());
+    }
+
+    /** With the driver's and client's threads parking longer while activity is quiet. */
+    public static EmbeddedAeron launch(final String aeronDir, final Activity activity)
+    {
         final MediaDriver.Context driverContext = new MediaDriver.Context()
             .aeronDirectoryName(aeronDir)
             .threadingMode(ThreadingMode.SHARED)
-            .sharedIdleStrategy(new BackoffIdleStrategy(10, 20, TimeUnit.MICROSECONDS.toNanos(1),
-                TimeUnit.MILLISECONDS.toNanos(1)))
+            .sharedIdleStrategy(QuietIdleStrategy.agents(activity))
+            .asyncExecutorEnabled(false) // endpoints are addresses: no name resolution to run aside
             .dirDeleteOnStart(true)
             .dirDeleteOnShutdown(true)
             .publicationConnectionTimeoutNs(TimeUnit.SECONDS.toNanos(2))
@@ -42,7 +50,7 @@ public final class EmbeddedAeron implements AutoCloseable
         {
             final Aeron aeron = Aeron.connect(new Aeron.Context()
                 .aeronDirectoryName(driver.aeronDirectoryName())
-                .idleStrategy(new BackoffIdleStrategy()));
+                .idleStrategy(QuietIdleStrategy.lazy(activity, 50)));
             return new EmbeddedAeron(driver, aeron);
         }
         catch (final RuntimeException ex)

@@ -28,9 +28,22 @@ public final class UffdTracker implements AutoCloseable
     /** Written pages since the last re-arm (counted up to a small bound) and processes not tracked. */
     public record Written(int pages, int untrackedProcesses)
     {
+        /** The helper counts written pages up to about this many (a dump is due long before a full count). */
+        public static final int COUNTED = 64;
+
         public boolean nothing()
         {
             return pages == 0 && untrackedProcesses == 0;
+        }
+
+        /**
+         * Enough to be worth a dump of a service that does not talk: as many pages as the helper counts, or a
+         * process of unknown size. A page or two is what the kernel itself writes after a dump (each thread's
+         * rseq area when it runs again), not worth one.
+         */
+        public boolean worthADump()
+        {
+            return pages >= COUNTED || untrackedProcesses > 0;
         }
     }
 
