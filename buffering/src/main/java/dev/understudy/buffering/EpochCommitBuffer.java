@@ -370,6 +370,12 @@ public final class EpochCommitBuffer implements AutoCloseable
             }
             break;
         }
+        if (!holdingInput && lastInputId > releasedInputId)
+        {
+            // One verdict for every input packet of the batch: per-packet verdicts cost a third of a core at 20k/s.
+            nfq.nfq_set_verdict_batch(inputQueue, (int)lastInputId, NetfilterQueueLibrary.NF_ACCEPT);
+            releasedInputId = lastInputId;
+        }
         return received;
     }
 
@@ -469,12 +475,7 @@ public final class EpochCommitBuffer implements AutoCloseable
     {
         final long id = packetId(nfad);
         packetsSeen.lazySet(packetsSeen.get() + 1);
-        lastInputId = id;
-        if (!holdingInput)
-        {
-            NetfilterQueueLibrary.LIB.nfq_set_verdict(inputQueue, (int)id, NetfilterQueueLibrary.NF_ACCEPT, 0, null);
-            releasedInputId = id;
-        }
+        lastInputId = id; // accepted with the rest of its batch (receive), or held while the service is frozen
         return 0;
     }
 

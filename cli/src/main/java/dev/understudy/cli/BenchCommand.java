@@ -8,10 +8,13 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 
+import dev.understudy.cli.sim.ClientNamespace;
 import dev.understudy.cli.workload.ClosedLoopLoad;
 import dev.understudy.cli.workload.EarlyReleaseAudit;
 import dev.understudy.cli.workload.RedisService;
 import dev.understudy.cli.workload.WriteLoad;
+import dev.understudy.core.net.ServiceNetwork;
+import dev.understudy.core.os.Shell;
 import dev.understudy.primary.EpochObserver;
 import dev.understudy.primary.PrimaryMetrics;
 import org.HdrHistogram.Histogram;
@@ -53,6 +56,10 @@ final class BenchCommand implements Callable<Integer>
     @Option(names = "--low-concurrency", defaultValue = "1x1", description = "sweep: connections x pipeline for " +
         "the low-concurrency rows (default ${DEFAULT-VALUE})")
     String lowConcurrency;
+
+    @Option(names = "--client-congestion-control", description = "TCP congestion control of the client's namespace " +
+        "(e.g. cubic, bbr; default: what this machine uses)")
+    String clientCongestionControl;
 
     @Option(names = "--modes", defaultValue = "none,understudy,naive", split = ",",
         description = "which modes to run (default ${DEFAULT-VALUE})")
@@ -110,16 +117,30 @@ final class BenchCommand implements Callable<Integer>
             pair.awaitProtectedAndResetFigures();
             final long committedBefore = protectedMode ? pair.primary().metrics().committedCount() : 0;
             final long skippedBefore = protectedMode ? pair.primary().metrics().skippedCount() : 0;
-            final long rtoBefore = TcpTimeouts.read();
-            final long start = System.nanoTime();
             final long replies;
             final Histogram latency;
             final long loadErrors;
             PrimaryMetrics.Snapshot epochs = null;
             final double seconds;
-            try (WriteLoad load = new WriteLoad(pair.serviceHost(), RedisService.PORT, keys))
+            final long rtoBefore;
+            final long rtoTimeouts;
+            final long start;
+            final String congestionControl;
+            // The client is a host of its own: its TCP (congestion control, timeouts) is counted apart.
+            try (ClientNamespace client = new ClientNamespace("usbench", ServiceNetwork.DEFAULT_BRIDGE,
+                "10.77.0.201/24", 1);
+                WriteLoad load = new WriteLoad(pair.serviceHost(), RedisService.PORT, keys))
             {
-                load.start(writeRate, connections);
+                if (clientCongestionControl != null)
+                {
+                    Shell.check("ip", "netns", "exec", "usbench", "sysctl", "-q", "-w",
+                        "net.ipv4.tcp_congestion_control=" + clientCongestionControl);
+                }
+                congestionControl = Shell.check("ip", "netns", "exec", "usbench", "sysctl", "-n",
+                    "net.ipv4.tcp_congestion_control").trim();
+                rtoBefore = client.call(TcpTimeouts::read);
+                start = System.nanoTime();
+                client.call(() -> load.start(writeRate, connections));
                 Thread.sleep(durationS * 1000L);
                 // Everything is read at the end of the measured window, not after the drain.
                 seconds = (System.nanoTime() - start) / 1e9;
@@ -130,8 +151,8 @@ final class BenchCommand implements Callable<Integer>
                 {
                     epochs = pair.primary().metrics().snapshot();
                 }
+                rtoTimeouts = client.call(TcpTimeouts::read) - rtoBefore;
             }
-            final long rtoTimeouts = TcpTimeouts.read() - rtoBefore;
             final Map<String, Object> result = new LinkedHashMap<>();
             result.put("rss_mb", rss);
             result.put("dirty_tracking", protectedMode ? pair.primary().state().dirtyTracking().label() : null);
@@ -165,7 +186,7 @@ final class BenchCommand implements Callable<Integer>
                     "dump_wall_ms_p50", "memdump_ms_p50", "memwrite_ms_p50", "shipped_bytes_per_epoch_p50",
                     "image_bytes_p50", "shipped_percent_p50", "ack_latency_ms_p50", "ship_ms_p50",
                     "replica_apply_ms_p50", "image_mismatches", "memory_mismatches",
-                    "replica_pages_images_patched", "replica_pages_images_whole"))
+                    "replica_pages_images_from_delta", "replica_pages_images_whole"))
                 {
                     result.put(field, null);
                 }
@@ -175,6 +196,7 @@ final class BenchCommand implements Callable<Integer>
             result.put("reply_latency_ms_p99", latency.getTotalCount() == 0 ? null : ms(latency, 99));
             result.put("load_errors", loadErrors);
             result.put("client_rto_timeouts", rtoTimeouts);
+            result.put("client_congestion_control", congestionControl);
             return result;
         }
     }

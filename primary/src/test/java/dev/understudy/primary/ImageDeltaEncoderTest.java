@@ -156,7 +156,9 @@ class ImageDeltaEncoderTest
         assertEquals(FileKind.FULL, first.kinds.get("pages-1.img"));
         assertArrayEquals(pages1, first.payloads.get("pages-1.img").toByteArray());
         assertFalse(first.kinds.containsKey("stats-dump"));
-        assertEquals(imageDigest(Map.of("core-1.img", core, "pagemap-1.img", layout, "pages-1.img", pages1)),
+        final byte[] shippedLayout = first.payloads.get("pagemap-1.img").toByteArray();
+        assertEquals(8, Pagemap.parse(shippedLayout, "pagemap-1.img").presentPages());
+        assertEquals(imageDigest(Map.of("core-1.img", core, "pagemap-1.img", shippedLayout, "pages-1.img", pages1)),
             first.imageHash);
 
         final byte[] pages2 = pages1.clone();
@@ -171,7 +173,7 @@ class ImageDeltaEncoderTest
             .order(ByteOrder.LITTLE_ENDIAN);
         assertEquals(1, delta.getInt(0), "one changed page");
         assertEquals(BASE + 5L * PAGE, delta.getLong(4));
-        assertEquals(imageDigest(Map.of("core-1.img", core, "pagemap-1.img", layout, "pages-1.img", pages2)),
+        assertEquals(imageDigest(Map.of("core-1.img", core, "pagemap-1.img", shippedLayout, "pages-1.img", pages2)),
             second.imageHash);
     }
 
@@ -182,8 +184,9 @@ class ImageDeltaEncoderTest
         final byte[] fullLayout = pagemap(new long[][]{{BASE, 8, Pagemap.PE_PRESENT}});
         final byte[] core = "core".getBytes();
         final ImageDeltaEncoder encoder = new ImageDeltaEncoder();
+        final Capture first = new Capture();
         encoder.ship(1, 0, EpochBeginCodec.FULL_IMAGE, -1, dump(root, "e1", fullLayout, pages1, core), "x:1",
-            new Capture(), 0L);
+            first, 0L);
 
         // CRIU --track-mem with epoch 1 as parent: pages 2-3 were dirtied (3 with the same content again).
         final byte[] dirty = new byte[2 * PAGE];
@@ -202,7 +205,9 @@ class ImageDeltaEncoderTest
             .order(ByteOrder.LITTLE_ENDIAN);
         assertEquals(1, delta.getInt(0), "only the page whose content changed");
         assertEquals(BASE + 2L * PAGE, delta.getLong(4));
-        final byte[] shippedPagemap = second.payloads.get("pagemap-1.img").toByteArray();
+        // The same pages as epoch 1's, whichever the dump took from its parent: the layout is unchanged.
+        assertEquals(FileKind.UNCHANGED, second.kinds.get("pagemap-1.img"));
+        final byte[] shippedPagemap = first.payloads.get("pagemap-1.img").toByteArray();
         final Pagemap materialized = Pagemap.parse(shippedPagemap, "pagemap-1.img");
         assertFalse(materialized.hasParentEntries(), "the replica gets a self-contained pagemap");
         assertEquals(8, materialized.presentPages());

@@ -46,10 +46,15 @@ class MemStressTest
     private Replica replica;
     private ServiceNetwork restoredNetwork;
     private int restoredPid = -1;
+    private AutoCloseable talker;
 
     @AfterEach
-    void cleanUp()
+    void cleanUp() throws Exception
     {
+        if (talker != null)
+        {
+            talker.close();
+        }
         if (restoredPid > 0)
         {
             Shell.run("kill", "-9", Integer.toString(restoredPid)); // the init of its PID namespace: all of it
@@ -94,6 +99,8 @@ class MemStressTest
     {
         final String ip = "10.77.21.10";
         final ProtectContext context = start("memstress", ip + "/24");
+        // A client that talks to it: an epoch in which no packet moves is skipped.
+        talker = TestSupport.talk(ip, PORT, "sum", 20);
         awaitTrue(() -> replica.memoryVerifiedAndMismatches()[0] >= 300, 240, "300 verified epochs");
         assertEquals(0, replica.memoryVerifiedAndMismatches()[1], "epochs whose image differs from live memory");
         assertEquals(0, primary.metrics().mismatchCount());
@@ -112,6 +119,8 @@ class MemStressTest
         awaitTrue(() -> primary.lastAcknowledgedEpoch() > acked + 1, 30, "an epoch after the checksum");
         assertEquals(0, replica.memoryVerifiedAndMismatches()[1]);
 
+        talker.close();
+        talker = null;
         primary.close(); // as a dead host: the service and its namespace are gone
         primary = null;
         replica.close();
@@ -131,6 +140,7 @@ class MemStressTest
     void aServiceThatSeccompKillsOnUserfaultfdIsTrackedAndLives() throws Exception
     {
         start("memseccomp", "10.77.22.10/24", "--seccomp");
+        talker = TestSupport.talk("10.77.22.10", PORT, "sum", 20);
         awaitTrue(() -> replica.memoryVerifiedAndMismatches()[0] >= 30, 120, "30 verified epochs");
         assertTrue(primary.service().isAlive(), "the service survived the injected userfaultfd(2)");
         assertTrue(primary.metrics().trackedProcesses() >= 1, "tracked: " + primary.metrics().trackedProcesses());

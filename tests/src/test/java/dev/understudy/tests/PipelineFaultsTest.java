@@ -150,10 +150,29 @@ class PipelineFaultsTest
                 committed.add(epoch);
             }
         });
-        awaitTrue(() -> primary.state().isProtected() && committed.size() >= 3, 30, "resynchronised");
+        try (RedisClient client = RedisClient.await("10.77.15.10", RedisService.PORT, 15_000))
+        {
+            // Traffic: an epoch in which no packet moves is skipped, and this one wants epochs.
+            awaitTrue(() -> ping(client) && primary.state().isProtected() && committed.size() >= 3, 30,
+                "resynchronised");
+        }
         assertTrue(committed.stream().allMatch(e -> e > firstRun), "epochs continue after the gap");
         assertEquals(0, replica.refusedEpochs(), "a fresh replica got a full image, never a delta it cannot apply");
         assertEquals(0, primary.metrics().mismatchCount());
+    }
+
+    private static boolean ping(final RedisClient client)
+    {
+        try
+        {
+            client.send("PING");
+            client.flush();
+            return true;
+        }
+        catch (final java.io.IOException ex)
+        {
+            throw new java.io.UncheckedIOException(ex);
+        }
     }
 
     @Test

@@ -29,6 +29,48 @@ final class TestSupport
     }
 
     /** SHA-256 of every image file in dir: an independent check of what Understudy's own digests claim. */
+    /**
+     * A client that asks host:port one line every periodMs on a fresh connection (so the service's own
+     * accept loop stays free for the test): traffic, because an epoch in which no packet moves is skipped.
+     */
+    static AutoCloseable talk(final String host, final int port, final String line, final long periodMs)
+    {
+        final java.util.concurrent.atomic.AtomicBoolean running = new java.util.concurrent.atomic.AtomicBoolean(true);
+        final Thread thread = new Thread(() ->
+        {
+            while (running.get())
+            {
+                try (java.net.Socket socket = new java.net.Socket())
+                {
+                    socket.connect(new java.net.InetSocketAddress(host, port), 1_000);
+                    socket.setSoTimeout(10_000);
+                    socket.getOutputStream().write((line + "\n").getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+                    socket.getInputStream().read();
+                }
+                catch (final java.io.IOException notYet)
+                {
+                    // the service may not listen yet, or be restoring: try again next period
+                }
+                try
+                {
+                    Thread.sleep(periodMs);
+                }
+                catch (final InterruptedException ex)
+                {
+                    return;
+                }
+            }
+        }, "test-talker");
+        thread.setDaemon(true);
+        thread.start();
+        return () ->
+        {
+            running.set(false);
+            thread.interrupt();
+            thread.join(5_000);
+        };
+    }
+
     /** The replica's committed image laid out as CRIU files (called on its thread, from an observer). */
     static Path laidOut(final Path imagesRoot)
     {

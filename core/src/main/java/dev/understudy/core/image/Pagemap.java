@@ -78,17 +78,12 @@ public final class Pagemap
 
     /**
      * The pagemap of the self-contained image: entries whose pages are in the parent become present (the
-     * replica writes those pages into its pages image), and adjacent entries of the same kind are merged.
-     * The result depends only on which pages the image holds, not on which of them the dump took from the
-     * parent, so the replica sees an unchanged layout from epoch to epoch and can patch in place. The same
-     * array when there is nothing to rewrite.
+     * replica lays those pages out from its page store), and adjacent entries are merged. The result depends
+     * only on which pages the image holds, not on which of them the dump took from the parent, so it stays
+     * the same from epoch to epoch while the page set does (and is shipped as unchanged).
      */
     public static byte[] materialize(final byte[] image, final Pagemap pagemap, final String name) throws IOException
     {
-        if (!pagemap.hasParentEntries())
-        {
-            return image;
-        }
         final List<com.google.protobuf.CodedInputStream> entries = CriuImageReader.entries(image, name);
         final java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream(image.length);
         out.write(image, 0, 8); // the two magic words
@@ -98,7 +93,9 @@ public final class Pagemap
         int runFlags = -1;
         for (int i = 0; i < pagemap.entryCount(); i++)
         {
-            final int flags = pagemap.inParent(i) ? (pagemap.flags[i] & ~PE_PARENT) | PE_PRESENT : pagemap.flags[i];
+            // CRIU marks pages of some mappings PE_LAZY (servable by lazy restore); in-parent entries do not say,
+            // and Understudy restores eagerly: every page is plainly present, so runs merge whatever was written.
+            final int flags = pagemap.inParent(i) || pagemap.inPagesFile(i) ? PE_PRESENT : pagemap.flags[i];
             if (flags == runFlags && pagemap.vaddr(i) == runStart + runPages * PAGE_SIZE)
             {
                 runPages += pagemap.pageCount(i);
