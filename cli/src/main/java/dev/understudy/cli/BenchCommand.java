@@ -30,8 +30,19 @@ final class BenchCommand implements Callable<Integer>
     @Option(names = "--json", description = "write results to this JSON file")
     Path json;
 
-    @Option(names = "--dataset-mb", defaultValue = "100", description = "Redis dataset size (default ${DEFAULT-VALUE})")
-    int datasetMb;
+    @Option(names = "--dataset-mb", defaultValue = "100", split = ",", description = "Redis dataset size; several " +
+        "(e.g. 64,512,2048) run each and put one row per size in 'sizes' (default ${DEFAULT-VALUE})")
+    List<Integer> datasetSizes;
+
+    @Option(names = "--open-loop-rate", defaultValue = "200", description = "sweep: requests per second of the " +
+        "open-loop rows (default ${DEFAULT-VALUE})")
+    int openLoopRate;
+
+    @Option(names = "--open-loop-connections", defaultValue = "8", description = "sweep: connections of the " +
+        "open-loop rows (default ${DEFAULT-VALUE})")
+    int openLoopConnections;
+
+    private int datasetMb;
 
     @Option(names = "--write-rate", defaultValue = "5000", description = "SETs per second, open loop (default ${DEFAULT-VALUE})")
     int writeRate;
@@ -68,11 +79,48 @@ final class BenchCommand implements Callable<Integer>
     public Integer call() throws Exception
     {
         Understudy.requireRoot();
+        datasetMb = datasetSizes.get(0);
         if (intervals != null && !intervals.isEmpty())
         {
             return sweep();
         }
         final Map<String, Object> results = new LinkedHashMap<>();
+        results.put("interval_ms", intervalMs);
+        results.put("write_rate", writeRate);
+        results.put("concurrency", connections);
+        results.put("duration_s", durationS);
+        final List<Object> sizes = new ArrayList<>();
+        for (final int size : datasetSizes)
+        {
+            datasetMb = size;
+            final Map<String, Object> row = new LinkedHashMap<>();
+            row.put("dataset_mb", size);
+            final Map<String, Object> byMode = runModes(row);
+            System.out.print(table(byMode));
+            sizes.add(row);
+            if (datasetSizes.size() == 1)
+            {
+                results.put("rss_mb", row.get("rss_mb"));
+                results.put("dataset_mb", size);
+                results.put("modes", byMode);
+            }
+        }
+        if (datasetSizes.size() > 1)
+        {
+            results.put("sizes", sizes);
+            System.out.print(growth(sizes));
+        }
+        if (json != null)
+        {
+            Files.writeString(json, Json.write(results));
+            System.out.println("wrote " + json);
+        }
+        return 0;
+    }
+
+    /** Runs every mode at the current dataset size; puts rss_mb and modes in row. */
+    private Map<String, Object> runModes(final Map<String, Object> row) throws Exception
+    {
         final Map<String, Object> byMode = new LinkedHashMap<>();
         long rss = 0;
         for (final String modeName : modes)
@@ -87,29 +135,51 @@ final class BenchCommand implements Callable<Integer>
             };
             System.out.printf("bench: %s (%s), %d MB dataset, %d SET/s over %d connections, %d ms interval, %d s%n",
                 modeName, LocalPair.describe(mode).get(1), datasetMb, writeRate, connections, intervalMs, durationS);
-            final Map<String, Object> result = runMode(mode);
+            final Map<String, Object> result = runMode(mode, intervalMs, writeRate, connections);
             rss = Math.max(rss, (Long)result.remove("rss_mb"));
             byMode.put(modeName.trim(), result);
         }
-        results.put("rss_mb", rss);
-        results.put("interval_ms", intervalMs);
-        results.put("dataset_mb", datasetMb);
-        results.put("write_rate", writeRate);
-        results.put("concurrency", connections);
-        results.put("duration_s", durationS);
-        results.put("modes", byMode);
-        System.out.print(table(byMode));
-        if (json != null)
-        {
-            Files.writeString(json, Json.write(results));
-            System.out.println("wrote " + json);
-        }
-        return 0;
+        row.put("rss_mb", rss);
+        row.put("modes", byMode);
+        return byMode;
     }
 
-    private Map<String, Object> runMode(final LocalPair.Mode mode) throws Exception
+    /** Per size: understudy's frozen and ack p50, and their ratio to the smallest size's. */
+    @SuppressWarnings("unchecked")
+    private static String growth(final List<Object> sizes)
     {
-        try (LocalPair pair = LocalPair.start(mode, "bench", "10.77.0.20/24", intervalMs, EpochObserver.NONE))
+        final StringBuilder out = new StringBuilder(String.format("%-10s %8s %12s %10s %12s %10s%n", "dataset", "rss",
+            "frozen p50", "x smallest", "ack p50", "x smallest"));
+        Double frozen0 = null;
+        Double ack0 = null;
+        for (final Object o : sizes)
+        {
+            final Map<String, Object> row = (Map<String, Object>)o;
+            final Map<String, Object> understudy = (Map<String, Object>)((Map<String, Object>)row.get("modes"))
+                .get("understudy");
+            if (understudy == null)
+            {
+                continue;
+            }
+            final Double frozen = (Double)understudy.get("frozen_ms_p50");
+            final Double ack = (Double)understudy.get("ack_latency_ms_p50");
+            frozen0 = frozen0 == null ? frozen : frozen0;
+            ack0 = ack0 == null ? ack : ack0;
+            out.append(String.format("%-10s %8s %12s %10s %12s %10s%n", row.get("dataset_mb") + " MB",
+                row.get("rss_mb") + " MB", fmt(frozen), ratio(frozen, frozen0), fmt(ack), ratio(ack, ack0)));
+        }
+        return out.toString();
+    }
+
+    private static String ratio(final Double value, final Double base)
+    {
+        return value == null || base == null || base == 0 ? "-" : String.format("%.2f", value / base);
+    }
+
+    private Map<String, Object> runMode(final LocalPair.Mode mode, final int interval, final int rate,
+        final int connectionCount) throws Exception
+    {
+        try (LocalPair pair = LocalPair.start(mode, "bench", "10.77.0.20/24", Math.max(interval, 10), EpochObserver.NONE))
         {
             final long keys = pair.populateRedis(datasetMb);
             final long rss = LocalPair.rssMb(pair.servicePid());
@@ -140,7 +210,7 @@ final class BenchCommand implements Callable<Integer>
                     "net.ipv4.tcp_congestion_control").trim();
                 rtoBefore = client.call(TcpTimeouts::read);
                 start = System.nanoTime();
-                client.call(() -> load.start(writeRate, connections));
+                client.call(() -> load.start(rate, connectionCount));
                 Thread.sleep(durationS * 1000L);
                 // Everything is read at the end of the measured window, not after the drain.
                 seconds = (System.nanoTime() - start) / 1e9;
@@ -211,8 +281,10 @@ final class BenchCommand implements Callable<Integer>
         // The unprotected server does not depend on the interval: measured once per concurrency.
         final Map<String, Object> noneHigh = sweepRun(LocalPair.Mode.NONE, 0, high);
         final Map<String, Object> noneLow = sweepRun(LocalPair.Mode.NONE, 0, low);
+        final Map<String, Object> noneOpen = runMode(LocalPair.Mode.NONE, 0, openLoopRate, openLoopConnections);
         long rss = (Long)noneHigh.remove("rss_mb");
         noneLow.remove("rss_mb");
+        noneOpen.remove("rss_mb");
         final StringBuilder table = new StringBuilder(String.format("%-9s %-12s %10s %12s %12s %12s %8s%n",
             "interval", "mode", "frozen p50", "thru ops/s", "reply p50", "reply p99", "early"));
         for (final int interval : intervals)
@@ -220,20 +292,33 @@ final class BenchCommand implements Callable<Integer>
             System.out.printf("bench sweep: %d ms interval%n", interval);
             final Map<String, Object> understudyHigh = sweepRun(LocalPair.Mode.UNDERSTUDY, interval, high);
             final Map<String, Object> understudyLow = sweepRun(LocalPair.Mode.UNDERSTUDY, interval, low);
+            final Map<String, Object> understudyOpen = runMode(LocalPair.Mode.UNDERSTUDY, interval, openLoopRate,
+                openLoopConnections);
             rss = Math.max(rss, (Long)understudyHigh.remove("rss_mb"));
             understudyLow.remove("rss_mb");
+            understudyOpen.remove("rss_mb");
             final Map<String, Object> row = new LinkedHashMap<>();
             row.put("interval_ms", interval);
             row.put("modes", Map.of("none", noneHigh, "understudy", understudyHigh));
             row.put("low_concurrency", Map.of("none", noneLow, "understudy", understudyLow));
+            // Open loop at a low uniform rate: what one request waits for, reply p50 against the model
+            // interval/2 + frozen p50 + ack p50.
+            final Map<String, Object> openLoop = new LinkedHashMap<>();
+            openLoop.put("rate", openLoopRate);
+            openLoop.put("connections", openLoopConnections);
+            openLoop.put("model_reply_ms_p50", model(interval, understudyOpen));
+            openLoop.put("none", noneOpen);
+            openLoop.put("understudy", understudyOpen);
+            row.put("open_loop", openLoop);
             rows.add(row);
             for (final Object[] line : new Object[][]{{"none", noneHigh}, {"understudy", understudyHigh},
-                {"none/low", noneLow}, {"underst/low", understudyLow}})
+                {"none/low", noneLow}, {"underst/low", understudyLow}, {"none/open", noneOpen},
+                {"underst/open", understudyOpen}})
             {
                 @SuppressWarnings("unchecked") final Map<String, Object> m = (Map<String, Object>)line[1];
                 table.append(String.format("%-9s %-12s %10s %12s %12s %12s %8s%n", interval + " ms", line[0],
                     fmt(m.get("frozen_ms_p50")), m.get("throughput_ops"), fmt(m.get("reply_latency_ms_p50")),
-                    fmt(m.get("reply_latency_ms_p99")), m.get("early_releases")));
+                    fmt(m.get("reply_latency_ms_p99")), fmt(m.get("early_releases"))));
             }
         }
         results.put("rss_mb", rss);
@@ -247,6 +332,14 @@ final class BenchCommand implements Callable<Integer>
             System.out.println("wrote " + json);
         }
         return 0;
+    }
+
+    /** The open-loop reply model: half an interval to the freeze, the freeze, the ack. */
+    private static Double model(final int interval, final Map<String, Object> understudy)
+    {
+        final Object frozen = understudy.get("frozen_ms_p50");
+        final Object ack = understudy.get("ack_latency_ms_p50");
+        return frozen == null || ack == null ? null : interval / 2.0 + (Double)frozen + (Double)ack;
     }
 
     private static String fmt(final Object value)
