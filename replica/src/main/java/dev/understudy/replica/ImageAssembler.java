@@ -481,7 +481,13 @@ final class ImageAssembler
             }
             final long[] tentative = {base.sum};
             PageRuns.forEachPageOnlyIn(base.runs, file.layout, vaddr ->
-                tentative[0] -= PageSetDigest.term(vaddr, base.hash(vaddr)));
+            {
+                final long hash = base.hash(vaddr);
+                if (hash != MISSING)
+                {
+                    tentative[0] -= PageSetDigest.term(vaddr, hash); // left the image
+                }
+            });
             final Long2LongHashMap.EntryIterator delta = file.deltaHashes.entrySet().iterator();
             while (delta.hasNext())
             {

@@ -144,6 +144,11 @@ public final class ServiceNetwork implements AutoCloseable
             Shell.check("ip", "-n", ns, "link", "set", "lo", "up");
             Shell.check("ip", "-n", ns, "link", "set", "eth0", "up");
             Shell.check("ip", "-n", ns, "route", "add", "default", "via", spec.gateway().ip());
+            // Output commit holds the service's packets in NFQUEUE, where the kernel still counts them as
+            // queued for their socket; TCP autocorking then defers every later small write (a reply) until
+            // they are released, i.e. into the next epoch. Measured: 93 % of replies one epoch late with it,
+            // 60 % without (TCP Small Queues defers the rest).
+            Shell.check("ip", "netns", "exec", ns, "sysctl", "-q", "-w", "net.ipv4.tcp_autocorking=0");
             return new ServiceNetwork(spec);
         }
         catch (final RuntimeException ex)
