@@ -7,7 +7,8 @@ import dev.understudy.core.os.Shell;
 
 /**
  * The netfilter rules in the service's namespace: every IPv4 and IPv6 packet the service sends out of
- * eth0 goes to the output queue, every packet it receives on eth0 to the input queue. No
+ * eth0 goes to the output queue (but the released copies the holder sends, which carry its mark), every
+ * packet it receives on eth0 to the input queue. No
  * --queue-bypass: with nobody listening the kernel drops them (fail-closed), it never lets them through.
  */
 final class BufferingRules
@@ -39,7 +40,8 @@ final class BufferingRules
     {
         final String ns = "--net=" + netns;
         final List<List<String>> rules = List.of(
-            List.of("nsenter", ns, tool, "-w", action, "OUTPUT", "-o", "eth0", "-m", "comment", "--comment", COMMENT,
+            List.of("nsenter", ns, tool, "-w", action, "OUTPUT", "-o", "eth0", "-m", "mark", "!", "--mark",
+                Integer.toString(EpochCommitBuffer.REINJECTED_MARK), "-m", "comment", "--comment", COMMENT,
                 "-j", "NFQUEUE", "--queue-num", Integer.toString(outputQueue)),
             List.of("nsenter", ns, tool, "-w", action, "INPUT", "-i", "eth0", "-m", "comment", "--comment", COMMENT,
                 "-j", "NFQUEUE", "--queue-num", Integer.toString(inputQueue)));

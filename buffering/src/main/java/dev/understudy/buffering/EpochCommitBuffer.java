@@ -22,12 +22,19 @@ import org.agrona.concurrent.IdleStrategy;
  * too (so CRIU can dump with --network-lock skip and clients pay no retransmission timeout).
  *
  * One dedicated thread owns the queues: it enters the service's network namespace (NFQUEUE instances are
- * per namespace), reads packets and gives verdicts; other threads send it commands. Packet ids grow
- * monotonically, so "release every packet of epoch <= N" is one batch verdict up to the last id read
- * before epoch N's checkpoint was sealed. Packets are only ever released after the ack that covers them.
+ * per namespace), reads packets and gives verdicts; other threads send it commands. Output is held as
+ * copies: each packet read is copied and the kernel's one dropped (one batch verdict), because a packet
+ * held in the queue still counts as queued for its socket and TCP Small Queues would hold the socket's
+ * next packets back until it is released, i.e. one epoch late. Packet ids grow monotonically, so "release
+ * every packet of epoch <= N" sends the copies up to the last id read before epoch N's checkpoint was
+ * sealed, through a raw socket of the namespace (marked: the rule lets them by). Packets are only ever
+ * released after the ack that covers them.
  */
 public final class EpochCommitBuffer implements AutoCloseable
 {
+    /** Marks the released copies the holder sends, so the output rule lets them by. */
+    static final int REINJECTED_MARK = 0x5553;
+
     /** Where and how much to hold. */
     public record Config(Path netns, int outputQueue, int inputQueue, int maxQueueLength, int socketBufferBytes)
     {
@@ -83,6 +90,14 @@ public final class EpochCommitBuffer implements AutoCloseable
     private final AtomicLong socketOverruns = new AtomicLong();
     private final AtomicLong kernelDropped = new AtomicLong();
     private final AtomicLong packetsSeen = new AtomicLong();
+    /** Held output: copies, in id order (the kernel's packets are dropped once copied, see onOutput). */
+    private final java.util.ArrayDeque<byte[]> heldCopies = new java.util.ArrayDeque<>();
+    private final AtomicLong holdDropped = new AtomicLong();
+    private final AtomicLong reinjectFailures = new AtomicLong();
+    private long lastCopiedId = -1;
+    private long droppedThroughId = -1;
+    private int raw4 = -1;
+    private int raw6 = -1;
     private final Activity activity;
     private long nextStatsNs;
 
@@ -193,12 +208,19 @@ public final class EpochCommitBuffer implements AutoCloseable
     }
 
     /**
-     * Packets the kernel dropped from our queues (queue full, or the holder's socket full): fail-closed
-     * drops that clients see as retransmissions. Refreshed every second.
+     * Packets dropped instead of held (the kernel's queue or the holder's socket full, or as many copies
+     * held as the queue length allows): fail-closed drops that clients see as retransmissions. The kernel's
+     * part is refreshed every second.
      */
     public long kernelDropped()
     {
-        return kernelDropped.get();
+        return kernelDropped.get() + holdDropped.get();
+    }
+
+    /** Released copies the kernel refused to send (lost as on a wire; TCP retransmits them). */
+    public long reinjectFailures()
+    {
+        return reinjectFailures.get();
     }
 
     /** Sums queue_dropped and user_dropped of our two queues; this thread's /proc view is the service's netns. */
@@ -285,6 +307,17 @@ public final class EpochCommitBuffer implements AutoCloseable
             inputQueue = openQueue(nfq, config.inputQueue(), onInputPacket);
             fd = nfq.nfq_fd(handle);
             LibC.INSTANCE.setsockopt(fd, LibC.SOL_SOCKET, LibC.SO_RCVBUFFORCE, new int[]{config.socketBufferBytes()}, 4);
+            // Released copies go out through raw sockets of this namespace, marked so the rule lets them by.
+            raw4 = LibC.INSTANCE.socket(LibC.AF_INET, LibC.SOCK_RAW, LibC.IPPROTO_RAW);
+            raw6 = LibC.INSTANCE.socket(LibC.AF_INET6, LibC.SOCK_RAW, LibC.IPPROTO_RAW);
+            for (final int raw : new int[]{raw4, raw6})
+            {
+                if (LibC.INSTANCE.setsockopt(raw, LibC.SOL_SOCKET, LibC.SO_MARK, new int[]{REINJECTED_MARK}, 4) != 0)
+                {
+                    throw new IllegalStateException("cannot mark the re-injection socket (errno " +
+                        Native.getLastError() + ")");
+                }
+            }
             ready.complete(null);
         }
         catch (final Throwable ex)
@@ -343,8 +376,10 @@ public final class EpochCommitBuffer implements AutoCloseable
         {
             throw new IllegalStateException("nfq_create_queue(" + number + ") failed: is another program using it?");
         }
-        // Headers only: enough to know each packet's size; the payload stays in the kernel.
-        if (nfq.nfq_set_mode(queue, NetfilterQueueLibrary.NFQNL_COPY_PACKET, 64) < 0 || nfq.nfq_set_queue_maxlen(queue, config.maxQueueLength()) < 0)
+        // Output: whole packets (held as copies); input: headers only, the payload stays in the kernel.
+        final int copy = number == config.outputQueue() ? 0xffff : 64;
+        if (nfq.nfq_set_mode(queue, NetfilterQueueLibrary.NFQNL_COPY_PACKET, copy) < 0 ||
+            nfq.nfq_set_queue_maxlen(queue, config.maxQueueLength()) < 0)
         {
             throw new IllegalStateException("configuring NFQUEUE " + number + " failed");
         }
@@ -369,6 +404,12 @@ public final class EpochCommitBuffer implements AutoCloseable
                 continue;
             }
             break;
+        }
+        if (lastCopiedId > droppedThroughId)
+        {
+            // The kernel's packets of what was copied: dropped, one verdict for the batch.
+            nfq.nfq_set_verdict_batch(outputQueue, (int)lastCopiedId, NetfilterQueueLibrary.NF_DROP);
+            droppedThroughId = lastCopiedId;
         }
         if (!holdingInput && lastInputId > releasedInputId)
         {
@@ -431,7 +472,6 @@ public final class EpochCommitBuffer implements AutoCloseable
         {
             return;
         }
-        nfq.nfq_set_verdict_batch(outputQueue, (int)upTo, NetfilterQueueLibrary.NF_ACCEPT);
         releasedOutputId = upTo;
         while (!heldIds.isEmpty() && heldIds.peekLong() <= upTo)
         {
@@ -439,9 +479,36 @@ public final class EpochCommitBuffer implements AutoCloseable
             heldTimes.pollLong();
             heldBytes.addAndGet(-heldSizes.pollLong());
             heldPackets.decrementAndGet();
+            reinject(heldCopies.poll());
             releasedPackets.incrementAndGet();
         }
         oldestHeldNs.set(heldTimes.isEmpty() ? -1 : heldTimes.peekLong());
+    }
+
+    /** Sends a released copy out of the service's namespace as the service sent it. */
+    private void reinject(final byte[] packet)
+    {
+        try
+        {
+            if ((packet[0] & 0xf0) == 0x40)
+            {
+                final byte[] to = new byte[16]; // sockaddr_in: family (host order), port 0, address
+                to[0] = (byte)LibC.AF_INET;
+                System.arraycopy(packet, 16, to, 4, 4);
+                LibC.INSTANCE.sendto(raw4, packet, packet.length, 0, to, to.length);
+            }
+            else
+            {
+                final byte[] to = new byte[28]; // sockaddr_in6: family, port 0, flowinfo 0, address, scope 0
+                to[0] = (byte)LibC.AF_INET6;
+                System.arraycopy(packet, 24, to, 8, 16);
+                LibC.INSTANCE.sendto(raw6, packet, packet.length, 0, to, to.length);
+            }
+        }
+        catch (final com.sun.jna.LastErrorException ex)
+        {
+            reinjectFailures.incrementAndGet(); // lost like a packet on the wire: TCP retransmits it
+        }
     }
 
     private int onOutput(final Pointer nfad)
@@ -457,13 +524,22 @@ public final class EpochCommitBuffer implements AutoCloseable
             return 0;
         }
         lastOutputId = id;
-        final long size = packetSize(nfad);
+        // Held as a copy: a packet held in the queue still counts as queued for its socket, and TCP Small
+        // Queues would then keep the socket's next packets back until the release, i.e. one epoch late.
+        lastCopiedId = id;
+        final byte[] copy = copyOf(nfad);
+        if (copy == null || heldCopies.size() >= config.maxQueueLength())
+        {
+            holdDropped.incrementAndGet(); // fail-closed: never released, TCP retransmits it later
+            return 0;
+        }
         final long now = System.nanoTime();
         heldIds.addLong(id);
         heldTimes.addLong(now);
-        heldSizes.addLong(size);
+        heldSizes.addLong(copy.length);
+        heldCopies.add(copy);
         heldPackets.incrementAndGet();
-        heldBytes.addAndGet(size);
+        heldBytes.addAndGet(copy.length);
         if (oldestHeldNs.get() < 0)
         {
             oldestHeldNs.set(now);
@@ -485,23 +561,30 @@ public final class EpochCommitBuffer implements AutoCloseable
         return Integer.toUnsignedLong(Integer.reverseBytes(header.getInt(0))); // __be32
     }
 
-    private static long packetSize(final Pointer nfad)
+    /** The whole packet (IP header on), or null when the kernel gave less than a header. */
+    private static byte[] copyOf(final Pointer nfad)
     {
         final PointerByReference data = new PointerByReference();
         final int copied = NetfilterQueueLibrary.LIB.nfq_get_payload(nfad, data);
-        if (copied < 8)
+        if (copied < 20)
         {
-            return 0;
+            return null;
         }
-        final Pointer ip = data.getValue();
-        final int version = (ip.getByte(0) & 0xf0) >> 4;
-        final int hi = version == 4 ? 2 : 4;
-        final int length = ((ip.getByte(hi) & 0xff) << 8) | (ip.getByte(hi + 1) & 0xff);
-        return version == 4 ? length : 40 + length;
+        return data.getValue().getByteArray(0, copied);
     }
 
     private void closeHandles(final NetfilterQueueLibrary nfq)
     {
+        for (final int raw : new int[]{raw4, raw6})
+        {
+            if (raw >= 0)
+            {
+                LibC.INSTANCE.close(raw);
+            }
+        }
+        raw4 = -1;
+        raw6 = -1;
+        heldCopies.clear(); // fail-closed: nothing held is ever sent
         if (outputQueue != null)
         {
             nfq.nfq_destroy_queue(outputQueue);

@@ -53,6 +53,10 @@ public interface LibC extends Library
 
     int getpid();
 
+    int AF_INET = 2;
+    int AF_INET6 = 10;
+    int IPPROTO_RAW = 255;
+    int SO_MARK = 36;
     int AF_PACKET = 17;
     int SOCK_RAW = 3;
 
