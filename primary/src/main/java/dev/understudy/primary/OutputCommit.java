@@ -137,6 +137,7 @@ public final class OutputCommit
         }
         return "on, " + policy.name().toLowerCase() + " on replica loss; holding " + buffer.heldPackets() +
             " packets / " + buffer.heldBytes() + " bytes, oldest " + buffer.oldestHeldAgeMs() + " ms, dropped " +
-            buffer.kernelDropped() + (buffer.isAlive() ? "" : "; HOLDER DEAD: all service traffic is dropped");
+            buffer.kernelDropped() + ", re-sends refused " + buffer.reinjectFailures() +
+            (buffer.isAlive() ? "" : "; HOLDER DEAD: all service traffic is dropped");
     }
 }
