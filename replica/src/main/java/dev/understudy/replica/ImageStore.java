@@ -42,7 +42,7 @@ public final class ImageStore
                 final String name = dir.getFileName().toString();
                 if ((name.startsWith("epoch-") && !name.equals("epoch-" + currentEpoch)) || name.equals("spare"))
                 {
-                    Directories.deleteRecursively(dir); // left by a crash between rename and cleanup
+                    Directories.deleteRecursively(dir); // left by a crash between rename and cleanup, or an old spare
                 }
             }
         }
