@@ -62,48 +62,7 @@ public final class MemoryDigest
         return result();
     }
 
-    /** The digest of the memory a CRIU image restores (pagemap-PID.img and their pages images). */
-    public long ofImage(final Path dir) throws IOException
-    {
-        sum = 0;
-        loadMasks(dir);
-        final List<Path> pagemaps;
-        try (Stream<Path> files = Files.list(dir))
-        {
-            pagemaps = files.filter(p -> Pagemap.isPagemap(p.getFileName().toString()) &&
-                !p.getFileName().toString().startsWith("pagemap-shmem-")).toList();
-        }
-        for (final Path file : pagemaps)
-        {
-            final String name = file.getFileName().toString();
-            final long vpid = Long.parseLong(name.substring("pagemap-".length(), name.length() - ".img".length()));
-            final Pagemap pagemap = Pagemap.parse(Files.readAllBytes(file), name);
-            try (FileChannel channel = FileChannel.open(dir.resolve(pagemap.pagesFileName()), StandardOpenOption.READ))
-            {
-                long offset = 0;
-                for (int entry = 0; entry < pagemap.entryCount(); entry++)
-                {
-                    if (!pagemap.inPagesFile(entry))
-                    {
-                        continue;
-                    }
-                    for (long page = 0; page < pagemap.pageCount(entry); page += RUN_PAGES)
-                    {
-                        final int run = (int)Math.min(RUN_PAGES, pagemap.pageCount(entry) - page);
-                        readFully(channel, offset, run * PAGE);
-                        for (int i = 0; i < run; i++)
-                        {
-                            add(vpid, pagemap.vaddr(entry) + (page + i) * PAGE, i);
-                        }
-                        offset += (long)run * PAGE;
-                    }
-                }
-            }
-        }
-        return result();
-    }
-
-    /** Reads one page of an image whose pages are not (or not all) in CRIU's pages images. */
+    /** Reads one page of an image (the replica's pages are in its page store, not in CRIU's pages images). */
     @FunctionalInterface
     public interface PageSource
     {
@@ -285,12 +244,6 @@ public final class MemoryDigest
                 }
             }
         }
-    }
-
-    private void readFully(final FileChannel channel, final long position, final int length) throws IOException
-    {
-        pages.clear().limit(length);
-        readFully(channel, pages, position);
     }
 
     private static void readFully(final FileChannel channel, final ByteBuffer buffer, final long position)
