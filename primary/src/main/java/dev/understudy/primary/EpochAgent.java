@@ -108,14 +108,16 @@ final class EpochAgent implements Agent
     }
 
     /**
-     * Nothing to commit: no packet in or out since the last dump, and either the last dump is recent or (uffd-wp
-     * knows it for every process of the tree) too little was written since to be worth one.
+     * Nothing to commit: the replica holds an acknowledged image, no packet went in or out since the last dump,
+     * and either the last dump is recent or (uffd-wp knows it for every process of the tree) too little was
+     * written since to be worth one.
      */
     private boolean nothingToCommit(final long now) throws IOException
     {
-        if (outputCommit == null || lastDumpEndNs == 0 || outputCommit.packetsSeen() != packetsAtLastDump)
+        if (outputCommit == null || lastDumpEndNs == 0 || !state.isProtected() ||
+            outputCommit.packetsSeen() != packetsAtLastDump)
         {
-            return false;
+            return false; // a replica without an acknowledged image gets one whether the service talks or not
         }
         return now - lastDumpEndNs < QUIET_DUMP_NS || (uffd != null && !uffd.written().worthADump());
     }
