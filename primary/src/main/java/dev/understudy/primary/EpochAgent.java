@@ -11,6 +11,7 @@ import dev.understudy.core.criu.CriuNotificationListener;
 import dev.understudy.core.criu.CriuService;
 import dev.understudy.core.criu.DumpOptions;
 import dev.understudy.core.criu.DumpStats;
+import dev.understudy.core.image.FilesImage;
 import dev.understudy.core.memory.DirtyTracking;
 import dev.understudy.core.memory.MemoryDigest;
 import dev.understudy.core.memory.UffdTracker;
@@ -230,6 +231,19 @@ final class EpochAgent implements Agent
             }
         }
         final long end = System.nanoTime();
+        final java.util.List<String> processFiles = FilesImage.processFilesOpen(dir);
+        if (!processFiles.isEmpty())
+        {
+            // Caught with another process's /proc file open (e.g. Redis reading /proc/self/stat): CRIU cannot
+            // restore that image. Dropped like a failed dump (tracking was re-armed: the next one is full).
+            Directories.deleteRecursively(dir);
+            free.offer(slot);
+            forceFull = true;
+            metrics.onUnrestorableDump();
+            state.lastError = "epoch " + number + " dropped: the service had " + processFiles + " open; dumping again";
+            nextEpochNs = end;
+            return 1;
+        }
         failureBackoffNs = 0;
         lastDumpEndNs = end;
         if (outputCommit == null || packetsBefore != packetsAtLastDump)

@@ -49,6 +49,7 @@ public final class PrimaryMetrics
     private final AtomicLong trackedProcesses = new AtomicLong();
     private final AtomicLong trackerRestarts = new AtomicLong();
     private final Counter skipped;
+    private final Counter unrestorable;
 
     public PrimaryMetrics(final MeterRegistry registry)
     {
@@ -74,7 +75,10 @@ public final class PrimaryMetrics
             .description("epochs whose image would not restore the memory read live (--verify-memory)")
             .register(registry);
         skipped = Counter.builder("understudy.epochs.skipped")
-            .description("epochs with no written page and no packet: nothing to dump").register(registry);
+            .description("epochs with no packet in or out: no output waits for them, no dump").register(registry);
+        unrestorable = Counter.builder("understudy.epochs.unrestorable")
+            .description("dumps dropped because the service had another process's /proc file open (CRIU " +
+                "cannot restore them); the next dump is full").register(registry);
         Gauge.builder("understudy.dirty.tracked.processes", trackedProcesses, AtomicLong::get)
             .description("processes of the service whose writes are tracked (uffd-wp)").register(registry);
         Gauge.builder("understudy.dirty.tracker.restarts", trackerRestarts, AtomicLong::get)
@@ -83,7 +87,12 @@ public final class PrimaryMetrics
             .description("1 while a replica holds an acknowledged image and keeps up, else 0").register(registry);
     }
 
-    /** An epoch in which the service wrote nothing and no packet moved: no dump was needed. */
+    void onUnrestorableDump()
+    {
+        unrestorable.increment();
+    }
+
+    /** An epoch in which no packet moved: no output waits for it, no dump was needed. */
     public void onSkipped()
     {
         skipped.increment();
