@@ -18,6 +18,7 @@ import dev.understudy.primary.ProtectContext;
 import dev.understudy.replica.Replica;
 import dev.understudy.replica.ReplicaContext;
 import dev.understudy.replica.ReplicaObserver;
+import dev.understudy.replica.RestorableImage;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -159,6 +160,32 @@ class PipelineFaultsTest
         assertTrue(committed.stream().allMatch(e -> e > firstRun), "epochs continue after the gap");
         assertEquals(0, replica.refusedEpochs(), "a fresh replica got a full image, never a delta it cannot apply");
         assertEquals(0, primary.metrics().mismatchCount());
+    }
+
+    @Test
+    void aRestartedReplicaKeepsItsImageAndGoesOn() throws Exception
+    {
+        final int port = TestSupport.freeUdpPort();
+        final Path dir = work.resolve("restart");
+        replica = startReplica("restart", port, dir, ReplicaObserver.NONE);
+        primary = Primary.start(context("restart", "10.77.17.10/24", port), EpochObserver.NONE,
+            CriuNotificationListener.NONE);
+        try (RedisClient client = RedisClient.await("10.77.17.10", RedisService.PORT, 15_000))
+        {
+            RedisService.populate(client, 10);
+            awaitTrue(() -> ping(client) && replica.committedEpoch() > 5, 30, "epochs committed");
+            replica.close(); // the replica process stops; its images and page store stay on tmpfs
+            final long held = replica.committedEpoch();
+            final long verified = RestorableImage.verify(replica.context().imagesDir());
+            assertEquals(held, verified, "the image on disk is the last committed one, every page as acknowledged");
+
+            replica = startReplica("restart", port, dir, ReplicaObserver.NONE);
+            assertEquals(held, replica.committedEpoch(), "the restarted replica holds the same image (page store " +
+                "reloaded): " + replica.status().get("last_error"));
+            awaitTrue(() -> ping(client) && primary.state().isProtected() && replica.committedEpoch() > held + 3, 30,
+                "epochs committed after the restart");
+        }
+        assertEquals(0, primary.metrics().mismatchCount(), "the replica's digests match what the primary shipped");
     }
 
     private static boolean ping(final RedisClient client)
