@@ -101,7 +101,15 @@ class MemStressTest
         final ProtectContext context = start("memstress", ip + "/24");
         // A client that talks to it: an epoch in which no packet moves is skipped.
         talker = TestSupport.talk(ip, PORT, "sum", 20);
-        awaitTrue(() -> replica.memoryVerifiedAndMismatches()[0] >= 300, 240, "300 verified epochs");
+        try
+        {
+            awaitTrue(() -> replica.memoryVerifiedAndMismatches()[0] >= 300, 240, "300 verified epochs");
+        }
+        catch (final AssertionError ex)
+        {
+            throw new AssertionError(ex.getMessage() + "; primary: " + primary.status() + "; replica: " +
+                replica.status(), ex);
+        }
         assertEquals(0, replica.memoryVerifiedAndMismatches()[1], "epochs whose image differs from live memory");
         assertEquals(0, primary.metrics().mismatchCount());
         assertTrue(primary.metrics().trackedProcesses() >= 2, "the service and its children are tracked: " +
