@@ -52,11 +52,6 @@ final class PageStore implements AutoCloseable
             this.pagemapName = pagemapName;
         }
 
-        long digest()
-        {
-            return PageSetDigest.digest(sum, runs.pageCount());
-        }
-
         long hash(final long vaddr)
         {
             return hashes.get(vaddr);
@@ -66,8 +61,6 @@ final class PageStore implements AutoCloseable
     private final Path dir;
     private final Map<String, Pages> pages = new HashMap<>();
     private final ByteBuffer page = ByteBuffer.allocateDirect(Pagemap.PAGE_SIZE);
-    private long pagesWritten;
-    private long pagesPunched;
 
     PageStore(final Path dir) throws IOException
     {
@@ -156,7 +149,6 @@ final class PageStore implements AutoCloseable
                 index++;
             }
         }
-        pagesWritten += layout.pageCount();
     }
 
     /**
@@ -211,7 +203,6 @@ final class PageStore implements AutoCloseable
             }
         }
         target.runs = layout;
-        pagesWritten += deltaOffsets.size();
     }
 
     private IOException punch(final Pages target, final long start, final long end)
@@ -223,7 +214,6 @@ final class PageStore implements AutoCloseable
         try
         {
             LibC.INSTANCE.fallocate(target.fd, LibC.FALLOC_FL_PUNCH_HOLE | LibC.FALLOC_FL_KEEP_SIZE, start, end - start);
-            pagesPunched += (end - start) / Pagemap.PAGE_SIZE;
             return null;
         }
         catch (final com.sun.jna.LastErrorException ex)
@@ -289,16 +279,6 @@ final class PageStore implements AutoCloseable
             }
         }
         return written;
-    }
-
-    long pagesWritten()
-    {
-        return pagesWritten;
-    }
-
-    long pagesPunched()
-    {
-        return pagesPunched;
     }
 
     /** Forgets and deletes everything (a store that cannot be trusted, or a new full image). */
