@@ -62,12 +62,16 @@ final class UffdTrackerTest
     {
         final CriuBinary criu = CriuBinary.locate();
         assertTrue(criu.hasUffdWpTrack(), "this kernel and CRIU support uffd-wp tracking (install.sh patches CRIU)");
-        target = new ProcessBuilder("python3", "-c", TARGET).redirectErrorStream(true).start();
+        // Its own session, as every service Understudy starts: CRIU refuses a process whose session leader it
+        // cannot see, which is the case when the test itself runs in a pid namespace (CI does).
+        target = new ProcessBuilder("setsid", "python3", "-c", TARGET).redirectErrorStream(true).start();
         final BufferedReader out = new BufferedReader(new InputStreamReader(target.getInputStream(),
             StandardCharsets.US_ASCII));
         final OutputStream in = target.getOutputStream();
         assertEquals("ready", out.readLine());
         final int pid = (int)target.pid();
+        assertEquals(Integer.toString(pid), Shell.run("ps", "-o", "sid=", "-p", Integer.toString(pid)).stdout().trim(),
+            "the target leads its own session");
 
         tracker = UffdTracker.start(pid);
         final UffdTracker.Refresh first = tracker.refresh();
