@@ -267,6 +267,8 @@ final class EpochAgent implements Agent
         metrics.onDump(frozenUs, end - start, memdumpUs, memwriteUs);
         packetsAtLastDump = packetsBefore; // packets during the freeze were held input: they count for the next epoch
         state.lastDumpedEpoch = number;
+        // Handed over first: every millisecond here is a millisecond more before the epoch's output is released.
+        ready.offer(slot.set(number, dir, start, end, frozenUs, parentEpoch, liveMemoryDigest));
         if (incremental)
         {
             // With two pipeline slots, the dump before the last was shipped already; the last is the next parent.
@@ -275,7 +277,6 @@ final class EpochAgent implements Agent
             lastDir = dir;
             lastEpoch = number;
         }
-        ready.offer(slot.set(number, dir, start, end, frozenUs, parentEpoch, liveMemoryDigest));
         // The interval is what the service runs between two freezes (Remus's epoch), so a dump that takes
         // longer than the interval never leaves the service frozen back to back.
         nextEpochNs = end + intervalNs;
