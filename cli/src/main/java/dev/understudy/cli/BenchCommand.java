@@ -196,6 +196,7 @@ final class BenchCommand implements Callable<Integer>
             final long rtoTimeouts;
             final long start;
             final String congestionControl;
+            final List<Long> perSecond = new ArrayList<>();
             // The client is a host of its own: its TCP (congestion control, timeouts) is counted apart.
             try (ClientNamespace client = new ClientNamespace("usbench", ServiceNetwork.DEFAULT_BRIDGE,
                 "10.77.0.201/24", 1);
@@ -211,7 +212,15 @@ final class BenchCommand implements Callable<Integer>
                 rtoBefore = client.call(TcpTimeouts::read);
                 start = System.nanoTime();
                 client.call(() -> load.start(rate, connectionCount));
-                Thread.sleep(durationS * 1000L);
+                // Replies per second over the run: a shortfall is either a steady limit or a stall to find.
+                long lastReplies = 0;
+                for (int second = 1; second <= durationS; second++)
+                {
+                    Thread.sleep(Math.max(0, start + second * 1_000_000_000L - System.nanoTime()) / 1_000_000);
+                    final long now = load.replies();
+                    perSecond.add(now - lastReplies);
+                    lastReplies = now;
+                }
                 // Everything is read at the end of the measured window, not after the drain.
                 seconds = (System.nanoTime() - start) / 1e9;
                 replies = load.replies();
@@ -262,6 +271,7 @@ final class BenchCommand implements Callable<Integer>
                 }
             }
             result.put("throughput_ops", Math.round(replies / seconds));
+            result.put("replies_per_second", perSecond);
             result.put("reply_latency_ms_p50", latency.getTotalCount() == 0 ? null : ms(latency, 50));
             result.put("reply_latency_ms_p99", latency.getTotalCount() == 0 ? null : ms(latency, 99));
             result.put("load_errors", loadErrors);
@@ -432,9 +442,11 @@ final class BenchCommand implements Callable<Integer>
         final List<String> fields = new ArrayList<>();
         for (final Object result : byMode.values())
         {
-            for (final String key : ((Map<String, Object>)result).keySet())
+            for (final Map.Entry<String, Object> field : ((Map<String, Object>)result).entrySet())
             {
-                if (!fields.contains(key))
+                final String key = field.getKey();
+                // Series (replies per second) are for the JSON, not a column.
+                if (!fields.contains(key) && !(field.getValue() instanceof List))
                 {
                     fields.add(key);
                 }
