@@ -36,6 +36,7 @@ final class PageStore implements AutoCloseable
     static final long MISSING = Long.MIN_VALUE;
     static final String SUFFIX = ".pages";
     static final String APPLYING = ".applying";
+    private static final int COPY_WINDOW_BYTES = 1 << 20;
 
     /** One pagemap's pages: where they are and what they hash to. */
     static final class Pages
@@ -61,6 +62,7 @@ final class PageStore implements AutoCloseable
     private final Path dir;
     private final Map<String, Pages> pages = new HashMap<>();
     private final ByteBuffer page = ByteBuffer.allocateDirect(Pagemap.PAGE_SIZE);
+    private final ByteBuffer copyWindow = ByteBuffer.allocateDirect(COPY_WINDOW_BYTES);
 
     PageStore(final Path dir) throws IOException
     {
@@ -180,12 +182,8 @@ final class PageStore implements AutoCloseable
         {
             throw failure[0];
         }
-        // Runs of pages adjacent both in memory and in the delta file are copied with one call.
-        final long[] vaddrs = sortedKeys(deltaOffsets);
-        int first = 0;
-        for (int i = 0; i < vaddrs.length; i++)
+        for (final long vaddr : sortedKeys(deltaOffsets))
         {
-            final long vaddr = vaddrs[i];
             final long hash = deltaHashes.get(vaddr);
             final long before = target.hashes.put(vaddr, hash);
             if (before != MISSING)
@@ -193,16 +191,82 @@ final class PageStore implements AutoCloseable
                 target.sum -= PageSetDigest.term(vaddr, before);
             }
             target.sum += PageSetDigest.term(vaddr, hash);
-            final boolean runEnds = i + 1 == vaddrs.length || vaddrs[i + 1] != vaddr + Pagemap.PAGE_SIZE ||
-                deltaOffsets.get(vaddrs[i + 1]) != deltaOffsets.get(vaddr) + Pagemap.PAGE_SIZE;
-            if (runEnds)
+        }
+        copyDelta(delta, deltaOffsets, target.channel);
+        target.runs = layout;
+    }
+
+    /**
+     * Writes the delta's pages at their addresses: the delta file is read in large windows, and each run of
+     * pages adjacent in both goes out with one positioned write (a page-sized sendfile costs several times
+     * that; epochs write thousands of scattered pages).
+     */
+    private void copyDelta(final FileChannel delta, final Long2LongHashMap deltaOffsets, final FileChannel out)
+        throws IOException
+    {
+        final long deltaPages = delta.size() / Pagemap.PAGE_SIZE;
+        if (deltaPages > Integer.MAX_VALUE)
+        {
+            throw new IOException("page delta of " + deltaPages + " pages");
+        }
+        // The page at each slot of the delta file; a page sent twice is written from its last slot only.
+        final long[] vaddrAt = new long[(int)deltaPages];
+        java.util.Arrays.fill(vaddrAt, MISSING);
+        final Long2LongHashMap.EntryIterator entries = deltaOffsets.entrySet().iterator();
+        while (entries.hasNext())
+        {
+            entries.next();
+            vaddrAt[(int)(entries.getLongValue() / Pagemap.PAGE_SIZE)] = entries.getLongKey();
+        }
+        final int windowPages = copyWindow.capacity() / Pagemap.PAGE_SIZE;
+        for (int first = 0; first < vaddrAt.length; first += windowPages)
+        {
+            final int pages = Math.min(windowPages, vaddrAt.length - first);
+            copyWindow.clear().limit(pages * Pagemap.PAGE_SIZE);
+            readFully(delta, copyWindow, (long)first * Pagemap.PAGE_SIZE);
+            int runStart = 0;
+            for (int i = 1; i <= pages; i++)
             {
-                transfer(delta, deltaOffsets.get(vaddrs[first]), (long)(i + 1 - first) * Pagemap.PAGE_SIZE,
-                    target.channel, vaddrs[first]);
-                first = i + 1;
+                final long runVaddr = vaddrAt[first + runStart];
+                final boolean runEnds = i == pages || runVaddr == MISSING || vaddrAt[first + i] == MISSING ||
+                    vaddrAt[first + i] != runVaddr + (long)(i - runStart) * Pagemap.PAGE_SIZE;
+                if (runEnds)
+                {
+                    if (runVaddr != MISSING)
+                    {
+                        writeFully(out, copyWindow.slice(runStart * Pagemap.PAGE_SIZE,
+                            (i - runStart) * Pagemap.PAGE_SIZE), runVaddr);
+                    }
+                    runStart = i;
+                }
             }
         }
-        target.runs = layout;
+    }
+
+    private static void readFully(final FileChannel channel, final ByteBuffer into, final long position)
+        throws IOException
+    {
+        long at = position;
+        while (into.hasRemaining())
+        {
+            final int n = channel.read(into, at);
+            if (n <= 0)
+            {
+                throw new IOException("page delta ended " + into.remaining() + " bytes early");
+            }
+            at += n;
+        }
+        into.flip();
+    }
+
+    private static void writeFully(final FileChannel channel, final ByteBuffer from, final long position)
+        throws IOException
+    {
+        long at = position;
+        while (from.hasRemaining())
+        {
+            at += channel.write(from, at);
+        }
     }
 
     private IOException punch(final Pages target, final long start, final long end)

@@ -1,0 +1,167 @@
+package dev.understudy.replica;
+
+import java.io.ByteArrayOutputStream;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.Random;
+
+import dev.understudy.core.checkpoint.BlockHasher;
+import dev.understudy.core.checkpoint.PageSetDigest;
+import dev.understudy.core.criu.rpc.CriuImages;
+import dev.understudy.core.image.CriuImageReader;
+import dev.understudy.core.image.PageRuns;
+import dev.understudy.core.image.Pagemap;
+import dev.understudy.core.os.Directories;
+import org.agrona.collections.Long2LongHashMap;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+
+/**
+ * The page store brought from one image to the next by a delta: pages scattered over more than one copy
+ * window, a contiguous run, pages that join, pages that leave, and a page the delta holds twice.
+ */
+final class PageStoreTest
+{
+    private static final int PAGE = Pagemap.PAGE_SIZE;
+    private static final long BASE = 0x7f12_3400_0000L;
+    private static final long ELSEWHERE = 0x5566_0000_0000L;
+
+    /** On tmpfs, as in production: other file systems refuse offsets as high as a process's addresses. */
+    private Path dir;
+
+    @BeforeEach
+    void createDir() throws Exception
+    {
+        dir = Files.createTempDirectory(Path.of("/dev/shm"), "understudy-pagestore-test");
+    }
+
+    @AfterEach
+    void deleteDir()
+    {
+        Directories.deleteRecursively(dir);
+    }
+
+    private final Random random = new Random(42);
+
+    @Test
+    void appliesADeltaPageByPageAndKeepsTheDigest() throws Exception
+    {
+        final String name = "pagemap-7.img";
+        // Epoch 1: 600 pages at BASE.
+        final Pagemap first = Pagemap.parse(pagemap(new long[][]{{BASE, 600}}), name);
+        final Map<Long, byte[]> expected = new HashMap<>();
+        final byte[] image = new byte[600 * PAGE];
+        random.nextBytes(image);
+        final long[] hashes = new long[600];
+        for (int i = 0; i < 600; i++)
+        {
+            final byte[] content = java.util.Arrays.copyOfRange(image, i * PAGE, (i + 1) * PAGE);
+            expected.put(BASE + (long)i * PAGE, content);
+            hashes[i] = hash(content);
+        }
+        final Path whole = dir.resolve("whole");
+        Files.write(whole, image);
+        try (PageStore store = new PageStore(dir.resolve("store"));
+            FileChannel source = FileChannel.open(whole, StandardOpenOption.READ))
+        {
+            store.replace(name, first, PageRuns.inImage(first), source, hashes);
+
+            // Epoch 2: the last 100 pages leave, 20 join elsewhere; every third of the first 400 pages, a run of
+            // 50 and the joined ones are written; one page arrives twice (the later copy is the content).
+            final Pagemap second = Pagemap.parse(pagemap(new long[][]{{ELSEWHERE, 20}, {BASE, 500}}), name);
+            final PageRuns layout = PageRuns.inImage(second);
+            for (int i = 500; i < 600; i++)
+            {
+                expected.remove(BASE + (long)i * PAGE);
+            }
+            final Long2LongHashMap offsets = new Long2LongHashMap(PageStore.MISSING);
+            final Long2LongHashMap deltaHashes = new Long2LongHashMap(PageStore.MISSING);
+            final ByteArrayOutputStream delta = new ByteArrayOutputStream();
+            final long twice = BASE + 30L * PAGE;
+            append(delta, offsets, deltaHashes, expected, twice);
+            for (int i = 0; i < 400; i += 3)
+            {
+                append(delta, offsets, deltaHashes, expected, BASE + (long)i * PAGE);
+            }
+            for (int i = 420; i < 470; i++)
+            {
+                append(delta, offsets, deltaHashes, expected, BASE + (long)i * PAGE);
+            }
+            for (int i = 0; i < 20; i++)
+            {
+                append(delta, offsets, deltaHashes, expected, ELSEWHERE + (long)i * PAGE);
+            }
+            final Path deltaFile = dir.resolve("delta");
+            Files.write(deltaFile, delta.toByteArray());
+            try (FileChannel deltaChannel = FileChannel.open(deltaFile, StandardOpenOption.READ))
+            {
+                store.applyDelta(store.get(name), layout, deltaChannel, offsets, deltaHashes);
+            }
+
+            final PageStore.Pages pages = store.get(name);
+            long sum = 0;
+            final ByteBuffer read = ByteBuffer.allocateDirect(PAGE);
+            for (final Map.Entry<Long, byte[]> page : expected.entrySet())
+            {
+                store.readPage(pages, page.getKey(), read, 0);
+                final byte[] held = new byte[PAGE];
+                read.get(0, held);
+                assertArrayEquals(page.getValue(), held, "page " + Long.toHexString(page.getKey()));
+                assertEquals(hash(page.getValue()), pages.hash(page.getKey()));
+                sum += PageSetDigest.term(page.getKey(), hash(page.getValue()));
+            }
+            assertEquals(520, expected.size());
+            assertEquals(sum, pages.sum, "the digest sum follows the pages");
+            assertEquals(PageStore.MISSING, pages.hash(BASE + 550L * PAGE), "a page that left is forgotten");
+            assertFalse(pages.runs.contains(BASE + 550L * PAGE));
+        }
+    }
+
+    private void append(final ByteArrayOutputStream delta, final Long2LongHashMap offsets,
+        final Long2LongHashMap deltaHashes, final Map<Long, byte[]> expected, final long vaddr)
+    {
+        final byte[] content = new byte[PAGE];
+        random.nextBytes(content);
+        offsets.put(vaddr, delta.size());
+        deltaHashes.put(vaddr, hash(content));
+        delta.writeBytes(content);
+        expected.put(vaddr, content);
+    }
+
+    private static long hash(final byte[] content)
+    {
+        return BlockHasher.hash(content, 0, content.length);
+    }
+
+    /** A pagemap of present runs, in ascending addresses as CRIU writes them. */
+    private static byte[] pagemap(final long[][] runs)
+    {
+        final ByteArrayOutputStream out = new ByteArrayOutputStream();
+        out.writeBytes(ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN)
+            .putInt(CriuImageReader.IMG_COMMON_MAGIC).putInt(0x56084025).array());
+        writeEntry(out, CriuImages.pagemap_head.newBuilder().setPagesId(1).build().toByteArray());
+        for (final long[] run : runs)
+        {
+            writeEntry(out, CriuImages.pagemap_entry.newBuilder().setVaddr(run[0]).setCompatNrPages((int)run[1])
+                .setNrPages(run[1]).setFlags(Pagemap.PE_PRESENT).build().toByteArray());
+        }
+        return out.toByteArray();
+    }
+
+    private static void writeEntry(final ByteArrayOutputStream out, final byte[] message)
+    {
+        out.writeBytes(ByteBuffer.allocate(4).order(ByteOrder.LITTLE_ENDIAN).putInt(message.length).array());
+        out.writeBytes(message);
+    }
+}
