@@ -53,6 +53,11 @@ final class BenchCommand implements Callable<Integer>
     @Option(names = "--duration-s", defaultValue = "20", description = "measured seconds per mode (default ${DEFAULT-VALUE})")
     int durationS;
 
+    @Option(names = "--warmup-s", defaultValue = "5", description = "seconds the write load runs before the " +
+        "measured window, so its connections are past TCP slow start as a long-lived client's are " +
+        "(default ${DEFAULT-VALUE})")
+    int warmupS;
+
     @Option(names = "--connections", defaultValue = "4", description = "client connections (default ${DEFAULT-VALUE})")
     int connections;
 
@@ -89,6 +94,7 @@ final class BenchCommand implements Callable<Integer>
         results.put("write_rate", writeRate);
         results.put("concurrency", connections);
         results.put("duration_s", durationS);
+        results.put("warmup_s", warmupS);
         final List<Object> sizes = new ArrayList<>();
         for (final int size : datasetSizes)
         {
@@ -185,8 +191,8 @@ final class BenchCommand implements Callable<Integer>
             final long rss = LocalPair.rssMb(pair.servicePid());
             final boolean protectedMode = pair.primary() != null;
             pair.awaitProtectedAndResetFigures();
-            final long committedBefore = protectedMode ? pair.primary().metrics().committedCount() : 0;
-            final long skippedBefore = protectedMode ? pair.primary().metrics().skippedCount() : 0;
+            long committedBefore = 0;
+            long skippedBefore = 0;
             final long replies;
             final Histogram latency;
             final long loadErrors;
@@ -209,11 +215,21 @@ final class BenchCommand implements Callable<Integer>
                 }
                 congestionControl = Shell.check("ip", "netns", "exec", "usbench", "sysctl", "-n",
                     "net.ipv4.tcp_congestion_control").trim();
-                rtoBefore = client.call(TcpTimeouts::read);
-                start = System.nanoTime();
                 client.call(() -> load.start(rate, connectionCount));
+                Thread.sleep(warmupS * 1000L);
+                // The measured window starts here: replies, latencies, timeouts and epochs from now on.
+                final long warmupReplies = load.replies();
+                load.intervalLatencies();
+                rtoBefore = client.call(TcpTimeouts::read);
+                if (protectedMode)
+                {
+                    pair.primary().metrics().resetRun();
+                    committedBefore = pair.primary().metrics().committedCount();
+                    skippedBefore = pair.primary().metrics().skippedCount();
+                }
+                start = System.nanoTime();
                 // Replies per second over the run: a shortfall is either a steady limit or a stall to find.
-                long lastReplies = 0;
+                long lastReplies = warmupReplies;
                 for (int second = 1; second <= durationS; second++)
                 {
                     Thread.sleep(Math.max(0, start + second * 1_000_000_000L - System.nanoTime()) / 1_000_000);
@@ -223,7 +239,7 @@ final class BenchCommand implements Callable<Integer>
                 }
                 // Everything is read at the end of the measured window, not after the drain.
                 seconds = (System.nanoTime() - start) / 1e9;
-                replies = load.replies();
+                replies = load.replies() - warmupReplies;
                 loadErrors = load.errors();
                 latency = load.intervalLatencies();
                 if (protectedMode)
