@@ -90,9 +90,11 @@ final class LocalPair implements AutoCloseable
             {
                 port = socket.getLocalPort();
             }
-            pair.replica = Replica.start(new ReplicaContext().name(name).listenEndpoint("127.0.0.1:" + port)
+            pair.replica = Replica.start(new ReplicaContext().notices(StderrNotices.INSTANCE)
+                .name(name).listenEndpoint("127.0.0.1:" + port)
                 .workDir(workDir).journalDir(pair.journalDir).metricsPort(0), ReplicaObserver.NONE);
-            pair.primary = Primary.start(new ProtectContext().name(name).serviceIp(serviceIp)
+            pair.primary = Primary.start(new ProtectContext().notices(StderrNotices.INSTANCE)
+                .name(name).serviceIp(serviceIp)
                 .replicaEndpoint("127.0.0.1:" + port).workDir(workDir).metricsPort(0).intervalMs(intervalMs)
                 .shipMode(mode == Mode.NAIVE ? ProtectContext.ShipMode.NAIVE : ProtectContext.ShipMode.DELTA)
                 // The naive baseline dumps and ships everything every epoch.

@@ -94,7 +94,8 @@ final class ProtectCommand implements Callable<Integer>
     public Integer call() throws Exception
     {
         Understudy.requireRoot();
-        final ProtectContext context = new ProtectContext().replicaEndpoint(replica).serviceIp(serviceIp)
+        final ProtectContext context = new ProtectContext().notices(StderrNotices.INSTANCE)
+            .replicaEndpoint(replica).serviceIp(serviceIp)
             .intervalMs(intervalMs).name(name).bridge(bridge).listenEndpoint(listen).workDir(workDir)
             .metricsPort(metricsPort).networkLock(networkLock).command(command).outputCommit(!noOutputCommit)
             .replicaLossPolicy(policy(replicaLossPolicy)).degradedAfterMs(degradedAfterMs).term(term)

@@ -56,7 +56,8 @@ final class ReplicaCommand implements Callable<Integer>
     public Integer call() throws Exception
     {
         Understudy.requireRoot();
-        final ReplicaContext context = new ReplicaContext().listenEndpoint(listen).name(name).workDir(workDir)
+        final ReplicaContext context = new ReplicaContext().notices(StderrNotices.INSTANCE)
+            .listenEndpoint(listen).name(name).workDir(workDir)
             .journalDir(journalDir).metricsHost(heartbeat.metricsHost).metricsPort(metricsPort)
             .journalBaseIntervalMs(journalBaseMinutes * 60_000L);
         heartbeat.applyTo(context.heartbeat());
@@ -64,7 +65,8 @@ final class ReplicaCommand implements Callable<Integer>
         final AutoCloseable closer;
         if (serviceIp != null)
         {
-            final Standby standby = Standby.start(context, new TakeoverContext().name(name).serviceIp(serviceIp)
+            final Standby standby = Standby.start(context, new TakeoverContext().notices(StderrNotices.INSTANCE)
+                .name(name).serviceIp(serviceIp)
                 .bridge(bridge).workDir(workDir).automatic(!noAutoTakeover), ReplicaObserver.NONE);
             replica = standby.replica();
             closer = standby;

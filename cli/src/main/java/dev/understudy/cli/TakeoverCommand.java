@@ -32,7 +32,8 @@ final class TakeoverCommand implements Callable<Integer>
     public Integer call() throws Exception
     {
         Understudy.requireRoot();
-        final TakeoverContext context = new TakeoverContext().name(service.name).serviceIp(service.serviceIp)
+        final TakeoverContext context = new TakeoverContext().notices(StderrNotices.INSTANCE)
+            .name(service.name).serviceIp(service.serviceIp)
             .bridge(service.bridge).workDir(workDir).validate();
         final RestorableImage.LaidOut laidOut = RestorableImage.layOut(workDir.resolve(service.name).resolve("replica"));
         final Path image = laidOut.dir();

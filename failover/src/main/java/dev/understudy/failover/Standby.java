@@ -46,13 +46,14 @@ public final class Standby implements AutoCloseable
         {
             try
             {
-                standby.standbyNetwork = StandbyNetwork.prepare(takeoverContext.standbySpec());
+                standby.standbyNetwork = StandbyNetwork.prepare(takeoverContext.standbySpec(),
+                    takeoverContext.notices());
                 GratuitousArp.warmUp(); // bind the native calls now, not during the takeover
             }
             catch (final RuntimeException ex)
             {
-                System.err.println("understudy: no warm standby namespace (" + ex.getMessage() + "); a takeover " +
-                    "builds one then");
+                takeoverContext.notices().warning("no warm standby namespace (" + ex.getMessage() + "); a " +
+                    "takeover builds one then");
             }
         }
         standby.replica.takeoverStatus(takeoverContext.automatic() ? "automatic after " +
@@ -85,7 +86,7 @@ public final class Standby implements AutoCloseable
         {
             replica.takeoverStatus("REFUSED: the primary went silent (" + silentMs + " ms) before this replica " +
                 "received one complete epoch: there is nothing consistent to restore; waiting for a primary");
-            System.err.println("understudy: primary lost, but no complete epoch was received: not taking over");
+            takeoverContext.notices().warning("primary lost, but no complete epoch was received: not taking over");
             takingOver.set(false);
             return;
         }
@@ -111,7 +112,7 @@ public final class Standby implements AutoCloseable
                 "takeover_announced_at_ms", Long.toString(report.announcedMs()),
                 "takeover_epoch", Long.toString(epoch),
                 "takeover_netns", report.netns()));
-            System.err.println("understudy: took over after " + silentMs + " ms of silence: " + report.describe());
+            takeoverContext.notices().info("took over after " + silentMs + " ms of silence: " + report.describe());
         }
         catch (final IOException | RuntimeException | InterruptedException ex)
         {
@@ -120,7 +121,7 @@ public final class Standby implements AutoCloseable
                 epoch + (image != null ? " (" + image + ")" : "") + " and the journal " +
                 replica.context().journalDir() + " are intact: fix the cause, then run 'understudy takeover --name " +
                 takeoverContext.name() + " --service-ip " + takeoverContext.serviceIp() + "'");
-            System.err.println("understudy: " + replica.takeoverStatus());
+            takeoverContext.notices().warning(replica.takeoverStatus());
         }
     }
 

@@ -3,6 +3,7 @@ package dev.understudy.failover;
 import java.util.concurrent.TimeUnit;
 
 import dev.understudy.buffering.EpochCommitBuffer;
+import dev.understudy.core.agent.Notices;
 import dev.understudy.core.net.ServiceNetwork;
 
 /**
@@ -16,16 +17,18 @@ import dev.understudy.core.net.ServiceNetwork;
 final class StandbyNetwork implements AutoCloseable
 {
     private final ServiceNetwork network;
+    private final Notices notices;
     private EpochCommitBuffer inputHold;
 
-    private StandbyNetwork(final ServiceNetwork network)
+    private StandbyNetwork(final ServiceNetwork network, final Notices notices)
     {
         this.network = network;
+        this.notices = notices;
     }
 
-    static StandbyNetwork prepare(final ServiceNetwork.Spec spec)
+    static StandbyNetwork prepare(final ServiceNetwork.Spec spec, final Notices notices)
     {
-        final StandbyNetwork standby = new StandbyNetwork(ServiceNetwork.createForTakeover(spec));
+        final StandbyNetwork standby = new StandbyNetwork(ServiceNetwork.createForTakeover(spec), notices);
         try
         {
             standby.inputHold = EpochCommitBuffer.start(EpochCommitBuffer.Config.defaults(spec.netnsPath()));
@@ -61,7 +64,7 @@ final class StandbyNetwork implements AutoCloseable
         catch (final RuntimeException ex)
         {
             // Not fatal: the LAN learns the port when the service first speaks.
-            System.err.println("understudy: gratuitous ARP not sent: " + ex.getMessage());
+            notices.warning("gratuitous ARP not sent: " + ex.getMessage());
         }
     }
 
@@ -74,7 +77,7 @@ final class StandbyNetwork implements AutoCloseable
         }
         catch (final Exception ex)
         {
-            System.err.println("understudy: held input not released (" + ex + "); clients retransmit it");
+            notices.warning("held input not released (" + ex + "); clients retransmit it");
         }
     }
 

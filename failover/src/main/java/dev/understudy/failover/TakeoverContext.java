@@ -2,12 +2,14 @@ package dev.understudy.failover;
 
 import java.nio.file.Path;
 
+import dev.understudy.core.agent.Notices;
 import dev.understudy.core.net.ServiceNetwork;
 
 /** What a takeover needs to recreate the service: its name, IP (the MAC follows from it) and bridge. */
 public final class TakeoverContext
 {
     private String name = "svc";
+    private Notices notices = Notices.NONE;
     private String serviceIp;
     private String bridge = ServiceNetwork.DEFAULT_BRIDGE;
     private Path workDir = Path.of("/dev/shm/understudy");
@@ -45,6 +47,18 @@ public final class TakeoverContext
     public Path restoreWorkDir()
     {
         return workDir.resolve(name).resolve("takeover");
+    }
+
+    /** Where operator notices go (the command line prints them); discarded by default. */
+    public Notices notices()
+    {
+        return notices;
+    }
+
+    public TakeoverContext notices(final Notices notices)
+    {
+        this.notices = notices;
+        return this;
     }
 
     public String name()

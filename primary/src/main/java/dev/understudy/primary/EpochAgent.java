@@ -213,13 +213,16 @@ final class EpochAgent implements Agent
             free.offer(slot);
             forceFull = true;
             state.lastError = String.valueOf(ex.getMessage());
-            CriuLeftovers.cleanProcMountpoint(service.workingDirectory()); // a CRIU killed mid-dump leaves it
+            if (CriuLeftovers.cleanProcMountpoint(service.workingDirectory())) // a CRIU killed mid-dump leaves it
+            {
+                context.notices().info("removed " + CriuLeftovers.PROC_MOUNTPOINT + " left by an interrupted CRIU dump");
+            }
             // The service keeps running; retry with backoff so a persistent failure does not spin.
             failureBackoffNs = Math.min(Math.max(failureBackoffNs * 2, intervalNs), TimeUnit.SECONDS.toNanos(5));
             nextEpochNs = System.nanoTime() + failureBackoffNs;
             if (service.isAlive())
             {
-                System.err.println("understudy: checkpoint failed, service still running: " + ex.getMessage());
+                context.notices().warning("checkpoint failed, service still running: " + ex.getMessage());
             }
             return 1;
         }

@@ -3,6 +3,7 @@ package dev.understudy.primary;
 import java.util.concurrent.TimeUnit;
 
 import dev.understudy.buffering.EpochCommitBuffer;
+import dev.understudy.core.agent.Notices;
 import dev.understudy.core.criu.CriuNotificationListener;
 
 /**
@@ -23,15 +24,18 @@ public final class OutputCommit
 
     private final EpochCommitBuffer buffer;
     private final ReplicaLossPolicy policy;
+    private final Notices notices;
     private final long degradedAfterNs;
     private volatile long dumpingEpoch = -1;
     private long unprotectedSinceNs = -1;
     private volatile boolean suspended;
     private volatile boolean fenced;
 
-    OutputCommit(final EpochCommitBuffer buffer, final ReplicaLossPolicy policy, final long degradedAfterMs)
+    OutputCommit(final EpochCommitBuffer buffer, final ReplicaLossPolicy policy, final long degradedAfterMs,
+        final Notices notices)
     {
         this.buffer = buffer;
+        this.notices = notices;
         this.policy = policy;
         this.degradedAfterNs = TimeUnit.MILLISECONDS.toNanos(degradedAfterMs);
     }
@@ -87,7 +91,7 @@ public final class OutputCommit
             {
                 suspended = false;
                 buffer.holdOutput();
-                System.err.println("understudy: replica is back, output commit resumed");
+                notices.info("replica is back, output commit resumed");
             }
             return;
         }
@@ -99,7 +103,7 @@ public final class OutputCommit
         {
             suspended = true;
             buffer.passThrough();
-            System.err.println("understudy: WARNING no replica for " + TimeUnit.NANOSECONDS.toMillis(degradedAfterNs) +
+            notices.warning("no replica for " + TimeUnit.NANOSECONDS.toMillis(degradedAfterNs) +
                 " ms: releasing held output and running UNPROTECTED (policy degrade)");
         }
     }

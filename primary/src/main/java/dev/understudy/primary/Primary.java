@@ -9,6 +9,7 @@ import java.util.concurrent.TimeUnit;
 import dev.understudy.buffering.EpochCommitBuffer;
 import dev.understudy.core.aeron.EmbeddedAeron;
 import dev.understudy.core.agent.Activity;
+import dev.understudy.core.agent.CountingErrorHandler;
 import dev.understudy.core.agent.QuietIdleStrategy;
 import dev.understudy.core.os.Directories;
 import dev.understudy.core.criu.CriuBinary;
@@ -32,6 +33,7 @@ import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import org.agrona.CloseHelper;
 import org.agrona.concurrent.AgentRunner;
+import org.agrona.concurrent.AgentTerminationException;
 import org.agrona.concurrent.OneToOneConcurrentArrayQueue;
 
 
@@ -47,6 +49,7 @@ public final class Primary implements AutoCloseable
     private final PrimaryMetrics metrics = new PrimaryMetrics(registry);
     /** Checkpoints and packets: while there are none, this side's threads park longer. */
     private final Activity activity = new Activity();
+    private final CountingErrorHandler errors;
     private ServiceNetwork network;
     private EmbeddedAeron aeron;
     private ProtectedProcess service;
@@ -63,6 +66,7 @@ public final class Primary implements AutoCloseable
     private Primary(final ProtectContext context)
     {
         this.context = context;
+        this.errors = new CountingErrorHandler("primary", context.notices());
     }
 
     public static Primary start(final ProtectContext context, final EpochObserver observer,
@@ -100,22 +104,28 @@ public final class Primary implements AutoCloseable
         final Publication epochs = aeron.aeron().addPublication(Streams.udpChannel(context.replicaEndpoint()),
             Streams.EPOCHS);
 
+        io.micrometer.core.instrument.Gauge.builder("understudy.agent.errors", errors, CountingErrorHandler::count)
+            .description("errors the primary's agents met (the last one is in status)").register(registry);
         if (context.outputCommit())
         {
             // Queues and rules before the service starts: not one packet of it leaves unbuffered.
             commitBuffer = EpochCommitBuffer.start(EpochCommitBuffer.Config.defaults(context.networkSpec().netnsPath()),
                 activity);
-            outputCommit = new OutputCommit(commitBuffer, context.replicaLossPolicy(), context.degradedAfterMs());
+            outputCommit = new OutputCommit(commitBuffer, context.replicaLossPolicy(), context.degradedAfterMs(),
+                context.notices());
             registerBufferGauges(commitBuffer);
         }
         else
         {
-            System.err.println("understudy: WARNING output commit is OFF (--no-output-commit): clients can see " +
+            context.notices().warning("output commit is OFF (--no-output-commit): clients can see " +
                 "replies the replica cannot reproduce, and a failover can lose writes they saw acknowledged");
         }
         state.outputCommit = outputCommit;
         // A host that died mid-dump may have left CRIU's proc.crtools in the service's working directory.
-        CriuLeftovers.cleanProcMountpoint(ProtectedProcess.WORKING_DIRECTORY);
+        if (CriuLeftovers.cleanProcMountpoint(ProtectedProcess.WORKING_DIRECTORY))
+        {
+            context.notices().info("removed " + CriuLeftovers.PROC_MOUNTPOINT + " left by an interrupted CRIU dump");
+        }
         service = ProtectedProcess.start(context.command(), context.networkSpec().netnsPath(), Path.of("/dev/null"));
         state.servicePid = service.rootPid();
         criu = CriuService.start(criuBinary, context.networkSpec().netnsPath(), context.runDir().resolve("criu"));
@@ -181,7 +191,7 @@ public final class Primary implements AutoCloseable
         }
         service.close();
         state.phase = PrimaryState.Phase.STOPPED;
-        System.err.println("understudy: " + state.lastError);
+        context.notices().warning(state.lastError);
     }
 
     private void registerBufferGauges(final EpochCommitBuffer buffer)
@@ -234,12 +244,17 @@ public final class Primary implements AutoCloseable
 
     private void onError(final Throwable error)
     {
-        if (error instanceof org.agrona.concurrent.AgentTerminationException)
+        if (!(error instanceof AgentTerminationException))
         {
-            return;
+            state.lastError = String.valueOf(error.getMessage());
         }
-        state.lastError = String.valueOf(error.getMessage());
-        System.err.println("understudy primary: " + error);
+        errors.onError(error);
+    }
+
+    /** Errors of the primary's agents: counted, the last kept with its stack trace. */
+    public CountingErrorHandler errors()
+    {
+        return errors;
     }
 
     public PrimaryState state()

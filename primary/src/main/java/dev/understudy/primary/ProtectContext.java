@@ -3,6 +3,7 @@ package dev.understudy.primary;
 import java.nio.file.Path;
 import java.util.List;
 
+import dev.understudy.core.agent.Notices;
 import dev.understudy.core.memory.DirtyTracking;
 import dev.understudy.core.net.Endpoints;
 
@@ -18,6 +19,7 @@ public final class ProtectContext
     }
 
     private String name = "svc";
+    private Notices notices = Notices.NONE;
     private List<String> command = List.of();
     private String serviceIp = ServiceNetwork.DEFAULT_SUBNET_IP;
     private String bridge = ServiceNetwork.DEFAULT_BRIDGE;
@@ -79,6 +81,18 @@ public final class ProtectContext
     public String aeronDir()
     {
         return workDir.resolve(name).resolve("aeron-primary").toString();
+    }
+
+    /** Where operator notices go (the command line prints them); discarded by default. */
+    public Notices notices()
+    {
+        return notices;
+    }
+
+    public ProtectContext notices(final Notices notices)
+    {
+        this.notices = notices;
+        return this;
     }
 
     public String name()

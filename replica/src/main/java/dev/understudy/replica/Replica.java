@@ -8,6 +8,7 @@ import java.util.concurrent.TimeUnit;
 
 import dev.understudy.core.aeron.EmbeddedAeron;
 import dev.understudy.core.agent.Activity;
+import dev.understudy.core.agent.CountingErrorHandler;
 import dev.understudy.core.agent.QuietIdleStrategy;
 import dev.understudy.core.metrics.StatusServer;
 import dev.understudy.core.protocol.Streams;
@@ -20,6 +21,7 @@ import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import org.agrona.CloseHelper;
 import org.agrona.concurrent.AgentRunner;
+import org.agrona.concurrent.AgentTerminationException;
 
 
 /** {@code understudy replica}: receives epochs, rebuilds and journals them, acknowledges. */
@@ -31,6 +33,7 @@ public final class Replica implements AutoCloseable
     private final ReplicaMetrics metrics = new ReplicaMetrics(registry);
     /** Epochs arriving: while there are none, this side's threads park longer. */
     private final Activity activity = new Activity();
+    private final CountingErrorHandler errors;
     private ImageStore store;
     private PageStore pages;
     private EmbeddedAeron aeron;
@@ -45,6 +48,7 @@ public final class Replica implements AutoCloseable
     private Replica(final ReplicaContext context)
     {
         this.context = context;
+        this.errors = new CountingErrorHandler("replica", context.notices());
     }
 
     public static Replica start(final ReplicaContext context, final ReplicaObserver observer) throws IOException
@@ -83,12 +87,13 @@ public final class Replica implements AutoCloseable
             context.journalBaseIntervalMs(), detector, terms, activity);
         statusServer = StatusServer.start(context.metricsHost(), context.metricsPort(), registry,
             () -> state.toMap(context, store, metrics, assembler));
-        runner = new AgentRunner(QuietIdleStrategy.agents(activity), error -> state.lastError = String.valueOf(error),
-            null, new ReplicaAgent(epochs, adapter, assembler, state));
+        runner = new AgentRunner(QuietIdleStrategy.agents(activity), this::onError, null, new ReplicaAgent(epochs, adapter, assembler, state));
         AgentRunner.startOnThread(runner);
 
         final HeartbeatMetrics heartbeatMetrics = new HeartbeatMetrics(registry);
         state.heartbeats = heartbeatMetrics;
+        io.micrometer.core.instrument.Gauge.builder("understudy.agent.errors", errors, CountingErrorHandler::count)
+            .description("errors the replica's agents met (the last one is in status)").register(registry);
         io.micrometer.core.instrument.Gauge.builder("understudy.term", state, s -> s.term)
             .description("fencing term this node holds").register(registry);
         io.micrometer.core.instrument.Gauge.builder("understudy.replica.promoted", state,
@@ -100,10 +105,25 @@ public final class Replica implements AutoCloseable
             Streams.HEARTBEATS);
         final ReplicaHeartbeat heartbeat = new ReplicaHeartbeat(state, store, context.primaryLossHandler());
         heartbeatRunner = new AgentRunner(QuietIdleStrategy.agents(activity),
-            error -> state.lastError = String.valueOf(error), null,
+            this::onError, null,
             new HeartbeatAgent(context.heartbeat(), new HeartbeatPublisher(aeron.aeron()), heartbeat::primaryEndpoint,
                 heartbeats, detector, heartbeat, heartbeat, heartbeatMetrics));
         AgentRunner.startOnThread(heartbeatRunner);
+    }
+
+    private void onError(final Throwable error)
+    {
+        if (!(error instanceof AgentTerminationException))
+        {
+            state.lastError = String.valueOf(error);
+        }
+        errors.onError(error);
+    }
+
+    /** Errors of the replica's agents: counted, the last kept with its stack trace. */
+    public CountingErrorHandler errors()
+    {
+        return errors;
     }
 
     /**

@@ -2,6 +2,7 @@ package dev.understudy.replica;
 
 import java.nio.file.Path;
 
+import dev.understudy.core.agent.Notices;
 import dev.understudy.core.net.Endpoints;
 import net.openhft.chronicle.queue.RollCycle;
 import net.openhft.chronicle.queue.RollCycles;
@@ -10,6 +11,7 @@ import net.openhft.chronicle.queue.RollCycles;
 public final class ReplicaContext
 {
     private String name = "svc";
+    private Notices notices = Notices.NONE;
     private String listenEndpoint = "127.0.0.1:40123";
     private Path workDir = Path.of("/dev/shm/understudy");
     private Path journalDir;
@@ -55,6 +57,18 @@ public final class ReplicaContext
     public ReplicaContext journalDir(final Path journalDir)
     {
         this.journalDir = journalDir;
+        return this;
+    }
+
+    /** Where operator notices go (the command line prints them); discarded by default. */
+    public Notices notices()
+    {
+        return notices;
+    }
+
+    public ReplicaContext notices(final Notices notices)
+    {
+        this.notices = notices;
         return this;
     }
 

@@ -14,13 +14,16 @@ import dev.understudy.core.os.Shell;
  */
 public final class CriuLeftovers
 {
-    static final String PROC_MOUNTPOINT = "proc.crtools";
+    public static final String PROC_MOUNTPOINT = "proc.crtools";
 
     private CriuLeftovers()
     {
     }
 
-    /** Unmounts and removes a leftover proc.crtools in the service's working directory; true if there was one. */
+    /**
+     * Unmounts and removes a leftover proc.crtools in the service's working directory; true if there was one
+     * (the caller tells the operator).
+     */
     public static boolean cleanProcMountpoint(final Path serviceWorkingDir)
     {
         final Path leftover = serviceWorkingDir.resolve(PROC_MOUNTPOINT);
@@ -32,7 +35,6 @@ public final class CriuLeftovers
         try
         {
             Files.deleteIfExists(leftover);
-            System.err.println("understudy: removed " + leftover + ", left by an interrupted CRIU dump");
             return true;
         }
         catch (final java.io.IOException ex)
