@@ -72,7 +72,7 @@ final class ImageAssembler
         long[] pageHashes;
         Long2LongHashMap deltaOffsets;
         Long2LongHashMap deltaHashes;
-        FileChannel delta;
+        DeltaPages delta;
         Pagemap pagemap;
         PageRuns layout;
         Long2LongHashMap fullOffsets;
@@ -91,6 +91,8 @@ final class ImageAssembler
     private long deltaImages;
     private long wholeImages;
     // The safe decompressor: a corrupted frame must fail cleanly, never read out of bounds.
+    /** Page deltas wait in memory up to 64 MiB per epoch (beyond that in staging files): no write and read-back. */
+    private final DeltaPages.Pool deltaPool = new DeltaPages.Pool(64);
     private final LZ4SafeDecompressor lz4 = LZ4Factory.fastestInstance().safeDecompressor();
     private final ByteBuffer raw = ByteBuffer.allocateDirect(Streams.MAX_MESSAGE).order(ByteOrder.LITTLE_ENDIAN);
     private final ByteBuffer payload = ByteBuffer.allocateDirect(Streams.MAX_MESSAGE);
@@ -279,8 +281,7 @@ final class ImageAssembler
                 }
                 file.deltaOffsets = new Long2LongHashMap(MISSING);
                 file.deltaHashes = new Long2LongHashMap(MISSING);
-                file.delta = FileChannel.open(staging.resolve(".delta-" + file.name), StandardOpenOption.CREATE_NEW,
-                    StandardOpenOption.WRITE, StandardOpenOption.READ);
+                file.delta = new DeltaPages(deltaPool, staging.resolve(".delta-" + file.name));
                 break;
             default:
                 throw new IOException("unknown kind");
@@ -345,7 +346,7 @@ final class ImageAssembler
         {
             throw new IOException("malformed page delta");
         }
-        long position = file.delta.size();
+        final long position = file.delta.size();
         for (int i = 0; i < count; i++)
         {
             final long vaddr = raw.getLong(4 + i * 8);
@@ -356,8 +357,7 @@ final class ImageAssembler
             file.deltaOffsets.put(vaddr, position + (long)i * Pagemap.PAGE_SIZE);
             file.deltaHashes.put(vaddr, BlockHasher.hash(raw, pagesStart + i * Pagemap.PAGE_SIZE, Pagemap.PAGE_SIZE));
         }
-        raw.limit(rawLength).position(pagesStart);
-        writeFully(file.delta, raw, position);
+        file.delta.append(raw, pagesStart, count);
     }
 
     /** Ends the epoch: checks every digest against what is staged, then applies the pages. */
@@ -542,7 +542,6 @@ final class ImageAssembler
                     file.deltaHashes);
                 file.delta.close();
                 file.delta = null;
-                Files.delete(staging.resolve(".delta-" + file.name));
                 deltaImages++;
             }
             else
@@ -568,7 +567,7 @@ final class ImageAssembler
                 final long offset = file.deltaOffsets.get(vaddr);
                 if (offset != MISSING)
                 {
-                    readFully(file.delta, into, at, offset);
+                    file.delta.read(offset, into, at);
                     return;
                 }
                 pages.readPage(pages.get(pagemapName), vaddr, into, at);
@@ -716,7 +715,17 @@ final class ImageAssembler
         for (final FileState file : files)
         {
             closeQuietly(file.channel);
-            closeQuietly(file.delta);
+            if (file.delta != null)
+            {
+                try
+                {
+                    file.delta.close();
+                }
+                catch (final IOException ignore)
+                {
+                    // its buffers went back to the pool; a spill file left in staging goes with staging
+                }
+            }
             file.channel = null;
             file.delta = null;
         }

@@ -157,7 +157,7 @@ final class PageStore implements AutoCloseable
      * Brings a pagemap's pages to the next epoch: pages that left the layout are forgotten and punched out,
      * the delta's pages written at their addresses. The caller verified the result's digest beforehand.
      */
-    void applyDelta(final Pages target, final PageRuns layout, final FileChannel delta,
+    void applyDelta(final Pages target, final PageRuns layout, final DeltaPages delta,
         final Long2LongHashMap deltaOffsets, final Long2LongHashMap deltaHashes) throws IOException
     {
         final long[] holeStart = {-1};
@@ -197,11 +197,11 @@ final class PageStore implements AutoCloseable
     }
 
     /**
-     * Writes the delta's pages at their addresses: the delta file is read in large windows, and each run of
-     * pages adjacent in both goes out with one positioned write (a page-sized sendfile costs several times
-     * that; epochs write thousands of scattered pages).
+     * Writes the delta's pages at their addresses, a window of the delta at a time, each run of pages adjacent in
+     * both with one positioned write (a page-sized sendfile costs several times that; epochs write thousands of
+     * scattered pages).
      */
-    private void copyDelta(final FileChannel delta, final Long2LongHashMap deltaOffsets, final FileChannel out)
+    private void copyDelta(final DeltaPages delta, final Long2LongHashMap deltaOffsets, final FileChannel out)
         throws IOException
     {
         final long deltaPages = delta.size() / Pagemap.PAGE_SIZE;
@@ -209,7 +209,7 @@ final class PageStore implements AutoCloseable
         {
             throw new IOException("page delta of " + deltaPages + " pages");
         }
-        // The page at each slot of the delta file; a page sent twice is written from its last slot only.
+        // The page at each slot of the delta; a page sent twice is written from its last slot only.
         final long[] vaddrAt = new long[(int)deltaPages];
         java.util.Arrays.fill(vaddrAt, MISSING);
         final Long2LongHashMap.EntryIterator entries = deltaOffsets.entrySet().iterator();
@@ -218,12 +218,11 @@ final class PageStore implements AutoCloseable
             entries.next();
             vaddrAt[(int)(entries.getLongValue() / Pagemap.PAGE_SIZE)] = entries.getLongKey();
         }
-        final int windowPages = copyWindow.capacity() / Pagemap.PAGE_SIZE;
-        for (int first = 0; first < vaddrAt.length; first += windowPages)
+        int first = 0;
+        while (first < vaddrAt.length)
         {
-            final int pages = Math.min(windowPages, vaddrAt.length - first);
-            copyWindow.clear().limit(pages * Pagemap.PAGE_SIZE);
-            readFully(delta, copyWindow, (long)first * Pagemap.PAGE_SIZE);
+            final ByteBuffer window = delta.pages((long)first * Pagemap.PAGE_SIZE, vaddrAt.length - first, copyWindow);
+            final int pages = window.limit() / Pagemap.PAGE_SIZE;
             int runStart = 0;
             for (int i = 1; i <= pages; i++)
             {
@@ -234,29 +233,14 @@ final class PageStore implements AutoCloseable
                 {
                     if (runVaddr != MISSING)
                     {
-                        writeFully(out, copyWindow.slice(runStart * Pagemap.PAGE_SIZE,
-                            (i - runStart) * Pagemap.PAGE_SIZE), runVaddr);
+                        writeFully(out, window.slice(runStart * Pagemap.PAGE_SIZE, (i - runStart) * Pagemap.PAGE_SIZE),
+                            runVaddr);
                     }
                     runStart = i;
                 }
             }
+            first += pages;
         }
-    }
-
-    private static void readFully(final FileChannel channel, final ByteBuffer into, final long position)
-        throws IOException
-    {
-        long at = position;
-        while (into.hasRemaining())
-        {
-            final int n = channel.read(into, at);
-            if (n <= 0)
-            {
-                throw new IOException("page delta ended " + into.remaining() + " bytes early");
-            }
-            at += n;
-        }
-        into.flip();
     }
 
     private static void writeFully(final FileChannel channel, final ByteBuffer from, final long position)

@@ -21,7 +21,8 @@ import dev.understudy.core.os.Directories;
 import org.agrona.collections.Long2LongHashMap;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
-import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -54,8 +55,10 @@ final class PageStoreTest
 
     private final Random random = new Random(42);
 
-    @Test
-    void appliesADeltaPageByPageAndKeepsTheDigest() throws Exception
+    /** Memory for no page of the delta (all in its file), for some of them, for all of them. */
+    @ParameterizedTest
+    @ValueSource(ints = {0, 1, 8})
+    void appliesADeltaPageByPageAndKeepsTheDigest(final int memoryBuffers) throws Exception
     {
         final String name = "pagemap-7.img";
         // Epoch 1: 600 pages at BASE.
@@ -77,8 +80,8 @@ final class PageStoreTest
         {
             store.replace(name, first, PageRuns.inImage(first), source, hashes);
 
-            // Epoch 2: the last 100 pages leave, 20 join elsewhere; every third of the first 400 pages, a run of
-            // 50 and the joined ones are written; one page arrives twice (the later copy is the content).
+            // Epoch 2: the last 100 pages leave, 20 join elsewhere; every other page of the first 500, a run of 50
+            // (half of it sent twice) and the joined ones are written: 321 pages, more than one 1 MiB buffer.
             final Pagemap second = Pagemap.parse(pagemap(new long[][]{{ELSEWHERE, 20}, {BASE, 500}}), name);
             final PageRuns layout = PageRuns.inImage(second);
             for (int i = 500; i < 600; i++)
@@ -87,10 +90,10 @@ final class PageStoreTest
             }
             final Long2LongHashMap offsets = new Long2LongHashMap(PageStore.MISSING);
             final Long2LongHashMap deltaHashes = new Long2LongHashMap(PageStore.MISSING);
-            final ByteArrayOutputStream delta = new ByteArrayOutputStream();
+            final DeltaPages delta = new DeltaPages(new DeltaPages.Pool(memoryBuffers), dir.resolve("delta"));
             final long twice = BASE + 30L * PAGE;
             append(delta, offsets, deltaHashes, expected, twice);
-            for (int i = 0; i < 400; i += 3)
+            for (int i = 0; i < 500; i += 2)
             {
                 append(delta, offsets, deltaHashes, expected, BASE + (long)i * PAGE);
             }
@@ -102,12 +105,15 @@ final class PageStoreTest
             {
                 append(delta, offsets, deltaHashes, expected, ELSEWHERE + (long)i * PAGE);
             }
-            final Path deltaFile = dir.resolve("delta");
-            Files.write(deltaFile, delta.toByteArray());
-            try (FileChannel deltaChannel = FileChannel.open(deltaFile, StandardOpenOption.READ))
-            {
-                store.applyDelta(store.get(name), layout, deltaChannel, offsets, deltaHashes);
-            }
+            assertEquals(321L * PAGE, delta.size());
+            store.applyDelta(store.get(name), layout, delta, offsets, deltaHashes);
+            final ByteBuffer viaDelta = ByteBuffer.allocateDirect(PAGE);
+            delta.read(offsets.get(twice), viaDelta, 0);
+            final byte[] twiceContent = new byte[PAGE];
+            viaDelta.get(0, twiceContent);
+            assertArrayEquals(expected.get(twice), twiceContent, "a page read back from the delta");
+            delta.close();
+            assertFalse(Files.exists(dir.resolve("delta")), "the delta's file goes with it");
 
             final PageStore.Pages pages = store.get(name);
             long sum = 0;
@@ -121,21 +127,22 @@ final class PageStoreTest
                 assertEquals(hash(page.getValue()), pages.hash(page.getKey()));
                 sum += PageSetDigest.term(page.getKey(), hash(page.getValue()));
             }
-            assertEquals(520, expected.size());
+            assertEquals(520, expected.size()); // 500 kept + 20 joined
             assertEquals(sum, pages.sum, "the digest sum follows the pages");
             assertEquals(PageStore.MISSING, pages.hash(BASE + 550L * PAGE), "a page that left is forgotten");
             assertFalse(pages.runs.contains(BASE + 550L * PAGE));
         }
     }
 
-    private void append(final ByteArrayOutputStream delta, final Long2LongHashMap offsets,
-        final Long2LongHashMap deltaHashes, final Map<Long, byte[]> expected, final long vaddr)
+    private void append(final DeltaPages delta, final Long2LongHashMap offsets,
+        final Long2LongHashMap deltaHashes, final Map<Long, byte[]> expected, final long vaddr) throws Exception
     {
         final byte[] content = new byte[PAGE];
         random.nextBytes(content);
-        offsets.put(vaddr, delta.size());
+        final ByteBuffer raw = ByteBuffer.allocateDirect(3 * PAGE);
+        raw.put(PAGE, content); // not at the start of the chunk, as in a real one
+        offsets.put(vaddr, delta.append(raw, PAGE, 1));
         deltaHashes.put(vaddr, hash(content));
-        delta.writeBytes(content);
         expected.put(vaddr, content);
     }
 
