@@ -7,6 +7,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import dev.understudy.core.criu.CriuBinary;
 import dev.understudy.core.net.ServiceNetwork;
 import dev.understudy.core.os.Shell;
+import dev.understudy.replica.PrimaryLossHandler;
 import dev.understudy.replica.Replica;
 import dev.understudy.replica.ReplicaContext;
 import dev.understudy.replica.ReplicaObserver;
@@ -27,6 +28,8 @@ public final class Standby implements AutoCloseable
     private volatile Takeover.Report report;
     private volatile long suspectedAtMs;
     private volatile String failure;
+    /** The status shows a suspicion that led to no takeover (refused, or manual); cleared when the primary is back. */
+    private volatile boolean suspicionShown;
     private StandbyNetwork standbyNetwork;
 
     private Standby(final TakeoverContext takeoverContext, final CriuBinary criu)
@@ -40,7 +43,18 @@ public final class Standby implements AutoCloseable
     {
         takeoverContext.validate();
         final Standby standby = new Standby(takeoverContext, CriuBinary.locate());
-        replicaContext.primaryLossHandler(standby::onPrimaryLost);
+        replicaContext.primaryLossHandler(new PrimaryLossHandler()
+        {
+            public void onPrimaryLost(final long silentMs)
+            {
+                standby.onPrimaryLost(silentMs);
+            }
+
+            public void onPrimaryBack()
+            {
+                standby.onPrimaryBack();
+            }
+        });
         standby.replica = Replica.start(replicaContext, observer);
         if (takeoverContext.automatic())
         {
@@ -56,10 +70,27 @@ public final class Standby implements AutoCloseable
                     "takeover builds one then");
             }
         }
-        standby.replica.takeoverStatus(takeoverContext.automatic() ? "automatic after " +
-            replicaContext.heartbeat().timeoutMs() + " ms without a sign of life" :
-            "manual (understudy takeover)");
+        standby.replica.takeoverStatus(standby.readyStatus());
         return standby;
+    }
+
+    private String readyStatus()
+    {
+        return takeoverContext.automatic() ? "automatic after " + replica.context().heartbeat().timeoutMs() +
+            " ms without a sign of life" : "manual (understudy takeover)";
+    }
+
+    /**
+     * A primary suspected without a takeover (refused: nothing to restore yet; or takeover is manual) is alive
+     * after all: the status goes back to ready, and a later loss is judged afresh.
+     */
+    private void onPrimaryBack()
+    {
+        if (suspicionShown && !takingOver.get())
+        {
+            suspicionShown = false;
+            replica.takeoverStatus(readyStatus());
+        }
     }
 
     private void onPrimaryLost(final long silentMs)
@@ -67,6 +98,7 @@ public final class Standby implements AutoCloseable
         suspectedAtMs = System.currentTimeMillis();
         if (!takeoverContext.automatic())
         {
+            suspicionShown = true;
             replica.takeoverStatus("primary suspected (silent " + silentMs + " ms); automatic takeover is off: run " +
                 "'understudy takeover --name " + takeoverContext.name() + "'");
             return;
@@ -84,6 +116,7 @@ public final class Standby implements AutoCloseable
         long epoch = replica.committedEpoch();
         if (epoch < 0)
         {
+            suspicionShown = true;
             replica.takeoverStatus("REFUSED: the primary went silent (" + silentMs + " ms) before this replica " +
                 "received one complete epoch: there is nothing consistent to restore; waiting for a primary");
             takeoverContext.notices().warning("primary lost, but no complete epoch was received: not taking over");

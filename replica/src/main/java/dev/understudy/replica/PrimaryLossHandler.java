@@ -1,10 +1,17 @@
 package dev.understudy.replica;
 
-/** What to do when the failure detector suspects the primary; called on the heartbeat thread, must not block. */
+/**
+ * What to do when the failure detector suspects the primary, and when a suspected primary is heard again;
+ * called on the heartbeat thread, must not block.
+ */
 @FunctionalInterface
 public interface PrimaryLossHandler
 {
     PrimaryLossHandler NONE = silentMs -> { };
 
     void onPrimaryLost(long silentMs);
+
+    default void onPrimaryBack()
+    {
+    }
 }

@@ -53,6 +53,10 @@ final class ReplicaHeartbeat implements HeartbeatSource, HeartbeatListener
     public void onAlive()
     {
         state.primarySuspected = false;
+        if (state.fencedTerm == 0)
+        {
+            lossHandler.onPrimaryBack();
+        }
     }
 
     String primaryEndpoint()
