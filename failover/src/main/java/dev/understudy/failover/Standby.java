@@ -45,11 +45,13 @@ public final class Standby implements AutoCloseable
         final Standby standby = new Standby(takeoverContext, CriuBinary.locate());
         replicaContext.primaryLossHandler(new PrimaryLossHandler()
         {
+            @Override
             public void onPrimaryLost(final long silentMs)
             {
                 standby.onPrimaryLost(silentMs);
             }
 
+            @Override
             public void onPrimaryBack()
             {
                 standby.onPrimaryBack();

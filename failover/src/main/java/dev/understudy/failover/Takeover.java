@@ -51,7 +51,8 @@ public final class Takeover
         final long epoch, final StandbyNetwork standby) throws IOException
     {
         final long started = System.currentTimeMillis();
-        final StandbyNetwork network = standby != null ? standby : StandbyNetwork.prepare(context.networkSpec(term), context.notices());
+        final StandbyNetwork network = standby != null ? standby :
+            StandbyNetwork.prepare(context.networkSpec(term), context.notices());
         try
         {
             network.attach();

@@ -213,10 +213,8 @@ final class EpochAgent implements Agent
             free.offer(slot);
             forceFull = true;
             state.lastError = String.valueOf(ex.getMessage());
-            if (CriuLeftovers.cleanProcMountpoint(service.workingDirectory())) // a CRIU killed mid-dump leaves it
-            {
-                context.notices().info("removed " + CriuLeftovers.PROC_MOUNTPOINT + " left by an interrupted CRIU dump");
-            }
+            // A CRIU killed mid-dump leaves its proc mount behind.
+            CriuLeftovers.cleanProcMountpoint(service.workingDirectory(), context.notices());
             // The service keeps running; retry with backoff so a persistent failure does not spin.
             failureBackoffNs = Math.min(Math.max(failureBackoffNs * 2, intervalNs), TimeUnit.SECONDS.toNanos(5));
             nextEpochNs = System.nanoTime() + failureBackoffNs;

@@ -122,10 +122,7 @@ public final class Primary implements AutoCloseable
         }
         state.outputCommit = outputCommit;
         // A host that died mid-dump may have left CRIU's proc.crtools in the service's working directory.
-        if (CriuLeftovers.cleanProcMountpoint(ProtectedProcess.WORKING_DIRECTORY))
-        {
-            context.notices().info("removed " + CriuLeftovers.PROC_MOUNTPOINT + " left by an interrupted CRIU dump");
-        }
+        CriuLeftovers.cleanProcMountpoint(ProtectedProcess.WORKING_DIRECTORY, context.notices());
         service = ProtectedProcess.start(context.command(), context.networkSpec().netnsPath(), Path.of("/dev/null"));
         state.servicePid = service.rootPid();
         criu = CriuService.start(criuBinary, context.networkSpec().netnsPath(), context.runDir().resolve("criu"));

@@ -87,7 +87,8 @@ public final class Replica implements AutoCloseable
             context.journalBaseIntervalMs(), detector, terms, activity);
         statusServer = StatusServer.start(context.metricsHost(), context.metricsPort(), registry,
             () -> state.toMap(context, store, metrics, assembler));
-        runner = new AgentRunner(QuietIdleStrategy.agents(activity), this::onError, null, new ReplicaAgent(epochs, adapter, assembler, state));
+        runner = new AgentRunner(QuietIdleStrategy.agents(activity), this::onError, null,
+            new ReplicaAgent(epochs, adapter, assembler, state));
         AgentRunner.startOnThread(runner);
 
         final HeartbeatMetrics heartbeatMetrics = new HeartbeatMetrics(registry);

@@ -3,6 +3,7 @@ package dev.understudy.core.criu;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
+import dev.understudy.core.agent.Notices;
 import dev.understudy.core.os.Shell;
 
 /**
@@ -14,17 +15,14 @@ import dev.understudy.core.os.Shell;
  */
 public final class CriuLeftovers
 {
-    public static final String PROC_MOUNTPOINT = "proc.crtools";
+    static final String PROC_MOUNTPOINT = "proc.crtools";
 
     private CriuLeftovers()
     {
     }
 
-    /**
-     * Unmounts and removes a leftover proc.crtools in the service's working directory; true if there was one
-     * (the caller tells the operator).
-     */
-    public static boolean cleanProcMountpoint(final Path serviceWorkingDir)
+    /** Unmounts and removes a leftover proc.crtools in the service's working directory; true if there was one. */
+    public static boolean cleanProcMountpoint(final Path serviceWorkingDir, final Notices notices)
     {
         final Path leftover = serviceWorkingDir.resolve(PROC_MOUNTPOINT);
         if (!Files.isDirectory(leftover))
@@ -35,6 +33,7 @@ public final class CriuLeftovers
         try
         {
             Files.deleteIfExists(leftover);
+            notices.info("removed " + leftover + ", left by an interrupted CRIU dump");
             return true;
         }
         catch (final java.io.IOException ex)
