@@ -392,18 +392,28 @@ final class ImageDeltaEncoder
                         deltaBuffer.putLong(4 + i * 8, plan.changedVaddrs.getLong(first + i));
                     }
                     final int pagesStart = 4 + count * 8;
-                    for (int i = 0; i < count; i++)
+                    // Most written pages changed, and an incremental dump holds only written pages: changed
+                    // pages lie mostly side by side in the file, and each run is read with one call.
+                    int i = 0;
+                    while (i < count)
                     {
+                        final long runOffset = plan.changedOffsets.getLong(first + i);
+                        int run = 1;
+                        while (i + run < count &&
+                            plan.changedOffsets.getLong(first + i + run) == runOffset + (long)run * Pagemap.PAGE_SIZE)
+                        {
+                            run++;
+                        }
                         final int at = pagesStart + i * Pagemap.PAGE_SIZE;
-                        deltaBuffer.limit(at + Pagemap.PAGE_SIZE).position(at);
-                        final long fileOffset = plan.changedOffsets.getLong(first + i);
+                        deltaBuffer.limit(at + run * Pagemap.PAGE_SIZE).position(at);
                         while (deltaBuffer.hasRemaining())
                         {
-                            if (channel.read(deltaBuffer, fileOffset + (deltaBuffer.position() - at)) <= 0)
+                            if (channel.read(deltaBuffer, runOffset + (deltaBuffer.position() - at)) <= 0)
                             {
                                 throw new IOException(plan.name + " ended while reading a changed page");
                             }
                         }
+                        i += run;
                     }
                     deltaBuffer.clear();
                     final int rawLength = pagesStart + count * Pagemap.PAGE_SIZE;

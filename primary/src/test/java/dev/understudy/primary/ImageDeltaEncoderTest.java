@@ -178,6 +178,39 @@ class ImageDeltaEncoderTest
     }
 
     @Test
+    void aDeltaCarriesEveryChangedPageWithItsContent(@TempDir final Path root) throws Exception
+    {
+        final byte[] pages1 = pages(12);
+        final byte[] layout = pagemap(new long[][]{{BASE, 12, Pagemap.PE_PRESENT}});
+        final byte[] core = "core".getBytes();
+        final ImageDeltaEncoder encoder = new ImageDeltaEncoder();
+        encoder.ship(1, 0, EpochBeginCodec.FULL_IMAGE, -1, dump(root, "e1", layout, pages1, core), "x:1",
+            new Capture(), 0L);
+
+        // Runs of changed pages (1-3, 5-6, 11) around unchanged ones, one of them a single page: read run by run.
+        final byte[] pages2 = pages1.clone();
+        final int[] changed = {1, 2, 3, 5, 6, 11};
+        for (final int page : changed)
+        {
+            pages2[page * PAGE + 100] ^= 1;
+        }
+        final Capture second = new Capture();
+        encoder.ship(2, 0, 1, -1, dump(root, "e2", layout, pages2, core), "x:1", second, 0L);
+        final ByteBuffer delta = ByteBuffer.wrap(second.payloads.get("pages-1.img").toByteArray())
+            .order(ByteOrder.LITTLE_ENDIAN);
+        assertEquals(changed.length, delta.getInt(0));
+        final int pagesStart = 4 + changed.length * 8;
+        for (int i = 0; i < changed.length; i++)
+        {
+            assertEquals(BASE + (long)changed[i] * PAGE, delta.getLong(4 + i * 8));
+            final byte[] shipped = new byte[PAGE];
+            delta.get(pagesStart + i * PAGE, shipped);
+            assertArrayEquals(java.util.Arrays.copyOfRange(pages2, changed[i] * PAGE, (changed[i] + 1) * PAGE),
+                shipped, "page " + changed[i]);
+        }
+    }
+
+    @Test
     void incrementalDumpsAreShippedAsTheSelfContainedImage(@TempDir final Path root) throws Exception
     {
         final byte[] pages1 = pages(8);
