@@ -9,6 +9,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.Callable;
 
+import dev.understudy.core.metrics.StatusClient;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -31,7 +32,7 @@ final class StatusCommand implements Callable<Integer>
 
     static Map<String, String> fetch(final String endpoint)
     {
-        return dev.understudy.cli.sim.StatusClient.fetch(endpoint);
+        return StatusClient.fetch(endpoint);
     }
 
     static String table(final Map<String, String> primary, final Map<String, String> replica)

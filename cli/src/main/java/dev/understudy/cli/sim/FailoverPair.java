@@ -9,6 +9,7 @@ import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 import dev.understudy.cli.workload.RedisService;
+import dev.understudy.core.metrics.StatusClient;
 import dev.understudy.core.net.Ipv4Cidr;
 import dev.understudy.core.os.Directories;
 import dev.understudy.core.os.Shell;

@@ -7,7 +7,7 @@ import java.util.Map;
 
 import com.github.dockerjava.api.model.Capability;
 import dev.understudy.cli.sim.Await;
-import dev.understudy.cli.sim.StatusClient;
+import dev.understudy.core.metrics.StatusClient;
 import dev.understudy.core.os.Shell;
 import org.agrona.CloseHelper;
 import org.testcontainers.containers.GenericContainer;

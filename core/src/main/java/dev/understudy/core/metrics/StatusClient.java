@@ -1,4 +1,4 @@
-package dev.understudy.cli.sim;
+package dev.understudy.core.metrics;
 
 import java.io.IOException;
 import java.net.URI;
@@ -9,7 +9,10 @@ import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
-/** Reads an agent's /status (key=value lines); an unreachable agent gives a map with "error". */
+/**
+ * Reads an agent's /status (the key=value lines {@link StatusServer} serves); an unreachable agent gives a map
+ * with "error".
+ */
 public final class StatusClient
 {
     private static final HttpClient CLIENT = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
