@@ -11,6 +11,7 @@ import java.util.ArrayList;
 import java.util.List;
 
 import dev.understudy.core.image.Pagemap;
+import dev.understudy.core.os.PositionalIo;
 
 /**
  * The pages of one epoch's page delta, in arrival order, from their chunk until the epoch is verified and
@@ -99,12 +100,8 @@ final class DeltaPages implements AutoCloseable
         }
         if (page < count)
         {
-            final ByteBuffer rest = raw.slice(from + page * Pagemap.PAGE_SIZE, (count - page) * Pagemap.PAGE_SIZE);
-            long at = spilledPages * Pagemap.PAGE_SIZE;
-            while (rest.hasRemaining())
-            {
-                at += spill.write(rest, at);
-            }
+            PositionalIo.writeFully(spill, raw.slice(from + page * Pagemap.PAGE_SIZE,
+                (count - page) * Pagemap.PAGE_SIZE), spilledPages * Pagemap.PAGE_SIZE);
             spilledPages += count - page;
         }
         return first;
@@ -133,16 +130,7 @@ final class DeltaPages implements AutoCloseable
         final int pages = (int)Math.min(Math.min(maxPages, scratch.capacity() / Pagemap.PAGE_SIZE),
             memoryPages + spilledPages - slot);
         scratch.clear().limit(pages * Pagemap.PAGE_SIZE);
-        long at = (slot - memoryPages) * Pagemap.PAGE_SIZE;
-        while (scratch.hasRemaining())
-        {
-            final int n = spill.read(scratch, at);
-            if (n <= 0)
-            {
-                throw new IOException("page delta file ended " + scratch.remaining() + " bytes early");
-            }
-            at += n;
-        }
+        PositionalIo.readFully(spill, scratch, (slot - memoryPages) * Pagemap.PAGE_SIZE, "page delta file");
         return scratch.flip();
     }
 

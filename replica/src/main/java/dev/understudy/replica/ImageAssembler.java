@@ -20,6 +20,7 @@ import dev.understudy.core.checkpoint.PageSetDigest;
 import dev.understudy.core.image.PageRuns;
 import dev.understudy.core.image.Pagemap;
 import dev.understudy.core.memory.MemoryDigest;
+import dev.understudy.core.os.PositionalIo;
 import dev.understudy.core.protocol.AckCodec;
 import dev.understudy.core.protocol.EpochBeginCodec;
 import dev.understudy.core.protocol.FileChunkCodec;
@@ -216,7 +217,7 @@ final class ImageAssembler
             case FULL:
                 raw.limit(rawLength).position(0);
                 hasher.update(raw, 0, rawLength);
-                writeFully(file.channel, raw, file.written);
+                PositionalIo.writeFully(file.channel, raw, file.written);
                 file.written += rawLength;
                 break;
             case PAGES_DELTA:
@@ -676,16 +677,6 @@ final class ImageAssembler
                 hasher.update(copyBuffer, 0, n);
                 position += n;
             }
-        }
-    }
-
-    private static void writeFully(final FileChannel channel, final ByteBuffer buffer, final long position)
-        throws IOException
-    {
-        long at = position;
-        while (buffer.hasRemaining())
-        {
-            at += channel.write(buffer, at);
         }
     }
 

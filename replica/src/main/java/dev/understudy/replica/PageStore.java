@@ -18,6 +18,7 @@ import dev.understudy.core.image.PageRuns;
 import dev.understudy.core.image.Pagemap;
 import dev.understudy.core.os.Directories;
 import dev.understudy.core.os.LibC;
+import dev.understudy.core.os.PositionalIo;
 import org.agrona.collections.Long2LongHashMap;
 
 /**
@@ -233,23 +234,13 @@ final class PageStore implements AutoCloseable
                 {
                     if (runVaddr != MISSING)
                     {
-                        writeFully(out, window.slice(runStart * Pagemap.PAGE_SIZE, (i - runStart) * Pagemap.PAGE_SIZE),
-                            runVaddr);
+                        PositionalIo.writeFully(out,
+                            window.slice(runStart * Pagemap.PAGE_SIZE, (i - runStart) * Pagemap.PAGE_SIZE), runVaddr);
                     }
                     runStart = i;
                 }
             }
             first += pages;
-        }
-    }
-
-    private static void writeFully(final FileChannel channel, final ByteBuffer from, final long position)
-        throws IOException
-    {
-        long at = position;
-        while (from.hasRemaining())
-        {
-            at += channel.write(from, at);
         }
     }
 
