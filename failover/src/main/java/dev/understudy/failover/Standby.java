@@ -88,7 +88,7 @@ public final class Standby implements AutoCloseable
      */
     private void onPrimaryBack()
     {
-        if (suspicionShown && !takingOver.get())
+        if (suspicionShown)
         {
             suspicionShown = false;
             replica.takeoverStatus(readyStatus());
@@ -105,6 +105,15 @@ public final class Standby implements AutoCloseable
                 "'understudy takeover --name " + takeoverContext.name() + "'");
             return;
         }
+        if (replica.committedEpoch() < 0)
+        {
+            // Decided here, on the heartbeat thread, so that onPrimaryBack (same thread) always comes after it.
+            suspicionShown = true;
+            replica.takeoverStatus("REFUSED: the primary went silent (" + silentMs + " ms) before this replica " +
+                "received one complete epoch: there is nothing consistent to restore; waiting for a primary");
+            takeoverContext.notices().warning("primary lost, but no complete epoch was received: not taking over");
+            return;
+        }
         if (takingOver.compareAndSet(false, true))
         {
             final Thread thread = new Thread(() -> takeOver(silentMs), "understudy-takeover");
@@ -115,16 +124,7 @@ public final class Standby implements AutoCloseable
 
     private void takeOver(final long silentMs)
     {
-        long epoch = replica.committedEpoch();
-        if (epoch < 0)
-        {
-            suspicionShown = true;
-            replica.takeoverStatus("REFUSED: the primary went silent (" + silentMs + " ms) before this replica " +
-                "received one complete epoch: there is nothing consistent to restore; waiting for a primary");
-            takeoverContext.notices().warning("primary lost, but no complete epoch was received: not taking over");
-            takingOver.set(false);
-            return;
-        }
+        long epoch = replica.committedEpoch(); // >= 0: onPrimaryLost refuses before any epoch is committed
         Path image = null;
         long term = 0;
         try
