@@ -175,9 +175,12 @@ static uint64_t checksum(void)
 	for (int r = 0; r < 3; r++)
 		for (size_t i = 0; i < sizes[r] / 8; i++)
 			sum = (sum ^ regions[r][i]) * 1099511628211ULL;
+	/* Under the mapper's lock: a client asks for sums while the mapper unmaps and moves slots. */
+	pthread_mutex_lock(&slots_lock);
 	for (int k = 0; k < SLOTS; k++)
 		for (size_t i = 0; slots[k] && i < slot_size[k]; i += 64)
 			sum = (sum ^ slots[k][i]) * 1099511628211ULL;
+	pthread_mutex_unlock(&slots_lock);
 	return sum;
 }
 
