@@ -1,5 +1,6 @@
 package dev.understudy.buffering;
 
+import java.nio.ByteBuffer;
 import java.nio.file.Path;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentLinkedQueue;
@@ -9,12 +10,12 @@ import java.util.concurrent.atomic.AtomicLong;
 import com.sun.jna.Memory;
 import com.sun.jna.Native;
 import com.sun.jna.Pointer;
-import com.sun.jna.ptr.PointerByReference;
 import dev.understudy.core.agent.Activity;
-import dev.understudy.core.agent.QuietIdleStrategy;
+import dev.understudy.core.os.DirectLibC;
 import dev.understudy.core.os.LibC;
+import org.agrona.DirectBuffer;
 import org.agrona.collections.LongArrayQueue;
-import org.agrona.concurrent.IdleStrategy;
+import org.agrona.concurrent.UnsafeBuffer;
 
 /**
  * Output commit (Remus): every packet the service sends is held in an NFQUEUE until the replica has
@@ -78,9 +79,19 @@ public final class EpochCommitBuffer implements AutoCloseable
     private final LongArrayQueue heldTimes = new LongArrayQueue(1024, NONE);
     private final LongArrayQueue heldSizes = new LongArrayQueue(1024, NONE);
     private volatile String failure = "";
-    // Fields, not locals: native code keeps calling these, and JNA frees a callback once it is unreachable.
-    private final NetfilterQueueLibrary.PacketCallback onOutputPacket = (qh, msg, nfad, data) -> onOutput(nfad);
-    private final NetfilterQueueLibrary.PacketCallback onInputPacket = (qh, msg, nfad, data) -> onInput(nfad);
+    /**
+     * nfq_create_queue wants a callback, but packets are read and parsed here (NfqueueMessages), never handed
+     * to libnetfilter_queue. A field: JNA frees a callback once it is unreachable.
+     */
+    private final NetfilterQueueLibrary.PacketCallback unusedCallback = (qh, msg, nfad, data) -> 0;
+    private final NfqueueMessages.PacketHandler onPacket = this::onPacket;
+    private final UnsafeBuffer verdict = new UnsafeBuffer(ByteBuffer.allocateDirect(NfqueueMessages.VERDICT_LENGTH));
+    private final UnsafeBuffer wakeValue = new UnsafeBuffer(ByteBuffer.allocateDirect(8));
+    /** Written by any thread that submits a command; the holder sleeps in poll() on it and the queue socket. */
+    private final int wakeFd;
+    private int netlinkFd = -1;
+    private int verdictSequence;
+    private final AtomicLong verdictFailures = new AtomicLong();
 
     // Figures, readable from any thread.
     private final AtomicLong heldPackets = new AtomicLong();
@@ -105,6 +116,11 @@ public final class EpochCommitBuffer implements AutoCloseable
     {
         this.config = config;
         this.activity = activity;
+        this.wakeFd = DirectLibC.eventfd(0, DirectLibC.EFD_NONBLOCK | DirectLibC.EFD_CLOEXEC);
+        if (wakeFd < 0)
+        {
+            throw new IllegalStateException("eventfd failed (errno " + Native.getLastError() + ")");
+        }
         this.holder = new Thread(this::run, "understudy-commit-buffer");
         this.holder.setDaemon(true);
     }
@@ -223,6 +239,12 @@ public final class EpochCommitBuffer implements AutoCloseable
         return reinjectFailures.get();
     }
 
+    /** Verdicts the queue's socket refused to take (each is sent again with the next batch). */
+    public long verdictFailures()
+    {
+        return verdictFailures.get();
+    }
+
     /** Sums queue_dropped and user_dropped of our two queues; this thread's /proc view is the service's netns. */
     private long readKernelDrops()
     {
@@ -264,11 +286,18 @@ public final class EpochCommitBuffer implements AutoCloseable
             return done;
         }
         commands.add(new Command(op, epoch, done));
+        wake();
         if (!holder.isAlive())
         {
             failPending(); // the holder ended between the check and the add: nobody else will answer
         }
         return done;
+    }
+
+    private void wake()
+    {
+        wakeValue.putLong(0, 1L);
+        DirectLibC.write(wakeFd, wakeValue.addressOffset(), 8); // fails only if the counter is full: awake anyway
     }
 
     private void failPending()
@@ -290,6 +319,7 @@ public final class EpochCommitBuffer implements AutoCloseable
     {
         final NetfilterQueueLibrary nfq = NetfilterQueueLibrary.LIB;
         final Memory receiveBuffer = new Memory(256 * 1024);
+        final Memory pollFds = new Memory(16); // struct pollfd[2]: the queue socket, the wake eventfd
         int fd;
         try
         {
@@ -303,9 +333,10 @@ public final class EpochCommitBuffer implements AutoCloseable
             }
             nfq.nfq_bind_pf(handle, NetfilterQueueLibrary.AF_INET);
             nfq.nfq_bind_pf(handle, NetfilterQueueLibrary.AF_INET6);
-            outputQueue = openQueue(nfq, config.outputQueue(), onOutputPacket);
-            inputQueue = openQueue(nfq, config.inputQueue(), onInputPacket);
+            outputQueue = openQueue(nfq, config.outputQueue(), unusedCallback);
+            inputQueue = openQueue(nfq, config.inputQueue(), unusedCallback);
             fd = nfq.nfq_fd(handle);
+            netlinkFd = fd;
             LibC.INSTANCE.setsockopt(fd, LibC.SOL_SOCKET, LibC.SO_RCVBUFFORCE, new int[]{config.socketBufferBytes()}, 4);
             // Released copies go out through raw sockets of this namespace, marked so the rule lets them by.
             raw4 = LibC.INSTANCE.socket(LibC.AF_INET, LibC.SOCK_RAW, LibC.IPPROTO_RAW);
@@ -327,12 +358,16 @@ public final class EpochCommitBuffer implements AutoCloseable
             return;
         }
 
-        final IdleStrategy idle = new QuietIdleStrategy(activity, 200_000, TimeUnit.MILLISECONDS.toNanos(10));
+        pollFds.setInt(0, fd);
+        pollFds.setShort(4, DirectLibC.POLLIN);
+        pollFds.setInt(8, wakeFd);
+        pollFds.setShort(12, DirectLibC.POLLIN);
+        final UnsafeBuffer received = new UnsafeBuffer(Pointer.nativeValue(receiveBuffer), (int)receiveBuffer.size());
         try
         {
             while (running)
             {
-                int work = receive(nfq, fd, receiveBuffer, 64);
+                int work = receive(received, fd, 64);
                 if (work > 0)
                 {
                     activity.active(System.nanoTime()); // the service talks: its side stops being quiet
@@ -342,7 +377,7 @@ public final class EpochCommitBuffer implements AutoCloseable
                 {
                     try
                     {
-                        execute(nfq, fd, receiveBuffer, command);
+                        execute(received, fd, command);
                     }
                     catch (final RuntimeException ex)
                     {
@@ -357,7 +392,18 @@ public final class EpochCommitBuffer implements AutoCloseable
                     nextStatsNs = now + 1_000_000_000L;
                     kernelDropped.set(readKernelDrops());
                 }
-                idle.idle(work);
+                if (work == 0)
+                {
+                    // Sleep in the kernel until a packet or a command comes: no spinning between packets
+                    // that arrive a fraction of a millisecond apart. The timeout bounds the stats' age.
+                    pollFds.setShort(6, (short)0);
+                    pollFds.setShort(14, (short)0);
+                    DirectLibC.poll(Pointer.nativeValue(pollFds), 2, 100);
+                    if (pollFds.getShort(14) != 0)
+                    {
+                        DirectLibC.read(wakeFd, wakeValue.addressOffset(), 8); // reset the eventfd's counter
+                    }
+                }
             }
         }
         finally
@@ -386,15 +432,15 @@ public final class EpochCommitBuffer implements AutoCloseable
         return queue;
     }
 
-    private int receive(final NetfilterQueueLibrary nfq, final int fd, final Memory buffer, final int limit)
+    private int receive(final UnsafeBuffer buffer, final int fd, final int limit)
     {
         int received = 0;
         while (received < limit)
         {
-            final long n = LibC.INSTANCE.recv(fd, buffer, buffer.size(), LibC.MSG_DONTWAIT);
+            final long n = DirectLibC.recv(fd, buffer.addressOffset(), buffer.capacity(), LibC.MSG_DONTWAIT);
             if (n > 0)
             {
-                nfq.nfq_handle_packet(handle, buffer, (int)n);
+                NfqueueMessages.forEachPacket(buffer, (int)n, onPacket);
                 received++;
                 continue;
             }
@@ -405,22 +451,33 @@ public final class EpochCommitBuffer implements AutoCloseable
             }
             break;
         }
-        if (lastCopiedId > droppedThroughId)
+        if (lastCopiedId > droppedThroughId &&
+            verdict(fd, config.outputQueue(), lastCopiedId, NetfilterQueueLibrary.NF_DROP, true))
         {
-            // The kernel's packets of what was copied: dropped, one verdict for the batch.
-            nfq.nfq_set_verdict_batch(outputQueue, (int)lastCopiedId, NetfilterQueueLibrary.NF_DROP);
-            droppedThroughId = lastCopiedId;
+            droppedThroughId = lastCopiedId; // the kernel's packets of what was copied: dropped, one verdict
         }
-        if (!holdingInput && lastInputId > releasedInputId)
+        if (!holdingInput && lastInputId > releasedInputId &&
+            verdict(fd, config.inputQueue(), lastInputId, NetfilterQueueLibrary.NF_ACCEPT, true))
         {
             // One verdict for every input packet of the batch: per-packet verdicts cost a third of a core at 20k/s.
-            nfq.nfq_set_verdict_batch(inputQueue, (int)lastInputId, NetfilterQueueLibrary.NF_ACCEPT);
             releasedInputId = lastInputId;
         }
         return received;
     }
 
-    private void execute(final NetfilterQueueLibrary nfq, final int fd, final Memory buffer, final Command command)
+    /** Sends a verdict for packet id, or (batch) for every packet of the queue up to it; false if it failed. */
+    private boolean verdict(final int fd, final int queue, final long id, final int verdictCode, final boolean batch)
+    {
+        final int length = NfqueueMessages.encodeVerdict(verdict, 0, queue, id, verdictCode, batch, ++verdictSequence);
+        if (DirectLibC.send(fd, verdict.addressOffset(), length, 0) == length)
+        {
+            return true;
+        }
+        verdictFailures.incrementAndGet(); // retried with the next batch; meanwhile the kernel's queue holds them
+        return false;
+    }
+
+    private void execute(final UnsafeBuffer buffer, final int fd, final Command command)
     {
         switch (command.op())
         {
@@ -428,15 +485,15 @@ public final class EpochCommitBuffer implements AutoCloseable
             case RELEASE_INPUT ->
             {
                 holdingInput = false;
-                if (lastInputId > releasedInputId)
+                if (lastInputId > releasedInputId &&
+                    verdict(fd, config.inputQueue(), lastInputId, NetfilterQueueLibrary.NF_ACCEPT, true))
                 {
-                    nfq.nfq_set_verdict_batch(inputQueue, (int)lastInputId, NetfilterQueueLibrary.NF_ACCEPT);
                     releasedInputId = lastInputId;
                 }
             }
             case SEAL ->
             {
-                while (receive(nfq, fd, buffer, Integer.MAX_VALUE) > 0)
+                while (receive(buffer, fd, Integer.MAX_VALUE) > 0)
                 {
                     // drain: everything the frozen service produced belongs to this epoch
                 }
@@ -451,12 +508,12 @@ public final class EpochCommitBuffer implements AutoCloseable
                     sealedEpochs.pollLong();
                     upTo = sealedIds.pollLong();
                 }
-                releaseOutput(nfq, upTo);
+                releaseOutput(upTo);
             }
             case PASS_THROUGH ->
             {
                 passThrough = true;
-                releaseOutput(nfq, lastOutputId);
+                releaseOutput(lastOutputId);
                 sealedEpochs.clear();
                 sealedIds.clear();
             }
@@ -466,7 +523,7 @@ public final class EpochCommitBuffer implements AutoCloseable
         command.done().complete(null);
     }
 
-    private void releaseOutput(final NetfilterQueueLibrary nfq, final long upTo)
+    private void releaseOutput(final long upTo)
     {
         if (upTo <= releasedOutputId)
         {
@@ -488,51 +545,62 @@ public final class EpochCommitBuffer implements AutoCloseable
     /** Sends a released copy out of the service's namespace as the service sent it. */
     private void reinject(final byte[] packet)
     {
-        try
+        final long sent;
+        if ((packet[0] & 0xf0) == 0x40)
         {
-            if ((packet[0] & 0xf0) == 0x40)
-            {
-                final byte[] to = new byte[16]; // sockaddr_in: family (host order), port 0, address
-                to[0] = (byte)LibC.AF_INET;
-                System.arraycopy(packet, 16, to, 4, 4);
-                LibC.INSTANCE.sendto(raw4, packet, packet.length, 0, to, to.length);
-            }
-            else
-            {
-                final byte[] to = new byte[28]; // sockaddr_in6: family, port 0, flowinfo 0, address, scope 0
-                to[0] = (byte)LibC.AF_INET6;
-                System.arraycopy(packet, 24, to, 8, 16);
-                LibC.INSTANCE.sendto(raw6, packet, packet.length, 0, to, to.length);
-            }
+            final byte[] to = new byte[16]; // sockaddr_in: family (host order), port 0, address
+            to[0] = (byte)LibC.AF_INET;
+            System.arraycopy(packet, 16, to, 4, 4);
+            sent = DirectLibC.sendto(raw4, packet, packet.length, 0, to, to.length);
         }
-        catch (final com.sun.jna.LastErrorException ex)
+        else
+        {
+            final byte[] to = new byte[28]; // sockaddr_in6: family, port 0, flowinfo 0, address, scope 0
+            to[0] = (byte)LibC.AF_INET6;
+            System.arraycopy(packet, 24, to, 8, 16);
+            sent = DirectLibC.sendto(raw6, packet, packet.length, 0, to, to.length);
+        }
+        if (sent < 0)
         {
             reinjectFailures.incrementAndGet(); // lost like a packet on the wire: TCP retransmits it
         }
     }
 
-    private int onOutput(final Pointer nfad)
+    private void onPacket(final int queue, final long id, final DirectBuffer buffer, final int payloadOffset,
+        final int payloadLength)
     {
-        final long id = packetId(nfad);
         packetsSeen.lazySet(packetsSeen.get() + 1); // single writer: this thread
+        if (queue == config.outputQueue())
+        {
+            onOutput(id, buffer, payloadOffset, payloadLength);
+        }
+        else
+        {
+            lastInputId = id; // accepted with the rest of its batch (receive), or held while the service is frozen
+        }
+    }
+
+    private void onOutput(final long id, final DirectBuffer buffer, final int payloadOffset, final int payloadLength)
+    {
         if (passThrough)
         {
-            NetfilterQueueLibrary.LIB.nfq_set_verdict(outputQueue, (int)id, NetfilterQueueLibrary.NF_ACCEPT, 0, null);
+            verdict(netlinkFd, config.outputQueue(), id, NetfilterQueueLibrary.NF_ACCEPT, false);
             releasedOutputId = Math.max(releasedOutputId, id);
             lastOutputId = Math.max(lastOutputId, id);
             releasedPackets.incrementAndGet();
-            return 0;
+            return;
         }
         lastOutputId = id;
         // Held as a copy: a packet held in the queue still counts as queued for its socket, and TCP Small
         // Queues would then keep the socket's next packets back until the release, i.e. one epoch late.
         lastCopiedId = id;
-        final byte[] copy = copyOf(nfad);
-        if (copy == null || heldCopies.size() >= config.maxQueueLength())
+        if (payloadLength < 20 || heldCopies.size() >= config.maxQueueLength())
         {
             holdDropped.incrementAndGet(); // fail-closed: never released, TCP retransmits it later
-            return 0;
+            return;
         }
+        final byte[] copy = new byte[payloadLength];
+        buffer.getBytes(payloadOffset, copy);
         final long now = System.nanoTime();
         heldIds.addLong(id);
         heldTimes.addLong(now);
@@ -544,33 +612,6 @@ public final class EpochCommitBuffer implements AutoCloseable
         {
             oldestHeldNs.set(now);
         }
-        return 0;
-    }
-
-    private int onInput(final Pointer nfad)
-    {
-        final long id = packetId(nfad);
-        packetsSeen.lazySet(packetsSeen.get() + 1);
-        lastInputId = id; // accepted with the rest of its batch (receive), or held while the service is frozen
-        return 0;
-    }
-
-    private static long packetId(final Pointer nfad)
-    {
-        final Pointer header = NetfilterQueueLibrary.LIB.nfq_get_msg_packet_hdr(nfad);
-        return Integer.toUnsignedLong(Integer.reverseBytes(header.getInt(0))); // __be32
-    }
-
-    /** The whole packet (IP header on), or null when the kernel gave less than a header. */
-    private static byte[] copyOf(final Pointer nfad)
-    {
-        final PointerByReference data = new PointerByReference();
-        final int copied = NetfilterQueueLibrary.LIB.nfq_get_payload(nfad, data);
-        if (copied < 20)
-        {
-            return null;
-        }
-        return data.getValue().getByteArray(0, copied);
     }
 
     private void closeHandles(final NetfilterQueueLibrary nfq)
@@ -613,6 +654,7 @@ public final class EpochCommitBuffer implements AutoCloseable
     public void crash()
     {
         running = false;
+        wake();
         try
         {
             holder.join(2000);

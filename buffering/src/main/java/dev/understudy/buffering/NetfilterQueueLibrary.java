@@ -4,9 +4,11 @@ import com.sun.jna.Callback;
 import com.sun.jna.Library;
 import com.sun.jna.Native;
 import com.sun.jna.Pointer;
-import com.sun.jna.ptr.PointerByReference;
 
-/** libnetfilter_queue (Debian's libnetfilter-queue1), the calls the commit buffer uses. */
+/**
+ * libnetfilter_queue (Debian's libnetfilter-queue1): opening, binding and configuring the queues. Packets and
+ * verdicts go through the socket directly (NfqueueMessages), not through the library's per-packet callback.
+ */
 interface NetfilterQueueLibrary extends Library
 {
     NetfilterQueueLibrary LIB = Native.load("netfilter_queue", NetfilterQueueLibrary.class);
@@ -17,7 +19,7 @@ interface NetfilterQueueLibrary extends Library
     int NF_DROP = 0;
     int NF_ACCEPT = 1;
 
-    /** Called by nfq_handle_packet for each queued packet. */
+    /** Required by nfq_create_queue; never called, as nfq_handle_packet is not used. */
     interface PacketCallback extends Callback
     {
         int invoke(Pointer queueHandle, Pointer nfmsg, Pointer nfad, Pointer data);
@@ -38,15 +40,4 @@ interface NetfilterQueueLibrary extends Library
     int nfq_set_queue_maxlen(Pointer queueHandle, int length);
 
     int nfq_fd(Pointer handle);
-
-    int nfq_handle_packet(Pointer handle, Pointer buffer, int length);
-
-    Pointer nfq_get_msg_packet_hdr(Pointer nfad);
-
-    int nfq_get_payload(Pointer nfad, PointerByReference data);
-
-    int nfq_set_verdict(Pointer queueHandle, int id, int verdict, int length, Pointer buffer);
-
-    /** Gives the verdict to every queued packet whose id is at most id. */
-    int nfq_set_verdict_batch(Pointer queueHandle, int id, int verdict);
 }

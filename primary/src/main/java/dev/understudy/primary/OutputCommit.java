@@ -141,7 +141,8 @@ public final class OutputCommit
         }
         return "on, " + policy.name().toLowerCase() + " on replica loss; holding " + buffer.heldPackets() +
             " packets / " + buffer.heldBytes() + " bytes, oldest " + buffer.oldestHeldAgeMs() + " ms, dropped " +
-            buffer.kernelDropped() + ", re-sends refused " + buffer.reinjectFailures() +
+            buffer.kernelDropped() + ", re-sends refused " + buffer.reinjectFailures() + ", verdicts refused " +
+            buffer.verdictFailures() +
             (buffer.isAlive() ? "" : "; HOLDER DEAD: all service traffic is dropped");
     }
 }
