@@ -14,8 +14,9 @@ import io.aeron.logbuffer.Header;
 import org.agrona.DirectBuffer;
 
 /**
- * Decodes the epoch stream: journals what arrives, feeds the assembler, and at the end of an epoch
- * commits (journal record, then atomic switch of the image) and only then acknowledges.
+ * Decodes the epoch stream: journals what arrives, feeds the assembler, and at the end of an epoch acknowledges
+ * it once verified and committed to the journal. An epoch of page deltas is acknowledged before its pages are
+ * copied into the page store (their space reserved beforehand); a whole image only once it is written.
  */
 final class EpochAdapter implements FragmentHandler
 {
@@ -136,11 +137,37 @@ final class EpochAdapter implements FragmentHandler
         {
             journal.append(buffer, offset, length);
             journal.commit(outcome.epoch(), outcome.baseEpoch(), outcome.digest());
-            store.commit(outcome.epoch());
-            assembler.committed();
+            final boolean ackedEarly = outcome.durableBeforeApply();
+            if (ackedEarly)
+            {
+                // Verified, journaled, and the page store holds room for its pages: the copy into it can no
+                // longer be refused, and a takeover waits for it (fence), so the primary need not.
+                acks.send(outcome.epoch(), AckCodec.ACK, outcome.digest(), outcome.epoch());
+            }
+            try
+            {
+                assembler.apply();
+                store.commit(outcome.epoch());
+                assembler.committed();
+            }
+            catch (final IOException | RuntimeException ex)
+            {
+                assembler.dropImage(); // pages of two epochs: nothing here may be restored; the primary resyncs
+                metrics.onRefused();
+                state.lastError = "epoch " + outcome.epoch() + " could not be written: " + ex.getMessage();
+                observer.onRefused(outcome.epoch(), AckCodec.REJECTED, state.lastError);
+                if (!ackedEarly)
+                {
+                    acks.send(outcome.epoch(), AckCodec.REJECTED, 0, store.currentEpoch());
+                }
+                return;
+            }
             metrics.onCommitted(outcome.epoch(), System.nanoTime() - started);
             observer.onCommitted(outcome.epoch(), store.root());
-            acks.send(outcome.epoch(), AckCodec.ACK, outcome.digest(), store.currentEpoch());
+            if (!ackedEarly)
+            {
+                acks.send(outcome.epoch(), AckCodec.ACK, outcome.digest(), store.currentEpoch());
+            }
             if (System.nanoTime() - lastBaseNs > baseIntervalNs)
             {
                 // After the ack: the epoch is already durable as a delta; the base only bounds the journal.

@@ -54,8 +54,12 @@ final class ImageAssembler
         }
     }
 
-    /** Outcome of an epoch, for the ack. */
-    record Outcome(long epoch, long baseEpoch, int status, long digest, String reason)
+    /**
+     * Outcome of an epoch, for the ack. An accepted epoch is verified but not yet written into the page store
+     * ({@link #apply()}); durableBeforeApply says the page store already holds the space its pages need, so
+     * the epoch may be acknowledged before they are copied (once it is in the journal).
+     */
+    record Outcome(long epoch, long baseEpoch, int status, long digest, String reason, boolean durableBeforeApply)
     {
     }
 
@@ -111,6 +115,8 @@ final class ImageAssembler
     private String reason = "";
     private int chunksReceived;
     private boolean active;
+    /** The pagemaps of the verified epoch that {@link #apply()} writes; null when none waits. */
+    private Set<String> verifiedPagemaps;
 
     ImageAssembler(final ImageStore store, final PageStore pages)
     {
@@ -361,7 +367,11 @@ final class ImageAssembler
         file.delta.append(raw, pagesStart, count);
     }
 
-    /** Ends the epoch: checks every digest against what is staged, then applies the pages. */
+    /**
+     * Ends the epoch: checks every digest against what is staged. An accepted epoch waits for {@link #apply()};
+     * an epoch of page deltas first has the space of its joining pages reserved in the page store, so that
+     * writing it cannot run out of room after it was acknowledged.
+     */
     Outcome end(final long endEpoch, final long imageDigest, final int chunkCount, final int fileCount,
         final long memoryDigest)
     {
@@ -370,7 +380,6 @@ final class ImageAssembler
             return null;
         }
         active = false;
-        boolean applying = false;
         if (status == AckCodec.ACK)
         {
             try
@@ -416,9 +425,9 @@ final class ImageAssembler
                     memoryVerified++;
                 }
                 RestorableImage.writeManifest(staging, epoch, computed, digest.files());
-                applying = true;
-                applyPages(pagemaps);
-                return new Outcome(epoch, baseEpoch, AckCodec.ACK, computed, "");
+                final boolean deltasOnly = reserveDeltaPages();
+                verifiedPagemaps = pagemaps;
+                return new Outcome(epoch, baseEpoch, AckCodec.ACK, computed, "", deltasOnly);
             }
             catch (final MemoryMismatch ex)
             {
@@ -431,13 +440,67 @@ final class ImageAssembler
         }
         closeFiles();
         store.discardStaging();
-        if (applying)
+        return new Outcome(epoch, baseEpoch, status, 0, reason, false);
+    }
+
+    /**
+     * Writes the epoch that {@link #end} accepted into the page store. On failure the held image matches no
+     * epoch (pages half-written): it is dropped, and the next epoch the primary sends is refused until a whole
+     * image comes.
+     */
+    void apply() throws IOException
+    {
+        final Set<String> pagemaps = verifiedPagemaps;
+        if (pagemaps == null)
         {
-            // Half-written pages match no epoch: forget the image, the primary will send a whole one.
-            forgetImage();
-            reason += " (while writing pages: the replica dropped its image and needs a full one)";
+            throw new IllegalStateException("no verified epoch to apply");
         }
-        return new Outcome(epoch, baseEpoch, status, 0, reason);
+        verifiedPagemaps = null;
+        try
+        {
+            applyPages(pagemaps);
+        }
+        catch (final IOException | RuntimeException ex)
+        {
+            dropImage();
+            throw new IOException("writing the pages of epoch " + epoch + " failed (" + ex.getMessage() +
+                "): the replica dropped its image and needs a whole one", ex);
+        }
+    }
+
+    /** Whatever is staged or held is dropped: the image store and page store then match no epoch. */
+    void dropImage()
+    {
+        verifiedPagemaps = null;
+        closeFiles();
+        store.discardStaging();
+        forgetImage();
+    }
+
+    /**
+     * For an epoch whose pages images are all deltas: allocates, in the page store, the pages that join the
+     * image, so that {@link #apply()} only overwrites space already held (a full disk then refuses the epoch
+     * before it is acknowledged, not after). Returns false when a pages image came whole (nothing reserved) or
+     * the file system cannot allocate ahead.
+     */
+    private boolean reserveDeltaPages() throws IOException
+    {
+        for (final FileState file : files)
+        {
+            if (file.isPages() && file.kind != FileKind.PAGES_DELTA)
+            {
+                return false;
+            }
+        }
+        boolean reserved = true;
+        for (final FileState file : files)
+        {
+            if (file.kind == FileKind.PAGES_DELTA)
+            {
+                reserved &= pages.reserveJoining(pages.get(file.pagemapName), file.deltaHashes);
+            }
+        }
+        return reserved;
     }
 
     /** Checks a pages image of this epoch against its pagemap and digest, without changing anything. */
@@ -690,12 +753,16 @@ final class ImageAssembler
         closeFiles();
     }
 
-    /** Drops a half-received epoch (a new one began, or the primary vanished). */
+    /**
+     * Drops a half-received epoch (a new one began, or the primary vanished), or a verified one that was not
+     * applied (its journal commit failed): the held image is untouched by either.
+     */
     void abort()
     {
-        if (active)
+        if (active || verifiedPagemaps != null)
         {
             active = false;
+            verifiedPagemaps = null;
             closeFiles();
             store.discardStaging();
         }

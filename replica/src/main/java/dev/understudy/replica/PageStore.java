@@ -244,6 +244,51 @@ final class PageStore implements AutoCloseable
         }
     }
 
+    /**
+     * Allocates the space of the delta's pages that are not in the held image yet (one call per run of them), so
+     * that writing the delta later only overwrites allocated space. Returns false when the file system cannot
+     * allocate ahead (EOPNOTSUPP); throws when it has no room.
+     */
+    boolean reserveJoining(final Pages target, final Long2LongHashMap deltaHashes) throws IOException
+    {
+        final long[] joining = new long[deltaHashes.size()];
+        int count = 0;
+        final Long2LongHashMap.KeyIterator keys = deltaHashes.keySet().iterator();
+        while (keys.hasNext())
+        {
+            final long vaddr = keys.nextValue();
+            if (target.hash(vaddr) == MISSING)
+            {
+                joining[count++] = vaddr;
+            }
+        }
+        java.util.Arrays.sort(joining, 0, count);
+        int runStart = 0;
+        for (int i = 1; i <= count; i++)
+        {
+            if (i == count || joining[i] != joining[i - 1] + Pagemap.PAGE_SIZE)
+            {
+                try
+                {
+                    LibC.INSTANCE.fallocate(target.fd, 0, joining[runStart],
+                        joining[i - 1] + Pagemap.PAGE_SIZE - joining[runStart]);
+                }
+                catch (final com.sun.jna.LastErrorException ex)
+                {
+                    if (ex.getErrorCode() == LibC.EOPNOTSUPP)
+                    {
+                        return false;
+                    }
+                    throw new IOException("cannot reserve " + (count - runStart) + " pages for " + target.pagemapName +
+                        " in " + dir + ": errno " + ex.getErrorCode() +
+                        (ex.getErrorCode() == LibC.ENOSPC ? " (no space left: free some or give the replica more)" : ""));
+                }
+                runStart = i;
+            }
+        }
+        return true;
+    }
+
     private IOException punch(final Pages target, final long start, final long end)
     {
         if (start < 0)

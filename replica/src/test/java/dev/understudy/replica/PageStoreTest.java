@@ -27,6 +27,7 @@ import org.junit.jupiter.params.provider.ValueSource;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * The page store brought from one image to the next by a delta: pages scattered over more than one copy
@@ -132,6 +133,63 @@ final class PageStoreTest
             assertEquals(PageStore.MISSING, pages.hash(BASE + 550L * PAGE), "a page that left is forgotten");
             assertFalse(pages.runs.contains(BASE + 550L * PAGE));
         }
+    }
+
+    /**
+     * Before an epoch is acknowledged, its joining pages get their space: exactly those (a run and two apart), not
+     * the pages already held, and nothing the store reports changes until the delta is applied.
+     */
+    @org.junit.jupiter.api.Test
+    void reservesTheSpaceOfJoiningPagesOnly() throws Exception
+    {
+        final String name = "pagemap-9.img";
+        final Pagemap first = Pagemap.parse(pagemap(new long[][]{{BASE, 64}}), name);
+        final byte[] image = new byte[64 * PAGE];
+        random.nextBytes(image);
+        final long[] hashes = new long[64];
+        for (int i = 0; i < 64; i++)
+        {
+            hashes[i] = BlockHasher.hash(image, i * PAGE, PAGE);
+        }
+        final Path whole = dir.resolve("whole");
+        Files.write(whole, image);
+        try (PageStore store = new PageStore(dir.resolve("store"));
+            FileChannel source = FileChannel.open(whole, StandardOpenOption.READ))
+        {
+            store.replace(name, first, PageRuns.inImage(first), source, hashes);
+            final Path file = dir.resolve("store").resolve(name + PageStore.SUFFIX);
+            final long blocksBefore = allocatedBlocks(file);
+            final PageStore.Pages pages = store.get(name);
+            final long sumBefore = pages.sum;
+
+            final Long2LongHashMap deltaHashes = new Long2LongHashMap(PageStore.MISSING);
+            for (int i = 0; i < 64; i += 3)
+            {
+                deltaHashes.put(BASE + (long)i * PAGE, 1); // held already: no new space
+            }
+            for (int i = 0; i < 5; i++)
+            {
+                deltaHashes.put(ELSEWHERE + (long)i * PAGE, 2); // a run of five joining pages
+            }
+            deltaHashes.put(ELSEWHERE + 100L * PAGE, 3);
+            deltaHashes.put(BASE + 200L * PAGE, 4);
+
+            assertTrue(store.reserveJoining(pages, deltaHashes));
+            assertEquals(7L * PAGE / 512, allocatedBlocks(file) - blocksBefore, "blocks for the 7 joining pages");
+            assertEquals(sumBefore, pages.sum);
+            assertEquals(PageStore.MISSING, pages.hash(ELSEWHERE));
+            assertTrue(store.reserveJoining(pages, deltaHashes));
+            assertEquals(7L * PAGE / 512, allocatedBlocks(file) - blocksBefore, "reserving again allocates nothing");
+        }
+    }
+
+    /** st_blocks (512-byte units), which Java's file attributes do not expose. */
+    private static long allocatedBlocks(final Path file) throws Exception
+    {
+        final Process stat = new ProcessBuilder("stat", "-c", "%b", file.toString()).start();
+        final String out = new String(stat.getInputStream().readAllBytes()).trim();
+        assertEquals(0, stat.waitFor());
+        return Long.parseLong(out);
     }
 
     private void append(final DeltaPages delta, final Long2LongHashMap offsets,

@@ -27,6 +27,8 @@ public interface LibC extends Library
 
     int MSG_DONTWAIT = 0x40;
     int EAGAIN = 11;
+    int ENOSPC = 28;
+    int EOPNOTSUPP = 95;
     int ENOBUFS = 105;
     int SOL_SOCKET = 1;
     int SO_RCVBUFFORCE = 33;
