@@ -90,6 +90,8 @@ public final class CriuService implements AutoCloseable
             .setLogLevel(2)
             .setLogFile(DUMP_LOG)
             .setNotifyScripts(true)
+            // CRIU patch 0005: smaps (a page-table walk of every mapping) is read before the freeze, maps after it.
+            .setEarlySmaps(true)
             .setNetworkLock("skip".equals(options.networkLock()) ?
                 CriuRpc.criu_network_lock_method.SKIP : CriuRpc.criu_network_lock_method.IPTABLES);
         if (options.trackMem())

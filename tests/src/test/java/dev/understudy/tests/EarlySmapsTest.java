@@ -1,0 +1,106 @@
+package dev.understudy.tests;
+
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+import dev.understudy.core.criu.CriuBinary;
+import dev.understudy.core.os.Directories;
+import dev.understudy.core.os.Shell;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * CRIU patch 0005 (--early-smaps, which every Understudy dump uses): the VMA flags read before the freeze give
+ * the same memory image as smaps read while frozen, for mappings whose flags matter (madvise), and a process
+ * whose mappings change in between falls back to smaps and still dumps.
+ */
+final class EarlySmapsTest
+{
+    /** Mappings with madvise flags; "churn" then maps and unmaps without pause. */
+    private static final String TARGET = String.join("\n",
+        "import mmap, sys, threading",
+        "regions = []",
+        "for advice in (mmap.MADV_DONTFORK, mmap.MADV_RANDOM, mmap.MADV_DONTDUMP, mmap.MADV_SEQUENTIAL):",
+        "    m = mmap.mmap(-1, 64 * 4096)",
+        "    m.madvise(advice)",
+        "    for i in range(0, len(m), 4096): m[i] = 1",
+        "    regions.append(m)",
+        "def churn():",
+        "    n = 0",
+        "    while True:",
+        "        m = mmap.mmap(-1, (1 + n % 7) * 4096); m[0] = 1; m.close(); n += 1",
+        "print('ready', flush=True)",
+        "for line in sys.stdin:",
+        "    threading.Thread(target=churn, daemon=True).start()",
+        "    print('churning', flush=True)");
+
+    private final Path dir = Path.of("/dev/shm/understudy-early-smaps-test");
+    private Process target;
+
+    @AfterEach
+    void cleanUp()
+    {
+        if (target != null)
+        {
+            target.destroyForcibly();
+        }
+        Directories.deleteRecursively(dir);
+    }
+
+    @Test
+    void flagsReadBeforeTheFreezeDumpTheSameMemoryImage() throws Exception
+    {
+        final CriuBinary criu = CriuBinary.locate();
+        target = new ProcessBuilder("setsid", "python3", "-c", TARGET).redirectErrorStream(true).start();
+        final BufferedReader out = new BufferedReader(new InputStreamReader(target.getInputStream(),
+            StandardCharsets.US_ASCII));
+        assertEquals("ready", out.readLine());
+        final int pid = (int)target.pid();
+
+        final Path smaps = dump(criu, pid, "smaps", false);
+        final Path early = dump(criu, pid, "early", true);
+        final String earlyLog = Files.readString(early.resolve("dump.log"));
+        assertTrue(earlyLog.contains("mappings of " + pid + " before freezing it"), "the flags were read early");
+        assertFalse(earlyLog.contains("changed before it was frozen"), "and used: nothing changed the mappings");
+        final String mm = "mm-" + pid + ".img";
+        assertFalse(Files.readString(smaps.resolve("dump.log")).contains("before freezing it"), "none unasked");
+        assertArrayEquals(Files.readAllBytes(smaps.resolve(mm)), Files.readAllBytes(early.resolve(mm)),
+            "the memory image (mappings, their flags and madvise state) is the same either way");
+
+        final OutputStream in = target.getOutputStream();
+        in.write("churn\n".getBytes(StandardCharsets.US_ASCII));
+        in.flush();
+        assertEquals("churning", out.readLine());
+        int fellBack = 0;
+        for (int i = 0; i < 5; i++)
+        {
+            final Path churned = dump(criu, pid, "churn-" + i, true);
+            fellBack += Files.readString(churned.resolve("dump.log")).contains("changed before it was frozen") ? 1 : 0;
+            assertTrue(Files.exists(churned.resolve(mm)));
+        }
+        assertTrue(fellBack > 0, "mappings that change between the early read and the freeze send CRIU back to smaps");
+        assertTrue(target.isAlive(), "the process runs on after the dumps");
+    }
+
+    private Path dump(final CriuBinary criu, final int pid, final String name, final boolean early) throws Exception
+    {
+        final Path images = dir.resolve(name);
+        Files.createDirectories(images);
+        final Shell.Result result = early ?
+            Shell.run(criu.path().toString(), "dump", "-t", Integer.toString(pid), "-D", images.toString(), "-R",
+                "--shell-job", "-v4", "-o", "dump.log", "--early-smaps") :
+            Shell.run(criu.path().toString(), "dump", "-t", Integer.toString(pid), "-D", images.toString(), "-R",
+                "--shell-job", "-v4", "-o", "dump.log");
+        assertTrue(result.ok(), "criu dump " + name + ": " + result.stderr() + " (log " + images + "/dump.log)");
+        return images;
+    }
+}
