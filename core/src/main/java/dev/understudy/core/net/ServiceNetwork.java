@@ -15,6 +15,8 @@ public final class ServiceNetwork implements AutoCloseable
 {
     public static final String BRIDGE_ALIAS = "understudy";
     public static final String DEFAULT_BRIDGE = "usbr0";
+    /** The service namespace's own TCP hash table: 512 KiB, and chains of ~1 socket at 65k connections. */
+    static final int SERVICE_TCP_HASH_ENTRIES = 65_536;
     public static final String DEFAULT_SUBNET_IP = "10.77.0.10/24";
     private static final Pattern NAME = Pattern.compile("[a-z0-9][a-z0-9-]{0,10}");
     private static final String RULE_COMMENT = "understudy";
@@ -131,7 +133,7 @@ public final class ServiceNetwork implements AutoCloseable
         try
         {
             ensureBridge(spec.bridge(), spec.gateway());
-            Shell.check("ip", "netns", "add", spec.netnsName());
+            addNamespaceWithOwnTcpTable(spec.netnsName());
             Shell.check("ip", "link", "add", spec.hostVeth(), "type", "veth", "peer", "name", "eth0",
                 "netns", spec.netnsName());
             if (!takeover)
@@ -155,6 +157,47 @@ public final class ServiceNetwork implements AutoCloseable
         {
             new ServiceNetwork(spec).close(); // removes what exists of it, and the bridge if it is ours and empty
             throw ex;
+        }
+    }
+
+    /**
+     * Adds the service's namespace with a TCP hash table of its own. CRIU lists the service's TCP sockets
+     * (sock_diag) while the service is frozen, and the kernel walks the whole table to do it: the host's shared
+     * table (262,144 buckets here) took 2.6 ms per address family, a namespace's own of 65,536 buckets 0.05 ms.
+     * A namespace gets its own table when tcp_child_ehash_entries is set as it is created; the host's value is
+     * put back at once. Where the sysctl is missing (Linux before 6.1) or read-only, the namespace shares the
+     * host's table, as before.
+     */
+    private static void addNamespaceWithOwnTcpTable(final String netns)
+    {
+        final Path sysctl = Path.of("/proc/sys/net/ipv4/tcp_child_ehash_entries");
+        String before = null;
+        try
+        {
+            before = Files.readString(sysctl).trim();
+            Files.writeString(sysctl, Integer.toString(SERVICE_TCP_HASH_ENTRIES));
+        }
+        catch (final java.io.IOException | RuntimeException ex)
+        {
+            before = null; // shared table: slower dumps, nothing else
+        }
+        try
+        {
+            Shell.check("ip", "netns", "add", netns);
+        }
+        finally
+        {
+            if (before != null)
+            {
+                try
+                {
+                    Files.writeString(sysctl, before);
+                }
+                catch (final java.io.IOException ignore)
+                {
+                    // written a moment ago: only namespaces made later by others would get a table of their own
+                }
+            }
         }
     }
 

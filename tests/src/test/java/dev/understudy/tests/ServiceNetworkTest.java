@@ -1,0 +1,35 @@
+package dev.understudy.tests;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+import dev.understudy.core.net.ServiceNetwork;
+import dev.understudy.core.os.Shell;
+import org.junit.jupiter.api.Test;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+
+/**
+ * The service's namespace has a TCP hash table of its own (CRIU's socket listing, while the service is frozen,
+ * walks the whole table), and making it leaves the host's setting as it was.
+ */
+final class ServiceNetworkTest
+{
+    @Test
+    void theServiceNamespaceHasItsOwnSmallTcpTable() throws Exception
+    {
+        final Path hostSetting = Path.of("/proc/sys/net/ipv4/tcp_child_ehash_entries");
+        final String before = Files.readString(hostSetting).trim();
+        final ServiceNetwork.Spec spec = ServiceNetwork.Spec.of("ehash", "ustest12", "10.77.31.10/24");
+        try (ServiceNetwork ignored = ServiceNetwork.create(spec))
+        {
+            // Negative when the namespace shares the host's table, its own size otherwise.
+            final String entries = Shell.check("ip", "netns", "exec", spec.netnsName(), "sysctl", "-n",
+                "net.ipv4.tcp_ehash_entries").trim();
+            assertEquals("65536", entries);
+            assertEquals(before, Files.readString(hostSetting).trim(), "the host's setting is put back");
+        }
+        assertFalse(Files.exists(spec.netnsPath()), "the namespace goes with the network");
+    }
+}
