@@ -113,6 +113,30 @@ final class EpochAgent implements Agent
      * and either the last dump is recent or (uffd-wp knows it for every process of the tree) too little was
      * written since to be worth one.
      */
+    /**
+     * Moves the pages images of a dump that is shipped (the slot this dump takes was its) into the next dump's
+     * directory: CRIU overwrites them in place (patch 0006), writing the epoch's pages into tmpfs memory that is
+     * already allocated instead of allocating a page for each while the service is frozen. Best effort.
+     */
+    private static void recyclePagesImages(final Path shipped, final Path next)
+    {
+        if (shipped == null)
+        {
+            return;
+        }
+        try (java.util.stream.Stream<Path> files = Files.list(shipped))
+        {
+            for (final Path file : files.filter(f -> f.getFileName().toString().startsWith("pages-")).toList())
+            {
+                Files.move(file, next.resolve(file.getFileName()));
+            }
+        }
+        catch (final IOException | RuntimeException ex)
+        {
+            // a pages image not moved is written into a new file, as without this
+        }
+    }
+
     private boolean nothingToCommit(final long now) throws IOException
     {
         if (outputCommit == null || lastDumpEndNs == 0 || !state.isProtected() ||
@@ -190,6 +214,7 @@ final class EpochAgent implements Agent
             parentEpoch = lastEpoch;
             parent = "../" + lastDir.getFileName();
             Files.deleteIfExists(lastDir.resolve("parent")); // CRIU needs the parent's pagemap, not its chain
+            recyclePagesImages(lastButOneDir, dir);
         }
         state.fullDumpRequested = false;
         forceFull = false;

@@ -92,6 +92,9 @@ public final class CriuService implements AutoCloseable
             .setNotifyScripts(true)
             // CRIU patch 0005: smaps (a page-table walk of every mapping) is read before the freeze, maps after it.
             .setEarlySmaps(true)
+            // CRIU patch 0006: a pages image found in the directory (moved there from a shipped dump) is
+            // overwritten in place, so tmpfs need not allocate a page per page written during the freeze.
+            .setReusePagesImages(true)
             .setNetworkLock("skip".equals(options.networkLock()) ?
                 CriuRpc.criu_network_lock_method.SKIP : CriuRpc.criu_network_lock_method.IPTABLES);
         if (options.trackMem())

@@ -19,11 +19,13 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * CRIU patch 0005 (--early-smaps, which every Understudy dump uses): the VMA flags read before the freeze give
- * the same memory image as smaps read while frozen, for mappings whose flags matter (madvise), and a process
- * whose mappings change in between falls back to smaps and still dumps.
+ * The CRIU patches every Understudy dump uses, against a real process. 0005 (--early-smaps): the VMA flags read
+ * before the freeze give the same memory image as smaps read while frozen, for mappings whose flags matter
+ * (madvise), and a process whose mappings change in between falls back to smaps and still dumps. 0006
+ * (--reuse-pages-images): a pages image left in the directory, longer or shorter than the dump's, filled with
+ * noise, is overwritten into the same image a new file gets.
  */
-final class EarlySmapsTest
+final class CriuPatchesTest
 {
     /** Mappings with madvise flags; "churn" then maps and unmaps without pause. */
     private static final String TARGET = String.join("\n",
@@ -43,7 +45,7 @@ final class EarlySmapsTest
         "    threading.Thread(target=churn, daemon=True).start()",
         "    print('churning', flush=True)");
 
-    private final Path dir = Path.of("/dev/shm/understudy-early-smaps-test");
+    private final Path dir = Path.of("/dev/shm/understudy-criu-patches-test");
     private Process target;
 
     @AfterEach
@@ -89,6 +91,50 @@ final class EarlySmapsTest
         }
         assertTrue(fellBack > 0, "mappings that change between the early read and the freeze send CRIU back to smaps");
         assertTrue(target.isAlive(), "the process runs on after the dumps");
+    }
+
+    @Test
+    void aPagesImageLeftInPlaceIsOverwrittenIntoTheSameImage() throws Exception
+    {
+        final CriuBinary criu = CriuBinary.locate();
+        // 8 MiB of distinct pages, then stopped: its memory holds still between the dumps.
+        target = new ProcessBuilder("setsid", "python3", "-c", String.join("\n",
+            "import os, signal",
+            "m = bytearray(8 << 20)",
+            "for i in range(0, len(m), 4096): m[i:i + 8] = i.to_bytes(8, 'little')",
+            "print('ready', flush=True)",
+            "os.kill(os.getpid(), signal.SIGSTOP)")).redirectErrorStream(true).start();
+        assertEquals("ready", new BufferedReader(new InputStreamReader(target.getInputStream(),
+            StandardCharsets.US_ASCII)).readLine());
+        final int pid = (int)target.pid();
+        while (!Shell.run("ps", "-o", "stat=", "-p", Integer.toString(pid)).stdout().trim().startsWith("T"))
+        {
+            Thread.sleep(10);
+        }
+        final byte[] fresh = Files.readAllBytes(dump(criu, pid, "fresh", false).resolve("pages-1.img"));
+        final java.util.Random random = new java.util.Random(7);
+        for (final int length : new int[]{fresh.length * 2, fresh.length / 3})
+        {
+            final Path images = dir.resolve("reuse-" + length);
+            Files.createDirectories(images);
+            final byte[] noise = new byte[length];
+            random.nextBytes(noise);
+            Files.write(images.resolve("pages-1.img"), noise);
+            final Shell.Result result = Shell.run(criu.path().toString(), "dump", "-t", Integer.toString(pid), "-D",
+                images.toString(), "-R", "--shell-job", "-v4", "-o", "dump.log", "--reuse-pages-images");
+            assertTrue(result.ok(), "criu dump over " + length + " bytes: " + result.stderr());
+            assertTrue(Files.readString(images.resolve("dump.log")).contains("in place"), "the old file was used");
+            final byte[] reused = Files.readAllBytes(images.resolve("pages-1.img"));
+            assertEquals(fresh.length, reused.length, "cut to the dump's length (the old file had " + length + ")");
+            // CRIU's parasite leaves a few bytes of a stopped task's stack different from dump to dump; noise left
+            // behind would differ in thousands.
+            int differing = 0;
+            for (int i = 0; i < fresh.length; i++)
+            {
+                differing += fresh[i] != reused[i] ? 1 : 0;
+            }
+            assertTrue(differing < 64, differing + " bytes differ from the image written into a new file");
+        }
     }
 
     private Path dump(final CriuBinary criu, final int pid, final String name, final boolean early) throws Exception
