@@ -6,6 +6,7 @@ import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 
 import dev.understudy.core.criu.CriuBinary;
 import dev.understudy.core.os.Directories;
@@ -23,7 +24,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * before the freeze give the same memory image as smaps read while frozen, for mappings whose flags matter
  * (madvise), and a process whose mappings change in between falls back to smaps and still dumps. 0006
  * (--reuse-pages-images): a pages image left in the directory, longer or shorter than the dump's, filled with
- * noise, is overwritten into the same image a new file gets.
+ * noise, is overwritten into the same image a new file gets. 0007: the parasite is asked for the cgroup paths of a
+ * task's threads only when the task has a cgroup namespace of its own.
  */
 final class CriuPatchesTest
 {
@@ -134,6 +136,39 @@ final class CriuPatchesTest
                 differing += fresh[i] != reused[i] ? 1 : 0;
             }
             assertTrue(differing < 64, differing + " bytes differ from the image written into a new file");
+        }
+    }
+
+    @Test
+    void theParasiteReadsCgroupPathsOnlyInACgroupNamespaceOfItsOwn() throws Exception
+    {
+        final CriuBinary criu = CriuBinary.locate();
+        final String threads = String.join("\n",
+            "import threading, time",
+            "for _ in range(4): threading.Thread(target=time.sleep, args=(3600,), daemon=True).start()",
+            "print('ready', flush=True)",
+            "time.sleep(3600)");
+        assertEquals(0, cgroupCallsOfADump(criu, "shared", List.of("setsid", "python3", "-c", threads)),
+            "a task in criu's cgroup namespace: nothing to ask the parasite");
+        assertEquals(5, cgroupCallsOfADump(criu, "own", List.of("unshare", "--cgroup", "setsid", "python3", "-c",
+            threads)), "a task in a cgroup namespace of its own: the leader's paths and each of its 4 threads'");
+    }
+
+    /** PARASITE_CMD_DUMP_CGROUP of the pinned CRIU (4.2.1: PARASITE_USER_CMDS + 12), in its -v4 log. */
+    private int cgroupCallsOfADump(final CriuBinary criu, final String name, final List<String> command)
+        throws Exception
+    {
+        final Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
+        try
+        {
+            assertEquals("ready", new BufferedReader(new InputStreamReader(process.getInputStream(),
+                StandardCharsets.US_ASCII)).readLine());
+            final String log = Files.readString(dump(criu, (int)process.pid(), name, false).resolve("dump.log"));
+            return (int)log.lines().filter(line -> line.endsWith("Wait for ack 76 on daemon socket")).count();
+        }
+        finally
+        {
+            process.destroyForcibly().waitFor();
         }
     }
 
