@@ -7,7 +7,6 @@ import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 
-import com.sun.jna.Memory;
 import com.sun.jna.Native;
 import com.sun.jna.Pointer;
 import dev.understudy.core.agent.Activity;
@@ -87,6 +86,16 @@ public final class EpochCommitBuffer implements AutoCloseable
     private final NfqueueMessages.PacketHandler onPacket = this::onPacket;
     private final UnsafeBuffer verdict = new UnsafeBuffer(ByteBuffer.allocateDirect(NfqueueMessages.VERDICT_LENGTH));
     private final UnsafeBuffer wakeValue = new UnsafeBuffer(ByteBuffer.allocateDirect(8));
+    /** Where the holder reads the eventfd's counter: not wakeValue, which other threads write from. */
+    private final UnsafeBuffer wakeCount = new UnsafeBuffer(ByteBuffer.allocateDirect(8));
+    /**
+     * Native memory the kernel writes into (recv, poll), held in fields for the life of the buffer: a local
+     * whose last Java use is taking its address can be collected, and its memory freed, while the kernel
+     * still writes there (seen: the JVM crashed in its compiler, with a corrupted native heap).
+     */
+    private final UnsafeBuffer receiveBuffer = new UnsafeBuffer(ByteBuffer.allocateDirect(256 * 1024));
+    /** struct pollfd[2]: the queue socket, the wake eventfd. */
+    private final UnsafeBuffer pollFds = new UnsafeBuffer(ByteBuffer.allocateDirect(16));
     /** Written by any thread that submits a command; the holder sleeps in poll() on it and the queue socket. */
     private final int wakeFd;
     private int netlinkFd = -1;
@@ -318,8 +327,6 @@ public final class EpochCommitBuffer implements AutoCloseable
     private void run()
     {
         final NetfilterQueueLibrary nfq = NetfilterQueueLibrary.LIB;
-        final Memory receiveBuffer = new Memory(256 * 1024);
-        final Memory pollFds = new Memory(16); // struct pollfd[2]: the queue socket, the wake eventfd
         int fd;
         try
         {
@@ -358,11 +365,11 @@ public final class EpochCommitBuffer implements AutoCloseable
             return;
         }
 
-        pollFds.setInt(0, fd);
-        pollFds.setShort(4, DirectLibC.POLLIN);
-        pollFds.setInt(8, wakeFd);
-        pollFds.setShort(12, DirectLibC.POLLIN);
-        final UnsafeBuffer received = new UnsafeBuffer(Pointer.nativeValue(receiveBuffer), (int)receiveBuffer.size());
+        pollFds.putInt(0, fd);
+        pollFds.putShort(4, DirectLibC.POLLIN);
+        pollFds.putInt(8, wakeFd);
+        pollFds.putShort(12, DirectLibC.POLLIN);
+        final UnsafeBuffer received = receiveBuffer;
         try
         {
             while (running)
@@ -396,12 +403,12 @@ public final class EpochCommitBuffer implements AutoCloseable
                 {
                     // Sleep in the kernel until a packet or a command comes: no spinning between packets
                     // that arrive a fraction of a millisecond apart. The timeout bounds the stats' age.
-                    pollFds.setShort(6, (short)0);
-                    pollFds.setShort(14, (short)0);
-                    DirectLibC.poll(Pointer.nativeValue(pollFds), 2, 100);
+                    pollFds.putShort(6, (short)0);
+                    pollFds.putShort(14, (short)0);
+                    DirectLibC.poll(pollFds.addressOffset(), 2, 100);
                     if (pollFds.getShort(14) != 0)
                     {
-                        DirectLibC.read(wakeFd, wakeValue.addressOffset(), 8); // reset the eventfd's counter
+                        DirectLibC.read(wakeFd, wakeCount.addressOffset(), 8); // reset the eventfd's counter
                     }
                 }
             }
