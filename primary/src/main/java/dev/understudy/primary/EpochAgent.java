@@ -113,30 +113,6 @@ final class EpochAgent implements Agent
      * and either the last dump is recent or (uffd-wp knows it for every process of the tree) too little was
      * written since to be worth one.
      */
-    /**
-     * Moves the pages images of a dump that is shipped (the slot this dump takes was its) into the next dump's
-     * directory: CRIU overwrites them in place (patch 0006), writing the epoch's pages into tmpfs memory that is
-     * already allocated instead of allocating a page for each while the service is frozen. Best effort.
-     */
-    private static void recyclePagesImages(final Path shipped, final Path next)
-    {
-        if (shipped == null)
-        {
-            return;
-        }
-        try (java.util.stream.Stream<Path> files = Files.list(shipped))
-        {
-            for (final Path file : files.filter(f -> f.getFileName().toString().startsWith("pages-")).toList())
-            {
-                Files.move(file, next.resolve(file.getFileName()));
-            }
-        }
-        catch (final IOException | RuntimeException ex)
-        {
-            // a pages image not moved is written into a new file, as without this
-        }
-    }
-
     private boolean nothingToCommit(final long now) throws IOException
     {
         if (outputCommit == null || lastDumpEndNs == 0 || !state.isProtected() ||
@@ -209,12 +185,14 @@ final class EpochAgent implements Agent
         Files.createDirectories(dir);
         long parentEpoch = -1;
         String parent = null;
+        boolean recycledPagesImages = false;
         if (canUseParent)
         {
             parentEpoch = lastEpoch;
             parent = "../" + lastDir.getFileName();
             Files.deleteIfExists(lastDir.resolve("parent")); // CRIU needs the parent's pagemap, not its chain
-            recyclePagesImages(lastButOneDir, dir);
+            // The slot this dump takes was the dump before last's: it is shipped, its pages images are free.
+            recycledPagesImages = PagesImageRecycler.moveInto(lastButOneDir, dir) > 0;
         }
         state.fullDumpRequested = false;
         forceFull = false;
@@ -257,6 +235,24 @@ final class EpochAgent implements Agent
             }
         }
         final long end = System.nanoTime();
+        if (recycledPagesImages)
+        {
+            try
+            {
+                PagesImageRecycler.dropUnreferenced(dir); // the tree has fewer processes than the dump it came from
+            }
+            catch (final IOException ex)
+            {
+                // A stray pages image would be shipped as part of the image: drop the dump like a failed one.
+                Directories.deleteRecursively(dir);
+                free.offer(slot);
+                forceFull = true;
+                state.lastError = "epoch " + number + " dropped: its pagemaps could not be read (" + ex.getMessage() +
+                    "); dumping again";
+                nextEpochNs = end;
+                return 1;
+            }
+        }
         final java.util.List<String> processFiles = FilesImage.processFilesOpen(dir);
         if (!processFiles.isEmpty())
         {
