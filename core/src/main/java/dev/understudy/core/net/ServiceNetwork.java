@@ -17,6 +17,7 @@ public final class ServiceNetwork implements AutoCloseable
     public static final String DEFAULT_BRIDGE = "usbr0";
     /** The service namespace's own TCP hash table: 512 KiB, and chains of ~1 socket at 65k connections. */
     static final int SERVICE_TCP_HASH_ENTRIES = 65_536;
+    private static final Path NETNS_LOCK = Path.of("/run/understudy-netns.lock");
     public static final String DEFAULT_SUBNET_IP = "10.77.0.10/24";
     private static final Pattern NAME = Pattern.compile("[a-z0-9][a-z0-9-]{0,10}");
     private static final String RULE_COMMENT = "understudy";
@@ -170,34 +171,45 @@ public final class ServiceNetwork implements AutoCloseable
      */
     private static void addNamespaceWithOwnTcpTable(final String netns)
     {
-        final Path sysctl = Path.of("/proc/sys/net/ipv4/tcp_child_ehash_entries");
-        String before = null;
-        try
+        // Held across processes: two Understudy instances doing this at once would otherwise leave the host's
+        // setting at our value (the second reads the first's value as the one to put back).
+        try (java.nio.channels.FileChannel lock = java.nio.channels.FileChannel.open(NETNS_LOCK,
+            java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.WRITE);
+            java.nio.channels.FileLock ignored = lock.lock())
         {
-            before = Files.readString(sysctl).trim();
-            Files.writeString(sysctl, Integer.toString(SERVICE_TCP_HASH_ENTRIES));
-        }
-        catch (final java.io.IOException | RuntimeException ex)
-        {
-            before = null; // shared table: slower dumps, nothing else
-        }
-        try
-        {
-            Shell.check("ip", "netns", "add", netns);
-        }
-        finally
-        {
-            if (before != null)
+            final Path sysctl = Path.of("/proc/sys/net/ipv4/tcp_child_ehash_entries");
+            String before;
+            try
             {
-                try
+                before = Files.readString(sysctl).trim();
+                Files.writeString(sysctl, Integer.toString(SERVICE_TCP_HASH_ENTRIES));
+            }
+            catch (final java.io.IOException | RuntimeException ex)
+            {
+                before = null; // shared table: slower dumps, nothing else
+            }
+            try
+            {
+                Shell.check("ip", "netns", "add", netns);
+            }
+            finally
+            {
+                if (before != null)
                 {
-                    Files.writeString(sysctl, before);
-                }
-                catch (final java.io.IOException ignore)
-                {
-                    // written a moment ago: only namespaces made later by others would get a table of their own
+                    try
+                    {
+                        Files.writeString(sysctl, before);
+                    }
+                    catch (final java.io.IOException ignore)
+                    {
+                        // written a moment ago; if not, namespaces others make get a table of their own
+                    }
                 }
             }
+        }
+        catch (final java.io.IOException ex)
+        {
+            throw new IllegalStateException("creating network namespace " + netns + ": " + ex.getMessage(), ex);
         }
     }
 
