@@ -58,6 +58,7 @@ public final class Standby implements AutoCloseable
             }
         });
         standby.replica = Replica.start(replicaContext, observer);
+        standby.showReady();
         if (takeoverContext.automatic())
         {
             try
@@ -72,8 +73,20 @@ public final class Standby implements AutoCloseable
                     "takeover builds one then");
             }
         }
-        standby.replica.takeoverStatus(standby.readyStatus());
         return standby;
+    }
+
+    /**
+     * The first status, unless a suspicion came first: the replica's heartbeat thread runs from Replica.start
+     * on, and a primary lost while this thread was still starting (a refusal shown) must not be overwritten
+     * with "ready" (seen: FailoverFaultsTest waited 10 s for a refusal that had been written over).
+     */
+    private synchronized void showReady()
+    {
+        if (!suspicionShown)
+        {
+            replica.takeoverStatus(readyStatus());
+        }
     }
 
     private String readyStatus()
@@ -86,7 +99,7 @@ public final class Standby implements AutoCloseable
      * A primary suspected without a takeover (refused: nothing to restore yet; or takeover is manual) is alive
      * after all: the status goes back to ready, and a later loss is judged afresh.
      */
-    private void onPrimaryBack()
+    private synchronized void onPrimaryBack()
     {
         if (suspicionShown)
         {
@@ -95,7 +108,7 @@ public final class Standby implements AutoCloseable
         }
     }
 
-    private void onPrimaryLost(final long silentMs)
+    private synchronized void onPrimaryLost(final long silentMs)
     {
         suspectedAtMs = System.currentTimeMillis();
         if (!takeoverContext.automatic())
