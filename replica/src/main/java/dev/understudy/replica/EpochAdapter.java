@@ -154,7 +154,8 @@ final class EpochAdapter implements FragmentHandler
             {
                 assembler.dropImage(); // pages of two epochs: nothing here may be restored; the primary resyncs
                 metrics.onRefused();
-                state.lastError = "epoch " + outcome.epoch() + " could not be written: " + ex.getMessage();
+                state.lastError = "epoch " + outcome.epoch() + " could not be written (" + ex.getMessage() +
+                    "): the replica dropped its image and needs a whole one";
                 observer.onRefused(outcome.epoch(), AckCodec.REJECTED, state.lastError);
                 if (!ackedEarly)
                 {

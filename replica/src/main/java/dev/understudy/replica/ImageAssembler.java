@@ -445,8 +445,8 @@ final class ImageAssembler
 
     /**
      * Writes the epoch that {@link #end} accepted into the page store. On failure the held image matches no
-     * epoch (pages half-written): it is dropped, and the next epoch the primary sends is refused until a whole
-     * image comes.
+     * epoch (pages half-written): the caller drops it ({@link #dropImage}), and the next epoch the primary
+     * sends is refused until a whole image comes.
      */
     void apply() throws IOException
     {
@@ -456,16 +456,7 @@ final class ImageAssembler
             throw new IllegalStateException("no verified epoch to apply");
         }
         verifiedPagemaps = null;
-        try
-        {
-            applyPages(pagemaps);
-        }
-        catch (final IOException | RuntimeException ex)
-        {
-            dropImage();
-            throw new IOException("writing the pages of epoch " + epoch + " failed (" + ex.getMessage() +
-                "): the replica dropped its image and needs a whole one", ex);
-        }
+        applyPages(pagemaps);
     }
 
     /** Whatever is staged or held is dropped: the image store and page store then match no epoch. */
