@@ -83,10 +83,13 @@ final class BenchIdleCommand implements Callable<Integer>
             Thread.sleep(durationS * 1000L);
             final double seconds = (System.nanoTime() - start) / 1e9;
             final long[] machineAfter = machineTicks();
+            final double notIdleTicks = seconds * TICKS_PER_SECOND * onlineCpus() -
+                (machineAfter[1] - machineBefore[1]);
             final long selfAfter = selfTicks();
             echo(pair.serviceHost()); // still serving after the run
             final Map<String, Object> result = new LinkedHashMap<>();
-            result.put("machine_cpu_percent", percent(machineAfter[0] - machineBefore[0], seconds));
+            result.put("machine_cpu_percent", percent(notIdleTicks, seconds));
+            result.put("machine_cpu_percent_tick_sampled", percent(machineAfter[0] - machineBefore[0], seconds));
             result.put("agents_cpu_percent", percent(selfAfter - selfBefore, seconds));
             result.put("epochs_committed", protectedMode ?
                 pair.primary().metrics().committedCount() - committedBefore : null);
@@ -97,7 +100,7 @@ final class BenchIdleCommand implements Callable<Integer>
         }
     }
 
-    private static double percent(final long ticks, final double seconds)
+    private static double percent(final double ticks, final double seconds)
     {
         return Math.round(10_000.0 * ticks / TICKS_PER_SECOND / seconds) / 100.0;
     }
@@ -105,7 +108,13 @@ final class BenchIdleCommand implements Callable<Integer>
     /** USER_HZ: the unit of /proc/stat; 100 on every Linux architecture Understudy runs on. */
     private static final double TICKS_PER_SECOND = 100.0;
 
-    /** Busy ticks of all CPUs since boot (user, nice, system, irq, softirq, steal). */
+    /**
+     * All CPUs since boot: {busy ticks (user, nice, system, irq, softirq, steal), idle + iowait}. The machine's
+     * CPU is taken as wall time minus idle: with a tickless idle the kernel measures idle time exactly, while the
+     * busy fields are sampled at the tick, and threads that wake on timers (heartbeats, parked agents) are
+     * charged whole ticks for tens of microseconds of work (here 7.9 % sampled against 6.6 % not idle, the same
+     * 15 s). The sampled figure is reported beside it.
+     */
     private static long[] machineTicks() throws IOException
     {
         final String[] f = Files.readAllLines(Path.of("/proc/stat")).get(0).trim().split("\\s+");
@@ -114,7 +123,13 @@ final class BenchIdleCommand implements Callable<Integer>
         {
             busy += Long.parseLong(f[i]);
         }
-        return new long[]{busy};
+        return new long[]{busy, Long.parseLong(f[4]) + Long.parseLong(f[5])};
+    }
+
+    /** The CPUs /proc/stat counts (not this process's affinity, which may be narrower). */
+    private static int onlineCpus() throws IOException
+    {
+        return (int)Files.readAllLines(Path.of("/proc/stat")).stream().filter(l -> l.matches("cpu\\d+ .*")).count();
     }
 
     /** This process's CPU ticks: the primary's and the replica's agents and media drivers all run here. */

@@ -61,6 +61,7 @@ final class EpochAgent implements Agent
     private boolean forceFull;
     private long packetsAtLastDump = Long.MIN_VALUE;
     private long lastDumpEndNs;
+    private long lastWrittenCheckNs;
     /** --verify-memory: digests the live memory in CRIU's post-dump notification, while still frozen. */
     private final MemoryDigest memoryDigest;
     private long liveMemoryDigest = MemoryDigest.NONE;
@@ -120,7 +121,12 @@ final class EpochAgent implements Agent
         {
             return false; // a replica without an acknowledged image gets one whether the service talks or not
         }
-        return now - lastDumpEndNs < QUIET_DUMP_NS || (uffd != null && !uffd.written().worthADump());
+        if (now - lastWrittenCheckNs < QUIET_DUMP_NS) // a dump counts as a check
+        {
+            return true;
+        }
+        lastWrittenCheckNs = now; // asking the tracker walks the tree and scans every mapping: once a quiet period
+        return uffd != null && !uffd.written().worthADump();
     }
 
     public String roleName()
@@ -268,6 +274,7 @@ final class EpochAgent implements Agent
         }
         failureBackoffNs = 0;
         lastDumpEndNs = end;
+        lastWrittenCheckNs = end;
         if (outputCommit == null || packetsBefore != packetsAtLastDump)
         {
             activity.active(end); // the service talks; a quiet dump (no packets) leaves the threads drowsy

@@ -147,8 +147,9 @@ public final class Primary implements AutoCloseable
         final EpochAgent epochAgent = new EpochAgent(context, state, metrics, criu, service,
             outputCommit != null ? outputCommit.listener(notifications) : notifications, ready, free, dirtyTracking,
             uffdTracker, outputCommit, activity);
-        // Quiet: only quiet epochs (no output waits for them) reach the shipper; a talking service wakes it.
-        shipperRunner = new AgentRunner(QuietIdleStrategy.lazy(activity, 50), this::onError, null, shipper);
+        // Quiet: only quiet epochs (no output waits for them) reach the shipper, a little later; a talking
+        // service wakes it.
+        shipperRunner = new AgentRunner(QuietIdleStrategy.lazy(activity, 100), this::onError, null, shipper);
         // Quiet: the epoch loop only finds the service silent each interval; a packet wakes it (Activity).
         epochRunner = new AgentRunner(QuietIdleStrategy.lazy(activity, context.intervalMs()), this::onError, null,
             epochAgent);
@@ -165,7 +166,8 @@ public final class Primary implements AutoCloseable
         final Subscription heartbeats = aeron.aeron().addSubscription(Streams.udpChannel(listen), Streams.HEARTBEATS);
         final PrimaryHeartbeat heartbeat = new PrimaryHeartbeat(context.term(), state, this::fence);
         final String replicaEndpoint = context.replicaEndpoint();
-        heartbeatRunner = new AgentRunner(QuietIdleStrategy.agents(activity), this::onError, null,
+        heartbeatRunner = new AgentRunner(QuietIdleStrategy.lazy(activity, context.heartbeat().quietParkMs()),
+            this::onError, null,
             new HeartbeatAgent(context.heartbeat(), new HeartbeatPublisher(aeron.aeron()), () -> replicaEndpoint,
                 heartbeats, new FailureDetector(TimeUnit.MILLISECONDS.toNanos(context.heartbeat().timeoutMs())),
                 heartbeat, heartbeat, heartbeatMetrics));

@@ -87,7 +87,8 @@ public final class Replica implements AutoCloseable
             context.journalBaseIntervalMs(), detector, terms, activity);
         statusServer = StatusServer.start(context.metricsHost(), context.metricsPort(), registry,
             () -> state.toMap(context, store, metrics, assembler));
-        runner = new AgentRunner(QuietIdleStrategy.agents(activity), this::onError, null,
+        // Quiet: an epoch after a quiet stretch waits for the media driver (10 ms parks) anyway.
+        runner = new AgentRunner(QuietIdleStrategy.lazy(activity, 20), this::onError, null,
             new ReplicaAgent(epochs, adapter, assembler, state));
         AgentRunner.startOnThread(runner);
 
@@ -105,7 +106,7 @@ public final class Replica implements AutoCloseable
         final Subscription heartbeats = aeron.aeron().addSubscription(Streams.udpChannel(context.listenEndpoint()),
             Streams.HEARTBEATS);
         final ReplicaHeartbeat heartbeat = new ReplicaHeartbeat(state, store, context.primaryLossHandler());
-        heartbeatRunner = new AgentRunner(QuietIdleStrategy.agents(activity),
+        heartbeatRunner = new AgentRunner(QuietIdleStrategy.lazy(activity, context.heartbeat().quietParkMs()),
             this::onError, null,
             new HeartbeatAgent(context.heartbeat(), new HeartbeatPublisher(aeron.aeron()), heartbeat::primaryEndpoint,
                 heartbeats, detector, heartbeat, heartbeat, heartbeatMetrics));
