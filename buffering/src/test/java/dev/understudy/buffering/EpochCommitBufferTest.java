@@ -18,6 +18,7 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -31,7 +32,6 @@ class EpochCommitBufferTest
     private static final String SERVER = "10.77.21.2";
     private static final int PORT = 7007;
     private final AtomicInteger serverReceived = new AtomicInteger();
-    private Thread server;
     private DatagramSocket serverSocket;
     private DatagramSocket client;
     private EpochCommitBuffer buffer;
@@ -51,34 +51,43 @@ class EpochCommitBufferTest
         Shell.check("ip", "-n", NS, "addr", "add", SERVER + "/24", "dev", "eth0");
         Shell.check("ip", "-n", NS, "link", "set", "eth0", "up");
         Shell.check("ip", "-n", NS, "link", "set", "lo", "up");
+        serverSocket = startEcho(new InetSocketAddress(SERVER, PORT), serverReceived);
+        client = new DatagramSocket(new InetSocketAddress("10.77.21.1", 0));
+    }
+
+    /** A UDP echo server inside the namespace: its replies are the service's output. */
+    private static DatagramSocket startEcho(final InetSocketAddress address, final AtomicInteger received)
+        throws Exception
+    {
         final CountDownLatch bound = new CountDownLatch(1);
-        server = new Thread(() ->
+        final DatagramSocket[] socket = new DatagramSocket[1];
+        final Thread server = new Thread(() ->
         {
             final int fd = LibC.INSTANCE.open(NS_PATH.toString(), LibC.O_RDONLY | LibC.O_CLOEXEC);
             LibC.INSTANCE.setns(fd, LibC.CLONE_NEWNET);
             LibC.INSTANCE.close(fd);
-            try (DatagramSocket socket = new DatagramSocket(new InetSocketAddress(SERVER, PORT)))
+            try (DatagramSocket s = new DatagramSocket(address))
             {
-                serverSocket = socket;
+                socket[0] = s;
                 bound.countDown();
                 final byte[] data = new byte[2048];
-                while (!socket.isClosed())
+                while (!s.isClosed())
                 {
                     final DatagramPacket packet = new DatagramPacket(data, data.length);
-                    socket.receive(packet);
-                    serverReceived.incrementAndGet();
-                    socket.send(new DatagramPacket(data, packet.getLength(), packet.getSocketAddress()));
+                    s.receive(packet);
+                    received.incrementAndGet();
+                    s.send(new DatagramPacket(data, packet.getLength(), packet.getSocketAddress()));
                 }
             }
             catch (final Exception ignore)
             {
-                // closed by tearDown
+                bound.countDown(); // closed by tearDown, or could not bind (the test then fails on null)
             }
         }, "echo-in-netns");
         server.setDaemon(true);
         server.start();
         bound.await();
-        client = new DatagramSocket(new InetSocketAddress("10.77.21.1", 0));
+        return socket[0];
     }
 
     @AfterEach
@@ -203,5 +212,35 @@ class EpochCommitBufferTest
         buffer.sealEpoch(2);
         buffer.release(2);
         assertEquals(List.of("later"), receive(300), "the service's output flows again once the queue drained");
+    }
+
+    @Test
+    void neighbourDiscoveryPassesWhileTheReplyItServesIsHeld() throws Exception
+    {
+        // IPv6 on the veth, addresses without duplicate detection so they are usable at once.
+        Shell.check("nsenter", "--net=" + NS_PATH, "sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=0",
+            "net.ipv6.conf.eth0.disable_ipv6=0");
+        Shell.check("ip", "-n", NS, "-6", "addr", "add", "fd77:21::2/64", "dev", "eth0", "nodad");
+        Shell.check("ip", "-6", "addr", "add", "fd77:21::1/64", "dev", "usbuf0", "nodad");
+        final AtomicInteger received = new AtomicInteger();
+        try (DatagramSocket echo6 = startEcho(new InetSocketAddress("fd77:21::2", PORT + 1), received);
+            DatagramSocket client6 = new DatagramSocket(new InetSocketAddress("fd77:21::1", 0)))
+        {
+            buffer = EpochCommitBuffer.start(EpochCommitBuffer.Config.defaults(NS_PATH));
+            final byte[] bytes = "nd".getBytes(StandardCharsets.US_ASCII);
+            client6.send(new DatagramPacket(bytes, bytes.length, new InetSocketAddress("fd77:21::2", PORT + 1)));
+            awaitCount(received, 1);
+            assertEquals(1, received.get(),
+                "the datagram arrived: the namespace's neighbour advertisement was not held for an epoch");
+            client6.setSoTimeout(300);
+            final DatagramPacket reply = new DatagramPacket(new byte[64], 64);
+            assertThrows(SocketTimeoutException.class, () -> client6.receive(reply),
+                "the service's reply is held: its epoch is not acknowledged");
+            buffer.sealEpoch(1);
+            buffer.release(1);
+            client6.setSoTimeout(1_000);
+            client6.receive(reply);
+            assertEquals("nd", new String(reply.getData(), 0, reply.getLength(), StandardCharsets.US_ASCII));
+        }
     }
 }

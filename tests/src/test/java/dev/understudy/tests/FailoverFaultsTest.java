@@ -62,7 +62,13 @@ class FailoverFaultsTest
             final Map<String, String> takeover = pair.awaitTakeover(10_000);
             assertEquals("primary", takeover.get("role"), takeover.toString());
             final int repliesAtTakeover = incr.replies();
-            Thread.sleep(500);
+            // The client resends on its own TCP timer, which doubled while the host hung (200, 400, 800 ms...):
+            // the first answer may come that long after the takeover, so wait a few of its periods.
+            final long deadline = System.nanoTime() + 5_000_000_000L;
+            while (incr.replies() <= repliesAtTakeover && System.nanoTime() < deadline)
+            {
+                Thread.sleep(20);
+            }
             assertTrue(incr.replies() > repliesAtTakeover, "the new primary answers the same connection");
 
             pair.pausePrimary(false); // the old primary resumes, still believing it is primary under term 1
