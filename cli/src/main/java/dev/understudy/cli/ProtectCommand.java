@@ -26,7 +26,7 @@ final class ProtectCommand implements Callable<Integer>
     @Option(names = "--service-ip", required = true, description = "the service's IPv4/prefix, e.g. 10.77.0.10/24")
     String serviceIp;
 
-    @Option(names = "--interval-ms", defaultValue = "100", description = "how long the service runs between two checkpoints (default ${DEFAULT-VALUE})")
+    @Option(names = "--interval-ms", defaultValue = "100", description = "checkpoint period, freeze to freeze (default ${DEFAULT-VALUE})")
     int intervalMs;
 
     @Option(names = "--name", defaultValue = "svc", description = "service name (default ${DEFAULT-VALUE})")

@@ -2,7 +2,9 @@ package dev.understudy.core;
 
 import java.nio.ByteBuffer;
 
+import dev.understudy.core.checkpoint.BlockHasher;
 import dev.understudy.core.protocol.AckCodec;
+import dev.understudy.core.protocol.ChunkEncoder;
 import dev.understudy.core.protocol.EpochBeginCodec;
 import dev.understudy.core.protocol.EpochEndCodec;
 import dev.understudy.core.protocol.FileChunkCodec;
@@ -13,6 +15,7 @@ import dev.understudy.core.protocol.MessageHeader;
 import org.agrona.concurrent.UnsafeBuffer;
 import org.junit.jupiter.api.Test;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -71,7 +74,33 @@ class ProtocolCodecTest
         assertEquals("pagemap-1.img", codec.pagemapName());
         assertEquals(400, codec.payloadLength());
         assertEquals(payloadOffset, codec.payloadOffset());
+        assertEquals(FileChunkCodec.PAYLOAD_CHECKSUM_VERSION, codec.version());
         assertFalse(codec.fitsIn(0, length - 1), "a truncated frame is detected before its payload is read");
+    }
+
+    @Test
+    void encodedChunkChecksumsThePayloadAsSentAndDecompressesToTheRawBytes()
+    {
+        final ByteBuffer raw = ByteBuffer.allocateDirect(256 * 1024);
+        for (int i = 0; i < raw.capacity(); i++)
+        {
+            raw.put(i, (byte)(i % 4096 < 100 ? i * 31 : 'v')); // pages of a Redis value store: mostly alike
+        }
+        final ChunkEncoder encoder = new ChunkEncoder();
+        final int length = encoder.encode(7, 1, FileKind.PAGES_DELTA, 0, 1, 0x99L, 1 << 30, "pages-1.img",
+            "pagemap-1.img", raw, 0, raw.capacity());
+        final FileChunkCodec codec = new FileChunkCodec().wrap(encoder.buffer(), 0);
+        assertTrue(codec.fitsIn(0, length));
+        assertTrue(codec.compressedLength() > 0 && codec.payloadLength() < raw.capacity() / 4, "compressed");
+        final byte[] payload = new byte[codec.payloadLength()];
+        encoder.buffer().getBytes(codec.payloadOffset(), payload);
+        assertEquals(BlockHasher.hash(payload, 0, payload.length), codec.checksum(), "the checksum covers what is sent");
+        final byte[] back = new byte[raw.capacity()];
+        net.jpountz.lz4.LZ4Factory.fastestInstance().safeDecompressor().decompress(payload, 0, payload.length, back, 0,
+            back.length);
+        final byte[] expected = new byte[raw.capacity()];
+        raw.get(0, expected);
+        assertArrayEquals(expected, back);
     }
 
     @Test

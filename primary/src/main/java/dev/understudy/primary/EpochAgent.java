@@ -67,6 +67,7 @@ final class EpochAgent implements Agent
     private long liveMemoryDigest = MemoryDigest.NONE;
     private Path dumpingDir;
     /** Incremental dumps: the last dump (the next parent) and the one before it, kept on tmpfs. */
+    private final Runnable wakeShipper;
     private Path lastDir;
     private long lastEpoch = -1;
     private Path lastButOneDir;
@@ -75,8 +76,9 @@ final class EpochAgent implements Agent
         final CriuService criu, final ProtectedProcess service, final CriuNotificationListener notifications,
         final OneToOneConcurrentArrayQueue<CheckpointEpoch> ready,
         final OneToOneConcurrentArrayQueue<CheckpointEpoch> free, final DirtyTracking dirtyTracking,
-        final UffdTracker uffd, final OutputCommit outputCommit, final Activity activity)
+        final UffdTracker uffd, final OutputCommit outputCommit, final Activity activity, final Runnable wakeShipper)
     {
+        this.wakeShipper = wakeShipper;
         this.activity = activity;
         this.outputCommit = outputCommit;
         this.dirtyTracking = dirtyTracking;
@@ -298,6 +300,7 @@ final class EpochAgent implements Agent
         state.lastDumpedEpoch = number;
         // Handed over first: every millisecond here is a millisecond more before the epoch's output is released.
         ready.offer(slot.set(number, dir, start, end, frozenUs, parentEpoch, liveMemoryDigest));
+        wakeShipper.run(); // rather than wait out its park (up to 1 ms), once an interval
         if (incremental)
         {
             // With two pipeline slots, the dump before the last was shipped already; the last is the next parent.
@@ -306,9 +309,9 @@ final class EpochAgent implements Agent
             lastDir = dir;
             lastEpoch = number;
         }
-        // The interval is what the service runs between two freezes (Remus's epoch), so a dump that takes
-        // longer than the interval never leaves the service frozen back to back.
-        nextEpochNs = end + intervalNs;
+        // The interval is the checkpoint period, freeze to freeze (Remus's epoch). A freeze longer than half
+        // of it moves the next one so the service always runs at least as long as it was frozen.
+        nextEpochNs = Math.max(Math.max(start + intervalNs, start + 2 * TimeUnit.MICROSECONDS.toNanos(frozenUs)), end);
         return 1;
     }
 }

@@ -5,6 +5,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
 
 import dev.understudy.buffering.EpochCommitBuffer;
 import dev.understudy.core.aeron.EmbeddedAeron;
@@ -146,7 +147,7 @@ public final class Primary implements AutoCloseable
             epochs, acks, tracker, ackEndpoint, incremental, outputCommit);
         final EpochAgent epochAgent = new EpochAgent(context, state, metrics, criu, service,
             outputCommit != null ? outputCommit.listener(notifications) : notifications, ready, free, dirtyTracking,
-            uffdTracker, outputCommit, activity);
+            uffdTracker, outputCommit, activity, () -> LockSupport.unpark(shipperRunner.thread()));
         // Quiet: only quiet epochs (no output waits for them) reach the shipper, a little later; a talking
         // service wakes it.
         shipperRunner = new AgentRunner(QuietIdleStrategy.lazy(activity, 100), this::onError, null, shipper);

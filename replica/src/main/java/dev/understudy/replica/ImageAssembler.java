@@ -295,7 +295,7 @@ final class ImageAssembler
         }
     }
 
-    /** Decompresses (or copies) the payload into {@link #raw} and checks its checksum. */
+    /** Checks the payload's checksum, then decompresses (or copies) it into {@link #raw}. */
     private int decode(final FileChunkCodec chunk, final DirectBuffer buffer) throws IOException
     {
         final int rawLength = chunk.rawLength();
@@ -309,14 +309,33 @@ final class ImageAssembler
         {
             return 0;
         }
-        if (chunk.compressedLength() > 0)
+        if (payloadLength < 0 || payloadLength > payload.capacity())
+        {
+            throw new IOException("chunk payload length " + payloadLength + " out of range");
+        }
+        if (chunk.version() < FileChunkCodec.PAYLOAD_CHECKSUM_VERSION)
+        {
+            throw new IOException("chunk of wire version " + chunk.version() + " from an older Understudy: run the " +
+                "same release on both hosts");
+        }
+        final boolean compressed = chunk.compressedLength() > 0;
+        if (!compressed && payloadLength != rawLength)
+        {
+            throw new IOException("stored payload length disagrees with raw length");
+        }
+        final ByteBuffer landing = compressed ? payload : raw; // a stored payload is the raw bytes already
+        landing.clear();
+        buffer.getBytes(chunk.payloadOffset(), landing, 0, payloadLength);
+        if (BlockHasher.hash(landing, 0, payloadLength) != chunk.checksum())
+        {
+            throw new IOException("checksum mismatch (corrupt frame)");
+        }
+        if (compressed)
         {
             if (chunk.compressedLength() != payloadLength)
             {
                 throw new IOException("compressed length disagrees with payload");
             }
-            payload.clear();
-            buffer.getBytes(chunk.payloadOffset(), payload, 0, payloadLength);
             try
             {
                 final int produced = lz4.decompress(payload, 0, payloadLength, raw, 0, rawLength);
@@ -329,18 +348,6 @@ final class ImageAssembler
             {
                 throw new IOException("corrupt LZ4 payload", ex);
             }
-        }
-        else
-        {
-            if (payloadLength != rawLength)
-            {
-                throw new IOException("stored payload length disagrees with raw length");
-            }
-            buffer.getBytes(chunk.payloadOffset(), raw, 0, rawLength);
-        }
-        if (BlockHasher.hash(raw, 0, rawLength) != chunk.checksum())
-        {
-            throw new IOException("checksum mismatch (corrupt frame)");
         }
         return rawLength;
     }

@@ -8,8 +8,9 @@ import net.jpountz.lz4.LZ4Factory;
 import org.agrona.concurrent.UnsafeBuffer;
 
 /**
- * Encodes one {@link FileChunkCodec} message into a reused buffer: checksum of the raw bytes, LZ4 straight
- * into the message when that makes it smaller, raw otherwise. Used for the wire and for journal bases.
+ * Encodes one {@link FileChunkCodec} message into a reused buffer: LZ4 straight into the message when that
+ * makes it smaller, raw otherwise, and a checksum of the payload as sent. Used for the wire and for journal
+ * bases.
  */
 public final class ChunkEncoder
 {
@@ -27,9 +28,8 @@ public final class ChunkEncoder
         final int chunkCount, final long fileHash, final long fileLength, final String name, final String pagemapName,
         final ByteBuffer raw, final int rawOffset, final int rawLength)
     {
-        final long checksum = rawLength == 0 ? 0 : BlockHasher.hash(raw, rawOffset, rawLength);
         final int payloadOffset = FileChunkCodec.encodeHeader(buffer, 0, epoch, fileIndex, kind, chunkIndex,
-            chunkCount, rawLength, 0, checksum, fileHash, fileLength, name, pagemapName, 0);
+            chunkCount, rawLength, 0, 0, fileHash, fileLength, name, pagemapName, 0);
         int compressedLength = 0;
         int payloadLength = rawLength;
         if (rawLength > 0)
@@ -47,6 +47,9 @@ public final class ChunkEncoder
                 buffer.putBytes(payloadOffset, raw, rawOffset, rawLength);
             }
         }
+        // The payload, not the raw bytes: a fifth of them for page deltas, and the raw content is proven anyway by
+        // the file and page digests the receiver computes from it.
+        final long checksum = payloadLength == 0 ? 0 : BlockHasher.hash(bytes, payloadOffset, payloadLength);
         FileChunkCodec.encodeHeader(buffer, 0, epoch, fileIndex, kind, chunkIndex, chunkCount, rawLength,
             compressedLength, checksum, fileHash, fileLength, name, pagemapName, payloadLength);
         return payloadOffset + payloadLength;

@@ -6,8 +6,8 @@ import org.agrona.MutableDirectBuffer;
 import static dev.understudy.core.protocol.MessageHeader.ORDER;
 
 /**
- * One chunk of one file of an epoch. The checksum covers the chunk's bytes before compression, so a
- * corrupted frame is caught after decompression whatever was flipped. fileHash and fileLength describe
+ * One chunk of one file of an epoch. The checksum covers the payload as sent (compressed or not), so a
+ * corrupted frame is caught before it is decompressed; the raw bytes are proven by the file digests. fileHash and fileLength describe
  * the whole reconstructed file (see {@link dev.understudy.core.checkpoint.ImageDigest}).
  * Var data: file name, pagemap name (PAGES_DELTA only, else empty), payload (LZ4 when compressedLength > 0).
  */
@@ -15,6 +15,8 @@ public final class FileChunkCodec
 {
     public static final int TEMPLATE_ID = 2;
     public static final int BLOCK_LENGTH = 56;
+    /** The first version whose checksum covers the payload as sent. */
+    public static final int PAYLOAD_CHECKSUM_VERSION = 2;
 
     private DirectBuffer buffer;
     private int offset;
@@ -84,6 +86,12 @@ public final class FileChunkCodec
     public int compressedLength()
     {
         return buffer.getInt(offset + 28, ORDER);
+    }
+
+    /** The schema version its sender wrote; chunks before {@link #PAYLOAD_CHECKSUM_VERSION} cannot be checked. */
+    public int version()
+    {
+        return MessageHeader.version(buffer, offset - MessageHeader.LENGTH);
     }
 
     public long checksum()

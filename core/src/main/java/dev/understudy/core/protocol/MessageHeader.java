@@ -10,7 +10,8 @@ public final class MessageHeader
 {
     public static final int LENGTH = 8;
     public static final int SCHEMA_ID = 0x5553; // "US"
-    public static final int VERSION = 1;
+    /** Version 2: a file chunk's checksum covers its payload as sent, not its raw bytes (see FileChunkCodec). */
+    public static final int VERSION = 2;
     static final ByteOrder ORDER = ByteOrder.LITTLE_ENDIAN;
 
     private MessageHeader()
@@ -39,6 +40,11 @@ public final class MessageHeader
     public static int schemaId(final DirectBuffer buffer, final int offset)
     {
         return buffer.getShort(offset + 4, ORDER) & 0xffff;
+    }
+
+    public static int version(final DirectBuffer buffer, final int offset)
+    {
+        return buffer.getShort(offset + 6, ORDER) & 0xffff;
     }
 
     /** Template id of a message of our schema, or -1 when the header is not ours or too short. */
