@@ -406,7 +406,7 @@ final class BenchCommand implements Callable<Integer>
         try (LocalPair pair = LocalPair.start(mode, "bench", "10.77.0.20/24", Math.max(interval, 10), observer,
             script ->
             {
-                if ("pre-dump".equals(script) && holder[0] != null && holder[0].primary() != null)
+                if ("query-ext-files".equals(script) && holder[0] != null && holder[0].primary() != null)
                 {
                     audit.holdStarted(holder[0].primary().state().dumpingEpoch(), System.nanoTime());
                 }

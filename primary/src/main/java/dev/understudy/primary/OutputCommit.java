@@ -7,8 +7,9 @@ import dev.understudy.core.agent.Notices;
 import dev.understudy.core.criu.CriuNotificationListener;
 
 /**
- * Ties the commit buffer to the epoch pipeline: CRIU's pre-dump starts holding input, post-dump (the
- * service still frozen, its image complete) seals the epoch's output, the end of the dump lets input in,
+ * Ties the commit buffer to the epoch pipeline: CRIU's query-ext-files (sent once the tree is frozen, before
+ * any of it is read) starts holding input, post-dump (the service still frozen, its image complete) seals
+ * the epoch's output, the end of the dump lets input in,
  * an ack releases the epoch's output, and the replica-loss policy decides what a lost replica means.
  */
 public final class OutputCommit
@@ -27,6 +28,8 @@ public final class OutputCommit
     private final Notices notices;
     private final long degradedAfterNs;
     private volatile long dumpingEpoch = -1;
+    /** Whether input was held for the dump at hand (set and read on the epoch thread). */
+    private boolean inputHeld;
     private long unprotectedSinceNs = -1;
     private volatile boolean suspended;
     private volatile boolean fenced;
@@ -52,8 +55,26 @@ public final class OutputCommit
         {
             switch (script)
             {
-                case "pre-dump" -> buffer.holdInput();
-                case "post-dump" -> buffer.sealEpoch(dumpingEpoch);
+                // Not at pre-dump: CRIU then still reads the service's smaps and seizes it, milliseconds (15-20
+                // for a busy 512 MB Redis) in which a request held would be answered a whole epoch later. CRIU
+                // asks an RPC client for external files right after it froze the tree and before it reads any
+                // of it, whatever the namespaces (network-lock comes only for a network namespace it dumps).
+                case "query-ext-files" ->
+                {
+                    buffer.holdInput();
+                    inputHeld = true;
+                }
+                case "post-dump" ->
+                {
+                    if (!inputHeld)
+                    {
+                        // Without the hold a packet could change a socket while CRIU reads it: fail the dump
+                        // rather than keep it (a CRIU that does not ask query-ext-files over RPC).
+                        throw new IllegalStateException("CRIU sent no query-ext-files notification, so inbound " +
+                            "packets were not held while it read the service: install the CRIU of scripts/install.sh");
+                    }
+                    buffer.sealEpoch(dumpingEpoch);
+                }
                 default ->
                 {
                 }
@@ -65,6 +86,7 @@ public final class OutputCommit
     void beforeDump(final long epoch)
     {
         dumpingEpoch = epoch;
+        inputHeld = false;
     }
 
     void afterDump()

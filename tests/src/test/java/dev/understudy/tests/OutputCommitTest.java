@@ -79,7 +79,7 @@ class OutputCommitTest
                 }
             }, script ->
             {
-                if ("pre-dump".equals(script))
+                if ("query-ext-files".equals(script))
                 {
                     audit.holdStarted(primary.state().dumpingEpoch(), System.nanoTime()); // after holdInput
                 }
