@@ -66,8 +66,8 @@ final class EpochAgent implements Agent
     private final MemoryDigest memoryDigest;
     private long liveMemoryDigest = MemoryDigest.NONE;
     private Path dumpingDir;
-    /** Incremental dumps: the last dump (the next parent) and the one before it, kept on tmpfs. */
     private final Runnable wakeShipper;
+    /** Incremental dumps: the last dump (the next parent) and the one before it, kept on tmpfs. */
     private Path lastDir;
     private long lastEpoch = -1;
     private Path lastButOneDir;
@@ -311,7 +311,7 @@ final class EpochAgent implements Agent
         }
         // The interval is the checkpoint period, freeze to freeze (Remus's epoch). A freeze longer than half
         // of it moves the next one so the service always runs at least as long as it was frozen.
-        nextEpochNs = Math.max(Math.max(start + intervalNs, start + 2 * TimeUnit.MICROSECONDS.toNanos(frozenUs)), end);
+        nextEpochNs = Math.max(start + Math.max(intervalNs, 2 * TimeUnit.MICROSECONDS.toNanos(frozenUs)), end);
         return 1;
     }
 }

@@ -7,8 +7,8 @@ import java.util.concurrent.ConcurrentSkipListMap;
 /**
  * Judges whether any reply reached a client before the ack of the epoch that produced it. Input is held
  * from CRIU's query-ext-files notification (the service frozen) until the dump ends, so a request sent
- * after epoch E's hold began is answered in an epoch after E: the earliest legal arrival of a reply to a request sent at t is the first ack of any
- * epoch whose hold began after t. No guessing of when the service produced the reply is needed.
+ * after epoch E's hold began is answered in an epoch after E: the earliest legal arrival of a reply to a
+ * request sent at t is the first ack of any epoch whose hold began after t. No guessing of when the service produced the reply is needed.
  */
 public final class EarlyReleaseAudit
 {

@@ -7,8 +7,9 @@ import static dev.understudy.core.protocol.MessageHeader.ORDER;
 
 /**
  * One chunk of one file of an epoch. The checksum covers the payload as sent (compressed or not), so a
- * corrupted frame is caught before it is decompressed; the raw bytes are proven by the file digests. fileHash and fileLength describe
- * the whole reconstructed file (see {@link dev.understudy.core.checkpoint.ImageDigest}).
+ * corrupted frame is caught before it is decompressed; the raw bytes are proven by the file digests.
+ * fileHash and fileLength describe the whole reconstructed file (see
+ * {@link dev.understudy.core.checkpoint.ImageDigest}).
  * Var data: file name, pagemap name (PAGES_DELTA only, else empty), payload (LZ4 when compressedLength > 0).
  */
 public final class FileChunkCodec
