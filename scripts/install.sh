@@ -44,11 +44,15 @@ fi
 version_ge() { [ "$(printf '%s\n%s\n' "$2" "$1" | sort -V | head -n1)" = "$2" ]; }
 
 # The CRIU patches kept in this repository (native/criu-patches): the installed CRIU must be built with
-# exactly these, so their hash is recorded beside it and a change rebuilds it.
+# exactly these and these build options, so their hash is recorded beside it and a change rebuilds it.
 ROOT="$(cd "$(dirname "$(readlink -f "$0")")/.." && pwd)"
 PATCH_DIR="$ROOT/native/criu-patches"
 STAMP_DIR="$PREFIX/share/understudy"
-patches_hash=$(cat "$PATCH_DIR"/*.patch 2>/dev/null | sha256sum | cut -c1-64)
+# CRIU caches what it learnt of the kernel in RUNDIR/criu.kdat, and only on a tmpfs (gone at reboot). Where
+# /run is not one (this project's machines) every dump probed the kernel again, about 30 ms before each
+# freeze, a test network namespace and veth included; /dev/shm is a tmpfs everywhere.
+CRIU_MAKE_OPTS=(RUNDIR=/dev/shm)
+patches_hash=$({ cat "$PATCH_DIR"/*.patch 2>/dev/null; echo "${CRIU_MAKE_OPTS[*]}"; } | sha256sum | cut -c1-64)
 
 criu_ok() {
   local bin="$1" v
@@ -101,11 +105,11 @@ else
     patch -d "$srcdir" -p1 --quiet --forward < "$p" || die "patch $(basename "$p") does not apply to $file"
   done
   say "building CRIU in $srcdir (about a minute on 2 cores)"
-  make -C "$srcdir" -j"$(nproc)" criu >"$build/build.log" 2>&1 || { tail -20 "$build/build.log" >&2; die "CRIU build failed (log: $build/build.log)"; }
+  make -C "$srcdir" -j"$(nproc)" "${CRIU_MAKE_OPTS[@]}" criu >"$build/build.log" 2>&1 || { tail -20 "$build/build.log" >&2; die "CRIU build failed (log: $build/build.log)"; }
   install -D -m 0755 "$srcdir/criu/criu" "$PREFIX/sbin/criu"
   rm -rf "$build"
   mkdir -p "$STAMP_DIR" && echo "$patches_hash" > "$STAMP_DIR/criu-patches.sha256"
-  rm -f /run/criu.kdat # kernel facts cached by another build of CRIU
+  rm -f /run/criu.kdat /dev/shm/criu.kdat # kernel facts cached by another build of CRIU
   criu_ok "$PREFIX/sbin/criu" || { "$PREFIX/sbin/criu" check >&2 || true; die "built CRIU fails 'criu check' on this kernel"; }
   say "installed CRIU $("$PREFIX/sbin/criu" --version | awk '/^Version:/{print $2}') at $PREFIX/sbin/criu"
 fi
