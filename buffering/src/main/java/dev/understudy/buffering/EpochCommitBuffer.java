@@ -1,19 +1,14 @@
 package dev.understudy.buffering;
 
-import java.nio.ByteBuffer;
-import java.nio.file.Path;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 
 import com.sun.jna.Native;
-import com.sun.jna.Pointer;
 import dev.understudy.core.agent.Activity;
 import dev.understudy.core.os.DirectLibC;
 import dev.understudy.core.os.LibC;
 import org.agrona.DirectBuffer;
-import org.agrona.collections.LongArrayQueue;
 import org.agrona.concurrent.UnsafeBuffer;
 
 /**
@@ -35,113 +30,49 @@ public final class EpochCommitBuffer implements AutoCloseable
     /** Marks the released copies the holder sends, so the output rule lets them by. */
     static final int REINJECTED_MARK = 0x5553;
 
-    /** Where and how much to hold. */
-    public record Config(Path netns, int outputQueue, int inputQueue, int maxQueueLength, int socketBufferBytes)
-    {
-        public static Config defaults(final Path netns)
-        {
-            return new Config(netns, 0, 1, 65536, 64 << 20);
-        }
-    }
-
-    private enum Op
-    {
-        HOLD_INPUT, RELEASE_INPUT, SEAL, RELEASE, PASS_THROUGH, HOLD_OUTPUT
-    }
-
-    private record Command(Op op, long epoch, CompletableFuture<Void> done)
-    {
-    }
-
-    private final Config config;
-    private final ConcurrentLinkedQueue<Command> commands = new ConcurrentLinkedQueue<>();
+    private final CommitBufferConfig config;
+    private final HolderCommands commands = new HolderCommands();
     private final Thread holder;
     private final CompletableFuture<Void> ready = new CompletableFuture<>();
     private volatile boolean running = true;
 
     // Owned by the holder thread.
-    private Pointer handle;
-    private Pointer outputQueue;
-    private Pointer inputQueue;
+    private NfqueueSession session;
     private boolean holdingInput;
-    private boolean passThrough;
-    private long lastOutputId = -1;
-    private long releasedOutputId = -1;
     private long lastInputId = -1;
     private long releasedInputId = -1;
-    // Agrona's queues reserve a "null" value: -1 is a real id here (nothing read yet), so use one no value takes.
-    private static final long NONE = Long.MIN_VALUE;
-    private final LongArrayQueue sealedEpochs = new LongArrayQueue(64, NONE);
-    private final LongArrayQueue sealedIds = new LongArrayQueue(64, NONE);
-    /** Held output packets: id, arrival time and size, oldest first (for the age and bytes figures). */
-    private final LongArrayQueue heldIds = new LongArrayQueue(1024, NONE);
-    private final LongArrayQueue heldTimes = new LongArrayQueue(1024, NONE);
-    private final LongArrayQueue heldSizes = new LongArrayQueue(1024, NONE);
+    private final EpochLedger ledger;
     private volatile String failure = "";
-    /**
-     * nfq_create_queue wants a callback, but packets are read and parsed here (NfqueueMessages), never handed
-     * to libnetfilter_queue. A field: JNA frees a callback once it is unreachable.
-     */
-    private final NetfilterQueueLibrary.PacketCallback unusedCallback = (qh, msg, nfad, data) -> 0;
     private final NfqueueMessages.PacketHandler onPacket = this::onPacket;
-    private final UnsafeBuffer verdict = new UnsafeBuffer(ByteBuffer.allocateDirect(NfqueueMessages.VERDICT_LENGTH));
-    private final UnsafeBuffer wakeValue = new UnsafeBuffer(ByteBuffer.allocateDirect(8));
-    /** Where the holder reads the eventfd's counter: not wakeValue, which other threads write from. */
-    private final UnsafeBuffer wakeCount = new UnsafeBuffer(ByteBuffer.allocateDirect(8));
-    /**
-     * Native memory the kernel writes into (recv, poll), held in fields for the life of the buffer: a local
-     * whose last Java use is taking its address can be collected, and its memory freed, while the kernel
-     * still writes there (seen: the JVM crashed in its compiler, with a corrupted native heap).
-     */
-    private final UnsafeBuffer receiveBuffer = new UnsafeBuffer(ByteBuffer.allocateDirect(256 * 1024));
-    /** struct pollfd[2]: the queue socket, the wake eventfd. */
-    private final UnsafeBuffer pollFds = new UnsafeBuffer(ByteBuffer.allocateDirect(16));
-    /** Written by any thread that submits a command; the holder sleeps in poll() on it and the queue socket. */
-    private final int wakeFd;
-    private int netlinkFd = -1;
-    private int verdictSequence;
     private final AtomicLong verdictFailures = new AtomicLong();
 
     // Figures, readable from any thread.
-    private final AtomicLong heldPackets = new AtomicLong();
-    private final AtomicLong heldBytes = new AtomicLong();
-    private final AtomicLong oldestHeldNs = new AtomicLong(-1);
-    private final AtomicLong releasedPackets = new AtomicLong();
     private final AtomicLong socketOverruns = new AtomicLong();
     private final AtomicLong kernelDropped = new AtomicLong();
     private final AtomicLong packetsSeen = new AtomicLong();
-    /** Held output: copies, in id order (the kernel's packets are dropped once copied, see onOutput). */
-    private final java.util.ArrayDeque<byte[]> heldCopies = new java.util.ArrayDeque<>();
-    private final AtomicLong holdDropped = new AtomicLong();
     private final AtomicLong reinjectFailures = new AtomicLong();
     private long lastCopiedId = -1;
     private long droppedThroughId = -1;
-    private int raw4 = -1;
-    private int raw6 = -1;
     private final Activity activity;
     private long nextStatsNs;
 
-    private EpochCommitBuffer(final Config config, final Activity activity)
+    private EpochCommitBuffer(final CommitBufferConfig config, final Activity activity)
     {
         this.config = config;
         this.activity = activity;
-        this.wakeFd = DirectLibC.eventfd(0, DirectLibC.EFD_NONBLOCK | DirectLibC.EFD_CLOEXEC);
-        if (wakeFd < 0)
-        {
-            throw new IllegalStateException("eventfd failed (errno " + Native.getLastError() + ")");
-        }
+        this.ledger = new EpochLedger(config.maxQueueLength(), this::reinject);
         this.holder = new Thread(this::run, "understudy-commit-buffer");
         this.holder.setDaemon(true);
     }
 
     /** Opens the queues inside the namespace, then installs the rules that feed them. */
-    public static EpochCommitBuffer start(final Config config)
+    public static EpochCommitBuffer start(final CommitBufferConfig config)
     {
         return start(config, Activity.alwaysActive());
     }
 
     /** Its holder thread parks longer while activity is quiet; packets mark activity. */
-    public static EpochCommitBuffer start(final Config config, final Activity activity)
+    public static EpochCommitBuffer start(final CommitBufferConfig config, final Activity activity)
     {
         final EpochCommitBuffer buffer = new EpochCommitBuffer(config, activity);
         buffer.holder.start();
@@ -162,7 +93,7 @@ public final class EpochCommitBuffer implements AutoCloseable
     /** CRIU is about to freeze the service: hold what arrives until the dump is over. */
     public void holdInput()
     {
-        submit(Op.HOLD_INPUT, 0).join();
+        submit(HolderCommands.Op.HOLD_INPUT, 0).join();
     }
 
     /**
@@ -171,48 +102,47 @@ public final class EpochCommitBuffer implements AutoCloseable
      */
     public void sealEpoch(final long epoch)
     {
-        submit(Op.SEAL, epoch).join();
+        submit(HolderCommands.Op.SEAL, epoch).join();
     }
 
     /** The dump is over (the service runs again): let the held inbound packets in. Done when it completes. */
     public CompletableFuture<Void> releaseInput()
     {
-        return submit(Op.RELEASE_INPUT, 0);
+        return submit(HolderCommands.Op.RELEASE_INPUT, 0);
     }
 
     /** The replica acknowledged epoch: release every output packet of epochs up to it. */
     public void release(final long epoch)
     {
-        submit(Op.RELEASE, epoch);
+        submit(HolderCommands.Op.RELEASE, epoch);
     }
 
     /** Unprotected on purpose (replica lost past the policy's limit): release everything and stop holding. */
     public void passThrough()
     {
-        submit(Op.PASS_THROUGH, 0);
+        submit(HolderCommands.Op.PASS_THROUGH, 0);
     }
 
     /** Protection is back: hold output again from now on. */
     public void holdOutput()
     {
-        submit(Op.HOLD_OUTPUT, 0);
+        submit(HolderCommands.Op.HOLD_OUTPUT, 0);
     }
 
     public long heldPackets()
     {
-        return heldPackets.get();
+        return ledger.heldPackets();
     }
 
     public long heldBytes()
     {
-        return heldBytes.get();
+        return ledger.heldBytes();
     }
 
     /** Age of the oldest held output packet in ms, 0 when nothing is held. */
     public long oldestHeldAgeMs()
     {
-        final long oldest = oldestHeldNs.get();
-        return oldest < 0 ? 0 : TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - oldest);
+        return ledger.oldestHeldAgeMs(System.nanoTime());
     }
 
     /** Every packet the service sent or received through the queues so far (an epoch with none can be skipped). */
@@ -223,7 +153,7 @@ public final class EpochCommitBuffer implements AutoCloseable
 
     public long releasedPackets()
     {
-        return releasedPackets.get();
+        return ledger.releasedPackets();
     }
 
     /** Netlink receive-buffer overruns: packets the kernel dropped because the holder fell behind. */
@@ -239,7 +169,7 @@ public final class EpochCommitBuffer implements AutoCloseable
      */
     public long kernelDropped()
     {
-        return kernelDropped.get() + holdDropped.get();
+        return kernelDropped.get() + ledger.holdDropped();
     }
 
     /** Released copies the kernel refused to send (lost as on a wire; TCP retransmits them). */
@@ -254,68 +184,14 @@ public final class EpochCommitBuffer implements AutoCloseable
         return verdictFailures.get();
     }
 
-    /** Sums queue_dropped and user_dropped of our two queues; this thread's /proc view is the service's netns. */
-    private long readKernelDrops()
+    private CompletableFuture<Void> submit(final HolderCommands.Op op, final long epoch)
     {
-        try
-        {
-            long dropped = 0;
-            for (final String line : java.nio.file.Files.readAllLines(
-                Path.of("/proc/thread-self/net/netfilter/nfnetlink_queue")))
-            {
-                final String[] f = line.trim().split("\\s+");
-                if (f.length >= 7)
-                {
-                    final int queue = Integer.parseInt(f[0]);
-                    if (queue == config.outputQueue() || queue == config.inputQueue())
-                    {
-                        dropped += Long.parseLong(f[5]) + Long.parseLong(f[6]);
-                    }
-                }
-            }
-            return dropped;
-        }
-        catch (final Exception ex)
-        {
-            return kernelDropped.get();
-        }
+        return commands.submit(op, epoch, holder);
     }
 
     public boolean isAlive()
     {
         return holder.isAlive();
-    }
-
-    private CompletableFuture<Void> submit(final Op op, final long epoch)
-    {
-        final CompletableFuture<Void> done = new CompletableFuture<>();
-        if (!holder.isAlive())
-        {
-            done.completeExceptionally(new IllegalStateException("commit buffer is not running"));
-            return done;
-        }
-        commands.add(new Command(op, epoch, done));
-        wake();
-        if (!holder.isAlive())
-        {
-            failPending(); // the holder ended between the check and the add: nobody else will answer
-        }
-        return done;
-    }
-
-    private void wake()
-    {
-        wakeValue.putLong(0, 1L);
-        DirectLibC.write(wakeFd, wakeValue.addressOffset(), 8); // fails only if the counter is full: awake anyway
-    }
-
-    private void failPending()
-    {
-        Command command;
-        while ((command = commands.poll()) != null)
-        {
-            command.done().completeExceptionally(new IllegalStateException("commit buffer is not running"));
-        }
     }
 
     /** Why a command failed in the holder, empty when none did. */
@@ -326,50 +202,18 @@ public final class EpochCommitBuffer implements AutoCloseable
 
     private void run()
     {
-        final NetfilterQueueLibrary nfq = NetfilterQueueLibrary.LIB;
-        int fd;
         try
         {
-            final int nsFd = LibC.INSTANCE.open(config.netns().toString(), LibC.O_RDONLY | LibC.O_CLOEXEC);
-            LibC.INSTANCE.setns(nsFd, LibC.CLONE_NEWNET); // this thread only: the queues live in the service's netns
-            LibC.INSTANCE.close(nsFd);
-            handle = nfq.nfq_open();
-            if (handle == null)
-            {
-                throw new IllegalStateException("nfq_open failed (errno " + Native.getLastError() + ")");
-            }
-            nfq.nfq_bind_pf(handle, NetfilterQueueLibrary.AF_INET);
-            nfq.nfq_bind_pf(handle, NetfilterQueueLibrary.AF_INET6);
-            outputQueue = openQueue(nfq, config.outputQueue(), unusedCallback);
-            inputQueue = openQueue(nfq, config.inputQueue(), unusedCallback);
-            fd = nfq.nfq_fd(handle);
-            netlinkFd = fd;
-            LibC.INSTANCE.setsockopt(fd, LibC.SOL_SOCKET, LibC.SO_RCVBUFFORCE, new int[]{config.socketBufferBytes()}, 4);
-            // Released copies go out through raw sockets of this namespace, marked so the rule lets them by.
-            raw4 = LibC.INSTANCE.socket(LibC.AF_INET, LibC.SOCK_RAW, LibC.IPPROTO_RAW);
-            raw6 = LibC.INSTANCE.socket(LibC.AF_INET6, LibC.SOCK_RAW, LibC.IPPROTO_RAW);
-            for (final int raw : new int[]{raw4, raw6})
-            {
-                if (LibC.INSTANCE.setsockopt(raw, LibC.SOL_SOCKET, LibC.SO_MARK, new int[]{REINJECTED_MARK}, 4) != 0)
-                {
-                    throw new IllegalStateException("cannot mark the re-injection socket (errno " +
-                        Native.getLastError() + ")");
-                }
-            }
+            session = NfqueueSession.open(config);
             ready.complete(null);
         }
         catch (final Throwable ex)
         {
             ready.completeExceptionally(ex);
-            closeHandles(nfq);
             return;
         }
-
-        pollFds.putInt(0, fd);
-        pollFds.putShort(4, DirectLibC.POLLIN);
-        pollFds.putInt(8, wakeFd);
-        pollFds.putShort(12, DirectLibC.POLLIN);
-        final UnsafeBuffer received = receiveBuffer;
+        final int fd = session.fd();
+        final UnsafeBuffer received = session.receiveBuffer();
         try
         {
             while (running)
@@ -379,7 +223,7 @@ public final class EpochCommitBuffer implements AutoCloseable
                 {
                     activity.active(System.nanoTime()); // the service talks: its side stops being quiet
                 }
-                Command command;
+                HolderCommands.Command command;
                 while ((command = commands.poll()) != null)
                 {
                     try
@@ -397,18 +241,15 @@ public final class EpochCommitBuffer implements AutoCloseable
                 if (now > nextStatsNs)
                 {
                     nextStatsNs = now + 1_000_000_000L;
-                    kernelDropped.set(readKernelDrops());
+                    kernelDropped.set(session.kernelDrops(kernelDropped.get()));
                 }
                 if (work == 0)
                 {
                     // Sleep in the kernel until a packet or a command comes: no spinning between packets
                     // that arrive a fraction of a millisecond apart. The timeout bounds the stats' age.
-                    pollFds.putShort(6, (short)0);
-                    pollFds.putShort(14, (short)0);
-                    DirectLibC.poll(pollFds.addressOffset(), 2, 100);
-                    if (pollFds.getShort(14) != 0)
+                    if (session.await(commands.wakeFd(), 100))
                     {
-                        DirectLibC.read(wakeFd, wakeCount.addressOffset(), 8); // reset the eventfd's counter
+                        commands.clearWake();
                     }
                 }
             }
@@ -416,27 +257,10 @@ public final class EpochCommitBuffer implements AutoCloseable
         finally
         {
             // Fail-closed: with the socket gone the kernel drops whatever was held and anything new.
-            closeHandles(nfq);
-            failPending();
+            session.close();
+            ledger.dropHeld();
+            commands.failPending();
         }
-    }
-
-    private Pointer openQueue(final NetfilterQueueLibrary nfq, final int number,
-        final NetfilterQueueLibrary.PacketCallback callback)
-    {
-        final Pointer queue = nfq.nfq_create_queue(handle, (short)number, callback, null);
-        if (queue == null)
-        {
-            throw new IllegalStateException("nfq_create_queue(" + number + ") failed: is another program using it?");
-        }
-        // Output: whole packets (held as copies); input: headers only, the payload stays in the kernel.
-        final int copy = number == config.outputQueue() ? 0xffff : 64;
-        if (nfq.nfq_set_mode(queue, NetfilterQueueLibrary.NFQNL_COPY_PACKET, copy) < 0 ||
-            nfq.nfq_set_queue_maxlen(queue, config.maxQueueLength()) < 0)
-        {
-            throw new IllegalStateException("configuring NFQUEUE " + number + " failed");
-        }
-        return queue;
     }
 
     private int receive(final UnsafeBuffer buffer, final int fd, final int limit)
@@ -459,12 +283,12 @@ public final class EpochCommitBuffer implements AutoCloseable
             break;
         }
         if (lastCopiedId > droppedThroughId &&
-            verdict(fd, config.outputQueue(), lastCopiedId, NetfilterQueueLibrary.NF_DROP, true))
+            verdict(config.outputQueue(), lastCopiedId, NetfilterQueueLibrary.NF_DROP, true))
         {
             droppedThroughId = lastCopiedId; // the kernel's packets of what was copied: dropped, one verdict
         }
         if (!holdingInput && lastInputId > releasedInputId &&
-            verdict(fd, config.inputQueue(), lastInputId, NetfilterQueueLibrary.NF_ACCEPT, true))
+            verdict(config.inputQueue(), lastInputId, NetfilterQueueLibrary.NF_ACCEPT, true))
         {
             // One verdict for every input packet of the batch: per-packet verdicts cost a third of a core at 20k/s.
             releasedInputId = lastInputId;
@@ -473,10 +297,9 @@ public final class EpochCommitBuffer implements AutoCloseable
     }
 
     /** Sends a verdict for packet id, or (batch) for every packet of the queue up to it; false if it failed. */
-    private boolean verdict(final int fd, final int queue, final long id, final int verdictCode, final boolean batch)
+    private boolean verdict(final int queue, final long id, final int verdictCode, final boolean batch)
     {
-        final int length = NfqueueMessages.encodeVerdict(verdict, 0, queue, id, verdictCode, batch, ++verdictSequence);
-        if (DirectLibC.send(fd, verdict.addressOffset(), length, 0) == length)
+        if (session.verdict(queue, id, verdictCode, batch))
         {
             return true;
         }
@@ -484,7 +307,7 @@ public final class EpochCommitBuffer implements AutoCloseable
         return false;
     }
 
-    private void execute(final UnsafeBuffer buffer, final int fd, final Command command)
+    private void execute(final UnsafeBuffer buffer, final int fd, final HolderCommands.Command command)
     {
         switch (command.op())
         {
@@ -493,7 +316,7 @@ public final class EpochCommitBuffer implements AutoCloseable
             {
                 holdingInput = false;
                 if (lastInputId > releasedInputId &&
-                    verdict(fd, config.inputQueue(), lastInputId, NetfilterQueueLibrary.NF_ACCEPT, true))
+                    verdict(config.inputQueue(), lastInputId, NetfilterQueueLibrary.NF_ACCEPT, true))
                 {
                     releasedInputId = lastInputId;
                 }
@@ -504,72 +327,22 @@ public final class EpochCommitBuffer implements AutoCloseable
                 {
                     // drain: everything the frozen service produced belongs to this epoch
                 }
-                sealedEpochs.addLong(command.epoch());
-                sealedIds.addLong(lastOutputId);
+                ledger.seal(command.epoch());
             }
-            case RELEASE ->
-            {
-                long upTo = -1;
-                while (!sealedEpochs.isEmpty() && sealedEpochs.peekLong() <= command.epoch())
-                {
-                    sealedEpochs.pollLong();
-                    upTo = sealedIds.pollLong();
-                }
-                releaseOutput(upTo);
-            }
-            case PASS_THROUGH ->
-            {
-                passThrough = true;
-                releaseOutput(lastOutputId);
-                sealedEpochs.clear();
-                sealedIds.clear();
-            }
-            case HOLD_OUTPUT -> passThrough = false;
+            case RELEASE -> ledger.release(command.epoch());
+            case PASS_THROUGH -> ledger.passThrough();
+            case HOLD_OUTPUT -> ledger.holdOutput();
             default -> throw new IllegalStateException(command.op().toString());
         }
         command.done().complete(null);
     }
 
-    private void releaseOutput(final long upTo)
-    {
-        if (upTo <= releasedOutputId)
-        {
-            return;
-        }
-        releasedOutputId = upTo;
-        while (!heldIds.isEmpty() && heldIds.peekLong() <= upTo)
-        {
-            heldIds.pollLong();
-            heldTimes.pollLong();
-            heldBytes.addAndGet(-heldSizes.pollLong());
-            heldPackets.decrementAndGet();
-            reinject(heldCopies.poll());
-            releasedPackets.incrementAndGet();
-        }
-        oldestHeldNs.set(heldTimes.isEmpty() ? -1 : heldTimes.peekLong());
-    }
-
-    /** Sends a released copy out of the service's namespace as the service sent it. */
+    /** Sends a released copy out (a refusal is lost as on a wire: TCP retransmits it). */
     private void reinject(final byte[] packet)
     {
-        final long sent;
-        if ((packet[0] & 0xf0) == 0x40)
+        if (!session.reinject(packet))
         {
-            final byte[] to = new byte[16]; // sockaddr_in: family (host order), port 0, address
-            to[0] = (byte)LibC.AF_INET;
-            System.arraycopy(packet, 16, to, 4, 4);
-            sent = DirectLibC.sendto(raw4, packet, packet.length, 0, to, to.length);
-        }
-        else
-        {
-            final byte[] to = new byte[28]; // sockaddr_in6: family, port 0, flowinfo 0, address, scope 0
-            to[0] = (byte)LibC.AF_INET6;
-            System.arraycopy(packet, 24, to, 8, 16);
-            sent = DirectLibC.sendto(raw6, packet, packet.length, 0, to, to.length);
-        }
-        if (sent < 0)
-        {
-            reinjectFailures.incrementAndGet(); // lost like a packet on the wire: TCP retransmits it
+            reinjectFailures.incrementAndGet();
         }
     }
 
@@ -589,64 +362,16 @@ public final class EpochCommitBuffer implements AutoCloseable
 
     private void onOutput(final long id, final DirectBuffer buffer, final int payloadOffset, final int payloadLength)
     {
-        if (passThrough)
+        if (ledger.onOutput(id, buffer, payloadOffset, payloadLength, System.nanoTime()))
         {
-            verdict(netlinkFd, config.outputQueue(), id, NetfilterQueueLibrary.NF_ACCEPT, false);
-            releasedOutputId = Math.max(releasedOutputId, id);
-            lastOutputId = Math.max(lastOutputId, id);
-            releasedPackets.incrementAndGet();
-            return;
+            // Held as a copy (or dropped): the kernel's packet is dropped with the next batch verdict. A packet
+            // held in the queue would still count as queued for its socket, and TCP Small Queues would keep the
+            // socket's next packets back until the release, i.e. one epoch late.
+            lastCopiedId = id;
         }
-        lastOutputId = id;
-        // Held as a copy: a packet held in the queue still counts as queued for its socket, and TCP Small
-        // Queues would then keep the socket's next packets back until the release, i.e. one epoch late.
-        lastCopiedId = id;
-        if (payloadLength < 20 || heldCopies.size() >= config.maxQueueLength())
+        else
         {
-            holdDropped.incrementAndGet(); // fail-closed: never released, TCP retransmits it later
-            return;
-        }
-        final byte[] copy = new byte[payloadLength];
-        buffer.getBytes(payloadOffset, copy);
-        final long now = System.nanoTime();
-        heldIds.addLong(id);
-        heldTimes.addLong(now);
-        heldSizes.addLong(copy.length);
-        heldCopies.add(copy);
-        heldPackets.incrementAndGet();
-        heldBytes.addAndGet(copy.length);
-        if (oldestHeldNs.get() < 0)
-        {
-            oldestHeldNs.set(now);
-        }
-    }
-
-    private void closeHandles(final NetfilterQueueLibrary nfq)
-    {
-        for (final int raw : new int[]{raw4, raw6})
-        {
-            if (raw >= 0)
-            {
-                LibC.INSTANCE.close(raw);
-            }
-        }
-        raw4 = -1;
-        raw6 = -1;
-        heldCopies.clear(); // fail-closed: nothing held is ever sent
-        if (outputQueue != null)
-        {
-            nfq.nfq_destroy_queue(outputQueue);
-            outputQueue = null;
-        }
-        if (inputQueue != null)
-        {
-            nfq.nfq_destroy_queue(inputQueue);
-            inputQueue = null;
-        }
-        if (handle != null)
-        {
-            nfq.nfq_close(handle);
-            handle = null;
+            verdict(config.outputQueue(), id, NetfilterQueueLibrary.NF_ACCEPT, false);
         }
     }
 
@@ -661,7 +386,7 @@ public final class EpochCommitBuffer implements AutoCloseable
     public void crash()
     {
         running = false;
-        wake();
+        commands.wake();
         try
         {
             holder.join(2000);

@@ -141,7 +141,7 @@ class EpochCommitBufferTest
     @Test
     void repliesWaitForTheAckOfTheirEpochAndNoLonger() throws Exception
     {
-        buffer = EpochCommitBuffer.start(EpochCommitBuffer.Config.defaults(NS_PATH));
+        buffer = EpochCommitBuffer.start(CommitBufferConfig.defaults(NS_PATH));
         send("a");
         awaitCount(serverReceived, 1);
         assertEquals(1, serverReceived.get(), "input flows while no checkpoint runs");
@@ -162,7 +162,7 @@ class EpochCommitBufferTest
     @Test
     void inputIsHeldWhileTheCheckpointRuns() throws Exception
     {
-        buffer = EpochCommitBuffer.start(EpochCommitBuffer.Config.defaults(NS_PATH));
+        buffer = EpochCommitBuffer.start(CommitBufferConfig.defaults(NS_PATH));
         buffer.holdInput();
         send("x");
         Thread.sleep(300);
@@ -175,7 +175,7 @@ class EpochCommitBufferTest
     @Test
     void aDeadHolderLetsNothingEscape() throws Exception
     {
-        buffer = EpochCommitBuffer.start(EpochCommitBuffer.Config.defaults(NS_PATH));
+        buffer = EpochCommitBuffer.start(CommitBufferConfig.defaults(NS_PATH));
         send("before");
         awaitCount(serverReceived, 1);
         buffer.crash(); // the rules stay, nobody reads the queue
@@ -189,7 +189,7 @@ class EpochCommitBufferTest
     @Test
     void aFullQueueDropsInsteadOfLeakingAndRecovers() throws Exception
     {
-        buffer = EpochCommitBuffer.start(new EpochCommitBuffer.Config(NS_PATH, 0, 1, 8, 1 << 20));
+        buffer = EpochCommitBuffer.start(new CommitBufferConfig(NS_PATH, 0, 1, 8, 1 << 20));
         for (int i = 0; i < 40; i++)
         {
             send("p" + i);
@@ -226,7 +226,7 @@ class EpochCommitBufferTest
         try (DatagramSocket echo6 = startEcho(new InetSocketAddress("fd77:21::2", PORT + 1), received);
             DatagramSocket client6 = new DatagramSocket(new InetSocketAddress("fd77:21::1", 0)))
         {
-            buffer = EpochCommitBuffer.start(EpochCommitBuffer.Config.defaults(NS_PATH));
+            buffer = EpochCommitBuffer.start(CommitBufferConfig.defaults(NS_PATH));
             final byte[] bytes = "nd".getBytes(StandardCharsets.US_ASCII);
             client6.send(new DatagramPacket(bytes, bytes.length, new InetSocketAddress("fd77:21::2", PORT + 1)));
             awaitCount(received, 1);

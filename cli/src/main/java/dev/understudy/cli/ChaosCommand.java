@@ -6,9 +6,11 @@ import java.time.LocalDateTime;
 import java.time.format.DateTimeFormatter;
 import java.util.List;
 import java.util.Map;
-import java.util.ServiceLoader;
 import java.util.concurrent.Callable;
 
+import dev.understudy.chaos.ChaosOptions;
+import dev.understudy.chaos.JepsenChaosSuite;
+import dev.understudy.harness.Json;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -48,20 +50,13 @@ final class ChaosCommand implements Callable<Integer>
     public Integer call() throws Exception
     {
         Understudy.requireRoot();
-        final ChaosSuite suite = ServiceLoader.load(ChaosSuite.class).findFirst().orElseThrow(() ->
-            new IllegalStateException("the chaos suite (tests module) is not in this distribution: build it with " +
-                "'mvn install -DskipTests' from the repository root"));
         final Path dir = results != null ? results : Path.of("/var/tmp/understudy-chaos",
             LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")));
         Files.createDirectories(dir);
-        final Map<String, Object> summary = suite.run(new ChaosSuite.Options(cycles, nemeses, !noOutputCommit,
+        final Map<String, Object> summary = new JepsenChaosSuite().run(new ChaosOptions(cycles, nemeses, !noOutputCommit,
             concurrency, rate, faultMs, dir));
-        final String text = Json.write(summary);
-        System.out.println(text);
-        if (json != null)
-        {
-            Files.writeString(json, text);
-        }
+        System.out.println(Json.write(summary));
+        Understudy.writeJson(json, summary);
         return Boolean.TRUE.equals(summary.get("checker_valid")) ? 0 : 1;
     }
 }

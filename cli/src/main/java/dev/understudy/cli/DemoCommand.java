@@ -2,14 +2,7 @@ package dev.understudy.cli;
 
 import java.util.concurrent.Callable;
 
-import dev.understudy.cli.sim.FailoverPair;
-import dev.understudy.cli.sim.KillTrial;
-import dev.understudy.cli.workload.RedisClient;
-import dev.understudy.cli.workload.RedisService;
-import dev.understudy.cli.workload.WriteLoad;
-import dev.understudy.primary.EpochObserver;
-import dev.understudy.primary.PrimaryMetrics;
-import org.HdrHistogram.Histogram;
+import dev.understudy.harness.demo.Demo;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -41,123 +34,7 @@ final class DemoCommand implements Callable<Integer>
     public Integer call() throws Exception
     {
         Understudy.requireRoot();
-        replicationAndRestore();
-        if (!skipFailover)
-        {
-            return failover();
-        }
-        return 0;
-    }
-
-    /** The finale: a primary host dies under a client's open connection; the replica takes over. */
-    private int failover() throws Exception
-    {
-        say("");
-        say("failover: two hosts (namespaces ush-a, ush-b on bridge usbr0), agents as separate processes; a " +
-            "client holds ONE connection sending INCR every 5 ms; then host a is killed.");
-        final long start = System.currentTimeMillis();
-        final KillTrial.Result r = KillTrial.run(FailoverPair.Config.defaults(
-                java.nio.file.Path.of("/var/tmp/understudy-demo-failover")).withInterval(intervalMs),
-            failoverDatasetMb, 1_500, java.util.concurrent.ThreadLocalRandom.current().nextLong(intervalMs), 1_000,
-            line -> System.out.printf("demo: [%6d ms] %s%n", System.currentTimeMillis() - start, line));
-        say("client-visible gap " + r.failoverMs() + " ms (detection " + r.detectionMs() + " ms, restore " +
-            r.restoreMs() + " ms); " + r.replies() + " INCRs acknowledged, counter on the new primary " +
-            r.finalCounter() + ", lost " + r.lostAcknowledgedWrites() + ", applied twice " + r.duplicatedWrites() +
-            ", same connection: " + (r.connectionSurvived() ? "yes (port " + r.localPort() + ")" : "NO"));
-        if (!r.ok())
-        {
-            say("FAILOVER CHECK FAILED: " + r.error());
-            return 1;
-        }
-        say("cleaning up hosts, namespaces and images.");
-        return 0;
-    }
-
-    private void replicationAndRestore() throws Exception
-    {
-        final LocalPair pair = LocalPair.start(LocalPair.Mode.UNDERSTUDY, "demo", "10.77.0.10/24", intervalMs,
-            EpochObserver.NONE);
-        final Thread cleanup = new Thread(pair::close);
-        Runtime.getRuntime().addShutdownHook(cleanup); // Ctrl-C: namespaces, bridge, rules and tmpfs go
-        try
-        {
-            run(pair);
-        }
-        finally
-        {
-            pair.close();
-            Runtime.getRuntime().removeShutdownHook(cleanup);
-        }
-    }
-
-    private void run(final LocalPair pair) throws Exception
-    {
-        final String ip = pair.serviceHost();
-        say("replica listening on loopback UDP; Redis protected in namespace us-demo at " + ip +
-            ", checkpoint every " + intervalMs + " ms");
-        final long keys = pair.populateRedis(datasetMb);
-        say("populated " + keys + " keys; Redis RSS " + LocalPair.rssMb(pair.servicePid()) + " MB; waiting for " +
-            "the first (full) image to be acknowledged");
-        pair.awaitProtectedAndResetFigures();
-        final PrimaryMetrics metrics = pair.primary().metrics();
-        say("protected. " + writeRate + " SET/s for " + durationS + " s:");
-        System.out.println("   t  epoch  frozen p50/p99 ms   shipped MB/s  delta %  ack lag  writes/s  reply p99 ms  state");
-        try (WriteLoad load = new WriteLoad(ip, RedisService.PORT, keys).start(writeRate, 4))
-        {
-            long lastShipped = metrics.totalShippedBytes();
-            long lastImage = metrics.totalImageBytes();
-            long lastReplies = 0;
-            for (int t = 1; t <= durationS; t++)
-            {
-                Thread.sleep(1000);
-                final long shipped = metrics.totalShippedBytes();
-                final long image = metrics.totalImageBytes();
-                final long replies = load.replies();
-                final Histogram latency = load.intervalLatencies();
-                final double frozen50;
-                final double frozen99;
-                synchronized (metrics)
-                {
-                    frozen50 = metrics.frozenUs.getValueAtPercentile(50) / 1000.0;
-                    frozen99 = metrics.frozenUs.getValueAtPercentile(99) / 1000.0;
-                }
-                final var status = pair.primary().status();
-                System.out.printf("%4d  %5s  %7.1f / %-7.1f  %12.2f  %7.2f  %7s  %8d  %12.1f  %s%n", t,
-                    status.get("epoch_acknowledged"), frozen50, frozen99, (shipped - lastShipped) / 1e6,
-                    image == lastImage ? 0.0 : 100.0 * (shipped - lastShipped) / (image - lastImage),
-                    status.get("replica_lag_epochs"), replies - lastReplies,
-                    latency.getTotalCount() == 0 ? 0.0 : latency.getValueAtPercentile(99) / 1000.0,
-                    status.get("state"));
-                lastShipped = shipped;
-                lastImage = image;
-                lastReplies = replies;
-            }
-        }
-        final String expected;
-        try (RedisClient client = new RedisClient(ip, RedisService.PORT, 30_000))
-        {
-            expected = RedisService.fingerprint(client);
-        }
-        final long epoch = pair.awaitFreshAck(30_000);
-        say("load stopped; Redis holds DBSIZE/DIGEST " + expected + "; epoch " + epoch + " acknowledged after it; " +
-            "image mismatches so far: " + metrics.mismatchCount());
-        say("stopping the primary and restoring the replica's last acknowledged image in a fresh namespace...");
-        final long restoredEpoch = pair.failOverToReplicaImage();
-        try (RedisClient restored = RedisClient.await(ip, RedisService.PORT, 15_000))
-        {
-            final String actual = RedisService.fingerprint(restored);
-            say("restored epoch " + restoredEpoch + ": DBSIZE/DIGEST " + actual + (actual.equals(expected) ?
-                "  == the primary's. Every acknowledged write is there." : "  != the primary's " + expected + "!"));
-            if (!actual.equals(expected))
-            {
-                throw new IllegalStateException("restored image differs from the primary's data");
-            }
-        }
-        say("cleaning up namespaces, bridge and tmpfs images.");
-    }
-
-    private static void say(final String line)
-    {
-        System.out.println("demo: " + line);
+        return new Demo(new Demo.Settings(datasetMb, intervalMs, writeRate, durationS, failoverDatasetMb,
+            !skipFailover)).run();
     }
 }

@@ -1,14 +1,14 @@
 package dev.understudy.cli;
 
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.ThreadLocalRandom;
 
-import dev.understudy.cli.sim.FailoverPair;
-import dev.understudy.cli.sim.KillTrial;
+import dev.understudy.harness.Json;
+import dev.understudy.harness.sim.FailoverPair;
+import dev.understudy.harness.sim.KillTrial;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -45,28 +45,11 @@ final class KillPrimaryCommand implements Callable<Integer>
         final long start = System.currentTimeMillis();
         final KillTrial.Result r = KillTrial.run(FailoverPair.Config.defaults(Path.of("/var/tmp/understudy-chaos"))
             .withInterval(intervalMs).withFailureTimeout(failureTimeoutMs)
-            .withPrimaryArgs(noOutputCommit ? java.util.List.of("--no-output-commit") : java.util.List.of()), datasetMb, 1_000, offset, 500,
+            .withPrimaryArgs(noOutputCommit ? List.of("--no-output-commit") : List.of()), datasetMb, 1_000, offset, 500,
             line -> System.out.printf("[%6d ms] %s%n", System.currentTimeMillis() - start, line));
-        final Map<String, Object> out = new LinkedHashMap<>();
-        out.put("kill_offset_ms", r.killOffsetMs());
-        out.put("kill_at_ms", r.killWallMs());
-        out.put("detection_ms", r.detectionMs());
-        out.put("restored_after_kill_ms", r.restoredAfterMs());
-        out.put("failover_ms", r.failoverMs());
-        out.put("fence_ms", r.fenceMs());
-        out.put("attach_ms", r.attachMs());
-        out.put("restore_ms", r.restoreMs());
-        out.put("replies", r.replies());
-        out.put("final_counter", r.finalCounter());
-        out.put("lost_acknowledged_writes", r.lostAcknowledgedWrites());
-        out.put("duplicated_writes", r.duplicatedWrites());
-        out.put("connection_survived", r.connectionSurvived());
-        out.put("error", r.error() == null ? "" : r.error());
+        final Map<String, Object> out = r.fields();
         System.out.println(Json.write(out));
-        if (json != null)
-        {
-            Files.writeString(json, Json.write(out));
-        }
+        Understudy.writeJson(json, out);
         return r.ok() ? 0 : 1;
     }
 }

@@ -1,5 +1,11 @@
 package dev.understudy.cli;
 
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+
+import dev.understudy.harness.Json;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
@@ -33,6 +39,16 @@ public final class Understudy
         if (!"root".equals(System.getProperty("user.name")))
         {
             throw new IllegalStateException("needs root (network namespaces, CRIU): run it with sudo");
+        }
+    }
+
+    /** Writes a run's results where --json asked, if it did. */
+    static void writeJson(final Path file, final Map<String, Object> results) throws IOException
+    {
+        if (file != null)
+        {
+            Files.writeString(file, Json.write(results));
+            System.out.println("wrote " + file);
         }
     }
 }

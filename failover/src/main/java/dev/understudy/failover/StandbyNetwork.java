@@ -2,6 +2,7 @@ package dev.understudy.failover;
 
 import java.util.concurrent.TimeUnit;
 
+import dev.understudy.buffering.CommitBufferConfig;
 import dev.understudy.buffering.EpochCommitBuffer;
 import dev.understudy.core.agent.Notices;
 import dev.understudy.core.net.ServiceNetwork;
@@ -31,7 +32,7 @@ final class StandbyNetwork implements AutoCloseable
         final StandbyNetwork standby = new StandbyNetwork(ServiceNetwork.createForTakeover(spec), notices);
         try
         {
-            standby.inputHold = EpochCommitBuffer.start(EpochCommitBuffer.Config.defaults(spec.netnsPath()));
+            standby.inputHold = EpochCommitBuffer.start(CommitBufferConfig.defaults(spec.netnsPath()));
             standby.inputHold.passThrough();
             standby.inputHold.holdInput();
             return standby;

@@ -2,7 +2,6 @@ package dev.understudy.primary;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -22,7 +21,6 @@ import dev.understudy.core.protocol.EpochBeginCodec;
 import dev.understudy.core.protocol.FileKind;
 import dev.understudy.core.protocol.Streams;
 import org.agrona.collections.Long2LongHashMap;
-import org.agrona.collections.LongArrayList;
 
 /**
  * Turns a CRIU image directory into what must cross the wire: pages images as the pages whose content
@@ -39,8 +37,6 @@ import org.agrona.collections.LongArrayList;
  */
 final class ImageDeltaEncoder
 {
-    /** Pages per delta chunk: u32 count + count * (u64 vaddr + 4 KiB page) fits one chunk. */
-    static final int PAGES_PER_DELTA_CHUNK = 255;
     private static final long MISSING = Long.MIN_VALUE;
 
     /** What one epoch's shipping produced. */
@@ -58,18 +54,6 @@ final class ImageDeltaEncoder
         }
     }
 
-    private static final class FilePlan
-    {
-        String name;
-        FileKind kind;
-        long length;
-        long digest;
-        String pagemapName = "";
-        byte[] materialized;
-        final LongArrayList changedOffsets = new LongArrayList();
-        final LongArrayList changedVaddrs = new LongArrayList();
-    }
-
     private static final class PagesState
     {
         final Long2LongHashMap hashes = new Long2LongHashMap(MISSING);
@@ -78,8 +62,7 @@ final class ImageDeltaEncoder
     }
 
     private final ByteBuffer readBuffer = ByteBuffer.allocateDirect(Streams.CHUNK_BYTES);
-    private final ByteBuffer deltaBuffer = ByteBuffer.allocateDirect(4 + PAGES_PER_DELTA_CHUNK * (8 + Pagemap.PAGE_SIZE))
-        .order(ByteOrder.LITTLE_ENDIAN);
+    private final FilePlanSender sender = new FilePlanSender();
     private final BlockHasher hasher = new BlockHasher();
     private final ImageDigest imageDigest = new ImageDigest();
     private final List<FilePlan> plans = new ArrayList<>();
@@ -171,7 +154,7 @@ final class ImageDeltaEncoder
             final FilePlan plan = plans.get(i);
             try (FileChannel channel = FileChannel.open(dir.resolve(plan.name), StandardOpenOption.READ))
             {
-                sent = send(epoch, i, plan, channel, publisher);
+                sent = sender.send(epoch, i, plan, channel, publisher);
             }
         }
         sent = sent && publisher.end(epoch, digest, names.size(), memoryDigest);
@@ -327,106 +310,5 @@ final class ImageDeltaEncoder
         plan.length = image.pageCount() * Pagemap.PAGE_SIZE;
         plan.digest = PageSetDigest.digest(state.sum, image.pageCount());
         plan.kind = fresh ? FileKind.FULL : FileKind.PAGES_DELTA;
-    }
-
-    private boolean send(final long epoch, final int fileIndex, final FilePlan plan, final FileChannel channel,
-        final EpochSink publisher) throws IOException
-    {
-        switch (plan.kind)
-        {
-            case UNCHANGED:
-                return publisher.chunk(epoch, fileIndex, FileKind.UNCHANGED, 0, 1, plan.digest, plan.length, plan.name,
-                    "", readBuffer, 0, 0);
-            case FULL:
-            {
-                if (plan.materialized != null)
-                {
-                    final ByteBuffer bytes = ByteBuffer.wrap(plan.materialized);
-                    final int chunks = (int)Math.max(1, (plan.length + Streams.CHUNK_BYTES - 1) / Streams.CHUNK_BYTES);
-                    for (int chunk = 0; chunk < chunks; chunk++)
-                    {
-                        final int from = chunk * Streams.CHUNK_BYTES;
-                        if (!publisher.chunk(epoch, fileIndex, FileKind.FULL, chunk, chunks, plan.digest, plan.length,
-                            plan.name, "", bytes, from, (int)Math.min(Streams.CHUNK_BYTES, plan.length - from)))
-                        {
-                            return false;
-                        }
-                    }
-                    return true;
-                }
-                final int chunks = (int)Math.max(1, (plan.length + Streams.CHUNK_BYTES - 1) / Streams.CHUNK_BYTES);
-                for (int chunk = 0; chunk < chunks; chunk++)
-                {
-                    readBuffer.clear();
-                    final long position = (long)chunk * Streams.CHUNK_BYTES;
-                    int length = 0;
-                    while (position + length < plan.length && readBuffer.hasRemaining())
-                    {
-                        final int n = channel.read(readBuffer, position + length);
-                        if (n <= 0)
-                        {
-                            break;
-                        }
-                        length += n;
-                    }
-                    if (!publisher.chunk(epoch, fileIndex, FileKind.FULL, chunk, chunks, plan.digest, plan.length,
-                        plan.name, plan.pagemapName, readBuffer, 0, length))
-                    {
-                        return false;
-                    }
-                }
-                return true;
-            }
-            case PAGES_DELTA:
-            {
-                final int changed = plan.changedOffsets.size();
-                final int chunks = Math.max(1, (changed + PAGES_PER_DELTA_CHUNK - 1) / PAGES_PER_DELTA_CHUNK);
-                for (int chunk = 0; chunk < chunks; chunk++)
-                {
-                    final int first = chunk * PAGES_PER_DELTA_CHUNK;
-                    final int count = Math.min(PAGES_PER_DELTA_CHUNK, changed - first);
-                    deltaBuffer.clear();
-                    deltaBuffer.putInt(0, count);
-                    for (int i = 0; i < count; i++)
-                    {
-                        deltaBuffer.putLong(4 + i * 8, plan.changedVaddrs.getLong(first + i));
-                    }
-                    final int pagesStart = 4 + count * 8;
-                    // Most written pages changed, and an incremental dump holds only written pages: changed
-                    // pages lie mostly side by side in the file, and each run is read with one call.
-                    int i = 0;
-                    while (i < count)
-                    {
-                        final long runOffset = plan.changedOffsets.getLong(first + i);
-                        int run = 1;
-                        while (i + run < count &&
-                            plan.changedOffsets.getLong(first + i + run) == runOffset + (long)run * Pagemap.PAGE_SIZE)
-                        {
-                            run++;
-                        }
-                        final int at = pagesStart + i * Pagemap.PAGE_SIZE;
-                        deltaBuffer.limit(at + run * Pagemap.PAGE_SIZE).position(at);
-                        while (deltaBuffer.hasRemaining())
-                        {
-                            if (channel.read(deltaBuffer, runOffset + (deltaBuffer.position() - at)) <= 0)
-                            {
-                                throw new IOException(plan.name + " ended while reading a changed page");
-                            }
-                        }
-                        i += run;
-                    }
-                    deltaBuffer.clear();
-                    final int rawLength = pagesStart + count * Pagemap.PAGE_SIZE;
-                    if (!publisher.chunk(epoch, fileIndex, FileKind.PAGES_DELTA, chunk, chunks, plan.digest,
-                        plan.length, plan.name, plan.pagemapName, deltaBuffer, 0, rawLength))
-                    {
-                        return false;
-                    }
-                }
-                return true;
-            }
-            default:
-                throw new IllegalStateException(plan.kind.toString());
-        }
     }
 }

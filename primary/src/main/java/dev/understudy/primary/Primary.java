@@ -7,6 +7,7 @@ import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
 
+import dev.understudy.buffering.CommitBufferConfig;
 import dev.understudy.buffering.EpochCommitBuffer;
 import dev.understudy.core.aeron.EmbeddedAeron;
 import dev.understudy.core.agent.Activity;
@@ -110,7 +111,7 @@ public final class Primary implements AutoCloseable
         if (context.outputCommit())
         {
             // Queues and rules before the service starts: not one packet of it leaves unbuffered.
-            commitBuffer = EpochCommitBuffer.start(EpochCommitBuffer.Config.defaults(context.networkSpec().netnsPath()),
+            commitBuffer = EpochCommitBuffer.start(CommitBufferConfig.defaults(context.networkSpec().netnsPath()),
                 activity);
             outputCommit = new OutputCommit(commitBuffer, context.replicaLossPolicy(), context.degradedAfterMs(),
                 context.notices());

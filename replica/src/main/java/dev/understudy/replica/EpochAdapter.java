@@ -127,7 +127,7 @@ final class EpochAdapter implements FragmentHandler
             return;
         }
         final long started = System.nanoTime();
-        final ImageAssembler.Outcome outcome = assembler.end(end.epoch(), end.imageHash(), end.chunkCount(),
+        final EpochOutcome outcome = assembler.end(end.epoch(), end.imageHash(), end.chunkCount(),
             end.fileCount(), end.memoryDigest());
         if (outcome == null)
         {

@@ -34,34 +34,13 @@ import org.agrona.collections.Long2LongHashMap;
  */
 final class PageStore implements AutoCloseable
 {
-    static final long MISSING = Long.MIN_VALUE;
+    static final long MISSING = StoredPages.MISSING;
     static final String SUFFIX = ".pages";
     static final String APPLYING = ".applying";
     private static final int COPY_WINDOW_BYTES = 1 << 20;
 
-    /** One pagemap's pages: where they are and what they hash to. */
-    static final class Pages
-    {
-        final String pagemapName;
-        final Long2LongHashMap hashes = new Long2LongHashMap(MISSING);
-        long sum;
-        PageRuns runs = PageRuns.EMPTY;
-        FileChannel channel;
-        int fd = -1;
-
-        Pages(final String pagemapName)
-        {
-            this.pagemapName = pagemapName;
-        }
-
-        long hash(final long vaddr)
-        {
-            return hashes.get(vaddr);
-        }
-    }
-
     private final Path dir;
-    private final Map<String, Pages> pages = new HashMap<>();
+    private final Map<String, StoredPages> pages = new HashMap<>();
     private final ByteBuffer page = ByteBuffer.allocateDirect(Pagemap.PAGE_SIZE);
     private final ByteBuffer copyWindow = ByteBuffer.allocateDirect(COPY_WINDOW_BYTES);
 
@@ -94,7 +73,7 @@ final class PageStore implements AutoCloseable
                 {
                     return false;
                 }
-                final Pages loaded = open(name, false);
+                final StoredPages loaded = open(name, false);
                 loaded.runs = PageRuns.inImage(pagemap);
                 for (int run = 0; run < loaded.runs.runCount(); run++)
                 {
@@ -112,7 +91,7 @@ final class PageStore implements AutoCloseable
         return true;
     }
 
-    Pages get(final String pagemapName)
+    StoredPages get(final String pagemapName)
     {
         return pages.get(pagemapName);
     }
@@ -135,14 +114,14 @@ final class PageStore implements AutoCloseable
         final long[] hashes) throws IOException
     {
         drop(pagemapName);
-        final Pages fresh = open(pagemapName, true);
+        final StoredPages fresh = open(pagemapName, true);
         fresh.runs = layout;
         long position = 0;
         int index = 0;
         for (int entry = 0; entry < pagemap.entryCount(); entry++)
         {
             final long length = pagemap.pageCount(entry) * Pagemap.PAGE_SIZE;
-            transfer(source, position, length, fresh.channel, pagemap.vaddr(entry));
+            StoredPages.transfer(source, position, length, fresh.channel, pagemap.vaddr(entry));
             position += length;
             for (long i = 0; i < pagemap.pageCount(entry); i++)
             {
@@ -158,7 +137,7 @@ final class PageStore implements AutoCloseable
      * Brings a pagemap's pages to the next epoch: pages that left the layout are forgotten and punched out,
      * the delta's pages written at their addresses. The caller verified the result's digest beforehand.
      */
-    void applyDelta(final Pages target, final PageRuns layout, final DeltaPages delta,
+    void applyDelta(final StoredPages target, final PageRuns layout, final DeltaPages delta,
         final Long2LongHashMap deltaOffsets, final Long2LongHashMap deltaHashes) throws IOException
     {
         final long[] holeStart = {-1};
@@ -183,7 +162,7 @@ final class PageStore implements AutoCloseable
         {
             throw failure[0];
         }
-        for (final long vaddr : sortedKeys(deltaOffsets))
+        for (final long vaddr : StoredPages.sortedKeys(deltaOffsets))
         {
             final long hash = deltaHashes.get(vaddr);
             final long before = target.hashes.put(vaddr, hash);
@@ -249,7 +228,7 @@ final class PageStore implements AutoCloseable
      * that writing the delta later only overwrites allocated space. Returns false when the file system cannot
      * allocate ahead (EOPNOTSUPP); throws when it has no room.
      */
-    boolean reserveJoining(final Pages target, final Long2LongHashMap deltaHashes) throws IOException
+    boolean reserveJoining(final StoredPages target, final Long2LongHashMap deltaHashes) throws IOException
     {
         final long[] joining = new long[deltaHashes.size()];
         int count = 0;
@@ -289,7 +268,7 @@ final class PageStore implements AutoCloseable
         return true;
     }
 
-    private IOException punch(final Pages target, final long start, final long end)
+    private IOException punch(final StoredPages target, final long start, final long end)
     {
         if (start < 0)
         {
@@ -309,12 +288,12 @@ final class PageStore implements AutoCloseable
     /** Forgets every pagemap not in keep (processes that are gone) and deletes its file. */
     void retainOnly(final Set<String> keep) throws IOException
     {
-        for (final Iterator<Map.Entry<String, Pages>> it = pages.entrySet().iterator(); it.hasNext(); )
+        for (final Iterator<Map.Entry<String, StoredPages>> it = pages.entrySet().iterator(); it.hasNext(); )
         {
-            final Map.Entry<String, Pages> entry = it.next();
+            final Map.Entry<String, StoredPages> entry = it.next();
             if (!keep.contains(entry.getKey()))
             {
-                close(entry.getValue());
+                entry.getValue().close();
                 Files.deleteIfExists(fileOf(entry.getKey()));
                 it.remove();
             }
@@ -322,7 +301,7 @@ final class PageStore implements AutoCloseable
     }
 
     /** Reads the page at vaddr of a pagemap's file into into[at, at + 4 KiB). */
-    void readPage(final Pages from, final long vaddr, final ByteBuffer into, final int at) throws IOException
+    void readPage(final StoredPages from, final long vaddr, final ByteBuffer into, final int at) throws IOException
     {
         into.clear().position(at).limit(at + Pagemap.PAGE_SIZE);
         long position = vaddr;
@@ -343,7 +322,7 @@ final class PageStore implements AutoCloseable
      */
     long writePagesImage(final String pagemapName, final Pagemap pagemap, final Path target) throws IOException
     {
-        final Pages from = pages.get(pagemapName);
+        final StoredPages from = pages.get(pagemapName);
         if (from == null)
         {
             throw new IOException("no pages stored for " + pagemapName);
@@ -358,7 +337,7 @@ final class PageStore implements AutoCloseable
                     throw new IOException(pagemapName + " is not self-contained");
                 }
                 final long length = pagemap.pageCount(entry) * Pagemap.PAGE_SIZE;
-                transfer(from.channel, pagemap.vaddr(entry), length, out, written * Pagemap.PAGE_SIZE);
+                StoredPages.transfer(from.channel, pagemap.vaddr(entry), length, out, written * Pagemap.PAGE_SIZE);
                 written += pagemap.pageCount(entry);
             }
         }
@@ -380,92 +359,29 @@ final class PageStore implements AutoCloseable
 
     private void closeAll()
     {
-        pages.values().forEach(PageStore::close);
+        pages.values().forEach(StoredPages::close);
         pages.clear();
     }
 
     private void drop(final String pagemapName) throws IOException
     {
-        final Pages old = pages.remove(pagemapName);
+        final StoredPages old = pages.remove(pagemapName);
         if (old != null)
         {
-            close(old);
+            old.close();
         }
         Files.deleteIfExists(fileOf(pagemapName));
     }
 
-    private Pages open(final String pagemapName, final boolean create) throws IOException
+    private StoredPages open(final String pagemapName, final boolean create) throws IOException
     {
-        final Path file = fileOf(pagemapName);
-        final Pages opened = new Pages(pagemapName);
-        opened.channel = create ?
-            FileChannel.open(file, StandardOpenOption.CREATE_NEW, StandardOpenOption.READ, StandardOpenOption.WRITE) :
-            FileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE);
-        try
-        {
-            opened.fd = LibC.INSTANCE.open(file.toString(), LibC.O_RDWR | LibC.O_CLOEXEC);
-        }
-        catch (final com.sun.jna.LastErrorException ex)
-        {
-            opened.channel.close();
-            throw new IOException("cannot open " + file + ": errno " + ex.getErrorCode());
-        }
+        final StoredPages opened = StoredPages.open(pagemapName, fileOf(pagemapName), create);
         pages.put(pagemapName, opened);
         return opened;
-    }
-
-    private static void close(final Pages closing)
-    {
-        try
-        {
-            closing.channel.close();
-        }
-        catch (final IOException ignore)
-        {
-        }
-        if (closing.fd >= 0)
-        {
-            try
-            {
-                LibC.INSTANCE.close(closing.fd);
-            }
-            catch (final com.sun.jna.LastErrorException ignore)
-            {
-            }
-        }
     }
 
     private Path fileOf(final String pagemapName)
     {
         return dir.resolve(pagemapName + SUFFIX);
-    }
-
-    /** Copies length bytes from source at from to out at to, in the kernel. */
-    private static void transfer(final FileChannel source, final long from, final long length, final FileChannel out,
-        final long to) throws IOException
-    {
-        long done = 0;
-        while (done < length)
-        {
-            final long n = source.transferTo(from + done, length - done, out.position(to + done));
-            if (n <= 0)
-            {
-                throw new IOException("source ended " + (length - done) + " bytes early");
-            }
-            done += n;
-        }
-    }
-
-    static long[] sortedKeys(final Long2LongHashMap map)
-    {
-        final long[] keys = new long[map.size()];
-        int i = 0;
-        final Long2LongHashMap.KeyIterator iterator = map.keySet().iterator();
-        while (iterator.hasNext())
-        {
-            keys[i++] = iterator.nextValue();
-        }
-        java.util.Arrays.sort(keys);
-        return keys;
     }
 }

@@ -116,7 +116,7 @@ final class PageStoreTest
             delta.close();
             assertFalse(Files.exists(dir.resolve("delta")), "the delta's file goes with it");
 
-            final PageStore.Pages pages = store.get(name);
+            final StoredPages pages = store.get(name);
             long sum = 0;
             final ByteBuffer read = ByteBuffer.allocateDirect(PAGE);
             for (final Map.Entry<Long, byte[]> page : expected.entrySet())
@@ -159,7 +159,7 @@ final class PageStoreTest
             store.replace(name, first, PageRuns.inImage(first), source, hashes);
             final Path file = dir.resolve("store").resolve(name + PageStore.SUFFIX);
             final long blocksBefore = allocatedBlocks(file);
-            final PageStore.Pages pages = store.get(name);
+            final StoredPages pages = store.get(name);
             final long sumBefore = pages.sum;
 
             final Long2LongHashMap deltaHashes = new Long2LongHashMap(PageStore.MISSING);

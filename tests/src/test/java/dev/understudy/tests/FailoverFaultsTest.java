@@ -11,11 +11,11 @@ import java.util.List;
 import java.util.Map;
 import java.util.stream.Stream;
 
-import dev.understudy.cli.sim.ClientNamespace;
-import dev.understudy.cli.sim.FailoverPair;
-import dev.understudy.cli.workload.IncrementClient;
-import dev.understudy.cli.workload.RedisClient;
-import dev.understudy.cli.workload.RedisService;
+import dev.understudy.harness.sim.ClientNamespace;
+import dev.understudy.harness.sim.FailoverPair;
+import dev.understudy.harness.workload.IncrementClient;
+import dev.understudy.harness.workload.RedisClient;
+import dev.understudy.harness.workload.RedisService;
 import dev.understudy.core.os.Directories;
 import dev.understudy.core.os.Shell;
 import dev.understudy.replica.RestorableImage;

@@ -2,8 +2,8 @@ package dev.understudy.tests;
 
 import java.nio.file.Path;
 
-import dev.understudy.cli.sim.FailoverPair;
-import dev.understudy.cli.sim.KillTrial;
+import dev.understudy.harness.sim.FailoverPair;
+import dev.understudy.harness.sim.KillTrial;
 import org.junit.jupiter.api.Test;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;

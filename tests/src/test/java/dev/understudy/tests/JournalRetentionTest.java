@@ -2,8 +2,8 @@ package dev.understudy.tests;
 
 import java.nio.file.Path;
 
-import dev.understudy.cli.workload.RedisClient;
-import dev.understudy.cli.workload.RedisService;
+import dev.understudy.harness.workload.RedisClient;
+import dev.understudy.harness.workload.RedisService;
 import dev.understudy.core.criu.CriuNotificationListener;
 import dev.understudy.primary.EpochObserver;
 import dev.understudy.primary.Primary;

@@ -6,10 +6,10 @@ import java.util.List;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 
-import dev.understudy.cli.sim.ClientNamespace;
-import dev.understudy.cli.workload.EarlyReleaseAudit;
-import dev.understudy.cli.workload.RedisClient;
-import dev.understudy.cli.workload.RedisService;
+import dev.understudy.harness.sim.ClientNamespace;
+import dev.understudy.harness.workload.EarlyReleaseAudit;
+import dev.understudy.harness.workload.RedisClient;
+import dev.understudy.harness.workload.RedisService;
 import dev.understudy.primary.EpochObserver;
 import dev.understudy.primary.OutputCommit;
 import dev.understudy.primary.Primary;

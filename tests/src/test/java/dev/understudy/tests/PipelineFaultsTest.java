@@ -7,8 +7,8 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 
-import dev.understudy.cli.workload.RedisClient;
-import dev.understudy.cli.workload.RedisService;
+import dev.understudy.harness.workload.RedisClient;
+import dev.understudy.harness.workload.RedisService;
 import dev.understudy.core.criu.CriuNotificationListener;
 import dev.understudy.core.os.Shell;
 import dev.understudy.primary.EpochObserver;

@@ -1,0 +1,21 @@
+package dev.understudy.buffering;
+
+import java.nio.file.Path;
+
+/**
+ * Where and how much the {@link EpochCommitBuffer} holds.
+ *
+ * @param netns             the service's network namespace.
+ * @param outputQueue       NFQUEUE number of the service's output.
+ * @param inputQueue        NFQUEUE number of its input (held while it is frozen).
+ * @param maxQueueLength    packets the kernel queues, and copies the holder keeps, before dropping (fail-closed).
+ * @param socketBufferBytes receive buffer of the queue socket.
+ */
+public record CommitBufferConfig(Path netns, int outputQueue, int inputQueue, int maxQueueLength,
+    int socketBufferBytes)
+{
+    public static CommitBufferConfig defaults(final Path netns)
+    {
+        return new CommitBufferConfig(netns, 0, 1, 65536, 64 << 20);
+    }
+}

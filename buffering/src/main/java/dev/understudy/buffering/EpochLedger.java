@@ -1,0 +1,175 @@
+package dev.understudy.buffering;
+
+import java.util.ArrayDeque;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Consumer;
+
+import org.agrona.DirectBuffer;
+import org.agrona.collections.LongArrayQueue;
+
+/**
+ * Which held output packet belongs to which epoch, and what the ack of an epoch releases: copies of the
+ * service's packets in id order, and per sealed epoch the last id read before its seal. Packet ids grow
+ * monotonically, so releasing epoch N sends every copy up to the id recorded at N's seal. No kernel here: the
+ * holder thread of {@link EpochCommitBuffer} owns it and feeds it packets; the figures are readable from any
+ * thread.
+ */
+final class EpochLedger
+{
+    // Agrona's queues reserve a "null" value: -1 is a real id here (nothing read yet), so use one no value takes.
+    private static final long NONE = Long.MIN_VALUE;
+
+    private final int maxHeld;
+    private final Consumer<byte[]> sender;
+    private final LongArrayQueue sealedEpochs = new LongArrayQueue(64, NONE);
+    private final LongArrayQueue sealedIds = new LongArrayQueue(64, NONE);
+    /** Held output packets: id, arrival time and size, oldest first (for the age and bytes figures). */
+    private final LongArrayQueue heldIds = new LongArrayQueue(1024, NONE);
+    private final LongArrayQueue heldTimes = new LongArrayQueue(1024, NONE);
+    private final LongArrayQueue heldSizes = new LongArrayQueue(1024, NONE);
+    private final ArrayDeque<byte[]> heldCopies = new ArrayDeque<>();
+    private long lastOutputId = -1;
+    private long releasedOutputId = -1;
+    private boolean passThrough;
+
+    private final AtomicLong heldPackets = new AtomicLong();
+    private final AtomicLong heldBytes = new AtomicLong();
+    private final AtomicLong oldestHeldNs = new AtomicLong(-1);
+    private final AtomicLong releasedPackets = new AtomicLong();
+    private final AtomicLong holdDropped = new AtomicLong();
+
+    /**
+     * @param maxHeld beyond this many held copies new packets are dropped (fail-closed).
+     * @param sender  sends a released copy out as the service sent it.
+     */
+    EpochLedger(final int maxHeld, final Consumer<byte[]> sender)
+    {
+        this.maxHeld = maxHeld;
+        this.sender = sender;
+    }
+
+    /**
+     * An output packet the service sent. Returns false when output passes through unheld (the caller lets the
+     * kernel's packet go); else the packet is held as a copy, or dropped when it cannot be (TCP resends it).
+     */
+    boolean onOutput(final long id, final DirectBuffer buffer, final int offset, final int length, final long nowNs)
+    {
+        lastOutputId = Math.max(lastOutputId, id);
+        if (passThrough)
+        {
+            releasedOutputId = Math.max(releasedOutputId, id);
+            releasedPackets.incrementAndGet();
+            return false;
+        }
+        if (length < 20 || heldCopies.size() >= maxHeld)
+        {
+            holdDropped.incrementAndGet(); // fail-closed: never released, TCP retransmits it later
+            return true;
+        }
+        final byte[] copy = new byte[length];
+        buffer.getBytes(offset, copy);
+        heldIds.addLong(id);
+        heldTimes.addLong(nowNs);
+        heldSizes.addLong(length);
+        heldCopies.add(copy);
+        heldPackets.incrementAndGet();
+        heldBytes.addAndGet(length);
+        if (oldestHeldNs.get() < 0)
+        {
+            oldestHeldNs.set(nowNs);
+        }
+        return true;
+    }
+
+    /** Every packet read so far belongs to epoch or earlier. */
+    void seal(final long epoch)
+    {
+        sealedEpochs.addLong(epoch);
+        sealedIds.addLong(lastOutputId);
+    }
+
+    /** The replica acknowledged epoch: every copy of epochs up to it goes out. */
+    void release(final long epoch)
+    {
+        long upTo = -1;
+        while (!sealedEpochs.isEmpty() && sealedEpochs.peekLong() <= epoch)
+        {
+            sealedEpochs.pollLong();
+            upTo = sealedIds.pollLong();
+        }
+        releaseThrough(upTo);
+    }
+
+    /** Unprotected on purpose: everything held goes out and nothing more is held. */
+    void passThrough()
+    {
+        passThrough = true;
+        releaseThrough(lastOutputId);
+        sealedEpochs.clear();
+        sealedIds.clear();
+    }
+
+    /** Protection is back: hold output again from now on. */
+    void holdOutput()
+    {
+        passThrough = false;
+    }
+
+    /** Fail-closed: nothing held is ever sent. */
+    void dropHeld()
+    {
+        heldCopies.clear();
+        heldIds.clear();
+        heldTimes.clear();
+        heldSizes.clear();
+        heldPackets.set(0);
+        heldBytes.set(0);
+        oldestHeldNs.set(-1);
+    }
+
+    private void releaseThrough(final long upTo)
+    {
+        if (upTo <= releasedOutputId)
+        {
+            return;
+        }
+        releasedOutputId = upTo;
+        while (!heldIds.isEmpty() && heldIds.peekLong() <= upTo)
+        {
+            heldIds.pollLong();
+            heldTimes.pollLong();
+            heldBytes.addAndGet(-heldSizes.pollLong());
+            heldPackets.decrementAndGet();
+            sender.accept(heldCopies.poll());
+            releasedPackets.incrementAndGet();
+        }
+        oldestHeldNs.set(heldTimes.isEmpty() ? -1 : heldTimes.peekLong());
+    }
+
+    long heldPackets()
+    {
+        return heldPackets.get();
+    }
+
+    long heldBytes()
+    {
+        return heldBytes.get();
+    }
+
+    long oldestHeldAgeMs(final long nowNs)
+    {
+        final long oldest = oldestHeldNs.get();
+        return oldest < 0 ? 0 : TimeUnit.NANOSECONDS.toMillis(nowNs - oldest);
+    }
+
+    long releasedPackets()
+    {
+        return releasedPackets.get();
+    }
+
+    long holdDropped()
+    {
+        return holdDropped.get();
+    }
+}

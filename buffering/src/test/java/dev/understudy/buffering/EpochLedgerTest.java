@@ -1,0 +1,70 @@
+package dev.understudy.buffering;
+
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.List;
+
+import org.agrona.concurrent.UnsafeBuffer;
+import org.junit.jupiter.api.Test;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** The epoch ledger without a kernel: what each ack releases, and nothing before it. */
+class EpochLedgerTest
+{
+    private final List<Integer> sent = new ArrayList<>();
+    private final EpochLedger ledger = new EpochLedger(4, packet -> sent.add((int)packet[0]));
+
+    private boolean packet(final long id)
+    {
+        final UnsafeBuffer buffer = new UnsafeBuffer(ByteBuffer.allocate(40));
+        buffer.putByte(0, (byte)id); // the packet names itself, to see which went out
+        return ledger.onOutput(id, buffer, 0, 40, id * 1_000_000L);
+    }
+
+    @Test
+    void anAckReleasesExactlyThePacketsOfTheEpochsItCovers()
+    {
+        assertTrue(packet(1));
+        assertTrue(packet(2));
+        ledger.seal(10);
+        assertTrue(packet(3));
+        ledger.seal(11);
+        assertTrue(packet(4));
+        assertEquals(List.of(), sent, "nothing goes out before an ack");
+        assertEquals(4, ledger.heldPackets());
+
+        ledger.release(10);
+        assertEquals(List.of(1, 2), sent);
+        ledger.release(10); // a repeated ack releases nothing more
+        assertEquals(List.of(1, 2), sent);
+        ledger.release(12); // acks cover every earlier epoch; 4 came after the last seal and stays
+        assertEquals(List.of(1, 2, 3), sent);
+        assertEquals(1, ledger.heldPackets());
+        assertEquals(40, ledger.heldBytes());
+        assertEquals(3, ledger.releasedPackets());
+    }
+
+    @Test
+    void aFullHoldDropsNewPacketsAndPassThroughReleasesEverything()
+    {
+        for (long id = 1; id <= 5; id++)
+        {
+            assertTrue(packet(id));
+        }
+        assertEquals(1, ledger.holdDropped(), "the fifth did not fit: dropped, never sent");
+        ledger.seal(1);
+        ledger.passThrough();
+        assertEquals(List.of(1, 2, 3, 4), sent);
+        assertFalse(packet(6), "passing through: the caller lets the kernel's packet go");
+        ledger.holdOutput();
+        assertTrue(packet(7));
+        ledger.dropHeld();
+        ledger.seal(2);
+        ledger.release(2);
+        assertEquals(List.of(1, 2, 3, 4), sent, "dropped on a crash: fail-closed");
+        assertEquals(0, ledger.heldPackets());
+    }
+}

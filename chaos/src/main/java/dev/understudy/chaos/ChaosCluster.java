@@ -1,0 +1,174 @@
+package dev.understudy.chaos;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+import com.github.dockerjava.api.model.Capability;
+import dev.understudy.harness.sim.Await;
+import dev.understudy.core.metrics.StatusClient;
+import dev.understudy.core.os.Shell;
+import org.agrona.CloseHelper;
+import org.testcontainers.containers.GenericContainer;
+import org.testcontainers.containers.Network;
+import org.testcontainers.utility.DockerImageName;
+
+/**
+ * Three Testcontainers nodes on their own Docker network: n1 (primary), n2 (replica), n3 (client). Each
+ * node's eth0 is made a port of a bridge usbr0 that holds the node's address, as on a real host whose NIC
+ * is bridged: the service namespace joins that bridge, so the service IP and MAC are on the Docker
+ * network from whichever node runs the service. Containers get every capability but CAP_SYS_RESOURCE
+ * (which --privileged would need and this host lacks), no seccomp/AppArmor profile, and /proc/sys
+ * remounted writable (CRIU writes ns_last_pid; the API has no "systempaths=unconfined").
+ */
+final class ChaosCluster implements AutoCloseable
+{
+    static final String SUBNET = "10.78.0.0/24";
+    static final String SERVICE_IP = "10.78.0.200/24";
+    static final String SERVICE_HOST = "10.78.0.200";
+    static final int REPLICA_PORT = 40123;
+    static final int PRIMARY_STATUS = 9464;
+    static final int REPLICA_STATUS = 9465;
+    private static final String BRIDGE_SETUP = "set -e; mount -o remount,rw /proc/sys; a=$(ip -4 -o addr show eth0 | awk '{print $4}'); " +
+        "gw=$(ip route | awk '/default/{print $3}'); mac=$(cat /sys/class/net/eth0/address); " +
+        "ip link add usbr0 type bridge; ip link set usbr0 alias understudy; ip link set usbr0 address $mac; " +
+        "ip addr del $a dev eth0; ip link set eth0 master usbr0; ip addr add $a dev usbr0; ip link set usbr0 up; " +
+        "ip route add default via $gw";
+
+    private final Network network;
+    private final List<GenericContainer<?>> nodes = new ArrayList<>();
+    private final String image;
+    /** Node addresses, read when a node (re)starts: no exec into a paused node is needed to know them. */
+    private final String[] ips = new String[3];
+
+    ChaosCluster(final String image)
+    {
+        this.image = image;
+        network = Network.builder().createNetworkCmdModifier(cmd -> cmd.withName("understudy-chaos-" + ProcessHandle
+            .current().pid()).withIpam(new com.github.dockerjava.api.model.Network.Ipam().withConfig(
+                new com.github.dockerjava.api.model.Network.Ipam.Config().withSubnet(SUBNET)))).build();
+        try
+        {
+            for (final String name : List.of("n1", "n2", "n3"))
+            {
+                final GenericContainer<?> node = new GenericContainer<>(DockerImageName.parse(image))
+                    .withNetwork(network).withNetworkAliases(name).withCommand("sleep", "infinity")
+                    .withSharedMemorySize(512L << 20)
+                    .withCreateContainerCmdModifier(cmd -> cmd.withHostName(name).getHostConfig()
+                        .withCapAdd(Capability.ALL).withCapDrop(Capability.SYS_RESOURCE)
+                        .withSecurityOpts(List.of("seccomp=unconfined", "apparmor=unconfined")));
+                nodes.add(node);
+                node.start();
+                bridge(node);
+            }
+        }
+        catch (final RuntimeException ex)
+        {
+            close();
+            throw ex;
+        }
+    }
+
+    private void bridge(final GenericContainer<?> node)
+    {
+        exec(node, BRIDGE_SETUP);
+        ips[nodes.indexOf(node)] = exec(node, "ip -4 -o addr show usbr0 | awk '{print $4}' | cut -d/ -f1").strip();
+    }
+
+    GenericContainer<?> node(final int n)
+    {
+        return nodes.get(n - 1);
+    }
+
+    String ip(final int n)
+    {
+        return ips[n - 1];
+    }
+
+    /** The client node's network namespace, for threads of this JVM to enter. */
+    Path clientNetns()
+    {
+        final String pid = Shell.check("docker", "inspect", "-f", "{{.State.Pid}}", node(3).getContainerId()).strip();
+        return Path.of("/proc", pid, "ns", "net");
+    }
+
+    static String exec(final GenericContainer<?> node, final String script)
+    {
+        return Shell.check("docker", "exec", node.getContainerId(), "sh", "-c", script);
+    }
+
+    static void execDetached(final GenericContainer<?> node, final String script)
+    {
+        Shell.check("docker", "exec", "-d", node.getContainerId(), "sh", "-c", script);
+    }
+
+    /** Starts a replica on n2 and a primary protecting Redis on n1; returns when the primary is protected. */
+    void startPair(final boolean outputCommit) throws InterruptedException
+    {
+        final String n1 = ip(1);
+        final String n2 = ip(2);
+        execDetached(node(2), "exec understudy replica --listen " + n2 + ":" + REPLICA_PORT + " --name svc " +
+            "--service-ip " + SERVICE_IP + " --metrics-host " + n2 + " --metrics-port " + REPLICA_STATUS +
+            " --journal-dir /var/tmp/journal >> /var/log/replica.log 2>&1");
+        execDetached(node(1), "exec understudy protect --replica " + n2 + ":" + REPLICA_PORT + " --name svc " +
+            "--service-ip " + SERVICE_IP + " --metrics-host " + n1 + " --metrics-port " + PRIMARY_STATUS +
+            (outputCommit ? "" : " --no-output-commit") + " -- redis-server --port 6379 --bind 0.0.0.0 " +
+            "--save '' --appendonly no --protected-mode no >> /var/log/primary.log 2>&1");
+        Await.until(() -> "protected".equals(primaryStatus().get("state")), 60_000, "the primary on n1 to be protected");
+    }
+
+    Map<String, String> primaryStatus()
+    {
+        return StatusClient.fetch(ip(1) + ":" + PRIMARY_STATUS);
+    }
+
+    Map<String, String> replicaStatus()
+    {
+        return StatusClient.fetch(ip(2) + ":" + REPLICA_STATUS);
+    }
+
+    /** Stops every agent, service and namespace on n1 and n2 (restarting a killed node): a clean pair. */
+    void resetPair()
+    {
+        for (final int n : new int[]{1, 2})
+        {
+            final GenericContainer<?> node = node(n);
+            if (!running(node))
+            {
+                Shell.check("docker", "start", node.getContainerId());
+                bridge(node);
+            }
+            exec(node, "for p in $(ps -eo pid=); do kill -CONT $p 2>/dev/null; done; iptables -F INPUT; iptables -F OUTPUT; pkill -9 java || true; " +
+                "for ns in $(ip netns list | cut -d' ' -f1); do for p in $(ip netns pids $ns); do kill -9 $p; done; " +
+                "ip netns del $ns; done; pkill -9 redis-server || true; pkill -9 criu || true; " +
+                "rm -rf /dev/shm/understudy /var/tmp/journal; true");
+        }
+    }
+
+    static boolean running(final GenericContainer<?> node)
+    {
+        return "true".equals(Shell.run("docker", "inspect", "-f", "{{.State.Running}}", node.getContainerId())
+            .stdout().strip());
+    }
+
+    /** An agent's log (appended across cycles) into the results directory; works on a killed node too. */
+    void copyLog(final int n, final String file, final Path target)
+    {
+        Shell.run("docker", "cp", node(n).getContainerId() + ":" + file, target.toString());
+    }
+
+    public void close()
+    {
+        for (final GenericContainer<?> node : nodes)
+        {
+            CloseHelper.quietClose(node::stop);
+        }
+        CloseHelper.quietClose(network);
+    }
+
+    String image()
+    {
+        return image;
+    }
+}

@@ -1,0 +1,229 @@
+package dev.understudy.chaos;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+import dev.understudy.harness.Json;
+import dev.understudy.harness.sim.ClientNamespace;
+import dev.understudy.harness.jepsen.CheckResult;
+import dev.understudy.harness.jepsen.CounterChecker;
+import dev.understudy.harness.jepsen.History;
+import dev.understudy.harness.jepsen.LinearizabilityChecker;
+import dev.understudy.harness.jepsen.SetChecker;
+import dev.understudy.harness.jepsen.Timeline;
+
+/**
+ * Cycles of: a fresh protected pair (primary on n1, replica on n2 — the harness restarts the pair each
+ * cycle, re-protection proper being a later issue), clients on n3 running the workload, a nemesis in the
+ * middle, healing, final reads; then the checkers judge the whole history. Results: history.jsonl,
+ * summary.json, timeline.svg and the agents' logs.
+ */
+public final class JepsenChaosSuite
+{
+    private static final long BEFORE_FAULT_MS = 2_000;
+    private static final long AFTER_HEAL_MS = 1_500;
+    private static final int CLIENT_TIMEOUT_MS = 3_000;
+
+    public Map<String, Object> run(final ChaosOptions options) throws Exception
+    {
+        final int cycles = options.cycles();
+        final List<String> nemeses = options.nemeses();
+        final boolean outputCommit = options.outputCommit();
+        final Path resultsDir = options.resultsDir();
+        final List<Nemesis> faults = nemeses.stream().map(String::trim).map(Nemesis::parse).toList();
+        Files.createDirectories(resultsDir);
+        final String image = NodeImage.build();
+        final History history = new History();
+        final List<Timeline.Window> windows = new ArrayList<>();
+        final List<Object> cycleRows = new ArrayList<>();
+        int completed = 0;
+        try (ChaosCluster cluster = new ChaosCluster(image);
+            ClientNamespace clientNode = ClientNamespace.enter(cluster.clientNetns(), options.concurrency() + 1);
+            Generator generator = new Generator(clientNode, options.concurrency(), options.ratePerClient()))
+        {
+            final RedisWorkload workload = new RedisWorkload(ChaosCluster.SERVICE_HOST, 6379, CLIENT_TIMEOUT_MS, history);
+            for (int cycle = 0; cycle < cycles; cycle++)
+            {
+                final Nemesis nemesis = faults.get(cycle % faults.size());
+                final Map<String, Object> row = new LinkedHashMap<>();
+                row.put("cycle", cycle);
+                row.put("nemesis", nemesis.name());
+                try
+                {
+                    cluster.resetPair();
+                    cluster.startPair(outputCommit);
+                    generator.start(workload, cycle);
+                    Thread.sleep(BEFORE_FAULT_MS);
+                    final long start = System.nanoTime();
+                    nemesis.start(cluster);
+                    row.put("takeover_ms", nemesis.expectsTakeover() ? awaitTakeover(cluster, start) : -1);
+                    Thread.sleep(options.faultMs());
+                    splitBrain(cluster, row);
+                    nemesis.heal(cluster);
+                    windows.add(new Timeline.Window(nemesis.name() + " #" + cycle, start, System.nanoTime()));
+                    Thread.sleep(AFTER_HEAL_MS);
+                    generator.stop();
+                    row.put("old_primary_after_heal", ChaosCluster.running(cluster.node(1)) ?
+                        cluster.primaryStatus().getOrDefault("state", cluster.primaryStatus().getOrDefault("error", "?")) :
+                        "host down");
+                    row.put("final_reads", finalReads(clientNode, workload, cycle) ? "ok" : "INCOMPLETE");
+                    completed++;
+                }
+                catch (final Exception ex)
+                {
+                    row.put("error", String.valueOf(ex.getMessage()));
+                    try
+                    {
+                        generator.stop();
+                    }
+                    catch (final Exception ignore)
+                    {
+                        // the cycle is reported as failed either way
+                    }
+                }
+                cycleRows.add(row);
+                System.out.println("chaos: " + Json.write(row).replace('\n', ' '));
+            }
+            cluster.copyLog(1, "/var/log/primary.log", resultsDir.resolve("n1-primary.log"));
+            cluster.copyLog(2, "/var/log/replica.log", resultsDir.resolve("n2-replica.log"));
+        }
+        history.write(resultsDir.resolve("history.jsonl"));
+        final Map<String, Object> summary = judge(history, cycles, completed, nemeses, outputCommit, cycleRows);
+        summary.put("concurrency", options.concurrency());
+        summary.put("rate_per_client", options.ratePerClient());
+        summary.put("fault_ms", options.faultMs());
+        summary.put("results_dir", resultsDir.toString());
+        Timeline.write(resultsDir.resolve("timeline.svg"), history, windows, "understudy chaos: " +
+            String.join(",", nemeses) + ", " + cycles + " cycles, output commit " + (outputCommit ? "on" : "OFF") +
+            ", valid " + summary.get("checker_valid"));
+        summary.put("timeline", resultsDir.resolve("timeline.svg").toString());
+        Files.writeString(resultsDir.resolve("summary.json"), Json.write(summary));
+        return summary;
+    }
+
+    /**
+     * At the end of the fault: does the old primary still run its service and let its output out (policy
+     * degrade, or output commit off) while the replica has taken over? Then two primaries serve: split brain
+     * is possible (fencing against partitions is a later issue). The checkers say whether a client saw it.
+     */
+    private static void splitBrain(final ChaosCluster cluster, final Map<String, Object> row)
+    {
+        final boolean replicaServes = "primary".equals(cluster.replicaStatus().get("role"));
+        final Map<String, String> old = ChaosCluster.running(cluster.node(1)) ? cluster.primaryStatus() : Map.of();
+        final String state = old.getOrDefault("state", old.isEmpty() ? "host down" : old.getOrDefault("error", "?"));
+        final String commit = old.getOrDefault("output_commit", "");
+        row.put("old_primary_during_fault", state + (commit.isEmpty() ? "" : "; output " + commit));
+        row.put("split_brain_possible", replicaServes && old.containsKey("state") && !state.startsWith("FENCED") &&
+            (commit.startsWith("SUSPENDED") || commit.startsWith("OFF")));
+    }
+
+    private static long awaitTakeover(final ChaosCluster cluster, final long startNanos) throws InterruptedException
+    {
+        final long deadline = startNanos + 15_000_000_000L;
+        while (System.nanoTime() < deadline)
+        {
+            if ("primary".equals(cluster.replicaStatus().get("role")))
+            {
+                return (System.nanoTime() - startNanos) / 1_000_000;
+            }
+            Thread.sleep(20);
+        }
+        return -1;
+    }
+
+    /** The final state of every key of the cycle, read through whatever failover happened. */
+    private static boolean finalReads(final ClientNamespace clientNode, final RedisWorkload workload, final int cycle)
+        throws Exception
+    {
+        return clientNode.call(() ->
+        {
+            try (RedisWorkload.Client client = workload.new Client())
+            {
+                boolean all = true;
+                for (int k = 0; k < RedisWorkload.REGISTERS; k++)
+                {
+                    final String key = RedisWorkload.registerKey(cycle, k);
+                    all &= client.finalRead("read", key, List.of("GET", key), 20_000);
+                }
+                final String counter = RedisWorkload.counterKey(cycle);
+                all &= client.finalRead("read", counter, List.of("GET", counter), 20_000);
+                final String set = RedisWorkload.setKey(cycle);
+                all &= client.finalRead("read", set, List.of("SMEMBERS", set), 20_000);
+                return all;
+            }
+        });
+    }
+
+    static Map<String, Object> judge(final History history, final int cycles, final int completed,
+        final List<String> nemeses, final boolean outputCommit, final List<Object> cycleRows)
+    {
+        final List<CheckResult> results = new ArrayList<>();
+        results.add(new LinearizabilityChecker(5_000_000, RedisWorkload::isRegisterKey).check(history));
+        for (int cycle = 0; cycle < cycles; cycle++)
+        {
+            results.add(new CounterChecker().check(history, RedisWorkload.counterKey(cycle)));
+            results.add(new SetChecker().check(history, RedisWorkload.setKey(cycle)));
+        }
+        long lost = 0;
+        long invented = 0;
+        boolean valid = completed == cycles;
+        final List<Object> checks = new ArrayList<>();
+        for (final CheckResult result : results)
+        {
+            valid &= result.valid();
+            for (final String problem : result.problems())
+            {
+                if (problem.startsWith("lost acknowledged"))
+                {
+                    lost++;
+                }
+                else if (problem.startsWith("unexpected") || problem.startsWith("increment applied twice") ||
+                    problem.contains("nobody made"))
+                {
+                    invented++;
+                }
+            }
+            if (!result.valid() || result.checker().equals("linearizable-register"))
+            {
+                final Map<String, Object> check = new LinkedHashMap<>();
+                check.put("checker", result.checker());
+                check.put("validity", result.validity().name().toLowerCase());
+                check.put("summary", result.summary());
+                check.put("problems", result.problems().subList(0, Math.min(20, result.problems().size())));
+                checks.add(check);
+            }
+        }
+        long ok = 0;
+        long fail = 0;
+        long info = 0;
+        for (final History.Operation op : history.operations())
+        {
+            switch (op.outcome())
+            {
+                case OK -> ok++;
+                case FAIL -> fail++;
+                default -> info++;
+            }
+        }
+        final Map<String, Object> summary = new LinkedHashMap<>();
+        summary.put("cycles_completed", completed);
+        summary.put("cycles", cycles);
+        summary.put("nemesis", String.join(",", nemeses));
+        summary.put("output_commit", outputCommit);
+        summary.put("checker_valid", valid);
+        summary.put("lost_acknowledged_writes", lost);
+        summary.put("invented_or_duplicated_writes", invented);
+        summary.put("operations_ok", ok);
+        summary.put("operations_fail", fail);
+        summary.put("operations_info", info);
+        summary.put("split_brain_possible_cycles", cycleRows.stream()
+            .filter(row -> Boolean.TRUE.equals(((Map<?, ?>)row).get("split_brain_possible"))).count());
+        summary.put("checks", checks);
+        summary.put("cycle_results", cycleRows);
+        return summary;
+    }
+}

@@ -1,0 +1,310 @@
+package dev.understudy.harness.sim;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+import dev.understudy.harness.workload.RedisService;
+import dev.understudy.core.metrics.StatusClient;
+import dev.understudy.core.net.Ipv4Cidr;
+import dev.understudy.core.os.Directories;
+import dev.understudy.core.os.Shell;
+
+/**
+ * Two simulated hosts on one LAN bridge, a primary agent protecting Redis on host a and a replica agent
+ * on host b, each its own JVM: what the failover test, {@code bench failover}, {@code chaos kill-primary}
+ * and the demo run. {@link #killPrimary()} is a host death: agent SIGKILLed, service and CRIU killed, the
+ * host's link gone.
+ */
+public final class FailoverPair implements AutoCloseable
+{
+    public static final String LAN_BRIDGE = "usbr0";
+    public static final Ipv4Cidr LAN_GATEWAY = Ipv4Cidr.parse("10.77.0.1/24");
+    public static final Ipv4Cidr HOST_A = Ipv4Cidr.parse("10.77.0.2/24");
+    public static final Ipv4Cidr HOST_B = Ipv4Cidr.parse("10.77.0.3/24");
+    public static final String CLIENT_CIDR = "10.77.0.200/24";
+    private static final int REPLICA_PORT = 40123;
+    private static final int PRIMARY_STATUS_PORT = 9464;
+    private static final int REPLICA_STATUS_PORT = 9465;
+
+    /**
+     * @param serviceIp        the service's IPv4/prefix, on the LAN's subnet.
+     * @param failureTimeoutMs the failure detector's timeout, both ways.
+     * @param extraPrimaryArgs further protect options (e.g. --no-output-commit).
+     */
+    public record Config(String name, String serviceIp, int intervalMs, long failureTimeoutMs, Path runDir,
+        List<String> extraPrimaryArgs, List<String> serviceCommand)
+    {
+        public static Config defaults(final Path runDir)
+        {
+            return new Config("svc", "10.77.0.10/24", 100, 150, runDir, List.of(), RedisService.command());
+        }
+
+        public Config withInterval(final int ms)
+        {
+            return new Config(name, serviceIp, ms, failureTimeoutMs, runDir, extraPrimaryArgs, serviceCommand);
+        }
+
+        public Config withFailureTimeout(final long ms)
+        {
+            return new Config(name, serviceIp, intervalMs, ms, runDir, extraPrimaryArgs, serviceCommand);
+        }
+
+        public Config withPrimaryArgs(final List<String> args)
+        {
+            return new Config(name, serviceIp, intervalMs, failureTimeoutMs, runDir, args, serviceCommand);
+        }
+
+        public Config withServiceCommand(final List<String> command)
+        {
+            return new Config(name, serviceIp, intervalMs, failureTimeoutMs, runDir, extraPrimaryArgs, command);
+        }
+    }
+
+    private final Config config;
+    /** Ctrl-C or SIGTERM in the middle: hosts, agents, services and namespaces still go. */
+    private final Thread cleanupOnExit = new Thread(this::close, "failover-pair-cleanup");
+    private SimulatedHost hostA;
+    private SimulatedHost hostB;
+    private NodeProcess primary;
+    private NodeProcess replica;
+
+    private FailoverPair(final Config config)
+    {
+        this.config = config;
+    }
+
+    /** Starts both hosts and agents; returns once the primary says it is protected. */
+    public static FailoverPair start(final Config config) throws IOException, InterruptedException
+    {
+        return start(config, true);
+    }
+
+    /** With awaitProtected false, returns as soon as the replica hears the primary's heartbeats. */
+    public static FailoverPair start(final Config config, final boolean awaitProtected)
+        throws IOException, InterruptedException
+    {
+        final FailoverPair pair = new FailoverPair(config);
+        Runtime.getRuntime().addShutdownHook(pair.cleanupOnExit);
+        try
+        {
+            pair.open(awaitProtected);
+            return pair;
+        }
+        catch (final IOException | InterruptedException | RuntimeException ex)
+        {
+            pair.close();
+            throw ex;
+        }
+    }
+
+    private void open(final boolean awaitProtected) throws IOException, InterruptedException
+    {
+        cleanLeftovers();
+        Files.createDirectories(config.runDir());
+        hostA = SimulatedHost.create("a", LAN_BRIDGE, LAN_GATEWAY, HOST_A);
+        hostB = SimulatedHost.create("b", LAN_BRIDGE, LAN_GATEWAY, HOST_B);
+        final String replicaEndpoint = HOST_B.ip() + ":" + REPLICA_PORT;
+        replica = NodeProcess.start(hostB.netnsPath(), config.runDir().resolve("replica.log"), List.of("replica",
+            "--listen", replicaEndpoint, "--name", config.name(), "--service-ip", config.serviceIp(),
+            "--metrics-host", HOST_B.ip(), "--metrics-port", Integer.toString(REPLICA_STATUS_PORT),
+            "--work-dir", workDir("b").toString(), "--journal-dir", journalDir().toString(),
+            "--failure-timeout-ms", Long.toString(config.failureTimeoutMs())));
+        final List<String> protect = new ArrayList<>(List.of("protect", "--replica", replicaEndpoint,
+            "--service-ip", config.serviceIp(), "--name", config.name(), "--interval-ms",
+            Integer.toString(config.intervalMs()), "--metrics-host", HOST_A.ip(), "--metrics-port",
+            Integer.toString(PRIMARY_STATUS_PORT), "--work-dir", workDir("a").toString(), "--failure-timeout-ms",
+            Long.toString(config.failureTimeoutMs())));
+        protect.addAll(config.extraPrimaryArgs());
+        protect.add("--");
+        protect.addAll(config.serviceCommand());
+        primary = NodeProcess.start(hostA.netnsPath(), config.runDir().resolve("primary.log"), protect);
+        if (awaitProtected)
+        {
+            Await.until(() -> "protected".equals(primaryStatus().get("state")), 60_000, "the primary to be protected");
+        }
+        else
+        {
+            Await.until(() -> replicaStatus().getOrDefault("heartbeat", "").startsWith("primary alive"), 60_000,
+                "the replica to hear the primary");
+        }
+    }
+
+    private Path workDir(final String host)
+    {
+        return Path.of("/dev/shm/understudy-" + host);
+    }
+
+    private Path journalDir()
+    {
+        return Path.of("/var/tmp/understudy-b-journal");
+    }
+
+    public Config config()
+    {
+        return config;
+    }
+
+    public String serviceHost()
+    {
+        return Ipv4Cidr.parse(config.serviceIp()).ip();
+    }
+
+    public Map<String, String> primaryStatus()
+    {
+        return StatusClient.fetch(HOST_A.ip() + ":" + PRIMARY_STATUS_PORT);
+    }
+
+    public Map<String, String> replicaStatus()
+    {
+        return StatusClient.fetch(HOST_B.ip() + ":" + REPLICA_STATUS_PORT);
+    }
+
+    public NodeProcess primaryProcess()
+    {
+        return primary;
+    }
+
+    public NodeProcess replicaProcess()
+    {
+        return replica;
+    }
+
+    /** Runs another understudy command on the replica's host (e.g. a manual takeover); returns its exit code. */
+    public int runOnReplicaHost(final String logName, final List<String> arguments, final long timeoutMs)
+        throws IOException, InterruptedException
+    {
+        final NodeProcess command = NodeProcess.start(hostB.netnsPath(), config.runDir().resolve(logName), arguments);
+        final int exit = command.awaitExit(timeoutMs);
+        command.close();
+        return exit;
+    }
+
+    /** The replica's options a manual takeover on its host needs to find its image and journal. */
+    public List<String> takeoverArguments()
+    {
+        return List.of("takeover", "--name", config.name(), "--service-ip", config.serviceIp(), "--work-dir",
+            workDir("b").toString(), "--journal-dir", journalDir().toString());
+    }
+
+    /** The replica's images directory (its committed files, page store and restore layouts). */
+    public Path replicaImages()
+    {
+        return workDir("b").resolve(config.name()).resolve("replica");
+    }
+
+    public Path journal()
+    {
+        return journalDir();
+    }
+
+    /**
+     * Host a dies: the agent JVM is SIGKILLed, every process in the service's namespace (the service, CRIU)
+     * too, and the host's link and namespaces vanish. Returns System.nanoTime() of the kill.
+     */
+    public long killPrimary()
+    {
+        final long at = System.nanoTime();
+        primary.kill();
+        killNamespace("us-" + config.name());
+        hostA.close();
+        return at;
+    }
+
+    /** SIGSTOP (or SIGCONT) the primary agent and its service: a host that hangs, then resumes. */
+    public void pausePrimary(final boolean stop)
+    {
+        primary.pause(stop);
+        for (final String pid : pids("us-" + config.name()))
+        {
+            Shell.run("kill", stop ? "-STOP" : "-CONT", pid);
+        }
+    }
+
+    /** Waits until the replica took over (role primary), or says it refused or failed; returns its status. */
+    public Map<String, String> awaitTakeover(final long timeoutMs) throws InterruptedException
+    {
+        final long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMs);
+        while (System.nanoTime() < deadline)
+        {
+            final Map<String, String> status = replicaStatus();
+            final String takeover = status.getOrDefault("takeover", "");
+            if ("primary".equals(status.get("role")) || takeover.startsWith("REFUSED") ||
+                takeover.contains("FAILED"))
+            {
+                return status;
+            }
+            Thread.sleep(10);
+        }
+        throw new IllegalStateException("no takeover within " + timeoutMs + " ms; replica status: " + replicaStatus());
+    }
+
+    private static List<String> pids(final String netns)
+    {
+        final List<String> pids = new ArrayList<>();
+        for (final String pid : Shell.run("ip", "netns", "pids", netns).stdout().split("\\s+"))
+        {
+            if (!pid.isBlank())
+            {
+                pids.add(pid.trim());
+            }
+        }
+        return pids;
+    }
+
+    private static void killNamespace(final String netns)
+    {
+        dev.understudy.core.net.ServiceNetwork.killAndDelete(netns);
+    }
+
+    /** Namespaces of this service: the primary's, the standby's (us-NAME-r), any a retry created (us-NAMEtTERM). */
+    private void cleanLeftovers()
+    {
+        for (final String line : Shell.run("ip", "netns", "list").stdout().split("\n"))
+        {
+            final String ns = line.split(" ")[0].trim();
+            if (ns.equals("us-" + config.name()) || ns.matches("us-" + config.name() + "(t[0-9]+|-r)"))
+            {
+                killNamespace(ns);
+            }
+        }
+        Directories.deleteRecursively(workDir("a"));
+        Directories.deleteRecursively(workDir("b"));
+        Directories.deleteRecursively(journalDir());
+    }
+
+    public synchronized void close()
+    {
+        try
+        {
+            Runtime.getRuntime().removeShutdownHook(cleanupOnExit);
+        }
+        catch (final IllegalStateException shuttingDown)
+        {
+            // called by the hook itself
+        }
+        if (primary != null)
+        {
+            primary.pause(false);
+            primary.close();
+        }
+        if (replica != null)
+        {
+            replica.close();
+        }
+        cleanLeftovers();
+        if (hostA != null)
+        {
+            hostA.close();
+        }
+        if (hostB != null)
+        {
+            hostB.close();
+        }
+        dev.understudy.core.net.ServiceNetwork.removeBridgeIfUnused(LAN_BRIDGE);
+    }
+}
