@@ -9,6 +9,7 @@ import dev.understudy.core.image.Pagemap;
 import dev.understudy.core.protocol.FileKind;
 import dev.understudy.core.protocol.PageDeltaCodec;
 import dev.understudy.core.protocol.Streams;
+import dev.understudy.core.protocol.WholeFileChunks;
 
 /**
  * Sends one planned file as chunks: whole in {@link Streams#CHUNK_BYTES} pieces, as {@link PageDeltaCodec}
@@ -31,43 +32,13 @@ final class FilePlanSender
                     "", readBuffer, 0, 0);
             case FULL:
             {
-                if (plan.materialized != null)
-                {
-                    final ByteBuffer bytes = ByteBuffer.wrap(plan.materialized);
-                    final int chunks = (int)Math.max(1, (plan.length + Streams.CHUNK_BYTES - 1) / Streams.CHUNK_BYTES);
-                    for (int chunk = 0; chunk < chunks; chunk++)
-                    {
-                        final int from = chunk * Streams.CHUNK_BYTES;
-                        if (!publisher.chunk(epoch, fileIndex, FileKind.FULL, chunk, chunks, plan.digest, plan.length,
-                            plan.name, "", bytes, from, (int)Math.min(Streams.CHUNK_BYTES, plan.length - from)))
-                        {
-                            return false;
-                        }
-                    }
-                    return true;
-                }
-                final int chunks = (int)Math.max(1, (plan.length + Streams.CHUNK_BYTES - 1) / Streams.CHUNK_BYTES);
-                for (int chunk = 0; chunk < chunks; chunk++)
-                {
-                    readBuffer.clear();
-                    final long position = (long)chunk * Streams.CHUNK_BYTES;
-                    int length = 0;
-                    while (position + length < plan.length && readBuffer.hasRemaining())
-                    {
-                        final int n = channel.read(readBuffer, position + length);
-                        if (n <= 0)
-                        {
-                            break;
-                        }
-                        length += n;
-                    }
-                    if (!publisher.chunk(epoch, fileIndex, FileKind.FULL, chunk, chunks, plan.digest, plan.length,
-                        plan.name, plan.pagemapName, readBuffer, 0, length))
-                    {
-                        return false;
-                    }
-                }
-                return true;
+                final String pagemapName = plan.materialized != null ? "" : plan.pagemapName;
+                final WholeFileChunks.Sink sink = (chunk, count, bytes, offset, length) -> publisher.chunk(epoch,
+                    fileIndex, FileKind.FULL, chunk, count, plan.digest, plan.length, plan.name, pagemapName, bytes,
+                    offset, length);
+                return plan.materialized != null ?
+                    WholeFileChunks.send(ByteBuffer.wrap(plan.materialized), plan.length, sink) :
+                    WholeFileChunks.send(channel, plan.length, readBuffer, sink);
             }
             case PAGES_DELTA:
             {

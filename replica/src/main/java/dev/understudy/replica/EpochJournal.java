@@ -11,13 +11,14 @@ import java.util.stream.Stream;
 
 import dev.understudy.core.checkpoint.ImageDigest;
 import dev.understudy.core.protocol.ChunkEncoder;
-import dev.understudy.core.protocol.EpochBeginCodec;
 import dev.understudy.core.memory.MemoryDigest;
+import dev.understudy.core.protocol.EpochBeginCodec;
 import dev.understudy.core.protocol.EpochEndCodec;
 import dev.understudy.core.protocol.FileKind;
-import dev.understudy.core.protocol.Streams;
-
+import dev.understudy.core.protocol.JournalCommitCodec;
+import dev.understudy.core.protocol.WholeFileChunks;
 import dev.understudy.core.protocol.MessageHeader;
+import dev.understudy.core.protocol.Streams;
 import net.openhft.chronicle.queue.ChronicleQueue;
 import net.openhft.chronicle.queue.ExcerptAppender;
 import net.openhft.chronicle.queue.ExcerptTailer;
@@ -41,13 +42,10 @@ import org.agrona.concurrent.UnsafeBuffer;
  */
 public final class EpochJournal implements AutoCloseable
 {
-    public static final int COMMIT_TEMPLATE_ID = 5;
-    private static final int COMMIT_BLOCK = 24;
-
     private final ChronicleQueue queue;
     private final ExcerptAppender appender;
     private byte[] copy = new byte[64 * 1024];
-    private final UnsafeBuffer commit = new UnsafeBuffer(new byte[MessageHeader.LENGTH + COMMIT_BLOCK]);
+    private final UnsafeBuffer commit = new UnsafeBuffer(new byte[JournalCommitCodec.LENGTH]);
 
     private final Path dir;
     private final ChunkEncoder chunks = new ChunkEncoder();
@@ -87,16 +85,14 @@ public final class EpochJournal implements AutoCloseable
                 {
                     throw new IOException(names.get(i) + " of epoch " + epoch + " is not the file acknowledged");
                 }
-                final long fileDigest = known[1];
-                final int count = (int)Math.max(1, (length + Streams.CHUNK_BYTES - 1) / Streams.CHUNK_BYTES);
-                for (int chunk = 0; chunk < count; chunk++)
+                final int fileIndex = i;
+                WholeFileChunks.send(channel, length, readBuffer, (chunk, count, bytes, offset, n) ->
                 {
-                    final int n = read(channel, (long)chunk * Streams.CHUNK_BYTES);
-                    final int messageLength = chunks.encode(epoch, i, FileKind.FULL, chunk, count, fileDigest, length,
-                        names.get(i), "", readBuffer, 0, n);
-                    append(chunks.buffer(), 0, messageLength);
-                    chunkTotal++;
-                }
+                    append(chunks.buffer(), 0, chunks.encode(epoch, fileIndex, FileKind.FULL, chunk, count, known[1],
+                        length, names.get(fileIndex), "", bytes, offset, n));
+                    return true;
+                });
+                chunkTotal += WholeFileChunks.count(length);
             }
         }
         append(small, 0, EpochEndCodec.encode(small, 0, epoch, imageDigest, chunkTotal, names.size(),
@@ -107,19 +103,6 @@ public final class EpochJournal implements AutoCloseable
             Files.deleteIfExists(before.get(i)); // the newest may hold the start of this base
         }
         ((SingleChronicleQueue)queue).refreshDirectoryListing();
-    }
-
-    private int read(final FileChannel channel, final long position) throws IOException
-    {
-        readBuffer.clear();
-        while (readBuffer.hasRemaining())
-        {
-            if (channel.read(readBuffer, position + readBuffer.position()) <= 0)
-            {
-                break;
-            }
-        }
-        return readBuffer.position();
     }
 
     /** The journal's data files, oldest first (their names sort by cycle). */
@@ -146,11 +129,7 @@ public final class EpochJournal implements AutoCloseable
 
     public void commit(final long epoch, final long baseEpoch, final long imageDigest)
     {
-        MessageHeader.encode(commit, 0, COMMIT_BLOCK, COMMIT_TEMPLATE_ID);
-        commit.putLong(MessageHeader.LENGTH, epoch, java.nio.ByteOrder.LITTLE_ENDIAN);
-        commit.putLong(MessageHeader.LENGTH + 8, baseEpoch, java.nio.ByteOrder.LITTLE_ENDIAN);
-        commit.putLong(MessageHeader.LENGTH + 16, imageDigest, java.nio.ByteOrder.LITTLE_ENDIAN);
-        append(commit, 0, commit.capacity());
+        append(commit, 0, JournalCommitCodec.encode(commit, 0, epoch, baseEpoch, imageDigest));
     }
 
     /** Epoch numbers with a commit record, in order (for tests and tools). */
@@ -186,9 +165,9 @@ public final class EpochJournal implements AutoCloseable
                     bytes.read(data);
                     final UnsafeBuffer view = new UnsafeBuffer(data);
                     final int template = MessageHeader.templateIdIfValid(view, 0, length);
-                    if (!begins && template == COMMIT_TEMPLATE_ID)
+                    if (!begins && template == JournalCommitCodec.TEMPLATE_ID)
                     {
-                        epochs.addLong(view.getLong(MessageHeader.LENGTH, java.nio.ByteOrder.LITTLE_ENDIAN));
+                        epochs.addLong(new JournalCommitCodec().wrap(view, 0).epoch());
                     }
                     else if (begins && template == EpochBeginCodec.TEMPLATE_ID)
                     {

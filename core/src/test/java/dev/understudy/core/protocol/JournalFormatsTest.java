@@ -1,0 +1,80 @@
+package dev.understudy.core.protocol;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.List;
+
+import org.agrona.concurrent.UnsafeBuffer;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class JournalFormatsTest
+{
+    @TempDir
+    Path dir;
+
+    @Test
+    void commitRecordRoundTripsAndIsRecognised()
+    {
+        final UnsafeBuffer buffer = new UnsafeBuffer(new byte[64]);
+        final int length = JournalCommitCodec.encode(buffer, 4, 42, EpochBeginCodec.FULL_IMAGE, 0x1234_5678_9abcL);
+        assertEquals(JournalCommitCodec.LENGTH, length);
+        assertEquals(JournalCommitCodec.TEMPLATE_ID, MessageHeader.templateIdIfValid(buffer, 4, length));
+        assertEquals(-1, MessageHeader.templateIdIfValid(buffer, 4, length - 1), "a short record is not one");
+        final JournalCommitCodec commit = new JournalCommitCodec().wrap(buffer, 4);
+        assertEquals(42, commit.epoch());
+        assertEquals(EpochBeginCodec.FULL_IMAGE, commit.baseEpoch());
+        assertEquals(0x1234_5678_9abcL, commit.imageDigest());
+    }
+
+    @Test
+    void aWholeFileIsCutTheSameFromDiskAndFromMemory() throws IOException
+    {
+        final byte[] content = new byte[2 * Streams.CHUNK_BYTES + 123];
+        for (int i = 0; i < content.length; i++)
+        {
+            content[i] = (byte)(i * 7 + i / 4096);
+        }
+        final Path file = Files.write(dir.resolve("pages-1.img"), content);
+        final List<byte[]> fromDisk = new ArrayList<>();
+        try (FileChannel channel = FileChannel.open(file, StandardOpenOption.READ))
+        {
+            WholeFileChunks.send(channel, content.length, ByteBuffer.allocateDirect(Streams.CHUNK_BYTES),
+                (chunk, count, bytes, offset, length) -> fromDisk.add(copy(bytes, offset, length, chunk, count)));
+        }
+        final List<byte[]> fromMemory = new ArrayList<>();
+        WholeFileChunks.send(ByteBuffer.wrap(content), content.length,
+            (chunk, count, bytes, offset, length) -> fromMemory.add(copy(bytes, offset, length, chunk, count)));
+        assertEquals(3, fromDisk.size());
+        assertEquals(123, fromDisk.get(2).length);
+        for (int i = 0; i < 3; i++)
+        {
+            assertArrayEquals(fromMemory.get(i), fromDisk.get(i));
+        }
+        final List<byte[]> empty = new ArrayList<>();
+        WholeFileChunks.send(ByteBuffer.allocate(0), 0, (chunk, count, bytes, offset, length) ->
+            empty.add(copy(bytes, offset, length, chunk, count)));
+        assertEquals(1, empty.size(), "an empty file is one empty chunk");
+        assertFalse(WholeFileChunks.send(ByteBuffer.wrap(content), content.length, (c, n, b, o, l) -> false),
+            "a sink that stops stops the file");
+    }
+
+    private static byte[] copy(final ByteBuffer bytes, final int offset, final int length, final int chunk,
+        final int count)
+    {
+        assertTrue(chunk >= 0 && chunk < count, "chunk " + chunk + " of " + count);
+        final byte[] out = new byte[length];
+        bytes.duplicate().position(offset).get(out);
+        return out;
+    }
+}
