@@ -1,5 +1,7 @@
 package dev.understudy.replica;
 
+import java.util.ArrayDeque;
+
 import dev.understudy.core.protocol.AckCodec;
 import dev.understudy.core.protocol.Streams;
 import io.aeron.Aeron;
@@ -7,11 +9,24 @@ import io.aeron.Publication;
 import org.agrona.CloseHelper;
 import org.agrona.concurrent.UnsafeBuffer;
 
-/** Sends acks to the endpoint the primary announced in its epochs; follows it when it changes. */
+/**
+ * Sends acks to the endpoint the primary announced in its epochs; follows it when it changes. Never waits: an
+ * ack the publication does not take after a few tries is kept, in order, and tried again from the agent's next
+ * duty cycle ({@link #retryPending}); a primary that cannot hear acks for long resynchronises anyway.
+ */
 final class AckPublisher implements AutoCloseable
 {
+    private static final int OFFER_TRIES = 3;
+    /** Acks kept for a primary that cannot take them: beyond this the oldest go (the primary resyncs). */
+    private static final int MAX_PENDING = 64;
+
+    private record Ack(long epoch, int status, long digest, long committedEpoch)
+    {
+    }
+
     private final Aeron aeron;
     private final UnsafeBuffer buffer = new UnsafeBuffer(new byte[AckCodec.LENGTH]);
+    private final ArrayDeque<Ack> pending = new ArrayDeque<>();
     private Publication publication;
     private String endpoint = "";
 
@@ -27,41 +42,54 @@ final class AckPublisher implements AutoCloseable
             CloseHelper.quietClose(publication);
             endpoint = primaryEndpoint;
             publication = aeron.addPublication(Streams.udpChannel(primaryEndpoint), Streams.ACKS);
+            pending.clear(); // acks of another primary's epochs
         }
     }
 
-    /** Returns false when the ack could not be sent within ~1 s (the primary will resync). */
-    boolean send(final long epoch, final int status, final long digest, final long committedEpoch)
+    /** Sends the ack now, or keeps it (after the ones already waiting) for {@link #retryPending}. */
+    void send(final long epoch, final int status, final long digest, final long committedEpoch)
+    {
+        final Ack ack = new Ack(epoch, status, digest, committedEpoch);
+        if (!pending.isEmpty() || !offer(ack))
+        {
+            if (pending.size() == MAX_PENDING)
+            {
+                pending.poll();
+            }
+            pending.add(ack);
+        }
+    }
+
+    /** Tries the waiting acks in order; returns how many went. */
+    int retryPending()
+    {
+        int sent = 0;
+        while (!pending.isEmpty() && offer(pending.peek()))
+        {
+            pending.poll();
+            sent++;
+        }
+        return sent;
+    }
+
+    private boolean offer(final Ack ack)
     {
         if (publication == null)
         {
             return false;
         }
-        AckCodec.encode(buffer, 0, epoch, status, digest, committedEpoch);
-        final long deadline = System.nanoTime() + 1_000_000_000L;
-        while (System.nanoTime() < deadline)
+        AckCodec.encode(buffer, 0, ack.epoch(), ack.status(), ack.digest(), ack.committedEpoch());
+        for (int i = 0; i < OFFER_TRIES; i++)
         {
             final long result = publication.offer(buffer, 0, AckCodec.LENGTH);
             if (result > 0)
             {
                 return true;
             }
-            if (result == Publication.CLOSED || result == Publication.MAX_POSITION_EXCEEDED)
+            if (result == Publication.NOT_CONNECTED || result == Publication.CLOSED ||
+                result == Publication.MAX_POSITION_EXCEEDED)
             {
-                return false;
-            }
-            Thread.onSpinWait();
-            if (result == Publication.NOT_CONNECTED)
-            {
-                try
-                {
-                    Thread.sleep(1);
-                }
-                catch (final InterruptedException ex)
-                {
-                    Thread.currentThread().interrupt();
-                    return false;
-                }
+                return false; // no use trying again in this cycle
             }
         }
         return false;

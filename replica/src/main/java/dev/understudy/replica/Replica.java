@@ -83,13 +83,12 @@ public final class Replica implements AutoCloseable
         assembler = new ImageAssembler(store, pages);
         final FailureDetector detector = new FailureDetector(
             TimeUnit.MILLISECONDS.toNanos(context.heartbeat().timeoutMs()));
-        final EpochAdapter adapter = new EpochAdapter(assembler, store, journal, acks, metrics, state, observer,
-            context.journalBaseIntervalMs(), detector, terms, activity);
         statusServer = StatusServer.start(context.metricsHost(), context.metricsPort(), registry,
             () -> state.toMap(context, store, metrics, assembler));
         // Quiet: an epoch after a quiet stretch waits for the media driver (10 ms parks) anyway.
         runner = new AgentRunner(QuietIdleStrategy.lazy(activity, 20), this::onError, null,
-            new ReplicaAgent(epochs, adapter, assembler, state));
+            new ReplicaAgent(epochs, assembler, store, journal, acks, metrics, state, observer,
+                context.journalBaseIntervalMs(), detector, terms, activity));
         AgentRunner.startOnThread(runner);
 
         final HeartbeatMetrics heartbeatMetrics = new HeartbeatMetrics(registry);

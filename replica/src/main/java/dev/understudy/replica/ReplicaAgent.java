@@ -1,24 +1,65 @@
 package dev.understudy.replica;
 
+import java.io.IOException;
+import java.nio.file.Files;
+import java.util.concurrent.TimeUnit;
+
+import dev.understudy.core.agent.Activity;
+import dev.understudy.core.os.Directories;
+import dev.understudy.core.protocol.AckCodec;
+import dev.understudy.core.protocol.EpochBeginCodec;
+import dev.understudy.core.protocol.EpochEndCodec;
+import dev.understudy.core.protocol.FileChunkCodec;
+import dev.understudy.core.protocol.ImageManifestCodec;
+import dev.understudy.heartbeat.FailureDetector;
 import io.aeron.FragmentAssembler;
 import io.aeron.Subscription;
+import org.agrona.DirectBuffer;
 import org.agrona.concurrent.Agent;
 
-/** The replica's duty cycle: poll the epoch stream; a vanished primary voids a half-received epoch. */
+/**
+ * The replica's duty cycle and the one owner of its epoch state: polls the epoch stream ({@link EpochAdapter}
+ * decodes and calls onXxx here), journals what arrives, feeds the assembler, and at the end of an epoch
+ * acknowledges it once verified and committed to the journal. An epoch of page deltas is acknowledged before its
+ * pages are copied into the page store (their space reserved beforehand); a whole image only once it is written.
+ * A vanished primary voids a half-received epoch; an ack the primary cannot take yet is retried next cycle.
+ */
 final class ReplicaAgent implements Agent
 {
     private final Subscription epochs;
     private final FragmentAssembler fragments;
     private final ImageAssembler assembler;
+    private final ImageStore store;
+    private final EpochJournal journal;
+    private final AckPublisher acks;
+    private final ReplicaMetrics metrics;
     private final ReplicaState state;
+    private final ReplicaObserver observer;
+    private final long baseIntervalNs;
+    private final FailureDetector signsOfLife;
+    private final TermStore terms;
+    private final Activity activity;
+    private long lastBaseNs = System.nanoTime();
+    private long lastBeginNs;
 
-    ReplicaAgent(final Subscription epochs, final EpochAdapter adapter, final ImageAssembler assembler,
-        final ReplicaState state)
+    ReplicaAgent(final Subscription epochs, final ImageAssembler assembler, final ImageStore store,
+        final EpochJournal journal, final AckPublisher acks, final ReplicaMetrics metrics, final ReplicaState state,
+        final ReplicaObserver observer, final long baseIntervalMs, final FailureDetector signsOfLife,
+        final TermStore terms, final Activity activity)
     {
         this.epochs = epochs;
-        this.fragments = new FragmentAssembler(adapter);
+        this.fragments = new FragmentAssembler(new EpochAdapter(this));
         this.assembler = assembler;
+        this.store = store;
+        this.journal = journal;
+        this.acks = acks;
+        this.metrics = metrics;
         this.state = state;
+        this.observer = observer;
+        this.baseIntervalNs = TimeUnit.MILLISECONDS.toNanos(baseIntervalMs);
+        this.signsOfLife = signsOfLife;
+        this.terms = terms;
+        this.activity = activity;
     }
 
     public String roleName()
@@ -33,7 +74,8 @@ final class ReplicaAgent implements Agent
             assembler.abort();
             state.fenceApplied = state.fencedTerm; // from here on this thread commits nothing
         }
-        final int work = epochs.poll(fragments, 64);
+        int work = acks.retryPending();
+        work += epochs.poll(fragments, 64);
         final boolean connected = epochs.isConnected();
         if (!connected && assembler.active())
         {
@@ -41,5 +83,176 @@ final class ReplicaAgent implements Agent
         }
         state.primaryConnected = connected;
         return work;
+    }
+
+    void onEpochBegin(final EpochBeginCodec begin, final DirectBuffer buffer, final int offset, final int length)
+    {
+        onMessage(length);
+        final long nowNs = System.nanoTime();
+        if (nowNs - lastBeginNs < Activity.QUIET_AFTER_NS)
+        {
+            activity.active(nowNs); // epochs come in a stream: the primary's service talks
+        }
+        lastBeginNs = nowNs;
+        final long term = begin.term();
+        if (state.fencedTerm > 0 && term < state.fencedTerm)
+        {
+            metrics.staleTermCount.incrementAndGet(); // a superseded primary: its heartbeats answer tell it to stop
+            return;
+        }
+        try
+        {
+            if (term > state.term)
+            {
+                terms.adopt(term);
+            }
+            final String ackEndpoint = begin.ackEndpoint();
+            acks.target(ackEndpoint);
+            state.primaryEndpoint = ackEndpoint;
+            assembler.begin(begin.epoch(), begin.baseEpoch(), begin.fileCount());
+            if (assembler.active())
+            {
+                journal.append(buffer, offset, length);
+            }
+        }
+        catch (final IOException | RuntimeException ex)
+        {
+            onFailure(ex);
+        }
+    }
+
+    void onFileChunk(final FileChunkCodec chunk, final DirectBuffer buffer, final int offset, final int length)
+    {
+        onMessage(length);
+        try
+        {
+            if (assembler.active())
+            {
+                journal.append(buffer, offset, length);
+            }
+            assembler.onChunk(chunk, buffer, offset, length);
+        }
+        catch (final RuntimeException ex)
+        {
+            onFailure(ex);
+        }
+    }
+
+    void onEpochEnd(final EpochEndCodec end, final DirectBuffer buffer, final int offset, final int length)
+    {
+        onMessage(length);
+        try
+        {
+            endEpoch(end, buffer, offset, length);
+        }
+        catch (final IOException | RuntimeException ex)
+        {
+            onFailure(ex);
+        }
+    }
+
+    /** A frame of ours that cannot be whole: the epoch it belongs to is void. */
+    void onCorruptFrame(final String what, final int length)
+    {
+        onMessage(length);
+        onFailure(new IOException(what));
+    }
+
+    void onForeignFrame(final int length)
+    {
+        onMessage(length);
+        state.lastError = "ignored a frame that is not an Understudy message (" + length + " bytes)";
+    }
+
+    private void onMessage(final int length)
+    {
+        metrics.onBytes(length);
+        signsOfLife.onSignOfLife(System.nanoTime()); // a primary busy shipping is alive
+    }
+
+    private void onFailure(final Exception ex)
+    {
+        state.lastError = "frame handling failed: " + ex.getMessage();
+        assembler.abort();
+    }
+
+    private void endEpoch(final EpochEndCodec end, final DirectBuffer buffer, final int offset, final int length)
+        throws IOException
+    {
+        if (state.fencedTerm > 0)
+        {
+            assembler.abort(); // this node took over: its image is what was restored, nothing replaces it
+            return;
+        }
+        final long started = System.nanoTime();
+        final EpochOutcome outcome = assembler.end(end.epoch(), end.imageHash(), end.chunkCount(),
+            end.fileCount(), end.memoryDigest());
+        if (outcome == null)
+        {
+            return; // an end without a begin: we joined mid-epoch
+        }
+        if (outcome.status() != AckCodec.ACK)
+        {
+            metrics.onRefused();
+            state.lastError = "epoch " + outcome.epoch() + " refused: " + outcome.reason();
+            observer.onRefused(outcome.epoch(), outcome.status(), outcome.reason());
+            acks.send(outcome.epoch(), outcome.status(), 0, store.currentEpoch());
+            return;
+        }
+        journal.append(buffer, offset, length);
+        journal.commit(outcome.epoch(), outcome.baseEpoch(), outcome.digest());
+        final boolean ackedEarly = outcome.durableBeforeApply();
+        if (ackedEarly)
+        {
+            // Verified, journaled, and the page store holds room for its pages: the copy into it can no
+            // longer be refused, and a takeover waits for it (fence), so the primary need not.
+            acks.send(outcome.epoch(), AckCodec.ACK, outcome.digest(), outcome.epoch());
+        }
+        try
+        {
+            assembler.apply();
+            store.commit(outcome.epoch());
+            assembler.committed();
+        }
+        catch (final IOException | RuntimeException ex)
+        {
+            assembler.dropImage(); // pages of two epochs: nothing here may be restored; the primary resyncs
+            metrics.onRefused();
+            state.lastError = "epoch " + outcome.epoch() + " could not be written (" + ex.getMessage() +
+                "): the replica dropped its image and needs a whole one";
+            observer.onRefused(outcome.epoch(), AckCodec.REJECTED, state.lastError);
+            if (!ackedEarly)
+            {
+                acks.send(outcome.epoch(), AckCodec.REJECTED, 0, store.currentEpoch());
+            }
+            return;
+        }
+        metrics.onCommitted(outcome.epoch(), System.nanoTime() - started);
+        observer.onCommitted(outcome.epoch(), store.root());
+        if (!ackedEarly)
+        {
+            acks.send(outcome.epoch(), AckCodec.ACK, outcome.digest(), store.currentEpoch());
+        }
+        if (System.nanoTime() - lastBaseNs > baseIntervalNs)
+        {
+            // After the ack: the epoch is already durable as a delta; the base only bounds the journal.
+            appendBase(outcome.epoch(), outcome.digest());
+            lastBaseNs = System.nanoTime();
+        }
+    }
+
+    /** The journal's base: the committed image laid out whole (pages included), journalled, then removed. */
+    private void appendBase(final long epoch, final long digest) throws IOException
+    {
+        final RestorableImage.LaidOut image = RestorableImage.layOut(store.root());
+        try
+        {
+            journal.appendBase(epoch, digest, image.dir(), ImageManifestCodec.decode(
+                Files.readAllBytes(store.currentDir().resolve(RestorableImage.MANIFEST)), "manifest").files());
+        }
+        finally
+        {
+            Directories.deleteRecursively(image.dir());
+        }
     }
 }
