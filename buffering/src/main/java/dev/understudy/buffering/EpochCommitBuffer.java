@@ -129,6 +129,15 @@ public final class EpochCommitBuffer implements AutoCloseable
         submit(HolderCommands.Op.HOLD_OUTPUT, 0);
     }
 
+    /**
+     * A newer primary took over: what is held is dropped and nothing is ever released again (output passes
+     * neither through nor after an ack). Ordered with the other commands: a release queued after it sends nothing.
+     */
+    public void fence()
+    {
+        submit(HolderCommands.Op.FENCE, 0);
+    }
+
     public long heldPackets()
     {
         return ledger.heldPackets();
@@ -332,6 +341,7 @@ public final class EpochCommitBuffer implements AutoCloseable
             case RELEASE -> ledger.release(command.epoch());
             case PASS_THROUGH -> ledger.passThrough();
             case HOLD_OUTPUT -> ledger.holdOutput();
+            case FENCE -> ledger.fence();
             default -> throw new IllegalStateException(command.op().toString());
         }
         command.done().complete(null);

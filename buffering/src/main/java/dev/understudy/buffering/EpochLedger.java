@@ -32,6 +32,7 @@ final class EpochLedger
     private long lastOutputId = -1;
     private long releasedOutputId = -1;
     private boolean passThrough;
+    private boolean fenced;
 
     private final AtomicLong heldPackets = new AtomicLong();
     private final AtomicLong heldBytes = new AtomicLong();
@@ -56,6 +57,11 @@ final class EpochLedger
     boolean onOutput(final long id, final DirectBuffer buffer, final int offset, final int length, final long nowNs)
     {
         lastOutputId = Math.max(lastOutputId, id);
+        if (fenced)
+        {
+            holdDropped.incrementAndGet(); // a newer primary serves the clients: nothing of this one reaches them
+            return true;
+        }
         if (passThrough)
         {
             releasedOutputId = Math.max(releasedOutputId, id);
@@ -104,6 +110,10 @@ final class EpochLedger
     /** Unprotected on purpose: everything held goes out and nothing more is held. */
     void passThrough()
     {
+        if (fenced)
+        {
+            return;
+        }
         passThrough = true;
         releaseThrough(lastOutputId);
         sealedEpochs.clear();
@@ -114,6 +124,14 @@ final class EpochLedger
     void holdOutput()
     {
         passThrough = false;
+    }
+
+    /** A newer primary took over: drop what is held; nothing is released or passed through again. */
+    void fence()
+    {
+        fenced = true;
+        passThrough = false;
+        dropHeld();
     }
 
     /** Fail-closed: nothing held is ever sent. */
@@ -130,7 +148,7 @@ final class EpochLedger
 
     private void releaseThrough(final long upTo)
     {
-        if (upTo <= releasedOutputId)
+        if (fenced || upTo <= releasedOutputId)
         {
             return;
         }

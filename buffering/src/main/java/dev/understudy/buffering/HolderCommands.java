@@ -16,7 +16,7 @@ final class HolderCommands
 {
     enum Op
     {
-        HOLD_INPUT, RELEASE_INPUT, SEAL, RELEASE, PASS_THROUGH, HOLD_OUTPUT
+        HOLD_INPUT, RELEASE_INPUT, SEAL, RELEASE, PASS_THROUGH, HOLD_OUTPUT, FENCE
     }
 
     record Command(Op op, long epoch, CompletableFuture<Void> done)

@@ -48,6 +48,21 @@ class EpochLedgerTest
     }
 
     @Test
+    void afterAFenceNothingIsReleasedOrPassedThrough()
+    {
+        assertTrue(packet(1));
+        ledger.seal(1);
+        ledger.fence();
+        ledger.release(1);
+        ledger.passThrough();
+        assertTrue(packet(2), "held (dropped), not let through");
+        ledger.seal(2);
+        ledger.release(2);
+        assertEquals(List.of(), sent);
+        assertEquals(0, ledger.heldPackets());
+    }
+
+    @Test
     void aFullHoldDropsNewPacketsAndPassThroughReleasesEverything()
     {
         for (long id = 1; id <= 5; id++)

@@ -6,15 +6,15 @@ import io.aeron.logbuffer.FragmentHandler;
 import io.aeron.logbuffer.Header;
 import org.agrona.DirectBuffer;
 
-/** Decodes the replica's acks and hands them to the tracker. */
+/** Decodes the replica's acks and hands them to the shipper, which owns what they mean. */
 final class AckAdapter implements FragmentHandler
 {
     private final AckCodec ack = new AckCodec();
-    private final AckTracker tracker;
+    private final EpochShipperAgent agent;
 
-    AckAdapter(final AckTracker tracker)
+    AckAdapter(final EpochShipperAgent agent)
     {
-        this.tracker = tracker;
+        this.agent = agent;
     }
 
     public void onFragment(final DirectBuffer buffer, final int offset, final int length, final Header header)
@@ -24,6 +24,6 @@ final class AckAdapter implements FragmentHandler
             return;
         }
         ack.wrap(buffer, offset);
-        tracker.onAck(ack.epoch(), ack.status(), ack.imageHash(), System.nanoTime());
+        agent.onAck(ack.epoch(), ack.status(), ack.imageHash(), System.nanoTime());
     }
 }

@@ -15,16 +15,14 @@ final class AckTracker
     private final long[] digests = new long[CAPACITY];
     private final PrimaryMetrics metrics;
     private final EpochObserver observer;
-    private final OutputCommit outputCommit;
     private int head;
     private int size;
     private volatile long lastShippedEpoch = -1;
     private volatile long lastAckedEpoch = -1;
     private boolean needFull = true;
 
-    AckTracker(final PrimaryMetrics metrics, final EpochObserver observer, final OutputCommit outputCommit)
+    AckTracker(final PrimaryMetrics metrics, final EpochObserver observer)
     {
-        this.outputCommit = outputCommit;
         this.metrics = metrics;
         this.observer = observer;
     }
@@ -45,7 +43,11 @@ final class AckTracker
         metrics.lag(lastShippedEpoch - lastAckedEpoch);
     }
 
-    void onAck(final long epoch, final int status, final long replicaDigest, final long nowNs)
+    /**
+     * Records the replica's answer for epoch. Returns true when the replica holds exactly what was dumped, so the
+     * epoch's output may be released.
+     */
+    boolean onAck(final long epoch, final int status, final long replicaDigest, final long nowNs)
     {
         while (size > 0 && epochs[head] < epoch)
         {
@@ -54,7 +56,7 @@ final class AckTracker
         }
         if (size == 0 || epochs[head] != epoch)
         {
-            return; // an answer to an epoch we no longer track (e.g. before a resync)
+            return false; // an answer to an epoch we no longer track (e.g. before a resync)
         }
         final long shippedDigest = digests[head];
         final long ready = readyNs[head];
@@ -69,11 +71,9 @@ final class AckTracker
             {
                 needFull = true; // and the output stays held: the replica does not hold what we dumped
             }
-            else if (outputCommit != null)
-            {
-                outputCommit.acknowledged(epoch);
-            }
             observer.onAcknowledged(epoch, matches, nowNs);
+            metrics.lag(lastShippedEpoch - lastAckedEpoch);
+            return matches;
         }
         else
         {
@@ -86,6 +86,7 @@ final class AckTracker
             observer.onRefused(epoch, status);
         }
         metrics.lag(lastShippedEpoch - lastAckedEpoch);
+        return false;
     }
 
     /** Everything in flight is void (replica gone, publish failed): the next epoch goes in full. */

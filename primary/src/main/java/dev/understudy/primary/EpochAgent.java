@@ -3,6 +3,7 @@ package dev.understudy.primary;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Queue;
 import java.util.concurrent.TimeUnit;
 
 import dev.understudy.core.agent.Activity;
@@ -46,6 +47,11 @@ final class EpochAgent implements Agent
     private final CriuService criu;
     private final ProtectedProcess service;
     private final CriuNotificationListener notifications;
+    private final Queue<EpochLoopMessage> inbox;
+    private boolean replicaConnected;
+    /** The shipper asked for a dump without a parent. */
+    private boolean fullDumpRequested;
+    private EpochLoopMessage.Superseded superseded;
     private final OneToOneConcurrentArrayQueue<CheckpointEpoch> ready;
     private final OneToOneConcurrentArrayQueue<CheckpointEpoch> free;
     private final long intervalNs;
@@ -76,8 +82,10 @@ final class EpochAgent implements Agent
         final CriuService criu, final ProtectedProcess service, final CriuNotificationListener notifications,
         final OneToOneConcurrentArrayQueue<CheckpointEpoch> ready,
         final OneToOneConcurrentArrayQueue<CheckpointEpoch> free, final DirtyTracking dirtyTracking,
-        final UffdTracker uffd, final OutputCommit outputCommit, final Activity activity, final Runnable wakeShipper)
+        final UffdTracker uffd, final OutputCommit outputCommit, final Activity activity, final Runnable wakeShipper,
+        final Queue<EpochLoopMessage> inbox)
     {
+        this.inbox = inbox;
         this.wakeShipper = wakeShipper;
         this.activity = activity;
         this.outputCommit = outputCommit;
@@ -90,22 +98,7 @@ final class EpochAgent implements Agent
         this.criu = criu;
         this.service = service;
         this.memoryDigest = context.verifyMemory() ? new MemoryDigest() : null;
-        this.notifications = memoryDigest == null ? notifications : script ->
-        {
-            if ("post-dump".equals(script))
-            {
-                try
-                {
-                    liveMemoryDigest = memoryDigest.ofLiveTree(service.rootPid(), dumpingDir);
-                }
-                catch (final IOException ex)
-                {
-                    liveMemoryDigest = MemoryDigest.NONE; // unverifiable: the replica checks nothing this epoch
-                    state.lastError = "memory digest failed: " + ex.getMessage();
-                }
-            }
-            return notifications.onNotify(script);
-        };
+        this.notifications = notifications;
         this.ready = ready;
         this.free = free;
         this.intervalNs = TimeUnit.MILLISECONDS.toNanos(context.intervalMs());
@@ -131,6 +124,52 @@ final class EpochAgent implements Agent
         return uffd != null && !uffd.written().worthADump();
     }
 
+    /**
+     * CRIU's notifications for the dump of epoch: the live memory digest (--verify-memory) first, then output
+     * commit's hold and seal of this epoch, then the caller's own listener.
+     */
+    private CriuNotificationListener listenerFor(final long epoch)
+    {
+        final CriuNotificationListener committed = outputCommit != null ?
+            outputCommit.holdDuring(epoch, notifications) : notifications;
+        return memoryDigest == null ? committed : script ->
+        {
+            if ("post-dump".equals(script))
+            {
+                try
+                {
+                    liveMemoryDigest = memoryDigest.ofLiveTree(service.rootPid(), dumpingDir);
+                }
+                catch (final IOException ex)
+                {
+                    liveMemoryDigest = MemoryDigest.NONE; // unverifiable: the replica checks nothing this epoch
+                    state.lastError = "memory digest failed: " + ex.getMessage();
+                }
+            }
+            return committed.onNotify(script);
+        };
+    }
+
+    private void drainInbox()
+    {
+        EpochLoopMessage message;
+        while ((message = inbox.poll()) != null)
+        {
+            if (message instanceof EpochLoopMessage.ReplicaConnection connection)
+            {
+                replicaConnected = connection.connected();
+            }
+            else if (message instanceof EpochLoopMessage.FullDumpNeeded)
+            {
+                fullDumpRequested = true;
+            }
+            else if (message instanceof EpochLoopMessage.Superseded fenced)
+            {
+                superseded = fenced;
+            }
+        }
+    }
+
     public String roleName()
     {
         return "understudy-epoch";
@@ -138,9 +177,10 @@ final class EpochAgent implements Agent
 
     public int doWork() throws IOException
     {
-        if (state.fencedByTerm > 0)
+        drainInbox();
+        if (superseded != null)
         {
-            throw new AgentTerminationException(state.lastError); // superseded: not one more checkpoint
+            throw new AgentTerminationException(superseded.why()); // not one more checkpoint
         }
         final long now = System.nanoTime();
         if (now < nextEpochNs)
@@ -153,7 +193,7 @@ final class EpochAgent implements Agent
             state.phase = PrimaryState.Phase.STOPPED;
             throw new AgentTerminationException(state.lastError);
         }
-        if (!state.replicaConnected)
+        if (!replicaConnected)
         {
             nextEpochNs = now + intervalNs; // no replica: checkpoints would protect nothing
             return 0;
@@ -164,8 +204,8 @@ final class EpochAgent implements Agent
             return 0; // shipper still busy with the previous epoch
         }
         final boolean canUseParent = incremental && lastDir != null && Files.isDirectory(lastDir) &&
-            !state.fullDumpRequested && !forceFull;
-        if (!state.fullDumpRequested && !forceFull && nothingToCommit(now))
+            !fullDumpRequested && !forceFull;
+        if (!fullDumpRequested && !forceFull && nothingToCommit(now))
         {
             free.offer(slot);
             metrics.onSkipped();
@@ -202,21 +242,17 @@ final class EpochAgent implements Agent
             // The slot this dump takes was the dump before last's: it is shipped, its pages images are free.
             recycledPagesImages = PagesImageRecycler.moveInto(lastButOneDir, dir) > 0;
         }
-        state.fullDumpRequested = false;
+        fullDumpRequested = false;
         forceFull = false;
         liveMemoryDigest = MemoryDigest.NONE;
         dumpingDir = dir;
         final long packetsBefore = outputCommit != null ? outputCommit.packetsSeen() : Long.MIN_VALUE;
         state.dumpingEpoch = number;
-        if (outputCommit != null)
-        {
-            outputCommit.beforeDump(number);
-        }
         final long start = System.nanoTime();
         try
         {
             criu.dump(new DumpOptions(dir, service.rootPid(), true, true, context.networkLock(), dirtyTracking, parent),
-                notifications);
+                listenerFor(number));
         }
         catch (final RuntimeException ex) // CriuException, or a notification handler failing (commit buffer gone)
         {

@@ -1,6 +1,7 @@
 package dev.understudy.primary;
 
 import java.io.IOException;
+import java.util.Queue;
 import java.util.concurrent.TimeUnit;
 
 import dev.understudy.core.os.Directories;
@@ -30,6 +31,7 @@ final class EpochShipperAgent implements Agent
     private final long replicaTimeoutNs;
     private final boolean incremental;
     private final OutputCommit outputCommit;
+    private final Queue<EpochLoopMessage> epochLoop;
     private long firstEpochOfConnection = Long.MAX_VALUE;
     private boolean connected;
 
@@ -37,8 +39,9 @@ final class EpochShipperAgent implements Agent
         final EpochObserver observer, final OneToOneConcurrentArrayQueue<CheckpointEpoch> ready,
         final OneToOneConcurrentArrayQueue<CheckpointEpoch> free, final io.aeron.Publication epochs,
         final Subscription acks, final AckTracker tracker, final String ackEndpoint, final boolean incremental,
-        final OutputCommit outputCommit)
+        final OutputCommit outputCommit, final Queue<EpochLoopMessage> epochLoop)
     {
+        this.epochLoop = epochLoop;
         this.outputCommit = outputCommit;
         this.incremental = incremental;
         this.context = context;
@@ -49,7 +52,7 @@ final class EpochShipperAgent implements Agent
         this.free = free;
         this.acks = acks;
         this.tracker = tracker;
-        this.ackAdapter = new AckAdapter(tracker);
+        this.ackAdapter = new AckAdapter(this);
         this.ackEndpoint = ackEndpoint;
         this.replicaTimeoutNs = TimeUnit.MILLISECONDS.toNanos(context.replicaTimeoutMs());
         this.publisher = new EpochPublisher(epochs, this::pollAcks, context.replicaTimeoutMs());
@@ -84,6 +87,15 @@ final class EpochShipperAgent implements Agent
         return work;
     }
 
+    /** The replica answered epoch: an exact image releases the epoch's output. */
+    void onAck(final long epoch, final int status, final long replicaDigest, final long nowNs)
+    {
+        if (tracker.onAck(epoch, status, replicaDigest, nowNs) && outputCommit != null)
+        {
+            outputCommit.acknowledged(epoch);
+        }
+    }
+
     private int pollAcks()
     {
         return acks.poll(ackAdapter, 16);
@@ -106,7 +118,7 @@ final class EpochShipperAgent implements Agent
         if (result.needsFullDump())
         {
             tracker.reset();
-            state.fullDumpRequested = true; // the next dump has no parent, so it can go whole
+            epochLoop.offer(new EpochLoopMessage.FullDumpNeeded()); // the next dump has no parent: it can go whole
             return;
         }
         if (!result.sent())
@@ -132,8 +144,12 @@ final class EpochShipperAgent implements Agent
             tracker.reset(); // the replica vanished: whatever it half-received is void, resync in full
             firstEpochOfConnection = Long.MAX_VALUE;
         }
+        if (connected != nowConnected)
+        {
+            epochLoop.offer(new EpochLoopMessage.ReplicaConnection(nowConnected));
+        }
         connected = nowConnected;
-        state.replicaConnected = nowConnected;
+        state.replicaConnected = nowConnected; // for status
         final long oldest = tracker.oldestOutstandingNs();
         final boolean keepingUp = oldest < 0 || System.nanoTime() - oldest < replicaTimeoutNs;
         final boolean isProtected = nowConnected && tracker.lastAckedEpoch() >= firstEpochOfConnection && keepingUp;

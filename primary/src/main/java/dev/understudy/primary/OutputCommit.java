@@ -27,9 +27,7 @@ public final class OutputCommit
     private final ReplicaLossPolicy policy;
     private final Notices notices;
     private final long degradedAfterNs;
-    private volatile long dumpingEpoch = -1;
-    /** Whether input was held for the dump at hand (set and read on the epoch thread). */
-    private boolean inputHeld;
+    /** Owned by the shipper (the only caller of {@link #protection}). */
     private long unprotectedSinceNs = -1;
     private volatile boolean suspended;
     private volatile boolean fenced;
@@ -48,45 +46,48 @@ public final class OutputCommit
         return buffer;
     }
 
-    /** CRIU's notifications for the dump of epoch, chained before the caller's own listener. */
-    CriuNotificationListener listener(final CriuNotificationListener next)
+    /**
+     * CRIU's notifications for the dump of epoch (epoch thread), chained before the caller's own listener:
+     * query-ext-files holds input, post-dump seals the epoch's output.
+     */
+    CriuNotificationListener holdDuring(final long epoch, final CriuNotificationListener next)
     {
-        return script ->
+        return new CriuNotificationListener()
         {
-            switch (script)
-            {
-                // Not at pre-dump: CRIU then still reads the service's smaps and seizes it, milliseconds (15-20
-                // for a busy 512 MB Redis) in which a request held would be answered a whole epoch later. CRIU
-                // asks an RPC client for external files right after it froze the tree and before it reads any
-                // of it, whatever the namespaces (network-lock comes only for a network namespace it dumps).
-                case "query-ext-files" ->
-                {
-                    buffer.holdInput();
-                    inputHeld = true;
-                }
-                case "post-dump" ->
-                {
-                    if (!inputHeld)
-                    {
-                        // Without the hold a packet could change a socket while CRIU reads it: fail the dump
-                        // rather than keep it (a CRIU that does not ask query-ext-files over RPC).
-                        throw new IllegalStateException("CRIU sent no query-ext-files notification, so inbound " +
-                            "packets were not held while it read the service: install the CRIU of scripts/install.sh");
-                    }
-                    buffer.sealEpoch(dumpingEpoch);
-                }
-                default ->
-                {
-                }
-            }
-            return next.onNotify(script);
-        };
-    }
+            private boolean inputHeld;
 
-    void beforeDump(final long epoch)
-    {
-        dumpingEpoch = epoch;
-        inputHeld = false;
+            public boolean onNotify(final String script)
+            {
+                switch (script)
+                {
+                    // Not at pre-dump: CRIU then still reads the service's smaps and seizes it, milliseconds
+                    // (15-20 for a busy 512 MB Redis) in which a request held would be answered a whole epoch later.
+                    // CRIU asks an RPC client for external files right after it froze the tree and before it reads
+                    // any of it, whatever the namespaces (network-lock comes only for a network namespace it dumps).
+                    case "query-ext-files" ->
+                    {
+                        buffer.holdInput();
+                        inputHeld = true;
+                    }
+                    case "post-dump" ->
+                    {
+                        if (!inputHeld)
+                        {
+                            // Without the hold a packet could change a socket while CRIU reads it: fail the dump
+                            // rather than keep it (a CRIU that does not ask query-ext-files over RPC).
+                            throw new IllegalStateException("CRIU sent no query-ext-files notification, so inbound " +
+                                "packets were not held while it read the service: install the CRIU of " +
+                                "scripts/install.sh");
+                        }
+                        buffer.sealEpoch(epoch);
+                    }
+                    default ->
+                    {
+                    }
+                }
+                return next.onNotify(script);
+            }
+        };
     }
 
     void afterDump()
@@ -130,14 +131,14 @@ public final class OutputCommit
         }
     }
 
-    /** A newer primary exists: whatever is held now must never reach a client. */
+    /**
+     * A newer primary exists (any thread): whatever is held now must never reach a client. The buffer's holder
+     * carries it out in order with the releases, so no release queued after it sends anything.
+     */
     void fence()
     {
         fenced = true;
-        if (suspended)
-        {
-            buffer.holdOutput();
-        }
+        buffer.fence();
     }
 
     /** Packets in or out of the service so far; the same count at two dumps means no traffic between them. */

@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
+import java.util.Queue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
 
@@ -36,6 +37,7 @@ import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import org.agrona.CloseHelper;
 import org.agrona.concurrent.AgentRunner;
 import org.agrona.concurrent.AgentTerminationException;
+import org.agrona.concurrent.ManyToOneConcurrentLinkedQueue;
 import org.agrona.concurrent.OneToOneConcurrentArrayQueue;
 
 
@@ -64,6 +66,8 @@ public final class Primary implements AutoCloseable
     private AgentRunner heartbeatRunner;
     private OutputCommit outputCommit;
     private UffdTracker uffdTracker;
+    /** What the shipper and the fencing heartbeat tell the epoch loop. */
+    private final Queue<EpochLoopMessage> epochLoop = new ManyToOneConcurrentLinkedQueue<>();
 
     private Primary(final ProtectContext context)
     {
@@ -128,7 +132,7 @@ public final class Primary implements AutoCloseable
         service = ProtectedProcess.start(context.command(), context.networkSpec().netnsPath(), Path.of("/dev/null"));
         state.servicePid = service.rootPid();
         criu = CriuService.start(criuBinary, context.networkSpec().netnsPath(), context.runDir().resolve("criu"));
-        tracker = new AckTracker(metrics, observer, outputCommit);
+        tracker = new AckTracker(metrics, observer);
         statusServer = StatusServer.start(context.metricsHost(), context.metricsPort(), registry,
             () -> state.toMap(context, tracker, metrics));
 
@@ -145,10 +149,10 @@ public final class Primary implements AutoCloseable
             uffdTracker = UffdTracker.start(service.rootPid());
         }
         final EpochShipperAgent shipper = new EpochShipperAgent(context, state, metrics, observer, ready, free,
-            epochs, acks, tracker, ackEndpoint, incremental, outputCommit);
-        final EpochAgent epochAgent = new EpochAgent(context, state, metrics, criu, service,
-            outputCommit != null ? outputCommit.listener(notifications) : notifications, ready, free, dirtyTracking,
-            uffdTracker, outputCommit, activity, () -> LockSupport.unpark(shipperRunner.thread()));
+            epochs, acks, tracker, ackEndpoint, incremental, outputCommit, epochLoop);
+        final EpochAgent epochAgent = new EpochAgent(context, state, metrics, criu, service, notifications, ready,
+            free, dirtyTracking, uffdTracker, outputCommit, activity, () -> LockSupport.unpark(shipperRunner.thread()),
+            epochLoop);
         // Quiet: only quiet epochs (no output waits for them) reach the shipper, a little later; a talking
         // service wakes it.
         shipperRunner = new AgentRunner(QuietIdleStrategy.lazy(activity, 100), this::onError, null, shipper);
@@ -185,6 +189,7 @@ public final class Primary implements AutoCloseable
         state.fencedByTerm = newerTerm;
         state.lastError = "fenced: the replica took over at term " + newerTerm + " (this node had term " +
             context.term() + "); stopped the service instead of competing with the new primary";
+        epochLoop.offer(new EpochLoopMessage.Superseded(newerTerm, state.lastError));
         network.isolate(); // first: a RST from the dying service or an ARP reply would disturb the new primary
         if (outputCommit != null)
         {

@@ -19,7 +19,6 @@ public final class PrimaryState
     volatile String lastError = "";
     volatile String unprotectedReason = "no replica has acknowledged an epoch yet";
     volatile int servicePid = -1;
-    volatile boolean fullDumpRequested;
     volatile DirtyTracking dirtyTracking = DirtyTracking.CONTENT;
     volatile OutputCommit outputCommit;
     volatile long dumpingEpoch = -1;

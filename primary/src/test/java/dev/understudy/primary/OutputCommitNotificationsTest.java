@@ -21,8 +21,7 @@ class OutputCommitNotificationsTest
         final OutputCommit outputCommit = new OutputCommit(null, OutputCommit.ReplicaLossPolicy.HOLD, 1_000,
             Notices.NONE);
         final List<String> passedOn = new ArrayList<>();
-        final CriuNotificationListener listener = outputCommit.listener(script -> passedOn.add(script));
-        outputCommit.beforeDump(7);
+        final CriuNotificationListener listener = outputCommit.holdDuring(7, script -> passedOn.add(script));
         assertTrue(listener.onNotify("pre-dump"), "pre-dump no longer holds input");
         final IllegalStateException refused = assertThrows(IllegalStateException.class,
             () -> listener.onNotify("post-dump"));

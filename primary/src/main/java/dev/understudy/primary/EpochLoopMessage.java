@@ -1,0 +1,20 @@
+package dev.understudy.primary;
+
+/** What other threads tell the epoch loop ({@link EpochAgent}) through its inbox; it alone acts on it. */
+sealed interface EpochLoopMessage
+{
+    /** The shipper saw the replica's connection come or go: without a replica, checkpoints protect nothing. */
+    record ReplicaConnection(boolean connected) implements EpochLoopMessage
+    {
+    }
+
+    /** The shipper cannot ship the next dump as a delta of its parent: it must be a dump without one. */
+    record FullDumpNeeded() implements EpochLoopMessage
+    {
+    }
+
+    /** A replica took over under a newer term: not one more checkpoint. */
+    record Superseded(long term, String why) implements EpochLoopMessage
+    {
+    }
+}
