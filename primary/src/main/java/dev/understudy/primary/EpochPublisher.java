@@ -1,37 +1,34 @@
 package dev.understudy.primary;
 
 import java.nio.ByteBuffer;
-import java.util.concurrent.TimeUnit;
 
+import dev.understudy.core.protocol.ChunkEncoder;
 import dev.understudy.core.protocol.EpochBeginCodec;
 import dev.understudy.core.protocol.EpochEndCodec;
-import dev.understudy.core.protocol.ChunkEncoder;
 import dev.understudy.core.protocol.FileKind;
 import io.aeron.Publication;
-import org.agrona.concurrent.BackoffIdleStrategy;
-import org.agrona.concurrent.IdleStrategy;
 import org.agrona.concurrent.UnsafeBuffer;
 
 /**
- * Encodes an epoch's messages into reused buffers and offers them on the epochs publication. While
- * back-pressured it keeps the ack side polled.
+ * Encodes an epoch's messages into reused buffers and offers them on the epochs publication. It tries a few times
+ * and never waits: a message the publication cannot take yet (back pressure) is kept, encoded, until
+ * {@link #flush} sends it, and the shipper meanwhile goes on with its duty cycle (acks, protection).
  */
 final class EpochPublisher implements EpochSink
 {
+    private static final int OFFER_TRIES = 3;
+
     private final Publication publication;
-    private final Runnable whileWaiting;
-    private final long stallTimeoutNs;
     private final UnsafeBuffer sendBuffer = new UnsafeBuffer(new byte[1024]);
     private final ChunkEncoder chunks = new ChunkEncoder();
-    private final IdleStrategy idle = new BackoffIdleStrategy(10, 20, 1_000, 1_000_000);
+    private UnsafeBuffer pending;
+    private int pendingLength;
     private long bytesSent;
     private int chunksSent;
 
-    EpochPublisher(final Publication publication, final Runnable whileWaiting, final long stallTimeoutMs)
+    EpochPublisher(final Publication publication)
     {
         this.publication = publication;
-        this.whileWaiting = whileWaiting;
-        this.stallTimeoutNs = TimeUnit.MILLISECONDS.toNanos(stallTimeoutMs);
     }
 
     boolean isConnected()
@@ -43,16 +40,12 @@ final class EpochPublisher implements EpochSink
     {
         bytesSent = 0;
         chunksSent = 0;
+        pending = null;
     }
 
     public long bytesSent()
     {
         return bytesSent;
-    }
-
-    int chunksSent()
-    {
-        return chunksSent;
     }
 
     public boolean begin(final long epoch, final long term, final long baseEpoch, final int fileCount,
@@ -81,11 +74,40 @@ final class EpochPublisher implements EpochSink
             memoryDigest));
     }
 
+    public Offer flush()
+    {
+        if (pending == null)
+        {
+            return Offer.DONE;
+        }
+        final long result = publication.offer(pending, 0, pendingLength);
+        if (result > 0)
+        {
+            bytesSent += pendingLength;
+            pending = null;
+            return Offer.DONE;
+        }
+        if (gone(result))
+        {
+            pending = null;
+            return Offer.FAILED;
+        }
+        return Offer.PENDING;
+    }
+
+    /** Drops a message kept back (the shipment it belongs to was given up). */
+    void abandon()
+    {
+        pending = null;
+    }
+
     private boolean offer(final UnsafeBuffer buffer, final int length)
     {
-        final long deadline = System.nanoTime() + stallTimeoutNs;
-        idle.reset();
-        while (true)
+        if (pending != null)
+        {
+            throw new IllegalStateException("a message is still waiting: flush before encoding the next");
+        }
+        for (int i = 0; i < OFFER_TRIES; i++)
         {
             final long result = publication.offer(buffer, 0, length);
             if (result > 0)
@@ -93,13 +115,19 @@ final class EpochPublisher implements EpochSink
                 bytesSent += length;
                 return true;
             }
-            if (result == Publication.NOT_CONNECTED || result == Publication.CLOSED ||
-                result == Publication.MAX_POSITION_EXCEEDED || System.nanoTime() > deadline)
+            if (gone(result))
             {
                 return false;
             }
-            whileWaiting.run();
-            idle.idle();
         }
+        pending = buffer; // back pressure: kept, encoded, for flush
+        pendingLength = length;
+        return true;
+    }
+
+    private static boolean gone(final long result)
+    {
+        return result == Publication.NOT_CONNECTED || result == Publication.CLOSED ||
+            result == Publication.MAX_POSITION_EXCEEDED;
     }
 }

@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.util.Queue;
 import java.util.concurrent.TimeUnit;
 
+import dev.understudy.core.agent.Activity;
 import dev.understudy.core.os.Directories;
 import dev.understudy.core.protocol.EpochBeginCodec;
 import io.aeron.Subscription;
@@ -12,7 +13,8 @@ import org.agrona.concurrent.OneToOneConcurrentArrayQueue;
 
 /**
  * Second stage of the Remus pipeline: while the service runs epoch N+1, this computes epoch N's delta,
- * compresses and ships it, then deletes the dump. It also polls acks and decides "protected".
+ * compresses and ships it a few messages per duty cycle, then hands the dump's slot back. Between them it reads
+ * acks (releasing output) and decides "protected". It owns the shipping state and the ack tracker.
  */
 final class EpochShipperAgent implements Agent
 {
@@ -26,12 +28,21 @@ final class EpochShipperAgent implements Agent
     private final AckTracker tracker;
     private final AckAdapter ackAdapter;
     private final EpochPublisher publisher;
+    /** Messages (chunks of up to 1 MiB) per duty cycle, between which acks are read. */
+    private static final int MESSAGES_PER_DUTY_CYCLE = 8;
+
     private final ImageDeltaEncoder encoder = new ImageDeltaEncoder();
     private final String ackEndpoint;
     private final long replicaTimeoutNs;
     private final boolean incremental;
     private final OutputCommit outputCommit;
     private final Queue<EpochLoopMessage> epochLoop;
+    private final Activity activity;
+    /** The epoch being sent, its slot, and when it started and last moved. */
+    private EpochShipment shipment;
+    private CheckpointEpoch shipping;
+    private long shipStartNs;
+    private long lastProgressNs;
     private long firstEpochOfConnection = Long.MAX_VALUE;
     private boolean connected;
 
@@ -39,7 +50,7 @@ final class EpochShipperAgent implements Agent
         final EpochObserver observer, final OneToOneConcurrentArrayQueue<CheckpointEpoch> ready,
         final OneToOneConcurrentArrayQueue<CheckpointEpoch> free, final io.aeron.Publication epochs,
         final Subscription acks, final AckTracker tracker, final String ackEndpoint, final boolean incremental,
-        final OutputCommit outputCommit, final Queue<EpochLoopMessage> epochLoop)
+        final OutputCommit outputCommit, final Queue<EpochLoopMessage> epochLoop, final Activity activity)
     {
         this.epochLoop = epochLoop;
         this.outputCommit = outputCommit;
@@ -55,7 +66,8 @@ final class EpochShipperAgent implements Agent
         this.ackAdapter = new AckAdapter(this);
         this.ackEndpoint = ackEndpoint;
         this.replicaTimeoutNs = TimeUnit.MILLISECONDS.toNanos(context.replicaTimeoutMs());
-        this.publisher = new EpochPublisher(epochs, this::pollAcks, context.replicaTimeoutMs());
+        this.publisher = new EpochPublisher(epochs);
+        this.activity = activity;
     }
 
     public String roleName()
@@ -67,22 +79,18 @@ final class EpochShipperAgent implements Agent
     {
         int work = pollAcks();
         updateProtection();
-        final CheckpointEpoch epoch = ready.poll();
-        if (epoch != null)
+        if (shipment == null)
         {
-            try
+            final CheckpointEpoch epoch = ready.poll();
+            if (epoch != null)
             {
-                ship(epoch);
+                work++;
+                startShipping(epoch);
             }
-            finally
-            {
-                if (!incremental)
-                {
-                    Directories.deleteRecursively(epoch.imagesDir); // incremental dumps: the epoch loop keeps it as the next parent
-                }
-                free.offer(epoch);
-            }
-            work++;
+        }
+        if (shipment != null)
+        {
+            work += ship(System.nanoTime());
         }
         return work;
     }
@@ -101,39 +109,115 @@ final class EpochShipperAgent implements Agent
         return acks.poll(ackAdapter, 16);
     }
 
-    private void ship(final CheckpointEpoch epoch) throws IOException
+    /** Plans epoch (hashing what CRIU wrote) and makes it the shipment to send; or hands the slot straight back. */
+    private void startShipping(final CheckpointEpoch epoch) throws IOException
     {
         if (!connected)
         {
-            return; // dumped just before the replica went away: nobody to send it to
+            release(epoch); // dumped just before the replica went away: nobody to send it to
+            return;
         }
         observer.onDumped(epoch.epoch, epoch.imagesDir);
         final boolean full = tracker.takeNeedFull() || context.shipMode() == ProtectContext.ShipMode.NAIVE ||
             tracker.lastShippedEpoch() < 0;
         final long base = full ? EpochBeginCodec.FULL_IMAGE : tracker.lastShippedEpoch();
         final long started = System.nanoTime();
-        final ImageDeltaEncoder.Result result = encoder.ship(epoch.epoch, context.term(), base, epoch.parentEpoch,
-            epoch.imagesDir, ackEndpoint, publisher, epoch.memoryDigest);
-        metrics.onShipTime(System.nanoTime() - started);
-        if (result.needsFullDump())
+        final EpochShipment planned;
+        try
         {
+            planned = encoder.plan(epoch.epoch, context.term(), base, epoch.parentEpoch, epoch.imagesDir, ackEndpoint,
+                epoch.memoryDigest);
+        }
+        catch (final IOException | RuntimeException ex)
+        {
+            release(epoch);
+            throw ex;
+        }
+        if (planned.needsFullDump())
+        {
+            metrics.onShipTime(System.nanoTime() - started);
             tracker.reset();
             epochLoop.offer(new EpochLoopMessage.FullDumpNeeded()); // the next dump has no parent: it can go whole
+            release(epoch);
             return;
         }
-        if (!result.sent())
+        activity.active(started); // an epoch on its way: no long quiet parks until it is out
+        publisher.resetCounters();
+        shipment = planned;
+        shipping = epoch;
+        shipStartNs = started;
+        lastProgressNs = started;
+    }
+
+    /** Sends a few more messages of the shipment; finishes it once all went, gives it up if it cannot go. */
+    private int ship(final long nowNs) throws IOException
+    {
+        final int sent;
+        try
         {
-            tracker.reset();
-            state.lastError = "shipping epoch " + epoch.epoch + " failed: replica not connected or stalled";
-            return;
+            sent = shipment.sendSome(publisher, MESSAGES_PER_DUTY_CYCLE);
         }
-        if (full && firstEpochOfConnection == Long.MAX_VALUE)
+        catch (final IOException | RuntimeException ex)
         {
-            firstEpochOfConnection = epoch.epoch;
+            giveUp("shipping epoch " + shipment.epoch() + " failed: " + ex.getMessage());
+            throw ex;
         }
-        tracker.shipped(epoch.epoch, epoch.dumpEndNs, result.imageDigest());
-        metrics.onShipped(result.bytesSent(), result.imageBytes());
-        observer.onShipped(epoch.epoch, base, result.imageDigest(), result.bytesSent());
+        if (sent > 0)
+        {
+            lastProgressNs = nowNs;
+        }
+        if (shipment.state() == EpochShipment.State.SENT)
+        {
+            finish();
+        }
+        else if (shipment.state() == EpochShipment.State.FAILED || nowNs - lastProgressNs > replicaTimeoutNs)
+        {
+            giveUp("shipping epoch " + shipment.epoch() + " failed: replica not connected or stalled");
+        }
+        return sent;
+    }
+
+    private void finish()
+    {
+        final long epoch = shipment.epoch();
+        final long base = shipment.baseEpoch();
+        metrics.onShipTime(System.nanoTime() - shipStartNs);
+        if (base == EpochBeginCodec.FULL_IMAGE && firstEpochOfConnection == Long.MAX_VALUE)
+        {
+            firstEpochOfConnection = epoch;
+        }
+        tracker.shipped(epoch, shipping.dumpEndNs, shipment.imageDigest());
+        metrics.onShipped(publisher.bytesSent(), shipment.imageBytes());
+        observer.onShipped(epoch, base, shipment.imageDigest(), publisher.bytesSent());
+        endShipment();
+    }
+
+    private void giveUp(final String why)
+    {
+        metrics.onShipTime(System.nanoTime() - shipStartNs);
+        publisher.abandon();
+        tracker.reset();
+        state.lastError = why;
+        endShipment();
+    }
+
+    private void endShipment()
+    {
+        shipment.close();
+        shipment = null;
+        final CheckpointEpoch slot = shipping;
+        shipping = null;
+        release(slot);
+    }
+
+    /** The slot goes back to the epoch loop; a full dump's directory goes (an incremental one is the next parent). */
+    private void release(final CheckpointEpoch epoch)
+    {
+        if (!incremental)
+        {
+            Directories.deleteRecursively(epoch.imagesDir);
+        }
+        free.offer(epoch);
     }
 
     private void updateProtection()

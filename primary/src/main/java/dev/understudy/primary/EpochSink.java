@@ -4,9 +4,18 @@ import java.nio.ByteBuffer;
 
 import dev.understudy.core.protocol.FileKind;
 
-/** Where an epoch's messages go: the Aeron publication, or a test's capture. Each call returns false on failure. */
+/**
+ * Where an epoch's messages go: the Aeron publication, or a test's capture. Each call returns false on failure;
+ * a sink may keep a message it could not send yet, and then takes no other before {@link #flush} says DONE.
+ */
 interface EpochSink
 {
+    /** Whether a message kept back went: DONE (nothing waits), PENDING (try later), FAILED (it never will). */
+    enum Offer
+    {
+        DONE, PENDING, FAILED
+    }
+
     void resetCounters();
 
     long bytesSent();
@@ -17,4 +26,10 @@ interface EpochSink
         long fileLength, String name, String pagemapName, ByteBuffer raw, int rawOffset, int rawLength);
 
     boolean end(long epoch, long imageHash, int fileCount, long memoryDigest);
+
+    /** Tries the message kept back, if any. */
+    default Offer flush()
+    {
+        return Offer.DONE;
+    }
 }

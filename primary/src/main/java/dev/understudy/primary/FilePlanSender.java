@@ -12,9 +12,9 @@ import dev.understudy.core.protocol.Streams;
 import dev.understudy.core.protocol.WholeFileChunks;
 
 /**
- * Sends one planned file as chunks: whole in {@link Streams#CHUNK_BYTES} pieces, as {@link PageDeltaCodec}
- * payloads of its changed pages, or as one empty "unchanged" chunk. Returns false as soon as a chunk could not
- * be published.
+ * Sends one chunk of a planned file at a time, so a shipment can stop at any chunk and go on later: whole files
+ * in {@link WholeFileChunks} pieces, page deltas as {@link PageDeltaCodec} payloads of up to
+ * {@link PageDeltaCodec#MAX_PAGES} changed pages, an unchanged file as one empty chunk.
  */
 final class FilePlanSender
 {
@@ -22,70 +22,81 @@ final class FilePlanSender
     private final ByteBuffer deltaBuffer = ByteBuffer.allocateDirect(PageDeltaCodec.MAX_LENGTH)
         .order(ByteOrder.LITTLE_ENDIAN);
 
+    static int chunkCount(final FilePlan plan)
+    {
+        return switch (plan.kind)
+        {
+            case UNCHANGED -> 1;
+            case FULL -> WholeFileChunks.count(plan.length);
+            case PAGES_DELTA ->
+                Math.max(1, (plan.changedOffsets.size() + PageDeltaCodec.MAX_PAGES - 1) / PageDeltaCodec.MAX_PAGES);
+        };
+    }
+
+    /** Whether sending the plan reads its file (an unchanged file or a rewritten pagemap does not). */
+    static boolean readsFile(final FilePlan plan)
+    {
+        return plan.kind == FileKind.PAGES_DELTA || plan.kind == FileKind.FULL && plan.materialized == null;
+    }
+
+    /** Sends chunk of the plan's chunkCount; channel is the file when {@link #readsFile}. False on failure. */
     boolean send(final long epoch, final int fileIndex, final FilePlan plan, final FileChannel channel,
-        final EpochSink publisher) throws IOException
+        final int chunk, final int chunks, final EpochSink sink) throws IOException
     {
         switch (plan.kind)
         {
             case UNCHANGED:
-                return publisher.chunk(epoch, fileIndex, FileKind.UNCHANGED, 0, 1, plan.digest, plan.length, plan.name,
+                return sink.chunk(epoch, fileIndex, FileKind.UNCHANGED, 0, 1, plan.digest, plan.length, plan.name,
                     "", readBuffer, 0, 0);
             case FULL:
             {
-                final String pagemapName = plan.materialized != null ? "" : plan.pagemapName;
-                final WholeFileChunks.Sink sink = (chunk, count, bytes, offset, length) -> publisher.chunk(epoch,
-                    fileIndex, FileKind.FULL, chunk, count, plan.digest, plan.length, plan.name, pagemapName, bytes,
-                    offset, length);
-                return plan.materialized != null ?
-                    WholeFileChunks.send(ByteBuffer.wrap(plan.materialized), plan.length, sink) :
-                    WholeFileChunks.send(channel, plan.length, readBuffer, sink);
+                if (plan.materialized != null)
+                {
+                    final int from = chunk * Streams.CHUNK_BYTES;
+                    return sink.chunk(epoch, fileIndex, FileKind.FULL, chunk, chunks, plan.digest, plan.length,
+                        plan.name, "", ByteBuffer.wrap(plan.materialized), from,
+                        (int)Math.min(Streams.CHUNK_BYTES, plan.length - from));
+                }
+                final int length = WholeFileChunks.read(channel, plan.length, chunk, readBuffer);
+                return sink.chunk(epoch, fileIndex, FileKind.FULL, chunk, chunks, plan.digest, plan.length, plan.name,
+                    plan.pagemapName, readBuffer, 0, length);
             }
             case PAGES_DELTA:
             {
-                final int changed = plan.changedOffsets.size();
-                final int chunks = Math.max(1, (changed + PageDeltaCodec.MAX_PAGES - 1) / PageDeltaCodec.MAX_PAGES);
-                for (int chunk = 0; chunk < chunks; chunk++)
+                final int first = chunk * PageDeltaCodec.MAX_PAGES;
+                final int count = Math.min(PageDeltaCodec.MAX_PAGES, plan.changedOffsets.size() - first);
+                deltaBuffer.clear();
+                PageDeltaCodec.encodeCount(deltaBuffer, count);
+                for (int i = 0; i < count; i++)
                 {
-                    final int first = chunk * PageDeltaCodec.MAX_PAGES;
-                    final int count = Math.min(PageDeltaCodec.MAX_PAGES, changed - first);
-                    deltaBuffer.clear();
-                    PageDeltaCodec.encodeCount(deltaBuffer, count);
-                    for (int i = 0; i < count; i++)
-                    {
-                        PageDeltaCodec.encodeAddress(deltaBuffer, i, plan.changedVaddrs.getLong(first + i));
-                    }
-                    // Most written pages changed, and an incremental dump holds only written pages: changed
-                    // pages lie mostly side by side in the file, and each run is read with one call.
-                    int i = 0;
-                    while (i < count)
-                    {
-                        final long runOffset = plan.changedOffsets.getLong(first + i);
-                        int run = 1;
-                        while (i + run < count &&
-                            plan.changedOffsets.getLong(first + i + run) == runOffset + (long)run * Pagemap.PAGE_SIZE)
-                        {
-                            run++;
-                        }
-                        final int at = PageDeltaCodec.pageOffset(count, i);
-                        deltaBuffer.limit(at + run * Pagemap.PAGE_SIZE).position(at);
-                        while (deltaBuffer.hasRemaining())
-                        {
-                            if (channel.read(deltaBuffer, runOffset + (deltaBuffer.position() - at)) <= 0)
-                            {
-                                throw new IOException(plan.name + " ended while reading a changed page");
-                            }
-                        }
-                        i += run;
-                    }
-                    deltaBuffer.clear();
-                    final int rawLength = PageDeltaCodec.length(count);
-                    if (!publisher.chunk(epoch, fileIndex, FileKind.PAGES_DELTA, chunk, chunks, plan.digest,
-                        plan.length, plan.name, plan.pagemapName, deltaBuffer, 0, rawLength))
-                    {
-                        return false;
-                    }
+                    PageDeltaCodec.encodeAddress(deltaBuffer, i, plan.changedVaddrs.getLong(first + i));
                 }
-                return true;
+                // Most written pages changed, and an incremental dump holds only written pages: changed pages
+                // lie mostly side by side in the file, and each run is read with one call.
+                int i = 0;
+                while (i < count)
+                {
+                    final long runOffset = plan.changedOffsets.getLong(first + i);
+                    int run = 1;
+                    while (i + run < count &&
+                        plan.changedOffsets.getLong(first + i + run) == runOffset + (long)run * Pagemap.PAGE_SIZE)
+                    {
+                        run++;
+                    }
+                    final int at = PageDeltaCodec.pageOffset(count, i);
+                    deltaBuffer.limit(at + run * Pagemap.PAGE_SIZE).position(at);
+                    while (deltaBuffer.hasRemaining())
+                    {
+                        if (channel.read(deltaBuffer, runOffset + (deltaBuffer.position() - at)) <= 0)
+                        {
+                            throw new IOException(plan.name + " ended while reading a changed page");
+                        }
+                    }
+                    i += run;
+                }
+                deltaBuffer.clear();
+                return sink.chunk(epoch, fileIndex, FileKind.PAGES_DELTA, chunk, chunks, plan.digest, plan.length,
+                    plan.name, plan.pagemapName, deltaBuffer, 0, PageDeltaCodec.length(count));
             }
             default:
                 throw new IllegalStateException(plan.kind.toString());

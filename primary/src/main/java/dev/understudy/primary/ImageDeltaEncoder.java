@@ -76,11 +76,13 @@ final class ImageDeltaEncoder
     private long parentEpoch = -1;
 
     /**
-     * Ships the image of epoch as a delta against baseEpoch, or in full when baseEpoch is
-     * {@link EpochBeginCodec#FULL_IMAGE}. Returns sent=false when the publication failed midway.
+     * Plans the image of epoch as a delta against baseEpoch, or in full when baseEpoch is
+     * {@link EpochBeginCodec#FULL_IMAGE}: hashes what CRIU wrote and decides what each file sends. Returns the
+     * shipment to send, or one that {@link EpochShipment#needsFullDump()}. The next plan reuses this one's file
+     * plans: send a shipment before planning the next.
      */
-    Result ship(final long epoch, final long term, final long baseEpoch, final long parentEpoch, final Path dir,
-        final String ackEndpoint, final EpochSink publisher, final long memoryDigest) throws IOException
+    EpochShipment plan(final long epoch, final long term, final long baseEpoch, final long parentEpoch,
+        final Path dir, final String ackEndpoint, final long memoryDigest) throws IOException
     {
         this.parentEpoch = parentEpoch;
         final boolean full = baseEpoch == EpochBeginCodec.FULL_IMAGE;
@@ -137,7 +139,7 @@ final class ImageDeltaEncoder
         catch (final NeedsFullDump ex)
         {
             forgetAll(); // nothing of this epoch is a baseline
-            return new Result(false, true, baseEpoch, 0, 0, 0);
+            return EpochShipment.needingFullDump(epoch, baseEpoch);
         }
         catch (final IOException | RuntimeException ex)
         {
@@ -145,25 +147,35 @@ final class ImageDeltaEncoder
             throw ex;
         }
         pagesStates.keySet().retainAll(seenPagemaps); // processes that are gone
-        final long digest = imageDigest.digest();
-
-        publisher.resetCounters();
-        boolean sent = publisher.begin(epoch, term, baseEpoch, names.size(), ackEndpoint);
-        for (int i = 0; sent && i < names.size(); i++)
-        {
-            final FilePlan plan = plans.get(i);
-            try (FileChannel channel = FileChannel.open(dir.resolve(plan.name), StandardOpenOption.READ))
-            {
-                sent = sender.send(epoch, i, plan, channel, publisher);
-            }
-        }
-        sent = sent && publisher.end(epoch, digest, names.size(), memoryDigest);
-
         final Map<String, Long> files = previousFiles;
         previousFiles = currentFiles;
         currentFiles = files;
         plannedEpoch = epoch;
-        return new Result(sent, false, baseEpoch, digest, imageBytes, publisher.bytesSent());
+        return new EpochShipment(epoch, term, baseEpoch, dir, ackEndpoint, memoryDigest, plans.subList(0, names.size()),
+            imageDigest.digest(), imageBytes, sender);
+    }
+
+    /**
+     * Plans and sends the whole epoch to a sink that never keeps a message back (tests, tools): what
+     * {@link EpochShipperAgent} does over several duty cycles.
+     */
+    Result ship(final long epoch, final long term, final long baseEpoch, final long parentEpoch, final Path dir,
+        final String ackEndpoint, final EpochSink publisher, final long memoryDigest) throws IOException
+    {
+        try (EpochShipment shipment = plan(epoch, term, baseEpoch, parentEpoch, dir, ackEndpoint, memoryDigest))
+        {
+            if (shipment.needsFullDump())
+            {
+                return new Result(false, true, baseEpoch, 0, 0, 0);
+            }
+            publisher.resetCounters();
+            while (shipment.state() == EpochShipment.State.SENDING)
+            {
+                shipment.sendSome(publisher, Integer.MAX_VALUE);
+            }
+            return new Result(shipment.state() == EpochShipment.State.SENT, false, baseEpoch, shipment.imageDigest(),
+                shipment.imageBytes(), publisher.bytesSent());
+        }
     }
 
     private void forgetAll()

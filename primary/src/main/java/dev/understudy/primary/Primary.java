@@ -149,7 +149,7 @@ public final class Primary implements AutoCloseable
             uffdTracker = UffdTracker.start(service.rootPid());
         }
         final EpochShipperAgent shipper = new EpochShipperAgent(context, state, metrics, observer, ready, free,
-            epochs, acks, tracker, ackEndpoint, incremental, outputCommit, epochLoop);
+            epochs, acks, tracker, ackEndpoint, incremental, outputCommit, epochLoop, activity);
         final EpochAgent epochAgent = new EpochAgent(context, state, metrics, criu, service, notifications, ready,
             free, dirtyTracking, uffdTracker, outputCommit, activity, () -> LockSupport.unpark(shipperRunner.thread()),
             epochLoop);

@@ -35,7 +35,7 @@ class ImageDeltaEncoderTest
     private final Random random = new Random(7);
 
     /** Records what would cross the wire. */
-    static final class Capture implements EpochSink
+    static class Capture implements EpochSink
     {
         final Map<String, FileKind> kinds = new LinkedHashMap<>();
         final Map<String, ByteArrayOutputStream> payloads = new LinkedHashMap<>();
@@ -76,6 +76,64 @@ class ImageDeltaEncoderTest
         {
             this.imageHash = imageHash;
             return true;
+        }
+    }
+
+    /** A capture behind a publication that keeps every message back for a few flushes, then fails at one. */
+    static final class BackPressured extends Capture
+    {
+        final List<String> order = new ArrayList<>();
+        final int holdFlushes;
+        final int failAtMessage;
+        int waiting;
+        int messages;
+
+        BackPressured(final int holdFlushes, final int failAtMessage)
+        {
+            this.holdFlushes = holdFlushes;
+            this.failAtMessage = failAtMessage;
+        }
+
+        private boolean take(final String what)
+        {
+            if (waiting > 0)
+            {
+                throw new IllegalStateException("encoded " + what + " while a message waited");
+            }
+            order.add(what);
+            waiting = holdFlushes;
+            return ++messages != failAtMessage;
+        }
+
+        public boolean begin(final long epoch, final long term, final long baseEpoch, final int fileCount,
+            final String ackEndpoint)
+        {
+            return take("begin");
+        }
+
+        public boolean chunk(final long epoch, final int fileIndex, final FileKind kind, final int chunkIndex,
+            final int chunkCount, final long fileHash, final long fileLength, final String name,
+            final String pagemapName, final ByteBuffer raw, final int rawOffset, final int rawLength)
+        {
+            super.chunk(epoch, fileIndex, kind, chunkIndex, chunkCount, fileHash, fileLength, name, pagemapName, raw,
+                rawOffset, rawLength);
+            return take(name + "#" + chunkIndex);
+        }
+
+        public boolean end(final long epoch, final long imageHash, final int fileCount, final long memoryDigest)
+        {
+            super.end(epoch, imageHash, fileCount, memoryDigest);
+            return take("end");
+        }
+
+        public Offer flush()
+        {
+            if (waiting > 0)
+            {
+                waiting--;
+                return Offer.PENDING;
+            }
+            return Offer.DONE;
         }
     }
 
@@ -142,6 +200,50 @@ class ImageDeltaEncoderTest
             sum += PageSetDigest.term(start + (long)i * PAGE, BlockHasher.hash(pages, i * PAGE, PAGE));
         }
         return PageSetDigest.digest(sum, pages.length / PAGE);
+    }
+
+    @Test
+    void aBackPressuredShipmentGoesOnWhereItStoppedAndStopsWhenASendFails(@TempDir final Path root) throws Exception
+    {
+        final byte[] pages = pages(300); // 1.2 MB: two whole chunks, then two delta chunks once every page changed
+        final byte[] layout = pagemap(new long[][]{{BASE, 300, Pagemap.PE_PRESENT}});
+        final byte[] core = "core".getBytes();
+        final Capture whole = new Capture();
+        final ImageDeltaEncoder reference = new ImageDeltaEncoder();
+        reference.ship(1, 0, EpochBeginCodec.FULL_IMAGE, -1, dump(root, "a1", layout, pages, core), "x:1", whole, 0L);
+
+        final ImageDeltaEncoder encoder = new ImageDeltaEncoder();
+        final BackPressured pressured = new BackPressured(2, -1);
+        try (EpochShipment shipment = encoder.plan(1, 0, EpochBeginCodec.FULL_IMAGE, -1,
+            dump(root, "b1", layout, pages, core), "x:1", 0L))
+        {
+            int cycles = 0;
+            while (shipment.state() == EpochShipment.State.SENDING)
+            {
+                assertTrue(shipment.sendSome(pressured, 2) <= 1, "a kept-back message stops the cycle");
+                cycles++;
+            }
+            assertEquals(EpochShipment.State.SENT, shipment.state());
+            assertTrue(cycles > pressured.order.size(), "it took several duty cycles: " + cycles);
+        }
+        assertEquals(List.of("begin", "core-1.img#0", "pagemap-1.img#0", "pages-1.img#0", "pages-1.img#1", "end"),
+            pressured.order, "every message once, in order");
+        assertEquals(whole.imageHash, pressured.imageHash);
+        assertArrayEquals(whole.payloads.get("pages-1.img").toByteArray(),
+            pressured.payloads.get("pages-1.img").toByteArray());
+
+        final byte[] changed = pages.clone();
+        for (int i = 0; i < 300; i++)
+        {
+            changed[i * PAGE] ^= 1;
+        }
+        final BackPressured failing = new BackPressured(0, 3);
+        try (EpochShipment shipment = encoder.plan(2, 0, 1, -1, dump(root, "b2", layout, changed, core), "x:1", 0L))
+        {
+            shipment.sendSome(failing, Integer.MAX_VALUE);
+            assertEquals(EpochShipment.State.FAILED, shipment.state());
+        }
+        assertEquals(3, failing.order.size(), "nothing is sent after the failed message: " + failing.order);
     }
 
     @Test

@@ -51,23 +51,33 @@ public final class WholeFileChunks
         final int count = count(length);
         for (int chunk = 0; chunk < count; chunk++)
         {
-            readBuffer.clear().limit(Streams.CHUNK_BYTES);
-            final long position = (long)chunk * Streams.CHUNK_BYTES;
-            int read = 0;
-            while (position + read < length && readBuffer.hasRemaining())
-            {
-                final int n = channel.read(readBuffer, position + read);
-                if (n <= 0)
-                {
-                    break;
-                }
-                read += n;
-            }
-            if (!sink.chunk(chunk, count, readBuffer, 0, read))
+            if (!sink.chunk(chunk, count, readBuffer, 0, read(channel, length, chunk, readBuffer)))
             {
                 return false;
             }
         }
         return true;
+    }
+
+    /**
+     * Reads chunk of channel[0, length) into readBuffer[0, n) (at least {@link Streams#CHUNK_BYTES}); returns n,
+     * short when the file is shorter than length.
+     */
+    public static int read(final FileChannel channel, final long length, final int chunk, final ByteBuffer readBuffer)
+        throws IOException
+    {
+        readBuffer.clear().limit(Streams.CHUNK_BYTES);
+        final long position = (long)chunk * Streams.CHUNK_BYTES;
+        int read = 0;
+        while (position + read < length && readBuffer.hasRemaining())
+        {
+            final int n = channel.read(readBuffer, position + read);
+            if (n <= 0)
+            {
+                break;
+            }
+            read += n;
+        }
+        return read;
     }
 }
