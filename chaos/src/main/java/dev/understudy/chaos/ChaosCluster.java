@@ -6,9 +6,11 @@ import java.util.List;
 import java.util.Map;
 
 import com.github.dockerjava.api.model.Capability;
-import dev.understudy.harness.sim.Await;
 import dev.understudy.core.metrics.StatusClient;
+import dev.understudy.core.metrics.StatusView;
 import dev.understudy.core.os.Shell;
+import dev.understudy.harness.sim.Await;
+import dev.understudy.primary.PrimaryState;
 import org.agrona.CloseHelper;
 import org.testcontainers.containers.GenericContainer;
 import org.testcontainers.containers.Network;
@@ -115,7 +117,8 @@ final class ChaosCluster implements AutoCloseable
             "--service-ip " + SERVICE_IP + " --metrics-host " + n1 + " --metrics-port " + PRIMARY_STATUS +
             (outputCommit ? "" : " --no-output-commit") + " -- redis-server --port 6379 --bind 0.0.0.0 " +
             "--save '' --appendonly no --protected-mode no >> /var/log/primary.log 2>&1");
-        Await.until(() -> "protected".equals(primaryStatus().get("state")), 60_000, "the primary on n1 to be protected");
+        Await.until(() -> StatusView.of(primaryStatus()).state("phase", PrimaryState.Phase.class, null) ==
+            PrimaryState.Phase.PROTECTED, 60_000, "the primary on n1 to be protected");
     }
 
     Map<String, String> primaryStatus()

@@ -7,6 +7,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
+import dev.understudy.core.metrics.StatusView;
 import dev.understudy.harness.Json;
 import dev.understudy.harness.sim.ClientNamespace;
 import dev.understudy.harness.jepsen.CheckResult;
@@ -15,6 +16,8 @@ import dev.understudy.harness.jepsen.History;
 import dev.understudy.harness.jepsen.LinearizabilityChecker;
 import dev.understudy.harness.jepsen.SetChecker;
 import dev.understudy.harness.jepsen.Timeline;
+import dev.understudy.primary.OutputCommit;
+import dev.understudy.replica.TakeoverState;
 
 /**
  * Cycles of: a fresh protected pair (primary on n1, replica on n2 — the harness restarts the pair each
@@ -112,13 +115,23 @@ public final class JepsenChaosSuite
      */
     private static void splitBrain(final ChaosCluster cluster, final Map<String, Object> row)
     {
-        final boolean replicaServes = "primary".equals(cluster.replicaStatus().get("role"));
+        final boolean replicaServes = promoted(cluster);
         final Map<String, String> old = ChaosCluster.running(cluster.node(1)) ? cluster.primaryStatus() : Map.of();
+        final StatusView oldView = StatusView.of(old);
         final String state = old.getOrDefault("state", old.isEmpty() ? "host down" : old.getOrDefault("error", "?"));
         final String commit = old.getOrDefault("output_commit", "");
         row.put("old_primary_during_fault", state + (commit.isEmpty() ? "" : "; output " + commit));
-        row.put("split_brain_possible", replicaServes && old.containsKey("state") && !state.startsWith("FENCED") &&
-            (commit.startsWith("SUSPENDED") || commit.startsWith("OFF")));
+        // Its output reaches clients when output commit is off or suspended (fenced: never again).
+        final OutputCommit.Mode mode = oldView.state("output_commit_mode", OutputCommit.Mode.class, null);
+        row.put("split_brain_possible", replicaServes && oldView.reachable() && !old.isEmpty() &&
+            oldView.number("fenced_by_term", 0) == 0 && (mode == OutputCommit.Mode.SUSPENDED ||
+            mode == OutputCommit.Mode.OFF));
+    }
+
+    private static boolean promoted(final ChaosCluster cluster)
+    {
+        return StatusView.of(cluster.replicaStatus()).state("takeover_state", TakeoverState.class, TakeoverState.NONE) ==
+            TakeoverState.PROMOTED;
     }
 
     private static long awaitTakeover(final ChaosCluster cluster, final long startNanos) throws InterruptedException
@@ -126,7 +139,7 @@ public final class JepsenChaosSuite
         final long deadline = startNanos + 15_000_000_000L;
         while (System.nanoTime() < deadline)
         {
-            if ("primary".equals(cluster.replicaStatus().get("role")))
+            if (promoted(cluster))
             {
                 return (System.nanoTime() - startNanos) / 1_000_000;
             }

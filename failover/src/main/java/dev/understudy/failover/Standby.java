@@ -11,6 +11,7 @@ import dev.understudy.replica.PrimaryLossHandler;
 import dev.understudy.replica.Replica;
 import dev.understudy.replica.ReplicaContext;
 import dev.understudy.replica.ReplicaObserver;
+import dev.understudy.replica.TakeoverState;
 
 /**
  * A replica that takes over: when the failure detector suspects the primary it fences it (a new term,
@@ -85,7 +86,7 @@ public final class Standby implements AutoCloseable
     {
         if (!suspicionShown)
         {
-            replica.takeoverStatus(readyStatus());
+            replica.takeoverStatus(TakeoverState.READY, readyStatus());
         }
     }
 
@@ -104,7 +105,7 @@ public final class Standby implements AutoCloseable
         if (suspicionShown)
         {
             suspicionShown = false;
-            replica.takeoverStatus(readyStatus());
+            replica.takeoverStatus(TakeoverState.READY, readyStatus());
         }
     }
 
@@ -114,7 +115,7 @@ public final class Standby implements AutoCloseable
         if (!takeoverContext.automatic())
         {
             suspicionShown = true;
-            replica.takeoverStatus("primary suspected (silent " + silentMs + " ms); automatic takeover is off: run " +
+            replica.takeoverStatus(TakeoverState.SUSPECTED, "primary suspected (silent " + silentMs + " ms); automatic takeover is off: run " +
                 "'understudy takeover --name " + takeoverContext.name() + "'");
             return;
         }
@@ -122,7 +123,7 @@ public final class Standby implements AutoCloseable
         {
             // Decided here, on the heartbeat thread, so that onPrimaryBack (same thread) always comes after it.
             suspicionShown = true;
-            replica.takeoverStatus("REFUSED: the primary went silent (" + silentMs + " ms) before this replica " +
+            replica.takeoverStatus(TakeoverState.REFUSED, "REFUSED: the primary went silent (" + silentMs + " ms) before this replica " +
                 "received one complete epoch: there is nothing consistent to restore; waiting for a primary");
             takeoverContext.notices().warning("primary lost, but no complete epoch was received: not taking over");
             return;
@@ -144,7 +145,7 @@ public final class Standby implements AutoCloseable
         {
             term = replica.fence();
             final long fencedAtMs = System.currentTimeMillis();
-            replica.takeoverStatus("restoring epoch " + epoch + " after " + silentMs + " ms of silence");
+            replica.takeoverStatus(TakeoverState.RESTORING, "restoring epoch " + epoch + " after " + silentMs + " ms of silence");
             final dev.understudy.replica.RestorableImage.LaidOut laidOut = replica.restorableImage();
             image = laidOut.dir();
             epoch = laidOut.epoch(); // the last one committed before the fence
@@ -165,7 +166,7 @@ public final class Standby implements AutoCloseable
         catch (final IOException | RuntimeException | InterruptedException ex)
         {
             failure = String.valueOf(ex.getMessage());
-            replica.takeoverStatus("takeover FAILED at term " + term + ": " + failure + ". The image of epoch " +
+            replica.takeoverStatus(TakeoverState.FAILED, "takeover FAILED at term " + term + ": " + failure + ". The image of epoch " +
                 epoch + (image != null ? " (" + image + ")" : "") + " and the journal " +
                 replica.context().journalDir() + " are intact: fix the cause, then run 'understudy takeover --name " +
                 takeoverContext.name() + " --service-ip " + takeoverContext.serviceIp() + "'");

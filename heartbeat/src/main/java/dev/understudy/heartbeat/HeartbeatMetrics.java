@@ -72,6 +72,21 @@ public final class HeartbeatMetrics
     }
 
     /** The status line: is the peer alive, how many heartbeats, the worst gap, how many suspicions. */
+    /** What this side knows of its peer; in status as {@code heartbeat_state}. */
+    public enum Peer
+    {
+        /** No heartbeat received yet. */
+        UNKNOWN,
+        ALIVE,
+        /** Silent past the failure detector's timeout. */
+        SUSPECTED
+    }
+
+    public Peer peer(final boolean suspected)
+    {
+        return suspected ? Peer.SUSPECTED : received() > 0 ? Peer.ALIVE : Peer.UNKNOWN;
+    }
+
     public String describe(final String peer, final boolean suspected)
     {
         return (suspected ? peer + " SUSPECTED" : received() > 0 ? peer + " alive" : "no heartbeat from the " + peer +

@@ -143,7 +143,7 @@ final class EpochAgent implements Agent
                 catch (final IOException ex)
                 {
                     liveMemoryDigest = MemoryDigest.NONE; // unverifiable: the replica checks nothing this epoch
-                    state.lastError = "memory digest failed: " + ex.getMessage();
+                    state.errors.report("memory digest failed: " + ex.getMessage(), ex);
                 }
             }
             return committed.onNotify(script);
@@ -189,9 +189,10 @@ final class EpochAgent implements Agent
         }
         if (!service.isAlive())
         {
-            state.lastError = "the service exited (code " + service.exitCode() + "); protection stopped";
+            final String why = "the service exited (code " + service.exitCode() + "); protection stopped";
+            state.errors.report(why, null);
             state.phase = PrimaryState.Phase.STOPPED;
-            throw new AgentTerminationException(state.lastError);
+            throw new AgentTerminationException(why);
         }
         if (!replicaConnected)
         {
@@ -259,7 +260,7 @@ final class EpochAgent implements Agent
             Directories.deleteRecursively(dir);
             free.offer(slot);
             forceFull = true;
-            state.lastError = String.valueOf(ex.getMessage());
+            state.errors.report(String.valueOf(ex.getMessage()), ex);
             // A CRIU killed mid-dump leaves its proc mount behind.
             CriuLeftovers.cleanProcMountpoint(service.workingDirectory(), context.notices());
             // The service keeps running; retry with backoff so a persistent failure does not spin.
@@ -291,8 +292,8 @@ final class EpochAgent implements Agent
                 Directories.deleteRecursively(dir);
                 free.offer(slot);
                 forceFull = true;
-                state.lastError = "epoch " + number + " dropped: its pagemaps could not be read (" + ex.getMessage() +
-                    "); dumping again";
+                state.errors.report("epoch " + number + " dropped: its pagemaps could not be read (" +
+                    ex.getMessage() + "); dumping again", ex);
                 nextEpochNs = end;
                 return 1;
             }
@@ -306,7 +307,8 @@ final class EpochAgent implements Agent
             free.offer(slot);
             forceFull = true;
             metrics.onUnrestorableDump();
-            state.lastError = "epoch " + number + " dropped: the service had " + processFiles + " open; dumping again";
+            state.errors.report("epoch " + number + " dropped: the service had " + processFiles + " open; dumping again",
+                null);
             nextEpochNs = end;
             return 1;
         }

@@ -197,7 +197,7 @@ final class EpochShipperAgent implements Agent
         metrics.onShipTime(System.nanoTime() - shipStartNs);
         publisher.abandon();
         tracker.reset();
-        state.lastError = why;
+        state.errors.report(why, null);
         endShipment();
     }
 
@@ -242,9 +242,9 @@ final class EpochShipperAgent implements Agent
             state.phase = isProtected ? PrimaryState.Phase.PROTECTED : PrimaryState.Phase.UNPROTECTED;
             if (!isProtected)
             {
-                state.unprotectedReason = !nowConnected ? "replica not connected" :
-                    !keepingUp ? "replica has not acknowledged for " + context.replicaTimeoutMs() + " ms" :
-                    "replica has no complete image yet";
+                state.unprotection = !nowConnected ? PrimaryState.Unprotection.REPLICA_NOT_CONNECTED :
+                    !keepingUp ? PrimaryState.Unprotection.REPLICA_NOT_ACKNOWLEDGING :
+                    PrimaryState.Unprotection.REPLICA_HAS_NO_COMPLETE_IMAGE;
             }
         }
         metrics.protectedState(isProtected);

@@ -23,6 +23,19 @@ public final class OutputCommit
         HOLD
     }
 
+    /** What output commit does now; in status as {@code output_commit_mode}. */
+    public enum Mode
+    {
+        /** --no-output-commit: clients may see output the replica cannot reproduce. */
+        OFF,
+        /** Every packet held until the ack of its epoch. */
+        HOLDING,
+        /** Replica lost past the degrade limit: output released unprotected. */
+        SUSPENDED,
+        /** A newer primary took over: held output is never released. */
+        FENCED
+    }
+
     private final EpochCommitBuffer buffer;
     private final ReplicaLossPolicy policy;
     private final Notices notices;
@@ -150,6 +163,11 @@ public final class OutputCommit
     boolean suspended()
     {
         return suspended;
+    }
+
+    Mode mode()
+    {
+        return fenced ? Mode.FENCED : suspended ? Mode.SUSPENDED : Mode.HOLDING;
     }
 
     String describe()

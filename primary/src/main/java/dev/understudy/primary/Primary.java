@@ -36,7 +36,6 @@ import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import org.agrona.CloseHelper;
 import org.agrona.concurrent.AgentRunner;
-import org.agrona.concurrent.AgentTerminationException;
 import org.agrona.concurrent.ManyToOneConcurrentLinkedQueue;
 import org.agrona.concurrent.OneToOneConcurrentArrayQueue;
 
@@ -48,7 +47,7 @@ import org.agrona.concurrent.OneToOneConcurrentArrayQueue;
 public final class Primary implements AutoCloseable
 {
     private final ProtectContext context;
-    private final PrimaryState state = new PrimaryState();
+    private final PrimaryState state;
     private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     private final PrimaryMetrics metrics = new PrimaryMetrics(registry);
     /** Checkpoints and packets: while there are none, this side's threads park longer. */
@@ -73,6 +72,7 @@ public final class Primary implements AutoCloseable
     {
         this.context = context;
         this.errors = new CountingErrorHandler("primary", context.notices());
+        this.state = new PrimaryState(errors);
     }
 
     public static Primary start(final ProtectContext context, final EpochObserver observer,
@@ -187,9 +187,10 @@ public final class Primary implements AutoCloseable
     private void fence(final long newerTerm)
     {
         state.fencedByTerm = newerTerm;
-        state.lastError = "fenced: the replica took over at term " + newerTerm + " (this node had term " +
+        final String why = "fenced: the replica took over at term " + newerTerm + " (this node had term " +
             context.term() + "); stopped the service instead of competing with the new primary";
-        epochLoop.offer(new EpochLoopMessage.Superseded(newerTerm, state.lastError));
+        errors.report(why, null);
+        epochLoop.offer(new EpochLoopMessage.Superseded(newerTerm, why));
         network.isolate(); // first: a RST from the dying service or an ARP reply would disturb the new primary
         if (outputCommit != null)
         {
@@ -197,7 +198,7 @@ public final class Primary implements AutoCloseable
         }
         service.close();
         state.phase = PrimaryState.Phase.STOPPED;
-        context.notices().warning(state.lastError);
+        context.notices().warning(why);
     }
 
     private void registerBufferGauges(final EpochCommitBuffer buffer)
@@ -250,10 +251,6 @@ public final class Primary implements AutoCloseable
 
     private void onError(final Throwable error)
     {
-        if (!(error instanceof AgentTerminationException))
-        {
-            state.lastError = String.valueOf(error.getMessage());
-        }
         errors.onError(error);
     }
 

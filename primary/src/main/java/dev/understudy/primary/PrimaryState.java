@@ -3,6 +3,7 @@ package dev.understudy.primary;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
+import dev.understudy.core.agent.CountingErrorHandler;
 import dev.understudy.core.memory.DirtyTracking;
 
 /** What {@code understudy status} shows of the primary; written by the agents, read by anyone. */
@@ -13,11 +14,35 @@ public final class PrimaryState
         STARTING, PROTECTED, UNPROTECTED, STOPPED
     }
 
+    /** Why the primary is not protected; in status as {@code unprotected_reason} (NONE while protected). */
+    public enum Unprotection
+    {
+        NONE("-"),
+        NO_ACKNOWLEDGED_IMAGE("no replica has acknowledged an epoch yet"),
+        REPLICA_NOT_CONNECTED("replica not connected"),
+        REPLICA_NOT_ACKNOWLEDGING("replica has not acknowledged within the replica timeout"),
+        REPLICA_HAS_NO_COMPLETE_IMAGE("replica has no complete image yet");
+
+        private final String description;
+
+        Unprotection(final String description)
+        {
+            this.description = description;
+        }
+
+        public String description()
+        {
+            return description;
+        }
+    }
+
+    /** Every problem of this side: agents' errors counted, handled ones reported; the last one for status. */
+    final CountingErrorHandler errors;
+
     volatile Phase phase = Phase.STARTING;
     volatile boolean replicaConnected;
     volatile long lastDumpedEpoch = -1;
-    volatile String lastError = "";
-    volatile String unprotectedReason = "no replica has acknowledged an epoch yet";
+    volatile Unprotection unprotection = Unprotection.NO_ACKNOWLEDGED_IMAGE;
     volatile int servicePid = -1;
     volatile DirtyTracking dirtyTracking = DirtyTracking.CONTENT;
     volatile OutputCommit outputCommit;
@@ -37,9 +62,16 @@ public final class PrimaryState
         return phase == Phase.PROTECTED;
     }
 
+    PrimaryState(final CountingErrorHandler errors)
+    {
+        this.errors = errors;
+    }
+
+    /** The last problem, or "" when none. */
     public String lastError()
     {
-        return lastError;
+        final String last = errors.last();
+        return last == null ? "" : last;
     }
 
     /** The epoch being checkpointed right now (valid inside CRIU notifications). */
@@ -72,11 +104,16 @@ public final class PrimaryState
         map.put("name", context.name());
         map.put("term", Long.toString(context.term()));
         map.put("state", fencedByTerm > 0 ? "FENCED: the replica took over at term " + fencedByTerm +
-            "; this node stopped its service" : phase == Phase.UNPROTECTED ? "unprotected (" + unprotectedReason + ")" :
+            "; this node stopped its service" : phase == Phase.UNPROTECTED ? "unprotected (" + (unprotection == Unprotection.REPLICA_NOT_ACKNOWLEDGING ?
+            "replica has not acknowledged for " + context.replicaTimeoutMs() + " ms" : unprotection.description()) + ")" :
             phase.name().toLowerCase());
+        map.put("phase", phase.name());
+        map.put("unprotected_reason", (phase == Phase.PROTECTED ? Unprotection.NONE : unprotection).name());
+        map.put("fenced_by_term", Long.toString(fencedByTerm));
         map.put("service_pid", Integer.toString(servicePid));
         map.put("service_ip", context.serviceIp());
         final OutputCommit commit = outputCommit;
+        map.put("output_commit_mode", (commit == null ? OutputCommit.Mode.OFF : commit.mode()).name());
         map.put("output_commit", commit == null ? "OFF (--no-output-commit): clients may see output the replica " +
             "cannot reproduce" : commit.describe());
         map.put("replica", context.replicaEndpoint() + (replicaConnected ? " (connected)" : " (not connected)"));
@@ -84,6 +121,7 @@ public final class PrimaryState
         if (hb != null)
         {
             map.put("heartbeat", hb.describe("replica", replicaSuspected));
+            map.put("heartbeat_state", hb.peer(replicaSuspected).name());
             map.put("heartbeat_max_gap_ms", String.format("%.1f", hb.maxGapMs()));
             map.put("heartbeat_suspicions", Long.toString(hb.suspicions()));
         }
@@ -106,7 +144,8 @@ public final class PrimaryState
         map.put("image_mismatches", Long.toString(metrics.mismatchCount()));
         map.put("memory_mismatches", context.verifyMemory() ? Long.toString(metrics.memoryMismatchCount()) :
             "- (not verified: --verify-memory)");
-        map.put("last_error", lastError.isEmpty() ? "-" : lastError);
+        map.put("agent_errors", Long.toString(errors.count()));
+        map.put("last_error", lastError().isEmpty() ? "-" : lastError());
         return map;
     }
 }

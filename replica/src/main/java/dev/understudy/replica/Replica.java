@@ -21,7 +21,6 @@ import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import org.agrona.CloseHelper;
 import org.agrona.concurrent.AgentRunner;
-import org.agrona.concurrent.AgentTerminationException;
 
 
 /** {@code understudy replica}: receives epochs, rebuilds and journals them, acknowledges. */
@@ -84,11 +83,11 @@ public final class Replica implements AutoCloseable
         final FailureDetector detector = new FailureDetector(
             TimeUnit.MILLISECONDS.toNanos(context.heartbeat().timeoutMs()));
         statusServer = StatusServer.start(context.metricsHost(), context.metricsPort(), registry,
-            () -> state.toMap(context, store, metrics, assembler));
+            () -> state.toMap(context, store, metrics, assembler, errors));
         // Quiet: an epoch after a quiet stretch waits for the media driver (10 ms parks) anyway.
         runner = new AgentRunner(QuietIdleStrategy.lazy(activity, 20), this::onError, null,
             new ReplicaAgent(epochs, assembler, store, journal, acks, metrics, state, observer,
-                context.journalBaseIntervalMs(), detector, terms, activity));
+                context.journalBaseIntervalMs(), detector, terms, activity, errors));
         AgentRunner.startOnThread(runner);
 
         final HeartbeatMetrics heartbeatMetrics = new HeartbeatMetrics(registry);
@@ -114,10 +113,6 @@ public final class Replica implements AutoCloseable
 
     private void onError(final Throwable error)
     {
-        if (!(error instanceof AgentTerminationException))
-        {
-            state.lastError = String.valueOf(error);
-        }
         errors.onError(error);
     }
 
@@ -142,8 +137,8 @@ public final class Replica implements AutoCloseable
             Files.exists(store.currentDir().resolve(RestorableImage.MANIFEST)) && pages.load(store.currentDir());
         if (!trusted)
         {
-            state.lastError = "the image of epoch " + store.currentEpoch() + " was dropped at start (pages being " +
-                "written when the replica stopped, or missing): waiting for a whole image from the primary";
+            errors.report("the image of epoch " + store.currentEpoch() + " was dropped at start (pages being " +
+                "written when the replica stopped, or missing): waiting for a whole image from the primary", null);
             pages.clear();
             store.forgetCurrent();
         }
@@ -181,10 +176,11 @@ public final class Replica implements AutoCloseable
         return state.fencedTerm > 0;
     }
 
-    /** What the takeover says about itself in status (refusal reasons too, before any takeover). */
-    public void takeoverStatus(final String text)
+    /** Where the takeover stands, and what it says about itself in status (refusal reasons too). */
+    public void takeoverStatus(final TakeoverState takeoverState, final String text)
     {
         state.takeover = text;
+        state.takeoverState = takeoverState;
     }
 
     /**
@@ -195,6 +191,7 @@ public final class Replica implements AutoCloseable
     {
         state.takeover = description;
         state.takeoverFigures = Map.copyOf(figures);
+        state.takeoverState = TakeoverState.PROMOTED;
     }
 
     public String takeoverStatus()
@@ -262,7 +259,7 @@ public final class Replica implements AutoCloseable
 
     public Map<String, String> status()
     {
-        return state.toMap(context, store, metrics, assembler);
+        return state.toMap(context, store, metrics, assembler, errors);
     }
 
     public int statusPort()

@@ -5,6 +5,7 @@ import java.nio.file.Files;
 import java.util.concurrent.TimeUnit;
 
 import dev.understudy.core.agent.Activity;
+import dev.understudy.core.agent.CountingErrorHandler;
 import dev.understudy.core.os.Directories;
 import dev.understudy.core.protocol.AckCodec;
 import dev.understudy.core.protocol.EpochBeginCodec;
@@ -39,14 +40,16 @@ final class ReplicaAgent implements Agent
     private final FailureDetector signsOfLife;
     private final TermStore terms;
     private final Activity activity;
+    private final CountingErrorHandler errors;
     private long lastBaseNs = System.nanoTime();
     private long lastBeginNs;
 
     ReplicaAgent(final Subscription epochs, final ImageAssembler assembler, final ImageStore store,
         final EpochJournal journal, final AckPublisher acks, final ReplicaMetrics metrics, final ReplicaState state,
         final ReplicaObserver observer, final long baseIntervalMs, final FailureDetector signsOfLife,
-        final TermStore terms, final Activity activity)
+        final TermStore terms, final Activity activity, final CountingErrorHandler errors)
     {
+        this.errors = errors;
         this.epochs = epochs;
         this.fragments = new FragmentAssembler(new EpochAdapter(this));
         this.assembler = assembler;
@@ -161,7 +164,7 @@ final class ReplicaAgent implements Agent
     void onForeignFrame(final int length)
     {
         onMessage(length);
-        state.lastError = "ignored a frame that is not an Understudy message (" + length + " bytes)";
+        errors.report("ignored a frame that is not an Understudy message (" + length + " bytes)", null);
     }
 
     private void onMessage(final int length)
@@ -172,7 +175,7 @@ final class ReplicaAgent implements Agent
 
     private void onFailure(final Exception ex)
     {
-        state.lastError = "frame handling failed: " + ex.getMessage();
+        errors.report("frame handling failed: " + ex.getMessage(), ex);
         assembler.abort();
     }
 
@@ -194,7 +197,7 @@ final class ReplicaAgent implements Agent
         if (outcome.status() != AckCodec.ACK)
         {
             metrics.onRefused();
-            state.lastError = "epoch " + outcome.epoch() + " refused: " + outcome.reason();
+            errors.report("epoch " + outcome.epoch() + " refused: " + outcome.reason(), null);
             observer.onRefused(outcome.epoch(), outcome.status(), outcome.reason());
             acks.send(outcome.epoch(), outcome.status(), 0, store.currentEpoch());
             return;
@@ -218,9 +221,10 @@ final class ReplicaAgent implements Agent
         {
             assembler.dropImage(); // pages of two epochs: nothing here may be restored; the primary resyncs
             metrics.onRefused();
-            state.lastError = "epoch " + outcome.epoch() + " could not be written (" + ex.getMessage() +
+            final String why = "epoch " + outcome.epoch() + " could not be written (" + ex.getMessage() +
                 "): the replica dropped its image and needs a whole one";
-            observer.onRefused(outcome.epoch(), AckCodec.REJECTED, state.lastError);
+            errors.report(why, ex);
+            observer.onRefused(outcome.epoch(), AckCodec.REJECTED, why);
             if (!ackedEarly)
             {
                 acks.send(outcome.epoch(), AckCodec.REJECTED, 0, store.currentEpoch());

@@ -3,12 +3,13 @@ package dev.understudy.replica;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
+import dev.understudy.core.agent.CountingErrorHandler;
+
 /** What {@code understudy status} shows of the replica. */
 final class ReplicaState
 {
     volatile boolean primaryConnected;
     volatile String primaryEndpoint = "-";
-    volatile String lastError = "";
     /** Highest term seen or held; persisted in the journal directory. */
     volatile long term;
     /** Set when this node took over: epochs of an older term are refused from then on. */
@@ -16,15 +17,25 @@ final class ReplicaState
     volatile long fenceApplied;
     volatile boolean primarySuspected;
     volatile String takeover = "";
+    volatile TakeoverState takeoverState = TakeoverState.NONE;
     volatile Map<String, String> takeoverFigures = Map.of();
     volatile dev.understudy.heartbeat.HeartbeatMetrics heartbeats;
 
+    ReplicaPhase phase(final long committedEpoch)
+    {
+        return !takeoverFigures.isEmpty() ? ReplicaPhase.PROMOTED : fencedTerm > 0 ? ReplicaPhase.FENCED_OLD_PRIMARY :
+            committedEpoch < 0 ? ReplicaPhase.WAITING_FOR_IMAGE : primaryConnected ? ReplicaPhase.REPLICATING :
+            ReplicaPhase.HOLDING;
+    }
+
     Map<String, String> toMap(final ReplicaContext context, final ImageStore store, final ReplicaMetrics metrics,
-        final ImageAssembler assembler)
+        final ImageAssembler assembler, final CountingErrorHandler errors)
     {
         final Map<String, String> map = new LinkedHashMap<>();
         final boolean serving = !takeoverFigures.isEmpty();
         map.put("role", serving ? "primary" : "replica");
+        map.put("phase", phase(store.currentEpoch()).name());
+        map.put("takeover_state", takeoverState.name());
         map.put("name", context.name());
         map.put("term", Long.toString(term));
         map.put("state", serving ? "PRIMARY without a replica (took over at term " + fencedTerm + "): " +
@@ -37,6 +48,7 @@ final class ReplicaState
         if (hb != null)
         {
             map.put("heartbeat", hb.describe("primary", primarySuspected));
+            map.put("heartbeat_state", hb.peer(primarySuspected).name());
             map.put("heartbeat_max_gap_ms", String.format("%.1f", hb.maxGapMs()));
             map.put("heartbeat_suspicions", Long.toString(hb.suspicions()));
         }
@@ -55,7 +67,8 @@ final class ReplicaState
         map.put("pages_images_whole", Long.toString(assembler.wholeImages()));
         map.put("image", store.currentLink().toString());
         map.put("journal", context.journalDir().toString());
-        map.put("last_error", lastError.isEmpty() ? "-" : lastError);
+        map.put("agent_errors", Long.toString(errors.count()));
+        map.put("last_error", errors.last() == null ? "-" : errors.last());
         return map;
     }
 }

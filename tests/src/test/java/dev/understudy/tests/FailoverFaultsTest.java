@@ -11,14 +11,16 @@ import java.util.List;
 import java.util.Map;
 import java.util.stream.Stream;
 
+import dev.understudy.core.metrics.StatusView;
+import dev.understudy.core.os.Directories;
+import dev.understudy.core.os.Shell;
 import dev.understudy.harness.sim.ClientNamespace;
 import dev.understudy.harness.sim.FailoverPair;
 import dev.understudy.harness.workload.IncrementClient;
 import dev.understudy.harness.workload.RedisClient;
 import dev.understudy.harness.workload.RedisService;
-import dev.understudy.core.os.Directories;
-import dev.understudy.core.os.Shell;
 import dev.understudy.replica.RestorableImage;
+import dev.understudy.replica.TakeoverState;
 import org.junit.jupiter.api.Test;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -41,8 +43,9 @@ class FailoverFaultsTest
             pair.killPrimary();
             final Map<String, String> status = pair.awaitTakeover(10_000);
             assertEquals("replica", status.get("role"), status.toString());
-            assertTrue(status.get("takeover").startsWith("REFUSED") &&
-                status.get("takeover").contains("complete epoch"), status.toString());
+            assertEquals(TakeoverState.REFUSED, StatusView.of(status).state("takeover_state", TakeoverState.class, null),
+                status.toString());
+            assertTrue(status.get("takeover").contains("complete epoch"), "the refusal says why: " + status);
             final String standbyPort = Shell.check("ip", "-n", "ush-b", "link", "show", "usv-svc-r");
             assertFalse(standbyPort.contains("master"), "the standby namespace stays off the LAN: " + standbyPort);
         }
@@ -124,7 +127,9 @@ class FailoverFaultsTest
             final String why = failed.get("takeover");
             System.out.println("failed takeover says: " + why);
             assertEquals("replica", failed.get("role"), failed.toString());
-            assertTrue(why.contains("FAILED") && why.contains("intact") && why.contains("understudy takeover"), why);
+            assertEquals(TakeoverState.FAILED, StatusView.of(failed).state("takeover_state", TakeoverState.class, null),
+                failed.toString());
+            assertTrue(why.contains("intact") && why.contains("understudy takeover"), why);
             assertTrue(why.contains("redis-server"), "the error names the file CRIU objected to: " + why);
             assertEquals(imageBefore, RestorableImage.verify(pair.replicaImages()),
                 "the failed restore left the image as it was (every page checked against its acknowledged digest)");

@@ -114,7 +114,7 @@ class PipelineFaultsTest
         Thread.sleep(500);
         assertTrue(primary.service().isAlive(), "the service keeps running");
         assertEquals(-1, primary.lastAcknowledgedEpoch());
-        assertTrue(primary.status().get("state").startsWith("unprotected"), primary.status().toString());
+        assertEquals(PrimaryState.Phase.UNPROTECTED, primary.state().phase(), primary.status().toString());
     }
 
     @Test
@@ -125,7 +125,8 @@ class PipelineFaultsTest
             CriuNotificationListener.NONE);
         Thread.sleep(1500);
         assertEquals(PrimaryState.Phase.UNPROTECTED, primary.state().phase());
-        assertTrue(primary.status().get("state").contains("replica not connected"), primary.status().toString());
+        assertEquals(PrimaryState.Unprotection.REPLICA_NOT_CONNECTED.name(), primary.status().get("unprotected_reason"),
+            primary.status().toString());
         assertEquals(-1, primary.state().lastDumpedEpoch(), "no checkpoints without a replica");
 
         replica = startReplica("lost", port, work.resolve("r1"), ReplicaObserver.NONE);

@@ -8,8 +8,10 @@ import org.agrona.ErrorHandler;
 import org.agrona.concurrent.AgentTerminationException;
 
 /**
- * The error handler of a side's agents: counts every error, keeps the last one with its stack trace for
- * status, and passes it on as a warning. An agent's termination is not an error.
+ * The error handler of a side's agents and the one keeper of its last problem: counts every error, keeps the
+ * last one with its stack trace for status, and passes it on as a warning. An agent's termination is not an
+ * error. What an agent handles itself (a refused epoch, a dropped dump, a corrupt frame) is {@link #report}ed:
+ * kept as the last problem, with its cause's stack trace, but neither counted nor announced.
  */
 public final class CountingErrorHandler implements ErrorHandler
 {
@@ -38,6 +40,20 @@ public final class CountingErrorHandler implements ErrorHandler
         error.printStackTrace(new PrintWriter(trace));
         lastStackTrace = trace.toString();
         notices.warning(source + ": " + error);
+    }
+
+    /** A problem the agent handled itself; cause may be null. */
+    public void report(final String message, final Throwable cause)
+    {
+        last = message;
+        if (cause == null)
+        {
+            lastStackTrace = null;
+            return;
+        }
+        final StringWriter trace = new StringWriter();
+        cause.printStackTrace(new PrintWriter(trace));
+        lastStackTrace = trace.toString();
     }
 
     public long count()

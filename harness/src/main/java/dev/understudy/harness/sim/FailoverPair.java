@@ -8,11 +8,15 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
-import dev.understudy.harness.workload.RedisService;
 import dev.understudy.core.metrics.StatusClient;
+import dev.understudy.core.metrics.StatusView;
 import dev.understudy.core.net.Ipv4Cidr;
 import dev.understudy.core.os.Directories;
 import dev.understudy.core.os.Shell;
+import dev.understudy.harness.workload.RedisService;
+import dev.understudy.heartbeat.HeartbeatMetrics;
+import dev.understudy.primary.PrimaryState;
+import dev.understudy.replica.TakeoverState;
 
 /**
  * Two simulated hosts on one LAN bridge, a primary agent protecting Redis on host a and a replica agent
@@ -125,12 +129,13 @@ public final class FailoverPair implements AutoCloseable
         primary = NodeProcess.start(hostA.netnsPath(), config.runDir().resolve("primary.log"), protect);
         if (awaitProtected)
         {
-            Await.until(() -> "protected".equals(primaryStatus().get("state")), 60_000, "the primary to be protected");
+            Await.until(() -> StatusView.of(primaryStatus()).state("phase", PrimaryState.Phase.class, null) ==
+                PrimaryState.Phase.PROTECTED, 60_000, "the primary to be protected");
         }
         else
         {
-            Await.until(() -> replicaStatus().getOrDefault("heartbeat", "").startsWith("primary alive"), 60_000,
-                "the replica to hear the primary");
+            Await.until(() -> StatusView.of(replicaStatus()).state("heartbeat_state", HeartbeatMetrics.Peer.class,
+                null) == HeartbeatMetrics.Peer.ALIVE, 60_000, "the replica to hear the primary");
         }
     }
 
@@ -232,9 +237,10 @@ public final class FailoverPair implements AutoCloseable
         while (System.nanoTime() < deadline)
         {
             final Map<String, String> status = replicaStatus();
-            final String takeover = status.getOrDefault("takeover", "");
-            if ("primary".equals(status.get("role")) || takeover.startsWith("REFUSED") ||
-                takeover.contains("FAILED"))
+            final TakeoverState takeover = StatusView.of(status).state("takeover_state", TakeoverState.class,
+                TakeoverState.NONE);
+            if (takeover == TakeoverState.PROMOTED || takeover == TakeoverState.REFUSED ||
+                takeover == TakeoverState.FAILED)
             {
                 return status;
             }

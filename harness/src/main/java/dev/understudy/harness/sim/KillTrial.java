@@ -5,9 +5,11 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
+import dev.understudy.core.metrics.StatusView;
 import dev.understudy.harness.workload.IncrementClient;
 import dev.understudy.harness.workload.RedisClient;
 import dev.understudy.harness.workload.RedisService;
+import dev.understudy.replica.TakeoverState;
 
 /**
  * One kill of the primary under load, measured from the client's side: a fresh pair protecting Redis,
@@ -122,7 +124,8 @@ public final class KillTrial
                     incr.lastValue());
                 final Map<String, String> status = pair.awaitTakeover(30_000);
                 final String takeover = status.getOrDefault("takeover", status.getOrDefault("state", ""));
-                if (!"primary".equals(status.get("role")))
+                if (StatusView.of(status).state("takeover_state", TakeoverState.class, TakeoverState.NONE) !=
+                    TakeoverState.PROMOTED)
                 {
                     return failed(killOffsetMs, incr, repliesBeforeKill, takeover, "no takeover: " + takeover);
                 }

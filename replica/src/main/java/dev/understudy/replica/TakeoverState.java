@@ -1,0 +1,20 @@
+package dev.understudy.replica;
+
+/** Where this replica stands on taking over; in status as {@code takeover_state} (the text beside it explains). */
+public enum TakeoverState
+{
+    /** Replicating; a takeover is not yet set up. */
+    NONE,
+    /** Replicating; would take over (automatically or on command) if the primary were lost. */
+    READY,
+    /** The primary is suspected and takeover is manual: an operator decides. */
+    SUSPECTED,
+    /** The primary was lost before one complete epoch arrived: nothing consistent to restore. */
+    REFUSED,
+    /** Fenced the old primary, restoring the last committed epoch. */
+    RESTORING,
+    /** The service runs here: this node is the primary now. */
+    PROMOTED,
+    /** The takeover failed; the image and journal are intact for another try. */
+    FAILED
+}
