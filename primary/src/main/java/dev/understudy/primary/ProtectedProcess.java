@@ -116,9 +116,9 @@ public final class ProtectedProcess implements AutoCloseable
     /** Kills the service's whole PID namespace (killing its init kills every process in it). */
     public void close()
     {
+        ProcessHandle.of(rootPid).ifPresent(ProcessHandle::destroyForcibly); // SIGKILL to the namespace's init
         try
         {
-            new ProcessBuilder("kill", "-9", Integer.toString(rootPid)).start().waitFor(2, TimeUnit.SECONDS);
             if (!launcher.waitFor(3, TimeUnit.SECONDS))
             {
                 launcher.destroyForcibly();
@@ -128,9 +128,6 @@ public final class ProtectedProcess implements AutoCloseable
         catch (final InterruptedException ex)
         {
             Thread.currentThread().interrupt();
-        }
-        catch (final IOException ignore)
-        {
         }
     }
 

@@ -232,6 +232,7 @@ public final class CriuService implements AutoCloseable
         }
         catch (final IOException ignore)
         {
+            // a socket file left behind is deleted by the next start before CRIU binds it
         }
     }
 
