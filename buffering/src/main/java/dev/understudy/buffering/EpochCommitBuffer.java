@@ -1,6 +1,7 @@
 package dev.understudy.buffering;
 
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 
@@ -85,7 +86,7 @@ public final class EpochCommitBuffer implements AutoCloseable
         catch (final Exception ex)
         {
             buffer.close();
-            final Throwable cause = ex instanceof java.util.concurrent.ExecutionException ? ex.getCause() : ex;
+            final Throwable cause = ex instanceof ExecutionException ? ex.getCause() : ex;
             throw new IllegalStateException("output commit could not start: " + cause.getMessage(), cause);
         }
     }

@@ -2,6 +2,7 @@ package dev.understudy.chaos;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.Consumer;
 
 import dev.understudy.core.os.Shell;
 
@@ -80,8 +81,8 @@ interface Nemesis
     }
 
     /** A named fault with its start and heal actions. */
-    record Simple(String name, boolean expectsTakeover, java.util.function.Consumer<ChaosCluster> onStart,
-        java.util.function.Consumer<ChaosCluster> onHeal) implements Nemesis
+    record Simple(String name, boolean expectsTakeover, Consumer<ChaosCluster> onStart,
+        Consumer<ChaosCluster> onHeal) implements Nemesis
     {
         public void start(final ChaosCluster cluster)
         {

@@ -9,6 +9,7 @@ import dev.understudy.failover.TakeoverContext;
 import dev.understudy.replica.Replica;
 import dev.understudy.replica.ReplicaContext;
 import dev.understudy.replica.ReplicaObserver;
+import org.agrona.CloseHelper;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -80,7 +81,7 @@ final class ReplicaCommand implements Callable<Integer>
         final CountDownLatch stop = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() ->
         {
-            org.agrona.CloseHelper.quietClose(closer);
+            CloseHelper.quietClose(closer);
             stop.countDown();
         }));
         System.out.println("understudy replica '" + name + "' listening on " + listen + "; images in " +

@@ -2,6 +2,7 @@ package dev.understudy.failover;
 
 import java.io.IOException;
 import java.nio.file.Path;
+import java.util.Map;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 import dev.understudy.core.criu.CriuBinary;
@@ -11,6 +12,7 @@ import dev.understudy.replica.PrimaryLossHandler;
 import dev.understudy.replica.Replica;
 import dev.understudy.replica.ReplicaContext;
 import dev.understudy.replica.ReplicaObserver;
+import dev.understudy.replica.RestorableImage;
 import dev.understudy.replica.TakeoverState;
 
 /**
@@ -146,13 +148,13 @@ public final class Standby implements AutoCloseable
             term = replica.fence();
             final long fencedAtMs = System.currentTimeMillis();
             replica.takeoverStatus(TakeoverState.RESTORING, "restoring epoch " + epoch + " after " + silentMs + " ms of silence");
-            final dev.understudy.replica.RestorableImage.LaidOut laidOut = replica.restorableImage();
+            final RestorableImage.LaidOut laidOut = replica.restorableImage();
             image = laidOut.dir();
             epoch = laidOut.epoch(); // the last one committed before the fence
             final StandbyNetwork network = standbyNetwork;
             standbyNetwork = null; // a failed takeover removes it; a retry builds its own
             report = Takeover.run(takeoverContext, criu, image, term, epoch, network);
-            replica.promoted(report.describe(), java.util.Map.of(
+            replica.promoted(report.describe(), Map.of(
                 "takeover_suspected_at_ms", Long.toString(suspectedAtMs),
                 "takeover_fenced_at_ms", Long.toString(fencedAtMs),
                 "takeover_started_at_ms", Long.toString(report.startedMs()),

@@ -3,6 +3,7 @@ package dev.understudy.primary;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Queue;
 import java.util.concurrent.TimeUnit;
 
@@ -298,7 +299,7 @@ final class EpochAgent implements Agent
                 return 1;
             }
         }
-        final java.util.List<String> processFiles = FilesImage.processFilesOpen(dir);
+        final List<String> processFiles = FilesImage.processFilesOpen(dir);
         if (!processFiles.isEmpty())
         {
             // Caught with another process's /proc file open (e.g. Redis reading /proc/self/stat): CRIU cannot

@@ -7,6 +7,7 @@ import java.util.concurrent.TimeUnit;
 import dev.understudy.core.agent.Activity;
 import dev.understudy.core.os.Directories;
 import dev.understudy.core.protocol.EpochBeginCodec;
+import io.aeron.Publication;
 import io.aeron.Subscription;
 import org.agrona.concurrent.Agent;
 import org.agrona.concurrent.OneToOneConcurrentArrayQueue;
@@ -48,7 +49,7 @@ final class EpochShipperAgent implements Agent
 
     EpochShipperAgent(final ProtectContext context, final PrimaryState state, final PrimaryMetrics metrics,
         final EpochObserver observer, final OneToOneConcurrentArrayQueue<CheckpointEpoch> ready,
-        final OneToOneConcurrentArrayQueue<CheckpointEpoch> free, final io.aeron.Publication epochs,
+        final OneToOneConcurrentArrayQueue<CheckpointEpoch> free, final Publication epochs,
         final Subscription acks, final AckTracker tracker, final String ackEndpoint, final boolean incremental,
         final OutputCommit outputCommit, final Queue<EpochLoopMessage> epochLoop, final Activity activity)
     {

@@ -8,8 +8,10 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.stream.Stream;
 
 import dev.understudy.core.checkpoint.BlockHasher;
@@ -68,7 +70,7 @@ final class ImageDeltaEncoder
     private final List<FilePlan> plans = new ArrayList<>();
     /** Per pagemap: the hash of every page of the last planned image and their digest sum, kept up to date. */
     private final Map<String, PagesState> pagesStates = new HashMap<>();
-    private final java.util.Set<String> seenPagemaps = new java.util.HashSet<>();
+    private final Set<String> seenPagemaps = new HashSet<>();
     private Map<String, Long> previousFiles = new HashMap<>();
     private Map<String, Long> currentFiles = new HashMap<>();
     /** The epoch whose hashes are in previousPages/previousFiles, and the parent of the dump at hand. */

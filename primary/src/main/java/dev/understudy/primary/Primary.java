@@ -14,7 +14,6 @@ import dev.understudy.core.aeron.EmbeddedAeron;
 import dev.understudy.core.agent.Activity;
 import dev.understudy.core.agent.CountingErrorHandler;
 import dev.understudy.core.agent.QuietIdleStrategy;
-import dev.understudy.core.os.Directories;
 import dev.understudy.core.criu.CriuBinary;
 import dev.understudy.core.criu.CriuLeftovers;
 import dev.understudy.core.criu.CriuNotificationListener;
@@ -25,6 +24,7 @@ import dev.understudy.core.memory.UffdTracker;
 import dev.understudy.core.metrics.StatusServer;
 import dev.understudy.core.net.Endpoints;
 import dev.understudy.core.net.ServiceNetwork;
+import dev.understudy.core.os.Directories;
 import dev.understudy.core.protocol.Streams;
 import dev.understudy.heartbeat.FailureDetector;
 import dev.understudy.heartbeat.HeartbeatAgent;
@@ -32,13 +32,13 @@ import dev.understudy.heartbeat.HeartbeatMetrics;
 import dev.understudy.heartbeat.HeartbeatPublisher;
 import io.aeron.Publication;
 import io.aeron.Subscription;
+import io.micrometer.core.instrument.Gauge;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import org.agrona.CloseHelper;
 import org.agrona.concurrent.AgentRunner;
 import org.agrona.concurrent.ManyToOneConcurrentLinkedQueue;
 import org.agrona.concurrent.OneToOneConcurrentArrayQueue;
-
 
 /**
  * {@code understudy protect}: the service in its namespaces, the epoch loop and the shipper, talking to
@@ -110,7 +110,7 @@ public final class Primary implements AutoCloseable
         final Publication epochs = aeron.aeron().addPublication(Streams.udpChannel(context.replicaEndpoint()),
             Streams.EPOCHS);
 
-        io.micrometer.core.instrument.Gauge.builder("understudy.agent.errors", errors, CountingErrorHandler::count)
+        Gauge.builder("understudy.agent.errors", errors, CountingErrorHandler::count)
             .description("errors the primary's agents met (the last one is in status)").register(registry);
         if (context.outputCommit())
         {
@@ -203,19 +203,19 @@ public final class Primary implements AutoCloseable
 
     private void registerBufferGauges(final EpochCommitBuffer buffer)
     {
-        io.micrometer.core.instrument.Gauge.builder("understudy.output.held.packets", buffer,
+        Gauge.builder("understudy.output.held.packets", buffer,
             EpochCommitBuffer::heldPackets).description("service output packets held for their epoch's ack")
             .register(registry);
-        io.micrometer.core.instrument.Gauge.builder("understudy.output.held.bytes", buffer,
+        Gauge.builder("understudy.output.held.bytes", buffer,
             EpochCommitBuffer::heldBytes).baseUnit("bytes").register(registry);
-        io.micrometer.core.instrument.Gauge.builder("understudy.output.oldest.held.ms", buffer,
+        Gauge.builder("understudy.output.oldest.held.ms", buffer,
             EpochCommitBuffer::oldestHeldAgeMs).register(registry);
-        io.micrometer.core.instrument.Gauge.builder("understudy.output.released.packets", buffer,
+        Gauge.builder("understudy.output.released.packets", buffer,
             EpochCommitBuffer::releasedPackets).register(registry);
-        io.micrometer.core.instrument.Gauge.builder("understudy.output.dropped", buffer,
+        Gauge.builder("understudy.output.dropped", buffer,
             EpochCommitBuffer::kernelDropped).description("packets the kernel dropped from the queues (fail-closed)")
             .register(registry);
-        io.micrometer.core.instrument.Gauge.builder("understudy.output.overruns", buffer,
+        Gauge.builder("understudy.output.overruns", buffer,
             EpochCommitBuffer::socketOverruns).description("packets dropped because the holder fell behind")
             .register(registry);
     }

@@ -5,6 +5,7 @@ import java.util.Map;
 
 import dev.understudy.core.agent.CountingErrorHandler;
 import dev.understudy.core.memory.DirtyTracking;
+import dev.understudy.heartbeat.HeartbeatMetrics;
 
 /** What {@code understudy status} shows of the primary; written by the agents, read by anyone. */
 public final class PrimaryState
@@ -50,7 +51,7 @@ public final class PrimaryState
     volatile boolean replicaSuspected;
     /** The newer term that superseded this primary, or 0. */
     volatile long fencedByTerm;
-    volatile dev.understudy.heartbeat.HeartbeatMetrics heartbeats;
+    volatile HeartbeatMetrics heartbeats;
 
     public Phase phase()
     {
@@ -117,7 +118,7 @@ public final class PrimaryState
         map.put("output_commit", commit == null ? "OFF (--no-output-commit): clients may see output the replica " +
             "cannot reproduce" : commit.describe());
         map.put("replica", context.replicaEndpoint() + (replicaConnected ? " (connected)" : " (not connected)"));
-        final dev.understudy.heartbeat.HeartbeatMetrics hb = heartbeats;
+        final HeartbeatMetrics hb = heartbeats;
         if (hb != null)
         {
             map.put("heartbeat", hb.describe("replica", replicaSuspected));

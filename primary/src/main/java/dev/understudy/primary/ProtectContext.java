@@ -6,8 +6,8 @@ import java.util.List;
 import dev.understudy.core.agent.Notices;
 import dev.understudy.core.memory.DirtyTracking;
 import dev.understudy.core.net.Endpoints;
-
 import dev.understudy.core.net.ServiceNetwork;
+import dev.understudy.heartbeat.HeartbeatContext;
 
 /** Configuration of {@code understudy protect}, with defaults and validation in one place. */
 public final class ProtectContext
@@ -38,7 +38,7 @@ public final class ProtectContext
     private OutputCommit.ReplicaLossPolicy replicaLossPolicy = OutputCommit.ReplicaLossPolicy.DEGRADE;
     private long degradedAfterMs = 2000;
     private long term = 1;
-    private final dev.understudy.heartbeat.HeartbeatContext heartbeat = new dev.understudy.heartbeat.HeartbeatContext();
+    private final HeartbeatContext heartbeat = new HeartbeatContext();
 
     public ProtectContext validate()
     {
@@ -315,7 +315,7 @@ public final class ProtectContext
         return this;
     }
 
-    public dev.understudy.heartbeat.HeartbeatContext heartbeat()
+    public HeartbeatContext heartbeat()
     {
         return heartbeat;
     }

@@ -7,18 +7,20 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.List;
+import java.util.Map;
 import java.util.stream.Stream;
 
 import dev.understudy.core.checkpoint.ImageDigest;
-import dev.understudy.core.protocol.ChunkEncoder;
 import dev.understudy.core.memory.MemoryDigest;
+import dev.understudy.core.protocol.ChunkEncoder;
 import dev.understudy.core.protocol.EpochBeginCodec;
 import dev.understudy.core.protocol.EpochEndCodec;
 import dev.understudy.core.protocol.FileKind;
 import dev.understudy.core.protocol.JournalCommitCodec;
-import dev.understudy.core.protocol.WholeFileChunks;
 import dev.understudy.core.protocol.MessageHeader;
 import dev.understudy.core.protocol.Streams;
+import dev.understudy.core.protocol.WholeFileChunks;
+import net.openhft.chronicle.bytes.Bytes;
 import net.openhft.chronicle.queue.ChronicleQueue;
 import net.openhft.chronicle.queue.ExcerptAppender;
 import net.openhft.chronicle.queue.ExcerptTailer;
@@ -27,6 +29,7 @@ import net.openhft.chronicle.queue.impl.single.SingleChronicleQueue;
 import net.openhft.chronicle.queue.impl.single.SingleChronicleQueueBuilder;
 import net.openhft.chronicle.wire.DocumentContext;
 import org.agrona.DirectBuffer;
+import org.agrona.collections.LongArrayList;
 import org.agrona.concurrent.UnsafeBuffer;
 
 /**
@@ -64,7 +67,7 @@ public final class EpochJournal implements AutoCloseable
      * older epochs need.
      */
     public void appendBase(final long epoch, final long imageDigest, final Path imageDir,
-        final java.util.Map<String, long[]> fileDigests) throws IOException
+        final Map<String, long[]> fileDigests) throws IOException
     {
         final List<Path> before = cycleFiles();
         final List<String> names;
@@ -146,7 +149,7 @@ public final class EpochJournal implements AutoCloseable
 
     private static long[] scan(final Path dir, final boolean begins)
     {
-        final org.agrona.collections.LongArrayList epochs = new org.agrona.collections.LongArrayList();
+        final LongArrayList epochs = new LongArrayList();
         try (SingleChronicleQueue queue = SingleChronicleQueueBuilder.single(dir.toFile()).readOnly(true).build())
         {
             queue.refreshDirectoryListing(); // files may have been deleted by retention
@@ -159,7 +162,7 @@ public final class EpochJournal implements AutoCloseable
                     {
                         break;
                     }
-                    final net.openhft.chronicle.bytes.Bytes<?> bytes = dc.wire().bytes();
+                    final Bytes<?> bytes = dc.wire().bytes();
                     final int length = (int)bytes.readRemaining();
                     final byte[] data = new byte[length];
                     bytes.read(data);

@@ -6,12 +6,14 @@ import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.Iterator;
 import java.util.Map;
 import java.util.Set;
 import java.util.stream.Stream;
 
+import com.sun.jna.LastErrorException;
 import dev.understudy.core.checkpoint.BlockHasher;
 import dev.understudy.core.checkpoint.PageSetDigest;
 import dev.understudy.core.image.PageRuns;
@@ -191,7 +193,7 @@ final class PageStore implements AutoCloseable
         }
         // The page at each slot of the delta; a page sent twice is written from its last slot only.
         final long[] vaddrAt = new long[(int)deltaPages];
-        java.util.Arrays.fill(vaddrAt, MISSING);
+        Arrays.fill(vaddrAt, MISSING);
         final Long2LongHashMap.EntryIterator entries = deltaOffsets.entrySet().iterator();
         while (entries.hasNext())
         {
@@ -241,7 +243,7 @@ final class PageStore implements AutoCloseable
                 joining[count++] = vaddr;
             }
         }
-        java.util.Arrays.sort(joining, 0, count);
+        Arrays.sort(joining, 0, count);
         int runStart = 0;
         for (int i = 1; i <= count; i++)
         {
@@ -252,7 +254,7 @@ final class PageStore implements AutoCloseable
                     LibC.INSTANCE.fallocate(target.fd, 0, joining[runStart],
                         joining[i - 1] + Pagemap.PAGE_SIZE - joining[runStart]);
                 }
-                catch (final com.sun.jna.LastErrorException ex)
+                catch (final LastErrorException ex)
                 {
                     if (ex.getErrorCode() == LibC.EOPNOTSUPP)
                     {
@@ -279,7 +281,7 @@ final class PageStore implements AutoCloseable
             LibC.INSTANCE.fallocate(target.fd, LibC.FALLOC_FL_PUNCH_HOLE | LibC.FALLOC_FL_KEEP_SIZE, start, end - start);
             return null;
         }
-        catch (final com.sun.jna.LastErrorException ex)
+        catch (final LastErrorException ex)
         {
             return new IOException("cannot free pages of " + target.pagemapName + ": errno " + ex.getErrorCode());
         }

@@ -17,11 +17,11 @@ import dev.understudy.heartbeat.HeartbeatAgent;
 import dev.understudy.heartbeat.HeartbeatMetrics;
 import dev.understudy.heartbeat.HeartbeatPublisher;
 import io.aeron.Subscription;
+import io.micrometer.core.instrument.Gauge;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import org.agrona.CloseHelper;
 import org.agrona.concurrent.AgentRunner;
-
 
 /** {@code understudy replica}: receives epochs, rebuilds and journals them, acknowledges. */
 public final class Replica implements AutoCloseable
@@ -92,11 +92,11 @@ public final class Replica implements AutoCloseable
 
         final HeartbeatMetrics heartbeatMetrics = new HeartbeatMetrics(registry);
         state.heartbeats = heartbeatMetrics;
-        io.micrometer.core.instrument.Gauge.builder("understudy.agent.errors", errors, CountingErrorHandler::count)
+        Gauge.builder("understudy.agent.errors", errors, CountingErrorHandler::count)
             .description("errors the replica's agents met (the last one is in status)").register(registry);
-        io.micrometer.core.instrument.Gauge.builder("understudy.term", state, s -> s.term)
+        Gauge.builder("understudy.term", state, s -> s.term)
             .description("fencing term this node holds").register(registry);
-        io.micrometer.core.instrument.Gauge.builder("understudy.replica.promoted", state,
+        Gauge.builder("understudy.replica.promoted", state,
             s -> s.takeoverFigures.isEmpty() ? 0 : 1)
             .description("1 once this replica took over and runs the service: a primary without a replica")
             .register(registry);
@@ -249,7 +249,7 @@ public final class Replica implements AutoCloseable
     {
         final var percentiles = registry.get("understudy.replica.epoch.apply").timer().takeSnapshot()
             .percentileValues();
-        return percentiles.length == 0 ? Double.NaN : percentiles[0].value(java.util.concurrent.TimeUnit.MILLISECONDS);
+        return percentiles.length == 0 ? Double.NaN : percentiles[0].value(TimeUnit.MILLISECONDS);
     }
 
     public long refusedEpochs()

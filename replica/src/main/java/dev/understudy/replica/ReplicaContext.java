@@ -4,6 +4,7 @@ import java.nio.file.Path;
 
 import dev.understudy.core.agent.Notices;
 import dev.understudy.core.net.Endpoints;
+import dev.understudy.heartbeat.HeartbeatContext;
 import net.openhft.chronicle.queue.RollCycle;
 import net.openhft.chronicle.queue.RollCycles;
 
@@ -19,7 +20,7 @@ public final class ReplicaContext
     private int metricsPort = 9465;
     private long journalBaseIntervalMs = 5 * 60_000;
     private RollCycle journalRollCycle = RollCycles.FIVE_MINUTELY;
-    private final dev.understudy.heartbeat.HeartbeatContext heartbeat = new dev.understudy.heartbeat.HeartbeatContext();
+    private final HeartbeatContext heartbeat = new HeartbeatContext();
     private PrimaryLossHandler primaryLossHandler = PrimaryLossHandler.NONE;
 
     public ReplicaContext validate()
@@ -150,7 +151,7 @@ public final class ReplicaContext
         return this;
     }
 
-    public dev.understudy.heartbeat.HeartbeatContext heartbeat()
+    public HeartbeatContext heartbeat()
     {
         return heartbeat;
     }

@@ -4,6 +4,7 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 
 import dev.understudy.core.agent.CountingErrorHandler;
+import dev.understudy.heartbeat.HeartbeatMetrics;
 
 /** What {@code understudy status} shows of the replica. */
 final class ReplicaState
@@ -19,7 +20,7 @@ final class ReplicaState
     volatile String takeover = "";
     volatile TakeoverState takeoverState = TakeoverState.NONE;
     volatile Map<String, String> takeoverFigures = Map.of();
-    volatile dev.understudy.heartbeat.HeartbeatMetrics heartbeats;
+    volatile HeartbeatMetrics heartbeats;
 
     ReplicaPhase phase(final long committedEpoch)
     {
@@ -44,7 +45,7 @@ final class ReplicaState
             primaryConnected ? "replicating" : "holding epoch " + store.currentEpoch() + " (primary not connected)");
         map.put("listen", context.listenEndpoint());
         map.put("primary", primaryEndpoint + (primaryConnected ? " (connected)" : " (not connected)"));
-        final dev.understudy.heartbeat.HeartbeatMetrics hb = heartbeats;
+        final HeartbeatMetrics hb = heartbeats;
         if (hb != null)
         {
             map.put("heartbeat", hb.describe("primary", primarySuspected));

@@ -1,5 +1,6 @@
 package dev.understudy.core.criu;
 
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
@@ -36,7 +37,7 @@ public final class CriuLeftovers
             notices.info("removed " + leftover + ", left by an interrupted CRIU dump");
             return true;
         }
-        catch (final java.io.IOException ex)
+        catch (final IOException ex)
         {
             throw new CriuException("cannot remove " + leftover + ", left by an interrupted CRIU dump (every dump " +
                 "fails while it exists): remove it by hand (" + ex.getMessage() + ")");

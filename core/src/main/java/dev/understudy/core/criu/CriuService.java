@@ -1,5 +1,6 @@
 package dev.understudy.core.criu;
 
+import java.io.File;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -8,6 +9,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 
+import com.google.protobuf.CodedInputStream;
 import dev.understudy.core.criu.rpc.CriuRpc;
 import dev.understudy.core.memory.DirtyTracking;
 import dev.understudy.core.os.SeqPacketSocket;
@@ -53,7 +55,7 @@ public final class CriuService implements AutoCloseable
         command.addAll(List.of(criu.path().toString(), "service", "--address", socket.toString(),
             "-o", log.toString(), "-v2"));
         final ProcessBuilder builder = new ProcessBuilder(command)
-            .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))
+            .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))
             .redirectOutput(ProcessBuilder.Redirect.DISCARD)
             .redirectError(ProcessBuilder.Redirect.appendTo(log.toFile()));
         final Process daemon = builder.start();
@@ -135,7 +137,7 @@ public final class CriuService implements AutoCloseable
                     throw new CriuException("criu closed the RPC connection without an answer: " + lastErrors(log));
                 }
                 final CriuRpc.criu_resp response = CriuRpc.criu_resp.parseFrom(
-                    com.google.protobuf.CodedInputStream.newInstance(receiveBuffer, 0, length));
+                    CodedInputStream.newInstance(receiveBuffer, 0, length));
                 if (response.getType() != CriuRpc.criu_req_type.NOTIFY)
                 {
                     return response;

@@ -2,6 +2,7 @@ package dev.understudy.core.criu;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 
 import dev.understudy.core.os.Shell;
 
@@ -33,7 +34,7 @@ public final class KerndatCache
             if (result.ok() && Files.size(tmp) > 0)
             {
                 Files.createDirectories(CACHE.getParent());
-                Files.move(tmp, CACHE, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+                Files.move(tmp, CACHE, StandardCopyOption.REPLACE_EXISTING);
                 return true;
             }
             Files.deleteIfExists(tmp);

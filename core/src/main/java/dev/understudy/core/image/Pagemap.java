@@ -1,8 +1,10 @@
 package dev.understudy.core.image;
 
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.util.List;
 
+import com.google.protobuf.CodedInputStream;
 import dev.understudy.core.criu.rpc.CriuImages;
 
 /**
@@ -37,7 +39,7 @@ public final class Pagemap
 
     public static Pagemap parse(final byte[] image, final String name) throws IOException
     {
-        final List<com.google.protobuf.CodedInputStream> entries = CriuImageReader.entries(image, name);
+        final List<CodedInputStream> entries = CriuImageReader.entries(image, name);
         if (entries.isEmpty())
         {
             throw new IOException(name + ": pagemap without head");
@@ -84,8 +86,8 @@ public final class Pagemap
      */
     public static byte[] materialize(final byte[] image, final Pagemap pagemap, final String name) throws IOException
     {
-        final List<com.google.protobuf.CodedInputStream> entries = CriuImageReader.entries(image, name);
-        final java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream(image.length);
+        final List<CodedInputStream> entries = CriuImageReader.entries(image, name);
+        final ByteArrayOutputStream out = new ByteArrayOutputStream(image.length);
         out.write(image, 0, 8); // the two magic words
         writeEntry(out, CriuImages.pagemap_head.parseFrom(entries.get(0)).toByteArray());
         long runStart = 0;
@@ -116,14 +118,14 @@ public final class Pagemap
         return out.toByteArray();
     }
 
-    private static void writeRun(final java.io.ByteArrayOutputStream out, final long vaddr, final long pages,
+    private static void writeRun(final ByteArrayOutputStream out, final long vaddr, final long pages,
         final int flags)
     {
         writeEntry(out, CriuImages.pagemap_entry.newBuilder().setVaddr(vaddr).setCompatNrPages((int)pages)
             .setNrPages(pages).setFlags(flags).build().toByteArray());
     }
 
-    private static void writeEntry(final java.io.ByteArrayOutputStream out, final byte[] message)
+    private static void writeEntry(final ByteArrayOutputStream out, final byte[] message)
     {
         final int n = message.length;
         out.write(n & 0xff);

@@ -8,9 +8,12 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
+import java.util.TreeMap;
 import java.util.stream.Stream;
 
+import com.google.protobuf.CodedInputStream;
 import dev.understudy.core.checkpoint.BlockHasher;
 import dev.understudy.core.image.CriuImageReader;
 import dev.understudy.core.image.Pagemap;
@@ -121,7 +124,7 @@ public final class MemoryDigest
 
     private long maskedHash(final long vaddr, final int at)
     {
-        int i = java.util.Arrays.binarySearch(maskStarts, vaddr);
+        int i = Arrays.binarySearch(maskStarts, vaddr);
         i = i >= 0 ? i : -i - 1;
         if (i > 0 && maskStarts[i - 1] + maskLengths[i - 1] > vaddr)
         {
@@ -148,16 +151,16 @@ public final class MemoryDigest
     /** rseq areas of every thread in the image: core_entry.thread_core(5).rseq_entry(15).{pointer(1), size(2)}. */
     private void loadMasks(final Path dir) throws IOException
     {
-        final java.util.TreeMap<Long, Integer> areas = new java.util.TreeMap<>();
+        final TreeMap<Long, Integer> areas = new TreeMap<>();
         try (Stream<Path> files = Files.list(dir))
         {
             for (final Path file : files.filter(p -> p.getFileName().toString().startsWith("core-")).toList())
             {
-                for (final com.google.protobuf.CodedInputStream core :
+                for (final CodedInputStream core :
                     CriuImageReader.entries(Files.readAllBytes(file), file.toString()))
                 {
-                    final com.google.protobuf.CodedInputStream thread = field(core, 5);
-                    final com.google.protobuf.CodedInputStream rseq = thread == null ? null : field(thread, 15);
+                    final CodedInputStream thread = field(core, 5);
+                    final CodedInputStream rseq = thread == null ? null : field(thread, 15);
                     if (rseq != null)
                     {
                         long pointer = 0;
@@ -184,14 +187,14 @@ public final class MemoryDigest
     }
 
     /** The length-delimited field number of a message, as a stream of its own, or null. */
-    private static com.google.protobuf.CodedInputStream field(final com.google.protobuf.CodedInputStream message,
+    private static CodedInputStream field(final CodedInputStream message,
         final int number) throws IOException
     {
         for (int tag = message.readTag(); tag != 0; tag = message.readTag())
         {
             if (tag >>> 3 == number && (tag & 7) == 2)
             {
-                return com.google.protobuf.CodedInputStream.newInstance(message.readByteArray());
+                return CodedInputStream.newInstance(message.readByteArray());
             }
             message.skipField(tag);
         }

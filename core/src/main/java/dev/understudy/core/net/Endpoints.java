@@ -1,5 +1,6 @@
 package dev.understudy.core.net;
 
+import java.io.IOException;
 import java.net.DatagramSocket;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -61,11 +62,11 @@ public final class Endpoints
             return endpoint;
         }
         final String host = address.getHostString();
-        try (java.net.DatagramSocket socket = new java.net.DatagramSocket(new InetSocketAddress(host, 0)))
+        try (DatagramSocket socket = new DatagramSocket(new InetSocketAddress(host, 0)))
         {
             return host + ":" + socket.getLocalPort();
         }
-        catch (final java.io.IOException ex)
+        catch (final IOException ex)
         {
             throw new IllegalStateException("no free UDP port on " + host, ex);
         }

@@ -1,7 +1,13 @@
 package dev.understudy.core.net;
 
+import java.io.IOException;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.regex.Pattern;
 
 import dev.understudy.core.os.Shell;
@@ -173,9 +179,9 @@ public final class ServiceNetwork implements AutoCloseable
     {
         // Held across processes: two Understudy instances doing this at once would otherwise leave the host's
         // setting at our value (the second reads the first's value as the one to put back).
-        try (java.nio.channels.FileChannel lock = java.nio.channels.FileChannel.open(NETNS_LOCK,
-            java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.WRITE);
-            java.nio.channels.FileLock ignored = lock.lock())
+        try (FileChannel lock = FileChannel.open(NETNS_LOCK,
+            StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+            FileLock ignored = lock.lock())
         {
             final Path sysctl = Path.of("/proc/sys/net/ipv4/tcp_child_ehash_entries");
             String before;
@@ -184,7 +190,7 @@ public final class ServiceNetwork implements AutoCloseable
                 before = Files.readString(sysctl).trim();
                 Files.writeString(sysctl, Integer.toString(SERVICE_TCP_HASH_ENTRIES));
             }
-            catch (final java.io.IOException | RuntimeException ex)
+            catch (final IOException | RuntimeException ex)
             {
                 before = null; // shared table: slower dumps, nothing else
             }
@@ -200,14 +206,14 @@ public final class ServiceNetwork implements AutoCloseable
                     {
                         Files.writeString(sysctl, before);
                     }
-                    catch (final java.io.IOException ignore)
+                    catch (final IOException ignore)
                     {
                         // written a moment ago; if not, namespaces others make get a table of their own
                     }
                 }
             }
         }
-        catch (final java.io.IOException ex)
+        catch (final IOException ex)
         {
             throw new IllegalStateException("creating network namespace " + netns + ": " + ex.getMessage(), ex);
         }
@@ -239,7 +245,7 @@ public final class ServiceNetwork implements AutoCloseable
     /** SIGKILLs every process in a named network namespace (a service, its CRIU), then deletes it. */
     public static void killAndDelete(final String netnsName)
     {
-        final java.util.List<String> command = new java.util.ArrayList<>(java.util.List.of("kill", "-9"));
+        final List<String> command = new ArrayList<>(List.of("kill", "-9"));
         for (final String pid : Shell.run("ip", "netns", "pids", netnsName).stdout().split("\\s+"))
         {
             if (!pid.isBlank())
@@ -301,7 +307,7 @@ public final class ServiceNetwork implements AutoCloseable
                 return;
             }
         }
-        catch (final java.io.IOException ex)
+        catch (final IOException ex)
         {
             return;
         }

@@ -3,6 +3,7 @@ package dev.understudy.core.os;
 import com.sun.jna.LastErrorException;
 import com.sun.jna.Library;
 import com.sun.jna.Native;
+import com.sun.jna.Pointer;
 
 /** The few libc calls Java has no API for: SOCK_SEQPACKET unix sockets (CRIU's RPC), setns, prctl, fallocate. */
 public interface LibC extends Library
@@ -34,7 +35,7 @@ public interface LibC extends Library
     int SO_RCVBUFFORCE = 33;
 
     /** recv into native memory; returns -1 with errno (no exception) so the hot loop can poll cheaply. */
-    long recv(int fd, com.sun.jna.Pointer buffer, long length, int flags);
+    long recv(int fd, Pointer buffer, long length, int flags);
 
     int setsockopt(int fd, int level, int option, int[] value, int length);
 

@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.io.PrintStream;
+import java.net.ConnectException;
 import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
@@ -159,7 +160,7 @@ public final class IdleBench
                 }
                 return;
             }
-            catch (final java.net.ConnectException ex)
+            catch (final ConnectException ex)
             {
                 if (System.nanoTime() > deadline)
                 {

@@ -9,6 +9,7 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 import java.util.TreeMap;
+import java.util.function.Predicate;
 
 /**
  * Linearizability of a read/write register, per key: the Wing–Gong search with Lowe's memoisation (a
@@ -21,7 +22,7 @@ import java.util.TreeMap;
 public final class LinearizabilityChecker
 {
     private final long maxSteps;
-    private final java.util.function.Predicate<String> registerKeys;
+    private final Predicate<String> registerKeys;
 
     public LinearizabilityChecker(final long maxSteps)
     {
@@ -29,7 +30,7 @@ public final class LinearizabilityChecker
     }
 
     /** @param registerKeys which keys are registers (other keys' reads belong to other checkers). */
-    public LinearizabilityChecker(final long maxSteps, final java.util.function.Predicate<String> registerKeys)
+    public LinearizabilityChecker(final long maxSteps, final Predicate<String> registerKeys)
     {
         this.maxSteps = maxSteps;
         this.registerKeys = registerKeys;

@@ -3,6 +3,7 @@ package dev.understudy.harness.sim;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -71,7 +72,7 @@ public final class ClientNamespace implements AutoCloseable
         {
             return threads.submit(task).get();
         }
-        catch (final java.util.concurrent.ExecutionException ex)
+        catch (final ExecutionException ex)
         {
             if (ex.getCause() instanceof IOException io)
             {

@@ -11,6 +11,7 @@ import java.util.concurrent.TimeUnit;
 import dev.understudy.core.metrics.StatusClient;
 import dev.understudy.core.metrics.StatusView;
 import dev.understudy.core.net.Ipv4Cidr;
+import dev.understudy.core.net.ServiceNetwork;
 import dev.understudy.core.os.Directories;
 import dev.understudy.core.os.Shell;
 import dev.understudy.harness.workload.RedisService;
@@ -264,7 +265,7 @@ public final class FailoverPair implements AutoCloseable
 
     private static void killNamespace(final String netns)
     {
-        dev.understudy.core.net.ServiceNetwork.killAndDelete(netns);
+        ServiceNetwork.killAndDelete(netns);
     }
 
     /** Namespaces of this service: the primary's, the standby's (us-NAME-r), any a retry created (us-NAMEtTERM). */
@@ -311,6 +312,6 @@ public final class FailoverPair implements AutoCloseable
         {
             hostB.close();
         }
-        dev.understudy.core.net.ServiceNetwork.removeBridgeIfUnused(LAN_BRIDGE);
+        ServiceNetwork.removeBridgeIfUnused(LAN_BRIDGE);
     }
 }

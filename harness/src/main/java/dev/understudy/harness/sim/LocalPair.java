@@ -6,9 +6,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 
-import dev.understudy.harness.sim.Await;
-import dev.understudy.harness.workload.RedisClient;
-import dev.understudy.harness.workload.RedisService;
 import dev.understudy.core.agent.Notices;
 import dev.understudy.core.criu.CriuBinary;
 import dev.understudy.core.criu.CriuNotificationListener;
@@ -16,6 +13,9 @@ import dev.understudy.core.criu.CriuRestore;
 import dev.understudy.core.memory.DirtyTracking;
 import dev.understudy.core.net.ServiceNetwork;
 import dev.understudy.core.os.Directories;
+import dev.understudy.harness.sim.Await;
+import dev.understudy.harness.workload.RedisClient;
+import dev.understudy.harness.workload.RedisService;
 import dev.understudy.primary.EpochObserver;
 import dev.understudy.primary.Primary;
 import dev.understudy.primary.ProtectContext;
@@ -23,6 +23,7 @@ import dev.understudy.primary.ProtectedProcess;
 import dev.understudy.replica.Replica;
 import dev.understudy.replica.ReplicaContext;
 import dev.understudy.replica.ReplicaObserver;
+import dev.understudy.replica.RestorableImage;
 import org.agrona.CloseHelper;
 
 /**
@@ -168,7 +169,7 @@ public final class LocalPair implements AutoCloseable
         CloseHelper.quietClose(primary);
         primary = null;
         replica.close();
-        final dev.understudy.replica.RestorableImage.LaidOut laidOut = replica.restorableImage();
+        final RestorableImage.LaidOut laidOut = replica.restorableImage();
         final Path image = laidOut.dir();
         restoredNetwork = ServiceNetwork.create(spec.withName(name + "r"));
         restoredPid = CriuRestore.restore(CriuBinary.locate(), image, restoredNetwork.spec().netnsPath(),

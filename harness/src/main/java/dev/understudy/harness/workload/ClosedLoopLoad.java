@@ -3,6 +3,8 @@ package dev.understudy.harness.workload;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 
 import org.HdrHistogram.Histogram;
 
@@ -34,10 +36,10 @@ public final class ClosedLoopLoad
         final int capacity = 2_000_000;
         final long[] sent = new long[capacity];
         final long[] arrived = new long[capacity];
-        final java.util.concurrent.atomic.AtomicInteger slots = new java.util.concurrent.atomic.AtomicInteger();
+        final AtomicInteger slots = new AtomicInteger();
         final Histogram latency = new Histogram(3);
-        final java.util.concurrent.atomic.AtomicLong replies = new java.util.concurrent.atomic.AtomicLong();
-        final java.util.concurrent.atomic.AtomicLong errors = new java.util.concurrent.atomic.AtomicLong();
+        final AtomicLong replies = new AtomicLong();
+        final AtomicLong errors = new AtomicLong();
         final List<Thread> threads = new ArrayList<>();
         final long start = System.nanoTime();
         final long end = start + seconds * 1_000_000_000L;
