@@ -6,10 +6,10 @@ import java.util.List;
 import java.util.Map;
 
 import com.github.dockerjava.api.model.Capability;
+import dev.understudy.core.agent.Await;
 import dev.understudy.core.metrics.StatusClient;
 import dev.understudy.core.metrics.StatusView;
 import dev.understudy.core.os.Shell;
-import dev.understudy.harness.sim.Await;
 import dev.understudy.primary.PrimaryState;
 import org.agrona.CloseHelper;
 import org.testcontainers.containers.GenericContainer;

@@ -7,6 +7,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
+import dev.understudy.core.agent.Await;
 import dev.understudy.core.metrics.StatusView;
 import dev.understudy.harness.Json;
 import dev.understudy.harness.sim.ClientNamespace;
@@ -136,16 +137,9 @@ public final class JepsenChaosSuite
 
     private static long awaitTakeover(final ChaosCluster cluster, final long startNanos) throws InterruptedException
     {
-        final long deadline = startNanos + 15_000_000_000L;
-        while (System.nanoTime() < deadline)
-        {
-            if (promoted(cluster))
-            {
-                return (System.nanoTime() - startNanos) / 1_000_000;
-            }
-            Thread.sleep(20);
-        }
-        return -1;
+        final Long tookMs = Await.value(() -> promoted(cluster) ? (System.nanoTime() - startNanos) / 1_000_000 : null,
+            15_000 - (System.nanoTime() - startNanos) / 1_000_000, 20);
+        return tookMs == null ? -1 : tookMs;
     }
 
     /** The final state of every key of the cycle, read through whatever failover happened. */

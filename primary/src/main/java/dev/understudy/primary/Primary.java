@@ -12,6 +12,7 @@ import dev.understudy.buffering.CommitBufferConfig;
 import dev.understudy.buffering.EpochCommitBuffer;
 import dev.understudy.core.aeron.EmbeddedAeron;
 import dev.understudy.core.agent.Activity;
+import dev.understudy.core.agent.Await;
 import dev.understudy.core.agent.CountingErrorHandler;
 import dev.understudy.core.agent.QuietIdleStrategy;
 import dev.understudy.core.criu.CriuBinary;
@@ -228,25 +229,20 @@ public final class Primary implements AutoCloseable
 
     private static String resolvedEndpoint(final Subscription subscription, final String requested)
     {
-        final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
-        while (System.nanoTime() < deadline)
+        String resolved = null;
+        try
         {
-            final String resolved = subscription.resolvedEndpoint();
-            if (resolved != null)
-            {
-                return resolved;
-            }
-            try
-            {
-                Thread.sleep(5);
-            }
-            catch (final InterruptedException ex)
-            {
-                Thread.currentThread().interrupt();
-                break;
-            }
+            resolved = Await.value(subscription::resolvedEndpoint, 5_000, 5);
         }
-        throw new IllegalStateException("could not bind the ack endpoint " + requested);
+        catch (final InterruptedException ex)
+        {
+            Thread.currentThread().interrupt();
+        }
+        if (resolved == null)
+        {
+            throw new IllegalStateException("could not bind the ack endpoint " + requested);
+        }
+        return resolved;
     }
 
     private void onError(final Throwable error)

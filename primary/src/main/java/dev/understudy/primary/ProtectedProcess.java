@@ -8,6 +8,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 
+import dev.understudy.core.agent.Await;
+
 /**
  * The protected service: started in the service's network namespace and in new PID, UTS and IPC
  * namespaces, as the init of its PID namespace (so CRIU dumps and restores the namespace and a restored
@@ -47,32 +49,45 @@ public final class ProtectedProcess implements AutoCloseable
             .redirectOutput(ProcessBuilder.Redirect.appendTo(logFile.toFile()))
             .redirectErrorStream(true)
             .start();
-        final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
         final Path children = Path.of("/proc", Long.toString(launcher.pid()), "task", Long.toString(launcher.pid()),
             "children");
-        while (System.nanoTime() < deadline)
+        Integer rootPid = null;
+        try
         {
-            if (!launcher.isAlive())
+            rootPid = Await.value(() ->
             {
-                throw new IllegalStateException("service exited at once (exit " + launcher.exitValue() + "): " +
-                    String.join(" ", command) + "; see " + logFile);
-            }
-            try
-            {
-                final String text = Files.readString(children).trim();
-                if (!text.isEmpty())
+                if (!launcher.isAlive())
                 {
-                    return new ProtectedProcess(launcher, Integer.parseInt(text.split("\\s+")[0]));
+                    throw new IllegalStateException("service exited at once (exit " + launcher.exitValue() + "): " +
+                        String.join(" ", command) + "; see " + logFile);
                 }
-            }
-            catch (final IOException ignore)
-            {
-                // not there yet
-            }
-            sleep(2);
+                final String text = firstLine(children);
+                return text.isEmpty() ? null : Integer.parseInt(text.split("\\s+")[0]);
+            }, 5_000, 2);
+        }
+        catch (final InterruptedException ex)
+        {
+            Thread.currentThread().interrupt();
+        }
+        if (rootPid != null)
+        {
+            return new ProtectedProcess(launcher, rootPid);
         }
         launcher.destroyForcibly();
         throw new IllegalStateException("service did not start within 5 s: " + String.join(" ", command));
+    }
+
+    /** The file's content, trimmed; "" while it cannot be read (the process has no child yet). */
+    private static String firstLine(final Path file)
+    {
+        try
+        {
+            return Files.readString(file).trim();
+        }
+        catch (final IOException ex)
+        {
+            return "";
+        }
     }
 
     /** The command's path; a clear error before anything is created when it does not exist. */
@@ -124,18 +139,6 @@ public final class ProtectedProcess implements AutoCloseable
                 launcher.destroyForcibly();
                 launcher.waitFor(2, TimeUnit.SECONDS);
             }
-        }
-        catch (final InterruptedException ex)
-        {
-            Thread.currentThread().interrupt();
-        }
-    }
-
-    private static void sleep(final long millis)
-    {
-        try
-        {
-            Thread.sleep(millis);
         }
         catch (final InterruptedException ex)
         {

@@ -2,12 +2,12 @@ package dev.understudy.replica;
 
 import java.io.IOException;
 import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 import dev.understudy.core.aeron.EmbeddedAeron;
 import dev.understudy.core.agent.Activity;
+import dev.understudy.core.agent.Await;
 import dev.understudy.core.agent.CountingErrorHandler;
 import dev.understudy.core.agent.QuietIdleStrategy;
 import dev.understudy.core.metrics.StatusServer;
@@ -153,14 +153,9 @@ public final class Replica implements AutoCloseable
     {
         final long term = terms.next();
         state.fencedTerm = term;
-        final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-        while (state.fenceApplied != term && !runner.isClosed())
+        if (Await.value(() -> state.fenceApplied == term || runner.isClosed() ? Boolean.TRUE : null, 10_000, 1) == null)
         {
-            if (System.nanoTime() > deadline)
-            {
-                throw new IllegalStateException("the receiver did not stop within 10 s; not restoring");
-            }
-            Thread.sleep(1);
+            throw new IllegalStateException("the receiver did not stop within 10 s; not restoring");
         }
         return term;
     }

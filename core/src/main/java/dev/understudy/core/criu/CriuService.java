@@ -8,8 +8,10 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
 
 import com.google.protobuf.CodedInputStream;
+import dev.understudy.core.agent.Await;
 import dev.understudy.core.criu.rpc.CriuRpc;
 import dev.understudy.core.memory.DirtyTracking;
 import dev.understudy.core.os.SeqPacketSocket;
@@ -59,20 +61,19 @@ public final class CriuService implements AutoCloseable
             .redirectOutput(ProcessBuilder.Redirect.DISCARD)
             .redirectError(ProcessBuilder.Redirect.appendTo(log.toFile()));
         final Process daemon = builder.start();
-        final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-        while (!Files.exists(socket))
+        final Boolean listening = awaitQuietly(() ->
         {
             if (!daemon.isAlive())
             {
                 throw new CriuException("criu service exited at start (exit " + daemon.exitValue() + "): " +
                     lastErrors(log));
             }
-            if (System.nanoTime() > deadline)
-            {
-                daemon.destroyForcibly();
-                throw new CriuException("criu service did not open " + socket + " within 10 s");
-            }
-            sleepQuietly(5);
+            return Files.exists(socket) ? Boolean.TRUE : null;
+        }, 10_000, 5);
+        if (listening == null)
+        {
+            daemon.destroyForcibly();
+            throw new CriuException("criu service did not open " + socket + " within 10 s");
         }
         return new CriuService(daemon, socket, log);
     }
@@ -238,15 +239,17 @@ public final class CriuService implements AutoCloseable
         }
     }
 
-    private static void sleepQuietly(final long millis)
+    /** {@link Await#value}, giving up (null) when the thread is interrupted. */
+    private static <T> T awaitQuietly(final Supplier<T> probe, final long timeoutMs, final long pollMs)
     {
         try
         {
-            Thread.sleep(millis);
+            return Await.value(probe, timeoutMs, pollMs);
         }
         catch (final InterruptedException ex)
         {
             Thread.currentThread().interrupt();
+            return null;
         }
     }
 }

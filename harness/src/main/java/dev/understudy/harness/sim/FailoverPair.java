@@ -6,8 +6,8 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
 
+import dev.understudy.core.agent.Await;
 import dev.understudy.core.metrics.StatusClient;
 import dev.understudy.core.metrics.StatusView;
 import dev.understudy.core.net.Ipv4Cidr;
@@ -234,18 +234,17 @@ public final class FailoverPair implements AutoCloseable
     /** Waits until the replica took over (role primary), or says it refused or failed; returns its status. */
     public Map<String, String> awaitTakeover(final long timeoutMs) throws InterruptedException
     {
-        final long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMs);
-        while (System.nanoTime() < deadline)
+        final Map<String, String> decided = Await.value(() ->
         {
             final Map<String, String> status = replicaStatus();
             final TakeoverState takeover = StatusView.of(status).state("takeover_state", TakeoverState.class,
                 TakeoverState.NONE);
-            if (takeover == TakeoverState.PROMOTED || takeover == TakeoverState.REFUSED ||
-                takeover == TakeoverState.FAILED)
-            {
-                return status;
-            }
-            Thread.sleep(10);
+            return takeover == TakeoverState.PROMOTED || takeover == TakeoverState.REFUSED ||
+                takeover == TakeoverState.FAILED ? status : null;
+        }, timeoutMs, 10);
+        if (decided != null)
+        {
+            return decided;
         }
         throw new IllegalStateException("no takeover within " + timeoutMs + " ms; replica status: " + replicaStatus());
     }

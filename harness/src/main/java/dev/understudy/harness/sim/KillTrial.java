@@ -5,6 +5,7 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
+import dev.understudy.core.agent.Await;
 import dev.understudy.core.metrics.StatusView;
 import dev.understudy.harness.workload.IncrementClient;
 import dev.understudy.harness.workload.RedisClient;
@@ -186,16 +187,9 @@ public final class KillTrial
 
     private static void awaitFreshAck(final FailoverPair pair, final long timeoutMs) throws InterruptedException
     {
-        final long dumped = Long.parseLong(pair.primaryStatus().getOrDefault("epoch_dumped", "-1"));
-        final long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMs);
-        while (Long.parseLong(pair.primaryStatus().getOrDefault("epoch_acknowledged", "-1")) <= dumped)
-        {
-            if (System.nanoTime() > deadline)
-            {
-                throw new IllegalStateException("the replica did not catch up within " + timeoutMs + " ms");
-            }
-            Thread.sleep(20);
-        }
+        final long dumped = StatusView.of(pair.primaryStatus()).number("epoch_dumped", -1);
+        Await.until(() -> StatusView.of(pair.primaryStatus()).number("epoch_acknowledged", -1) > dumped, timeoutMs,
+            "the replica to acknowledge an epoch dumped after epoch " + dumped);
     }
 
     /** Waits for a fresh burst of replies (an ack released them) and returns its arrival time. */
@@ -218,17 +212,9 @@ public final class KillTrial
     private static long awaitReplyAfter(final IncrementClient incr, final long nanos, final long timeoutMs)
         throws InterruptedException
     {
-        final long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMs);
-        while (System.nanoTime() < deadline && incr.error() == null)
-        {
-            final long first = incr.firstReplyAtOrAfter(nanos);
-            if (first > 0)
-            {
-                return first;
-            }
-            Thread.sleep(1);
-        }
-        return -1;
+        final Long first = Await.value(() -> incr.error() != null ? Long.valueOf(-1) :
+            incr.firstReplyAtOrAfter(nanos) > 0 ? Long.valueOf(incr.firstReplyAtOrAfter(nanos)) : null, timeoutMs, 1);
+        return first == null ? -1 : first;
     }
 
     private static void sleepUntil(final long nanos) throws InterruptedException

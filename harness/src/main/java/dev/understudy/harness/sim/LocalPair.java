@@ -6,6 +6,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 
+import dev.understudy.core.agent.Await;
 import dev.understudy.core.agent.Notices;
 import dev.understudy.core.criu.CriuBinary;
 import dev.understudy.core.criu.CriuNotificationListener;
@@ -13,7 +14,6 @@ import dev.understudy.core.criu.CriuRestore;
 import dev.understudy.core.memory.DirtyTracking;
 import dev.understudy.core.net.ServiceNetwork;
 import dev.understudy.core.os.Directories;
-import dev.understudy.harness.sim.Await;
 import dev.understudy.harness.workload.RedisClient;
 import dev.understudy.harness.workload.RedisService;
 import dev.understudy.primary.EpochObserver;
