@@ -20,6 +20,7 @@ import dev.understudy.core.memory.UffdTracker;
 import dev.understudy.core.os.Directories;
 import org.agrona.concurrent.Agent;
 import org.agrona.concurrent.AgentTerminationException;
+import org.agrona.concurrent.NanoClock;
 import org.agrona.concurrent.OneToOneConcurrentArrayQueue;
 
 /**
@@ -64,6 +65,7 @@ final class EpochAgent implements Agent
     private final UffdTracker uffd;
     private final OutputCommit outputCommit;
     private final Activity activity;
+    private final NanoClock clock;
     /** The last dump failed: tracking state is unknown, the next dump must be full. */
     private boolean forceFull;
     private long packetsAtLastDump = Long.MIN_VALUE;
@@ -79,18 +81,22 @@ final class EpochAgent implements Agent
     private long lastEpoch = -1;
     private Path lastButOneDir;
 
+    /**
+     * @param context       concluded.
+     * @param notifications the caller's own listener of CRIU's notifications, after output commit's.
+     * @param uffd          the userfaultfd tracker with uffd-wp dirty tracking, else null.
+     * @param outputCommit  null with output commit off.
+     */
     EpochAgent(final ProtectContext context, final PrimaryState state, final PrimaryMetrics metrics,
-        final CriuService criu, final ProtectedProcess service, final CriuNotificationListener notifications,
-        final OneToOneConcurrentArrayQueue<CheckpointEpoch> ready,
-        final OneToOneConcurrentArrayQueue<CheckpointEpoch> free, final DirtyTracking dirtyTracking,
-        final UffdTracker uffd, final OutputCommit outputCommit, final Activity activity, final Runnable wakeShipper,
-        final Queue<EpochLoopMessage> inbox)
+        final EpochPipeline pipeline, final CriuService criu, final ProtectedProcess service,
+        final CriuNotificationListener notifications, final UffdTracker uffd, final OutputCommit outputCommit)
     {
-        this.inbox = inbox;
-        this.wakeShipper = wakeShipper;
-        this.activity = activity;
+        this.inbox = pipeline.epochLoop();
+        this.wakeShipper = pipeline.wakeShipper();
+        this.activity = context.activity();
+        this.clock = context.nanoClock();
         this.outputCommit = outputCommit;
-        this.dirtyTracking = dirtyTracking;
+        this.dirtyTracking = context.dirtyTracking();
         this.incremental = dirtyTracking.incremental();
         this.uffd = uffd;
         this.context = context;
@@ -100,8 +106,8 @@ final class EpochAgent implements Agent
         this.service = service;
         this.memoryDigest = context.verifyMemory() ? new MemoryDigest() : null;
         this.notifications = notifications;
-        this.ready = ready;
-        this.free = free;
+        this.ready = pipeline.ready();
+        this.free = pipeline.free();
         this.intervalNs = TimeUnit.MILLISECONDS.toNanos(context.intervalMs());
     }
 
@@ -183,7 +189,7 @@ final class EpochAgent implements Agent
         {
             throw new AgentTerminationException(superseded.why()); // not one more checkpoint
         }
-        final long now = System.nanoTime();
+        final long now = clock.nanoTime();
         if (now < nextEpochNs)
         {
             return 0;
@@ -250,7 +256,7 @@ final class EpochAgent implements Agent
         dumpingDir = dir;
         final long packetsBefore = outputCommit != null ? outputCommit.packetsSeen() : Long.MIN_VALUE;
         state.dumpingEpoch = number;
-        final long start = System.nanoTime();
+        final long start = clock.nanoTime();
         try
         {
             criu.dump(new DumpOptions(dir, service.rootPid(), true, true, context.networkLock(), dirtyTracking, parent),
@@ -266,7 +272,7 @@ final class EpochAgent implements Agent
             CriuLeftovers.cleanProcMountpoint(service.workingDirectory(), context.notices());
             // The service keeps running; retry with backoff so a persistent failure does not spin.
             failureBackoffNs = Math.min(Math.max(failureBackoffNs * 2, intervalNs), TimeUnit.SECONDS.toNanos(5));
-            nextEpochNs = System.nanoTime() + failureBackoffNs;
+            nextEpochNs = clock.nanoTime() + failureBackoffNs;
             if (service.isAlive())
             {
                 context.notices().warning("checkpoint failed, service still running: " + ex.getMessage());
@@ -280,7 +286,7 @@ final class EpochAgent implements Agent
                 outputCommit.afterDump(); // the service runs again, dumped or not: let in what arrived meanwhile
             }
         }
-        final long end = System.nanoTime();
+        final long end = clock.nanoTime();
         if (recycledPagesImages)
         {
             try

@@ -10,6 +10,7 @@ import dev.understudy.core.protocol.EpochBeginCodec;
 import io.aeron.Publication;
 import io.aeron.Subscription;
 import org.agrona.concurrent.Agent;
+import org.agrona.concurrent.NanoClock;
 import org.agrona.concurrent.OneToOneConcurrentArrayQueue;
 
 /**
@@ -39,6 +40,7 @@ final class EpochShipperAgent implements Agent
     private final OutputCommit outputCommit;
     private final Queue<EpochLoopMessage> epochLoop;
     private final Activity activity;
+    private final NanoClock clock;
     /** The epoch being sent, its slot, and when it started and last moved. */
     private EpochShipment shipment;
     private CheckpointEpoch shipping;
@@ -47,28 +49,32 @@ final class EpochShipperAgent implements Agent
     private long firstEpochOfConnection = Long.MAX_VALUE;
     private boolean connected;
 
+    /**
+     * @param context      concluded.
+     * @param epochs       the publication epochs go out on; acks come in on acks, to ackEndpoint.
+     * @param outputCommit null with output commit off.
+     */
     EpochShipperAgent(final ProtectContext context, final PrimaryState state, final PrimaryMetrics metrics,
-        final EpochObserver observer, final OneToOneConcurrentArrayQueue<CheckpointEpoch> ready,
-        final OneToOneConcurrentArrayQueue<CheckpointEpoch> free, final Publication epochs,
-        final Subscription acks, final AckTracker tracker, final String ackEndpoint, final boolean incremental,
-        final OutputCommit outputCommit, final Queue<EpochLoopMessage> epochLoop, final Activity activity)
+        final EpochObserver observer, final EpochPipeline pipeline, final Publication epochs, final Subscription acks,
+        final String ackEndpoint, final AckTracker tracker, final OutputCommit outputCommit)
     {
-        this.epochLoop = epochLoop;
+        this.epochLoop = pipeline.epochLoop();
         this.outputCommit = outputCommit;
-        this.incremental = incremental;
+        this.incremental = context.dirtyTracking().incremental();
+        this.clock = context.nanoClock();
         this.context = context;
         this.state = state;
         this.metrics = metrics;
         this.observer = observer;
-        this.ready = ready;
-        this.free = free;
+        this.ready = pipeline.ready();
+        this.free = pipeline.free();
         this.acks = acks;
         this.tracker = tracker;
         this.ackAdapter = new AckAdapter(this);
         this.ackEndpoint = ackEndpoint;
         this.replicaTimeoutNs = TimeUnit.MILLISECONDS.toNanos(context.replicaTimeoutMs());
         this.publisher = new EpochPublisher(epochs);
-        this.activity = activity;
+        this.activity = context.activity();
     }
 
     public String roleName()
@@ -91,7 +97,7 @@ final class EpochShipperAgent implements Agent
         }
         if (shipment != null)
         {
-            work += ship(System.nanoTime());
+            work += ship(clock.nanoTime());
         }
         return work;
     }
@@ -122,7 +128,7 @@ final class EpochShipperAgent implements Agent
         final boolean full = tracker.takeNeedFull() || context.shipMode() == ProtectContext.ShipMode.NAIVE ||
             tracker.lastShippedEpoch() < 0;
         final long base = full ? EpochBeginCodec.FULL_IMAGE : tracker.lastShippedEpoch();
-        final long started = System.nanoTime();
+        final long started = clock.nanoTime();
         final EpochShipment planned;
         try
         {
@@ -136,7 +142,7 @@ final class EpochShipperAgent implements Agent
         }
         if (planned.needsFullDump())
         {
-            metrics.onShipTime(System.nanoTime() - started);
+            metrics.onShipTime(clock.nanoTime() - started);
             tracker.reset();
             epochLoop.offer(new EpochLoopMessage.FullDumpNeeded()); // the next dump has no parent: it can go whole
             release(epoch);
@@ -182,7 +188,7 @@ final class EpochShipperAgent implements Agent
     {
         final long epoch = shipment.epoch();
         final long base = shipment.baseEpoch();
-        metrics.onShipTime(System.nanoTime() - shipStartNs);
+        metrics.onShipTime(clock.nanoTime() - shipStartNs);
         if (base == EpochBeginCodec.FULL_IMAGE && firstEpochOfConnection == Long.MAX_VALUE)
         {
             firstEpochOfConnection = epoch;
@@ -195,7 +201,7 @@ final class EpochShipperAgent implements Agent
 
     private void giveUp(final String why)
     {
-        metrics.onShipTime(System.nanoTime() - shipStartNs);
+        metrics.onShipTime(clock.nanoTime() - shipStartNs);
         publisher.abandon();
         tracker.reset();
         state.errors.report(why, null);
@@ -236,7 +242,7 @@ final class EpochShipperAgent implements Agent
         connected = nowConnected;
         state.replicaConnected = nowConnected; // for status
         final long oldest = tracker.oldestOutstandingNs();
-        final boolean keepingUp = oldest < 0 || System.nanoTime() - oldest < replicaTimeoutNs;
+        final boolean keepingUp = oldest < 0 || clock.nanoTime() - oldest < replicaTimeoutNs;
         final boolean isProtected = nowConnected && tracker.lastAckedEpoch() >= firstEpochOfConnection && keepingUp;
         if (state.phase != PrimaryState.Phase.STOPPED)
         {
@@ -251,7 +257,7 @@ final class EpochShipperAgent implements Agent
         metrics.protectedState(isProtected);
         if (outputCommit != null)
         {
-            outputCommit.protection(isProtected, System.nanoTime());
+            outputCommit.protection(isProtected, clock.nanoTime());
         }
     }
 }

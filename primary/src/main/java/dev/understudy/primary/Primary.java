@@ -4,7 +4,6 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
-import java.util.Queue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
 
@@ -15,11 +14,9 @@ import dev.understudy.core.agent.Activity;
 import dev.understudy.core.agent.Await;
 import dev.understudy.core.agent.CountingErrorHandler;
 import dev.understudy.core.agent.QuietIdleStrategy;
-import dev.understudy.core.criu.CriuBinary;
 import dev.understudy.core.criu.CriuLeftovers;
 import dev.understudy.core.criu.CriuNotificationListener;
 import dev.understudy.core.criu.CriuService;
-import dev.understudy.core.criu.KerndatCache;
 import dev.understudy.core.memory.DirtyTracking;
 import dev.understudy.core.memory.UffdTracker;
 import dev.understudy.core.metrics.StatusServer;
@@ -38,8 +35,6 @@ import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import org.agrona.CloseHelper;
 import org.agrona.concurrent.AgentRunner;
-import org.agrona.concurrent.ManyToOneConcurrentLinkedQueue;
-import org.agrona.concurrent.OneToOneConcurrentArrayQueue;
 
 /**
  * {@code understudy protect}: the service in its namespaces, the epoch loop and the shipper, talking to
@@ -51,8 +46,7 @@ public final class Primary implements AutoCloseable
     private final PrimaryState state;
     private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     private final PrimaryMetrics metrics = new PrimaryMetrics(registry);
-    /** Checkpoints and packets: while there are none, this side's threads park longer. */
-    private final Activity activity = new Activity();
+    private final Activity activity;
     private final CountingErrorHandler errors;
     private ServiceNetwork network;
     private EmbeddedAeron aeron;
@@ -66,27 +60,25 @@ public final class Primary implements AutoCloseable
     private AgentRunner heartbeatRunner;
     private OutputCommit outputCommit;
     private UffdTracker uffdTracker;
-    /** What the shipper and the fencing heartbeat tell the epoch loop. */
-    private final Queue<EpochLoopMessage> epochLoop = new ManyToOneConcurrentLinkedQueue<>();
+    /** The epoch loop's and the shipper's queues; the fencing heartbeat writes to the epoch loop's inbox too. */
+    private final EpochPipeline pipeline = EpochPipeline.create(() -> LockSupport.unpark(shipperRunner.thread()));
 
     private Primary(final ProtectContext context)
     {
         this.context = context;
-        this.errors = new CountingErrorHandler("primary", context.notices());
+        this.errors = context.errorHandler();
+        this.activity = context.activity();
         this.state = new PrimaryState(errors);
     }
 
     public static Primary start(final ProtectContext context, final EpochObserver observer,
         final CriuNotificationListener notifications) throws IOException
     {
-        context.validate();
-        final CriuBinary criuBinary = CriuBinary.locate();
-        ProtectedProcess.resolveExecutable(context.command().get(0));
-        KerndatCache.ensure(criuBinary);
+        context.conclude();
         final Primary primary = new Primary(context);
         try
         {
-            primary.open(criuBinary, observer, notifications);
+            primary.open(observer, notifications);
             return primary;
         }
         catch (final IOException | RuntimeException ex)
@@ -96,8 +88,7 @@ public final class Primary implements AutoCloseable
         }
     }
 
-    private void open(final CriuBinary criuBinary, final EpochObserver observer,
-        final CriuNotificationListener notifications) throws IOException
+    private void open(final EpochObserver observer, final CriuNotificationListener notifications) throws IOException
     {
         network = ServiceNetwork.create(context.networkSpec());
         Directories.deleteRecursively(context.runDir());
@@ -132,28 +123,21 @@ public final class Primary implements AutoCloseable
         CriuLeftovers.cleanProcMountpoint(ProtectedProcess.WORKING_DIRECTORY, context.notices());
         service = ProtectedProcess.start(context.command(), context.networkSpec().netnsPath(), Path.of("/dev/null"));
         state.servicePid = service.rootPid();
-        criu = CriuService.start(criuBinary, context.networkSpec().netnsPath(), context.runDir().resolve("criu"));
+        criu = CriuService.start(context.criuBinary(), context.networkSpec().netnsPath(), context.runDir().resolve("criu"));
         tracker = new AckTracker(metrics, observer);
         statusServer = StatusServer.start(context.metricsHost(), context.metricsPort(), registry,
             () -> state.toMap(context, tracker, metrics));
 
-        final OneToOneConcurrentArrayQueue<CheckpointEpoch> ready = new OneToOneConcurrentArrayQueue<>(2);
-        final OneToOneConcurrentArrayQueue<CheckpointEpoch> free = new OneToOneConcurrentArrayQueue<>(2);
-        free.offer(new CheckpointEpoch());
-        free.offer(new CheckpointEpoch());
         // CRIU's incremental dumps where written pages are tracked; full dumps + content delta otherwise.
-        final DirtyTracking dirtyTracking = context.dirtyTracking().resolve(criuBinary);
-        state.dirtyTracking = dirtyTracking;
-        final boolean incremental = dirtyTracking.incremental();
-        if (dirtyTracking == DirtyTracking.UFFD_WP)
+        state.dirtyTracking = context.dirtyTracking();
+        if (context.dirtyTracking() == DirtyTracking.UFFD_WP)
         {
             uffdTracker = UffdTracker.start(service.rootPid());
         }
-        final EpochShipperAgent shipper = new EpochShipperAgent(context, state, metrics, observer, ready, free,
-            epochs, acks, tracker, ackEndpoint, incremental, outputCommit, epochLoop, activity);
-        final EpochAgent epochAgent = new EpochAgent(context, state, metrics, criu, service, notifications, ready,
-            free, dirtyTracking, uffdTracker, outputCommit, activity, () -> LockSupport.unpark(shipperRunner.thread()),
-            epochLoop);
+        final EpochShipperAgent shipper = new EpochShipperAgent(context, state, metrics, observer, pipeline, epochs,
+            acks, ackEndpoint, tracker, outputCommit);
+        final EpochAgent epochAgent = new EpochAgent(context, state, metrics, pipeline, criu, service, notifications,
+            uffdTracker, outputCommit);
         // Quiet: only quiet epochs (no output waits for them) reach the shipper, a little later; a talking
         // service wakes it.
         shipperRunner = new AgentRunner(QuietIdleStrategy.lazy(activity, 100), this::onError, null, shipper);
@@ -191,7 +175,7 @@ public final class Primary implements AutoCloseable
         final String why = "fenced: the replica took over at term " + newerTerm + " (this node had term " +
             context.term() + "); stopped the service instead of competing with the new primary";
         errors.report(why, null);
-        epochLoop.offer(new EpochLoopMessage.Superseded(newerTerm, why));
+        pipeline.epochLoop().offer(new EpochLoopMessage.Superseded(newerTerm, why));
         network.isolate(); // first: a RST from the dying service or an ARP reply would disturb the new primary
         if (outputCommit != null)
         {

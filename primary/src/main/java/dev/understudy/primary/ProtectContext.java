@@ -3,13 +3,23 @@ package dev.understudy.primary;
 import java.nio.file.Path;
 import java.util.List;
 
+import dev.understudy.core.agent.Activity;
+import dev.understudy.core.agent.CountingErrorHandler;
 import dev.understudy.core.agent.Notices;
+import dev.understudy.core.criu.CriuBinary;
+import dev.understudy.core.criu.KerndatCache;
 import dev.understudy.core.memory.DirtyTracking;
 import dev.understudy.core.net.Endpoints;
 import dev.understudy.core.net.ServiceNetwork;
 import dev.understudy.heartbeat.HeartbeatContext;
+import org.agrona.concurrent.NanoClock;
+import org.agrona.concurrent.SystemNanoClock;
 
-/** Configuration of {@code understudy protect}, with defaults and validation in one place. */
+/**
+ * Configuration of {@code understudy protect}, with defaults and validation in one place. {@link #conclude()}
+ * checks it and resolves what the agents share (CRIU, the dirty tracking the kernel allows, the error handler,
+ * the clock, the activity that lets quiet threads sleep), so that {@link Primary} and its agents take only this.
+ */
 public final class ProtectContext
 {
     /** How each epoch's image is shipped. NAIVE (full image every epoch) is the benchmark baseline. */
@@ -39,6 +49,94 @@ public final class ProtectContext
     private long degradedAfterMs = 2000;
     private long term = 1;
     private final HeartbeatContext heartbeat = new HeartbeatContext();
+    private NanoClock nanoClock;
+    private CountingErrorHandler errorHandler;
+    private Activity activity;
+    private CriuBinary criuBinary;
+    private boolean concluded;
+
+    /**
+     * Validates, then resolves everything left unset: the CRIU binary (and its kernel-facts cache), the dirty
+     * tracking AUTO stands for on this kernel, the service's executable, a counting error handler reporting to
+     * {@link #notices()}, the system clock, a fresh {@link Activity}. Idempotent. Bad input is an
+     * IllegalArgumentException with a one-line message that says what to do.
+     */
+    public ProtectContext conclude()
+    {
+        if (concluded)
+        {
+            return this;
+        }
+        validate();
+        if (criuBinary == null)
+        {
+            criuBinary = CriuBinary.locate();
+        }
+        ProtectedProcess.resolveExecutable(command.get(0));
+        KerndatCache.ensure(criuBinary);
+        dirtyTracking = dirtyTracking.resolve(criuBinary);
+        if (errorHandler == null)
+        {
+            errorHandler = new CountingErrorHandler("primary", notices);
+        }
+        if (nanoClock == null)
+        {
+            nanoClock = SystemNanoClock.INSTANCE;
+        }
+        if (activity == null)
+        {
+            activity = new Activity();
+        }
+        concluded = true;
+        return this;
+    }
+
+    public CriuBinary criuBinary()
+    {
+        return criuBinary;
+    }
+
+    public ProtectContext criuBinary(final CriuBinary criuBinary)
+    {
+        this.criuBinary = criuBinary;
+        return this;
+    }
+
+    /** Every problem of the primary: agents' errors counted, handled ones reported; the last one for status. */
+    public CountingErrorHandler errorHandler()
+    {
+        return errorHandler;
+    }
+
+    public ProtectContext errorHandler(final CountingErrorHandler errorHandler)
+    {
+        this.errorHandler = errorHandler;
+        return this;
+    }
+
+    /** The agents' clock (injected in tests). */
+    public NanoClock nanoClock()
+    {
+        return nanoClock;
+    }
+
+    public ProtectContext nanoClock(final NanoClock nanoClock)
+    {
+        this.nanoClock = nanoClock;
+        return this;
+    }
+
+    /** Checkpoints and packets: while there are none, the primary's threads park longer. */
+    public Activity activity()
+    {
+        return activity;
+    }
+
+    public ProtectContext activity(final Activity activity)
+    {
+        this.activity = activity;
+        return this;
+    }
 
     public ProtectContext validate()
     {
@@ -264,7 +362,10 @@ public final class ProtectContext
         return this;
     }
 
-    /** How written pages are found: auto picks uffd-wp, soft-dirty or content by what the kernel has. */
+    /**
+     * How written pages are found: auto picks uffd-wp, soft-dirty or content by what the kernel has; after
+     * {@link #conclude()} the one picked.
+     */
     public DirtyTracking dirtyTracking()
     {
         return dirtyTracking;

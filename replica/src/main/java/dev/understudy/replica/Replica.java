@@ -31,7 +31,7 @@ public final class Replica implements AutoCloseable
     private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     private final ReplicaMetrics metrics = new ReplicaMetrics(registry);
     /** Epochs arriving: while there are none, this side's threads park longer. */
-    private final Activity activity = new Activity();
+    private final Activity activity;
     private final CountingErrorHandler errors;
     private ImageStore store;
     private PageStore pages;
@@ -47,12 +47,13 @@ public final class Replica implements AutoCloseable
     private Replica(final ReplicaContext context)
     {
         this.context = context;
-        this.errors = new CountingErrorHandler("replica", context.notices());
+        this.errors = context.errorHandler();
+        this.activity = context.activity();
     }
 
     public static Replica start(final ReplicaContext context, final ReplicaObserver observer) throws IOException
     {
-        context.validate();
+        context.conclude();
         final Replica replica = new Replica(context);
         try
         {
@@ -86,8 +87,8 @@ public final class Replica implements AutoCloseable
             () -> state.toMap(context, store, metrics, assembler, errors));
         // Quiet: an epoch after a quiet stretch waits for the media driver (10 ms parks) anyway.
         runner = new AgentRunner(QuietIdleStrategy.lazy(activity, 20), this::onError, null,
-            new ReplicaAgent(epochs, assembler, store, journal, acks, metrics, state, observer,
-                context.journalBaseIntervalMs(), detector, terms, activity, errors));
+            new ReplicaAgent(context, state, metrics, observer, epochs, assembler, store, journal, acks, detector,
+                terms));
         AgentRunner.startOnThread(runner);
 
         final HeartbeatMetrics heartbeatMetrics = new HeartbeatMetrics(registry);

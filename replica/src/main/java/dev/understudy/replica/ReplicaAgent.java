@@ -17,6 +17,7 @@ import io.aeron.FragmentAssembler;
 import io.aeron.Subscription;
 import org.agrona.DirectBuffer;
 import org.agrona.concurrent.Agent;
+import org.agrona.concurrent.NanoClock;
 
 /**
  * The replica's duty cycle and the one owner of its epoch state: polls the epoch stream ({@link EpochAdapter}
@@ -41,15 +42,22 @@ final class ReplicaAgent implements Agent
     private final TermStore terms;
     private final Activity activity;
     private final CountingErrorHandler errors;
-    private long lastBaseNs = System.nanoTime();
+    private final NanoClock clock;
+    private long lastBaseNs;
     private long lastBeginNs;
 
-    ReplicaAgent(final Subscription epochs, final ImageAssembler assembler, final ImageStore store,
-        final EpochJournal journal, final AckPublisher acks, final ReplicaMetrics metrics, final ReplicaState state,
-        final ReplicaObserver observer, final long baseIntervalMs, final FailureDetector signsOfLife,
-        final TermStore terms, final Activity activity, final CountingErrorHandler errors)
+    /**
+     * @param context     concluded.
+     * @param epochs      the epoch stream's subscription.
+     * @param signsOfLife the failure detector: epochs arriving count as the primary's signs of life.
+     */
+    ReplicaAgent(final ReplicaContext context, final ReplicaState state, final ReplicaMetrics metrics,
+        final ReplicaObserver observer, final Subscription epochs, final ImageAssembler assembler,
+        final ImageStore store, final EpochJournal journal, final AckPublisher acks, final FailureDetector signsOfLife,
+        final TermStore terms)
     {
-        this.errors = errors;
+        this.errors = context.errorHandler();
+        this.clock = context.nanoClock();
         this.epochs = epochs;
         this.fragments = new FragmentAssembler(new EpochAdapter(this));
         this.assembler = assembler;
@@ -59,10 +67,11 @@ final class ReplicaAgent implements Agent
         this.metrics = metrics;
         this.state = state;
         this.observer = observer;
-        this.baseIntervalNs = TimeUnit.MILLISECONDS.toNanos(baseIntervalMs);
+        this.baseIntervalNs = TimeUnit.MILLISECONDS.toNanos(context.journalBaseIntervalMs());
         this.signsOfLife = signsOfLife;
         this.terms = terms;
-        this.activity = activity;
+        this.activity = context.activity();
+        this.lastBaseNs = clock.nanoTime();
     }
 
     public String roleName()
@@ -91,7 +100,7 @@ final class ReplicaAgent implements Agent
     void onEpochBegin(final EpochBeginCodec begin, final DirectBuffer buffer, final int offset, final int length)
     {
         onMessage(length);
-        final long nowNs = System.nanoTime();
+        final long nowNs = clock.nanoTime();
         if (nowNs - lastBeginNs < Activity.QUIET_AFTER_NS)
         {
             activity.active(nowNs); // epochs come in a stream: the primary's service talks
@@ -170,7 +179,7 @@ final class ReplicaAgent implements Agent
     private void onMessage(final int length)
     {
         metrics.onBytes(length);
-        signsOfLife.onSignOfLife(System.nanoTime()); // a primary busy shipping is alive
+        signsOfLife.onSignOfLife(clock.nanoTime()); // a primary busy shipping is alive
     }
 
     private void onFailure(final Exception ex)
@@ -187,7 +196,7 @@ final class ReplicaAgent implements Agent
             assembler.abort(); // this node took over: its image is what was restored, nothing replaces it
             return;
         }
-        final long started = System.nanoTime();
+        final long started = clock.nanoTime();
         final EpochOutcome outcome = assembler.end(end.epoch(), end.imageHash(), end.chunkCount(),
             end.fileCount(), end.memoryDigest());
         if (outcome == null)
@@ -231,17 +240,17 @@ final class ReplicaAgent implements Agent
             }
             return;
         }
-        metrics.onCommitted(outcome.epoch(), System.nanoTime() - started);
+        metrics.onCommitted(outcome.epoch(), clock.nanoTime() - started);
         observer.onCommitted(outcome.epoch(), store.root());
         if (!ackedEarly)
         {
             acks.send(outcome.epoch(), AckCodec.ACK, outcome.digest(), store.currentEpoch());
         }
-        if (System.nanoTime() - lastBaseNs > baseIntervalNs)
+        if (clock.nanoTime() - lastBaseNs > baseIntervalNs)
         {
             // After the ack: the epoch is already durable as a delta; the base only bounds the journal.
             appendBase(outcome.epoch(), outcome.digest());
-            lastBaseNs = System.nanoTime();
+            lastBaseNs = clock.nanoTime();
         }
     }
 

@@ -2,13 +2,21 @@ package dev.understudy.replica;
 
 import java.nio.file.Path;
 
+import dev.understudy.core.agent.Activity;
+import dev.understudy.core.agent.CountingErrorHandler;
 import dev.understudy.core.agent.Notices;
 import dev.understudy.core.net.Endpoints;
 import dev.understudy.heartbeat.HeartbeatContext;
 import net.openhft.chronicle.queue.RollCycle;
 import net.openhft.chronicle.queue.RollCycles;
+import org.agrona.concurrent.NanoClock;
+import org.agrona.concurrent.SystemNanoClock;
 
-/** Configuration of {@code understudy replica}, with defaults and validation in one place. */
+/**
+ * Configuration of {@code understudy replica}, with defaults and validation in one place. {@link #conclude()}
+ * checks it and resolves what the agents share (error handler, clock, activity), so that {@link Replica} and its
+ * agent take only this.
+ */
 public final class ReplicaContext
 {
     private String name = "svc";
@@ -22,6 +30,64 @@ public final class ReplicaContext
     private RollCycle journalRollCycle = RollCycles.FIVE_MINUTELY;
     private final HeartbeatContext heartbeat = new HeartbeatContext();
     private PrimaryLossHandler primaryLossHandler = PrimaryLossHandler.NONE;
+    private NanoClock nanoClock;
+    private CountingErrorHandler errorHandler;
+    private Activity activity;
+
+    /** Validates, then resolves what is unset: a counting error handler reporting to notices, the clock, activity. */
+    public ReplicaContext conclude()
+    {
+        validate();
+        if (errorHandler == null)
+        {
+            errorHandler = new CountingErrorHandler("replica", notices);
+        }
+        if (nanoClock == null)
+        {
+            nanoClock = SystemNanoClock.INSTANCE;
+        }
+        if (activity == null)
+        {
+            activity = new Activity();
+        }
+        return this;
+    }
+
+    /** Every problem of the replica: agents' errors counted, handled ones reported; the last one for status. */
+    public CountingErrorHandler errorHandler()
+    {
+        return errorHandler;
+    }
+
+    public ReplicaContext errorHandler(final CountingErrorHandler errorHandler)
+    {
+        this.errorHandler = errorHandler;
+        return this;
+    }
+
+    /** The agent's clock (injected in tests). */
+    public NanoClock nanoClock()
+    {
+        return nanoClock;
+    }
+
+    public ReplicaContext nanoClock(final NanoClock nanoClock)
+    {
+        this.nanoClock = nanoClock;
+        return this;
+    }
+
+    /** Epochs arriving: while none do, the replica's threads park longer. */
+    public Activity activity()
+    {
+        return activity;
+    }
+
+    public ReplicaContext activity(final Activity activity)
+    {
+        this.activity = activity;
+        return this;
+    }
 
     public ReplicaContext validate()
     {
