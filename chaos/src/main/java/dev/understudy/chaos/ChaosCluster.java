@@ -10,6 +10,7 @@ import dev.understudy.core.agent.Await;
 import dev.understudy.core.metrics.StatusClient;
 import dev.understudy.core.metrics.StatusView;
 import dev.understudy.core.os.Shell;
+import dev.understudy.harness.jepsen.Cluster;
 import dev.understudy.primary.PrimaryState;
 import org.agrona.CloseHelper;
 import org.testcontainers.containers.GenericContainer;
@@ -24,7 +25,7 @@ import org.testcontainers.utility.DockerImageName;
  * (which --privileged would need and this host lacks), no seccomp/AppArmor profile, and /proc/sys
  * remounted writable (CRIU writes ns_last_pid; the API has no "systempaths=unconfined").
  */
-final class ChaosCluster implements AutoCloseable
+final class ChaosCluster implements Cluster
 {
     static final String SUBNET = "10.78.0.0/24";
     static final String SERVICE_IP = "10.78.0.200/24";
@@ -121,12 +122,12 @@ final class ChaosCluster implements AutoCloseable
             PrimaryState.Phase.PROTECTED, 60_000, "the primary on n1 to be protected");
     }
 
-    Map<String, String> primaryStatus()
+    public Map<String, String> primaryStatus()
     {
         return StatusClient.fetch(ip(1) + ":" + PRIMARY_STATUS);
     }
 
-    Map<String, String> replicaStatus()
+    public Map<String, String> replicaStatus()
     {
         return StatusClient.fetch(ip(2) + ":" + REPLICA_STATUS);
     }
@@ -153,6 +154,46 @@ final class ChaosCluster implements AutoCloseable
     {
         return "true".equals(Shell.run("docker", "inspect", "-f", "{{.State.Running}}", node.getContainerId())
             .stdout().strip());
+    }
+
+    public long killPrimary()
+    {
+        final long at = System.nanoTime();
+        Shell.check("docker", "kill", node(1).getContainerId());
+        return at;
+    }
+
+    public void killReplica()
+    {
+        Shell.check("docker", "kill", node(2).getContainerId());
+    }
+
+    /** SIGSTOP (or SIGCONT) every process of the primary's node: its agent, service and CRIU hang. */
+    public void pausePrimary(final boolean pause)
+    {
+        if (running(node(1)))
+        {
+            exec(node(1), "for p in $(ps -eo pid=); do [ $p -ne 1 ] && [ $p -ne $$ ] && " +
+                "kill -" + (pause ? "STOP" : "CONT") + " $p 2>/dev/null; done; true");
+        }
+    }
+
+    /** n1 and n2 drop each other's packets (iptables inside both); a killed node has no rules to get or lose. */
+    public void partition(final boolean cut)
+    {
+        for (final int n : new int[]{1, 2})
+        {
+            if (running(node(n)))
+            {
+                exec(node(n), cut ? "iptables -I INPUT -s " + ip(3 - n) + " -j DROP; iptables -I OUTPUT -d " +
+                    ip(3 - n) + " -j DROP" : "iptables -F INPUT; iptables -F OUTPUT");
+            }
+        }
+    }
+
+    public boolean primaryHostUp()
+    {
+        return running(node(1));
     }
 
     /** An agent's log (appended across cycles) into the results directory; works on a killed node too. */

@@ -10,13 +10,15 @@ import java.util.Map;
 import dev.understudy.core.agent.Await;
 import dev.understudy.core.metrics.StatusView;
 import dev.understudy.harness.Json;
-import dev.understudy.harness.sim.ClientNamespace;
 import dev.understudy.harness.jepsen.CheckResult;
+import dev.understudy.harness.jepsen.Cluster;
 import dev.understudy.harness.jepsen.CounterChecker;
 import dev.understudy.harness.jepsen.History;
 import dev.understudy.harness.jepsen.LinearizabilityChecker;
+import dev.understudy.harness.jepsen.Nemesis;
 import dev.understudy.harness.jepsen.SetChecker;
 import dev.understudy.harness.jepsen.Timeline;
+import dev.understudy.harness.sim.ClientNamespace;
 import dev.understudy.primary.OutputCommit;
 import dev.understudy.replica.TakeoverState;
 
@@ -71,7 +73,7 @@ public final class JepsenChaosSuite
                     windows.add(new Timeline.Window(nemesis.name() + " #" + cycle, start, System.nanoTime()));
                     Thread.sleep(AFTER_HEAL_MS);
                     generator.stop();
-                    row.put("old_primary_after_heal", ChaosCluster.running(cluster.node(1)) ?
+                    row.put("old_primary_after_heal", cluster.primaryHostUp() ?
                         cluster.primaryStatus().getOrDefault("state", cluster.primaryStatus().getOrDefault("error", "?")) :
                         "host down");
                     row.put("final_reads", finalReads(clientNode, workload, cycle) ? "ok" : "INCOMPLETE");
@@ -114,10 +116,10 @@ public final class JepsenChaosSuite
      * degrade, or output commit off) while the replica has taken over? Then two primaries serve: split brain
      * is possible (fencing against partitions is a later issue). The checkers say whether a client saw it.
      */
-    private static void splitBrain(final ChaosCluster cluster, final Map<String, Object> row)
+    private static void splitBrain(final Cluster cluster, final Map<String, Object> row)
     {
         final boolean replicaServes = promoted(cluster);
-        final Map<String, String> old = ChaosCluster.running(cluster.node(1)) ? cluster.primaryStatus() : Map.of();
+        final Map<String, String> old = cluster.primaryHostUp() ? cluster.primaryStatus() : Map.of();
         final StatusView oldView = StatusView.of(old);
         final String state = old.getOrDefault("state", old.isEmpty() ? "host down" : old.getOrDefault("error", "?"));
         final String commit = old.getOrDefault("output_commit", "");
@@ -129,13 +131,13 @@ public final class JepsenChaosSuite
             mode == OutputCommit.Mode.OFF));
     }
 
-    private static boolean promoted(final ChaosCluster cluster)
+    private static boolean promoted(final Cluster cluster)
     {
         return StatusView.of(cluster.replicaStatus()).state("takeover_state", TakeoverState.class, TakeoverState.NONE) ==
             TakeoverState.PROMOTED;
     }
 
-    private static long awaitTakeover(final ChaosCluster cluster, final long startNanos) throws InterruptedException
+    private static long awaitTakeover(final Cluster cluster, final long startNanos) throws InterruptedException
     {
         final Long tookMs = Await.value(() -> promoted(cluster) ? (System.nanoTime() - startNanos) / 1_000_000 : null,
             15_000 - (System.nanoTime() - startNanos) / 1_000_000, 20);

@@ -14,6 +14,7 @@ import java.util.stream.Stream;
 import dev.understudy.core.metrics.StatusView;
 import dev.understudy.core.os.Directories;
 import dev.understudy.core.os.Shell;
+import dev.understudy.harness.jepsen.Nemesis;
 import dev.understudy.harness.sim.ClientNamespace;
 import dev.understudy.harness.sim.FailoverPair;
 import dev.understudy.harness.workload.IncrementClient;
@@ -89,6 +90,25 @@ class FailoverFaultsTest
             assertEquals(0, incr.outOfSequence());
             assertEquals(incr.replies(), counter(client, pair.serviceHost()));
             incr.close();
+        }
+    }
+
+    @Test
+    void partitionedPrimaryIsTakenOverAndStopsItselfOnceTheCutHeals() throws Exception
+    {
+        final FailoverPair.Config config = FailoverPair.Config.defaults(RUN.resolve("partition"));
+        final Nemesis partition = Nemesis.parse("partition");
+        try (FailoverPair pair = FailoverPair.start(config))
+        {
+            partition.start(pair); // the same nemesis the container suite uses, on namespaces
+            final Map<String, String> takeover = pair.awaitTakeover(10_000);
+            assertEquals(TakeoverState.PROMOTED, StatusView.of(takeover).state("takeover_state", TakeoverState.class,
+                null), takeover.toString());
+            assertTrue(pair.primaryHostUp(), "cut off, not dead: the old primary still runs");
+            partition.heal(pair);
+            final int exit = pair.primaryProcess().awaitExit(10_000);
+            assertEquals(3, exit, "once it hears the new term the old primary stops itself, fenced (exit 3); log: " +
+                pair.primaryProcess().log());
         }
     }
 

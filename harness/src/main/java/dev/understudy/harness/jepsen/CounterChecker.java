@@ -12,7 +12,22 @@ import java.util.Map;
  */
 public final class CounterChecker
 {
+    /**
+     * The verdict with its counts: acknowledged increments missing from the final value (lost), pairs of
+     * acknowledged increments that returned the same value (applied twice), and increments in the final value
+     * that nobody made, not even indeterminately (invented).
+     */
+    public record Tally(CheckResult result, long acknowledged, long indeterminate, long lost, long appliedTwice,
+        long invented)
+    {
+    }
+
     public CheckResult check(final History history, final String key)
+    {
+        return tally(history, key).result();
+    }
+
+    public Tally tally(final History history, final String key)
     {
         final List<History.Operation> incrs = new ArrayList<>();
         Long finalValue = null;
@@ -39,38 +54,44 @@ public final class CounterChecker
                 finalValue = op.completion().longValue() == null ? 0L : op.completion().longValue();
             }
         }
+        final long acknowledged = incrs.size();
         if (finalValue == null)
         {
-            return new CheckResult("counter", CheckResult.Validity.UNKNOWN, List.of("no final read of " + key),
-                incrs.size() + " acknowledged increments");
+            return new Tally(new CheckResult("counter", CheckResult.Validity.UNKNOWN, List.of("no final read of " + key),
+                acknowledged + " acknowledged increments"), acknowledged, info, 0, 0, 0);
         }
         final List<String> problems = new ArrayList<>();
         final Map<Long, History.Operation> byResult = new HashMap<>();
+        long lost = 0;
+        long twice = 0;
         for (final History.Operation op : incrs)
         {
             final Long value = op.completion().longValue();
             final History.Operation other = value == null ? null : byResult.putIfAbsent(value, op);
             if (other != null)
             {
+                twice++;
                 problems.add("increment applied twice: " + other + " and " + op + " both returned " + value);
             }
             if (value != null && value > finalValue)
             {
+                lost++;
                 problems.add("lost acknowledged increment: " + op + " but the final value is " + finalValue);
             }
         }
-        final long acknowledged = incrs.size();
-        if (finalValue < acknowledged && problems.stream().noneMatch(p -> p.startsWith("lost")))
+        if (finalValue < acknowledged && lost == 0)
         {
+            lost = acknowledged - finalValue;
             problems.add("lost acknowledged increments: " + acknowledged + " acknowledged, final value " + finalValue);
         }
-        if (finalValue > acknowledged + info)
+        final long invented = Math.max(0, finalValue - acknowledged - info);
+        if (invented > 0)
         {
             problems.add("final value " + finalValue + " exceeds the " + acknowledged + " acknowledged + " + info +
                 " indeterminate increments: increments nobody made");
         }
         final String summary = acknowledged + " acknowledged, " + info + " indeterminate, final " + finalValue;
-        return problems.isEmpty() ? CheckResult.valid("counter", summary) :
-            CheckResult.invalid("counter", problems, summary);
+        return new Tally(problems.isEmpty() ? CheckResult.valid("counter", summary) :
+            CheckResult.invalid("counter", problems, summary), acknowledged, info, lost, twice, invented);
     }
 }

@@ -14,6 +14,7 @@ import dev.understudy.core.net.Ipv4Cidr;
 import dev.understudy.core.net.ServiceNetwork;
 import dev.understudy.core.os.Directories;
 import dev.understudy.core.os.Shell;
+import dev.understudy.harness.jepsen.Cluster;
 import dev.understudy.harness.workload.RedisService;
 import dev.understudy.heartbeat.HeartbeatMetrics;
 import dev.understudy.primary.PrimaryState;
@@ -25,7 +26,7 @@ import dev.understudy.replica.TakeoverState;
  * and the demo run. {@link #killPrimary()} is a host death: agent SIGKILLed, service and CRIU killed, the
  * host's link gone.
  */
-public final class FailoverPair implements AutoCloseable
+public final class FailoverPair implements Cluster
 {
     public static final String LAN_BRIDGE = "usbr0";
     public static final Ipv4Cidr LAN_GATEWAY = Ipv4Cidr.parse("10.77.0.1/24");
@@ -219,6 +220,45 @@ public final class FailoverPair implements AutoCloseable
         killNamespace("us-" + config.name());
         hostA.close();
         return at;
+    }
+
+    /** The replica agent is SIGKILLed; host b and its standby namespace stay. */
+    public void killReplica()
+    {
+        replica.kill();
+    }
+
+    /**
+     * Hosts a and b drop each other's packets (iptables in each host's namespace); the client, on the same bridge,
+     * still reaches both.
+     */
+    public void partition(final boolean cut)
+    {
+        for (final SimulatedHost host : List.of(hostA, hostB))
+        {
+            if (host != null && Files.exists(host.netnsPath()))
+            {
+                final String other = (host == hostA ? HOST_B : HOST_A).ip();
+                for (final String chain : List.of("INPUT -s ", "OUTPUT -d "))
+                {
+                    final String[] rule = (chain + other + " -j DROP").split(" ");
+                    final List<String> command = new ArrayList<>(List.of("ip", "netns", "exec", host.netnsName(),
+                        "iptables", cut ? "-I" : "-D"));
+                    command.addAll(List.of(rule));
+                    final Shell.Result result = Shell.run(command.toArray(String[]::new));
+                    if (cut && !result.ok())
+                    {
+                        throw new IllegalStateException("could not cut host " + host.netnsName() + " off: " +
+                            result.stderr().strip());
+                    }
+                }
+            }
+        }
+    }
+
+    public boolean primaryHostUp()
+    {
+        return primary != null && primary.isAlive();
     }
 
     /** SIGSTOP (or SIGCONT) the primary agent and its service: a host that hangs, then resumes. */

@@ -7,6 +7,10 @@ import java.util.concurrent.TimeUnit;
 
 import dev.understudy.core.agent.Await;
 import dev.understudy.core.metrics.StatusView;
+import dev.understudy.harness.jepsen.CheckResult;
+import dev.understudy.harness.jepsen.CounterChecker;
+import dev.understudy.harness.jepsen.History;
+import dev.understudy.harness.jepsen.Op;
 import dev.understudy.harness.workload.IncrementClient;
 import dev.understudy.harness.workload.RedisClient;
 import dev.understudy.harness.workload.RedisService;
@@ -15,7 +19,8 @@ import dev.understudy.replica.TakeoverState;
 /**
  * One kill of the primary under load, measured from the client's side: a fresh pair protecting Redis,
  * one connection sending INCR every few ms, the primary host killed at a chosen point of the epoch
- * cycle, the replica taking over; then every reply checked. The point in the epoch is measured from the
+ * cycle, the replica taking over; then the client's history (every INCR and a final read) is judged by the
+ * {@link CounterChecker}. The point in the epoch is measured from the
  * last burst of replies (output is released once per acknowledged epoch, so a burst marks an ack).
  */
 public final class KillTrial
@@ -145,21 +150,27 @@ public final class KillTrial
                     }
                 });
                 final long replies = incr.replies();
+                // The client's history, and the final read, judged by the counter checker.
+                final History history = incr.history();
+                history.add(new Op(history.ops().size(), -1, Op.Type.INVOKE, "read", "counter", null, System.nanoTime()));
+                history.add(new Op(history.ops().size(), -1, Op.Type.OK, "read", "counter", Long.toString(finalCounter),
+                    System.nanoTime()));
+                final CounterChecker.Tally tally = new CounterChecker().tally(history, "counter");
                 String error = incr.error();
                 if (error == null && !complete)
                 {
                     error = incr.sent() - replies + " INCRs never got a reply";
                 }
-                if (error == null && incr.outOfSequence() > 0)
+                if (error == null && tally.result().validity() != CheckResult.Validity.VALID)
                 {
-                    error = incr.outOfSequence() + " replies out of sequence";
+                    error = "counter checker: " + String.join("; ", tally.result().problems());
                 }
                 return new Result(killOffsetMs, firstAfter < 0 ? -1 : TimeUnit.NANOSECONDS.toMillis(firstAfter - killed),
                     figure(status, "takeover_suspected_at_ms") - killWallMs,
                     figure(status, "takeover_restored_at_ms") - figure(status, "takeover_network_ready_at_ms"),
                     figure(status, "takeover_announced_at_ms") - figure(status, "takeover_suspected_at_ms"),
-                    repliesBeforeKill, replies, finalCounter, Math.max(0, incr.lastValue() - finalCounter),
-                    Math.max(0, finalCounter - replies), incr.sameConnection(), incr.localPort(), takeover, error,
+                    repliesBeforeKill, replies, finalCounter, tally.lost(), tally.appliedTwice() + tally.invented(),
+                    incr.sameConnection(), incr.localPort(), takeover, error,
                     killWallMs, figure(status, "takeover_restored_at_ms") - killWallMs,
                     figure(status, "takeover_fenced_at_ms") - figure(status, "takeover_suspected_at_ms"),
                     figure(status, "takeover_network_ready_at_ms") - figure(status, "takeover_fenced_at_ms"),

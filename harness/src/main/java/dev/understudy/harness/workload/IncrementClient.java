@@ -10,6 +10,8 @@ import java.nio.charset.StandardCharsets;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 
+import dev.understudy.harness.jepsen.History;
+import dev.understudy.harness.jepsen.Op;
 import org.agrona.collections.LongArrayList;
 
 /**
@@ -27,6 +29,8 @@ public final class IncrementClient implements AutoCloseable
     private final byte[] request;
     private final long periodNs;
     private final AtomicLong sent = new AtomicLong();
+    private final String key;
+    private final LongArrayList sendNanos = new LongArrayList();
     private final LongArrayList replyNanos = new LongArrayList();
     private final LongArrayList replyValues = new LongArrayList();
     private final Thread writer;
@@ -41,6 +45,7 @@ public final class IncrementClient implements AutoCloseable
         socket.setTcpNoDelay(true);
         socket.connect(new InetSocketAddress(host, port), 5000);
         localPort = socket.getLocalPort();
+        this.key = key;
         final byte[] keyBytes = key.getBytes(StandardCharsets.US_ASCII);
         final byte[] tail = (keyBytes.length + "\r\n" + key + "\r\n").getBytes(StandardCharsets.US_ASCII);
         request = new byte[REQUEST_HEAD.length + tail.length];
@@ -66,6 +71,10 @@ public final class IncrementClient implements AutoCloseable
             long next = System.nanoTime();
             while (sending)
             {
+                synchronized (this)
+                {
+                    sendNanos.addLong(System.nanoTime()); // before the write: the reply can come at once
+                }
                 out.write(request);
                 out.flush();
                 sent.incrementAndGet();
@@ -204,6 +213,40 @@ public final class IncrementClient implements AutoCloseable
     public synchronized long lastValue()
     {
         return replyValues.isEmpty() ? 0 : replyValues.getLong(replyValues.size() - 1);
+    }
+
+    /**
+     * What happened, as a Jepsen history: INCR i invoked when it was sent and completed ok with the value of
+     * reply i (Redis answers in order), or left open (indeterminate) without a reply. Each INCR is its own process:
+     * they are in flight together on the one connection.
+     */
+    public synchronized History history()
+    {
+        final History history = new History();
+        final int requests = sendNanos.size();
+        final int answered = replyValues.size();
+        int index = 0;
+        int reply = 0;
+        for (int i = 0; i < requests; i++)
+        {
+            // interleave completions that came before this send, so the ops are in time order
+            while (reply < answered && replyNanos.getLong(reply) < sendNanos.getLong(i))
+            {
+                history.add(completion(index++, reply++));
+            }
+            history.add(new Op(index++, i, Op.Type.INVOKE, "incr", key, null, sendNanos.getLong(i)));
+        }
+        while (reply < answered)
+        {
+            history.add(completion(index++, reply++));
+        }
+        return history;
+    }
+
+    private Op completion(final int index, final int reply)
+    {
+        return new Op(index, reply, Op.Type.OK, "incr", key, Long.toString(replyValues.getLong(reply)),
+            replyNanos.getLong(reply));
     }
 
     /** The port the connection was opened from, and the one it still has. */

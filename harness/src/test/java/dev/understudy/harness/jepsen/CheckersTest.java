@@ -155,6 +155,19 @@ class CheckersTest
         final CheckResult twiceResult = new CounterChecker().check(twice.history, "c");
         assertEquals(CheckResult.Validity.INVALID, twiceResult.validity());
         assertTrue(twiceResult.problems().get(0).startsWith("increment applied twice"), twiceResult.toString());
+
+        // The counts a kill trial reports, from the same histories.
+        final CounterChecker.Tally lostTally = new CounterChecker().tally(lost.history, "c");
+        assertEquals(1, lostTally.lost());
+        assertEquals(0, lostTally.appliedTwice() + lostTally.invented());
+        final CounterChecker.Tally twiceTally = new CounterChecker().tally(twice.history, "c");
+        assertEquals(1, twiceTally.appliedTwice());
+        assertEquals(0, twiceTally.lost());
+        final Builder invented = new Builder()
+            .call(0, "incr", "c", null, 0).ok(0, "incr", "c", "1", 1)
+            .call(3, "read", "c", null, 6).ok(3, "read", "c", "3", 7);
+        assertEquals(2, new CounterChecker().tally(invented.history, "c").invented(), "two increments nobody made");
+        assertEquals(1, new CounterChecker().tally(good.history, "c").indeterminate());
     }
 
     @Test

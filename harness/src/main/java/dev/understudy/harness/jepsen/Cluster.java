@@ -1,0 +1,34 @@
+package dev.understudy.harness.jepsen;
+
+import java.util.Map;
+
+/**
+ * The nodes a Jepsen-style run works on: a protected primary host and a replica host that a {@link Nemesis} can
+ * fault, and their agents' status. Implemented on network namespaces of this machine
+ * ({@code dev.understudy.harness.sim.FailoverPair}) and on containers ({@code dev.understudy.chaos.ChaosCluster}).
+ */
+public interface Cluster extends AutoCloseable
+{
+    /** The primary agent's status (StatusView reads its typed keys); only "error" when it does not answer. */
+    Map<String, String> primaryStatus();
+
+    Map<String, String> replicaStatus();
+
+    /** The primary host dies (agent, service and CRIU with it); returns System.nanoTime() of the kill. */
+    long killPrimary();
+
+    /** The replica host dies. */
+    void killReplica();
+
+    /** The primary host hangs (every process stopped), or resumes. */
+    void pausePrimary(boolean pause);
+
+    /** Cuts the primary and replica hosts off from each other (clients still reach both), or heals the cut. */
+    void partition(boolean cut);
+
+    /** Whether the primary host still runs (a killed one does not). */
+    boolean primaryHostUp();
+
+    @Override
+    void close();
+}

@@ -1,0 +1,80 @@
+package dev.understudy.harness.jepsen;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.Consumer;
+
+/**
+ * A fault: started in the middle of a cycle, healed later, on any {@link Cluster}. Names as the command line
+ * gives them: kill-primary, kill-replica, pause (the primary host hangs, then resumes), partition (primary and
+ * replica cut off from each other); "a+b" starts several at once.
+ */
+public interface Nemesis
+{
+    String name();
+
+    void start(Cluster cluster);
+
+    void heal(Cluster cluster);
+
+    /** Whether the replica is expected to take over while the fault lasts. */
+    boolean expectsTakeover();
+
+    static Nemesis parse(final String name)
+    {
+        if (name.contains("+"))
+        {
+            final List<Nemesis> parts = new ArrayList<>();
+            for (final String part : name.split("\\+"))
+            {
+                parts.add(parse(part.trim()));
+            }
+            return new Combined(name, parts);
+        }
+        return switch (name)
+        {
+            case "kill-primary" -> new Simple(name, true, Cluster::killPrimary, cluster -> { });
+            case "kill-replica" -> new Simple(name, false, Cluster::killReplica, cluster -> { });
+            case "pause" -> new Simple(name, true, cluster -> cluster.pausePrimary(true),
+                cluster -> cluster.pausePrimary(false));
+            case "partition" -> new Simple(name, true, cluster -> cluster.partition(true),
+                cluster -> cluster.partition(false));
+            default -> throw new IllegalArgumentException("unknown nemesis '" + name +
+                "': use kill-primary, kill-replica, pause, partition, or a+b to combine");
+        };
+    }
+
+    /** A named fault with its start and heal actions. */
+    record Simple(String name, boolean expectsTakeover, Consumer<Cluster> onStart, Consumer<Cluster> onHeal)
+        implements Nemesis
+    {
+        public void start(final Cluster cluster)
+        {
+            onStart.accept(cluster);
+        }
+
+        public void heal(final Cluster cluster)
+        {
+            onHeal.accept(cluster);
+        }
+    }
+
+    /** Several faults at once. */
+    record Combined(String name, List<Nemesis> parts) implements Nemesis
+    {
+        public void start(final Cluster cluster)
+        {
+            parts.forEach(part -> part.start(cluster));
+        }
+
+        public void heal(final Cluster cluster)
+        {
+            parts.forEach(part -> part.heal(cluster));
+        }
+
+        public boolean expectsTakeover()
+        {
+            return parts.stream().anyMatch(Nemesis::expectsTakeover);
+        }
+    }
+}
