@@ -4,6 +4,7 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.Callable;
 
+import dev.understudy.core.Configuration;
 import dev.understudy.core.criu.CriuNotificationListener;
 import dev.understudy.core.memory.DirtyTracking;
 import dev.understudy.primary.EpochObserver;
@@ -26,22 +27,22 @@ final class ProtectCommand implements Callable<Integer>
     @Option(names = "--service-ip", required = true, description = "the service's IPv4/prefix, e.g. 10.77.0.10/24")
     String serviceIp;
 
-    @Option(names = "--interval-ms", defaultValue = "100", description = "checkpoint period, freeze to freeze (default ${DEFAULT-VALUE})")
+    @Option(names = "--interval-ms", defaultValue = "" + Configuration.INTERVAL_MS, description = "checkpoint period, freeze to freeze (default ${DEFAULT-VALUE})")
     int intervalMs;
 
-    @Option(names = "--name", defaultValue = "svc", description = "service name (default ${DEFAULT-VALUE})")
+    @Option(names = "--name", defaultValue = Configuration.SERVICE_NAME, description = "service name (default ${DEFAULT-VALUE})")
     String name;
 
-    @Option(names = "--bridge", defaultValue = "usbr0", description = "bridge for the service (default ${DEFAULT-VALUE})")
+    @Option(names = "--bridge", defaultValue = Configuration.BRIDGE, description = "bridge for the service (default ${DEFAULT-VALUE})")
     String bridge;
 
     @Option(names = "--listen", description = "UDP HOST:PORT for acks (default: address towards the replica, any port)")
     String listen;
 
-    @Option(names = "--work-dir", defaultValue = "/dev/shm/understudy", description = "tmpfs for dumps (default ${DEFAULT-VALUE})")
+    @Option(names = "--work-dir", defaultValue = Configuration.WORK_DIR, description = "tmpfs for dumps (default ${DEFAULT-VALUE})")
     Path workDir;
 
-    @Option(names = "--metrics-port", defaultValue = "9464", description = "HTTP /metrics and /status (default ${DEFAULT-VALUE})")
+    @Option(names = "--metrics-port", defaultValue = "" + Configuration.PRIMARY_METRICS_PORT, description = "HTTP /metrics and /status (default ${DEFAULT-VALUE})")
     int metricsPort;
 
     @Option(names = "--network-lock",
@@ -58,11 +59,11 @@ final class ProtectCommand implements Callable<Integer>
         "a replica acknowledges again) (default ${DEFAULT-VALUE})")
     String replicaLossPolicy;
 
-    @Option(names = "--degraded-after-ms", defaultValue = "2000", description = "see --replica-loss-policy " +
+    @Option(names = "--degraded-after-ms", defaultValue = "" + Configuration.DEGRADED_AFTER_MS, description = "see --replica-loss-policy " +
         "(default ${DEFAULT-VALUE})")
     long degradedAfterMs;
 
-    @Option(names = "--term", defaultValue = "1", description = "fencing term to ship under; a replica that took " +
+    @Option(names = "--term", defaultValue = "" + Configuration.TERM, description = "fencing term to ship under; a replica that took " +
         "over holds a higher one (default ${DEFAULT-VALUE})")
     long term;
 

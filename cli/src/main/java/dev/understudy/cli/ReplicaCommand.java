@@ -4,6 +4,7 @@ import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 
+import dev.understudy.core.Configuration;
 import dev.understudy.failover.Standby;
 import dev.understudy.failover.TakeoverContext;
 import dev.understudy.replica.Replica;
@@ -19,32 +20,32 @@ import picocli.CommandLine.Option;
 final class ReplicaCommand implements Callable<Integer>
 {
     @Option(names = "--listen", description = "UDP HOST:PORT epochs arrive on (default ${DEFAULT-VALUE})",
-        defaultValue = "127.0.0.1:40123")
+        defaultValue = Configuration.REPLICA_ENDPOINT)
     String listen;
 
-    @Option(names = "--name", description = "protected service name (default ${DEFAULT-VALUE})", defaultValue = "svc")
+    @Option(names = "--name", description = "protected service name (default ${DEFAULT-VALUE})", defaultValue = Configuration.SERVICE_NAME)
     String name;
 
     @Option(names = "--work-dir", description = "tmpfs directory for images (default ${DEFAULT-VALUE})",
-        defaultValue = "/dev/shm/understudy")
+        defaultValue = Configuration.WORK_DIR)
     Path workDir;
 
     @Option(names = "--journal-dir", description = "on-disk journal (default /var/lib/understudy/NAME/journal)")
     Path journalDir;
 
-    @Option(names = "--journal-base-minutes", defaultValue = "5",
+    @Option(names = "--journal-base-minutes", defaultValue = "" + Configuration.JOURNAL_BASE_MINUTES,
         description = "write a whole image into the journal this often, then drop older journal files (default ${DEFAULT-VALUE})")
     int journalBaseMinutes;
 
     @Option(names = "--metrics-port", description = "HTTP port for /metrics and /status (default ${DEFAULT-VALUE})",
-        defaultValue = "9465")
+        defaultValue = "" + Configuration.REPLICA_METRICS_PORT)
     int metricsPort;
 
     @Option(names = "--service-ip", description = "the protected service's IPv4/prefix: with it the replica takes " +
         "over (same IP, MAC and TCP connections) when the primary dies; without it, it only replicates")
     String serviceIp;
 
-    @Option(names = "--bridge", defaultValue = "usbr0", description = "bridge a restored service joins " +
+    @Option(names = "--bridge", defaultValue = Configuration.BRIDGE, description = "bridge a restored service joins " +
         "(default ${DEFAULT-VALUE})")
     String bridge;
 

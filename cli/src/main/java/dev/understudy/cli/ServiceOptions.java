@@ -1,5 +1,6 @@
 package dev.understudy.cli;
 
+import dev.understudy.core.Configuration;
 import picocli.CommandLine.Option;
 
 /** Which service, at which address, on which bridge: shared by restore and takeover. */
@@ -8,9 +9,9 @@ final class ServiceOptions
     @Option(names = "--service-ip", required = true, description = "the service's IPv4/prefix")
     String serviceIp;
 
-    @Option(names = "--name", defaultValue = "svc", description = "service name (default ${DEFAULT-VALUE})")
+    @Option(names = "--name", defaultValue = Configuration.SERVICE_NAME, description = "service name (default ${DEFAULT-VALUE})")
     String name;
 
-    @Option(names = "--bridge", defaultValue = "usbr0", description = "bridge (default ${DEFAULT-VALUE})")
+    @Option(names = "--bridge", defaultValue = Configuration.BRIDGE, description = "bridge (default ${DEFAULT-VALUE})")
     String bridge;
 }

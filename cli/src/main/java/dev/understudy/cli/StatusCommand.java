@@ -9,6 +9,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.Callable;
 
+import dev.understudy.core.Configuration;
 import dev.understudy.core.metrics.StatusClient;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -16,10 +17,10 @@ import picocli.CommandLine.Option;
 @Command(name = "status", mixinStandardHelpOptions = true, description = "Show the state of the primary and the replica.")
 final class StatusCommand implements Callable<Integer>
 {
-    @Option(names = "--primary", defaultValue = "127.0.0.1:9464", description = "primary status endpoint (default ${DEFAULT-VALUE})")
+    @Option(names = "--primary", defaultValue = Configuration.METRICS_HOST + ":" + Configuration.PRIMARY_METRICS_PORT, description = "primary status endpoint (default ${DEFAULT-VALUE})")
     String primary;
 
-    @Option(names = "--replica", defaultValue = "127.0.0.1:9465", description = "replica status endpoint (default ${DEFAULT-VALUE})")
+    @Option(names = "--replica", defaultValue = Configuration.METRICS_HOST + ":" + Configuration.REPLICA_METRICS_PORT, description = "replica status endpoint (default ${DEFAULT-VALUE})")
     String replica;
 
     public Integer call()

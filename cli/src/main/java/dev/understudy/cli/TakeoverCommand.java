@@ -3,6 +3,7 @@ package dev.understudy.cli;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 
+import dev.understudy.core.Configuration;
 import dev.understudy.core.criu.CriuBinary;
 import dev.understudy.failover.Takeover;
 import dev.understudy.failover.TakeoverContext;
@@ -21,7 +22,7 @@ final class TakeoverCommand implements Callable<Integer>
     @Mixin
     ServiceOptions service;
 
-    @Option(names = "--work-dir", defaultValue = "/dev/shm/understudy", description = "the replica's --work-dir " +
+    @Option(names = "--work-dir", defaultValue = Configuration.WORK_DIR, description = "the replica's --work-dir " +
         "(default ${DEFAULT-VALUE})")
     Path workDir;
 

@@ -2,13 +2,14 @@ package dev.understudy.failover;
 
 import java.nio.file.Path;
 
+import dev.understudy.core.Configuration;
 import dev.understudy.core.agent.Notices;
 import dev.understudy.core.net.ServiceNetwork;
 
 /** What a takeover needs to recreate the service: its name, IP (the MAC follows from it) and bridge. */
 public final class TakeoverContext
 {
-    private String name = "svc";
+    private String name = Configuration.SERVICE_NAME;
     private Notices notices = Notices.NONE;
     private String serviceIp;
     private String bridge = ServiceNetwork.DEFAULT_BRIDGE;

@@ -1,10 +1,12 @@
 package dev.understudy.heartbeat;
 
+import dev.understudy.core.Configuration;
+
 /** Heartbeat interval and failure-detector timeout, with defaults and validation in one place. */
 public final class HeartbeatContext
 {
-    public static final long DEFAULT_INTERVAL_MS = 20;
-    public static final long DEFAULT_TIMEOUT_MS = 150;
+    public static final long DEFAULT_INTERVAL_MS = Configuration.HEARTBEAT_INTERVAL_MS;
+    public static final long DEFAULT_TIMEOUT_MS = Configuration.FAILURE_TIMEOUT_MS;
 
     private long intervalMs = DEFAULT_INTERVAL_MS;
     private long timeoutMs = DEFAULT_TIMEOUT_MS;

@@ -3,6 +3,7 @@ package dev.understudy.primary;
 import java.nio.file.Path;
 import java.util.List;
 
+import dev.understudy.core.Configuration;
 import dev.understudy.core.agent.Activity;
 import dev.understudy.core.agent.CountingErrorHandler;
 import dev.understudy.core.agent.Notices;
@@ -28,26 +29,26 @@ public final class ProtectContext
         DELTA, NAIVE
     }
 
-    private String name = "svc";
+    private String name = Configuration.SERVICE_NAME;
     private Notices notices = Notices.NONE;
     private List<String> command = List.of();
     private String serviceIp = ServiceNetwork.DEFAULT_SUBNET_IP;
-    private String bridge = ServiceNetwork.DEFAULT_BRIDGE;
-    private int intervalMs = 100;
-    private String replicaEndpoint = "127.0.0.1:40123";
+    private String bridge = Configuration.BRIDGE;
+    private int intervalMs = Configuration.INTERVAL_MS;
+    private String replicaEndpoint = Configuration.REPLICA_ENDPOINT;
     private String listenEndpoint;
-    private Path workDir = Path.of("/dev/shm/understudy");
-    private String metricsHost = "127.0.0.1";
-    private int metricsPort = 9464;
+    private Path workDir = Path.of(Configuration.WORK_DIR);
+    private String metricsHost = Configuration.METRICS_HOST;
+    private int metricsPort = Configuration.PRIMARY_METRICS_PORT;
     private ShipMode shipMode = ShipMode.DELTA;
     private String networkLock;
-    private long replicaTimeoutMs = 2000;
+    private long replicaTimeoutMs = Configuration.REPLICA_TIMEOUT_MS;
     private DirtyTracking dirtyTracking = DirtyTracking.AUTO;
     private boolean verifyMemory;
     private boolean outputCommit = true;
     private OutputCommit.ReplicaLossPolicy replicaLossPolicy = OutputCommit.ReplicaLossPolicy.DEGRADE;
-    private long degradedAfterMs = 2000;
-    private long term = 1;
+    private long degradedAfterMs = Configuration.DEGRADED_AFTER_MS;
+    private long term = Configuration.TERM;
     private final HeartbeatContext heartbeat = new HeartbeatContext();
     private NanoClock nanoClock;
     private CountingErrorHandler errorHandler;

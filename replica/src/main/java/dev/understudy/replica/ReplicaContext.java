@@ -2,6 +2,7 @@ package dev.understudy.replica;
 
 import java.nio.file.Path;
 
+import dev.understudy.core.Configuration;
 import dev.understudy.core.agent.Activity;
 import dev.understudy.core.agent.CountingErrorHandler;
 import dev.understudy.core.agent.Notices;
@@ -19,14 +20,14 @@ import org.agrona.concurrent.SystemNanoClock;
  */
 public final class ReplicaContext
 {
-    private String name = "svc";
+    private String name = Configuration.SERVICE_NAME;
     private Notices notices = Notices.NONE;
-    private String listenEndpoint = "127.0.0.1:40123";
-    private Path workDir = Path.of("/dev/shm/understudy");
+    private String listenEndpoint = Configuration.REPLICA_ENDPOINT;
+    private Path workDir = Path.of(Configuration.WORK_DIR);
     private Path journalDir;
-    private String metricsHost = "127.0.0.1";
-    private int metricsPort = 9465;
-    private long journalBaseIntervalMs = 5 * 60_000;
+    private String metricsHost = Configuration.METRICS_HOST;
+    private int metricsPort = Configuration.REPLICA_METRICS_PORT;
+    private long journalBaseIntervalMs = Configuration.JOURNAL_BASE_MINUTES * 60_000L;
     private RollCycle journalRollCycle = RollCycles.FIVE_MINUTELY;
     private final HeartbeatContext heartbeat = new HeartbeatContext();
     private PrimaryLossHandler primaryLossHandler = PrimaryLossHandler.NONE;

@@ -10,6 +10,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.regex.Pattern;
 
+import dev.understudy.core.Configuration;
 import dev.understudy.core.os.Shell;
 
 /**
@@ -20,7 +21,7 @@ import dev.understudy.core.os.Shell;
 public final class ServiceNetwork implements AutoCloseable
 {
     public static final String BRIDGE_ALIAS = "understudy";
-    public static final String DEFAULT_BRIDGE = "usbr0";
+    public static final String DEFAULT_BRIDGE = Configuration.BRIDGE;
     /** The service namespace's own TCP hash table: 512 KiB, and chains of ~1 socket at 65k connections. */
     static final int SERVICE_TCP_HASH_ENTRIES = 65_536;
     private static final Path NETNS_LOCK = Path.of("/run/understudy-netns.lock");
