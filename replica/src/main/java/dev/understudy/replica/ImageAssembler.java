@@ -64,7 +64,7 @@ final class ImageAssembler
     private String reason = "";
     private int chunksReceived;
     private boolean active;
-    /** The pagemaps of the verified epoch that {@link #apply()} writes; null when none waits. */
+    /** The pagemaps of the verified epoch that {@link #commit()} writes; null when none waits. */
     private Set<String> verifiedPagemaps;
 
     ImageAssembler(final ImageStore store, final PageStore pages)
@@ -155,7 +155,7 @@ final class ImageAssembler
     }
 
     /**
-     * Ends the epoch: checks every digest against what is staged. An accepted epoch waits for {@link #apply()};
+     * Ends the epoch: checks every digest against what is staged. An accepted epoch waits for {@link #commit()};
      * an epoch of page deltas first has the space of its joining pages reserved in the page store, so that
      * writing it cannot run out of room after it was acknowledged.
      */
@@ -231,11 +231,11 @@ final class ImageAssembler
     }
 
     /**
-     * Writes the epoch that {@link #end} accepted into the page store. On failure the held image matches no
-     * epoch (pages half-written): the caller drops it ({@link #dropImage}), and the next epoch the primary
-     * sends is refused until a whole image comes.
+     * Writes the epoch that {@link #end} accepted into the page store and makes it the image store's current
+     * epoch. On failure the held image matches no epoch (pages half-written): the caller drops it
+     * ({@link #dropImage}), and the next epoch the primary sends is refused until a whole image comes.
      */
-    void apply() throws IOException
+    void commit() throws IOException
     {
         final Set<String> pagemaps = verifiedPagemaps;
         if (pagemaps == null)
@@ -244,6 +244,11 @@ final class ImageAssembler
         }
         verifiedPagemaps = null;
         applyPages(pagemaps);
+        // The image store's directories, the page store and the files' digests advance together, here only.
+        store.commit(epoch);
+        pages.endApply();
+        committedDigests = stagedDigests;
+        stagedDigests = new HashMap<>();
     }
 
     /** Whatever is staged or held is dropped: the image store and page store then match no epoch. */
@@ -257,7 +262,7 @@ final class ImageAssembler
 
     /**
      * For an epoch whose pages images are all deltas: allocates, in the page store, the pages that join the
-     * image, so that {@link #apply()} only overwrites space already held (a full disk then refuses the epoch
+     * image, so that {@link #commit()} only overwrites space already held (a full disk then refuses the epoch
      * before it is acknowledged, not after). Returns false when a pages image came whole (nothing reserved) or
      * the file system cannot allocate ahead.
      */
@@ -299,13 +304,6 @@ final class ImageAssembler
     }
 
     /** The staged epoch was committed: its pages are whole in the store, its files' digests known. */
-    void committed() throws IOException
-    {
-        pages.endApply();
-        committedDigests = stagedDigests;
-        stagedDigests = new HashMap<>();
-    }
-
     /** The held image can no longer be trusted (pages half-written): drop it all; the next epoch must be whole. */
     private void forgetImage()
     {

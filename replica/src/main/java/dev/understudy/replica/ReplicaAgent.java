@@ -222,9 +222,7 @@ final class ReplicaAgent implements Agent
         }
         try
         {
-            assembler.apply();
-            store.commit(outcome.epoch());
-            assembler.committed();
+            assembler.commit();
         }
         catch (final IOException | RuntimeException ex)
         {
