@@ -24,6 +24,6 @@ final class AckAdapter implements FragmentHandler
             return;
         }
         ack.wrap(buffer, offset);
-        agent.onAck(ack.epoch(), ack.status(), ack.imageHash(), System.nanoTime());
+        agent.onAck(ack.epoch(), ack.status(), ack.imageHash());
     }
 }

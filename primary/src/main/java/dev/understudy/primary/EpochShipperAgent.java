@@ -103,9 +103,9 @@ final class EpochShipperAgent implements Agent
     }
 
     /** The replica answered epoch: an exact image releases the epoch's output. */
-    void onAck(final long epoch, final int status, final long replicaDigest, final long nowNs)
+    void onAck(final long epoch, final int status, final long replicaDigest)
     {
-        if (tracker.onAck(epoch, status, replicaDigest, nowNs) && outputCommit != null)
+        if (tracker.onAck(epoch, status, replicaDigest, clock.nanoTime()) && outputCommit != null)
         {
             outputCommit.acknowledged(epoch);
         }
