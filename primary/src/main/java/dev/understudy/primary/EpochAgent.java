@@ -164,6 +164,10 @@ final class EpochAgent implements Agent
         {
             if (message instanceof EpochLoopMessage.ReplicaConnection connection)
             {
+                if (connection.connected() && !replicaConnected)
+                {
+                    nextEpochNs = clock.nanoTime() + intervalNs; // the first checkpoint is an interval after it
+                }
                 replicaConnected = connection.connected();
             }
             else if (message instanceof EpochLoopMessage.FullDumpNeeded)

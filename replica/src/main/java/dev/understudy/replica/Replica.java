@@ -3,6 +3,8 @@ package dev.understudy.replica;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.util.Map;
+import java.util.Queue;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
 import dev.understudy.core.aeron.EmbeddedAeron;
@@ -22,6 +24,7 @@ import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import org.agrona.CloseHelper;
 import org.agrona.concurrent.AgentRunner;
+import org.agrona.concurrent.ManyToOneConcurrentLinkedQueue;
 
 /** {@code understudy replica}: receives epochs, rebuilds and journals them, acknowledges. */
 public final class Replica implements AutoCloseable
@@ -32,6 +35,10 @@ public final class Replica implements AutoCloseable
     private final ReplicaMetrics metrics = new ReplicaMetrics(registry);
     /** Epochs arriving: while there are none, this side's threads park longer. */
     private final Activity activity;
+    /** Takeovers fence the receiver through its agent's queue. */
+    private final Queue<ReplicaAgent.Fence> fences = new ManyToOneConcurrentLinkedQueue<>();
+    /** Set once a fence was applied: the image no longer changes. */
+    private volatile boolean receiverStopped;
     private final CountingErrorHandler errors;
     private ImageStore store;
     private PageStore pages;
@@ -88,7 +95,7 @@ public final class Replica implements AutoCloseable
         // Quiet: an epoch after a quiet stretch waits for the media driver (10 ms parks) anyway.
         runner = new AgentRunner(QuietIdleStrategy.lazy(activity, 20), this::onError, null,
             new ReplicaAgent(context, state, metrics, observer, epochs, assembler, store, journal, acks, detector,
-                terms));
+                terms, fences));
         AgentRunner.startOnThread(runner);
 
         final HeartbeatMetrics heartbeatMetrics = new HeartbeatMetrics(registry);
@@ -153,11 +160,14 @@ public final class Replica implements AutoCloseable
     public long fence() throws InterruptedException
     {
         final long term = terms.next();
-        state.fencedTerm = term;
-        if (Await.value(() -> state.fenceApplied == term || runner.isClosed() ? Boolean.TRUE : null, 10_000, 1) == null)
+        state.fencedTerm = term; // heartbeats announce the new term from now on
+        final ReplicaAgent.Fence fence = new ReplicaAgent.Fence(term, new CompletableFuture<>());
+        fences.offer(fence);
+        if (Await.value(() -> fence.applied().isDone() || runner.isClosed() ? Boolean.TRUE : null, 10_000, 1) == null)
         {
             throw new IllegalStateException("the receiver did not stop within 10 s; not restoring");
         }
+        receiverStopped = true;
         return term;
     }
 
@@ -221,7 +231,7 @@ public final class Replica implements AutoCloseable
      */
     public RestorableImage.LaidOut restorableImage() throws IOException
     {
-        if (!(runner == null || runner.isClosed() || (state.fencedTerm > 0 && state.fenceApplied == state.fencedTerm)))
+        if (!(runner == null || runner.isClosed() || receiverStopped))
         {
             throw new IllegalStateException("the replica is still applying epochs: fence or close it first");
         }

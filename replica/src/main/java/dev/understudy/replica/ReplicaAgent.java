@@ -2,6 +2,8 @@ package dev.understudy.replica;
 
 import java.io.IOException;
 import java.nio.file.Files;
+import java.util.Queue;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
 import dev.understudy.core.agent.Activity;
@@ -45,6 +47,14 @@ final class ReplicaAgent implements Agent
     private final NanoClock clock;
     private long lastBaseNs;
     private long lastBeginNs;
+    /** The term this node took over with, once the takeover fenced the receiver; 0 before. */
+    private long fencedTerm;
+    private final Queue<Fence> fences;
+
+    /** A takeover asks the receiver to stop committing; applied completes once it has. */
+    record Fence(long term, CompletableFuture<Void> applied)
+    {
+    }
 
     /**
      * @param context     concluded.
@@ -54,8 +64,9 @@ final class ReplicaAgent implements Agent
     ReplicaAgent(final ReplicaContext context, final ReplicaState state, final ReplicaMetrics metrics,
         final ReplicaObserver observer, final Subscription epochs, final ImageAssembler assembler,
         final ImageStore store, final EpochJournal journal, final AckPublisher acks, final FailureDetector signsOfLife,
-        final TermStore terms)
+        final TermStore terms, final Queue<Fence> fences)
     {
+        this.fences = fences;
         this.errors = context.errorHandler();
         this.clock = context.nanoClock();
         this.epochs = epochs;
@@ -81,10 +92,12 @@ final class ReplicaAgent implements Agent
 
     public int doWork()
     {
-        if (state.fencedTerm > 0 && state.fenceApplied != state.fencedTerm)
+        final Fence fence = fences.poll();
+        if (fence != null)
         {
             assembler.abort();
-            state.fenceApplied = state.fencedTerm; // from here on this thread commits nothing
+            fencedTerm = fence.term(); // from here on this thread commits nothing
+            fence.applied().complete(null);
         }
         int work = acks.retryPending();
         work += epochs.poll(fragments, 64);
@@ -107,7 +120,7 @@ final class ReplicaAgent implements Agent
         }
         lastBeginNs = nowNs;
         final long term = begin.term();
-        if (state.fencedTerm > 0 && term < state.fencedTerm)
+        if (fencedTerm > 0 && term < fencedTerm)
         {
             metrics.staleTermCount.incrementAndGet(); // a superseded primary: its heartbeats answer tell it to stop
             return;
@@ -191,7 +204,7 @@ final class ReplicaAgent implements Agent
     private void endEpoch(final EpochEndCodec end, final DirectBuffer buffer, final int offset, final int length)
         throws IOException
     {
-        if (state.fencedTerm > 0)
+        if (fencedTerm > 0)
         {
             assembler.abort(); // this node took over: its image is what was restored, nothing replaces it
             return;

@@ -15,7 +15,6 @@ final class ReplicaState
     volatile long term;
     /** Set when this node took over: epochs of an older term are refused from then on. */
     volatile long fencedTerm;
-    volatile long fenceApplied;
     volatile boolean primarySuspected;
     volatile String takeover = "";
     volatile TakeoverState takeoverState = TakeoverState.NONE;

@@ -4,11 +4,12 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
+
+import dev.understudy.core.protocol.TermFileCodec;
 
 /**
  * The highest fencing term this node has seen or taken, on disk beside the journal, so a restarted node
@@ -23,14 +24,14 @@ public final class TermStore
     {
         this.file = dir.resolve("term");
         this.state = state;
-        state.term = Files.exists(file) ? Long.parseLong(Files.readString(file).trim()) : 0;
+        state.term = read(dir);
     }
 
     /** The term recorded in a journal directory, 0 when none. */
     public static long read(final Path dir) throws IOException
     {
         final Path file = dir.resolve("term");
-        return Files.exists(file) ? Long.parseLong(Files.readString(file).trim()) : 0;
+        return Files.exists(file) ? TermFileCodec.decode(Files.readAllBytes(file), file.toString()) : 0;
     }
 
     /** Takes the next term in a journal directory whose replica is not running (manual takeover). */
@@ -62,7 +63,7 @@ public final class TermStore
         try (FileChannel channel = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
             StandardOpenOption.TRUNCATE_EXISTING))
         {
-            channel.write(ByteBuffer.wrap((term + "\n").getBytes(StandardCharsets.US_ASCII)));
+            channel.write(ByteBuffer.wrap(TermFileCodec.encode(term)));
             channel.force(true);
         }
         catch (final IOException ex)

@@ -3,6 +3,7 @@ package dev.understudy.core.protocol;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
@@ -16,6 +17,7 @@ import org.junit.jupiter.api.io.TempDir;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class JournalFormatsTest
@@ -35,6 +37,16 @@ class JournalFormatsTest
         assertEquals(42, commit.epoch());
         assertEquals(EpochBeginCodec.FULL_IMAGE, commit.baseEpoch());
         assertEquals(0x1234_5678_9abcL, commit.imageDigest());
+    }
+
+    @Test
+    void termFileRoundTripsAndADamagedOneIsAnError() throws IOException
+    {
+        assertEquals(42, TermFileCodec.decode(TermFileCodec.encode(42), "term"));
+        assertEquals("7\n", new String(TermFileCodec.encode(7), StandardCharsets.US_ASCII));
+        final IOException damaged = assertThrows(IOException.class, () -> TermFileCodec.decode("4x\n".getBytes(), "t"));
+        assertTrue(damaged.getMessage().contains("does not hold a fencing term"), damaged.getMessage());
+        assertThrows(IOException.class, () -> TermFileCodec.decode("-3\n".getBytes(), "t"));
     }
 
     @Test
