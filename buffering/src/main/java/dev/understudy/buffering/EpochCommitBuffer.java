@@ -119,9 +119,9 @@ public final class EpochCommitBuffer implements AutoCloseable
     }
 
     /** Unprotected on purpose (replica lost past the policy's limit): release everything and stop holding. */
-    public void passThrough()
+    public CompletableFuture<Void> passThrough()
     {
-        submit(HolderCommands.Op.PASS_THROUGH, 0);
+        return submit(HolderCommands.Op.PASS_THROUGH, 0);
     }
 
     /** Protection is back: hold output again from now on. */

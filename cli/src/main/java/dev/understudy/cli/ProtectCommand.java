@@ -1,8 +1,11 @@
 package dev.understudy.cli;
 
+import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.Callable;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 import dev.understudy.core.Configuration;
 import dev.understudy.core.criu.CriuNotificationListener;
@@ -104,13 +107,59 @@ final class ProtectCommand implements Callable<Integer>
             .metricsHost(heartbeat.metricsHost);
         heartbeat.applyTo(context.heartbeat());
         final Primary primary = Primary.start(context, EpochObserver.NONE, CriuNotificationListener.NONE);
-        Runtime.getRuntime().addShutdownHook(new Thread(primary::close));
+        final Path pidFile = StopCommand.pidFile(workDir, name);
+        final Path stopServiceFile = StopCommand.stopServiceFile(workDir, name);
+        Files.deleteIfExists(stopServiceFile);
+        Files.writeString(pidFile, Long.toString(ProcessHandle.current().pid()));
+        // SIGTERM (understudy stop, Ctrl-C) ends protection without a failover; the service runs on unless asked.
+        final AtomicBoolean stopping = new AtomicBoolean();
+        final Thread stop = new Thread(() ->
+        {
+            stopping.set(true);
+            try
+            {
+                primary.stop(Files.exists(stopServiceFile));
+            }
+            catch (final InterruptedException ex)
+            {
+                Thread.currentThread().interrupt();
+            }
+            finally
+            {
+                deleteQuietly(pidFile, stopServiceFile);
+            }
+        }, "understudy-stop");
+        Runtime.getRuntime().addShutdownHook(stop);
         System.out.println("understudy protecting '" + name + "' (pid " + primary.service().rootPid() + ", " +
             serviceIp + ") every " + intervalMs + " ms -> replica " + replica + "; status on http://" + heartbeat.metricsHost + ":" +
             primary.statusPort() + "/status");
         primary.awaitTermination();
-        System.err.println("understudy: " + primary.state().lastError());
+        if (stopping.get())
+        {
+            return 0; // stopped on purpose: the stop thread ends it
+        }
+        final String error = primary.state().lastError();
+        if (!error.isEmpty())
+        {
+            System.err.println("understudy: " + error);
+        }
         primary.close();
+        deleteQuietly(pidFile, stopServiceFile);
         return primary.state().fencedByTerm() > 0 ? 3 : 1;
+    }
+
+    private static void deleteQuietly(final Path... files)
+    {
+        for (final Path file : files)
+        {
+            try
+            {
+                Files.deleteIfExists(file);
+            }
+            catch (final IOException ex)
+            {
+                System.err.println("understudy: could not delete " + file + ": " + ex.getMessage());
+            }
+        }
     }
 }

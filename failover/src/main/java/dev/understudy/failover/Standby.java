@@ -59,6 +59,12 @@ public final class Standby implements AutoCloseable
             {
                 standby.onPrimaryBack();
             }
+
+            @Override
+            public void onPrimaryStoodDown(final long term)
+            {
+                standby.onPrimaryStoodDown(term);
+            }
         });
         standby.replica = Replica.start(replicaContext, observer);
         standby.showReady();
@@ -109,6 +115,15 @@ public final class Standby implements AutoCloseable
             suspicionShown = false;
             replica.takeoverStatus(TakeoverState.READY, readyStatus());
         }
+    }
+
+    /** The primary ends protection on purpose: no takeover follows its silence; the image stays for a restore. */
+    private synchronized void onPrimaryStoodDown(final long term)
+    {
+        suspicionShown = true; // a new primary's heartbeat sets the status back to ready (onPrimaryBack)
+        replica.takeoverStatus(TakeoverState.STOOD_DOWN, "the primary of term " + term + " ended protection " +
+            "(understudy stop or SIGTERM): no takeover; the image of epoch " + replica.committedEpoch() + " is kept");
+        takeoverContext.notices().info("primary stood down: protection ended without a takeover");
     }
 
     private synchronized void onPrimaryLost(final long silentMs)

@@ -4,7 +4,9 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.locks.LockSupport;
 
 import dev.understudy.buffering.CommitBufferConfig;
@@ -287,6 +289,44 @@ public final class Primary implements AutoCloseable
         {
             Thread.sleep(100);
         }
+    }
+
+    /**
+     * Ends protection without a failover: the replica is told first (heartbeats of role standing-down, until a
+     * few went out or 2 s passed) so it keeps its image and does not take over; then the epoch loop stops. The
+     * service keeps running unprotected (its held output released, its namespace left in place) unless
+     * stopService, when it dies with everything else.
+     */
+    public void stop(final boolean stopService) throws InterruptedException
+    {
+        if (heartbeatRunner != null && !heartbeatRunner.isClosed())
+        {
+            state.standingDown = true;
+            Await.value(() -> state.standDownHeartbeats >= 3 ? Boolean.TRUE : null, 2_000, 5);
+        }
+        if (stopService)
+        {
+            close();
+            return;
+        }
+        state.phase = PrimaryState.Phase.STOPPED;
+        CloseHelper.quietCloseAll(heartbeatRunner, epochRunner, shipperRunner);
+        if (commitBuffer != null)
+        {
+            try
+            {
+                commitBuffer.passThrough().get(2, TimeUnit.SECONDS); // nothing more will be acknowledged
+            }
+            catch (final ExecutionException | TimeoutException ex)
+            {
+                errors.report("releasing the held output at stop failed: " + ex.getMessage(), ex); // TCP resends it
+            }
+        }
+        CloseHelper.quietCloseAll(statusServer, uffdTracker, criu, commitBuffer, aeron);
+        Directories.deleteRecursively(context.runDir());
+        registry.close();
+        context.notices().info("protection of '" + context.name() + "' stopped; the service (pid " +
+            service.rootPid() + ") runs on unprotected in its namespace " + context.networkSpec().netnsName());
     }
 
     public void close()

@@ -35,6 +35,11 @@ final class PrimaryHeartbeat implements HeartbeatSource, HeartbeatListener
 
     public int role()
     {
+        if (state.standingDown)
+        {
+            state.standDownHeartbeats++; // this thread only; read by stop() to know the replica was told
+            return HeartbeatCodec.ROLE_STANDING_DOWN;
+        }
         return HeartbeatCodec.ROLE_PRIMARY;
     }
 

@@ -48,6 +48,9 @@ public final class PrimaryState
     volatile DirtyTracking dirtyTracking = DirtyTracking.CONTENT;
     volatile OutputCommit outputCommit;
     volatile long dumpingEpoch = -1;
+    /** Protection ends on purpose: heartbeats tell the replica to stand down instead of taking over. */
+    volatile boolean standingDown;
+    volatile int standDownHeartbeats;
     volatile boolean replicaSuspected;
     /** The newer term that superseded this primary, or 0. */
     volatile long fencedByTerm;

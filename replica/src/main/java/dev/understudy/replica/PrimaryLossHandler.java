@@ -14,4 +14,9 @@ public interface PrimaryLossHandler
     default void onPrimaryBack()
     {
     }
+
+    /** The primary said it ends protection on purpose: its silence from now on is not a loss. */
+    default void onPrimaryStoodDown(final long term)
+    {
+    }
 }

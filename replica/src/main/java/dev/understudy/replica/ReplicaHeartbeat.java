@@ -39,12 +39,23 @@ final class ReplicaHeartbeat implements HeartbeatSource, HeartbeatListener
     public void onHeartbeat(final long term, final int role, final long epoch)
     {
         state.primarySuspected = false;
+        if (role == HeartbeatCodec.ROLE_STANDING_DOWN && term >= state.term && !state.primaryStoodDown &&
+            state.fencedTerm == 0)
+        {
+            state.primaryStoodDown = true;
+            lossHandler.onPrimaryStoodDown(term);
+        }
+        else if (role == HeartbeatCodec.ROLE_PRIMARY && state.primaryStoodDown)
+        {
+            state.primaryStoodDown = false; // protected again (a new protect): a loss is a loss again
+            lossHandler.onPrimaryBack();
+        }
     }
 
     public void onSuspected(final long silentMs)
     {
         state.primarySuspected = true;
-        if (state.fencedTerm == 0)
+        if (state.fencedTerm == 0 && !state.primaryStoodDown)
         {
             lossHandler.onPrimaryLost(silentMs);
         }
@@ -53,7 +64,7 @@ final class ReplicaHeartbeat implements HeartbeatSource, HeartbeatListener
     public void onAlive()
     {
         state.primarySuspected = false;
-        if (state.fencedTerm == 0)
+        if (state.fencedTerm == 0 && !state.primaryStoodDown)
         {
             lossHandler.onPrimaryBack();
         }

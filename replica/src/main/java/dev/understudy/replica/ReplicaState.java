@@ -16,6 +16,8 @@ final class ReplicaState
     /** Set when this node took over: epochs of an older term are refused from then on. */
     volatile long fencedTerm;
     volatile boolean primarySuspected;
+    /** The primary stood down on purpose (heartbeat thread only writes it). */
+    volatile boolean primaryStoodDown;
     volatile String takeover = "";
     volatile TakeoverState takeoverState = TakeoverState.NONE;
     volatile Map<String, String> takeoverFigures = Map.of();

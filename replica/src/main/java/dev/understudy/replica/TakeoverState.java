@@ -9,6 +9,8 @@ public enum TakeoverState
     READY,
     /** The primary is suspected and takeover is manual: an operator decides. */
     SUSPECTED,
+    /** The primary ended protection on purpose (understudy stop, SIGTERM): no takeover, the image is kept. */
+    STOOD_DOWN,
     /** The primary was lost before one complete epoch arrived: nothing consistent to restore. */
     REFUSED,
     /** Fenced the old primary, restoring the last committed epoch. */

@@ -11,6 +11,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.stream.Stream;
 
+import dev.understudy.core.agent.Await;
 import dev.understudy.core.metrics.StatusView;
 import dev.understudy.core.os.Directories;
 import dev.understudy.core.os.Shell;
@@ -90,6 +91,60 @@ class FailoverFaultsTest
             assertEquals(0, incr.outOfSequence());
             assertEquals(incr.replies(), counter(client, pair.serviceHost()));
             incr.close();
+        }
+    }
+
+    @Test
+    void understudyStopEndsProtectionWithoutATakeoverAndTheServiceRunsOn() throws Exception
+    {
+        final FailoverPair.Config config = FailoverPair.Config.defaults(RUN.resolve("stop"));
+        try (FailoverPair pair = FailoverPair.start(config);
+            ClientNamespace client = new ClientNamespace("usclient", FailoverPair.LAN_BRIDGE, FailoverPair.CLIENT_CIDR, 1))
+        {
+            client.call(() ->
+            {
+                try (RedisClient redis = new RedisClient(pair.serviceHost(), RedisService.PORT, 10_000))
+                {
+                    return redis.call("SET", "kept", "yes");
+                }
+            });
+            assertEquals(0, pair.runOnPrimaryHost("stop.log", pair.stopArguments(), 30_000),
+                "understudy stop: the agent stood down and exited");
+            assertFalse(pair.primaryProcess().isAlive(), "the protect agent is gone");
+            Await.until(() -> StatusView.of(pair.replicaStatus()).state("takeover_state", TakeoverState.class, null) ==
+                TakeoverState.STOOD_DOWN, 5_000, "the replica to hear the primary stand down");
+            Thread.sleep(10 * config.failureTimeoutMs()); // long past the failure detector
+            final Map<String, String> replica = pair.replicaStatus();
+            assertEquals("replica", replica.get("role"), "no takeover: " + replica);
+            assertEquals(TakeoverState.STOOD_DOWN, StatusView.of(replica).state("takeover_state", TakeoverState.class,
+                null), replica.toString());
+            assertTrue(Shell.run("ip", "netns", "pids", "us-" + config.name() + "-r").stdout().isBlank(),
+                "no second copy in the standby namespace");
+            assertEquals("yes", client.call(() ->
+            {
+                try (RedisClient redis = new RedisClient(pair.serviceHost(), RedisService.PORT, 10_000))
+                {
+                    return String.valueOf(redis.call("GET", "kept"));
+                }
+            }), "the one copy runs on, unprotected, with its data");
+        }
+    }
+
+    @Test
+    void understudyStopWithStopServiceEndsBothAndStillNoTakeover() throws Exception
+    {
+        final FailoverPair.Config config = FailoverPair.Config.defaults(RUN.resolve("stop-service"));
+        try (FailoverPair pair = FailoverPair.start(config))
+        {
+            final List<String> stop = new ArrayList<>(pair.stopArguments());
+            stop.add("--stop-service");
+            assertEquals(0, pair.runOnPrimaryHost("stop.log", stop, 30_000));
+            Await.until(() -> StatusView.of(pair.replicaStatus()).state("takeover_state", TakeoverState.class, null) ==
+                TakeoverState.STOOD_DOWN, 5_000, "the replica to hear the primary stand down");
+            Thread.sleep(10 * config.failureTimeoutMs());
+            assertEquals("replica", pair.replicaStatus().get("role"), "no takeover: " + pair.replicaStatus());
+            assertTrue(Shell.run("ip", "netns", "pids", "us-" + config.name()).stdout().isBlank(),
+                "the service stopped with protection");
         }
     }
 

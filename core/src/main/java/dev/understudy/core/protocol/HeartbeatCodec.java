@@ -20,6 +20,8 @@ public final class HeartbeatCodec
     public static final int ROLE_REPLICA = 1;
     /** A former replica that took over: the primary of a newer term, without a replica. */
     public static final int ROLE_PROMOTED = 2;
+    /** A primary ending protection on purpose (understudy stop, SIGTERM): its replica must not take over. */
+    public static final int ROLE_STANDING_DOWN = 3;
 
     private DirectBuffer buffer;
     private int offset;

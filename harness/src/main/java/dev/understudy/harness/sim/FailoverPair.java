@@ -191,6 +191,22 @@ public final class FailoverPair implements Cluster
         return exit;
     }
 
+    /** Runs the understudy command on host a (e.g. stop); returns its exit code. */
+    public int runOnPrimaryHost(final String logName, final List<String> arguments, final long timeoutMs)
+        throws IOException, InterruptedException
+    {
+        final NodeProcess command = NodeProcess.start(hostA.netnsPath(), config.runDir().resolve(logName), arguments);
+        final int exit = command.awaitExit(timeoutMs);
+        command.close();
+        return exit;
+    }
+
+    /** The options `understudy stop` needs to find the primary agent on host a. */
+    public List<String> stopArguments()
+    {
+        return List.of("stop", "--name", config.name(), "--work-dir", workDir("a").toString());
+    }
+
     /** The replica's options a manual takeover on its host needs to find its image and journal. */
     public List<String> takeoverArguments()
     {
