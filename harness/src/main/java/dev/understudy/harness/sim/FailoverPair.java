@@ -185,17 +185,20 @@ public final class FailoverPair implements Cluster
     public int runOnReplicaHost(final String logName, final List<String> arguments, final long timeoutMs)
         throws IOException, InterruptedException
     {
-        final NodeProcess command = NodeProcess.start(hostB.netnsPath(), config.runDir().resolve(logName), arguments);
-        final int exit = command.awaitExit(timeoutMs);
-        command.close();
-        return exit;
+        return runOn(hostB, logName, arguments, timeoutMs);
     }
 
     /** Runs the understudy command on host a (e.g. stop); returns its exit code. */
     public int runOnPrimaryHost(final String logName, final List<String> arguments, final long timeoutMs)
         throws IOException, InterruptedException
     {
-        final NodeProcess command = NodeProcess.start(hostA.netnsPath(), config.runDir().resolve(logName), arguments);
+        return runOn(hostA, logName, arguments, timeoutMs);
+    }
+
+    private int runOn(final SimulatedHost host, final String logName, final List<String> arguments,
+        final long timeoutMs) throws IOException, InterruptedException
+    {
+        final NodeProcess command = NodeProcess.start(host.netnsPath(), config.runDir().resolve(logName), arguments);
         final int exit = command.awaitExit(timeoutMs);
         command.close();
         return exit;
