@@ -5,10 +5,7 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 
-import com.sun.jna.Native;
 import dev.understudy.core.agent.Activity;
-import dev.understudy.core.os.DirectLibC;
-import dev.understudy.core.os.LibC;
 import org.agrona.DirectBuffer;
 import org.agrona.concurrent.UnsafeBuffer;
 
@@ -222,13 +219,12 @@ public final class EpochCommitBuffer implements AutoCloseable
             ready.completeExceptionally(ex);
             return;
         }
-        final int fd = session.fd();
         final UnsafeBuffer received = session.receiveBuffer();
         try
         {
             while (running)
             {
-                int work = receive(received, fd, 64);
+                int work = receive(received, 64);
                 if (work > 0)
                 {
                     activity.active(System.nanoTime()); // the service talks: its side stops being quiet
@@ -238,7 +234,7 @@ public final class EpochCommitBuffer implements AutoCloseable
                 {
                     try
                     {
-                        execute(received, fd, command);
+                        execute(received, command);
                     }
                     catch (final RuntimeException ex)
                     {
@@ -273,25 +269,9 @@ public final class EpochCommitBuffer implements AutoCloseable
         }
     }
 
-    private int receive(final UnsafeBuffer buffer, final int fd, final int limit)
+    private int receive(final UnsafeBuffer buffer, final int limit)
     {
-        int received = 0;
-        while (received < limit)
-        {
-            final long n = DirectLibC.recv(fd, buffer.addressOffset(), buffer.capacity(), LibC.MSG_DONTWAIT);
-            if (n > 0)
-            {
-                NfqueueMessages.forEachPacket(buffer, (int)n, onPacket);
-                received++;
-                continue;
-            }
-            if (n < 0 && Native.getLastError() == LibC.ENOBUFS)
-            {
-                socketOverruns.incrementAndGet();
-                continue;
-            }
-            break;
-        }
+        final int received = session.receive(buffer, limit, onPacket, socketOverruns);
         if (lastCopiedId > droppedThroughId &&
             verdict(config.outputQueue(), lastCopiedId, NetfilterQueueLibrary.NF_DROP, true))
         {
@@ -317,7 +297,7 @@ public final class EpochCommitBuffer implements AutoCloseable
         return false;
     }
 
-    private void execute(final UnsafeBuffer buffer, final int fd, final HolderCommands.Command command)
+    private void execute(final UnsafeBuffer buffer, final HolderCommands.Command command)
     {
         switch (command.op())
         {
@@ -333,7 +313,7 @@ public final class EpochCommitBuffer implements AutoCloseable
             }
             case SEAL ->
             {
-                while (receive(buffer, fd, Integer.MAX_VALUE) > 0)
+                while (receive(buffer, Integer.MAX_VALUE) > 0)
                 {
                     // drain: everything the frozen service produced belongs to this epoch
                 }

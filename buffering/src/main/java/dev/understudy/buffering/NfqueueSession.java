@@ -3,6 +3,7 @@ package dev.understudy.buffering;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.concurrent.atomic.AtomicLong;
 
 import com.sun.jna.Native;
 import com.sun.jna.Pointer;
@@ -108,12 +109,6 @@ final class NfqueueSession implements AutoCloseable
         return queue;
     }
 
-    /** The netlink socket packets are read from and verdicts sent to. */
-    int fd()
-    {
-        return fd;
-    }
-
     /** Where the holder receives the queue socket's messages. */
     UnsafeBuffer receiveBuffer()
     {
@@ -134,6 +129,34 @@ final class NfqueueSession implements AutoCloseable
         pollFds.putShort(14, (short)0);
         DirectLibC.poll(pollFds.addressOffset(), 2, timeoutMs);
         return pollFds.getShort(14) != 0;
+    }
+
+    /**
+     * Reads up to limit netlink messages into buffer without waiting, handing every packet in them to handler;
+     * returns how many were read. Receive-buffer overruns (the kernel dropped packets: the holder fell behind)
+     * are counted in overruns.
+     */
+    int receive(final UnsafeBuffer buffer, final int limit, final NfqueueMessages.PacketHandler handler,
+        final AtomicLong overruns)
+    {
+        int received = 0;
+        while (received < limit)
+        {
+            final long n = DirectLibC.recv(fd, buffer.addressOffset(), buffer.capacity(), LibC.MSG_DONTWAIT);
+            if (n > 0)
+            {
+                NfqueueMessages.forEachPacket(buffer, (int)n, handler);
+                received++;
+                continue;
+            }
+            if (n < 0 && Native.getLastError() == LibC.ENOBUFS)
+            {
+                overruns.incrementAndGet();
+                continue;
+            }
+            return received;
+        }
+        return received;
     }
 
     /** Sends a verdict for packet id, or (batch) for every packet of the queue up to it; false if it failed. */

@@ -5,23 +5,20 @@ import java.util.List;
 
 import dev.understudy.core.Configuration;
 import dev.understudy.core.agent.Activity;
-import dev.understudy.core.agent.CountingErrorHandler;
-import dev.understudy.core.agent.Notices;
+import dev.understudy.core.agent.AgentContext;
 import dev.understudy.core.criu.CriuBinary;
 import dev.understudy.core.criu.KerndatCache;
 import dev.understudy.core.memory.DirtyTracking;
 import dev.understudy.core.net.Endpoints;
 import dev.understudy.core.net.ServiceNetwork;
 import dev.understudy.heartbeat.HeartbeatContext;
-import org.agrona.concurrent.NanoClock;
-import org.agrona.concurrent.SystemNanoClock;
 
 /**
  * Configuration of {@code understudy protect}, with defaults and validation in one place. {@link #conclude()}
  * checks it and resolves what the agents share (CRIU, the dirty tracking the kernel allows, the error handler,
  * the clock, the activity that lets quiet threads sleep), so that {@link Primary} and its agents take only this.
  */
-public final class ProtectContext
+public final class ProtectContext extends AgentContext<ProtectContext>
 {
     /** How each epoch's image is shipped. NAIVE (full image every epoch) is the benchmark baseline. */
     public enum ShipMode
@@ -30,7 +27,6 @@ public final class ProtectContext
     }
 
     private String name = Configuration.SERVICE_NAME;
-    private Notices notices = Notices.NONE;
     private List<String> command = List.of();
     private String serviceIp = ServiceNetwork.DEFAULT_SUBNET_IP;
     private String bridge = Configuration.BRIDGE;
@@ -50,9 +46,6 @@ public final class ProtectContext
     private long degradedAfterMs = Configuration.DEGRADED_AFTER_MS;
     private long term = Configuration.TERM;
     private final HeartbeatContext heartbeat = new HeartbeatContext();
-    private NanoClock nanoClock;
-    private CountingErrorHandler errorHandler;
-    private Activity activity;
     private CriuBinary criuBinary;
     private boolean concluded;
 
@@ -76,18 +69,7 @@ public final class ProtectContext
         ProtectedProcess.resolveExecutable(command.get(0));
         KerndatCache.ensure(criuBinary);
         dirtyTracking = dirtyTracking.resolve(criuBinary);
-        if (errorHandler == null)
-        {
-            errorHandler = new CountingErrorHandler("primary", notices);
-        }
-        if (nanoClock == null)
-        {
-            nanoClock = SystemNanoClock.INSTANCE;
-        }
-        if (activity == null)
-        {
-            activity = new Activity();
-        }
+        concludeAgents("primary");
         concluded = true;
         return this;
     }
@@ -100,42 +82,6 @@ public final class ProtectContext
     public ProtectContext criuBinary(final CriuBinary criuBinary)
     {
         this.criuBinary = criuBinary;
-        return this;
-    }
-
-    /** Every problem of the primary: agents' errors counted, handled ones reported; the last one for status. */
-    public CountingErrorHandler errorHandler()
-    {
-        return errorHandler;
-    }
-
-    public ProtectContext errorHandler(final CountingErrorHandler errorHandler)
-    {
-        this.errorHandler = errorHandler;
-        return this;
-    }
-
-    /** The agents' clock (injected in tests). */
-    public NanoClock nanoClock()
-    {
-        return nanoClock;
-    }
-
-    public ProtectContext nanoClock(final NanoClock nanoClock)
-    {
-        this.nanoClock = nanoClock;
-        return this;
-    }
-
-    /** Checkpoints and packets: while there are none, the primary's threads park longer. */
-    public Activity activity()
-    {
-        return activity;
-    }
-
-    public ProtectContext activity(final Activity activity)
-    {
-        this.activity = activity;
         return this;
     }
 
@@ -180,18 +126,6 @@ public final class ProtectContext
     public String aeronDir()
     {
         return workDir.resolve(name).resolve("aeron-primary").toString();
-    }
-
-    /** Where operator notices go (the command line prints them); discarded by default. */
-    public Notices notices()
-    {
-        return notices;
-    }
-
-    public ProtectContext notices(final Notices notices)
-    {
-        this.notices = notices;
-        return this;
     }
 
     public String name()

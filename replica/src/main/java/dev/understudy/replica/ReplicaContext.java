@@ -3,25 +3,20 @@ package dev.understudy.replica;
 import java.nio.file.Path;
 
 import dev.understudy.core.Configuration;
-import dev.understudy.core.agent.Activity;
-import dev.understudy.core.agent.CountingErrorHandler;
-import dev.understudy.core.agent.Notices;
+import dev.understudy.core.agent.AgentContext;
 import dev.understudy.core.net.Endpoints;
 import dev.understudy.heartbeat.HeartbeatContext;
 import net.openhft.chronicle.queue.RollCycle;
 import net.openhft.chronicle.queue.RollCycles;
-import org.agrona.concurrent.NanoClock;
-import org.agrona.concurrent.SystemNanoClock;
 
 /**
  * Configuration of {@code understudy replica}, with defaults and validation in one place. {@link #conclude()}
  * checks it and resolves what the agents share (error handler, clock, activity), so that {@link Replica} and its
  * agent take only this.
  */
-public final class ReplicaContext
+public final class ReplicaContext extends AgentContext<ReplicaContext>
 {
     private String name = Configuration.SERVICE_NAME;
-    private Notices notices = Notices.NONE;
     private String listenEndpoint = Configuration.REPLICA_ENDPOINT;
     private Path workDir = Path.of(Configuration.WORK_DIR);
     private Path journalDir;
@@ -31,62 +26,12 @@ public final class ReplicaContext
     private RollCycle journalRollCycle = RollCycles.FIVE_MINUTELY;
     private final HeartbeatContext heartbeat = new HeartbeatContext();
     private PrimaryLossHandler primaryLossHandler = PrimaryLossHandler.NONE;
-    private NanoClock nanoClock;
-    private CountingErrorHandler errorHandler;
-    private Activity activity;
 
     /** Validates, then resolves what is unset: a counting error handler reporting to notices, the clock, activity. */
     public ReplicaContext conclude()
     {
         validate();
-        if (errorHandler == null)
-        {
-            errorHandler = new CountingErrorHandler("replica", notices);
-        }
-        if (nanoClock == null)
-        {
-            nanoClock = SystemNanoClock.INSTANCE;
-        }
-        if (activity == null)
-        {
-            activity = new Activity();
-        }
-        return this;
-    }
-
-    /** Every problem of the replica: agents' errors counted, handled ones reported; the last one for status. */
-    public CountingErrorHandler errorHandler()
-    {
-        return errorHandler;
-    }
-
-    public ReplicaContext errorHandler(final CountingErrorHandler errorHandler)
-    {
-        this.errorHandler = errorHandler;
-        return this;
-    }
-
-    /** The agent's clock (injected in tests). */
-    public NanoClock nanoClock()
-    {
-        return nanoClock;
-    }
-
-    public ReplicaContext nanoClock(final NanoClock nanoClock)
-    {
-        this.nanoClock = nanoClock;
-        return this;
-    }
-
-    /** Epochs arriving: while none do, the replica's threads park longer. */
-    public Activity activity()
-    {
-        return activity;
-    }
-
-    public ReplicaContext activity(final Activity activity)
-    {
-        this.activity = activity;
+        concludeAgents("replica");
         return this;
     }
 
@@ -125,18 +70,6 @@ public final class ReplicaContext
     public ReplicaContext journalDir(final Path journalDir)
     {
         this.journalDir = journalDir;
-        return this;
-    }
-
-    /** Where operator notices go (the command line prints them); discarded by default. */
-    public Notices notices()
-    {
-        return notices;
-    }
-
-    public ReplicaContext notices(final Notices notices)
-    {
-        this.notices = notices;
         return this;
     }
 
