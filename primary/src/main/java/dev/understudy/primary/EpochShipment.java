@@ -9,9 +9,9 @@ import java.util.List;
 import org.agrona.CloseHelper;
 
 /**
- * One planned epoch on its way out, sent a few messages per duty cycle so the shipper keeps reading acks in
- * between: begin, every chunk of every file in order, end. A message the publication could not take yet stays
- * with the sink ({@link EpochSink#flush}) and nothing more is encoded until it went.
+ * One planned epoch on its way out: begin, every chunk of every file in order, end, sent by {@link #sendSome} as far
+ * as the sink takes them. A message the publication could not take yet stays with the sink ({@link EpochSink#flush})
+ * and nothing more is encoded until it went; the shipment goes on from there at the next call.
  */
 final class EpochShipment implements AutoCloseable
 {

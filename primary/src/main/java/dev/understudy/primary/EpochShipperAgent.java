@@ -10,13 +10,15 @@ import dev.understudy.core.protocol.EpochBeginCodec;
 import io.aeron.Publication;
 import io.aeron.Subscription;
 import org.agrona.concurrent.Agent;
+import org.agrona.concurrent.BackoffIdleStrategy;
+import org.agrona.concurrent.IdleStrategy;
 import org.agrona.concurrent.NanoClock;
 import org.agrona.concurrent.OneToOneConcurrentArrayQueue;
 
 /**
  * Second stage of the Remus pipeline: while the service runs epoch N+1, this computes epoch N's delta,
- * compresses and ships it a few messages per duty cycle, then hands the dump's slot back. Between them it reads
- * acks (releasing output) and decides "protected". It owns the shipping state and the ack tracker.
+ * compresses and ships it, then hands the dump's slot back. Around that it reads acks (releasing output) and
+ * decides "protected". It owns the shipping state and the ack tracker.
  */
 final class EpochShipperAgent implements Agent
 {
@@ -30,8 +32,8 @@ final class EpochShipperAgent implements Agent
     private final AckTracker tracker;
     private final AckAdapter ackAdapter;
     private final EpochPublisher publisher;
-    /** Messages (chunks of up to 1 MiB) per duty cycle, between which acks are read. */
-    private static final int MESSAGES_PER_DUTY_CYCLE = 8;
+    /** Waits out back pressure inside one shipment: spins, yields, then parks of 1 us growing to 1 ms. */
+    private final IdleStrategy backPressure = new BackoffIdleStrategy(10, 20, 1_000, 1_000_000);
 
     private final ImageDeltaEncoder encoder = new ImageDeltaEncoder();
     private final String ackEndpoint;
@@ -97,7 +99,7 @@ final class EpochShipperAgent implements Agent
         }
         if (shipment != null)
         {
-            work += ship(clock.nanoTime());
+            work += ship();
         }
         return work;
     }
@@ -157,27 +159,48 @@ final class EpochShipperAgent implements Agent
     }
 
     /** Sends a few more messages of the shipment; finishes it once all went, gives it up if it cannot go. */
-    private int ship(final long nowNs) throws IOException
+    /**
+     * Sends the whole shipment in this duty cycle, waiting out back pressure (a bounded backoff, given up after the
+     * replica timeout without progress); finishes it, or gives it up if it cannot go. Acks are read before and after,
+     * not between its messages: measured (512 MB, 5,000 SET/s, BBR clients), reading acks between an epoch's
+     * messages put reply p99 at 2.3-3.5 s in six runs, against 0.4-1.7 s in three runs without.
+     */
+    private int ship() throws IOException
     {
-        final int sent;
+        int sent = 0;
+        backPressure.reset();
         try
         {
-            sent = shipment.sendSome(publisher, MESSAGES_PER_DUTY_CYCLE);
+            while (shipment.state() == EpochShipment.State.SENDING)
+            {
+                final int moved = shipment.sendSome(publisher, Integer.MAX_VALUE);
+                final long nowNs = clock.nanoTime();
+                sent += moved;
+                if (moved > 0)
+                {
+                    lastProgressNs = nowNs;
+                    backPressure.reset();
+                }
+                else if (nowNs - lastProgressNs > replicaTimeoutNs)
+                {
+                    break;
+                }
+                else
+                {
+                    backPressure.idle();
+                }
+            }
         }
         catch (final IOException | RuntimeException ex)
         {
             giveUp("shipping epoch " + shipment.epoch() + " failed: " + ex.getMessage());
             throw ex;
         }
-        if (sent > 0)
-        {
-            lastProgressNs = nowNs;
-        }
         if (shipment.state() == EpochShipment.State.SENT)
         {
             finish();
         }
-        else if (shipment.state() == EpochShipment.State.FAILED || nowNs - lastProgressNs > replicaTimeoutNs)
+        else
         {
             giveUp("shipping epoch " + shipment.epoch() + " failed: replica not connected or stalled");
         }
