@@ -3,7 +3,8 @@
  * memstress: a service that changes its memory in every way dirty tracking must follow, for Understudy's
  * --verify-memory tests. Threads write random pages; mappings come and go (mmap, munmap, mremap moving a
  * mapping, MAP_FIXED over a written range, MADV_DONTNEED); a THP region; a written private file mapping;
- * a forked child that keeps writing; children that exec after the tracker has seen them.
+ * guard pages (MADV_GUARD_INSTALL, Linux >= 6.13) that come and go in a written region; a forked child that
+ * keeps writing; children that exec after the tracker has seen them.
  *
  * TCP on port 7100, one command per line:
  *   pause   stop changing memory (threads park); answers "paused"
@@ -37,8 +38,14 @@
 #define THP_SIZE (8UL << 20)
 #define FILE_SIZE (1UL << 20)
 #define SLOTS 16
+#define GUARDED_PAGES 64
 
-static uint8_t *main_region, *thp_region, *file_region;
+#ifndef MADV_GUARD_INSTALL
+#define MADV_GUARD_INSTALL 102
+#define MADV_GUARD_REMOVE 103
+#endif
+
+static uint8_t *main_region, *thp_region, *file_region, *guarded_region;
 static uint8_t *slots[SLOTS];
 static size_t slot_size[SLOTS];
 static atomic_int paused, parked;
@@ -88,7 +95,7 @@ static void *mapper(void *arg)
 		park();
 		pthread_mutex_lock(&slots_lock);
 		int k = rnd(&s) % SLOTS;
-		switch (rnd(&s) % 5) {
+		switch (rnd(&s) % 6) {
 		case 0: /* new mapping, written */
 			if (!slots[k]) {
 				slot_size[k] = (1 + rnd(&s) % 64) * PAGE;
@@ -126,6 +133,14 @@ static void *mapper(void *arg)
 		case 4: /* pages dropped: they read as zero again */
 			madvise(main_region + (rnd(&s) % (MAIN_SIZE / PAGE - 8)) * PAGE, 8 * PAGE, MADV_DONTNEED);
 			break;
+		case 5: { /* a guard page moves: the old one reads as zero, then is written; CRIU lists guards apart */
+			size_t from = rnd(&s) % GUARDED_PAGES, to = rnd(&s) % GUARDED_PAGES;
+			if (guarded_region && !madvise(guarded_region + from * PAGE, PAGE, MADV_GUARD_REMOVE)) {
+				guarded_region[from * PAGE + 9] = (uint8_t)rnd(&s);
+				madvise(guarded_region + to * PAGE, PAGE, MADV_GUARD_INSTALL);
+			}
+			break;
+		}
 		}
 		pthread_mutex_unlock(&slots_lock);
 		usleep(2000);
@@ -215,6 +230,12 @@ int main(int argc, char **argv)
 	thp_region = aligned_alloc(2UL << 20, THP_SIZE);
 	madvise(thp_region, THP_SIZE, MADV_HUGEPAGE);
 	memset(thp_region, 1, THP_SIZE);
+	/* Written in full, then every fourth page a guard; a kernel without guard regions just has none. */
+	guarded_region = mmap(NULL, GUARDED_PAGES * PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	memset(guarded_region, 7, GUARDED_PAGES * PAGE);
+	for (size_t i = 0; i < GUARDED_PAGES; i += 4)
+		if (madvise(guarded_region + i * PAGE, PAGE, MADV_GUARD_INSTALL))
+			break;
 	fd = open("memstress.data", O_RDWR | O_CREAT | O_TRUNC, 0600);
 	if (fd < 0 || ftruncate(fd, FILE_SIZE))
 		return 2;
