@@ -32,10 +32,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * uffd-wp dirty tracking against a service written to change its memory every way it can
- * (tests/native/memstress.c: threads, mmap/munmap/mremap/MAP_FIXED/MADV_DONTNEED, THP, guard pages that move, a written private
- * file mapping, a forked writer, children that exec), under --verify-memory: 300 checked epochs without a
- * mismatch, then the restored image computes the checksum the service had. And a service whose seccomp
- * filter kills it on userfaultfd(2) is tracked and lives.
+ * (tests/native/memstress.c: threads, mmap/munmap/mremap/MAP_FIXED/MADV_DONTNEED, THP, guard pages that move,
+ * a written private file mapping, a forked writer, children that exec), under --verify-memory: 300 checked
+ * epochs without a mismatch, then the restored image computes the checksum the service had. And a service
+ * whose seccomp filter kills it on userfaultfd(2) is tracked and lives.
  */
 class MemStressTest
 {
