@@ -3,6 +3,7 @@ package dev.understudy.heartbeat;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
 
+import dev.understudy.core.os.ThreadPriority;
 import io.aeron.FragmentAssembler;
 import io.aeron.Subscription;
 import org.agrona.concurrent.Agent;
@@ -14,6 +15,8 @@ import org.agrona.concurrent.Agent;
 public final class HeartbeatAgent implements Agent
 {
     private final long intervalNs;
+    private final long ownStallNs;
+    private final ThreadPriority.Level priority;
     private final HeartbeatPublisher publisher;
     private final Supplier<String> peerEndpoint;
     private final Subscription subscription;
@@ -35,6 +38,8 @@ public final class HeartbeatAgent implements Agent
         final HeartbeatSource source, final HeartbeatListener listener, final HeartbeatMetrics metrics)
     {
         this.intervalNs = TimeUnit.MILLISECONDS.toNanos(context.intervalMs());
+        this.ownStallNs = context.ownStallNs();
+        this.priority = context.priority();
         this.publisher = publisher;
         this.peerEndpoint = peerEndpoint;
         this.subscription = subscription;
@@ -51,13 +56,23 @@ public final class HeartbeatAgent implements Agent
         return "understudy-heartbeat";
     }
 
+    public void onStart()
+    {
+        // A late heartbeat is a false suspicion: this thread must not queue behind a busy host's other work.
+        metrics.onPriority(ThreadPriority.raiseCurrentThread(priority));
+    }
+
     public int doWork()
     {
         final long nowNs = System.nanoTime();
         int work = 0;
-        if (lastDutyNs != 0 && nowNs - lastDutyNs > detector.timeoutNs())
+        if (lastDutyNs != 0)
         {
-            detector.grace(nowNs); // we were not running: we could not have heard anything
+            metrics.onOwnCycle(nowNs - lastDutyNs, ownStallNs);
+            if (nowNs - lastDutyNs > detector.timeoutNs())
+            {
+                detector.grace(nowNs); // we were not running: we could not have heard anything
+            }
         }
         lastDutyNs = nowNs;
         if (nowNs >= nextSendNs)

@@ -1,6 +1,9 @@
 package dev.understudy.heartbeat;
 
+import java.util.concurrent.TimeUnit;
+
 import dev.understudy.core.Configuration;
+import dev.understudy.core.os.ThreadPriority;
 
 /** Heartbeat interval and failure-detector timeout, with defaults and validation in one place. */
 public final class HeartbeatContext
@@ -10,6 +13,7 @@ public final class HeartbeatContext
 
     private long intervalMs = DEFAULT_INTERVAL_MS;
     private long timeoutMs = DEFAULT_TIMEOUT_MS;
+    private ThreadPriority.Level priority = ThreadPriority.Level.REALTIME;
 
     public HeartbeatContext validate()
     {
@@ -55,5 +59,23 @@ public final class HeartbeatContext
     {
         this.timeoutMs = timeoutMs;
         return this;
+    }
+
+    /** The heartbeat thread's scheduling priority (default real-time, falling back to what is allowed). */
+    public ThreadPriority.Level priority()
+    {
+        return priority;
+    }
+
+    public HeartbeatContext priority(final ThreadPriority.Level priority)
+    {
+        this.priority = priority;
+        return this;
+    }
+
+    /** A duty cycle this late eats half the failure timeout: counted as a stall of this side. */
+    public long ownStallNs()
+    {
+        return TimeUnit.MILLISECONDS.toNanos(timeoutMs) / 2;
     }
 }

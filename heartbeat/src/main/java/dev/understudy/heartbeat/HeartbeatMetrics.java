@@ -1,8 +1,10 @@
 package dev.understudy.heartbeat;
 
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 
+import dev.understudy.core.os.ThreadPriority;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -17,6 +19,9 @@ public final class HeartbeatMetrics
     private final Counter received;
     private final Counter lost;
     private final AtomicLong maxGapUs = new AtomicLong();
+    private final Counter ownStalls;
+    private final AtomicLong maxOwnGapUs = new AtomicLong();
+    private volatile ThreadPriority.Level priority = ThreadPriority.Level.NORMAL;
 
     public HeartbeatMetrics(final MeterRegistry registry)
     {
@@ -29,6 +34,27 @@ public final class HeartbeatMetrics
         lost = Counter.builder("understudy.heartbeat.lost").description("gaps in the peer's heartbeat sequence")
             .register(registry);
         Gauge.builder("understudy.heartbeat.gap.max.ms", maxGapUs, v -> v.get() / 1000.0).register(registry);
+        ownStalls = Counter.builder("understudy.heartbeat.own.stalls")
+            .description("times this side's heartbeat thread itself ran late by half the failure timeout or more " +
+                "(GC, CPU starvation, SIGSTOP)").register(registry);
+        Gauge.builder("understudy.heartbeat.own.gap.max.ms", maxOwnGapUs, v -> v.get() / 1000.0)
+            .description("the longest this side's heartbeat thread went without running its duty cycle")
+            .register(registry);
+    }
+
+    /** One duty cycle of this side's heartbeat thread, gapNs after the previous one. */
+    void onOwnCycle(final long gapNs, final long stallNs)
+    {
+        maxOwnGapUs.accumulateAndGet(gapNs / 1000, Math::max);
+        if (gapNs >= stallNs)
+        {
+            ownStalls.increment();
+        }
+    }
+
+    void onPriority(final ThreadPriority.Level applied)
+    {
+        priority = applied;
     }
 
     void onGap(final long gapNs)
@@ -71,7 +97,16 @@ public final class HeartbeatMetrics
         return maxGapUs.get() / 1000.0;
     }
 
-    /** The status line: is the peer alive, how many heartbeats, the worst gap, how many suspicions. */
+    public double maxOwnGapMs()
+    {
+        return maxOwnGapUs.get() / 1000.0;
+    }
+
+    public long ownStalls()
+    {
+        return (long)ownStalls.count();
+    }
+
     /** What this side knows of its peer; in status as {@code heartbeat_state}. */
     public enum Peer
     {
@@ -85,6 +120,24 @@ public final class HeartbeatMetrics
     public Peer peer(final boolean suspected)
     {
         return suspected ? Peer.SUSPECTED : received() > 0 ? Peer.ALIVE : Peer.UNKNOWN;
+    }
+
+    /**
+     * The status keys of both sides: the peer's state, its worst heartbeat gap and the margin left to the
+     * failure timeout (negative: the timeout was crossed), suspicions, and this side's own worst stall.
+     */
+    public void putStatus(final Map<String, String> map, final String peer, final boolean suspected,
+        final long timeoutMs)
+    {
+        map.put("heartbeat", describe(peer, suspected));
+        map.put("heartbeat_state", peer(suspected).name());
+        map.put("heartbeat_max_gap_ms", String.format("%.1f", maxGapMs()));
+        map.put("heartbeat_timeout_ms", Long.toString(timeoutMs));
+        map.put("heartbeat_margin_ms", String.format("%.1f", timeoutMs - Math.max(maxGapMs(), maxOwnGapMs())));
+        map.put("heartbeat_suspicions", Long.toString(suspicions()));
+        map.put("heartbeat_own_max_gap_ms", String.format("%.1f", maxOwnGapMs()));
+        map.put("heartbeat_own_stalls", Long.toString(ownStalls()));
+        map.put("heartbeat_priority", priority.name());
     }
 
     public String describe(final String peer, final boolean suspected)

@@ -96,7 +96,7 @@ public final class Primary implements AutoCloseable
         Directories.deleteRecursively(context.runDir());
         Files.createDirectories(context.runDir());
 
-        aeron = EmbeddedAeron.launch(context.aeronDir(), activity);
+        aeron = EmbeddedAeron.launch(context.aeronDir(), activity, context.heartbeat().priority());
         final String listen = Endpoints.withFreePort(context.listenEndpoint() != null ? context.listenEndpoint() :
             Endpoints.localAddressTowards(context.replicaEndpoint()) + ":0");
         final Subscription acks = aeron.aeron().addSubscription(Streams.udpChannel(listen), Streams.ACKS);

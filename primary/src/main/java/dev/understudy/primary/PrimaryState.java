@@ -124,10 +124,7 @@ public final class PrimaryState
         final HeartbeatMetrics hb = heartbeats;
         if (hb != null)
         {
-            map.put("heartbeat", hb.describe("replica", replicaSuspected));
-            map.put("heartbeat_state", hb.peer(replicaSuspected).name());
-            map.put("heartbeat_max_gap_ms", String.format("%.1f", hb.maxGapMs()));
-            map.put("heartbeat_suspicions", Long.toString(hb.suspicions()));
+            hb.putStatus(map, "replica", replicaSuspected, context.heartbeat().timeoutMs());
         }
         map.put("interval_ms", Integer.toString(context.intervalMs()));
         map.put("ship_mode", context.shipMode().name().toLowerCase());

@@ -83,7 +83,7 @@ public final class Replica implements AutoCloseable
         Files.createDirectories(context.journalDir());
         journal = new EpochJournal(context.journalDir(), context.journalRollCycle());
         terms = new TermStore(context.journalDir(), state);
-        aeron = EmbeddedAeron.launch(context.aeronDir(), activity);
+        aeron = EmbeddedAeron.launch(context.aeronDir(), activity, context.heartbeat().priority());
         acks = new AckPublisher(aeron.aeron());
         final Subscription epochs = aeron.aeron().addSubscription(Streams.udpChannel(context.listenEndpoint()),
             Streams.EPOCHS);

@@ -49,10 +49,7 @@ final class ReplicaState
         final HeartbeatMetrics hb = heartbeats;
         if (hb != null)
         {
-            map.put("heartbeat", hb.describe("primary", primarySuspected));
-            map.put("heartbeat_state", hb.peer(primarySuspected).name());
-            map.put("heartbeat_max_gap_ms", String.format("%.1f", hb.maxGapMs()));
-            map.put("heartbeat_suspicions", Long.toString(hb.suspicions()));
+            hb.putStatus(map, "primary", primarySuspected, context.heartbeat().timeoutMs());
         }
         if (!serving && !takeover.isEmpty())
         {

@@ -4,6 +4,7 @@ import java.util.concurrent.TimeUnit;
 
 import dev.understudy.core.agent.Activity;
 import dev.understudy.core.agent.QuietIdleStrategy;
+import dev.understudy.core.os.ThreadPriority;
 import io.aeron.Aeron;
 import io.aeron.driver.MediaDriver;
 import io.aeron.driver.ThreadingMode;
@@ -27,16 +28,29 @@ public final class EmbeddedAeron implements AutoCloseable
 
     public static EmbeddedAeron launch(final String aeronDir)
     {
-        return launch(aeronDir, Activity.alwaysActive());
+        return launch(aeronDir, Activity.alwaysActive(), ThreadPriority.Level.NORMAL);
     }
 
-    /** With the driver's and client's threads parking longer while activity is quiet. */
-    public static EmbeddedAeron launch(final String aeronDir, final Activity activity)
+    /**
+     * With the driver's and client's threads parking longer while activity is quiet, and the driver's thread
+     * at driverPriority (at most RAISED: it also carries whole epochs, so never real-time).
+     */
+    public static EmbeddedAeron launch(final String aeronDir, final Activity activity,
+        final ThreadPriority.Level driverPriority)
     {
+        final ThreadPriority.Level priority = driverPriority == ThreadPriority.Level.REALTIME ?
+            ThreadPriority.Level.RAISED : driverPriority;
         final MediaDriver.Context driverContext = new MediaDriver.Context()
             .aeronDirectoryName(aeronDir)
             .threadingMode(ThreadingMode.SHARED)
             .sharedIdleStrategy(QuietIdleStrategy.agents(activity))
+            // Heartbeats go out and come in through this thread: a busy host must not delay them past the
+            // failure timeout.
+            .sharedThreadFactory(runnable -> new Thread(() ->
+            {
+                ThreadPriority.raiseCurrentThread(priority);
+                runnable.run();
+            }))
             .asyncExecutorEnabled(false) // endpoints are addresses: no name resolution to run aside
             .dirDeleteOnStart(true)
             .dirDeleteOnShutdown(true)

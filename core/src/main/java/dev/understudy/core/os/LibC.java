@@ -5,7 +5,10 @@ import com.sun.jna.Library;
 import com.sun.jna.Native;
 import com.sun.jna.Pointer;
 
-/** The few libc calls Java has no API for: SOCK_SEQPACKET unix sockets (CRIU's RPC), setns, prctl, fallocate. */
+/**
+ * The few libc calls Java has no API for: SOCK_SEQPACKET unix sockets (CRIU's RPC), setns, prctl, fallocate,
+ * thread scheduling priority.
+ */
 public interface LibC extends Library
 {
     LibC INSTANCE = Native.load("c", LibC.class);
@@ -67,4 +70,10 @@ public interface LibC extends Library
         throws LastErrorException;
 
     int if_nametoindex(String name);
+
+    /** param: struct sched_param, one int. Returns -1 with errno on failure (no exception). */
+    int sched_setscheduler(int pid, int policy, int[] param);
+
+    /** who 0 with PRIO_PROCESS: the calling thread on Linux. Returns -1 with errno on failure. */
+    int setpriority(int which, int who, int priority);
 }

@@ -113,7 +113,7 @@ public final class IdleBench
      * charged whole ticks for tens of microseconds of work (here 7.9 % sampled against 6.6 % not idle, the same
      * 15 s). The sampled figure is reported beside it.
      */
-    private static long[] machineTicks() throws IOException
+    static long[] machineTicks() throws IOException
     {
         final String[] f = Files.readAllLines(Path.of("/proc/stat")).get(0).trim().split("\\s+");
         long busy = 0;
@@ -125,7 +125,7 @@ public final class IdleBench
     }
 
     /** The CPUs /proc/stat counts (not this process's affinity, which may be narrower). */
-    private static int onlineCpus() throws IOException
+    static int onlineCpus() throws IOException
     {
         return (int)Files.readAllLines(Path.of("/proc/stat")).stream().filter(l -> l.matches("cpu\\d+ .*")).count();
     }

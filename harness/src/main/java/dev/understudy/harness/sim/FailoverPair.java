@@ -43,31 +43,42 @@ public final class FailoverPair implements Cluster
      * @param extraPrimaryArgs further protect options (e.g. --no-output-commit).
      */
     public record Config(String name, String serviceIp, int intervalMs, long failureTimeoutMs, Path runDir,
-        List<String> extraPrimaryArgs, List<String> serviceCommand)
+        List<String> extraPrimaryArgs, List<String> serviceCommand, String heartbeatPriority)
     {
         public static Config defaults(final Path runDir)
         {
-            return new Config("svc", "10.77.0.10/24", 100, 150, runDir, List.of(), RedisService.command());
+            return new Config("svc", "10.77.0.10/24", 100, 150, runDir, List.of(), RedisService.command(), "realtime");
         }
 
         public Config withInterval(final int ms)
         {
-            return new Config(name, serviceIp, ms, failureTimeoutMs, runDir, extraPrimaryArgs, serviceCommand);
+            return new Config(name, serviceIp, ms, failureTimeoutMs, runDir, extraPrimaryArgs, serviceCommand,
+                heartbeatPriority);
         }
 
         public Config withFailureTimeout(final long ms)
         {
-            return new Config(name, serviceIp, intervalMs, ms, runDir, extraPrimaryArgs, serviceCommand);
+            return new Config(name, serviceIp, intervalMs, ms, runDir, extraPrimaryArgs, serviceCommand,
+                heartbeatPriority);
         }
 
         public Config withPrimaryArgs(final List<String> args)
         {
-            return new Config(name, serviceIp, intervalMs, failureTimeoutMs, runDir, args, serviceCommand);
+            return new Config(name, serviceIp, intervalMs, failureTimeoutMs, runDir, args, serviceCommand,
+                heartbeatPriority);
         }
 
         public Config withServiceCommand(final List<String> command)
         {
-            return new Config(name, serviceIp, intervalMs, failureTimeoutMs, runDir, extraPrimaryArgs, command);
+            return new Config(name, serviceIp, intervalMs, failureTimeoutMs, runDir, extraPrimaryArgs, command,
+                heartbeatPriority);
+        }
+
+        /** --heartbeat-priority of both agents: realtime, raised or normal. */
+        public Config withHeartbeatPriority(final String priority)
+        {
+            return new Config(name, serviceIp, intervalMs, failureTimeoutMs, runDir, extraPrimaryArgs, serviceCommand,
+                priority);
         }
     }
 
@@ -119,12 +130,13 @@ public final class FailoverPair implements Cluster
             "--listen", replicaEndpoint, "--name", config.name(), "--service-ip", config.serviceIp(),
             "--metrics-host", HOST_B.ip(), "--metrics-port", Integer.toString(REPLICA_STATUS_PORT),
             "--work-dir", workDir("b").toString(), "--journal-dir", journalDir().toString(),
-            "--failure-timeout-ms", Long.toString(config.failureTimeoutMs())));
+            "--failure-timeout-ms", Long.toString(config.failureTimeoutMs()),
+            "--heartbeat-priority", config.heartbeatPriority()));
         final List<String> protect = new ArrayList<>(List.of("protect", "--replica", replicaEndpoint,
             "--service-ip", config.serviceIp(), "--name", config.name(), "--interval-ms",
             Integer.toString(config.intervalMs()), "--metrics-host", HOST_A.ip(), "--metrics-port",
             Integer.toString(PRIMARY_STATUS_PORT), "--work-dir", workDir("a").toString(), "--failure-timeout-ms",
-            Long.toString(config.failureTimeoutMs())));
+            Long.toString(config.failureTimeoutMs()), "--heartbeat-priority", config.heartbeatPriority()));
         protect.addAll(config.extraPrimaryArgs());
         protect.add("--");
         protect.addAll(config.serviceCommand());
