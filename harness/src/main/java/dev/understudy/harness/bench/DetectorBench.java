@@ -63,14 +63,14 @@ public final class DetectorBench
             while (System.nanoTime() < deadline)
             {
                 TimeUnit.SECONDS.sleep(1);
-                primary = pair.primaryStatus();
                 replica = pair.replicaStatus();
                 takeover = StatusView.of(replica).state("takeover_state", TakeoverState.class, TakeoverState.NONE);
                 if (takeover != TakeoverState.NONE && takeover != TakeoverState.READY)
                 {
                     out.printf("the replica took over from the live primary: %s%n", takeover);
-                    break;
+                    break; // the fenced primary stops: its last status stands
                 }
+                primary = pair.primaryStatus();
             }
             final long[] ticksAfter = IdleBench.machineTicks();
             final long busyTicks = ticksAfter[0] - ticksBefore[0];
@@ -106,15 +106,14 @@ public final class DetectorBench
         }
     }
 
+    /** A figure the agent must report: a missing one is a broken run, never a zero. */
     private static double number(final Map<String, String> status, final String key)
     {
-        try
+        final String value = status.get(key);
+        if (value == null)
         {
-            return Double.parseDouble(status.getOrDefault(key, "NaN"));
+            throw new IllegalStateException("an agent's status has no " + key + " (is it still running?): " + status);
         }
-        catch (final NumberFormatException ex)
-        {
-            return Double.NaN;
-        }
+        return Double.parseDouble(value);
     }
 }
