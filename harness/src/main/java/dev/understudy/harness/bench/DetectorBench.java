@@ -22,25 +22,47 @@ public final class DetectorBench
 {
     private final int durationS;
     private final int hogs;
-    private final String priority;
+    private final List<String> priorities;
     private final Path runDir;
     private final PrintStream out;
 
     /**
-     * @param hogs     busy-looping processes started beside the pair (0: as many as the machine has cores).
-     * @param priority --heartbeat-priority of both agents.
+     * @param hogs       busy-looping processes started beside the pair (0: as many as the machine has cores).
+     * @param priorities --heartbeat-priority of both agents, one run each in this order (e.g. normal as the
+     *                   baseline of realtime under the same load).
      */
-    public DetectorBench(final int durationS, final int hogs, final String priority, final Path runDir,
+    public DetectorBench(final int durationS, final int hogs, final List<String> priorities, final Path runDir,
         final PrintStream out)
     {
         this.durationS = durationS;
         this.hogs = hogs;
-        this.priority = priority;
+        this.priorities = List.copyOf(priorities);
         this.runDir = runDir;
         this.out = out;
     }
 
+    /** One run per priority; false_suspicions and takeovers at the top add up all of them. */
     public Map<String, Object> run() throws Exception
+    {
+        final List<Map<String, Object>> runs = new ArrayList<>();
+        long suspicions = 0;
+        long takeovers = 0;
+        for (final String priority : priorities)
+        {
+            final Map<String, Object> run = run(priority);
+            suspicions += (Long)run.get("false_suspicions");
+            takeovers += (Integer)run.get("takeovers");
+            runs.add(run);
+        }
+        final Map<String, Object> results = new LinkedHashMap<>();
+        results.put("duration_s", durationS);
+        results.put("false_suspicions", suspicions);
+        results.put("takeovers", takeovers);
+        results.put("runs", runs);
+        return results;
+    }
+
+    private Map<String, Object> run(final String priority) throws Exception
     {
         final int hogCount = hogs > 0 ? hogs : IdleBench.onlineCpus();
         out.printf("bench detector: %d s, %d busy processes beside the pair, --heartbeat-priority %s%n", durationS,
