@@ -44,6 +44,10 @@ final class ChaosCluster implements Cluster
     private final String image;
     /** Node addresses, read when a node (re)starts: no exec into a paused node is needed to know them. */
     private final String[] ips = new String[3];
+    /** Which of n1 and n2 runs the primary (roles swap when the old primary's node rejoins as the replica). */
+    private int primaryNode = 1;
+    /** Status port of the agent on n1 and n2 (index 1 and 2): a promoted replica serves on the replica's port. */
+    private final int[] statusPorts = {0, PRIMARY_STATUS, REPLICA_STATUS};
 
     ChaosCluster(final String image)
     {
@@ -109,27 +113,87 @@ final class ChaosCluster implements Cluster
     /** Starts a replica on n2 and a primary protecting Redis on n1; returns when the primary is protected. */
     void startPair(final boolean outputCommit) throws InterruptedException
     {
+        primaryNode = 1;
+        statusPorts[1] = PRIMARY_STATUS;
+        statusPorts[2] = REPLICA_STATUS;
+        startReplica(2);
         final String n1 = ip(1);
-        final String n2 = ip(2);
-        execDetached(node(2), "exec understudy replica --listen " + n2 + ":" + REPLICA_PORT + " --name svc " +
-            "--service-ip " + SERVICE_IP + " --metrics-host " + n2 + " --metrics-port " + REPLICA_STATUS +
-            " --journal-dir /var/tmp/journal >> /var/log/replica.log 2>&1");
-        execDetached(node(1), "exec understudy protect --replica " + n2 + ":" + REPLICA_PORT + " --name svc " +
+        execDetached(node(1), "exec understudy protect --replica " + ip(2) + ":" + REPLICA_PORT + " --name svc " +
             "--service-ip " + SERVICE_IP + " --metrics-host " + n1 + " --metrics-port " + PRIMARY_STATUS +
             (outputCommit ? "" : " --no-output-commit") + " -- redis-server --port 6379 --bind 0.0.0.0 " +
             "--save '' --appendonly no --protected-mode no >> /var/log/primary.log 2>&1");
+        awaitProtected(60_000);
+    }
+
+    /** The replica command, the same on either node: after a takeover it protects the service it restored. */
+    private void startReplica(final int n)
+    {
+        execDetached(node(n), "exec understudy replica --listen " + ip(n) + ":" + REPLICA_PORT + " --name svc " +
+            "--service-ip " + SERVICE_IP + " --metrics-host " + ip(n) + " --metrics-port " + REPLICA_STATUS +
+            " --journal-dir /var/tmp/journal >> /var/log/replica.log 2>&1");
+        statusPorts[n] = REPLICA_STATUS;
+    }
+
+    void awaitProtected(final long timeoutMs) throws InterruptedException
+    {
         Await.until(() -> StatusView.of(primaryStatus()).state("phase", PrimaryState.Phase.class, null) ==
-            PrimaryState.Phase.PROTECTED, 60_000, "the primary on n1 to be protected");
+            PrimaryState.Phase.PROTECTED, timeoutMs, "the primary on n" + primaryNode + " to be protected");
+    }
+
+    /** n1 or n2: the node whose agent is primary now. */
+    int primaryNode()
+    {
+        return primaryNode;
+    }
+
+    /**
+     * After a takeover: the old primary's node comes back (started again if it was killed; a fenced agent given
+     * time to exit) and runs the replica command, as an operator would; the roles swap. The promoted node keeps
+     * the service, its data and its clients' connections.
+     */
+    void rejoinOldPrimary() throws InterruptedException
+    {
+        final int old = primaryNode;
+        restartIfDown(old);
+        // A fenced agent exits by itself; one that hangs on is killed, and no service copy may stay behind.
+        exec(node(old), "for i in $(seq 50); do pgrep -x java >/dev/null || break; sleep 0.1; done; " +
+            "pkill -9 java || true; for ns in $(ip netns list | cut -d' ' -f1); do for p in $(ip netns pids $ns); " +
+            "do kill -9 $p; done; ip netns del $ns; done; pkill -9 redis-server || true; pkill -9 criu || true; true");
+        startReplica(old);
+        primaryNode = 3 - old;
+    }
+
+    /** The replica's node died (kill-replica): it comes back and the replica command runs again there. */
+    void restartReplica() throws InterruptedException
+    {
+        final int replica = 3 - primaryNode;
+        restartIfDown(replica);
+        exec(node(replica), "pkill -9 java || true; true");
+        startReplica(replica);
+    }
+
+    private void restartIfDown(final int n)
+    {
+        final GenericContainer<?> node = node(n);
+        if (!running(node))
+        {
+            Shell.check("docker", "start", node.getContainerId());
+            bridge(node);
+        }
+        exec(node, "for p in $(ps -eo pid=); do kill -CONT $p 2>/dev/null; done; iptables -F INPUT; " +
+            "iptables -F OUTPUT; true");
     }
 
     public Map<String, String> primaryStatus()
     {
-        return StatusClient.fetch(ip(1) + ":" + PRIMARY_STATUS);
+        return StatusClient.fetch(ip(primaryNode) + ":" + statusPorts[primaryNode]);
     }
 
+    /** The replica's status; after a takeover (before the rejoin) the promoted node's. */
     public Map<String, String> replicaStatus()
     {
-        return StatusClient.fetch(ip(2) + ":" + REPLICA_STATUS);
+        final int replica = 3 - primaryNode;
+        return StatusClient.fetch(ip(replica) + ":" + statusPorts[replica]);
     }
 
     /** Stops every agent, service and namespace on n1 and n2 (restarting a killed node): a clean pair. */
@@ -159,21 +223,21 @@ final class ChaosCluster implements Cluster
     public long killPrimary()
     {
         final long at = System.nanoTime();
-        Shell.check("docker", "kill", node(1).getContainerId());
+        Shell.check("docker", "kill", node(primaryNode).getContainerId());
         return at;
     }
 
     public void killReplica()
     {
-        Shell.check("docker", "kill", node(2).getContainerId());
+        Shell.check("docker", "kill", node(3 - primaryNode).getContainerId());
     }
 
     /** SIGSTOP (or SIGCONT) every process of the primary's node: its agent, service and CRIU hang. */
     public void pausePrimary(final boolean pause)
     {
-        if (running(node(1)))
+        if (running(node(primaryNode)))
         {
-            exec(node(1), "for p in $(ps -eo pid=); do [ $p -ne 1 ] && [ $p -ne $$ ] && " +
+            exec(node(primaryNode), "for p in $(ps -eo pid=); do [ $p -ne 1 ] && [ $p -ne $$ ] && " +
                 "kill -" + (pause ? "STOP" : "CONT") + " $p 2>/dev/null; done; true");
         }
     }
@@ -193,7 +257,7 @@ final class ChaosCluster implements Cluster
 
     public boolean primaryHostUp()
     {
-        return running(node(1));
+        return running(node(primaryNode));
     }
 
     /** An agent's log (appended across cycles) into the results directory; works on a killed node too. */

@@ -11,8 +11,10 @@ import java.util.List;
  * @param ratePerClient operations per second each client starts at most.
  * @param faultMs       how long each fault lasts before it is healed.
  * @param resultsDir    where the history, summary and timeline go.
+ * @param restartPair   a fresh pair (new Redis, new keys) every cycle, as before re-protection existed; by
+ *                      default one pair lives through all cycles, the old primary's node rejoining as replica.
  */
 public record ChaosOptions(int cycles, List<String> nemeses, boolean outputCommit, int concurrency,
-    double ratePerClient, long faultMs, Path resultsDir)
+    double ratePerClient, long faultMs, Path resultsDir, boolean restartPair)
 {
 }

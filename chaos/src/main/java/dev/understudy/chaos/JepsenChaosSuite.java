@@ -23,10 +23,13 @@ import dev.understudy.primary.OutputCommit;
 import dev.understudy.replica.TakeoverState;
 
 /**
- * Cycles of: a fresh protected pair (primary on n1, replica on n2 — the harness restarts the pair each
- * cycle, re-protection proper being a later issue), clients on n3 running the workload, a nemesis in the
- * middle, healing, final reads; then the checkers judge the whole history. Results: history.jsonl,
- * summary.json, timeline.svg and the agents' logs.
+ * Cycles of: clients on n3 running the workload against the protected Redis, a nemesis in the middle, healing,
+ * final reads; then the checkers judge the whole history. By default one pair lives through all cycles: after
+ * a takeover the promoted node protects the service and the old primary's node rejoins as its replica, so the
+ * primary alternates n1, n2, n1 ... and the counter and set keep growing across every failover
+ * ({@code pair_restarts} counts the times it had to start afresh). {@link ChaosOptions#restartPair()} gives
+ * the old mode, a fresh pair and fresh keys per cycle. Results: history.jsonl, summary.json, timeline.svg and
+ * the agents' logs.
  */
 public final class JepsenChaosSuite
 {
@@ -47,11 +50,15 @@ public final class JepsenChaosSuite
         final List<Timeline.Window> windows = new ArrayList<>();
         final List<Object> cycleRows = new ArrayList<>();
         int completed = 0;
+        final boolean keepPair = !options.restartPair();
+        int pairStarts = 0;
+        boolean pairUp = false;
         try (ChaosCluster cluster = new ChaosCluster(image);
             ClientNamespace clientNode = ClientNamespace.enter(cluster.clientNetns(), options.concurrency() + 1);
             Generator generator = new Generator(clientNode, options.concurrency(), options.ratePerClient()))
         {
-            final RedisWorkload workload = new RedisWorkload(ChaosCluster.SERVICE_HOST, 6379, CLIENT_TIMEOUT_MS, history);
+            final RedisWorkload workload = new RedisWorkload(ChaosCluster.SERVICE_HOST, 6379, CLIENT_TIMEOUT_MS,
+                history, keepPair);
             for (int cycle = 0; cycle < cycles; cycle++)
             {
                 final Nemesis nemesis = faults.get(cycle % faults.size());
@@ -60,8 +67,15 @@ public final class JepsenChaosSuite
                 row.put("nemesis", nemesis.name());
                 try
                 {
-                    cluster.resetPair();
-                    cluster.startPair(outputCommit);
+                    if (!keepPair || !pairUp)
+                    {
+                        pairUp = false;
+                        cluster.resetPair();
+                        cluster.startPair(outputCommit);
+                        pairStarts++;
+                        pairUp = true;
+                    }
+                    row.put("primary_node", "n" + cluster.primaryNode());
                     generator.start(workload, cycle);
                     Thread.sleep(BEFORE_FAULT_MS);
                     final long start = System.nanoTime();
@@ -71,9 +85,15 @@ public final class JepsenChaosSuite
                     splitBrain(cluster, row);
                     nemesis.heal(cluster);
                     windows.add(new Timeline.Window(nemesis.name() + " #" + cycle, start, System.nanoTime()));
+                    if (keepPair)
+                    {
+                        pairUp = false; // until the pair is whole again
+                        row.put("reprotected_ms", reprotect(cluster));
+                        pairUp = true;
+                    }
                     Thread.sleep(AFTER_HEAL_MS);
                     generator.stop();
-                    row.put("old_primary_after_heal", cluster.primaryHostUp() ?
+                    row.put("old_primary_after_heal", keepPair ? "rejoined as replica" : cluster.primaryHostUp() ?
                         cluster.primaryStatus().getOrDefault("state", cluster.primaryStatus().getOrDefault("error", "?")) :
                         "host down");
                     row.put("final_reads", finalReads(clientNode, workload, cycle) ? "ok" : "INCOMPLETE");
@@ -94,11 +114,17 @@ public final class JepsenChaosSuite
                 cycleRows.add(row);
                 System.out.println("chaos: " + Json.write(row).replace('\n', ' '));
             }
-            cluster.copyLog(1, "/var/log/primary.log", resultsDir.resolve("n1-primary.log"));
-            cluster.copyLog(2, "/var/log/replica.log", resultsDir.resolve("n2-replica.log"));
+            for (final int n : new int[]{1, 2})
+            {
+                cluster.copyLog(n, "/var/log/primary.log", resultsDir.resolve("n" + n + "-primary.log"));
+                cluster.copyLog(n, "/var/log/replica.log", resultsDir.resolve("n" + n + "-replica.log"));
+            }
         }
         history.write(resultsDir.resolve("history.jsonl"));
-        final Map<String, Object> summary = judge(history, cycles, completed, nemeses, outputCommit, cycleRows);
+        final Map<String, Object> summary = judge(history, cycles, keepPair ? 1 : cycles, completed, nemeses,
+            outputCommit, cycleRows);
+        summary.put("pair_restarts", Math.max(0, pairStarts - 1));
+        summary.put("mode", keepPair ? "one pair through all cycles (re-protection)" : "fresh pair every cycle");
         summary.put("concurrency", options.concurrency());
         summary.put("rate_per_client", options.ratePerClient());
         summary.put("fault_ms", options.faultMs());
@@ -131,6 +157,26 @@ public final class JepsenChaosSuite
             mode == OutputCommit.Mode.OFF));
     }
 
+    /**
+     * Makes the pair whole again after the fault, with the same service: the old primary's node rejoins as the
+     * replica after a takeover; a dead replica's node comes back as replica. Returns ms until the primary is
+     * protected again (a replica acknowledged its whole image).
+     */
+    private static long reprotect(final ChaosCluster cluster) throws InterruptedException
+    {
+        final long start = System.nanoTime();
+        if (promoted(cluster))
+        {
+            cluster.rejoinOldPrimary();
+        }
+        else if (!StatusView.of(cluster.replicaStatus()).reachable())
+        {
+            cluster.restartReplica();
+        }
+        cluster.awaitProtected(60_000);
+        return (System.nanoTime() - start) / 1_000_000;
+    }
+
     private static boolean promoted(final Cluster cluster)
     {
         return StatusView.of(cluster.replicaStatus()).state("takeover_state", TakeoverState.class, TakeoverState.NONE) ==
@@ -158,21 +204,22 @@ public final class JepsenChaosSuite
                     final String key = RedisWorkload.registerKey(cycle, k);
                     all &= client.finalRead("read", key, List.of("GET", key), 20_000);
                 }
-                final String counter = RedisWorkload.counterKey(cycle);
+                final String counter = RedisWorkload.counterKey(workload.dataCycle(cycle));
                 all &= client.finalRead("read", counter, List.of("GET", counter), 20_000);
-                final String set = RedisWorkload.setKey(cycle);
+                final String set = RedisWorkload.setKey(workload.dataCycle(cycle));
                 all &= client.finalRead("read", set, List.of("SMEMBERS", set), 20_000);
                 return all;
             }
         });
     }
 
-    static Map<String, Object> judge(final History history, final int cycles, final int completed,
+    /** @param dataCycles how many counters and sets the history holds (one each per cycle, or one shared). */
+    static Map<String, Object> judge(final History history, final int cycles, final int dataCycles, final int completed,
         final List<String> nemeses, final boolean outputCommit, final List<Object> cycleRows)
     {
         final List<CheckResult> results = new ArrayList<>();
         results.add(new LinearizabilityChecker(5_000_000, RedisWorkload::isRegisterKey).check(history));
-        for (int cycle = 0; cycle < cycles; cycle++)
+        for (int cycle = 0; cycle < dataCycles; cycle++)
         {
             results.add(new CounterChecker().check(history, RedisWorkload.counterKey(cycle)));
             results.add(new SetChecker().check(history, RedisWorkload.setKey(cycle)));

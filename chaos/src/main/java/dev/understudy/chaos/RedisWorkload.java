@@ -26,13 +26,26 @@ final class RedisWorkload
     private final int port;
     private final int timeoutMs;
     private final History history;
+    private final boolean sharedData;
 
-    RedisWorkload(final String host, final int port, final int timeoutMs, final History history)
+    /**
+     * @param sharedData the counter and the set are the same keys in every cycle (one pair through all cycles:
+     *                   the data survives every failover); registers stay per cycle either way.
+     */
+    RedisWorkload(final String host, final int port, final int timeoutMs, final History history,
+        final boolean sharedData)
     {
+        this.sharedData = sharedData;
         this.host = host;
         this.port = port;
         this.timeoutMs = timeoutMs;
         this.history = history;
+    }
+
+    /** The cycle whose counter and set keys cycle uses. */
+    int dataCycle(final int cycle)
+    {
+        return sharedData ? 0 : cycle;
     }
 
     static String registerKey(final int cycle, final int k)
@@ -81,12 +94,14 @@ final class RedisWorkload
             }
             else if (pick < 7)
             {
-                perform("incr", counterKey(cycle), null, List.of("INCR", counterKey(cycle)));
+                final String counter = counterKey(dataCycle(cycle));
+                perform("incr", counter, null, List.of("INCR", counter));
             }
             else
             {
                 final String element = Long.toString(UNIQUE.incrementAndGet());
-                perform("add", setKey(cycle), element, List.of("SADD", setKey(cycle), element));
+                final String set = setKey(dataCycle(cycle));
+                perform("add", set, element, List.of("SADD", set, element));
             }
         }
 

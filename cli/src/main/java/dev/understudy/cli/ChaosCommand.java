@@ -41,6 +41,10 @@ final class ChaosCommand implements Callable<Integer>
     @Option(names = "--no-output-commit", description = "protect without output commit (to see what it prevents)")
     boolean noOutputCommit;
 
+    @Option(names = "--restart-pair", description = "start a fresh pair (new Redis, new keys) every cycle instead of " +
+        "keeping one pair through all cycles, the old primary's node rejoining as replica after each takeover")
+    boolean restartPair;
+
     @Option(names = "--results", description = "results directory (default /var/tmp/understudy-chaos/TIMESTAMP)")
     Path results;
 
@@ -54,7 +58,7 @@ final class ChaosCommand implements Callable<Integer>
             LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")));
         Files.createDirectories(dir);
         final Map<String, Object> summary = new JepsenChaosSuite().run(new ChaosOptions(cycles, nemeses, !noOutputCommit,
-            concurrency, rate, faultMs, dir));
+            concurrency, rate, faultMs, dir, restartPair));
         System.out.println(Json.write(summary));
         Understudy.writeJson(json, summary);
         return Boolean.TRUE.equals(summary.get("checker_valid")) ? 0 : 1;

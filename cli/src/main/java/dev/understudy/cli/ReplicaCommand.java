@@ -1,12 +1,16 @@
 package dev.understudy.cli;
 
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 
 import dev.understudy.core.Configuration;
 import dev.understudy.failover.Standby;
 import dev.understudy.failover.TakeoverContext;
+import dev.understudy.primary.Primary;
+import dev.understudy.primary.PrimaryState;
 import dev.understudy.replica.Replica;
 import dev.understudy.replica.ReplicaContext;
 import dev.understudy.replica.ReplicaObserver;
@@ -52,6 +56,19 @@ final class ReplicaCommand implements Callable<Integer>
     @Option(names = "--no-auto-takeover", description = "only report a dead primary; take over with 'understudy takeover'")
     boolean noAutoTakeover;
 
+    @Option(names = "--no-reprotect", description = "after a takeover run the restored service unprotected " +
+        "instead of protecting it as its new primary")
+    boolean noReprotect;
+
+    @Option(names = "--reprotect-replica", paramLabel = "HOST:PORT", description = "after a takeover, ship epochs " +
+        "to a replica there (default: the old primary's host at this replica's --listen port, where " +
+        "'understudy replica' with that --listen makes the old host the replica)")
+    String reprotectReplica;
+
+    @Option(names = "--interval-ms", defaultValue = "" + Configuration.INTERVAL_MS, description = "checkpoint " +
+        "interval once this node took over and protects the service (default ${DEFAULT-VALUE})")
+    int intervalMs;
+
     @Mixin
     HeartbeatOptions heartbeat;
 
@@ -65,29 +82,64 @@ final class ReplicaCommand implements Callable<Integer>
         heartbeat.applyTo(context.heartbeat());
         final Replica replica;
         final AutoCloseable closer;
+        final Standby standby;
         if (serviceIp != null)
         {
-            final Standby standby = Standby.start(context, new TakeoverContext().notices(StderrNotices.INSTANCE)
-                .name(name).serviceIp(serviceIp)
-                .bridge(bridge).workDir(workDir).automatic(!noAutoTakeover), ReplicaObserver.NONE);
+            standby = Standby.start(context, new TakeoverContext().notices(StderrNotices.INSTANCE)
+                .name(name).serviceIp(serviceIp).bridge(bridge).workDir(workDir).automatic(!noAutoTakeover)
+                .reprotect(!noReprotect).reprotectReplica(reprotectReplica).intervalMs(intervalMs),
+                ReplicaObserver.NONE);
             replica = standby.replica();
             closer = standby;
         }
         else
         {
+            standby = null;
             replica = Replica.start(context, ReplicaObserver.NONE);
             closer = replica;
             System.err.println("understudy: no --service-ip: this replica replicates but will not take over");
         }
+        final Path pidFile = StopCommand.pidFile(workDir, name);
+        final Path stopServiceFile = StopCommand.stopServiceFile(workDir, name);
         final CountDownLatch stop = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() ->
         {
+            stopping = true;
+            if (standby != null && Files.exists(stopServiceFile))
+            {
+                standby.closeAndStopService();
+            }
             CloseHelper.quietClose(closer);
             stop.countDown();
         }));
         System.out.println("understudy replica '" + name + "' listening on " + listen + "; images in " +
             replica.context().imagesDir() + "; status on http://" + heartbeat.metricsHost + ":" + replica.statusPort() + "/status");
-        stop.await();
+        while (!stop.await(200, TimeUnit.MILLISECONDS))
+        {
+            final Primary protecting = standby == null ? null : standby.primary();
+            if (protecting == null)
+            {
+                continue;
+            }
+            if (!Files.exists(pidFile))
+            {
+                // Promoted and protecting: 'understudy stop' on this host ends protection here now.
+                Files.deleteIfExists(stopServiceFile);
+                Files.writeString(pidFile, Long.toString(ProcessHandle.current().pid()));
+            }
+            if (!stopping && protecting.state().phase() == PrimaryState.Phase.STOPPED)
+            {
+                // Fenced by a newer takeover, or the service exited: nothing is left to do here.
+                final String error = protecting.state().lastError();
+                System.err.println("understudy: " + (error.isEmpty() ? "the service exited" : error) +
+                    "; rejoin as the replica with this command again");
+                Files.deleteIfExists(pidFile);
+                return protecting.state().fencedByTerm() > 0 ? 3 : 1; // the shutdown hook closes the rest
+            }
+        }
+        Files.deleteIfExists(pidFile);
         return 0;
     }
+
+    private volatile boolean stopping;
 }

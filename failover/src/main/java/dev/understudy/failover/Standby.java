@@ -6,8 +6,12 @@ import java.util.Map;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 import dev.understudy.core.criu.CriuBinary;
+import dev.understudy.core.criu.CriuNotificationListener;
 import dev.understudy.core.net.ServiceNetwork;
 import dev.understudy.core.os.Shell;
+import dev.understudy.primary.EpochObserver;
+import dev.understudy.primary.Primary;
+import dev.understudy.primary.ProtectContext;
 import dev.understudy.replica.PrimaryLossHandler;
 import dev.understudy.replica.Replica;
 import dev.understudy.replica.ReplicaContext;
@@ -34,6 +38,7 @@ public final class Standby implements AutoCloseable
     /** The status shows a suspicion that led to no takeover (refused, or manual); cleared when the primary is back. */
     private volatile boolean suspicionShown;
     private StandbyNetwork standbyNetwork;
+    private volatile Primary primary;
 
     private Standby(final TakeoverContext takeoverContext, final CriuBinary criu)
     {
@@ -179,6 +184,10 @@ public final class Standby implements AutoCloseable
                 "takeover_epoch", Long.toString(epoch),
                 "takeover_netns", report.netns()));
             takeoverContext.notices().info("took over after " + silentMs + " ms of silence: " + report.describe());
+            if (takeoverContext.reprotect())
+            {
+                protectRestored(report);
+            }
         }
         catch (final IOException | RuntimeException | InterruptedException ex)
         {
@@ -189,6 +198,70 @@ public final class Standby implements AutoCloseable
                 takeoverContext.name() + " --service-ip " + takeoverContext.serviceIp() + "'");
             takeoverContext.notices().warning(replica.takeoverStatus());
         }
+    }
+
+    /**
+     * Re-protection: this node is the primary of the restored service now, with the takeover's term. Its
+     * epochs go to the old primary's host (or --reprotect-replica); until a replica there acknowledges a
+     * whole image the service runs unprotected, its output not held. A failure here leaves the service
+     * running unprotected and says so; it never stops the service.
+     */
+    private void protectRestored(final Takeover.Report restored)
+    {
+        final String replicaEndpoint = newReplicaEndpoint();
+        if (replicaEndpoint == null)
+        {
+            takeoverContext.notices().warning("not re-protecting: the old primary's address is unknown; give " +
+                "--reprotect-replica HOST:PORT");
+            return;
+        }
+        final ReplicaContext replicaContext = replica.context();
+        final ProtectContext protect = new ProtectContext().notices(takeoverContext.notices())
+            .name(takeoverContext.name()).serviceIp(takeoverContext.serviceIp()).bridge(takeoverContext.bridge())
+            .workDir(takeoverContext.workDir()).intervalMs(takeoverContext.intervalMs())
+            .replicaEndpoint(replicaEndpoint).metricsHost(replicaContext.metricsHost()).metricsPort(-1)
+            .term(restored.term()).criuBinary(criu)
+            .adopt(restored.pid(), ServiceNetwork.Spec.of(restored.netns().substring(3), takeoverContext.bridge(),
+                takeoverContext.serviceIp()));
+        protect.heartbeat().intervalMs(replicaContext.heartbeat().intervalMs())
+            .timeoutMs(replicaContext.heartbeat().timeoutMs()).priority(replicaContext.heartbeat().priority());
+        try
+        {
+            final Primary started = Primary.start(protect, EpochObserver.NONE, CriuNotificationListener.NONE);
+            replica.serveAs(started::status, started.registry());
+            primary = started;
+            takeoverContext.notices().info("protecting the restored service at term " + restored.term() +
+                "; its replica: " + replicaEndpoint + " (on that host: understudy replica --listen " +
+                replicaEndpoint + " ...)");
+        }
+        catch (final IOException | RuntimeException ex)
+        {
+            replica.takeoverStatus(TakeoverState.PROMOTED, replica.takeoverStatus() + "; NOT re-protected: " +
+                ex.getMessage());
+            takeoverContext.notices().warning("the restored service runs UNPROTECTED: re-protection failed: " +
+                ex.getMessage());
+        }
+    }
+
+    private String newReplicaEndpoint()
+    {
+        if (takeoverContext.reprotectReplica() != null)
+        {
+            return takeoverContext.reprotectReplica();
+        }
+        final String oldPrimary = replica.primaryEndpoint();
+        if (oldPrimary == null)
+        {
+            return null;
+        }
+        final String listen = replica.context().listenEndpoint();
+        return oldPrimary.substring(0, oldPrimary.lastIndexOf(':')) + listen.substring(listen.lastIndexOf(':'));
+    }
+
+    /** The primary protecting the restored service after a takeover, or null. */
+    public Primary primary()
+    {
+        return primary;
     }
 
     public Replica replica()
@@ -213,9 +286,25 @@ public final class Standby implements AutoCloseable
         return suspectedAtMs;
     }
 
-    /** Stops replicating; a service restored here keeps running (it is the service now). */
+    /**
+     * Stops replicating; a service restored here keeps running (it is the service now). A re-protected one is
+     * no longer protected: its replica is told to stand down first, so it does not take over.
+     */
     public void close()
     {
+        final Primary protecting = primary;
+        if (protecting != null)
+        {
+            try
+            {
+                protecting.stop(false);
+            }
+            catch (final InterruptedException ex)
+            {
+                Thread.currentThread().interrupt();
+                protecting.close();
+            }
+        }
         if (replica != null)
         {
             replica.close();
@@ -230,6 +319,12 @@ public final class Standby implements AutoCloseable
     /** Also stops a restored service and removes its namespace (tests, the demo). */
     public void closeAndStopService()
     {
+        final Primary protecting = primary;
+        primary = null;
+        if (protecting != null)
+        {
+            protecting.close(); // the service and its namespace with it
+        }
         close();
         final Takeover.Report restored = report;
         if (restored != null)

@@ -4,6 +4,7 @@ import java.nio.file.Path;
 
 import dev.understudy.core.Configuration;
 import dev.understudy.core.agent.Notices;
+import dev.understudy.core.net.Endpoints;
 import dev.understudy.core.net.ServiceNetwork;
 
 /** What a takeover needs to recreate the service: its name, IP (the MAC follows from it) and bridge. */
@@ -15,6 +16,9 @@ public final class TakeoverContext
     private String bridge = ServiceNetwork.DEFAULT_BRIDGE;
     private Path workDir = Path.of("/dev/shm/understudy");
     private boolean automatic = true;
+    private boolean reprotect = true;
+    private String reprotectReplica;
+    private int intervalMs = Configuration.INTERVAL_MS;
 
     public TakeoverContext validate()
     {
@@ -24,6 +28,14 @@ public final class TakeoverContext
                 "has; its MAC follows from it)");
         }
         ServiceNetwork.Spec.of(name, bridge, serviceIp);
+        if (reprotectReplica != null)
+        {
+            Endpoints.parse(reprotectReplica, "--reprotect-replica");
+        }
+        if (intervalMs < 10 || intervalMs > 60_000)
+        {
+            throw new IllegalArgumentException("--interval-ms must be between 10 and 60000, not " + intervalMs);
+        }
         return this;
     }
 
@@ -38,11 +50,15 @@ public final class TakeoverContext
         return ServiceNetwork.Spec.of(base + suffix, bridge, serviceIp);
     }
 
-    /** The warm standby namespace, built when the replica starts: NAME-r. */
+    /**
+     * The warm standby namespace, built when the replica starts: NAME-r, or NAME-s when NAME-r holds a running
+     * service (one machine simulating both hosts, where the service restored from NAME-r is the primary now).
+     */
     public ServiceNetwork.Spec standbySpec()
     {
         final String base = name.length() > 9 ? name.substring(0, 9) : name;
-        return ServiceNetwork.Spec.of(base + "-r", bridge, serviceIp);
+        final ServiceNetwork.Spec first = ServiceNetwork.Spec.of(base + "-r", bridge, serviceIp);
+        return ServiceNetwork.inUse(first) ? first.withName(base + "-s") : first;
     }
 
     public Path restoreWorkDir()
@@ -115,6 +131,48 @@ public final class TakeoverContext
     public TakeoverContext automatic(final boolean automatic)
     {
         this.automatic = automatic;
+        return this;
+    }
+
+    /**
+     * After a takeover, protect the restored service as its primary (default): epochs go to a replica at
+     * {@link #reprotectReplica()} as soon as one listens there.
+     */
+    public boolean reprotect()
+    {
+        return reprotect;
+    }
+
+    public TakeoverContext reprotect(final boolean reprotect)
+    {
+        this.reprotect = reprotect;
+        return this;
+    }
+
+    /**
+     * Where the replica of the promoted service listens (HOST:PORT); null means the old primary's host at this
+     * replica's own port, so the old primary's host rejoins with the same replica command this host ran.
+     */
+    public String reprotectReplica()
+    {
+        return reprotectReplica;
+    }
+
+    public TakeoverContext reprotectReplica(final String endpoint)
+    {
+        this.reprotectReplica = endpoint;
+        return this;
+    }
+
+    /** The checkpoint interval of the promoted primary. */
+    public int intervalMs()
+    {
+        return intervalMs;
+    }
+
+    public TakeoverContext intervalMs(final int intervalMs)
+    {
+        this.intervalMs = intervalMs;
         return this;
     }
 }

@@ -54,6 +54,18 @@ public final class OutputCommit
         this.degradedAfterNs = TimeUnit.MILLISECONDS.toNanos(degradedAfterMs);
     }
 
+    /**
+     * There is no replica yet (a service restored by a takeover): output passes unprotected from the start,
+     * and holding begins once a replica acknowledges, as after a degraded period.
+     */
+    void startUnprotected()
+    {
+        suspended = true;
+        buffer.passThrough();
+        notices.warning("no replica yet: the service's output passes UNPROTECTED until a replica acknowledges " +
+            "an image");
+    }
+
     EpochCommitBuffer buffer()
     {
         return buffer;

@@ -92,7 +92,8 @@ public final class Primary implements AutoCloseable
 
     private void open(final EpochObserver observer, final CriuNotificationListener notifications) throws IOException
     {
-        network = ServiceNetwork.create(context.networkSpec());
+        final boolean adopting = context.adoptedPid() != 0;
+        network = adopting ? ServiceNetwork.adopt(context.networkSpec()) : ServiceNetwork.create(context.networkSpec());
         Directories.deleteRecursively(context.runDir());
         Files.createDirectories(context.runDir());
 
@@ -113,6 +114,12 @@ public final class Primary implements AutoCloseable
                 activity);
             outputCommit = new OutputCommit(commitBuffer, context.replicaLossPolicy(), context.degradedAfterMs(),
                 context.notices());
+            if (adopting)
+            {
+                // A restored service has no replica yet: holding its output would stall its clients until the
+                // degrade limit; it runs unprotected (loudly) until a replica acknowledges an image.
+                outputCommit.startUnprotected();
+            }
             registerBufferGauges(commitBuffer);
         }
         else
@@ -122,13 +129,24 @@ public final class Primary implements AutoCloseable
         }
         state.outputCommit = outputCommit;
         // A host that died mid-dump may have left CRIU's proc.crtools in the service's working directory.
-        CriuLeftovers.cleanProcMountpoint(ProtectedProcess.WORKING_DIRECTORY, context.notices());
-        service = ProtectedProcess.start(context.command(), context.networkSpec().netnsPath(), Path.of("/dev/null"));
+        if (adopting)
+        {
+            service = ProtectedProcess.adopt(context.adoptedPid());
+        }
+        else
+        {
+            CriuLeftovers.cleanProcMountpoint(ProtectedProcess.WORKING_DIRECTORY, context.notices());
+            service = ProtectedProcess.start(context.command(), context.networkSpec().netnsPath(),
+                Path.of("/dev/null"));
+        }
         state.servicePid = service.rootPid();
         criu = CriuService.start(context.criuBinary(), context.networkSpec().netnsPath(), context.runDir().resolve("criu"));
         tracker = new AckTracker(metrics, observer);
-        statusServer = StatusServer.start(context.metricsHost(), context.metricsPort(), registry,
-            () -> state.toMap(context, tracker, metrics));
+        if (context.metricsPort() >= 0)
+        {
+            statusServer = StatusServer.start(context.metricsHost(), context.metricsPort(), registry,
+                () -> state.toMap(context, tracker, metrics));
+        }
 
         // CRIU's incremental dumps where written pages are tracked; full dumps + content delta otherwise.
         state.dirtyTracking = context.dirtyTracking();
@@ -267,9 +285,10 @@ public final class Primary implements AutoCloseable
         return tracker == null ? -1 : tracker.lastAckedEpoch();
     }
 
+    /** The status server's port, or -1 when it has none (a promoted replica serves the primary's status). */
     public int statusPort()
     {
-        return statusServer.port();
+        return statusServer == null ? -1 : statusServer.port();
     }
 
     public ProtectedProcess service()
@@ -299,6 +318,11 @@ public final class Primary implements AutoCloseable
      */
     public void stop(final boolean stopService) throws InterruptedException
     {
+        if (state.fencedByTerm > 0)
+        {
+            close(); // superseded: the service is gone and its held output must never be released
+            return;
+        }
         if (heartbeatRunner != null && !heartbeatRunner.isClosed())
         {
             state.standingDown = true;

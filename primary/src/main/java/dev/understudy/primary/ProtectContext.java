@@ -47,6 +47,8 @@ public final class ProtectContext extends AgentContext<ProtectContext>
     private long term = Configuration.TERM;
     private final HeartbeatContext heartbeat = new HeartbeatContext();
     private CriuBinary criuBinary;
+    private int adoptedPid;
+    private ServiceNetwork.Spec adoptedNetwork;
     private boolean concluded;
 
     /**
@@ -66,7 +68,10 @@ public final class ProtectContext extends AgentContext<ProtectContext>
         {
             criuBinary = CriuBinary.locate();
         }
-        ProtectedProcess.resolveExecutable(command.get(0));
+        if (adoptedPid == 0)
+        {
+            ProtectedProcess.resolveExecutable(command.get(0));
+        }
         KerndatCache.ensure(criuBinary);
         dirtyTracking = dirtyTracking.resolve(criuBinary);
         concludeAgents("primary");
@@ -87,7 +92,7 @@ public final class ProtectContext extends AgentContext<ProtectContext>
 
     public ProtectContext validate()
     {
-        if (command.isEmpty())
+        if (command.isEmpty() && adoptedPid == 0)
         {
             throw new IllegalArgumentException("no service command: give it after --, e.g. protect ... -- redis-server");
         }
@@ -115,7 +120,25 @@ public final class ProtectContext extends AgentContext<ProtectContext>
 
     public ServiceNetwork.Spec networkSpec()
     {
-        return ServiceNetwork.Spec.of(name, bridge, serviceIp);
+        return adoptedNetwork != null ? adoptedNetwork : ServiceNetwork.Spec.of(name, bridge, serviceIp);
+    }
+
+    /**
+     * Protect a service that already runs (pid, the init of its PID namespace, in the namespace of network)
+     * instead of starting the command: a promoted replica protecting the service it restored. There is no
+     * replica yet, so the service's output is not held until one acknowledges an image.
+     */
+    public ProtectContext adopt(final int pid, final ServiceNetwork.Spec network)
+    {
+        this.adoptedPid = pid;
+        this.adoptedNetwork = network;
+        return this;
+    }
+
+    /** The pid of the service adopted, or 0 when the agent starts the service itself. */
+    public int adoptedPid()
+    {
+        return adoptedPid;
     }
 
     public Path runDir()

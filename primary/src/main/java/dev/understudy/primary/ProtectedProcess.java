@@ -19,21 +19,42 @@ import dev.understudy.core.agent.Await;
  */
 public final class ProtectedProcess implements AutoCloseable
 {
+    /** The process that started the service, or null for a service this agent adopted (a restored one). */
     private final Process launcher;
     private final int rootPid;
+    private final Path workingDirectory;
 
-    private ProtectedProcess(final Process launcher, final int rootPid)
+    private ProtectedProcess(final Process launcher, final int rootPid, final Path workingDirectory)
     {
         this.launcher = launcher;
         this.rootPid = rootPid;
+        this.workingDirectory = workingDirectory;
     }
 
     /** The service runs where the agent was started (it inherits the working directory, as users expect). */
     public static final Path WORKING_DIRECTORY = Path.of("").toAbsolutePath();
 
+    /** Where CRIU may leave its proc mount after a crash mid-dump: the service's root task's cwd. */
     public Path workingDirectory()
     {
-        return WORKING_DIRECTORY;
+        return workingDirectory;
+    }
+
+    /**
+     * A service already running in its namespaces (restored by a takeover): protected from now on without
+     * being started. Its parent is whoever CRIU handed it to, so liveness is read from /proc.
+     */
+    public static ProtectedProcess adopt(final int rootPid)
+    {
+        final Path proc = Path.of("/proc", Integer.toString(rootPid));
+        try
+        {
+            return new ProtectedProcess(null, rootPid, proc.resolve("cwd").toRealPath());
+        }
+        catch (final IOException ex)
+        {
+            throw new IllegalStateException("the service to protect (pid " + rootPid + ") is not running");
+        }
     }
 
     public static ProtectedProcess start(final List<String> command, final Path netns, final Path logFile)
@@ -71,7 +92,7 @@ public final class ProtectedProcess implements AutoCloseable
         }
         if (rootPid != null)
         {
-            return new ProtectedProcess(launcher, rootPid);
+            return new ProtectedProcess(launcher, rootPid, WORKING_DIRECTORY);
         }
         launcher.destroyForcibly();
         throw new IllegalStateException("service did not start within 5 s: " + String.join(" ", command));
@@ -120,18 +141,30 @@ public final class ProtectedProcess implements AutoCloseable
 
     public boolean isAlive()
     {
-        return launcher.isAlive() && Files.exists(Path.of("/proc", Integer.toString(rootPid)));
+        return (launcher == null || launcher.isAlive()) && runningInProc(rootPid);
+    }
+
+    /** Exists and is not a zombie (an adopted service's reaper may be slow to collect it). */
+    private static boolean runningInProc(final int pid)
+    {
+        final String stat = firstLine(Path.of("/proc", Integer.toString(pid), "stat"));
+        final int close = stat.lastIndexOf(')');
+        return close > 0 && close + 2 < stat.length() && stat.charAt(close + 2) != 'Z';
     }
 
     public int exitCode()
     {
-        return launcher.isAlive() ? -1 : launcher.exitValue();
+        return launcher == null || launcher.isAlive() ? -1 : launcher.exitValue();
     }
 
     /** Kills the service's whole PID namespace (killing its init kills every process in it). */
     public void close()
     {
         ProcessHandle.of(rootPid).ifPresent(ProcessHandle::destroyForcibly); // SIGKILL to the namespace's init
+        if (launcher == null)
+        {
+            return;
+        }
         try
         {
             if (!launcher.waitFor(3, TimeUnit.SECONDS))

@@ -2,10 +2,12 @@ package dev.understudy.replica;
 
 import java.io.IOException;
 import java.nio.file.Files;
+import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Queue;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
 
 import dev.understudy.core.aeron.EmbeddedAeron;
 import dev.understudy.core.agent.Activity;
@@ -50,6 +52,8 @@ public final class Replica implements AutoCloseable
     private ImageAssembler assembler;
     private AgentRunner heartbeatRunner;
     private TermStore terms;
+    private volatile Supplier<Map<String, String>> servedStatus;
+    private volatile PrometheusMeterRegistry servedRegistry;
 
     private Replica(final ReplicaContext context)
     {
@@ -90,8 +94,8 @@ public final class Replica implements AutoCloseable
         assembler = new ImageAssembler(store, pages);
         final FailureDetector detector = new FailureDetector(
             TimeUnit.MILLISECONDS.toNanos(context.heartbeat().timeoutMs()));
-        statusServer = StatusServer.start(context.metricsHost(), context.metricsPort(), registry,
-            () -> state.toMap(context, store, metrics, assembler, errors));
+        statusServer = StatusServer.start(context.metricsHost(), context.metricsPort(),
+            () -> servedRegistry != null ? servedRegistry : registry, this::status);
         // Quiet: an epoch after a quiet stretch waits for the media driver (10 ms parks) anyway.
         runner = new AgentRunner(QuietIdleStrategy.lazy(activity, 20), this::onError, null,
             new ReplicaAgent(context, state, metrics, observer, epochs, assembler, store, journal, acks, detector,
@@ -265,7 +269,35 @@ public final class Replica implements AutoCloseable
 
     public Map<String, String> status()
     {
-        return state.toMap(context, store, metrics, assembler, errors);
+        final Supplier<Map<String, String>> served = servedStatus;
+        if (served == null)
+        {
+            return state.toMap(context, store, metrics, assembler, errors);
+        }
+        // Promoted and protecting the service: the primary's status, with how this node came to be primary.
+        final Map<String, String> map = new LinkedHashMap<>(served.get());
+        map.put("takeover_state", state.takeoverState.name());
+        map.put("takeover", state.takeover);
+        map.putAll(state.takeoverFigures);
+        map.put("replica_image", store.currentLink().toString());
+        return map;
+    }
+
+    /**
+     * This node took over and protects the service as its primary now: status and metrics are the primary's
+     * from here on (the receiver stays fenced; the heartbeat still tells the old primary it was superseded).
+     */
+    public void serveAs(final Supplier<Map<String, String>> primaryStatus, final PrometheusMeterRegistry primaryRegistry)
+    {
+        servedRegistry = primaryRegistry;
+        servedStatus = primaryStatus;
+    }
+
+    /** The old primary's ack endpoint (host:port) as its last epoch announced it, or null before any. */
+    public String primaryEndpoint()
+    {
+        final String endpoint = state.primaryEndpoint;
+        return "-".equals(endpoint) ? null : endpoint;
     }
 
     public int statusPort()

@@ -27,8 +27,16 @@ public final class StatusServer implements AutoCloseable
     public static StatusServer start(final String host, final int port, final PrometheusMeterRegistry registry,
         final Supplier<Map<String, String>> status) throws IOException
     {
+        return start(host, port, () -> registry, status);
+    }
+
+    /** The registry scraped may change (a promoted replica serves its primary's metrics from then on). */
+    public static StatusServer start(final String host, final int port,
+        final Supplier<PrometheusMeterRegistry> registry, final Supplier<Map<String, String>> status)
+        throws IOException
+    {
         final HttpServer server = HttpServer.create(new InetSocketAddress(host, port), 16);
-        server.createContext("/metrics", exchange -> respond(exchange, registry.scrape(),
+        server.createContext("/metrics", exchange -> respond(exchange, registry.get().scrape(),
             "text/plain; version=0.0.4"));
         server.createContext("/status", exchange ->
         {

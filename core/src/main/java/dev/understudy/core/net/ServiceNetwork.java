@@ -111,6 +111,27 @@ public final class ServiceNetwork implements AutoCloseable
         return create(spec, true);
     }
 
+    /**
+     * The namespace of a service that already runs (restored by a takeover), taken over by the agent that
+     * protects it from now on: {@link #close()} removes it with the service, as for one it created.
+     */
+    public static ServiceNetwork adopt(final Spec spec)
+    {
+        if (!Files.exists(spec.netnsPath()))
+        {
+            throw new IllegalStateException("network namespace " + spec.netnsName() + " does not exist: " +
+                "nothing to protect there");
+        }
+        return new ServiceNetwork(spec);
+    }
+
+    /** Whether a namespace of that name exists and a process runs in it. */
+    public static boolean inUse(final Spec spec)
+    {
+        return Files.exists(spec.netnsPath()) &&
+            !Shell.run("ip", "netns", "pids", spec.netnsName()).stdout().isBlank();
+    }
+
     private static ServiceNetwork create(final Spec spec, final boolean takeover)
     {
         final boolean bridgeExists = linkExists(spec.bridge());

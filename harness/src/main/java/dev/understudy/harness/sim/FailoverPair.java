@@ -82,13 +82,19 @@ public final class FailoverPair implements Cluster
         }
     }
 
+    private static final String[] HOST_NAMES = {"a", "b"};
+    private static final Ipv4Cidr[] HOST_IPS = {HOST_A, HOST_B};
+
     private final Config config;
     /** Ctrl-C or SIGTERM in the middle: hosts, agents, services and namespaces still go. */
     private final Thread cleanupOnExit = new Thread(this::close, "failover-pair-cleanup");
-    private SimulatedHost hostA;
-    private SimulatedHost hostB;
-    private NodeProcess primary;
-    private NodeProcess replica;
+    /** Host a is node 0, host b node 1; the roles move with takeovers and rejoins. */
+    private final SimulatedHost[] hosts = new SimulatedHost[2];
+    private final NodeProcess[] agents = new NodeProcess[2];
+    private final int[] statusPorts = {PRIMARY_STATUS_PORT, REPLICA_STATUS_PORT};
+    /** The namespace the service runs in on each node while that node is primary (null otherwise). */
+    private final String[] serviceNetns = new String[2];
+    private int primaryNode;
 
     private FailoverPair(final Config config)
     {
@@ -123,16 +129,11 @@ public final class FailoverPair implements Cluster
     {
         cleanLeftovers();
         Files.createDirectories(config.runDir());
-        hostA = SimulatedHost.create("a", LAN_BRIDGE, LAN_GATEWAY, HOST_A);
-        hostB = SimulatedHost.create("b", LAN_BRIDGE, LAN_GATEWAY, HOST_B);
-        final String replicaEndpoint = HOST_B.ip() + ":" + REPLICA_PORT;
-        replica = NodeProcess.start(hostB.netnsPath(), config.runDir().resolve("replica.log"), List.of("replica",
-            "--listen", replicaEndpoint, "--name", config.name(), "--service-ip", config.serviceIp(),
-            "--metrics-host", HOST_B.ip(), "--metrics-port", Integer.toString(REPLICA_STATUS_PORT),
-            "--work-dir", workDir("b").toString(), "--journal-dir", journalDir().toString(),
-            "--failure-timeout-ms", Long.toString(config.failureTimeoutMs()),
-            "--heartbeat-priority", config.heartbeatPriority()));
-        final List<String> protect = new ArrayList<>(List.of("protect", "--replica", replicaEndpoint,
+        hosts[0] = SimulatedHost.create("a", LAN_BRIDGE, LAN_GATEWAY, HOST_A);
+        hosts[1] = SimulatedHost.create("b", LAN_BRIDGE, LAN_GATEWAY, HOST_B);
+        agents[1] = NodeProcess.start(hosts[1].netnsPath(), config.runDir().resolve("replica.log"),
+            replicaArguments(1));
+        final List<String> protect = new ArrayList<>(List.of("protect", "--replica", replicaEndpoint(1),
             "--service-ip", config.serviceIp(), "--name", config.name(), "--interval-ms",
             Integer.toString(config.intervalMs()), "--metrics-host", HOST_A.ip(), "--metrics-port",
             Integer.toString(PRIMARY_STATUS_PORT), "--work-dir", workDir("a").toString(), "--failure-timeout-ms",
@@ -140,17 +141,81 @@ public final class FailoverPair implements Cluster
         protect.addAll(config.extraPrimaryArgs());
         protect.add("--");
         protect.addAll(config.serviceCommand());
-        primary = NodeProcess.start(hostA.netnsPath(), config.runDir().resolve("primary.log"), protect);
+        agents[0] = NodeProcess.start(hosts[0].netnsPath(), config.runDir().resolve("primary.log"), protect);
+        serviceNetns[0] = "us-" + config.name();
+        primaryNode = 0;
         if (awaitProtected)
         {
-            Await.until(() -> StatusView.of(primaryStatus()).state("phase", PrimaryState.Phase.class, null) ==
-                PrimaryState.Phase.PROTECTED, 60_000, "the primary to be protected");
+            awaitProtected(60_000);
         }
         else
         {
             Await.until(() -> StatusView.of(replicaStatus()).state("heartbeat_state", HeartbeatMetrics.Peer.class,
                 null) == HeartbeatMetrics.Peer.ALIVE, 60_000, "the replica to hear the primary");
         }
+    }
+
+    /** Waits until the current primary says it is protected (a replica acknowledged its image). */
+    public void awaitProtected(final long timeoutMs) throws InterruptedException
+    {
+        Await.until(() -> StatusView.of(primaryStatus()).state("phase", PrimaryState.Phase.class, null) ==
+            PrimaryState.Phase.PROTECTED, timeoutMs, "the primary on host " + HOST_NAMES[primaryNode] +
+            " to be protected");
+    }
+
+    private String replicaEndpoint(final int node)
+    {
+        return HOST_IPS[node].ip() + ":" + REPLICA_PORT;
+    }
+
+    /** The replica agent's command on a node: the same on both, so either host can be the replica. */
+    private List<String> replicaArguments(final int node)
+    {
+        final String host = HOST_NAMES[node];
+        return List.of("replica", "--listen", replicaEndpoint(node), "--name", config.name(), "--service-ip",
+            config.serviceIp(), "--metrics-host", HOST_IPS[node].ip(), "--metrics-port",
+            Integer.toString(REPLICA_STATUS_PORT), "--work-dir", workDir(host).toString(), "--journal-dir",
+            journalDir(host).toString(), "--failure-timeout-ms", Long.toString(config.failureTimeoutMs()),
+            "--heartbeat-priority", config.heartbeatPriority(), "--interval-ms", Integer.toString(config.intervalMs()));
+    }
+
+    /**
+     * After a takeover, the old primary's host comes back as the replica of the promoted node: the host is
+     * recreated if it died, a fenced agent still exiting is waited for, and a replica agent starts there with
+     * the same command the other host ran. From then on the roles are swapped (primaryStatus() is the
+     * promoted node's). Returns once the replica agent runs; {@link #awaitProtected} waits for the image.
+     */
+    public void rejoinOldPrimaryAsReplica() throws IOException, InterruptedException
+    {
+        final int old = primaryNode;
+        final int promoted = 1 - old;
+        final Map<String, String> promotedStatus = StatusClient.fetch(HOST_IPS[promoted].ip() + ":" +
+            statusPorts[promoted]);
+        final String netns = promotedStatus.get("takeover_netns");
+        if (netns == null)
+        {
+            throw new IllegalStateException("host " + HOST_NAMES[promoted] + " has not taken over: " + promotedStatus);
+        }
+        if (agents[old] != null && agents[old].isAlive() && agents[old].awaitExit(10_000) == -1)
+        {
+            agents[old].kill();
+        }
+        if (hosts[old] == null || !Files.exists(hosts[old].netnsPath()))
+        {
+            hosts[old] = SimulatedHost.create(HOST_NAMES[old], LAN_BRIDGE, LAN_GATEWAY, HOST_IPS[old]);
+        }
+        serviceNetns[promoted] = netns;
+        serviceNetns[old] = null;
+        agents[old] = NodeProcess.start(hosts[old].netnsPath(), config.runDir().resolve("replica-" +
+            HOST_NAMES[old] + ".log"), replicaArguments(old));
+        statusPorts[old] = REPLICA_STATUS_PORT;
+        primaryNode = promoted;
+    }
+
+    /** Which host runs the primary now: "a" or "b". */
+    public String primaryHost()
+    {
+        return HOST_NAMES[primaryNode];
     }
 
     private Path workDir(final String host)
@@ -160,7 +225,12 @@ public final class FailoverPair implements Cluster
 
     private Path journalDir()
     {
-        return Path.of("/var/tmp/understudy-b-journal");
+        return journalDir(HOST_NAMES[1 - primaryNode]);
+    }
+
+    private static Path journalDir(final String host)
+    {
+        return Path.of("/var/tmp/understudy-" + host + "-journal");
     }
 
     public Config config()
@@ -175,36 +245,38 @@ public final class FailoverPair implements Cluster
 
     public Map<String, String> primaryStatus()
     {
-        return StatusClient.fetch(HOST_A.ip() + ":" + PRIMARY_STATUS_PORT);
+        return StatusClient.fetch(HOST_IPS[primaryNode].ip() + ":" + statusPorts[primaryNode]);
     }
 
+    /** The replica's status; after a takeover (before a rejoin) the promoted node's. */
     public Map<String, String> replicaStatus()
     {
-        return StatusClient.fetch(HOST_B.ip() + ":" + REPLICA_STATUS_PORT);
+        final int node = 1 - primaryNode;
+        return StatusClient.fetch(HOST_IPS[node].ip() + ":" + statusPorts[node]);
     }
 
     public NodeProcess primaryProcess()
     {
-        return primary;
+        return agents[primaryNode];
     }
 
     public NodeProcess replicaProcess()
     {
-        return replica;
+        return agents[1 - primaryNode];
     }
 
     /** Runs another understudy command on the replica's host (e.g. a manual takeover); returns its exit code. */
     public int runOnReplicaHost(final String logName, final List<String> arguments, final long timeoutMs)
         throws IOException, InterruptedException
     {
-        return runOn(hostB, logName, arguments, timeoutMs);
+        return runOn(hosts[1 - primaryNode], logName, arguments, timeoutMs);
     }
 
-    /** Runs the understudy command on host a (e.g. stop); returns its exit code. */
+    /** Runs the understudy command on the primary's host (e.g. stop); returns its exit code. */
     public int runOnPrimaryHost(final String logName, final List<String> arguments, final long timeoutMs)
         throws IOException, InterruptedException
     {
-        return runOn(hostA, logName, arguments, timeoutMs);
+        return runOn(hosts[primaryNode], logName, arguments, timeoutMs);
     }
 
     private int runOn(final SimulatedHost host, final String logName, final List<String> arguments,
@@ -216,23 +288,23 @@ public final class FailoverPair implements Cluster
         return exit;
     }
 
-    /** The options `understudy stop` needs to find the primary agent on host a. */
+    /** The options `understudy stop` needs to find the primary agent on its host. */
     public List<String> stopArguments()
     {
-        return List.of("stop", "--name", config.name(), "--work-dir", workDir("a").toString());
+        return List.of("stop", "--name", config.name(), "--work-dir", workDir(HOST_NAMES[primaryNode]).toString());
     }
 
     /** The replica's options a manual takeover on its host needs to find its image and journal. */
     public List<String> takeoverArguments()
     {
         return List.of("takeover", "--name", config.name(), "--service-ip", config.serviceIp(), "--work-dir",
-            workDir("b").toString(), "--journal-dir", journalDir().toString());
+            workDir(HOST_NAMES[1 - primaryNode]).toString(), "--journal-dir", journalDir().toString());
     }
 
     /** The replica's images directory (its committed files, page store and restore layouts). */
     public Path replicaImages()
     {
-        return workDir("b").resolve(config.name()).resolve("replica");
+        return workDir(HOST_NAMES[1 - primaryNode]).resolve(config.name()).resolve("replica");
     }
 
     public Path journal()
@@ -247,16 +319,16 @@ public final class FailoverPair implements Cluster
     public long killPrimary()
     {
         final long at = System.nanoTime();
-        primary.kill();
-        killNamespace("us-" + config.name());
-        hostA.close();
+        agents[primaryNode].kill();
+        killNamespace(serviceNetns[primaryNode]);
+        hosts[primaryNode].close();
         return at;
     }
 
-    /** The replica agent is SIGKILLed; host b and its standby namespace stay. */
+    /** The replica agent is SIGKILLed; its host and standby namespace stay. */
     public void killReplica()
     {
-        replica.kill();
+        agents[1 - primaryNode].kill();
     }
 
     /**
@@ -265,11 +337,12 @@ public final class FailoverPair implements Cluster
      */
     public void partition(final boolean cut)
     {
-        for (final SimulatedHost host : List.of(hostA, hostB))
+        for (int node = 0; node < 2; node++)
         {
+            final SimulatedHost host = hosts[node];
             if (host != null && Files.exists(host.netnsPath()))
             {
-                final String other = (host == hostA ? HOST_B : HOST_A).ip();
+                final String other = HOST_IPS[1 - node].ip();
                 for (final String chain : List.of("INPUT -s ", "OUTPUT -d "))
                 {
                     final String[] rule = (chain + other + " -j DROP").split(" ");
@@ -289,14 +362,14 @@ public final class FailoverPair implements Cluster
 
     public boolean primaryHostUp()
     {
-        return primary != null && primary.isAlive();
+        return agents[primaryNode] != null && agents[primaryNode].isAlive();
     }
 
     /** SIGSTOP (or SIGCONT) the primary agent and its service: a host that hangs, then resumes. */
     public void pausePrimary(final boolean stop)
     {
-        primary.pause(stop);
-        for (final String pid : pids("us-" + config.name()))
+        agents[primaryNode].pause(stop);
+        for (final String pid : pids(serviceNetns[primaryNode]))
         {
             Shell.run("kill", stop ? "-STOP" : "-CONT", pid);
         }
@@ -338,20 +411,25 @@ public final class FailoverPair implements Cluster
         ServiceNetwork.killAndDelete(netns);
     }
 
-    /** Namespaces of this service: the primary's, the standby's (us-NAME-r), any a retry created (us-NAMEtTERM). */
+    /**
+     * Namespaces of this service: the primary's, the standbys' (us-NAME-r, us-NAME-s), any a retry created
+     * (us-NAMEtTERM).
+     */
     private void cleanLeftovers()
     {
         for (final String line : Shell.run("ip", "netns", "list").stdout().split("\n"))
         {
             final String ns = line.split(" ")[0].trim();
-            if (ns.equals("us-" + config.name()) || ns.matches("us-" + config.name() + "(t[0-9]+|-r)"))
+            if (ns.equals("us-" + config.name()) || ns.matches("us-" + config.name() + "(t[0-9]+|-r|-s)"))
             {
                 killNamespace(ns);
             }
         }
-        Directories.deleteRecursively(workDir("a"));
-        Directories.deleteRecursively(workDir("b"));
-        Directories.deleteRecursively(journalDir());
+        for (final String host : HOST_NAMES)
+        {
+            Directories.deleteRecursively(workDir(host));
+            Directories.deleteRecursively(journalDir(host));
+        }
     }
 
     public synchronized void close()
@@ -364,23 +442,21 @@ public final class FailoverPair implements Cluster
         {
             // called by the hook itself
         }
-        if (primary != null)
+        for (final NodeProcess agent : agents)
         {
-            primary.pause(false);
-            primary.close();
-        }
-        if (replica != null)
-        {
-            replica.close();
+            if (agent != null)
+            {
+                agent.pause(false);
+                agent.close();
+            }
         }
         cleanLeftovers();
-        if (hostA != null)
+        for (final SimulatedHost host : hosts)
         {
-            hostA.close();
-        }
-        if (hostB != null)
-        {
-            hostB.close();
+            if (host != null)
+            {
+                host.close();
+            }
         }
         ServiceNetwork.removeBridgeIfUnused(LAN_BRIDGE);
     }

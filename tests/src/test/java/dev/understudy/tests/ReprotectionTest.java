@@ -1,0 +1,115 @@
+package dev.understudy.tests;
+
+import java.nio.file.Path;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+import dev.understudy.core.agent.Await;
+import dev.understudy.core.metrics.StatusView;
+import dev.understudy.harness.jepsen.CounterChecker;
+import dev.understudy.harness.jepsen.History;
+import dev.understudy.harness.jepsen.Op;
+import dev.understudy.harness.sim.ClientNamespace;
+import dev.understudy.harness.sim.FailoverPair;
+import dev.understudy.harness.workload.IncrementClient;
+import dev.understudy.harness.workload.RedisClient;
+import dev.understudy.harness.workload.RedisService;
+import dev.understudy.primary.OutputCommit;
+import dev.understudy.primary.PrimaryState;
+import dev.understudy.replica.TakeoverState;
+import org.junit.jupiter.api.Test;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * Issue 10, re-protection: the same Redis and the same client connection through several host deaths,
+ * alternating hosts. After each takeover the promoted node protects the restored service; the dead host
+ * comes back as its replica with the ordinary replica command; protection (output held per epoch) resumes;
+ * the next kill hits the promoted node. No acknowledged increment is lost or doubled across all of them.
+ */
+class ReprotectionTest
+{
+    private static final int KILLS = Integer.getInteger("understudy.reprotection.kills", 3);
+
+    @Test
+    void theServiceSurvivesFailoverAfterFailoverAlternatingHosts() throws Exception
+    {
+        final FailoverPair.Config config = FailoverPair.Config.defaults(Path.of("target/reprotection"));
+        try (FailoverPair pair = FailoverPair.start(config);
+            ClientNamespace client = new ClientNamespace("usclient", FailoverPair.LAN_BRIDGE,
+                FailoverPair.CLIENT_CIDR, 1))
+        {
+            final String host = pair.serviceHost();
+            final IncrementClient incr = client.call(() -> new IncrementClient(host, RedisService.PORT, "counter", 5))
+                .start();
+            try
+            {
+                Thread.sleep(1_000);
+                for (int kill = 0; kill < KILLS; kill++)
+                {
+                    final String killedHost = pair.primaryHost();
+                    final long repliesBefore = incr.replies();
+                    final long killedAt = pair.killPrimary();
+                    final Map<String, String> promoted = pair.awaitTakeover(30_000);
+                    assertEquals(TakeoverState.PROMOTED, StatusView.of(promoted).state("takeover_state",
+                        TakeoverState.class, TakeoverState.NONE), "kill " + kill + ": " + promoted);
+                    final Long firstReply = Await.value(() -> incr.firstReplyAtOrAfter(killedAt) > 0 ?
+                        incr.firstReplyAtOrAfter(killedAt) : null, 30_000, 1);
+                    assertTrue(firstReply != null, "kill " + kill + ": no reply after the kill: " + incr.error());
+                    System.out.println("kill " + kill + " of host " + killedHost + ": first reply " +
+                        TimeUnit.NANOSECONDS.toMillis(firstReply - killedAt) + " ms after the kill; " +
+                        promoted.get("takeover"));
+                    // The promoted node protects the service but has no replica yet: output flows unheld.
+                    final Map<String, String> alone = Await.value(() ->
+                    {
+                        final Map<String, String> status = pair.replicaStatus();
+                        return status.containsKey("output_commit_mode") ? status : null;
+                    }, 10_000, 20);
+                    assertTrue(alone != null, "kill " + kill + ": the promoted node does not protect: " +
+                        pair.replicaStatus());
+                    assertEquals("primary", alone.get("role"), "kill " + kill + ": " + alone);
+
+                    pair.rejoinOldPrimaryAsReplica();
+                    pair.awaitProtected(60_000);
+                    final Map<String, String> protectedAgain = pair.primaryStatus();
+                    assertEquals(OutputCommit.Mode.HOLDING, StatusView.of(protectedAgain).state("output_commit_mode",
+                        OutputCommit.Mode.class, null), "kill " + kill + ": " + protectedAgain);
+                    assertEquals(PrimaryState.Phase.PROTECTED, StatusView.of(protectedAgain).state("phase",
+                        PrimaryState.Phase.class, null));
+                    assertTrue(!pair.primaryHost().equals(killedHost), "the service moved to the other host");
+                    // Epochs acknowledged by the rejoined replica after protection resumed, under load.
+                    final long acked = StatusView.of(protectedAgain).number("epoch_acknowledged", -1);
+                    Await.until(() -> StatusView.of(pair.primaryStatus()).number("epoch_acknowledged", -1) > acked + 3,
+                        10_000, "more acknowledged epochs on host " + pair.primaryHost());
+                    assertTrue(incr.replies() > repliesBefore, "kill " + kill + ": the client made no progress");
+                    assertTrue(incr.sameConnection(), "kill " + kill + ": the client's connection broke");
+                }
+                assertTrue(incr.stopAndAwaitReplies(30_000), "INCRs without a reply: " + incr.error());
+                final long finalCounter = client.call(() ->
+                {
+                    try (RedisClient redis = new RedisClient(host, RedisService.PORT, 10_000))
+                    {
+                        return Long.parseLong(String.valueOf(redis.call("GET", "counter")));
+                    }
+                });
+                final History history = incr.history();
+                history.add(new Op(history.ops().size(), -1, Op.Type.INVOKE, "read", "counter", null,
+                    System.nanoTime()));
+                history.add(new Op(history.ops().size(), -1, Op.Type.OK, "read", "counter",
+                    Long.toString(finalCounter), System.nanoTime()));
+                final CounterChecker.Tally tally = new CounterChecker().tally(history, "counter");
+                System.out.println("after " + KILLS + " kills: " + incr.replies() + " replies, counter " +
+                    finalCounter + ", " + tally.result().summary());
+                assertTrue(tally.result().valid(), String.join("; ", tally.result().problems()));
+                assertEquals(0, tally.lost());
+                assertEquals(incr.replies(), finalCounter, "every acknowledged INCR counted once");
+                assertTrue(incr.sameConnection(), "one TCP connection through all kills");
+            }
+            finally
+            {
+                incr.close();
+            }
+        }
+    }
+}
