@@ -280,6 +280,8 @@ public final class Replica implements AutoCloseable
         map.put("takeover", state.takeover);
         map.putAll(state.takeoverFigures);
         map.put("replica_image", store.currentLink().toString());
+        map.put("replica_epoch_committed", Long.toString(store.currentEpoch()));
+        map.put("replica_epochs_stale_term", Long.toString(metrics.staleTermCount.get()));
         return map;
     }
 

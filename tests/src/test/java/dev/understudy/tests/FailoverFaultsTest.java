@@ -54,7 +54,7 @@ class FailoverFaultsTest
     }
 
     @Test
-    void primaryThatComesBackAfterTheTakeoverStopsItself() throws Exception
+    void primaryThatComesBackAfterTheTakeoverStopsItselfAndRejoinsAsReplica() throws Exception
     {
         final FailoverPair.Config config = FailoverPair.Config.defaults(RUN.resolve("comeback"));
         try (FailoverPair pair = FailoverPair.start(config);
@@ -81,9 +81,20 @@ class FailoverFaultsTest
             assertEquals(3, exit, "the old primary stops itself, fenced (exit 3); log: " + pair.primaryProcess().log());
             assertTrue(Files.readString(pair.primaryProcess().log()).contains("fenced: the replica took over at term 2"));
             final Map<String, String> after = pair.replicaStatus();
-            assertEquals(takeover.get("takeover_epoch"), after.get("epoch_committed"),
+            assertEquals(takeover.get("takeover_epoch"), after.get("replica_epoch_committed"),
                 "nothing of the old term was committed after the takeover: " + after);
-            System.out.println("stale-term epochs refused: " + after.get("epochs_stale_term"));
+            System.out.println("stale-term epochs refused: " + after.get("replica_epochs_stale_term"));
+
+            // The fenced host rejoins as the replica of the promoted one with the ordinary replica command: one
+            // copy of the service (no second one ever started), protected again.
+            pair.rejoinOldPrimaryAsReplica();
+            pair.awaitProtected(60_000);
+            assertEquals("b", pair.primaryHost());
+            assertTrue(Shell.run("ip", "netns", "pids", "us-" + config.name()).stdout().isBlank(),
+                "the fenced primary's service stays dead");
+            final long acked = StatusView.of(pair.primaryStatus()).number("epoch_acknowledged", -1);
+            Await.until(() -> StatusView.of(pair.primaryStatus()).number("epoch_acknowledged", -1) > acked,
+                10_000, "the rejoined replica to acknowledge epochs");
 
             Thread.sleep(500);
             assertTrue(incr.stopAndAwaitReplies(20_000), "every INCR answered: " + incr.error());
