@@ -1,19 +1,22 @@
 package dev.understudy.cli;
 
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.Callable;
-import java.util.concurrent.atomic.AtomicBoolean;
 
 import dev.understudy.core.Configuration;
 import dev.understudy.core.criu.CriuNotificationListener;
 import dev.understudy.core.memory.DirtyTracking;
+import dev.understudy.core.net.Endpoints;
+import dev.understudy.failover.Standby;
+import dev.understudy.failover.TakeoverContext;
 import dev.understudy.primary.EpochObserver;
 import dev.understudy.primary.OutputCommit;
 import dev.understudy.primary.Primary;
 import dev.understudy.primary.ProtectContext;
+import dev.understudy.replica.ReplicaContext;
+import dev.understudy.replica.ReplicaObserver;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -78,6 +81,10 @@ final class ProtectCommand implements Callable<Integer>
         "memory read live while the service was frozen (costs a read of all its memory per epoch; for tests)")
     boolean verifyMemory;
 
+    @Option(names = "--journal-dir", description = "the journal once this host is the replica, after a " +
+        "switchover (default /var/lib/understudy/NAME/journal)")
+    Path journalDir;
+
     @Mixin
     HeartbeatOptions heartbeat;
 
@@ -107,59 +114,26 @@ final class ProtectCommand implements Callable<Integer>
             .metricsHost(heartbeat.metricsHost);
         heartbeat.applyTo(context.heartbeat());
         final Primary primary = Primary.start(context, EpochObserver.NONE, CriuNotificationListener.NONE);
-        final Path pidFile = StopCommand.pidFile(workDir, name);
-        final Path stopServiceFile = StopCommand.stopServiceFile(workDir, name);
-        Files.deleteIfExists(stopServiceFile);
-        Files.writeString(pidFile, Long.toString(ProcessHandle.current().pid()));
-        // SIGTERM (understudy stop, Ctrl-C) ends protection without a failover; the service runs on unless asked.
-        final AtomicBoolean stopping = new AtomicBoolean();
-        final Thread stop = new Thread(() ->
-        {
-            stopping.set(true);
-            try
-            {
-                primary.stop(Files.exists(stopServiceFile));
-            }
-            catch (final InterruptedException ex)
-            {
-                Thread.currentThread().interrupt();
-            }
-            finally
-            {
-                deleteQuietly(pidFile, stopServiceFile);
-            }
-        }, "understudy-stop");
-        Runtime.getRuntime().addShutdownHook(stop);
         System.out.println("understudy protecting '" + name + "' (pid " + primary.service().rootPid() + ", " +
             serviceIp + ") every " + intervalMs + " ms -> replica " + replica + "; status on http://" + heartbeat.metricsHost + ":" +
             primary.statusPort() + "/status");
-        primary.awaitTermination();
-        if (stopping.get())
-        {
-            return 0; // stopped on purpose: the stop thread ends it
-        }
-        final String error = primary.state().lastError();
-        if (!error.isEmpty())
-        {
-            System.err.println("understudy: " + error);
-        }
-        primary.close();
-        deleteQuietly(pidFile, stopServiceFile);
-        return primary.state().fencedByTerm() > 0 ? 3 : 1;
+        return new NodeAgent(workDir, name, this::startReplicaHere).run(primary, null);
     }
 
-    private static void deleteQuietly(final Path... files)
+    /**
+     * After a planned switchover this host is the replica: it listens where its own replica listened (this
+     * host's address towards it, the same port), so the new primary's default re-protection finds it.
+     */
+    private Standby startReplicaHere() throws IOException
     {
-        for (final Path file : files)
-        {
-            try
-            {
-                Files.deleteIfExists(file);
-            }
-            catch (final IOException ex)
-            {
-                System.err.println("understudy: could not delete " + file + ": " + ex.getMessage());
-            }
-        }
+        final String port = replica.substring(replica.lastIndexOf(':') + 1);
+        final String listenHere = (listen != null ? listen.substring(0, listen.lastIndexOf(':')) :
+            Endpoints.localAddressTowards(replica)) + ":" + port;
+        final ReplicaContext context = new ReplicaContext().notices(StderrNotices.INSTANCE).listenEndpoint(listenHere)
+            .name(name).workDir(workDir).journalDir(journalDir).metricsHost(heartbeat.metricsHost)
+            .metricsPort(metricsPort);
+        heartbeat.applyTo(context.heartbeat());
+        return Standby.start(context, new TakeoverContext().notices(StderrNotices.INSTANCE).name(name)
+            .serviceIp(serviceIp).bridge(bridge).workDir(workDir).intervalMs(intervalMs), ReplicaObserver.NONE);
     }
 }

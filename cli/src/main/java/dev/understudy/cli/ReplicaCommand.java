@@ -1,16 +1,12 @@
 package dev.understudy.cli;
 
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.TimeUnit;
 
 import dev.understudy.core.Configuration;
 import dev.understudy.failover.Standby;
 import dev.understudy.failover.TakeoverContext;
-import dev.understudy.primary.Primary;
-import dev.understudy.primary.PrimaryState;
 import dev.understudy.replica.Replica;
 import dev.understudy.replica.ReplicaContext;
 import dev.understudy.replica.ReplicaObserver;
@@ -75,71 +71,48 @@ final class ReplicaCommand implements Callable<Integer>
     public Integer call() throws Exception
     {
         Understudy.requireRoot();
+        final ReplicaContext context = replicaContext();
+        if (serviceIp == null)
+        {
+            final Replica replica = Replica.start(context, ReplicaObserver.NONE);
+            System.err.println("understudy: no --service-ip: this replica replicates but will not take over");
+            final CountDownLatch stop = new CountDownLatch(1);
+            Runtime.getRuntime().addShutdownHook(new Thread(() ->
+            {
+                CloseHelper.quietClose(replica);
+                stop.countDown();
+            }));
+            printListening(replica);
+            stop.await();
+            return 0;
+        }
+        final Standby standby = Standby.start(context, takeoverContext(), ReplicaObserver.NONE);
+        printListening(standby.replica());
+        return new NodeAgent(workDir, name, () -> Standby.start(replicaContext(), takeoverContext(),
+            ReplicaObserver.NONE)).run(null, standby);
+    }
+
+    private ReplicaContext replicaContext()
+    {
         final ReplicaContext context = new ReplicaContext().notices(StderrNotices.INSTANCE)
             .listenEndpoint(listen).name(name).workDir(workDir)
             .journalDir(journalDir).metricsHost(heartbeat.metricsHost).metricsPort(metricsPort)
             .journalBaseIntervalMs(journalBaseMinutes * 60_000L);
         heartbeat.applyTo(context.heartbeat());
-        final Replica replica;
-        final AutoCloseable closer;
-        final Standby standby;
-        if (serviceIp != null)
-        {
-            standby = Standby.start(context, new TakeoverContext().notices(StderrNotices.INSTANCE)
-                .name(name).serviceIp(serviceIp).bridge(bridge).workDir(workDir).automatic(!noAutoTakeover)
-                .reprotect(!noReprotect).reprotectReplica(reprotectReplica).intervalMs(intervalMs),
-                ReplicaObserver.NONE);
-            replica = standby.replica();
-            closer = standby;
-        }
-        else
-        {
-            standby = null;
-            replica = Replica.start(context, ReplicaObserver.NONE);
-            closer = replica;
-            System.err.println("understudy: no --service-ip: this replica replicates but will not take over");
-        }
-        final Path pidFile = StopCommand.pidFile(workDir, name);
-        final Path stopServiceFile = StopCommand.stopServiceFile(workDir, name);
-        final CountDownLatch stop = new CountDownLatch(1);
-        Runtime.getRuntime().addShutdownHook(new Thread(() ->
-        {
-            stopping = true;
-            if (standby != null && Files.exists(stopServiceFile))
-            {
-                standby.closeAndStopService();
-            }
-            CloseHelper.quietClose(closer);
-            stop.countDown();
-        }));
-        System.out.println("understudy replica '" + name + "' listening on " + listen + "; images in " +
-            replica.context().imagesDir() + "; status on http://" + heartbeat.metricsHost + ":" + replica.statusPort() + "/status");
-        while (!stop.await(200, TimeUnit.MILLISECONDS))
-        {
-            final Primary protecting = standby == null ? null : standby.primary();
-            if (protecting == null)
-            {
-                continue;
-            }
-            if (!Files.exists(pidFile))
-            {
-                // Promoted and protecting: 'understudy stop' on this host ends protection here now.
-                Files.deleteIfExists(stopServiceFile);
-                Files.writeString(pidFile, Long.toString(ProcessHandle.current().pid()));
-            }
-            if (!stopping && protecting.state().phase() == PrimaryState.Phase.STOPPED)
-            {
-                // Fenced by a newer takeover, or the service exited: nothing is left to do here.
-                final String error = protecting.state().lastError();
-                System.err.println("understudy: " + (error.isEmpty() ? "the service exited" : error) +
-                    "; rejoin as the replica with this command again");
-                Files.deleteIfExists(pidFile);
-                return protecting.state().fencedByTerm() > 0 ? 3 : 1; // the shutdown hook closes the rest
-            }
-        }
-        Files.deleteIfExists(pidFile);
-        return 0;
+        return context;
     }
 
-    private volatile boolean stopping;
+    private TakeoverContext takeoverContext()
+    {
+        return new TakeoverContext().notices(StderrNotices.INSTANCE).name(name).serviceIp(serviceIp).bridge(bridge)
+            .workDir(workDir).automatic(!noAutoTakeover).reprotect(!noReprotect).reprotectReplica(reprotectReplica)
+            .intervalMs(intervalMs);
+    }
+
+    private void printListening(final Replica replica)
+    {
+        System.out.println("understudy replica '" + name + "' listening on " + listen + "; images in " +
+            replica.context().imagesDir() + "; status on http://" + heartbeat.metricsHost + ":" +
+            replica.statusPort() + "/status");
+    }
 }

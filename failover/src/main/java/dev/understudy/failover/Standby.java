@@ -70,6 +70,12 @@ public final class Standby implements AutoCloseable
             {
                 standby.onPrimaryStoodDown(term);
             }
+
+            @Override
+            public void onPrimaryHandsOver(final long term, final long epoch)
+            {
+                standby.onPrimaryHandsOver(epoch);
+            }
         });
         standby.replica = Replica.start(replicaContext, observer);
         standby.showReady();
@@ -131,6 +137,26 @@ public final class Standby implements AutoCloseable
         takeoverContext.notices().info("primary stood down: protection ended without a takeover");
     }
 
+    /**
+     * Planned switchover: taken at once when this replica holds the very epoch the primary froze at (it
+     * acknowledged it); otherwise ignored, and the primary, hearing no newer term, resumes its service.
+     */
+    private synchronized void onPrimaryHandsOver(final long epoch)
+    {
+        if (replica.committedEpoch() != epoch)
+        {
+            return;
+        }
+        suspectedAtMs = System.currentTimeMillis();
+        if (takingOver.compareAndSet(false, true))
+        {
+            final Thread thread = new Thread(() -> takeOver("a planned switchover at epoch " + epoch),
+                "understudy-takeover");
+            thread.setDaemon(true);
+            thread.start();
+        }
+    }
+
     private synchronized void onPrimaryLost(final long silentMs)
     {
         suspectedAtMs = System.currentTimeMillis();
@@ -152,13 +178,14 @@ public final class Standby implements AutoCloseable
         }
         if (takingOver.compareAndSet(false, true))
         {
-            final Thread thread = new Thread(() -> takeOver(silentMs), "understudy-takeover");
+            final Thread thread = new Thread(() -> takeOver(silentMs + " ms of silence"), "understudy-takeover");
             thread.setDaemon(true);
             thread.start();
         }
     }
 
-    private void takeOver(final long silentMs)
+    /** @param cause why, for status and the log: "150 ms of silence", "a planned switchover at epoch 9". */
+    private void takeOver(final String cause)
     {
         long epoch = replica.committedEpoch(); // >= 0: onPrimaryLost refuses before any epoch is committed
         Path image = null;
@@ -167,7 +194,7 @@ public final class Standby implements AutoCloseable
         {
             term = replica.fence();
             final long fencedAtMs = System.currentTimeMillis();
-            replica.takeoverStatus(TakeoverState.RESTORING, "restoring epoch " + epoch + " after " + silentMs + " ms of silence");
+            replica.takeoverStatus(TakeoverState.RESTORING, "restoring epoch " + epoch + " after " + cause);
             final RestorableImage.LaidOut laidOut = replica.restorableImage();
             image = laidOut.dir();
             epoch = laidOut.epoch(); // the last one committed before the fence
@@ -183,7 +210,7 @@ public final class Standby implements AutoCloseable
                 "takeover_announced_at_ms", Long.toString(report.announcedMs()),
                 "takeover_epoch", Long.toString(epoch),
                 "takeover_netns", report.netns()));
-            takeoverContext.notices().info("took over after " + silentMs + " ms of silence: " + report.describe());
+            takeoverContext.notices().info("took over after " + cause + ": " + report.describe());
             if (takeoverContext.reprotect())
             {
                 protectRestored(report);

@@ -54,6 +54,10 @@ final class EpochAgent implements Agent
     /** The shipper asked for a dump without a parent. */
     private boolean fullDumpRequested;
     private EpochLoopMessage.Superseded superseded;
+    /** A planned switchover asked for the last dump; completed once it is handed to the shipper. */
+    private java.util.concurrent.CompletableFuture<Long> switchover;
+    /** The last dump of a switchover is done: the service stays stopped, no more epochs (unless aborted). */
+    private boolean handedOver;
     private final OneToOneConcurrentArrayQueue<CheckpointEpoch> ready;
     private final OneToOneConcurrentArrayQueue<CheckpointEpoch> free;
     private final long intervalNs;
@@ -178,6 +182,36 @@ final class EpochAgent implements Agent
             {
                 superseded = fenced;
             }
+            else if (message instanceof EpochLoopMessage.Switchover request)
+            {
+                switchover = request.dumped();
+            }
+            else if (message instanceof EpochLoopMessage.SwitchoverAborted && handedOver)
+            {
+                handedOver = false;
+                service.resume();
+                if (outputCommit != null)
+                {
+                    outputCommit.afterDump(); // what arrived while it stood still goes in now
+                }
+                nextEpochNs = clock.nanoTime();
+                context.notices().warning("switchover aborted: the service runs here again, still protected");
+            }
+        }
+    }
+
+    /** A switchover's last dump was dropped after CRIU left the service stopped: it runs on here. */
+    private void abandonLastDump(final boolean last, final String why)
+    {
+        if (last)
+        {
+            service.resume();
+            if (outputCommit != null)
+            {
+                outputCommit.afterDump();
+            }
+            switchover.completeExceptionally(new IllegalStateException("the last epoch was dropped: " + why));
+            switchover = null;
         }
     }
 
@@ -193,8 +227,12 @@ final class EpochAgent implements Agent
         {
             throw new AgentTerminationException(superseded.why()); // not one more checkpoint
         }
+        if (handedOver)
+        {
+            return 0; // the service is stopped at the last epoch; the replica takes it from here
+        }
         final long now = clock.nanoTime();
-        if (now < nextEpochNs)
+        if (now < nextEpochNs && switchover == null)
         {
             return 0;
         }
@@ -207,6 +245,11 @@ final class EpochAgent implements Agent
         }
         if (!replicaConnected)
         {
+            if (switchover != null)
+            {
+                switchover.completeExceptionally(new IllegalStateException("no replica is connected"));
+                switchover = null;
+            }
             nextEpochNs = now + intervalNs; // no replica: checkpoints would protect nothing
             return 0;
         }
@@ -217,7 +260,8 @@ final class EpochAgent implements Agent
         }
         final boolean canUseParent = incremental && lastDir != null && Files.isDirectory(lastDir) &&
             !fullDumpRequested && !forceFull;
-        if (!fullDumpRequested && !forceFull && nothingToCommit(now))
+        final boolean last = switchover != null;
+        if (!last && !fullDumpRequested && !forceFull && nothingToCommit(now))
         {
             free.offer(slot);
             metrics.onSkipped();
@@ -261,13 +305,20 @@ final class EpochAgent implements Agent
         final long packetsBefore = outputCommit != null ? outputCommit.packetsSeen() : Long.MIN_VALUE;
         state.dumpingEpoch = number;
         final long start = clock.nanoTime();
+        boolean dumpFailed = false;
         try
         {
-            criu.dump(new DumpOptions(dir, service.rootPid(), true, true, context.networkLock(), dirtyTracking, parent),
-                listenerFor(number));
+            criu.dump(new DumpOptions(dir, service.rootPid(), !last, true, context.networkLock(), dirtyTracking, parent,
+                last), listenerFor(number));
         }
         catch (final RuntimeException ex) // CriuException, or a notification handler failing (commit buffer gone)
         {
+            dumpFailed = true;
+            if (last)
+            {
+                switchover.completeExceptionally(ex); // CRIU resumed the tree: it runs on here
+                switchover = null;
+            }
             Directories.deleteRecursively(dir);
             free.offer(slot);
             forceFull = true;
@@ -285,7 +336,7 @@ final class EpochAgent implements Agent
         }
         finally
         {
-            if (outputCommit != null)
+            if (outputCommit != null && (!last || dumpFailed))
             {
                 outputCommit.afterDump(); // the service runs again, dumped or not: let in what arrived meanwhile
             }
@@ -305,6 +356,7 @@ final class EpochAgent implements Agent
                 forceFull = true;
                 state.errors.report("epoch " + number + " dropped: its pagemaps could not be read (" +
                     ex.getMessage() + "); dumping again", ex);
+                abandonLastDump(last, "its pagemaps could not be read");
                 nextEpochNs = end;
                 return 1;
             }
@@ -320,6 +372,7 @@ final class EpochAgent implements Agent
             metrics.onUnrestorableDump();
             state.errors.report("epoch " + number + " dropped: the service had " + processFiles + " open; dumping again",
                 null);
+            abandonLastDump(last, "the service had " + processFiles + " open");
             nextEpochNs = end;
             return 1;
         }
@@ -350,6 +403,16 @@ final class EpochAgent implements Agent
         // Handed over first: every millisecond here is a millisecond more before the epoch's output is released.
         ready.offer(slot.set(number, dir, start, end, frozenUs, parentEpoch, liveMemoryDigest));
         wakeShipper.run(); // rather than wait out its park (up to 1 ms), once an interval
+        if (last)
+        {
+            handedOver = true;
+            if (!switchover.complete(number))
+            {
+                // The switchover gave up waiting for this dump: it does not happen, the service runs on here.
+                inbox.offer(new EpochLoopMessage.SwitchoverAborted());
+            }
+            switchover = null;
+        }
         if (incremental)
         {
             // With two pipeline slots, the dump before the last was shipped already; the last is the next parent.

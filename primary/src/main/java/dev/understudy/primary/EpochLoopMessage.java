@@ -13,6 +13,19 @@ sealed interface EpochLoopMessage
     {
     }
 
+    /**
+     * A planned switchover: the next dump is the last, the service left stopped after it and its input held;
+     * dumped completes with that epoch's number (or the failure).
+     */
+    record Switchover(java.util.concurrent.CompletableFuture<Long> dumped) implements EpochLoopMessage
+    {
+    }
+
+    /** The switchover failed after the last dump: the service runs again here, and epochs go on. */
+    record SwitchoverAborted() implements EpochLoopMessage
+    {
+    }
+
     /** A replica took over under a newer term: not one more checkpoint. */
     record Superseded(long term, String why) implements EpochLoopMessage
     {

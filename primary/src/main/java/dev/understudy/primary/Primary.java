@@ -192,9 +192,15 @@ public final class Primary implements AutoCloseable
     private void fence(final long newerTerm)
     {
         state.fencedByTerm = newerTerm;
-        final String why = "fenced: the replica took over at term " + newerTerm + " (this node had term " +
-            context.term() + "); stopped the service instead of competing with the new primary";
-        errors.report(why, null);
+        final boolean planned = state.handingOverEpoch >= 0;
+        final String why = planned ? "switched over: the replica took over at term " + newerTerm + " from epoch " +
+            state.handingOverEpoch + "; the service stopped here" : "fenced: the replica took over at term " +
+            newerTerm + " (this node had term " + context.term() + "); stopped the service instead of competing " +
+            "with the new primary";
+        if (!planned)
+        {
+            errors.report(why, null);
+        }
         pipeline.epochLoop().offer(new EpochLoopMessage.Superseded(newerTerm, why));
         network.isolate(); // first: a RST from the dying service or an ARP reply would disturb the new primary
         if (outputCommit != null)
@@ -203,7 +209,14 @@ public final class Primary implements AutoCloseable
         }
         service.close();
         state.phase = PrimaryState.Phase.STOPPED;
-        context.notices().warning(why);
+        if (planned)
+        {
+            context.notices().info(why);
+        }
+        else
+        {
+            context.notices().warning(why);
+        }
     }
 
     private void registerBufferGauges(final EpochCommitBuffer buffer)
@@ -304,10 +317,104 @@ public final class Primary implements AutoCloseable
     /** Blocks until the service exits or the epoch loop stops. */
     public void awaitTermination() throws InterruptedException
     {
-        while (service.isAlive() && !epochRunner.isClosed() && state.phase != PrimaryState.Phase.STOPPED)
+        while (isRunning())
         {
             Thread.sleep(100);
         }
+    }
+
+    /** The service runs and the epoch loop with it (not stopped, fenced or switched over). */
+    public boolean isRunning()
+    {
+        return service.isAlive() && !epochRunner.isClosed() && state.phase != PrimaryState.Phase.STOPPED;
+    }
+
+    /**
+     * What a planned switchover did. On success the replica restored the last epoch and fenced this node (its
+     * service is gone); on failure the service runs on here, protected as before.
+     *
+     * @param requestedNs   System.nanoTime() of the request; frozenNs when the last dump began (the service's
+     *                      last moment here), acknowledgedNs when the replica acknowledged it, fencedNs when the
+     *                      replica's newer term was heard (it runs the service).
+     */
+    public record Switchover(boolean ok, String reason, long epoch, long newTerm, long requestedNs, long frozenNs,
+        long acknowledgedNs, long fencedNs)
+    {
+        public String describe()
+        {
+            if (!ok)
+            {
+                return "switchover FAILED: " + reason + "; the service runs on here, protected";
+            }
+            return "switched over: epoch " + epoch + " acknowledged " + (acknowledgedNs - requestedNs) / 1_000_000 +
+                " ms after the request, the replica took over at term " + newTerm + " " + (fencedNs - requestedNs) /
+                1_000_000 + " ms after it";
+        }
+    }
+
+    /**
+     * Planned switchover: the next epoch is the last (the service frozen for good after it, its input held),
+     * shipped and acknowledged as any other (its output released); then the heartbeat tells the replica to take
+     * over at once, and this node steps off the LAN and waits for the replica's newer term, which fences it (the
+     * stopped service is killed). Any failure before that resumes the service here. Blocks up to about
+     * timeoutMs for each step; not on an agent thread.
+     */
+    public Switchover switchover(final long timeoutMs) throws InterruptedException
+    {
+        final long requested = System.nanoTime();
+        if (state.phase != PrimaryState.Phase.PROTECTED)
+        {
+            return new Switchover(false, "not protected (" + state.unprotection.description() + ")", -1, 0, requested,
+                0, 0, 0);
+        }
+        final java.util.concurrent.CompletableFuture<Long> dumped = new java.util.concurrent.CompletableFuture<>();
+        pipeline.epochLoop().offer(new EpochLoopMessage.Switchover(dumped));
+        LockSupport.unpark(epochRunner.thread());
+        final long epoch;
+        try
+        {
+            epoch = dumped.get(timeoutMs, TimeUnit.MILLISECONDS);
+        }
+        catch (final ExecutionException ex)
+        {
+            return new Switchover(false, "the last checkpoint failed: " + ex.getCause().getMessage(), -1, 0,
+                requested, 0, 0, 0);
+        }
+        catch (final TimeoutException ex)
+        {
+            // If the dump completes after all, the epoch loop sees this future already done and resumes.
+            dumped.completeExceptionally(ex);
+            return new Switchover(false, "no last checkpoint within " + timeoutMs + " ms", -1, 0, requested, 0, 0,
+                0);
+        }
+        final long frozen = System.nanoTime();
+        final Long acknowledged = Await.value(() -> tracker.lastAckedEpoch() >= epoch ? System.nanoTime() : null,
+            timeoutMs, 1);
+        if (acknowledged == null)
+        {
+            return abortSwitchover("the replica did not acknowledge the last epoch " + epoch + " within " +
+                timeoutMs + " ms", epoch, requested, frozen);
+        }
+        state.handingOverEpoch = epoch; // from the next heartbeat on: the replica takes over
+        LockSupport.unpark(heartbeatRunner.thread());
+        network.isolate(); // the stopped service answers no ARP that would pull its MAC back here
+        final Long fenced = Await.value(() -> state.fencedByTerm > 0 ? System.nanoTime() : null, timeoutMs, 1);
+        if (fenced == null)
+        {
+            network.reconnect();
+            return abortSwitchover("the replica did not take over within " + timeoutMs + " ms of being told", epoch,
+                requested, frozen);
+        }
+        return new Switchover(true, "", epoch, state.fencedByTerm, requested, frozen, acknowledged, fenced);
+    }
+
+    private Switchover abortSwitchover(final String why, final long epoch, final long requested, final long frozen)
+    {
+        state.handingOverEpoch = -1;
+        pipeline.epochLoop().offer(new EpochLoopMessage.SwitchoverAborted());
+        LockSupport.unpark(epochRunner.thread());
+        errors.report("switchover aborted: " + why, null);
+        return new Switchover(false, why, epoch, 0, requested, frozen, 0, 0);
     }
 
     /**

@@ -40,12 +40,13 @@ final class PrimaryHeartbeat implements HeartbeatSource, HeartbeatListener
             state.standDownHeartbeats++; // this thread only; read by stop() to know the replica was told
             return HeartbeatCodec.ROLE_STANDING_DOWN;
         }
-        return HeartbeatCodec.ROLE_PRIMARY;
+        return state.handingOverEpoch >= 0 ? HeartbeatCodec.ROLE_HANDING_OVER : HeartbeatCodec.ROLE_PRIMARY;
     }
 
     public long epoch()
     {
-        return state.lastDumpedEpoch;
+        final long handingOver = state.handingOverEpoch;
+        return handingOver >= 0 ? handingOver : state.lastDumpedEpoch;
     }
 
     public void onHeartbeat(final long peerTerm, final int role, final long epoch)

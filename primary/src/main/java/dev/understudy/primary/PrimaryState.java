@@ -52,6 +52,8 @@ public final class PrimaryState
     volatile boolean standingDown;
     volatile int standDownHeartbeats;
     volatile boolean replicaSuspected;
+    /** The last epoch of a planned switchover, acknowledged, once the replica is told to take over; else -1. */
+    volatile long handingOverEpoch = -1;
     /** The newer term that superseded this primary, or 0. */
     volatile long fencedByTerm;
     volatile HeartbeatMetrics heartbeats;

@@ -9,6 +9,7 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 import dev.understudy.core.agent.Await;
+import dev.understudy.core.os.LibC;
 
 /**
  * The protected service: started in the service's network namespace and in new PID, UTS and IPC
@@ -155,6 +156,16 @@ public final class ProtectedProcess implements AutoCloseable
     public int exitCode()
     {
         return launcher == null || launcher.isAlive() ? -1 : launcher.exitValue();
+    }
+
+    /** Lets a tree CRIU left stopped (a switchover's last dump) run again: SIGCONT to every process of it. */
+    public void resume()
+    {
+        ProcessHandle.of(rootPid).ifPresent(root ->
+        {
+            LibC.INSTANCE.kill((int)root.pid(), LibC.SIGCONT);
+            root.descendants().forEach(child -> LibC.INSTANCE.kill((int)child.pid(), LibC.SIGCONT));
+        });
     }
 
     /** Kills the service's whole PID namespace (killing its init kills every process in it). */

@@ -19,4 +19,12 @@ public interface PrimaryLossHandler
     default void onPrimaryStoodDown(final long term)
     {
     }
+
+    /**
+     * Planned switchover: the primary froze its service for good at epoch (acknowledged by this replica) and
+     * asks this node to take over now.
+     */
+    default void onPrimaryHandsOver(final long term, final long epoch)
+    {
+    }
 }

@@ -45,6 +45,10 @@ final class ReplicaHeartbeat implements HeartbeatSource, HeartbeatListener
             state.primaryStoodDown = true;
             lossHandler.onPrimaryStoodDown(term);
         }
+        else if (role == HeartbeatCodec.ROLE_HANDING_OVER && term >= state.term && state.fencedTerm == 0)
+        {
+            lossHandler.onPrimaryHandsOver(term, epoch); // every such heartbeat: the handler acts once
+        }
         else if (role == HeartbeatCodec.ROLE_PRIMARY && state.primaryStoodDown)
         {
             state.primaryStoodDown = false; // protected again (a new protect): a loss is a loss again

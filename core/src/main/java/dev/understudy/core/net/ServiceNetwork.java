@@ -394,6 +394,14 @@ public final class ServiceNetwork implements AutoCloseable
         Shell.run("ip", "-n", spec.netnsName(), "link", "set", "eth0", "down");
     }
 
+    /** Undoes {@link #isolate()}: the service's interface up again (a switchover that did not happen). */
+    public void reconnect()
+    {
+        Shell.run("ip", "-n", spec.netnsName(), "link", "set", "eth0", "up");
+        // The default route went with the link.
+        Shell.run("ip", "-n", spec.netnsName(), "route", "replace", "default", "via", spec.gateway().ip());
+    }
+
     public void close()
     {
         if (Files.exists(spec.netnsPath()))

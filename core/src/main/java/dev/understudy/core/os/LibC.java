@@ -71,6 +71,11 @@ public interface LibC extends Library
 
     int if_nametoindex(String name);
 
+    int SIGCONT = 18;
+
+    /** Returns -1 with errno on failure (no exception). */
+    int kill(int pid, int signal);
+
     /** param: struct sched_param, one int. Returns -1 with errno on failure (no exception). */
     int sched_setscheduler(int pid, int policy, int[] param);
 

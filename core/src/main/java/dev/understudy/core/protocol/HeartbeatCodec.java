@@ -22,6 +22,11 @@ public final class HeartbeatCodec
     public static final int ROLE_PROMOTED = 2;
     /** A primary ending protection on purpose (understudy stop, SIGTERM): its replica must not take over. */
     public static final int ROLE_STANDING_DOWN = 3;
+    /**
+     * A primary in a planned switchover: its service is frozen for good at the epoch the heartbeat carries,
+     * acknowledged; the replica holding that epoch takes over at once, without waiting for a detector.
+     */
+    public static final int ROLE_HANDING_OVER = 4;
 
     private DirectBuffer buffer;
     private int offset;

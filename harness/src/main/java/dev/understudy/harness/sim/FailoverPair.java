@@ -137,7 +137,8 @@ public final class FailoverPair implements Cluster
             "--service-ip", config.serviceIp(), "--name", config.name(), "--interval-ms",
             Integer.toString(config.intervalMs()), "--metrics-host", HOST_A.ip(), "--metrics-port",
             Integer.toString(PRIMARY_STATUS_PORT), "--work-dir", workDir("a").toString(), "--failure-timeout-ms",
-            Long.toString(config.failureTimeoutMs()), "--heartbeat-priority", config.heartbeatPriority()));
+            Long.toString(config.failureTimeoutMs()), "--heartbeat-priority", config.heartbeatPriority(),
+            "--journal-dir", journalDir("a").toString()));
         protect.addAll(config.extraPrimaryArgs());
         protect.add("--");
         protect.addAll(config.serviceCommand());
@@ -210,6 +211,34 @@ public final class FailoverPair implements Cluster
             HOST_NAMES[old] + ".log"), replicaArguments(old));
         statusPorts[old] = REPLICA_STATUS_PORT;
         primaryNode = promoted;
+    }
+
+    /**
+     * A planned switchover, by the command an operator runs on the primary's host (`understudy switchover`);
+     * on success the roles swap (the old primary's agent is the replica now). Returns the command's exit code.
+     */
+    public int switchover(final String logName) throws IOException, InterruptedException
+    {
+        final int old = primaryNode;
+        final int exit = runOn(hosts[old], logName, List.of("switchover", "--name", config.name(), "--work-dir",
+            workDir(HOST_NAMES[old]).toString()), 60_000);
+        if (exit == 0)
+        {
+            final int promoted = 1 - old;
+            final Map<String, String> status = Await.value(() ->
+            {
+                final Map<String, String> s = StatusClient.fetch(HOST_IPS[promoted].ip() + ":" + statusPorts[promoted]);
+                return s.containsKey("takeover_netns") ? s : null;
+            }, 10_000, 5);
+            if (status == null)
+            {
+                throw new IllegalStateException("host " + HOST_NAMES[promoted] + " does not say it took over");
+            }
+            serviceNetns[promoted] = status.get("takeover_netns");
+            serviceNetns[old] = null;
+            primaryNode = promoted;
+        }
+        return exit;
     }
 
     /** Which host runs the primary now: "a" or "b". */
