@@ -201,7 +201,7 @@ public final class Standby implements AutoCloseable
             final StandbyNetwork network = standbyNetwork;
             standbyNetwork = null; // a failed takeover removes it; a retry builds its own
             report = Takeover.run(takeoverContext, criu, image, term, epoch, network);
-            replica.promoted(report.describe(), Map.of(
+            replica.promoted("after " + cause + ": " + report.describe(), Map.of(
                 "takeover_suspected_at_ms", Long.toString(suspectedAtMs),
                 "takeover_fenced_at_ms", Long.toString(fencedAtMs),
                 "takeover_started_at_ms", Long.toString(report.startedMs()),

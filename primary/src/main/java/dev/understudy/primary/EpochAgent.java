@@ -200,6 +200,25 @@ final class EpochAgent implements Agent
         }
     }
 
+    /**
+     * The last dump of a switchover leaves the service stopped: SIGSTOP to every process while CRIU still holds
+     * the frozen tree (after it read the signals, so the image has none pending), delivered the moment CRIU lets
+     * go. Not CRIU's own leave-stopped: that also leaves the TCP sockets in repair mode, and a service resumed
+     * after a failed switchover could not use its connections.
+     */
+    private CriuNotificationListener stopAtPostDump(final CriuNotificationListener next)
+    {
+        return script ->
+        {
+            final boolean result = next.onNotify(script);
+            if ("post-dump".equals(script))
+            {
+                service.stop();
+            }
+            return result;
+        };
+    }
+
     /** A switchover's last dump was dropped after CRIU left the service stopped: it runs on here. */
     private void abandonLastDump(final boolean last, final String why)
     {
@@ -308,8 +327,8 @@ final class EpochAgent implements Agent
         boolean dumpFailed = false;
         try
         {
-            criu.dump(new DumpOptions(dir, service.rootPid(), !last, true, context.networkLock(), dirtyTracking, parent,
-                last), listenerFor(number));
+            criu.dump(new DumpOptions(dir, service.rootPid(), true, true, context.networkLock(), dirtyTracking, parent),
+                last ? stopAtPostDump(listenerFor(number)) : listenerFor(number));
         }
         catch (final RuntimeException ex) // CriuException, or a notification handler failing (commit buffer gone)
         {

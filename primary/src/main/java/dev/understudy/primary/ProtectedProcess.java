@@ -158,13 +158,24 @@ public final class ProtectedProcess implements AutoCloseable
         return launcher == null || launcher.isAlive() ? -1 : launcher.exitValue();
     }
 
-    /** Lets a tree CRIU left stopped (a switchover's last dump) run again: SIGCONT to every process of it. */
+    /** Stops the whole tree (SIGSTOP to every process): a switchover's service after its last dump. */
+    public void stop()
+    {
+        signalTree(LibC.SIGSTOP);
+    }
+
+    /** Lets a stopped tree run again (a switchover that did not happen): SIGCONT to every process of it. */
     public void resume()
+    {
+        signalTree(LibC.SIGCONT);
+    }
+
+    private void signalTree(final int signal)
     {
         ProcessHandle.of(rootPid).ifPresent(root ->
         {
-            LibC.INSTANCE.kill((int)root.pid(), LibC.SIGCONT);
-            root.descendants().forEach(child -> LibC.INSTANCE.kill((int)child.pid(), LibC.SIGCONT));
+            LibC.INSTANCE.kill((int)root.pid(), signal);
+            root.descendants().forEach(child -> LibC.INSTANCE.kill((int)child.pid(), signal));
         });
     }
 

@@ -112,4 +112,97 @@ class ReprotectionTest
             }
         }
     }
+
+    @Test
+    void plannedSwitchoverMovesTheServiceBackAndForthWithoutLosingAWrite() throws Exception
+    {
+        final FailoverPair.Config config = FailoverPair.Config.defaults(Path.of("target/switchover"));
+        try (FailoverPair pair = FailoverPair.start(config);
+            ClientNamespace client = new ClientNamespace("usclient", FailoverPair.LAN_BRIDGE,
+                FailoverPair.CLIENT_CIDR, 1))
+        {
+            final String host = pair.serviceHost();
+            final IncrementClient incr = client.call(() -> new IncrementClient(host, RedisService.PORT, "counter", 5))
+                .start();
+            try
+            {
+                for (int i = 0; i < 2; i++)
+                {
+                    pair.awaitProtected(60_000);
+                    Thread.sleep(500);
+                    final String from = pair.primaryHost();
+                    final long before = incr.replies();
+                    assertEquals(0, pair.switchover("switchover-" + i + ".log"), "switchover " + i);
+                    assertTrue(!pair.primaryHost().equals(from), "the service moved");
+                    final Map<String, String> promoted = pair.primaryStatus();
+                    // Until it protects the service the promoted node says so in state, then in takeover.
+                    assertTrue((promoted.getOrDefault("takeover", "") + promoted.get("state")).contains(
+                        "planned switchover"),
+                        "taken over by plan, not by a detector: " + promoted);
+                    // The old primary's agent is the replica now, in the same process, and protection resumes.
+                    pair.awaitProtected(60_000);
+                    assertEquals("replica", pair.replicaStatus().get("role"), pair.replicaStatus().toString());
+                    Await.until(() -> incr.replies() > before + 20, 10_000, "replies from the new primary");
+                }
+                assertTrue(incr.stopAndAwaitReplies(30_000), "INCRs without a reply: " + incr.error());
+                final long finalCounter = client.call(() ->
+                {
+                    try (RedisClient redis = new RedisClient(host, RedisService.PORT, 10_000))
+                    {
+                        return Long.parseLong(String.valueOf(redis.call("GET", "counter")));
+                    }
+                });
+                assertEquals(incr.replies(), finalCounter, "every acknowledged INCR counted once");
+                assertTrue(incr.sameConnection(), "one TCP connection through both switchovers");
+            }
+            finally
+            {
+                incr.close();
+            }
+        }
+    }
+
+    @Test
+    void aSwitchoverTheReplicaCannotTakeResumesTheServiceWhereItWas() throws Exception
+    {
+        final FailoverPair.Config config = FailoverPair.Config.defaults(Path.of("target/switchover-abort"));
+        try (FailoverPair pair = FailoverPair.start(config);
+            ClientNamespace client = new ClientNamespace("usclient", FailoverPair.LAN_BRIDGE,
+                FailoverPair.CLIENT_CIDR, 1))
+        {
+            final String host = pair.serviceHost();
+            final IncrementClient incr = client.call(() -> new IncrementClient(host, RedisService.PORT, "counter", 5))
+                .start();
+            try
+            {
+                Thread.sleep(500);
+                pair.replicaProcess().pause(true); // the replica hangs: it acknowledges nothing more
+                final int exit = pair.switchover("switchover.log");
+                pair.replicaProcess().pause(false);
+                assertEquals(1, exit, "the switchover says it failed");
+                assertEquals("a", pair.primaryHost());
+                pair.awaitProtected(30_000);
+                final long before = incr.replies();
+                final String pid = pair.primaryStatus().get("service_pid");
+                final Long answered = Await.value(() -> incr.replies() > before + 20 ? Long.valueOf(1) : null, 10_000, 5);
+                assertTrue(answered != null, "the service answers again on host a; its state: " +
+                    java.nio.file.Files.readString(Path.of("/proc", pid, "status")).lines()
+                        .filter(l -> l.startsWith("State")).findFirst().orElse("?") + "; client: " + incr.error());
+                assertTrue(incr.stopAndAwaitReplies(30_000), "INCRs without a reply: " + incr.error());
+                assertTrue(incr.sameConnection());
+                final long counter = client.call(() ->
+                {
+                    try (RedisClient redis = new RedisClient(host, RedisService.PORT, 10_000))
+                    {
+                        return Long.parseLong(String.valueOf(redis.call("GET", "counter")));
+                    }
+                });
+                assertEquals(incr.replies(), counter);
+            }
+            finally
+            {
+                incr.close();
+            }
+        }
+    }
 }

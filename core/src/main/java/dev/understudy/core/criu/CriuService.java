@@ -86,7 +86,6 @@ public final class CriuService implements AutoCloseable
             .setImagesDir(options.imagesDir().toString())
             .setPid(options.pid())
             .setLeaveRunning(options.leaveRunning())
-            .setLeaveStopped(options.leaveStopped())
             .setTcpEstablished(options.tcpEstablished())
             // A client connecting during the freeze is a half-open socket CRIU cannot dump; skipping it
             // just makes the client retransmit its SYN instead of failing the whole checkpoint.

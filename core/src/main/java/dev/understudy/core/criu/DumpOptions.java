@@ -13,18 +13,10 @@ import dev.understudy.core.memory.DirtyTracking;
  *                       which flushes NFQUEUE output buffers).
  * @param dirtyTracking  with an incremental mode, CRIU tracks memory (--track-mem) and dumps only the pages
  *                       written since parentImages (relative to imagesDir; null for a full dump).
- * @param leaveStopped   (with leaveRunning false) the tree stays stopped after the dump instead of being
- *                       killed: the last epoch of a planned switchover, resumable if the switchover fails.
  */
 public record DumpOptions(Path imagesDir, int pid, boolean leaveRunning, boolean tcpEstablished, String networkLock,
-    DirtyTracking dirtyTracking, String parentImages, boolean leaveStopped)
+    DirtyTracking dirtyTracking, String parentImages)
 {
-    public DumpOptions(final Path imagesDir, final int pid, final boolean leaveRunning, final boolean tcpEstablished,
-        final String networkLock, final DirtyTracking dirtyTracking, final String parentImages)
-    {
-        this(imagesDir, pid, leaveRunning, tcpEstablished, networkLock, dirtyTracking, parentImages, false);
-    }
-
     public DumpOptions
     {
         if (!"iptables".equals(networkLock) && !"skip".equals(networkLock))

@@ -72,6 +72,7 @@ public interface LibC extends Library
     int if_nametoindex(String name);
 
     int SIGCONT = 18;
+    int SIGSTOP = 19;
 
     /** Returns -1 with errno on failure (no exception). */
     int kill(int pid, int signal);
