@@ -86,6 +86,7 @@ public final class Standby implements AutoCloseable
                 standby.standbyNetwork = StandbyNetwork.prepare(takeoverContext.standbySpec(),
                     takeoverContext.notices());
                 GratuitousArp.warmUp(); // bind the native calls now, not during the takeover
+                RestorableImage.warmUp();
             }
             catch (final RuntimeException ex)
             {
@@ -195,6 +196,13 @@ public final class Standby implements AutoCloseable
             term = replica.fence();
             final long fencedAtMs = System.currentTimeMillis();
             replica.takeoverStatus(TakeoverState.RESTORING, "restoring epoch " + epoch + " after " + cause);
+            final StandbyNetwork warm = standbyNetwork;
+            if (warm != null)
+            {
+                // The LAN learns the new port before the image is laid out: a client retransmitting meanwhile
+                // is held here and answered at restore, instead of lost on the dead port and backed off again.
+                warm.attach();
+            }
             final RestorableImage.LaidOut laidOut = replica.restorableImage();
             image = laidOut.dir();
             epoch = laidOut.epoch(); // the last one committed before the fence

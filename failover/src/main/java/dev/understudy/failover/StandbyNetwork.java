@@ -20,6 +20,7 @@ final class StandbyNetwork implements AutoCloseable
     private final ServiceNetwork network;
     private final Notices notices;
     private EpochCommitBuffer inputHold;
+    private boolean attached;
 
     private StandbyNetwork(final ServiceNetwork network, final Notices notices)
     {
@@ -49,11 +50,15 @@ final class StandbyNetwork implements AutoCloseable
         return network.spec();
     }
 
-    /** Onto the LAN, and tell it where the MAC lives now. */
+    /** Onto the LAN, and tell it where the MAC lives now; once. */
     void attach()
     {
-        network.attach();
-        announce();
+        if (!attached)
+        {
+            attached = true;
+            network.attach();
+            announce();
+        }
     }
 
     void announce()

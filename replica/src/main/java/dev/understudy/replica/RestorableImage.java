@@ -1,12 +1,19 @@
 package dev.understudy.replica;
 
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.stream.Stream;
 
 import dev.understudy.core.checkpoint.BlockHasher;
@@ -27,6 +34,13 @@ public final class RestorableImage
 {
     static final String MANIFEST = ".manifest";
     private static final int RUN = 256 * Pagemap.PAGE_SIZE;
+    /** The second thread of a layout: daemon, made once (a takeover has no time to start threads). */
+    private static final ExecutorService LAYOUT_THREAD = Executors.newSingleThreadExecutor(task ->
+    {
+        final Thread thread = new Thread(task, "understudy-layout");
+        thread.setDaemon(true);
+        return thread;
+    });
 
     /** The image laid out: its directory and the epoch it is. */
     public record LaidOut(Path dir, long epoch)
@@ -35,6 +49,12 @@ public final class RestorableImage
 
     private RestorableImage()
     {
+    }
+
+    /** Starts the layout's second thread now, not during a takeover. */
+    public static void warmUp()
+    {
+        LAYOUT_THREAD.submit(() -> { }).isDone();
     }
 
     /** Lays out the image the replica whose images directory is imagesRoot acknowledged last. */
@@ -121,51 +141,94 @@ public final class RestorableImage
 
     /**
      * Reads a pagemap's pages from a page store file in the pagemap's order, writing them as CRIU's pages
-     * image to out (unless null); returns their page-set digest.
+     * image to out (unless null); returns their page-set digest. The runs are split between this thread and
+     * another (the page-set digest is a sum, so halves add up): on two cores the copy and hash of a large
+     * service's memory takes about half as long, and it is on the takeover's critical path.
      */
     private static long copyPages(final Path store, final Pagemap pagemap, final Path out, final ByteBuffer buffer)
         throws IOException
     {
-        long sum = 0;
-        long pages = 0;
+        final List<long[]> runs = new ArrayList<>(); // {vaddr, offset in the pages image, length}
+        long offset = 0;
+        for (int entry = 0; entry < pagemap.entryCount(); entry++)
+        {
+            if (!pagemap.inPagesFile(entry))
+            {
+                throw new IOException(pagemap.pagesFileName() + ": its pagemap is not self-contained");
+            }
+            final long end = pagemap.vaddr(entry) + pagemap.pageCount(entry) * Pagemap.PAGE_SIZE;
+            for (long at = pagemap.vaddr(entry); at < end; )
+            {
+                final int length = (int)Math.min(RUN, end - at);
+                runs.add(new long[]{at, offset, length});
+                offset += length;
+                at += length;
+            }
+        }
         try (FileChannel from = FileChannel.open(store, StandardOpenOption.READ);
             FileChannel to = out == null ? null :
                 FileChannel.open(out, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE))
         {
-            long written = 0;
-            for (int entry = 0; entry < pagemap.entryCount(); entry++)
+            final int half = runs.size() / 2;
+            final CompletableFuture<long[]> second = half == 0 ? CompletableFuture.completedFuture(new long[2]) :
+                CompletableFuture.supplyAsync(() ->
+                {
+                    try
+                    {
+                        return copyRuns(runs.subList(half, runs.size()), store, from, to,
+                            ByteBuffer.allocateDirect(RUN));
+                    }
+                    catch (final IOException ex)
+                    {
+                        throw new UncheckedIOException(ex);
+                    }
+                }, LAYOUT_THREAD);
+            final long[] first = copyRuns(runs.subList(0, half == 0 ? runs.size() : half), store, from, to, buffer);
+            final long[] rest;
+            try
             {
-                if (!pagemap.inPagesFile(entry))
+                rest = second.join();
+            }
+            catch (final CompletionException ex)
+            {
+                throw ex.getCause() instanceof UncheckedIOException io ? io.getCause() :
+                    new IOException(ex.getCause());
+            }
+            return PageSetDigest.digest(first[0] + rest[0], first[1] + rest[1]);
+        }
+    }
+
+    /** Copies and hashes runs ({vaddr, offset, length}); returns {sum of page terms, pages}. */
+    private static long[] copyRuns(final List<long[]> runs, final Path store, final FileChannel from,
+        final FileChannel to, final ByteBuffer buffer) throws IOException
+    {
+        long sum = 0;
+        long pages = 0;
+        for (final long[] run : runs)
+        {
+            final long at = run[0];
+            final int length = (int)run[2];
+            buffer.clear().limit(length);
+            while (buffer.hasRemaining())
+            {
+                if (from.read(buffer, at + buffer.position()) <= 0)
                 {
-                    throw new IOException(out.getFileName() + ": its pagemap is not self-contained");
-                }
-                final long end = pagemap.vaddr(entry) + pagemap.pageCount(entry) * Pagemap.PAGE_SIZE;
-                for (long at = pagemap.vaddr(entry); at < end; )
-                {
-                    final int length = (int)Math.min(RUN, end - at);
-                    buffer.clear().limit(length);
-                    while (buffer.hasRemaining())
-                    {
-                        if (from.read(buffer, at + buffer.position()) <= 0)
-                        {
-                            throw new IOException(store + " ends before " + Long.toHexString(end));
-                        }
-                    }
-                    for (int page = 0; page < length; page += Pagemap.PAGE_SIZE)
-                    {
-                        sum += PageSetDigest.term(at + page, BlockHasher.hash(buffer, page, Pagemap.PAGE_SIZE));
-                    }
-                    buffer.flip();
-                    while (to != null && buffer.hasRemaining())
-                    {
-                        written += to.write(buffer, written);
-                    }
-                    pages += length / Pagemap.PAGE_SIZE;
-                    at += length;
+                    throw new IOException(store + " ends before " + Long.toHexString(at + length));
                 }
             }
+            for (int page = 0; page < length; page += Pagemap.PAGE_SIZE)
+            {
+                sum += PageSetDigest.term(at + page, BlockHasher.hash(buffer, page, Pagemap.PAGE_SIZE));
+            }
+            buffer.flip();
+            long written = run[1];
+            while (to != null && buffer.hasRemaining())
+            {
+                written += to.write(buffer, written);
+            }
+            pages += length / Pagemap.PAGE_SIZE;
         }
-        return PageSetDigest.digest(sum, pages);
+        return new long[]{sum, pages};
     }
 
     /** Writes the manifest of a staged epoch (its files' lengths and digests) beside its files. */
