@@ -85,6 +85,10 @@ final class ProtectCommand implements Callable<Integer>
         "switchover (default /var/lib/understudy/NAME/journal)")
     Path journalDir;
 
+    @Option(names = "--preflight-cpuinfo", hidden = true, description = "send this cpuinfo image to the replica's " +
+        "preflight instead of this CPU's (tests)")
+    Path preflightCpuinfo;
+
     @Mixin
     HeartbeatOptions heartbeat;
 
@@ -111,7 +115,7 @@ final class ProtectCommand implements Callable<Integer>
             .metricsPort(metricsPort).networkLock(networkLock).command(command).outputCommit(!noOutputCommit)
             .replicaLossPolicy(policy(replicaLossPolicy)).degradedAfterMs(degradedAfterMs).term(term)
             .dirtyTracking(DirtyTracking.parse(dirtyTracking)).verifyMemory(verifyMemory)
-            .metricsHost(heartbeat.metricsHost);
+            .metricsHost(heartbeat.metricsHost).preflightCpuinfo(preflightCpuinfo);
         heartbeat.applyTo(context.heartbeat());
         final Primary primary = Primary.start(context, EpochObserver.NONE, CriuNotificationListener.NONE);
         System.out.println("understudy protecting '" + name + "' (pid " + primary.service().rootPid() + ", " +

@@ -1,8 +1,12 @@
 package dev.understudy.core;
 
 import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.util.Map;
+import java.util.TreeMap;
 
 import dev.understudy.core.checkpoint.BlockHasher;
+import dev.understudy.core.preflight.HostFacts;
 import dev.understudy.core.protocol.AckCodec;
 import dev.understudy.core.protocol.ChunkEncoder;
 import dev.understudy.core.protocol.EpochBeginCodec;
@@ -12,6 +16,8 @@ import dev.understudy.core.protocol.FileKind;
 import dev.understudy.core.protocol.HeartbeatCodec;
 import dev.understudy.core.protocol.ImageManifestCodec;
 import dev.understudy.core.protocol.MessageHeader;
+import dev.understudy.core.protocol.PreflightCodec;
+import dev.understudy.core.protocol.PreflightVerdictCodec;
 import org.agrona.concurrent.UnsafeBuffer;
 import org.junit.jupiter.api.Test;
 
@@ -134,7 +140,7 @@ class ProtocolCodecTest
     @Test
     void imageManifestRoundTripsAndRefusesDamage() throws Exception
     {
-        final java.util.Map<String, long[]> files = new java.util.TreeMap<>();
+        final Map<String, long[]> files = new TreeMap<>();
         files.put("core-1.img", new long[]{1234, 0x55aa});
         files.put("pages-1.img", new long[]{40960, -7});
         final byte[] bytes = ImageManifestCodec.encode(42, 0xfeed, files);
@@ -149,5 +155,50 @@ class ProtocolCodecTest
         final byte[] foreign = bytes.clone();
         foreign[2] = 1; // another template
         assertThrows(java.io.IOException.class, () -> ImageManifestCodec.decode(foreign, "foreign"));
+    }
+
+    @Test
+    void preflightFactsAndVerdictRoundTripAndRefuseDamage()
+    {
+        final Map<String, String> files = new TreeMap<>(Map.of(
+            "/usr/bin/redis-server", "ab".repeat(32), "/usr/lib/x86_64-linux-gnu/libc.so.6", "cd".repeat(32),
+            "/opt/caf\u00e9 app/lib x.so", "ef".repeat(32)));
+        final HostFacts facts = new HostFacts("4.2.1",
+            "6.18.0", new byte[]{1, 2, 3, 0, (byte)0xff}, files, 64L << 20);
+        final UnsafeBuffer buffer = new UnsafeBuffer(new byte[PreflightCodec.length(facts)]);
+        final int length = PreflightCodec.encode(buffer, 0, facts);
+        assertEquals(buffer.capacity(), length);
+        assertEquals(PreflightCodec.TEMPLATE_ID,
+            MessageHeader.templateIdIfValid(buffer, 0, length));
+        final HostFacts decoded =
+            PreflightCodec.decode(buffer, 0, length);
+        assertEquals(facts.criuVersion(), decoded.criuVersion());
+        assertEquals(facts.kernel(), decoded.kernel());
+        assertArrayEquals(facts.cpuinfoImage(), decoded.cpuinfoImage());
+        assertEquals(files, decoded.files());
+        assertEquals(facts.imageBytes(), decoded.imageBytes());
+        for (int cut = 0; cut < length; cut += 7)
+        {
+            final int truncated = cut;
+            assertThrows(IllegalArgumentException.class,
+                () -> PreflightCodec.decode(buffer, 0, truncated), "cut at " + cut);
+        }
+        buffer.putInt(MessageHeader.LENGTH + 8, -5, ByteOrder.LITTLE_ENDIAN); // first field's length
+        assertThrows(IllegalArgumentException.class,
+            () -> PreflightCodec.decode(buffer, 0, length));
+
+        final UnsafeBuffer verdict = new UnsafeBuffer(new byte[PreflightVerdictCodec
+            .maxLength()]);
+        final int verdictLength = PreflightVerdictCodec.encode(verdict, 0, false,
+            "x".repeat(2_000));
+        final PreflightVerdictCodec.Decoded back =
+            PreflightVerdictCodec.decode(verdict, 0, verdictLength);
+        assertFalse(back.ok());
+        assertEquals(PreflightVerdictCodec.MAX_REASON, back.reason().length());
+        final int okLength = PreflightVerdictCodec.encode(verdict, 0, true, "");
+        assertTrue(PreflightVerdictCodec.decode(verdict, 0, okLength).ok());
+        verdict.putInt(MessageHeader.LENGTH, 7, ByteOrder.LITTLE_ENDIAN);
+        assertThrows(IllegalArgumentException.class,
+            () -> PreflightVerdictCodec.decode(verdict, 0, okLength));
     }
 }

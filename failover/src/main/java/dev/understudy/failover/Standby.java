@@ -168,6 +168,16 @@ public final class Standby implements AutoCloseable
                 "'understudy takeover --name " + takeoverContext.name() + "'");
             return;
         }
+        final dev.understudy.core.preflight.Preflight.Verdict preflight = replica.preflight();
+        if (!preflight.ok() && preflight != dev.understudy.core.preflight.Preflight.Verdict.PENDING)
+        {
+            suspicionShown = true;
+            replica.takeoverStatus(TakeoverState.REFUSED, "REFUSED: the primary went silent (" + silentMs + " ms), " +
+                "but preflight says this host cannot restore the service: " + preflight.reason() + "; fix it, then " +
+                "'understudy takeover --name " + takeoverContext.name() + "'");
+            takeoverContext.notices().warning("primary lost, but preflight FAILED: not taking over");
+            return;
+        }
         if (replica.committedEpoch() < 0)
         {
             // Decided here, on the heartbeat thread, so that onPrimaryBack (same thread) always comes after it.

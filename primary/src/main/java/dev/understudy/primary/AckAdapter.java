@@ -2,6 +2,7 @@ package dev.understudy.primary;
 
 import dev.understudy.core.protocol.AckCodec;
 import dev.understudy.core.protocol.MessageHeader;
+import dev.understudy.core.protocol.PreflightVerdictCodec;
 import io.aeron.logbuffer.FragmentHandler;
 import io.aeron.logbuffer.Header;
 import org.agrona.DirectBuffer;
@@ -19,11 +20,28 @@ final class AckAdapter implements FragmentHandler
 
     public void onFragment(final DirectBuffer buffer, final int offset, final int length, final Header header)
     {
-        if (MessageHeader.templateIdIfValid(buffer, offset, length) != AckCodec.TEMPLATE_ID)
+        switch (MessageHeader.templateIdIfValid(buffer, offset, length))
         {
-            return;
+            case AckCodec.TEMPLATE_ID ->
+            {
+                ack.wrap(buffer, offset);
+                agent.onAck(ack.epoch(), ack.status(), ack.imageHash());
+            }
+            case PreflightVerdictCodec.TEMPLATE_ID ->
+            {
+                try
+                {
+                    final PreflightVerdictCodec.Decoded verdict = PreflightVerdictCodec.decode(buffer, offset, length);
+                    agent.onPreflightVerdict(verdict.ok(), verdict.reason());
+                }
+                catch (final IllegalArgumentException ex)
+                {
+                    agent.onPreflightVerdict(false, "the replica's verdict arrived damaged (" + ex.getMessage() + ")");
+                }
+            }
+            default ->
+            {
+            }
         }
-        ack.wrap(buffer, offset);
-        agent.onAck(ack.epoch(), ack.status(), ack.imageHash());
     }
 }

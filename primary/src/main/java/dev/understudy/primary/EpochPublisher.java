@@ -101,6 +101,33 @@ final class EpochPublisher implements EpochSink
         pending = null;
     }
 
+    /**
+     * A whole message between epochs (this host's preflight facts): offered a few times, never kept; false if
+     * the publication did not take it (it is offered again later).
+     */
+    boolean offerRaw(final byte[] message)
+    {
+        if (pending != null)
+        {
+            return false;
+        }
+        final UnsafeBuffer buffer = new UnsafeBuffer(message);
+        for (int i = 0; i < OFFER_TRIES; i++)
+        {
+            final long result = publication.offer(buffer, 0, message.length);
+            if (result > 0)
+            {
+                bytesSent += message.length;
+                return true;
+            }
+            if (gone(result))
+            {
+                return false;
+            }
+        }
+        return false;
+    }
+
     private boolean offer(final UnsafeBuffer buffer, final int length)
     {
         if (pending != null)

@@ -50,6 +50,10 @@ final class EpochShipperAgent implements Agent
     private long lastProgressNs;
     private long firstEpochOfConnection = Long.MAX_VALUE;
     private boolean connected;
+    /** This host's facts from the preflight thread, encoded; sent at each connection and when they change. */
+    private final Queue<byte[]> preflightFacts;
+    private byte[] facts;
+    private boolean factsToSend;
 
     /**
      * @param context      concluded.
@@ -58,8 +62,10 @@ final class EpochShipperAgent implements Agent
      */
     EpochShipperAgent(final ProtectContext context, final PrimaryState state, final PrimaryMetrics metrics,
         final EpochObserver observer, final EpochPipeline pipeline, final Publication epochs, final Subscription acks,
-        final String ackEndpoint, final AckTracker tracker, final OutputCommit outputCommit)
+        final String ackEndpoint, final AckTracker tracker, final OutputCommit outputCommit,
+        final Queue<byte[]> preflightFacts)
     {
+        this.preflightFacts = preflightFacts;
         this.epochLoop = pipeline.epochLoop();
         this.outputCommit = outputCommit;
         this.incremental = context.dirtyTracking().incremental();
@@ -88,6 +94,18 @@ final class EpochShipperAgent implements Agent
     {
         int work = pollAcks();
         updateProtection();
+        final byte[] newFacts = preflightFacts.poll();
+        if (newFacts != null)
+        {
+            factsToSend = facts == null || !java.util.Arrays.equals(facts, newFacts) ||
+                state.preflight != PrimaryState.Preflight.OK;
+            facts = newFacts;
+        }
+        if (shipment == null && factsToSend && connected && publisher.offerRaw(facts))
+        {
+            factsToSend = false; // between epochs: the replica's assembler sees it as a message of its own
+            work++;
+        }
         if (shipment == null)
         {
             final CheckpointEpoch epoch = ready.poll();
@@ -102,6 +120,25 @@ final class EpochShipperAgent implements Agent
             work += ship();
         }
         return work;
+    }
+
+    /** The replica checked this host's facts against its own: a failure keeps the primary unprotected. */
+    void onPreflightVerdict(final boolean ok, final String reason)
+    {
+        final PrimaryState.Preflight verdict = ok ? PrimaryState.Preflight.OK : PrimaryState.Preflight.FAILED;
+        if (verdict != state.preflight || !reason.equals(state.preflightReason))
+        {
+            state.preflightReason = reason;
+            state.preflight = verdict;
+            if (ok)
+            {
+                context.notices().info("preflight OK: the replica can restore this service");
+            }
+            else
+            {
+                context.notices().warning("preflight FAILED: " + reason);
+            }
+        }
     }
 
     /** The replica answered epoch: an exact image releases the epoch's output. */
@@ -256,6 +293,11 @@ final class EpochShipperAgent implements Agent
         {
             tracker.reset(); // the replica vanished: whatever it half-received is void, resync in full
             firstEpochOfConnection = Long.MAX_VALUE;
+            state.preflight = PrimaryState.Preflight.PENDING; // the next replica may be another host
+        }
+        if (!connected && nowConnected)
+        {
+            factsToSend = facts != null;
         }
         if (connected != nowConnected)
         {
@@ -265,15 +307,20 @@ final class EpochShipperAgent implements Agent
         state.replicaConnected = nowConnected; // for status
         final long oldest = tracker.oldestOutstandingNs();
         final boolean keepingUp = oldest < 0 || clock.nanoTime() - oldest < replicaTimeoutNs;
-        final boolean isProtected = nowConnected && tracker.lastAckedEpoch() >= firstEpochOfConnection && keepingUp;
+        final PrimaryState.Preflight preflight = state.preflight;
+        final boolean preflightOk = preflight == PrimaryState.Preflight.OK;
+        final boolean isProtected = nowConnected && tracker.lastAckedEpoch() >= firstEpochOfConnection && keepingUp &&
+            preflightOk;
         if (state.phase != PrimaryState.Phase.STOPPED)
         {
             state.phase = isProtected ? PrimaryState.Phase.PROTECTED : PrimaryState.Phase.UNPROTECTED;
             if (!isProtected)
             {
                 state.unprotection = !nowConnected ? PrimaryState.Unprotection.REPLICA_NOT_CONNECTED :
+                    preflight == PrimaryState.Preflight.FAILED ? PrimaryState.Unprotection.PREFLIGHT_FAILED :
                     !keepingUp ? PrimaryState.Unprotection.REPLICA_NOT_ACKNOWLEDGING :
-                    PrimaryState.Unprotection.REPLICA_HAS_NO_COMPLETE_IMAGE;
+                    tracker.lastAckedEpoch() < firstEpochOfConnection ?
+                    PrimaryState.Unprotection.REPLICA_HAS_NO_COMPLETE_IMAGE : PrimaryState.Unprotection.PREFLIGHT_PENDING;
             }
         }
         metrics.protectedState(isProtected);

@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
+import java.util.Queue;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
@@ -37,6 +38,8 @@ import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import org.agrona.CloseHelper;
 import org.agrona.concurrent.AgentRunner;
+import org.agrona.concurrent.ManyToOneConcurrentArrayQueue;
+import org.agrona.concurrent.SleepingMillisIdleStrategy;
 
 /**
  * {@code understudy protect}: the service in its namespaces, the epoch loop and the shipper, talking to
@@ -60,6 +63,7 @@ public final class Primary implements AutoCloseable
     private AgentRunner epochRunner;
     private AgentRunner shipperRunner;
     private AgentRunner heartbeatRunner;
+    private AgentRunner preflightRunner;
     private OutputCommit outputCommit;
     private UffdTracker uffdTracker;
     /** The epoch loop's and the shipper's queues; the fencing heartbeat writes to the epoch loop's inbox too. */
@@ -154,8 +158,11 @@ public final class Primary implements AutoCloseable
         {
             uffdTracker = UffdTracker.start(service.rootPid());
         }
+        final Queue<byte[]> preflightFacts = new ManyToOneConcurrentArrayQueue<>(4);
         final EpochShipperAgent shipper = new EpochShipperAgent(context, state, metrics, observer, pipeline, epochs,
-            acks, ackEndpoint, tracker, outputCommit);
+            acks, ackEndpoint, tracker, outputCommit, preflightFacts);
+        preflightRunner = new AgentRunner(new SleepingMillisIdleStrategy(50), this::onError, null,
+            new PreflightAgent(context, state, service, preflightFacts));
         final EpochAgent epochAgent = new EpochAgent(context, state, metrics, pipeline, criu, service, notifications,
             uffdTracker, outputCommit);
         // Quiet: only quiet epochs (no output waits for them) reach the shipper, a little later; a talking
@@ -166,6 +173,7 @@ public final class Primary implements AutoCloseable
             epochAgent);
         AgentRunner.startOnThread(shipperRunner);
         AgentRunner.startOnThread(epochRunner);
+        AgentRunner.startOnThread(preflightRunner);
         startHeartbeat(listen);
     }
 
@@ -441,7 +449,7 @@ public final class Primary implements AutoCloseable
             return;
         }
         state.phase = PrimaryState.Phase.STOPPED;
-        CloseHelper.quietCloseAll(heartbeatRunner, epochRunner, shipperRunner);
+        CloseHelper.quietCloseAll(heartbeatRunner, preflightRunner, epochRunner, shipperRunner);
         if (commitBuffer != null)
         {
             try
@@ -464,7 +472,7 @@ public final class Primary implements AutoCloseable
     {
         state.phase = PrimaryState.Phase.STOPPED;
         // The service dies before the buffer's rules go: nothing it sent unacknowledged escapes on the way out.
-        CloseHelper.quietCloseAll(heartbeatRunner, epochRunner, shipperRunner, statusServer, uffdTracker, service, criu,
+        CloseHelper.quietCloseAll(heartbeatRunner, preflightRunner, epochRunner, shipperRunner, statusServer, uffdTracker, service, criu,
             commitBuffer, aeron, network);
         Directories.deleteRecursively(context.runDir());
         registry.close();

@@ -22,7 +22,9 @@ public final class PrimaryState
         NO_ACKNOWLEDGED_IMAGE("no replica has acknowledged an epoch yet"),
         REPLICA_NOT_CONNECTED("replica not connected"),
         REPLICA_NOT_ACKNOWLEDGING("replica has not acknowledged within the replica timeout"),
-        REPLICA_HAS_NO_COMPLETE_IMAGE("replica has no complete image yet");
+        REPLICA_HAS_NO_COMPLETE_IMAGE("replica has no complete image yet"),
+        PREFLIGHT_PENDING("the replica has not yet checked that it can restore this service"),
+        PREFLIGHT_FAILED("the replica cannot restore this service (see preflight)");
 
         private final String description;
 
@@ -54,6 +56,18 @@ public final class PrimaryState
     volatile boolean replicaSuspected;
     /** The last epoch of a planned switchover, acknowledged, once the replica is told to take over; else -1. */
     volatile long handingOverEpoch = -1;
+    /** The replica's preflight verdict on this host's facts; in status as {@code preflight}. */
+    public enum Preflight
+    {
+        /** No verdict yet from the replica of this connection. */
+        PENDING,
+        OK,
+        FAILED
+    }
+
+    /** Written by the shipper only, the reason with it (a FAILED one's, in one line). */
+    volatile Preflight preflight = Preflight.PENDING;
+    volatile String preflightReason = "";
     /** The newer term that superseded this primary, or 0. */
     volatile long fencedByTerm;
     volatile HeartbeatMetrics heartbeats;
@@ -111,10 +125,12 @@ public final class PrimaryState
         map.put("term", Long.toString(context.term()));
         map.put("state", fencedByTerm > 0 ? "FENCED: the replica took over at term " + fencedByTerm +
             "; this node stopped its service" : phase == Phase.UNPROTECTED ? "unprotected (" + (unprotection == Unprotection.REPLICA_NOT_ACKNOWLEDGING ?
-            "replica has not acknowledged for " + context.replicaTimeoutMs() + " ms" : unprotection.description()) + ")" :
+            "replica has not acknowledged for " + context.replicaTimeoutMs() + " ms" : unprotection ==
+            Unprotection.PREFLIGHT_FAILED ? "preflight FAILED: " + preflightReason : unprotection.description()) + ")" :
             phase.name().toLowerCase());
         map.put("phase", phase.name());
         map.put("unprotected_reason", (phase == Phase.PROTECTED ? Unprotection.NONE : unprotection).name());
+        map.put("preflight", preflight == Preflight.FAILED ? "FAILED: " + preflightReason : preflight.name());
         map.put("fenced_by_term", Long.toString(fencedByTerm));
         map.put("service_pid", Integer.toString(servicePid));
         map.put("service_ip", context.serviceIp());

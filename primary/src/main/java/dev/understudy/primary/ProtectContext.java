@@ -47,6 +47,7 @@ public final class ProtectContext extends AgentContext<ProtectContext>
     private long term = Configuration.TERM;
     private final HeartbeatContext heartbeat = new HeartbeatContext();
     private CriuBinary criuBinary;
+    private Path preflightCpuinfo;
     private int adoptedPid;
     private ServiceNetwork.Spec adoptedNetwork;
     private boolean concluded;
@@ -132,6 +133,21 @@ public final class ProtectContext extends AgentContext<ProtectContext>
     {
         this.adoptedPid = pid;
         this.adoptedNetwork = network;
+        return this;
+    }
+
+    /**
+     * A cpuinfo image to send the replica instead of this CPU's (tests: a CPU with features the replica's lacks);
+     * null (the default) sends what `criu cpuinfo dump` records here.
+     */
+    public Path preflightCpuinfo()
+    {
+        return preflightCpuinfo;
+    }
+
+    public ProtectContext preflightCpuinfo(final Path image)
+    {
+        this.preflightCpuinfo = image;
         return this;
     }
 

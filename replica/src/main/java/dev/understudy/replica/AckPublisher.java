@@ -3,6 +3,7 @@ package dev.understudy.replica;
 import java.util.ArrayDeque;
 
 import dev.understudy.core.protocol.AckCodec;
+import dev.understudy.core.protocol.PreflightVerdictCodec;
 import dev.understudy.core.protocol.Streams;
 import io.aeron.Aeron;
 import io.aeron.Publication;
@@ -26,6 +27,7 @@ final class AckPublisher implements AutoCloseable
 
     private final Aeron aeron;
     private final UnsafeBuffer buffer = new UnsafeBuffer(new byte[AckCodec.LENGTH]);
+    private final UnsafeBuffer verdictBuffer = new UnsafeBuffer(new byte[PreflightVerdictCodec.maxLength()]);
     private final ArrayDeque<Ack> pending = new ArrayDeque<>();
     private Publication publication;
     private String endpoint = "";
@@ -90,6 +92,24 @@ final class AckPublisher implements AutoCloseable
                 result == Publication.MAX_POSITION_EXCEEDED)
             {
                 return false; // no use trying again in this cycle
+            }
+        }
+        return false;
+    }
+
+    /** The preflight verdict, offered a few times now; false when it did not go (tried again later). */
+    boolean sendPreflightVerdict(final boolean ok, final String reason)
+    {
+        if (publication == null)
+        {
+            return false; // no epoch told yet where the primary listens
+        }
+        final int length = PreflightVerdictCodec.encode(verdictBuffer, 0, ok, reason);
+        for (int i = 0; i < OFFER_TRIES; i++)
+        {
+            if (publication.offer(verdictBuffer, 0, length) > 0)
+            {
+                return true;
             }
         }
         return false;

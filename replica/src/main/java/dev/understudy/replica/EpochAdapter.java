@@ -4,6 +4,7 @@ import dev.understudy.core.protocol.EpochBeginCodec;
 import dev.understudy.core.protocol.EpochEndCodec;
 import dev.understudy.core.protocol.FileChunkCodec;
 import dev.understudy.core.protocol.MessageHeader;
+import dev.understudy.core.protocol.PreflightCodec;
 import io.aeron.logbuffer.FragmentHandler;
 import io.aeron.logbuffer.Header;
 import org.agrona.DirectBuffer;
@@ -38,6 +39,7 @@ final class EpochAdapter implements FragmentHandler
                     agent.onEpochEnd(end.wrap(buffer, offset), buffer, offset, length);
                 }
             }
+            case PreflightCodec.TEMPLATE_ID -> agent.onPreflight(buffer, offset, length);
             default -> agent.onForeignFrame(length);
         }
     }

@@ -15,6 +15,8 @@ import dev.understudy.core.agent.Await;
 import dev.understudy.core.agent.CountingErrorHandler;
 import dev.understudy.core.agent.QuietIdleStrategy;
 import dev.understudy.core.metrics.StatusServer;
+import dev.understudy.core.preflight.HostFacts;
+import dev.understudy.core.preflight.Preflight;
 import dev.understudy.core.protocol.Streams;
 import dev.understudy.heartbeat.FailureDetector;
 import dev.understudy.heartbeat.HeartbeatAgent;
@@ -26,6 +28,8 @@ import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import org.agrona.CloseHelper;
 import org.agrona.concurrent.AgentRunner;
+import org.agrona.concurrent.OneToOneConcurrentArrayQueue;
+import org.agrona.concurrent.SleepingMillisIdleStrategy;
 import org.agrona.concurrent.ManyToOneConcurrentLinkedQueue;
 
 /** {@code understudy replica}: receives epochs, rebuilds and journals them, acknowledges. */
@@ -51,6 +55,9 @@ public final class Replica implements AutoCloseable
     private AgentRunner runner;
     private ImageAssembler assembler;
     private AgentRunner heartbeatRunner;
+    private AgentRunner preflightRunner;
+    private final Queue<HostFacts> preflightFacts = new OneToOneConcurrentArrayQueue<>(8);
+    private final Queue<Preflight.Verdict> preflightVerdicts = new OneToOneConcurrentArrayQueue<>(8);
     private TermStore terms;
     private volatile Supplier<Map<String, String>> servedStatus;
     private volatile PrometheusMeterRegistry servedRegistry;
@@ -99,8 +106,11 @@ public final class Replica implements AutoCloseable
         // Quiet: an epoch after a quiet stretch waits for the media driver (10 ms parks) anyway.
         runner = new AgentRunner(QuietIdleStrategy.lazy(activity, 20), this::onError, null,
             new ReplicaAgent(context, state, metrics, observer, epochs, assembler, store, journal, acks, detector,
-                terms, fences));
+                terms, fences, preflightFacts, preflightVerdicts));
         AgentRunner.startOnThread(runner);
+        preflightRunner = new AgentRunner(new SleepingMillisIdleStrategy(20), this::onError, null,
+            new PreflightChecker(context, state, preflightFacts, preflightVerdicts));
+        AgentRunner.startOnThread(preflightRunner);
 
         final HeartbeatMetrics heartbeatMetrics = new HeartbeatMetrics(registry);
         state.heartbeats = heartbeatMetrics;
@@ -295,6 +305,12 @@ public final class Replica implements AutoCloseable
         servedStatus = primaryStatus;
     }
 
+    /** Whether this host can restore the service the primary described (PENDING until it said). */
+    public Preflight.Verdict preflight()
+    {
+        return state.preflight;
+    }
+
     /** The old primary's ack endpoint (host:port) as its last epoch announced it, or null before any. */
     public String primaryEndpoint()
     {
@@ -315,7 +331,7 @@ public final class Replica implements AutoCloseable
     /** Stops receiving; the committed image and the journal stay (they are what a takeover restores). */
     public void close()
     {
-        CloseHelper.quietCloseAll(heartbeatRunner, runner, statusServer, acks, aeron, journal, pages);
+        CloseHelper.quietCloseAll(heartbeatRunner, preflightRunner, runner, statusServer, acks, aeron, journal, pages);
         registry.close();
     }
 

@@ -9,11 +9,14 @@ import java.util.concurrent.TimeUnit;
 import dev.understudy.core.agent.Activity;
 import dev.understudy.core.agent.CountingErrorHandler;
 import dev.understudy.core.os.Directories;
+import dev.understudy.core.preflight.HostFacts;
+import dev.understudy.core.preflight.Preflight;
 import dev.understudy.core.protocol.AckCodec;
 import dev.understudy.core.protocol.EpochBeginCodec;
 import dev.understudy.core.protocol.EpochEndCodec;
 import dev.understudy.core.protocol.FileChunkCodec;
 import dev.understudy.core.protocol.ImageManifestCodec;
+import dev.understudy.core.protocol.PreflightCodec;
 import dev.understudy.heartbeat.FailureDetector;
 import io.aeron.FragmentAssembler;
 import io.aeron.Subscription;
@@ -50,6 +53,10 @@ final class ReplicaAgent implements Agent
     /** The term this node took over with, once the takeover fenced the receiver; 0 before. */
     private long fencedTerm;
     private final Queue<Fence> fences;
+    /** Facts to the preflight checker; its verdicts back, sent to the primary from here (owner of the acks). */
+    private final Queue<HostFacts> preflightFacts;
+    private final Queue<Preflight.Verdict> preflightVerdicts;
+    private Preflight.Verdict verdictToSend;
 
     /** A takeover asks the receiver to stop committing; applied completes once it has. */
     record Fence(long term, CompletableFuture<Void> applied)
@@ -64,8 +71,11 @@ final class ReplicaAgent implements Agent
     ReplicaAgent(final ReplicaContext context, final ReplicaState state, final ReplicaMetrics metrics,
         final ReplicaObserver observer, final Subscription epochs, final ImageAssembler assembler,
         final ImageStore store, final EpochJournal journal, final AckPublisher acks, final FailureDetector signsOfLife,
-        final TermStore terms, final Queue<Fence> fences)
+        final TermStore terms, final Queue<Fence> fences, final Queue<HostFacts> preflightFacts,
+        final Queue<Preflight.Verdict> preflightVerdicts)
     {
+        this.preflightFacts = preflightFacts;
+        this.preflightVerdicts = preflightVerdicts;
         this.fences = fences;
         this.errors = context.errorHandler();
         this.clock = context.nanoClock();
@@ -100,6 +110,17 @@ final class ReplicaAgent implements Agent
             fence.applied().complete(null);
         }
         int work = acks.retryPending();
+        final Preflight.Verdict verdict = preflightVerdicts.poll();
+        if (verdict != null)
+        {
+            verdictToSend = verdict;
+        }
+        if (verdictToSend != null && acks.sendPreflightVerdict(verdictToSend.ok(),
+            verdictToSend.ok() ? String.join("; ", verdictToSend.warnings()) : verdictToSend.reason()))
+        {
+            verdictToSend = null;
+            work++;
+        }
         work += epochs.poll(fragments, 64);
         final boolean connected = epochs.isConnected();
         if (!connected && assembler.active())
@@ -173,6 +194,20 @@ final class ReplicaAgent implements Agent
         catch (final IOException | RuntimeException ex)
         {
             onFailure(ex);
+        }
+    }
+
+    /** The primary's facts: checked on the preflight thread, the verdict sent back from here. */
+    void onPreflight(final DirectBuffer buffer, final int offset, final int length)
+    {
+        onMessage(length);
+        try
+        {
+            preflightFacts.offer(PreflightCodec.decode(buffer, offset, length));
+        }
+        catch (final IllegalArgumentException ex)
+        {
+            onCorruptFrame("preflight frame: " + ex.getMessage(), length);
         }
     }
 

@@ -4,6 +4,7 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 
 import dev.understudy.core.agent.CountingErrorHandler;
+import dev.understudy.core.preflight.Preflight;
 import dev.understudy.heartbeat.HeartbeatMetrics;
 
 /** What {@code understudy status} shows of the replica. */
@@ -22,6 +23,8 @@ final class ReplicaState
     volatile TakeoverState takeoverState = TakeoverState.NONE;
     volatile Map<String, String> takeoverFigures = Map.of();
     volatile HeartbeatMetrics heartbeats;
+    /** Whether this host can restore the service the primary described (its preflight thread writes it). */
+    volatile Preflight.Verdict preflight = Preflight.Verdict.PENDING;
 
     ReplicaPhase phase(final long committedEpoch)
     {
@@ -45,6 +48,8 @@ final class ReplicaState
             store.currentEpoch() < 0 ? "waiting for a first complete image" :
             primaryConnected ? "replicating" : "holding epoch " + store.currentEpoch() + " (primary not connected)");
         map.put("listen", context.listenEndpoint());
+        final Preflight.Verdict verdict = preflight;
+        map.put("preflight", verdict == Preflight.Verdict.PENDING ? "PENDING" : verdict.describe());
         map.put("primary", primaryEndpoint + (primaryConnected ? " (connected)" : " (not connected)"));
         final HeartbeatMetrics hb = heartbeats;
         if (hb != null)

@@ -43,42 +43,54 @@ public final class FailoverPair implements Cluster
      * @param extraPrimaryArgs further protect options (e.g. --no-output-commit).
      */
     public record Config(String name, String serviceIp, int intervalMs, long failureTimeoutMs, Path runDir,
-        List<String> extraPrimaryArgs, List<String> serviceCommand, String heartbeatPriority)
+        List<String> extraPrimaryArgs, List<String> serviceCommand, String heartbeatPriority,
+        List<String> replicaHostPrefix)
     {
         public static Config defaults(final Path runDir)
         {
-            return new Config("svc", "10.77.0.10/24", 100, 150, runDir, List.of(), RedisService.command(), "realtime");
+            return new Config("svc", "10.77.0.10/24", 100, 150, runDir, List.of(), RedisService.command(), "realtime",
+                List.of());
+        }
+
+        /**
+         * A command host b's replica agent runs under, exec'ing it: e.g. a mount namespace where a file differs,
+         * as it would on another machine.
+         */
+        public Config withReplicaHostPrefix(final List<String> prefix)
+        {
+            return new Config(name, serviceIp, intervalMs, failureTimeoutMs, runDir, extraPrimaryArgs, serviceCommand,
+                heartbeatPriority, prefix);
         }
 
         public Config withInterval(final int ms)
         {
             return new Config(name, serviceIp, ms, failureTimeoutMs, runDir, extraPrimaryArgs, serviceCommand,
-                heartbeatPriority);
+                heartbeatPriority, replicaHostPrefix);
         }
 
         public Config withFailureTimeout(final long ms)
         {
             return new Config(name, serviceIp, intervalMs, ms, runDir, extraPrimaryArgs, serviceCommand,
-                heartbeatPriority);
+                heartbeatPriority, replicaHostPrefix);
         }
 
         public Config withPrimaryArgs(final List<String> args)
         {
             return new Config(name, serviceIp, intervalMs, failureTimeoutMs, runDir, args, serviceCommand,
-                heartbeatPriority);
+                heartbeatPriority, replicaHostPrefix);
         }
 
         public Config withServiceCommand(final List<String> command)
         {
             return new Config(name, serviceIp, intervalMs, failureTimeoutMs, runDir, extraPrimaryArgs, command,
-                heartbeatPriority);
+                heartbeatPriority, replicaHostPrefix);
         }
 
         /** --heartbeat-priority of both agents: realtime, raised or normal. */
         public Config withHeartbeatPriority(final String priority)
         {
             return new Config(name, serviceIp, intervalMs, failureTimeoutMs, runDir, extraPrimaryArgs, serviceCommand,
-                priority);
+                priority, replicaHostPrefix);
         }
     }
 
@@ -132,7 +144,7 @@ public final class FailoverPair implements Cluster
         hosts[0] = SimulatedHost.create("a", LAN_BRIDGE, LAN_GATEWAY, HOST_A);
         hosts[1] = SimulatedHost.create("b", LAN_BRIDGE, LAN_GATEWAY, HOST_B);
         agents[1] = NodeProcess.start(hosts[1].netnsPath(), config.runDir().resolve("replica.log"),
-            replicaArguments(1));
+            config.replicaHostPrefix(), replicaArguments(1));
         final List<String> protect = new ArrayList<>(List.of("protect", "--replica", replicaEndpoint(1),
             "--service-ip", config.serviceIp(), "--name", config.name(), "--interval-ms",
             Integer.toString(config.intervalMs()), "--metrics-host", HOST_A.ip(), "--metrics-port",

@@ -25,8 +25,16 @@ public final class NodeProcess implements AutoCloseable
 
     public static NodeProcess start(final Path netns, final Path log, final List<String> arguments) throws IOException
     {
-        final List<String> command = new ArrayList<>(List.of("nsenter", "--net=" + netns,
-            ProcessHandle.current().info().command().orElse("java")));
+        return start(netns, log, List.of(), arguments);
+    }
+
+    /** @param prefix a command the agent's JVM runs under (e.g. a mount namespace of its own), exec'ing it. */
+    public static NodeProcess start(final Path netns, final Path log, final List<String> prefix,
+        final List<String> arguments) throws IOException
+    {
+        final List<String> command = new ArrayList<>(List.of("nsenter", "--net=" + netns));
+        command.addAll(prefix);
+        command.add(ProcessHandle.current().info().command().orElse("java"));
         for (final String flag : ManagementFactory.getRuntimeMXBean().getInputArguments())
         {
             if (flag.startsWith("--add-") || flag.startsWith("--enable-native-access") ||

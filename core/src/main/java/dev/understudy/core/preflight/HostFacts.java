@@ -1,0 +1,155 @@
+package dev.understudy.core.preflight;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.HexFormat;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.ConcurrentHashMap;
+
+import dev.understudy.core.criu.CriuBinary;
+import dev.understudy.core.os.Shell;
+
+/**
+ * What a restore of the service on another host depends on, collected on the primary: the CPU as CRIU records
+ * it (`criu cpuinfo dump`), the CRIU version and kernel, the service's executable and every file it maps
+ * (SHA-256), and the bytes an image of it takes. The replica checks these against its own host
+ * ({@link Preflight}) long before a takeover needs them.
+ *
+ * @param files path -> SHA-256 (hex) of the executables and mapped files of the service's processes.
+ */
+public record HostFacts(String criuVersion, String kernel, byte[] cpuinfoImage, Map<String, String> files,
+    long imageBytes)
+{
+    /** Hashes of files seen before, by path, size and mtime: the facts are collected again every minute. */
+    private static final Map<String, String> HASHES = new ConcurrentHashMap<>();
+
+    /**
+     * Collects the facts of the service rooted at rootPid (its whole process tree) on this host; scratch is an
+     * empty directory for CRIU's cpuinfo image.
+     */
+    public static HostFacts collect(final CriuBinary criu, final int rootPid, final Path scratch) throws IOException
+    {
+        Files.createDirectories(scratch);
+        final Shell.Result dump = Shell.run(criu.path().toString(), "cpuinfo", "dump", "-D", scratch.toString());
+        if (!dump.ok())
+        {
+            throw new IOException("criu cpuinfo dump failed: " + dump.stderr().strip());
+        }
+        final byte[] cpuinfo = Files.readAllBytes(scratch.resolve(Preflight.CPUINFO_IMAGE));
+        final Map<String, String> files = new TreeMap<>();
+        long rss = 0;
+        for (final long pid : treeOf(rootPid))
+        {
+            rss += rssBytes(pid);
+            for (final String path : mappedFiles(pid))
+            {
+                files.computeIfAbsent(path, HostFacts::sha256OrMissing);
+            }
+        }
+        return new HostFacts(criu.version(), System.getProperty("os.version"), cpuinfo, files, rss);
+    }
+
+    private static long[] treeOf(final int rootPid)
+    {
+        return ProcessHandle.of(rootPid).map(root -> java.util.stream.Stream.concat(java.util.stream.Stream.of(root),
+            root.descendants()).mapToLong(ProcessHandle::pid).toArray()).orElse(new long[0]);
+    }
+
+    /**
+     * The files a process maps from disk (its executable, its libraries, mapped data), as paths seen from the
+     * host: skipped are anonymous and special mappings, deleted files, and what lives in /dev, /proc, /sys,
+     * and /run (not a file the replica's host must have the same).
+     */
+    static java.util.Set<String> mappedFiles(final long pid)
+    {
+        final java.util.Set<String> paths = new java.util.TreeSet<>();
+        final String maps;
+        try
+        {
+            maps = Files.readString(Path.of("/proc", Long.toString(pid), "maps"));
+        }
+        catch (final IOException ex)
+        {
+            return paths; // gone meanwhile
+        }
+        for (final String line : maps.split("\n"))
+        {
+            final int slash = line.indexOf('/');
+            if (slash < 0 || line.endsWith(" (deleted)"))
+            {
+                continue;
+            }
+            final String path = line.substring(slash);
+            if (!path.startsWith("/dev/") && !path.startsWith("/proc/") && !path.startsWith("/sys/") &&
+                !path.startsWith("/run/") && !path.startsWith("/memfd:"))
+            {
+                paths.add(path);
+            }
+        }
+        return paths;
+    }
+
+    private static long rssBytes(final long pid)
+    {
+        try
+        {
+            for (final String line : Files.readAllLines(Path.of("/proc", Long.toString(pid), "status")))
+            {
+                if (line.startsWith("VmRSS:"))
+                {
+                    return Long.parseLong(line.replaceAll("[^0-9]", "")) * 1024;
+                }
+            }
+        }
+        catch (final IOException | NumberFormatException ex)
+        {
+            // gone meanwhile
+        }
+        return 0;
+    }
+
+    /** The file's SHA-256 in hex, or "missing"; remembered by path, size and mtime. */
+    static String sha256OrMissing(final String path)
+    {
+        final Path file = Path.of(path);
+        try
+        {
+            final String key = path + "|" + Files.size(file) + "|" + Files.getLastModifiedTime(file).toMillis();
+            return HASHES.computeIfAbsent(key, unused -> sha256(file));
+        }
+        catch (final IOException | java.io.UncheckedIOException ex)
+        {
+            return MISSING;
+        }
+    }
+
+    public static final String MISSING = "missing";
+
+    private static String sha256(final Path file)
+    {
+        try (InputStream in = Files.newInputStream(file))
+        {
+            final MessageDigest digest = MessageDigest.getInstance("SHA-256");
+            final byte[] buffer = new byte[1 << 16];
+            int read;
+            while ((read = in.read(buffer)) > 0)
+            {
+                digest.update(buffer, 0, read);
+            }
+            return HexFormat.of().formatHex(digest.digest());
+        }
+        catch (final IOException ex)
+        {
+            throw new java.io.UncheckedIOException(ex);
+        }
+        catch (final NoSuchAlgorithmException ex)
+        {
+            throw new IllegalStateException(ex); // every JDK has SHA-256
+        }
+    }
+}

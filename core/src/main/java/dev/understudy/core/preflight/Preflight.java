@@ -1,0 +1,126 @@
+package dev.understudy.core.preflight;
+
+import java.io.IOException;
+import java.nio.file.FileStore;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+import dev.understudy.core.criu.CriuBinary;
+import dev.understudy.core.os.Shell;
+
+/**
+ * The replica's side of preflight: can this host restore the service the primary described? Checked at
+ * pairing and again whenever the primary sends its facts (every minute): the CPU against the primary's
+ * (`criu cpuinfo check`, CRIU's default FPU and instruction-set capabilities), the same CRIU version, every
+ * file the service maps identical here, and room for the image (tmpfs) and the journal. A different kernel
+ * is only a warning: CRIU restores across kernels that have the features it needs.
+ */
+public final class Preflight
+{
+    public static final String CPUINFO_IMAGE = "cpuinfo.img";
+    /** The images directory needs the page store and a restore layout of the whole image. */
+    static final int IMAGE_COPIES = 2;
+
+    /** ok, or the first reason it is not, in one line; warnings that do not stop a restore. */
+    public record Verdict(boolean ok, String reason, List<String> warnings)
+    {
+        public static final Verdict PENDING = new Verdict(false, "PENDING: no facts from the primary yet", List.of());
+
+        public String describe()
+        {
+            return (ok ? "OK" : "FAILED: " + reason) + (warnings.isEmpty() ? "" : " (" + String.join("; ",
+                warnings) + ")");
+        }
+    }
+
+    private Preflight()
+    {
+    }
+
+    public static Verdict check(final HostFacts facts, final CriuBinary criu, final Path scratch,
+        final Path imagesDir, final Path journalDir) throws IOException
+    {
+        final List<String> warnings = new ArrayList<>();
+        if (!facts.criuVersion().equals(criu.version()))
+        {
+            return failed("CRIU " + criu.version() + " here, " + facts.criuVersion() + " on the primary: install " +
+                "the same CRIU on both hosts (scripts/install.sh)", warnings);
+        }
+        if (!facts.kernel().equals(System.getProperty("os.version")))
+        {
+            warnings.add("kernel " + System.getProperty("os.version") + " here, " + facts.kernel() + " on the primary");
+        }
+        Files.createDirectories(scratch);
+        Files.write(scratch.resolve(CPUINFO_IMAGE), facts.cpuinfoImage());
+        final Shell.Result cpu = Shell.run(criu.path().toString(), "cpuinfo", "check", "-D", scratch.toString());
+        if (!cpu.ok())
+        {
+            return failed("this host's CPU lacks features the primary's CPU has (criu cpuinfo check: " +
+                lastLine(cpu.stderr() + cpu.stdout()) + "): a restored service could crash on its first such " +
+                "instruction; pair hosts with the same CPU features", warnings);
+        }
+        for (final Map.Entry<String, String> file : facts.files().entrySet())
+        {
+            final String here = HostFacts.sha256OrMissing(file.getKey());
+            if (HostFacts.MISSING.equals(here))
+            {
+                return failed(file.getKey() + " (mapped by the service) is missing on this host", warnings);
+            }
+            if (!here.equals(file.getValue()))
+            {
+                return failed(file.getKey() + " (mapped by the service) differs on this host (sha256 " +
+                    here.substring(0, 12) + " here, " + file.getValue().substring(0, Math.min(12,
+                    file.getValue().length())) + " on the primary): install the same version on both hosts", warnings);
+            }
+        }
+        final long imagesNeeded = IMAGE_COPIES * facts.imageBytes();
+        final long imagesFree = freeBytes(imagesDir);
+        if (imagesFree < imagesNeeded)
+        {
+            return failed(imagesDir + " has " + mib(imagesFree) + " MiB free, the service's image needs " +
+                mib(imagesNeeded) + " MiB: give --work-dir more room", warnings);
+        }
+        final long journalFree = freeBytes(journalDir);
+        if (journalFree < facts.imageBytes())
+        {
+            return failed(journalDir + " has " + mib(journalFree) + " MiB free, a whole image in the journal " +
+                "needs " + mib(facts.imageBytes()) + " MiB: give --journal-dir more room", warnings);
+        }
+        return new Verdict(true, "", warnings);
+    }
+
+    private static Verdict failed(final String reason, final List<String> warnings)
+    {
+        return new Verdict(false, reason, warnings);
+    }
+
+    /** Free bytes of the file system that holds dir (or its nearest existing parent). */
+    static long freeBytes(final Path dir) throws IOException
+    {
+        Path existing = dir.toAbsolutePath();
+        while (existing != null && !Files.exists(existing))
+        {
+            existing = existing.getParent();
+        }
+        if (existing == null)
+        {
+            return 0;
+        }
+        final FileStore store = Files.getFileStore(existing);
+        return store.getUsableSpace();
+    }
+
+    private static long mib(final long bytes)
+    {
+        return bytes >> 20;
+    }
+
+    private static String lastLine(final String text)
+    {
+        final String[] lines = text.strip().split("\n");
+        return lines[lines.length - 1].strip();
+    }
+}

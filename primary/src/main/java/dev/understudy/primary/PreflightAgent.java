@@ -1,0 +1,71 @@
+package dev.understudy.primary;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.util.Queue;
+import java.util.concurrent.TimeUnit;
+
+import dev.understudy.core.preflight.HostFacts;
+import dev.understudy.core.protocol.PreflightCodec;
+import org.agrona.concurrent.Agent;
+import org.agrona.concurrent.UnsafeBuffer;
+
+/**
+ * Collects the service's {@link HostFacts} at start and every {@link #PERIOD_NS} (its mapped files change
+ * with upgrades, its size with its data) and hands them, encoded, to the shipper, which sends them to the
+ * replica between epochs. Its own thread: running CRIU and hashing libraries takes tens of milliseconds the
+ * epoch loop and the shipper do not have.
+ */
+final class PreflightAgent implements Agent
+{
+    static final long PERIOD_NS = TimeUnit.SECONDS.toNanos(60);
+    private final ProtectContext context;
+    private final PrimaryState state;
+    private final ProtectedProcess service;
+    private final Queue<byte[]> toShipper;
+    private long nextNs;
+
+    PreflightAgent(final ProtectContext context, final PrimaryState state, final ProtectedProcess service,
+        final Queue<byte[]> toShipper)
+    {
+        this.context = context;
+        this.state = state;
+        this.service = service;
+        this.toShipper = toShipper;
+    }
+
+    public String roleName()
+    {
+        return "understudy-preflight";
+    }
+
+    public int doWork()
+    {
+        final long now = context.nanoClock().nanoTime();
+        if (now < nextNs)
+        {
+            return 0;
+        }
+        nextNs = now + PERIOD_NS;
+        try
+        {
+            HostFacts facts = HostFacts.collect(context.criuBinary(), service.rootPid(),
+                context.runDir().resolve("preflight"));
+            if (context.preflightCpuinfo() != null)
+            {
+                facts = new HostFacts(facts.criuVersion(), facts.kernel(),
+                    Files.readAllBytes(context.preflightCpuinfo()), facts.files(), facts.imageBytes());
+            }
+            final UnsafeBuffer buffer = new UnsafeBuffer(new byte[PreflightCodec.length(facts)]);
+            PreflightCodec.encode(buffer, 0, facts);
+            toShipper.offer(buffer.byteArray());
+            return 1;
+        }
+        catch (final IOException | RuntimeException ex)
+        {
+            state.errors.report("preflight: could not collect this host's facts: " + ex.getMessage(), ex);
+            nextNs = now + TimeUnit.SECONDS.toNanos(5);
+            return 0;
+        }
+    }
+}
