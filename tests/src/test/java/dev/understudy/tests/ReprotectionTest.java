@@ -141,7 +141,8 @@ class ReprotectionTest
                         "taken over by plan, not by a detector: " + promoted);
                     // The old primary's agent is the replica now, in the same process, and protection resumes.
                     pair.awaitProtected(60_000);
-                    assertEquals("replica", pair.replicaStatus().get("role"), pair.replicaStatus().toString());
+                    Await.until(() -> "replica".equals(pair.replicaStatus().get("role")), 10_000,
+                        "the old primary's agent to be the replica");
                     Await.until(() -> incr.replies() > before + 20, 10_000, "replies from the new primary");
                 }
                 assertTrue(incr.stopAndAwaitReplies(30_000), "INCRs without a reply: " + incr.error());
