@@ -138,7 +138,9 @@ final class NodeAgent
         Primary.Switchover result;
         try
         {
-            result = protecting.switchover(5_000);
+            // Each step within 3 s (a last epoch is normally acknowledged in tens of ms): well inside Aeron's
+            // 5 s connection timeout, so a replica that hangs meanwhile finds the stream as it left it.
+            result = protecting.switchover(3_000);
         }
         catch (final InterruptedException ex)
         {

@@ -61,6 +61,10 @@ final class ReplicaCommand implements Callable<Integer>
         "'understudy replica' with that --listen makes the old host the replica)")
     String reprotectReplica;
 
+    @Option(names = "--no-lazy-restore", description = "restore all memory before the service resumes, instead " +
+        "of letting CRIU's lazy-pages daemon fill it in after (slower for large services)")
+    boolean noLazyRestore;
+
     @Option(names = "--interval-ms", defaultValue = "" + Configuration.INTERVAL_MS, description = "checkpoint " +
         "interval once this node took over and protects the service (default ${DEFAULT-VALUE})")
     int intervalMs;
@@ -106,7 +110,7 @@ final class ReplicaCommand implements Callable<Integer>
     {
         return new TakeoverContext().notices(StderrNotices.INSTANCE).name(name).serviceIp(serviceIp).bridge(bridge)
             .workDir(workDir).automatic(!noAutoTakeover).reprotect(!noReprotect).reprotectReplica(reprotectReplica)
-            .intervalMs(intervalMs);
+            .intervalMs(intervalMs).lazyRestore(!noLazyRestore);
     }
 
     private void printListening(final Replica replica)

@@ -87,6 +87,7 @@ public final class Standby implements AutoCloseable
                     takeoverContext.notices());
                 GratuitousArp.warmUp(); // bind the native calls now, not during the takeover
                 RestorableImage.warmUp();
+                RestorableImage.linkPagesWith(standby.criu); // asks CRIU once, now
             }
             catch (final RuntimeException ex)
             {
@@ -213,12 +214,14 @@ public final class Standby implements AutoCloseable
                 // is held here and answered at restore, instead of lost on the dead port and backed off again.
                 warm.attach();
             }
-            final RestorableImage.LaidOut laidOut = replica.restorableImage();
+            final long attachedAtMs = System.currentTimeMillis();
+            final RestorableImage.LaidOut laidOut = replica.restorableImage(RestorableImage.linkPagesWith(criu),
+                takeoverContext.lazyRestore());
             image = laidOut.dir();
             epoch = laidOut.epoch(); // the last one committed before the fence
             final StandbyNetwork network = standbyNetwork;
             standbyNetwork = null; // a failed takeover removes it; a retry builds its own
-            report = Takeover.run(takeoverContext, criu, image, term, epoch, network);
+            report = Takeover.run(takeoverContext, criu, image, term, epoch, network, takeoverContext.lazyRestore());
             replica.promoted("after " + cause + ": " + report.describe(), Map.of(
                 "takeover_suspected_at_ms", Long.toString(suspectedAtMs),
                 "takeover_fenced_at_ms", Long.toString(fencedAtMs),
@@ -227,8 +230,29 @@ public final class Standby implements AutoCloseable
                 "takeover_restored_at_ms", Long.toString(report.restoredMs()),
                 "takeover_announced_at_ms", Long.toString(report.announcedMs()),
                 "takeover_epoch", Long.toString(epoch),
+                "takeover_restore", report.lazyDone() != null ? "LAZY" : "EAGER",
                 "takeover_netns", report.netns()));
-            takeoverContext.notices().info("took over after " + cause + ": " + report.describe());
+            takeoverContext.notices().info("took over after " + cause + ": " + report.describe() + "; joined the LAN " +
+                (attachedAtMs - fencedAtMs) + " ms after the fence, image laid out " + (report.startedMs() -
+                attachedAtMs) + " ms after that");
+            if (report.lazyDone() != null)
+            {
+                final long restoredMs = report.restoredMs();
+                report.lazyDone().thenAccept(doneMs ->
+                {
+                    replica.takeoverFigure("takeover_lazy_done_at_ms", Long.toString(doneMs));
+                    if (doneMs < 0)
+                    {
+                        takeoverContext.notices().warning("CRIU's lazy-pages daemon failed: the restored service " +
+                            "may lack memory pages; see " + takeoverContext.restoreWorkDir().resolve("lazy-pages.log"));
+                    }
+                    else
+                    {
+                        takeoverContext.notices().info("lazy restore complete: every page in " + (doneMs - restoredMs) +
+                            " ms after the service resumed");
+                    }
+                });
+            }
             if (takeoverContext.reprotect())
             {
                 protectRestored(report);

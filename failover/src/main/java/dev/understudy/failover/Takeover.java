@@ -2,6 +2,7 @@ package dev.understudy.failover;
 
 import java.io.IOException;
 import java.nio.file.Path;
+import java.util.concurrent.CompletableFuture;
 
 import dev.understudy.core.criu.CriuBinary;
 import dev.understudy.core.criu.CriuRestore;
@@ -15,8 +16,12 @@ import dev.understudy.core.criu.CriuRestore;
 public final class Takeover
 {
     /** Wall-clock milliseconds at each step's end, for status and the failover benchmark. */
+    /**
+     * @param lazyDone for a lazy restore, completes with the wall-clock ms when the last page was in (-1 if the
+     *                 lazy-pages daemon failed); null for an eager one.
+     */
     public record Report(long term, long epoch, int pid, String netns, long startedMs, long networkReadyMs,
-        long restoredMs, long announcedMs)
+        long restoredMs, long announcedMs, CompletableFuture<Long> lazyDone)
     {
         public long restoreMs()
         {
@@ -30,9 +35,9 @@ public final class Takeover
 
         public String describe()
         {
-            return "epoch " + epoch + " restored as pid " + pid + " in " + netns + " at term " + term + " (network " +
-                (networkReadyMs - startedMs) + " ms, restore " + restoreMs() + " ms, announced " +
-                (announcedMs - restoredMs) + " ms)";
+            return "epoch " + epoch + " restored" + (lazyDone != null ? " lazily" : "") + " as pid " + pid + " in " +
+                netns + " at term " + term + " (network " + (networkReadyMs - startedMs) + " ms, restore " +
+                restoreMs() + " ms, announced " + (announcedMs - restoredMs) + " ms)";
         }
     }
 
@@ -43,12 +48,12 @@ public final class Takeover
     public static Report run(final TakeoverContext context, final CriuBinary criu, final Path image, final long term,
         final long epoch) throws IOException
     {
-        return run(context, criu, image, term, epoch, null);
+        return run(context, criu, image, term, epoch, null, false);
     }
 
     /** @param standby a namespace prepared ahead of time (the replica's warm standby), or null to build one. */
     static Report run(final TakeoverContext context, final CriuBinary criu, final Path image, final long term,
-        final long epoch, final StandbyNetwork standby) throws IOException
+        final long epoch, final StandbyNetwork standby, final boolean lazy) throws IOException
     {
         final long started = System.currentTimeMillis();
         final StandbyNetwork network = standby != null ? standby :
@@ -57,13 +62,16 @@ public final class Takeover
         {
             network.attach();
             final long networkReady = System.currentTimeMillis();
-            final int pid = CriuRestore.restore(criu, image, network.spec().netnsPath(), context.restoreWorkDir(),
-                true);
+            final CriuRestore.Restored restored = CriuRestore.restore(criu, image, network.spec().netnsPath(),
+                context.restoreWorkDir(), true, lazy);
+            final int pid = restored.pid();
             network.releaseInput();
-            final long restored = System.currentTimeMillis();
+            final long restoredAt = System.currentTimeMillis();
             network.announce(); // once more, now that the service answers
             final Report report = new Report(term, epoch, pid, network.spec().netnsName(), started, networkReady,
-                restored, System.currentTimeMillis());
+                restoredAt, System.currentTimeMillis(), restored.lazyPages() == null ? null :
+                restored.lazyPages().onExit().thenApply(daemon -> daemon.exitValue() == 0 ?
+                    System.currentTimeMillis() : -1L));
             network.removeQueues();
             return report;
         }

@@ -6,6 +6,7 @@ import java.util.concurrent.TimeUnit;
 
 import dev.understudy.core.agent.Activity;
 import dev.understudy.core.os.Directories;
+import dev.understudy.core.protocol.AckCodec;
 import dev.understudy.core.protocol.EpochBeginCodec;
 import io.aeron.Publication;
 import io.aeron.Subscription;
@@ -54,6 +55,12 @@ final class EpochShipperAgent implements Agent
     private final Queue<byte[]> preflightFacts;
     private byte[] facts;
     private boolean factsToSend;
+    private long factsSentNs;
+    /**
+     * Facts without a verdict are sent again this often: a replica that took the place of another on the
+     * same endpoint (a switchover, a restart within Aeron's timeouts) looks like no reconnection here.
+     */
+    private static final long FACTS_RESEND_NS = TimeUnit.SECONDS.toNanos(1);
 
     /**
      * @param context      concluded.
@@ -101,9 +108,15 @@ final class EpochShipperAgent implements Agent
                 state.preflight != PrimaryState.Preflight.OK;
             facts = newFacts;
         }
+        final long now = clock.nanoTime();
+        if (facts != null && state.preflight == PrimaryState.Preflight.PENDING && now - factsSentNs > FACTS_RESEND_NS)
+        {
+            factsToSend = true;
+        }
         if (shipment == null && factsToSend && connected && publisher.offerRaw(facts))
         {
             factsToSend = false; // between epochs: the replica's assembler sees it as a message of its own
+            factsSentNs = now;
             work++;
         }
         if (shipment == null)
@@ -144,6 +157,10 @@ final class EpochShipperAgent implements Agent
     /** The replica answered epoch: an exact image releases the epoch's output. */
     void onAck(final long epoch, final int status, final long replicaDigest)
     {
+        if (status == AckCodec.NEED_FULL && facts != null)
+        {
+            factsToSend = true; // a replica without this primary's image: possibly another host, check it again
+        }
         if (tracker.onAck(epoch, status, replicaDigest, clock.nanoTime()) && outputCommit != null)
         {
             outputCommit.acknowledged(epoch);

@@ -214,6 +214,14 @@ public final class Replica implements AutoCloseable
         state.takeoverState = TakeoverState.PROMOTED;
     }
 
+    /** One more figure of the takeover for status (wall-clock ms), e.g. when a lazy restore's last page was in. */
+    public void takeoverFigure(final String key, final String value)
+    {
+        final Map<String, String> figures = new LinkedHashMap<>(state.takeoverFigures);
+        figures.put(key, value);
+        state.takeoverFigures = Map.copyOf(figures);
+    }
+
     public String takeoverStatus()
     {
         return state.takeover;
@@ -245,11 +253,20 @@ public final class Replica implements AutoCloseable
      */
     public RestorableImage.LaidOut restorableImage() throws IOException
     {
+        return restorableImage(RestorableImage.linkPagesWith(dev.understudy.core.criu.CriuBinary.locate()), false);
+    }
+
+    /**
+     * As {@link #restorableImage()}: with linkPages the page store is linked, not copied (a CRIU with patch
+     * 0009), with lazy laid out for a lazy restore (pages filled after the service runs).
+     */
+    public RestorableImage.LaidOut restorableImage(final boolean linkPages, final boolean lazy) throws IOException
+    {
         if (!(runner == null || runner.isClosed() || receiverStopped))
         {
             throw new IllegalStateException("the replica is still applying epochs: fence or close it first");
         }
-        return RestorableImage.layOut(context.imagesDir());
+        return RestorableImage.layOut(context.imagesDir(), linkPages, lazy);
     }
 
     /** Epochs checked against the primary's live memory digest (--verify-memory), and those refused for it. */

@@ -113,6 +113,23 @@ public final class CriuBinary
         }
     }
 
+    /**
+     * Whether this CRIU restores pages images that hold each page at its virtual address (CRIU patch 0009 of
+     * native/criu-patches): then a replica's page store is restored as it is, without a copy of the memory.
+     */
+    public boolean hasPagesAtVaddr()
+    {
+        Boolean known = pagesAtVaddr;
+        if (known == null)
+        {
+            known = Shell.run(path.toString(), "check", "--feature", "pages_at_vaddr").ok();
+            pagesAtVaddr = known;
+        }
+        return known;
+    }
+
+    private volatile Boolean pagesAtVaddr;
+
     /** Whether the kernel supports soft-dirty tracking, i.e. CRIU's own incremental dumps. */
     public boolean hasMemDirtyTrack()
     {

@@ -118,6 +118,87 @@ public final class Pagemap
         return out.toByteArray();
     }
 
+    /**
+     * The self-contained pagemap with PE_LAZY on the pages a lazy restore may fill after the service runs: those
+     * in lazyRanges (sorted, disjoint [start, end) pairs: mappings CRIU registers for lazy filling) except the
+     * pinned pages (sorted page addresses: each thread's stack-pointer page, which CRIU never leaves lazy).
+     * Entries are split where that changes; the pages file keeps its order.
+     */
+    public static byte[] markLazy(final byte[] image, final String name, final long[] lazyRanges,
+        final long[] pinnedPages) throws IOException
+    {
+        return rewrite(image, name, lazyRanges, pinnedPages, false);
+    }
+
+    /**
+     * As {@link #markLazy} (no page lazy where lazyRanges is empty), and with pagesAtVaddr the head says the
+     * pages image holds each page at its virtual address (CRIU patch 0009): the replica's page store, linked
+     * as the pages image, restores without a copy of the memory.
+     */
+    public static byte[] rewrite(final byte[] image, final String name, final long[] lazyRanges,
+        final long[] pinnedPages, final boolean pagesAtVaddr) throws IOException
+    {
+        final Pagemap pagemap = parse(image, name);
+        final List<CodedInputStream> entries = CriuImageReader.entries(image, name);
+        final ByteArrayOutputStream out = new ByteArrayOutputStream(image.length + 64);
+        out.write(image, 0, 8);
+        final CriuImages.pagemap_head head = CriuImages.pagemap_head.parseFrom(entries.get(0));
+        writeEntry(out, (pagesAtVaddr ? head.toBuilder().setPagesAtVaddr(true).build() : head).toByteArray());
+        int range = 0;
+        int pinned = 0;
+        for (int i = 0; i < pagemap.entryCount(); i++)
+        {
+            if (!pagemap.inPagesFile(i) || pagemap.inParent(i))
+            {
+                writeRun(out, pagemap.vaddr(i), pagemap.pageCount(i), pagemap.flags[i]);
+                continue;
+            }
+            long runStart = pagemap.vaddr(i);
+            long runPages = 0;
+            int runFlags = -1;
+            final long end = pagemap.vaddr(i) + pagemap.pageCount(i) * PAGE_SIZE;
+            for (long page = pagemap.vaddr(i); page < end; page += PAGE_SIZE)
+            {
+                while (range < lazyRanges.length && lazyRanges[range + 1] <= page)
+                {
+                    range += 2;
+                }
+                while (pinned < pinnedPages.length && pinnedPages[pinned] < page)
+                {
+                    pinned++;
+                }
+                final boolean lazy = range < lazyRanges.length && lazyRanges[range] <= page &&
+                    !(pinned < pinnedPages.length && pinnedPages[pinned] == page);
+                final int flags = lazy ? PE_PRESENT | PE_LAZY : PE_PRESENT;
+                if (flags != runFlags && runPages > 0)
+                {
+                    writeRun(out, runStart, runPages, runFlags);
+                    runStart = page;
+                    runPages = 0;
+                }
+                runFlags = flags;
+                runPages++;
+            }
+            writeRun(out, runStart, runPages, runFlags);
+        }
+        return out.toByteArray();
+    }
+
+    /** A pagemap image of entries runs of pagesPerRun present pages from vaddr, a page apart (warm-ups, tests). */
+    public static byte[] syntheticImage(final long vaddr, final int pagesPerRun, final int runs)
+    {
+        final ByteArrayOutputStream out = new ByteArrayOutputStream();
+        final java.nio.ByteBuffer magic = java.nio.ByteBuffer.allocate(8).order(java.nio.ByteOrder.LITTLE_ENDIAN)
+            .putInt(CriuImageReader.IMG_COMMON_MAGIC).putInt(0x56084025); // CRIU's PAGEMAP_MAGIC
+        out.write(magic.array(), 0, 8);
+        writeEntry(out, CriuImages.pagemap_head.newBuilder().setPagesId(1).build().toByteArray());
+        for (int run = 0; run < runs; run++)
+        {
+            writeRun(out, vaddr + (long)run * (pagesPerRun + 1) * PAGE_SIZE, pagesPerRun, PE_PRESENT);
+        }
+        return out.toByteArray();
+    }
+
     private static void writeRun(final ByteArrayOutputStream out, final long vaddr, final long pages,
         final int flags)
     {
@@ -154,6 +235,12 @@ public final class Pagemap
     public long pageCount(final int entry)
     {
         return pageCounts[entry];
+    }
+
+    /** Whether a lazy restore may fill this entry's pages after the service runs. */
+    public boolean lazy(final int entry)
+    {
+        return (flags[entry] & PE_LAZY) != 0;
     }
 
     /** Whether this entry's pages are stored in this image's pages file (as opposed to a parent image). */

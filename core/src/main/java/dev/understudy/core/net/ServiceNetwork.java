@@ -242,6 +242,26 @@ public final class ServiceNetwork implements AutoCloseable
     }
 
     /**
+     * Sets a bridge's MAC to the one it has, which makes it its own: a Linux bridge whose address was never set
+     * takes the lowest MAC of its ports, so a service's veth joining or leaving it (every takeover, every
+     * switchover) could change the MAC of the host's address and cut it off until its neighbours' ARP caches
+     * expire (seen: a host's agent unreachable for over a minute after a switchover). netns null: this one.
+     */
+    public static void pinMac(final String netns, final String bridge)
+    {
+        final String[] prefix = netns == null ? new String[]{"ip"} : new String[]{"ip", "-n", netns};
+        final String mac = Shell.check(concat(prefix, "-br", "link", "show", "dev", bridge)).trim().split("\\s+")[2];
+        Shell.check(concat(prefix, "link", "set", "dev", bridge, "address", mac));
+    }
+
+    private static String[] concat(final String[] prefix, final String... rest)
+    {
+        final String[] all = java.util.Arrays.copyOf(prefix, prefix.length + rest.length);
+        System.arraycopy(rest, 0, all, prefix.length, rest.length);
+        return all;
+    }
+
+    /**
      * Creates an Understudy bridge with this address, or gives an existing one an address on that subnet if
      * it has none (a bridge that has one, e.g. a host's own address, needs no other: adding the gateway
      * there would duplicate it on the LAN). Returns true when it created the bridge.
@@ -253,6 +273,7 @@ public final class ServiceNetwork implements AutoCloseable
         {
             Shell.check("ip", "link", "add", bridge, "type", "bridge");
             Shell.check("ip", "link", "set", bridge, "alias", BRIDGE_ALIAS);
+            pinMac(null, bridge);
             Shell.check("ip", "addr", "add", address.toString(), "dev", bridge);
             Shell.check("ip", "link", "set", bridge, "up");
         }

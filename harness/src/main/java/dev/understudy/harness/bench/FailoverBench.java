@@ -44,15 +44,16 @@ public final class FailoverBench
             .withInterval(intervalMs).withFailureTimeout(failureTimeoutMs);
         out.printf("bench failover: %d kills, %d MB Redis, %d ms interval, %d ms failure detector%n", kills,
             datasetMb, intervalMs, failureTimeoutMs);
-        out.println("kill  offset  gap ms  detect  restore  takeover  replies  counter  lost  dup  same-conn");
+        out.println("kill  offset  gap ms  detect  restore  lazy  takeover  replies  counter  lost  dup  same-conn");
         final List<KillTrial.Result> results = new ArrayList<>();
         for (int i = 0; i < kills; i++)
         {
             final long offset = ThreadLocalRandom.current().nextLong(intervalMs);
             final KillTrial.Result r = KillTrial.run(config, datasetMb, 1_000, offset, 500);
             results.add(r);
-            out.printf("%4d  %6d  %6d  %6d  %7d  %8d  %7d  %7d  %4d  %3d  %s%s%n", i + 1, r.killOffsetMs(),
-                r.failoverMs(), r.detectionMs(), r.restoreMs(), r.takeoverMs(), r.replies(), r.finalCounter(),
+            out.printf("%4d  %6d  %6d  %6d  %7d  %4d  %8d  %7d  %7d  %4d  %3d  %s%s%n", i + 1, r.killOffsetMs(),
+                r.failoverMs(), r.detectionMs(), r.restoreMs(), r.lazyMs(), r.takeoverMs(), r.replies(),
+                r.finalCounter(),
                 r.lostAcknowledgedWrites(), r.duplicatedWrites(), r.connectionSurvived() ? "yes" : "NO",
                 r.error() == null ? "" : "  " + r.error());
         }
@@ -67,6 +68,7 @@ public final class FailoverBench
         summary.put("fence_ms_p50", percentile(results, KillTrial.Result::fenceMs, 50));
         summary.put("attach_ms_p50", percentile(results, KillTrial.Result::attachMs, 50));
         summary.put("restore_ms_p50", percentile(results, KillTrial.Result::restoreMs, 50));
+        summary.put("lazy_ms_p50", percentile(results, KillTrial.Result::lazyMs, 50));
         summary.put("takeover_ms_p50", percentile(results, KillTrial.Result::takeoverMs, 50));
         summary.put("restored_after_kill_ms_p50", percentile(results, KillTrial.Result::restoredAfterMs, 50));
         summary.put("heartbeat_max_gap_ms", results.stream().mapToDouble(KillTrial.Result::heartbeatMaxGapMs).max()

@@ -171,9 +171,12 @@ public final class FailoverPair implements Cluster
     /** Waits until the current primary says it is protected (a replica acknowledged its image). */
     public void awaitProtected(final long timeoutMs) throws InterruptedException
     {
-        Await.until(() -> StatusView.of(primaryStatus()).state("phase", PrimaryState.Phase.class, null) ==
-            PrimaryState.Phase.PROTECTED, timeoutMs, "the primary on host " + HOST_NAMES[primaryNode] +
-            " to be protected");
+        if (Await.value(() -> StatusView.of(primaryStatus()).state("phase", PrimaryState.Phase.class, null) ==
+            PrimaryState.Phase.PROTECTED ? Boolean.TRUE : null, timeoutMs, 10) == null)
+        {
+            throw new IllegalStateException("the primary on host " + HOST_NAMES[primaryNode] + " is not protected " +
+                "after " + timeoutMs + " ms: " + primaryStatus() + "; replica: " + replicaStatus());
+        }
     }
 
     private String replicaEndpoint(final int node)

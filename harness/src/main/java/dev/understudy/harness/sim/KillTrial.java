@@ -41,7 +41,8 @@ public final class KillTrial
     public record Result(long killOffsetMs, long failoverMs, long detectionMs, long restoreMs, long takeoverMs,
         long repliesBeforeKill, long replies, long finalCounter, long lostAcknowledgedWrites, long duplicatedWrites,
         boolean connectionSurvived, int localPort, String takeover, String error, long killWallMs,
-        long restoredAfterMs, long fenceMs, long attachMs, double heartbeatMaxGapMs, long suspicionsBeforeKill)
+        long restoredAfterMs, long fenceMs, long attachMs, double heartbeatMaxGapMs, long suspicionsBeforeKill,
+        long lazyMs)
     {
         public boolean ok()
         {
@@ -61,6 +62,7 @@ public final class KillTrial
             out.put("fence_ms", fenceMs);
             out.put("attach_ms", attachMs);
             out.put("restore_ms", restoreMs);
+            out.put("lazy_ms", lazyMs);
             out.put("takeover_ms", takeoverMs);
             out.put("replies", replies);
             out.put("final_counter", finalCounter);
@@ -141,6 +143,15 @@ public final class KillTrial
                     "first reply on the same connection (port " + incr.localPort() + ") " +
                     TimeUnit.NANOSECONDS.toMillis(firstAfter - killed) + " ms after the kill, from the restored Redis");
                 Thread.sleep(afterMs);
+                // A lazy restore's last page: reported by the new primary once its lazy-pages daemon is done.
+                final Map<String, String> later = Await.value(() ->
+                {
+                    final Map<String, String> s = pair.replicaStatus();
+                    return s.containsKey("takeover_lazy_done_at_ms") ||
+                        !"LAZY".equals(s.get("takeover_restore")) ? s : null;
+                }, 5_000, 20);
+                final long lazyMs = later == null || !later.containsKey("takeover_lazy_done_at_ms") ? -1 :
+                    figure(later, "takeover_lazy_done_at_ms") - figure(later, "takeover_restored_at_ms");
                 final boolean complete = incr.stopAndAwaitReplies(30_000);
                 final long finalCounter = client.call(() ->
                 {
@@ -175,7 +186,7 @@ public final class KillTrial
                     figure(status, "takeover_fenced_at_ms") - figure(status, "takeover_suspected_at_ms"),
                     figure(status, "takeover_network_ready_at_ms") - figure(status, "takeover_fenced_at_ms"),
                     Double.parseDouble(beforeKill.getOrDefault("heartbeat_max_gap_ms", "-1")),
-                    figure(beforeKill, "heartbeat_suspicions"));
+                    figure(beforeKill, "heartbeat_suspicions"), lazyMs);
             }
             finally
             {
@@ -188,7 +199,7 @@ public final class KillTrial
         final String takeover, final String error)
     {
         return new Result(offset, -1, -1, -1, -1, before, incr.replies(), -1, -1, -1, incr.sameConnection(),
-            incr.localPort(), takeover, error, -1, -1, -1, -1, -1, -1);
+            incr.localPort(), takeover, error, -1, -1, -1, -1, -1, -1, -1);
     }
 
     private static long figure(final Map<String, String> status, final String key)

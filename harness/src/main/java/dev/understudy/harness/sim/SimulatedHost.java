@@ -41,6 +41,7 @@ public final class SimulatedHost implements AutoCloseable
             Shell.check("ip", "-n", ns, "link", "add", ServiceNetwork.DEFAULT_BRIDGE, "type", "bridge");
             Shell.check("ip", "-n", ns, "link", "set", ServiceNetwork.DEFAULT_BRIDGE, "alias",
                 ServiceNetwork.BRIDGE_ALIAS);
+            ServiceNetwork.pinMac(ns, ServiceNetwork.DEFAULT_BRIDGE);
             Shell.check("ip", "-n", ns, "link", "set", "uplink", "master", ServiceNetwork.DEFAULT_BRIDGE, "up");
             Shell.check("ip", "-n", ns, "addr", "add", address.toString(), "dev", ServiceNetwork.DEFAULT_BRIDGE);
             Shell.check("ip", "-n", ns, "link", "set", ServiceNetwork.DEFAULT_BRIDGE, "up");
