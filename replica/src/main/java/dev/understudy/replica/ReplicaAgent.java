@@ -303,7 +303,9 @@ final class ReplicaAgent implements Agent
     /** The journal's base: the committed image laid out whole (pages included), journalled, then removed. */
     private void appendBase(final long epoch, final long digest) throws IOException
     {
-        final RestorableImage.LaidOut image = RestorableImage.layOut(store.root());
+        // Copied, never linked: the journal reads the pages image whole, and the page store is a sparse file
+        // as large as the address space.
+        final RestorableImage.LaidOut image = RestorableImage.layOut(store.root(), false, false);
         try
         {
             journal.appendBase(epoch, digest, image.dir(), ImageManifestCodec.decode(

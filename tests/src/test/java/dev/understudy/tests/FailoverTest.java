@@ -34,6 +34,7 @@ class FailoverTest
             assertEquals(0, result.lostAcknowledgedWrites(), "kill " + i + ": " + result);
             assertEquals(result.replies(), result.finalCounter(), "kill " + i + ": counter != replies: " + result);
             assertTrue(result.replies() > result.repliesBeforeKill(), "kill " + i + ": nothing after the kill");
+            assertTrue(result.lazyMs() >= 0, "kill " + i + ": restored lazily, every page brought in: " + result);
         }
     }
 }
