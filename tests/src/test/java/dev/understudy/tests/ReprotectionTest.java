@@ -7,12 +7,10 @@ import java.util.concurrent.TimeUnit;
 import dev.understudy.core.agent.Await;
 import dev.understudy.core.metrics.StatusView;
 import dev.understudy.harness.jepsen.CounterChecker;
-import dev.understudy.harness.jepsen.History;
-import dev.understudy.harness.jepsen.Op;
 import dev.understudy.harness.sim.ClientNamespace;
 import dev.understudy.harness.sim.FailoverPair;
+import dev.understudy.harness.workload.CounterAudit;
 import dev.understudy.harness.workload.IncrementClient;
-import dev.understudy.harness.workload.RedisClient;
 import dev.understudy.harness.workload.RedisService;
 import dev.understudy.primary.OutputCommit;
 import dev.understudy.primary.PrimaryState;
@@ -86,19 +84,9 @@ class ReprotectionTest
                     assertTrue(incr.sameConnection(), "kill " + kill + ": the client's connection broke");
                 }
                 assertTrue(incr.stopAndAwaitReplies(30_000), "INCRs without a reply: " + incr.error());
-                final long finalCounter = client.call(() ->
-                {
-                    try (RedisClient redis = new RedisClient(host, RedisService.PORT, 10_000))
-                    {
-                        return Long.parseLong(String.valueOf(redis.call("GET", "counter")));
-                    }
-                });
-                final History history = incr.history();
-                history.add(new Op(history.ops().size(), -1, Op.Type.INVOKE, "read", "counter", null,
-                    System.nanoTime()));
-                history.add(new Op(history.ops().size(), -1, Op.Type.OK, "read", "counter",
-                    Long.toString(finalCounter), System.nanoTime()));
-                final CounterChecker.Tally tally = new CounterChecker().tally(history, "counter");
+                final CounterAudit audit = CounterAudit.of(client, host, incr, "counter");
+                final long finalCounter = audit.finalCounter();
+                final CounterChecker.Tally tally = audit.tally();
                 System.out.println("after " + KILLS + " kills: " + incr.replies() + " replies, counter " +
                     finalCounter + ", " + tally.result().summary());
                 assertTrue(tally.result().valid(), String.join("; ", tally.result().problems()));
@@ -146,14 +134,9 @@ class ReprotectionTest
                     Await.until(() -> incr.replies() > before + 20, 10_000, "replies from the new primary");
                 }
                 assertTrue(incr.stopAndAwaitReplies(30_000), "INCRs without a reply: " + incr.error());
-                final long finalCounter = client.call(() ->
-                {
-                    try (RedisClient redis = new RedisClient(host, RedisService.PORT, 10_000))
-                    {
-                        return Long.parseLong(String.valueOf(redis.call("GET", "counter")));
-                    }
-                });
-                assertEquals(incr.replies(), finalCounter, "every acknowledged INCR counted once");
+                final CounterAudit audit = CounterAudit.of(client, host, incr, "counter");
+                assertTrue(audit.tally().result().valid(), String.join("; ", audit.tally().result().problems()));
+                assertEquals(incr.replies(), audit.finalCounter(), "every acknowledged INCR counted once");
                 assertTrue(incr.sameConnection(), "one TCP connection through both switchovers");
             }
             finally
@@ -191,14 +174,9 @@ class ReprotectionTest
                         .filter(l -> l.startsWith("State")).findFirst().orElse("?") + "; client: " + incr.error());
                 assertTrue(incr.stopAndAwaitReplies(30_000), "INCRs without a reply: " + incr.error());
                 assertTrue(incr.sameConnection());
-                final long counter = client.call(() ->
-                {
-                    try (RedisClient redis = new RedisClient(host, RedisService.PORT, 10_000))
-                    {
-                        return Long.parseLong(String.valueOf(redis.call("GET", "counter")));
-                    }
-                });
-                assertEquals(incr.replies(), counter);
+                final CounterAudit audit = CounterAudit.of(client, host, incr, "counter");
+                assertTrue(audit.tally().result().valid(), String.join("; ", audit.tally().result().problems()));
+                assertEquals(incr.replies(), audit.finalCounter());
             }
             finally
             {

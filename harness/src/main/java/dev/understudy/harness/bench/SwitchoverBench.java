@@ -18,6 +18,7 @@ import dev.understudy.harness.jepsen.History;
 import dev.understudy.harness.jepsen.Op;
 import dev.understudy.harness.sim.ClientNamespace;
 import dev.understudy.harness.sim.FailoverPair;
+import dev.understudy.harness.workload.CounterAudit;
 import dev.understudy.harness.workload.IncrementClient;
 import dev.understudy.harness.workload.RedisClient;
 import dev.understudy.harness.workload.RedisService;
@@ -102,19 +103,9 @@ public final class SwitchoverBench
                     }
                 }
                 final boolean complete = incr.stopAndAwaitReplies(30_000);
-                final long finalCounter = client.call(() ->
-                {
-                    try (RedisClient redis = new RedisClient(host, RedisService.PORT, 10_000))
-                    {
-                        return Long.parseLong(String.valueOf(redis.call("GET", "counter")));
-                    }
-                });
-                final History history = incr.history();
-                history.add(new Op(history.ops().size(), -1, Op.Type.INVOKE, "read", "counter", null,
-                    System.nanoTime()));
-                history.add(new Op(history.ops().size(), -1, Op.Type.OK, "read", "counter",
-                    Long.toString(finalCounter), System.nanoTime()));
-                final CounterChecker.Tally tally = new CounterChecker().tally(history, "counter");
+                final CounterAudit audit = CounterAudit.of(client, host, incr, "counter");
+                final long finalCounter = audit.finalCounter();
+                final CounterChecker.Tally tally = audit.tally();
                 summary.put("cycles", cycles);
                 summary.put("dataset_mb", datasetMb);
                 summary.put("interval_ms", intervalMs);

@@ -9,8 +9,7 @@ import dev.understudy.core.agent.Await;
 import dev.understudy.core.metrics.StatusView;
 import dev.understudy.harness.jepsen.CheckResult;
 import dev.understudy.harness.jepsen.CounterChecker;
-import dev.understudy.harness.jepsen.History;
-import dev.understudy.harness.jepsen.Op;
+import dev.understudy.harness.workload.CounterAudit;
 import dev.understudy.harness.workload.IncrementClient;
 import dev.understudy.harness.workload.RedisClient;
 import dev.understudy.harness.workload.RedisService;
@@ -153,20 +152,11 @@ public final class KillTrial
                 final long lazyMs = later == null || !later.containsKey("takeover_lazy_done_at_ms") ? -1 :
                     figure(later, "takeover_lazy_done_at_ms") - figure(later, "takeover_restored_at_ms");
                 final boolean complete = incr.stopAndAwaitReplies(30_000);
-                final long finalCounter = client.call(() ->
-                {
-                    try (RedisClient redis = new RedisClient(host, RedisService.PORT, 10_000))
-                    {
-                        return Long.parseLong(String.valueOf(redis.call("GET", "counter")));
-                    }
-                });
-                final long replies = incr.replies();
                 // The client's history, and the final read, judged by the counter checker.
-                final History history = incr.history();
-                history.add(new Op(history.ops().size(), -1, Op.Type.INVOKE, "read", "counter", null, System.nanoTime()));
-                history.add(new Op(history.ops().size(), -1, Op.Type.OK, "read", "counter", Long.toString(finalCounter),
-                    System.nanoTime()));
-                final CounterChecker.Tally tally = new CounterChecker().tally(history, "counter");
+                final CounterAudit audit = CounterAudit.of(client, host, incr, "counter");
+                final long finalCounter = audit.finalCounter();
+                final CounterChecker.Tally tally = audit.tally();
+                final long replies = incr.replies();
                 String error = incr.error();
                 if (error == null && !complete)
                 {
