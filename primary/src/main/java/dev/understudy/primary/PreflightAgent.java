@@ -5,6 +5,7 @@ import java.nio.file.Files;
 import java.util.Queue;
 import java.util.concurrent.TimeUnit;
 
+import dev.understudy.core.os.ThreadPriority;
 import dev.understudy.core.preflight.HostFacts;
 import dev.understudy.core.protocol.PreflightCodec;
 import org.agrona.concurrent.Agent;
@@ -37,6 +38,11 @@ final class PreflightAgent implements Agent
     public String roleName()
     {
         return "understudy-preflight";
+    }
+
+    public void onStart()
+    {
+        ThreadPriority.lowerCurrentThread(); // running CRIU and hashing files must not delay an epoch or heartbeat
     }
 
     public int doWork()

@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.util.Queue;
 
 import dev.understudy.core.criu.CriuBinary;
+import dev.understudy.core.os.ThreadPriority;
 import dev.understudy.core.preflight.HostFacts;
 import dev.understudy.core.preflight.Preflight;
 import org.agrona.concurrent.Agent;
@@ -33,6 +34,11 @@ final class PreflightChecker implements Agent
     public String roleName()
     {
         return "understudy-preflight";
+    }
+
+    public void onStart()
+    {
+        ThreadPriority.lowerCurrentThread(); // hashing a service's files must not delay a heartbeat
     }
 
     public int doWork()

@@ -56,7 +56,8 @@ public final class RestorableImage
 
     /**
      * Starts the layout's second thread now, and runs the lazy layout's parsing and marking on made-up images
-     * until compiled: cold, they cost 20-25 ms of a takeover (measured at 64 MB), warm well under one.
+     * a few times: cold, they cost 20-25 ms of a takeover (measured at 64 MB, mostly loading classes). Kept
+     * small: it runs while a new replica's heartbeats start.
      */
     public static void warmUp()
     {
@@ -70,7 +71,7 @@ public final class RestorableImage
                 .setStart(0x1000_0000L).setEnd(0x2000_0000L).setFlags(MAP_PRIVATE | MAP_ANONYMOUS)).build()
                 .toByteArray();
             final byte[] pagemap = Pagemap.syntheticImage(0x1000_0000L, 256, 16);
-            for (int i = 0; i < 200; i++)
+            for (int i = 0; i < 20; i++)
             {
                 CriuImages.core_entry.parseFrom(core).getThreadInfo().getGpregs().getSp();
                 CriuImages.mm_entry.parseFrom(mm).getVmasList();

@@ -48,4 +48,22 @@ public final class ThreadPriority
         }
         return Level.NORMAL;
     }
+
+    /**
+     * Lowers the calling thread to nice 10: background work (preflight's hashing and CRIU runs) that must not
+     * compete with the threads that carry the service's epochs and heartbeats. Best effort.
+     */
+    public static void lowerCurrentThread()
+    {
+        try
+        {
+            LibC.INSTANCE.setpriority(PRIO_PROCESS, 0, BACKGROUND_NICE);
+        }
+        catch (final UnsatisfiedLinkError ex)
+        {
+            // no libc through JNA: the thread runs as it is
+        }
+    }
+
+    private static final int BACKGROUND_NICE = 10;
 }
