@@ -121,6 +121,15 @@ public final class EpochCommitBuffer implements AutoCloseable
         return submit(HolderCommands.Op.PASS_THROUGH, 0);
     }
 
+    /**
+     * The first epoch of the current run of held output, or EpochEndCodec.NOT_HELD: read after an epoch's seal,
+     * its image is safe to restore alone when its epoch is at least this.
+     */
+    public long outputHeldFrom()
+    {
+        return ledger.outputHeldFrom();
+    }
+
     /** Protection is back: hold output again from now on. */
     public void holdOutput()
     {

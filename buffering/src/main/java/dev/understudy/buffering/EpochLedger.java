@@ -5,6 +5,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
 
+import dev.understudy.core.protocol.EpochEndCodec;
 import org.agrona.DirectBuffer;
 import org.agrona.collections.LongArrayQueue;
 
@@ -33,6 +34,14 @@ final class EpochLedger
     private long releasedOutputId = -1;
     private boolean passThrough;
     private boolean fenced;
+    /** Output has been held since holdOutput, and no epoch was sealed since: the next seal starts the run. */
+    private boolean heldRunStarting;
+    /**
+     * The first epoch sealed since output was last held again: every output released unheld was read (so sent)
+     * before that seal, and the service was frozen from before the seal until after it, so that epoch's image
+     * holds the state behind all of it. 0 when output was held from the start.
+     */
+    private volatile long outputHeldFrom = 0;
 
     private final AtomicLong heldPackets = new AtomicLong();
     private final AtomicLong heldBytes = new AtomicLong();
@@ -91,6 +100,11 @@ final class EpochLedger
     /** Every packet read so far belongs to epoch or earlier. */
     void seal(final long epoch)
     {
+        if (heldRunStarting)
+        {
+            heldRunStarting = false;
+            outputHeldFrom = epoch;
+        }
         sealedEpochs.addLong(epoch);
         sealedIds.addLong(lastOutputId);
     }
@@ -115,6 +129,8 @@ final class EpochLedger
             return;
         }
         passThrough = true;
+        heldRunStarting = false;
+        outputHeldFrom = EpochEndCodec.NOT_HELD;
         releaseThrough(lastOutputId);
         sealedEpochs.clear();
         sealedIds.clear();
@@ -123,7 +139,21 @@ final class EpochLedger
     /** Protection is back: hold output again from now on. */
     void holdOutput()
     {
-        passThrough = false;
+        if (passThrough)
+        {
+            passThrough = false;
+            heldRunStarting = true;
+        }
+    }
+
+    /**
+     * The first epoch of the current run of held output ({@link EpochEndCodec#NOT_HELD} while output passes unheld, or
+     * until an epoch is sealed after holding resumed): an image of an earlier epoch lacks state whose output
+     * a client may have seen. Any thread.
+     */
+    long outputHeldFrom()
+    {
+        return outputHeldFrom;
     }
 
     /** A newer primary took over: drop what is held; nothing is released or passed through again. */

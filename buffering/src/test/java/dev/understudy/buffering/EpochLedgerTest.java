@@ -4,6 +4,7 @@ import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.List;
 
+import dev.understudy.core.protocol.EpochEndCodec;
 import org.agrona.concurrent.UnsafeBuffer;
 import org.junit.jupiter.api.Test;
 
@@ -81,5 +82,27 @@ class EpochLedgerTest
         ledger.release(2);
         assertEquals(List.of(1, 2, 3, 4), sent, "dropped on a crash: fail-closed");
         assertEquals(0, ledger.heldPackets());
+    }
+
+    @Test
+    void outputHeldFromIsTheFirstEpochSealedAfterHoldingResumed()
+    {
+        assertTrue(packet(1));
+        ledger.seal(1);
+        assertEquals(0, ledger.outputHeldFrom(), "held from the start: every image is restorable");
+        ledger.passThrough();
+        assertEquals(EpochEndCodec.NOT_HELD, ledger.outputHeldFrom());
+        assertFalse(packet(2), "released unheld: a client may see it");
+        ledger.seal(2);
+        assertEquals(EpochEndCodec.NOT_HELD, ledger.outputHeldFrom(), "sealed while passing through");
+        ledger.holdOutput();
+        assertEquals(EpochEndCodec.NOT_HELD, ledger.outputHeldFrom(),
+            "packet 2 was sent after epoch 2's freeze could have taken it: not before the next seal");
+        assertTrue(packet(3));
+        ledger.seal(3);
+        assertEquals(3, ledger.outputHeldFrom(), "epoch 3's freeze came after packet 2 was sent");
+        ledger.holdOutput();
+        ledger.seal(4);
+        assertEquals(3, ledger.outputHeldFrom(), "holding while already holding starts no new run");
     }
 }

@@ -112,13 +112,16 @@ class ProtocolCodecTest
     @Test
     void endAndAckRoundTrip()
     {
-        EpochEndCodec.encode(buffer, 0, 5, -77, 12, 3, 0x1234_5678_9abc_def0L);
+        EpochEndCodec.encode(buffer, 0, 5, -77, 12, 3, 0x1234_5678_9abc_def0L, 4);
         final EpochEndCodec end = new EpochEndCodec().wrap(buffer, 0);
         assertEquals(5, end.epoch());
         assertEquals(-77, end.imageHash());
         assertEquals(12, end.chunkCount());
         assertEquals(3, end.fileCount());
         assertEquals(0x1234_5678_9abc_def0L, end.memoryDigest());
+        assertEquals(4, end.outputHeldFrom());
+        EpochEndCodec.encode(buffer, 0, 6, 1, 1, 1, 0, EpochEndCodec.NOT_HELD);
+        assertEquals(EpochEndCodec.NOT_HELD, end.wrap(buffer, 0).outputHeldFrom());
 
         AckCodec.encode(buffer, 0, 5, AckCodec.NEED_FULL, 99, 4);
         final AckCodec ack = new AckCodec().wrap(buffer, 0);
@@ -133,7 +136,7 @@ class ProtocolCodecTest
     {
         buffer.setMemory(0, 64, (byte)0x5a);
         assertEquals(-1, MessageHeader.templateIdIfValid(buffer, 0, 64));
-        EpochEndCodec.encode(buffer, 0, 1, 2, 3, 4, 5);
+        EpochEndCodec.encode(buffer, 0, 1, 2, 3, 4, 5, 6);
         assertEquals(-1, MessageHeader.templateIdIfValid(buffer, 0, EpochEndCodec.LENGTH - 1));
     }
 

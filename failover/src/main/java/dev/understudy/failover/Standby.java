@@ -145,7 +145,7 @@ public final class Standby implements AutoCloseable
      */
     private synchronized void onPrimaryHandsOver(final long epoch)
     {
-        if (replica.committedEpoch() != epoch)
+        if (replica.committedEpoch() != epoch || !replica.committedImageRestorable())
         {
             return;
         }
@@ -186,6 +186,19 @@ public final class Standby implements AutoCloseable
             replica.takeoverStatus(TakeoverState.REFUSED, "REFUSED: the primary went silent (" + silentMs + " ms) before this replica " +
                 "received one complete epoch: there is nothing consistent to restore; waiting for a primary");
             takeoverContext.notices().warning("primary lost, but no complete epoch was received: not taking over");
+            return;
+        }
+        if (!replica.committedImageRestorable())
+        {
+            // The primary answered clients from state newer than this image (it ran without a replica until this
+            // one caught up, or the image is from this node's earlier run): restoring it would lose those writes.
+            suspicionShown = true;
+            replica.takeoverStatus(TakeoverState.REFUSED, "REFUSED: the primary went silent (" + silentMs + " ms) " +
+                "before it held output for an epoch this replica holds (epoch " + replica.committedEpoch() + "): " +
+                "clients may have seen writes this image lacks; to restore it anyway, accepting that, run " +
+                "'understudy takeover --name " + takeoverContext.name() + "'");
+            takeoverContext.notices().warning("primary lost, but the primary had not held output for the image " +
+                "here (epoch " + replica.committedEpoch() + "): not taking over");
             return;
         }
         if (takingOver.compareAndSet(false, true))

@@ -14,10 +14,13 @@ final class CheckpointEpoch
     long parentEpoch;
     /** The service's memory digest read live while frozen (--verify-memory), or MemoryDigest.NONE. */
     long memoryDigest;
+    /** Read after the seal: the first epoch of the current run of held output (EpochEndCodec.outputHeldFrom). */
+    long outputHeldFrom;
 
     CheckpointEpoch set(final long epoch, final Path imagesDir, final long dumpStartNs, final long dumpEndNs,
-        final long frozenUs, final long parentEpoch, final long memoryDigest)
+        final long frozenUs, final long parentEpoch, final long memoryDigest, final long outputHeldFrom)
     {
+        this.outputHeldFrom = outputHeldFrom;
         this.memoryDigest = memoryDigest;
         this.parentEpoch = parentEpoch;
         this.epoch = epoch;

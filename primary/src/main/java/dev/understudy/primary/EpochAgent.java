@@ -420,7 +420,8 @@ final class EpochAgent implements Agent
         packetsAtLastDump = packetsBefore; // packets during the freeze were held input: they count for the next epoch
         state.lastDumpedEpoch = number;
         // Handed over first: every millisecond here is a millisecond more before the epoch's output is released.
-        ready.offer(slot.set(number, dir, start, end, frozenUs, parentEpoch, liveMemoryDigest));
+        ready.offer(slot.set(number, dir, start, end, frozenUs, parentEpoch, liveMemoryDigest,
+            outputCommit != null ? outputCommit.outputHeldFrom() : 0)); // no output commit: nothing held, ever
         wakeShipper.run(); // rather than wait out its park (up to 1 ms), once an interval
         if (last)
         {

@@ -68,10 +68,11 @@ final class EpochPublisher implements EpochSink
         return offer(chunks.buffer(), length);
     }
 
-    public boolean end(final long epoch, final long imageHash, final int fileCount, final long memoryDigest)
+    public boolean end(final long epoch, final long imageHash, final int fileCount, final long memoryDigest,
+        final long outputHeldFrom)
     {
         return offer(sendBuffer, EpochEndCodec.encode(sendBuffer, 0, epoch, imageHash, chunksSent, fileCount,
-            memoryDigest));
+            memoryDigest, outputHeldFrom));
     }
 
     public Offer flush()

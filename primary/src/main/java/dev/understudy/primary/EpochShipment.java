@@ -38,6 +38,8 @@ final class EpochShipment implements AutoCloseable
     private int chunk;
     private int chunks;
     private FileChannel channel;
+    /** 0 unless the shipper says otherwise: tools and tests ship images whose output nobody held. */
+    private long outputHeldFrom;
 
     EpochShipment(final long epoch, final long term, final long baseEpoch, final Path dir, final String ackEndpoint,
         final long memoryDigest, final List<FilePlan> plans, final long imageDigest, final long imageBytes,
@@ -98,6 +100,12 @@ final class EpochShipment implements AutoCloseable
         return baseEpoch;
     }
 
+    /** The first epoch of the primary's current run of held output, sent at the end (EpochEndCodec). */
+    void outputHeldFrom(final long outputHeldFrom)
+    {
+        this.outputHeldFrom = outputHeldFrom;
+    }
+
     long imageDigest()
     {
         return imageDigest;
@@ -151,7 +159,7 @@ final class EpochShipment implements AutoCloseable
         if (file == plans.size())
         {
             ended = true;
-            return sink.end(epoch, imageDigest, plans.size(), memoryDigest);
+            return sink.end(epoch, imageDigest, plans.size(), memoryDigest, outputHeldFrom);
         }
         final FilePlan plan = plans.get(file);
         if (chunk == 0)

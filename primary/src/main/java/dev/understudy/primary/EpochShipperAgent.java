@@ -205,6 +205,7 @@ final class EpochShipperAgent implements Agent
             return;
         }
         activity.active(started); // an epoch on its way: no long quiet parks until it is out
+        planned.outputHeldFrom(epoch.outputHeldFrom);
         publisher.resetCounters();
         shipment = planned;
         shipping = epoch;
@@ -326,8 +327,13 @@ final class EpochShipperAgent implements Agent
         final boolean keepingUp = oldest < 0 || clock.nanoTime() - oldest < replicaTimeoutNs;
         final PrimaryState.Preflight preflight = state.preflight;
         final boolean preflightOk = preflight == PrimaryState.Preflight.OK;
-        final boolean isProtected = nowConnected && tracker.lastAckedEpoch() >= firstEpochOfConnection && keepingUp &&
-            preflightOk;
+        final boolean replicaCaughtUp = nowConnected && tracker.lastAckedEpoch() >= firstEpochOfConnection &&
+            keepingUp && preflightOk;
+        // Output held again once the replica caught up; an image is restorable alone only from the first epoch
+        // sealed after that, so protected means an acknowledged epoch at least that one.
+        final boolean outputCovered = outputCommit == null ||
+            tracker.lastAckedEpoch() >= outputCommit.outputHeldFrom();
+        final boolean isProtected = replicaCaughtUp && outputCovered;
         if (state.phase != PrimaryState.Phase.STOPPED)
         {
             state.phase = isProtected ? PrimaryState.Phase.PROTECTED : PrimaryState.Phase.UNPROTECTED;
@@ -337,13 +343,14 @@ final class EpochShipperAgent implements Agent
                     preflight == PrimaryState.Preflight.FAILED ? PrimaryState.Unprotection.PREFLIGHT_FAILED :
                     !keepingUp ? PrimaryState.Unprotection.REPLICA_NOT_ACKNOWLEDGING :
                     tracker.lastAckedEpoch() < firstEpochOfConnection ?
-                    PrimaryState.Unprotection.REPLICA_HAS_NO_COMPLETE_IMAGE : PrimaryState.Unprotection.PREFLIGHT_PENDING;
+                    PrimaryState.Unprotection.REPLICA_HAS_NO_COMPLETE_IMAGE : !preflightOk ?
+                    PrimaryState.Unprotection.PREFLIGHT_PENDING : PrimaryState.Unprotection.OUTPUT_NOT_YET_HELD;
             }
         }
         metrics.protectedState(isProtected);
         if (outputCommit != null)
         {
-            outputCommit.protection(isProtected, clock.nanoTime());
+            outputCommit.protection(replicaCaughtUp, clock.nanoTime());
         }
     }
 }

@@ -25,7 +25,7 @@ interface EpochSink
     boolean chunk(long epoch, int fileIndex, FileKind kind, int chunkIndex, int chunkCount, long fileHash,
         long fileLength, String name, String pagemapName, ByteBuffer raw, int rawOffset, int rawLength);
 
-    boolean end(long epoch, long imageHash, int fileCount, long memoryDigest);
+    boolean end(long epoch, long imageHash, int fileCount, long memoryDigest, long outputHeldFrom);
 
     /** Tries the message kept back, if any. */
     default Offer flush()

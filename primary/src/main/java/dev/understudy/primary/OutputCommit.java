@@ -115,6 +115,12 @@ public final class OutputCommit
         };
     }
 
+    /** See {@link EpochCommitBuffer#outputHeldFrom()}: read after an epoch's seal. */
+    long outputHeldFrom()
+    {
+        return buffer.outputHeldFrom();
+    }
+
     void afterDump()
     {
         buffer.releaseInput();

@@ -24,7 +24,9 @@ public final class PrimaryState
         REPLICA_NOT_ACKNOWLEDGING("replica has not acknowledged within the replica timeout"),
         REPLICA_HAS_NO_COMPLETE_IMAGE("replica has no complete image yet"),
         PREFLIGHT_PENDING("the replica has not yet checked that it can restore this service"),
-        PREFLIGHT_FAILED("the replica cannot restore this service (see preflight)");
+        PREFLIGHT_FAILED("the replica cannot restore this service (see preflight)"),
+        OUTPUT_NOT_YET_HELD("output passed unheld until the replica caught up; protected from the next epoch " +
+            "acknowledged");
 
         private final String description;
 

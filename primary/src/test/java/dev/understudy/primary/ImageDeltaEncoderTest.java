@@ -72,7 +72,8 @@ class ImageDeltaEncoderTest
             return true;
         }
 
-        public boolean end(final long epoch, final long imageHash, final int fileCount, final long memoryDigest)
+        public boolean end(final long epoch, final long imageHash, final int fileCount, final long memoryDigest,
+            final long outputHeldFrom)
         {
             this.imageHash = imageHash;
             return true;
@@ -120,9 +121,10 @@ class ImageDeltaEncoderTest
             return take(name + "#" + chunkIndex);
         }
 
-        public boolean end(final long epoch, final long imageHash, final int fileCount, final long memoryDigest)
+        public boolean end(final long epoch, final long imageHash, final int fileCount, final long memoryDigest,
+            final long outputHeldFrom)
         {
-            super.end(epoch, imageHash, fileCount, memoryDigest);
+            super.end(epoch, imageHash, fileCount, memoryDigest, outputHeldFrom);
             return take("end");
         }
 

@@ -99,7 +99,7 @@ public final class EpochJournal implements AutoCloseable
             }
         }
         append(small, 0, EpochEndCodec.encode(small, 0, epoch, imageDigest, chunkTotal, names.size(),
-            MemoryDigest.NONE));
+            MemoryDigest.NONE, EpochEndCodec.NOT_HELD)); // a base confers nothing: only a live primary says what it held
         commit(epoch, EpochBeginCodec.FULL_IMAGE, imageDigest);
         for (int i = 0; i < before.size() - 1; i++)
         {

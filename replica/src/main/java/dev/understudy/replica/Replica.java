@@ -248,6 +248,17 @@ public final class Replica implements AutoCloseable
     }
 
     /**
+     * Whether the committed image may be restored without a human: the live primary held all output since an
+     * epoch no newer than it. Else the primary may have answered clients from state this image lacks (it ran
+     * without a replica, or this image is from an earlier run of this node).
+     */
+    public boolean committedImageRestorable()
+    {
+        final long committed = store.currentEpoch();
+        return committed >= 0 && state.restorableEpoch == committed;
+    }
+
+    /**
      * The last acknowledged image laid out for CRIU to restore (pages checked against the acknowledged digests).
      * Only once the receiver stopped: after {@link #fence()} or {@link #close()}.
      */

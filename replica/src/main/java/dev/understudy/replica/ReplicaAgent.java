@@ -245,6 +245,7 @@ final class ReplicaAgent implements Agent
             return;
         }
         final long started = clock.nanoTime();
+        final long outputHeldFrom = end.outputHeldFrom();
         final EpochOutcome outcome = assembler.end(end.epoch(), end.imageHash(), end.chunkCount(),
             end.fileCount(), end.memoryDigest());
         if (outcome == null)
@@ -286,6 +287,7 @@ final class ReplicaAgent implements Agent
             }
             return;
         }
+        state.restorableEpoch = outcome.epoch() >= outputHeldFrom ? outcome.epoch() : -1;
         metrics.onCommitted(outcome.epoch(), clock.nanoTime() - started);
         observer.onCommitted(outcome.epoch(), store.root());
         if (!ackedEarly)

@@ -25,6 +25,13 @@ final class ReplicaState
     volatile HeartbeatMetrics heartbeats;
     /** Whether this host can restore the service the primary described (its preflight thread writes it). */
     volatile Preflight.Verdict preflight = Preflight.Verdict.PENDING;
+    /**
+     * The committed epoch if the live primary said its image holds all the output clients may have seen (the
+     * epoch is in its current run of held output), else -1. An image from an earlier run of this node (its store
+     * on disk) or from while the primary ran without holding output is not restorable alone: the primary may
+     * have answered clients from state no image here has. The agent writes it.
+     */
+    volatile long restorableEpoch = -1;
 
     ReplicaPhase phase(final long committedEpoch)
     {
@@ -63,6 +70,9 @@ final class ReplicaState
         map.putAll(takeoverFigures);
         map.put("epochs_stale_term", Long.toString(metrics.staleTermCount.get()));
         map.put("epoch_committed", Long.toString(store.currentEpoch()));
+        final long restorable = restorableEpoch;
+        map.put("epoch_restorable", restorable >= 0 && restorable == store.currentEpoch() ? Long.toString(restorable) :
+            "none (the primary has not yet held output for an epoch this replica holds)");
         map.put("epochs_committed", Long.toString(metrics.committedCount.get()));
         map.put("epochs_refused", Long.toString(metrics.refusedCount.get()));
         map.put("memory_verified_epochs", Long.toString(assembler.memoryVerified()));

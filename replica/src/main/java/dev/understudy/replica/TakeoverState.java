@@ -11,7 +11,10 @@ public enum TakeoverState
     SUSPECTED,
     /** The primary ended protection on purpose (understudy stop, SIGTERM): no takeover, the image is kept. */
     STOOD_DOWN,
-    /** The primary was lost before one complete epoch arrived: nothing consistent to restore. */
+    /**
+     * The primary was lost before this replica held an image it may restore alone (no complete epoch, preflight
+     * failed, or the primary had not yet held output for it): an operator decides.
+     */
     REFUSED,
     /** Fenced the old primary, restoring the last committed epoch. */
     RESTORING,

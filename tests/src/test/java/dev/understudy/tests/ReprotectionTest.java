@@ -11,6 +11,7 @@ import dev.understudy.harness.sim.ClientNamespace;
 import dev.understudy.harness.sim.FailoverPair;
 import dev.understudy.harness.workload.CounterAudit;
 import dev.understudy.harness.workload.IncrementClient;
+import dev.understudy.harness.workload.RedisClient;
 import dev.understudy.harness.workload.RedisService;
 import dev.understudy.primary.OutputCommit;
 import dev.understudy.primary.PrimaryState;
@@ -182,6 +183,69 @@ class ReprotectionTest
             {
                 incr.close();
             }
+        }
+    }
+
+    /**
+     * The defect of the second 20-cycle chaos run: a replica rejoining with the image of its earlier run on disk
+     * (or with an image the primary acknowledged while it still let output pass) heard a primary that had answered
+     * clients with no replica, lost it, and restored that image: the writes acknowledged in between were gone.
+     * Only an epoch the live primary says it held output for may be restored without a human.
+     */
+    @Test
+    void aReplicaRejoiningWithAnOlderImageRefusesToRestoreItWhenThePrimaryDiesBeforeHoldingOutputForIt()
+        throws Exception
+    {
+        // Epochs 3 s apart: the rejoined replica's first epoch comes 3 s after it connects, a window to kill in.
+        final FailoverPair.Config config = FailoverPair.Config.defaults(Path.of("target/reprotection-stale"))
+            .withInterval(3_000);
+        try (FailoverPair pair = FailoverPair.start(config);
+            ClientNamespace client = new ClientNamespace("usclient", FailoverPair.LAN_BRIDGE,
+                FailoverPair.CLIENT_CIDR, 1))
+        {
+            final String host = pair.serviceHost();
+            pair.killPrimary(); // a dies: b takes over, keeps its replica store of epochs from a
+            assertEquals(TakeoverState.PROMOTED, StatusView.of(pair.awaitTakeover(30_000)).state(
+                "takeover_state", TakeoverState.class, TakeoverState.NONE));
+            pair.rejoinOldPrimaryAsReplica();
+            pair.awaitProtected(60_000);
+            pair.killPrimary(); // b dies: a takes over and answers clients with no replica
+            assertEquals(TakeoverState.PROMOTED, StatusView.of(pair.awaitTakeover(30_000)).state(
+                "takeover_state", TakeoverState.class, TakeoverState.NONE));
+            // A write the promoted node acknowledges unheld: no image on b has it.
+            assertEquals("OK", client.call(() ->
+            {
+                try (RedisClient redis = new RedisClient(host, RedisService.PORT, 5_000))
+                {
+                    return redis.call("SET", "after-second-takeover", "1");
+                }
+            }));
+
+            pair.rejoinOldPrimaryAsReplica(); // b again, with its old image on disk
+            final Map<String, String> rejoined = Await.value(() ->
+            {
+                final Map<String, String> status = pair.replicaStatus();
+                return status.getOrDefault("heartbeat", "").startsWith("primary alive") ? status : null;
+            }, 10_000, 10);
+            assertTrue(rejoined != null, "the rejoined replica hears the primary: " + pair.replicaStatus());
+            assertTrue(StatusView.of(rejoined).number("epoch_committed", -1) >= 0,
+                "the rejoined replica kept its old image: " + rejoined);
+            assertTrue(rejoined.get("epoch_restorable").startsWith("none"), rejoined.toString());
+
+            pair.killPrimary(); // before the primary's first epoch (3 s after the connection) reaches b
+            final Map<String, String> refused = Await.value(() ->
+            {
+                final Map<String, String> status = pair.replicaStatus();
+                return status.get("takeover_state").equals(TakeoverState.NONE.name()) ||
+                    status.get("takeover_state").equals(TakeoverState.READY.name()) ? null : status;
+            }, 10_000, 10);
+            assertTrue(refused != null, "the replica noticed the primary's death: " + pair.replicaStatus());
+            assertEquals(TakeoverState.REFUSED, StatusView.of(refused).state("takeover_state",
+                TakeoverState.class, TakeoverState.NONE), refused.toString());
+            assertTrue(refused.get("takeover").contains("before it held output"), refused.get("takeover"));
+            Thread.sleep(1_000);
+            assertEquals(TakeoverState.REFUSED, StatusView.of(pair.replicaStatus()).state("takeover_state",
+                TakeoverState.class, TakeoverState.NONE), "and it stays refused");
         }
     }
 }

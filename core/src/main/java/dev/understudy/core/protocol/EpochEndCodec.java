@@ -6,13 +6,17 @@ import org.agrona.MutableDirectBuffer;
 import static dev.understudy.core.protocol.MessageHeader.ORDER;
 
 /**
- * End of an epoch: the digest of the whole reconstructed image, how many chunks were sent, and (with
- * --verify-memory) the digest of the service's memory read live while it was frozen, or 0.
+ * End of an epoch: the digest of the whole reconstructed image, how many chunks were sent, (with
+ * --verify-memory) the digest of the service's memory read live while it was frozen, or 0, and the first epoch
+ * since which the primary has held all of its output ({@link #NOT_HELD} while output passes unheld). An image
+ * older than that first epoch lacks state whose output clients may have seen: it must not be restored on its own.
  */
 public final class EpochEndCodec
 {
     public static final int TEMPLATE_ID = 3;
-    public static final int BLOCK_LENGTH = 32;
+    public static final int BLOCK_LENGTH = 40;
+    /** Output passes unheld (no replica yet, or degraded): no image of this primary's is safe to restore. */
+    public static final long NOT_HELD = Long.MAX_VALUE;
     public static final int LENGTH = MessageHeader.LENGTH + BLOCK_LENGTH;
 
     private DirectBuffer buffer;
@@ -26,7 +30,8 @@ public final class EpochEndCodec
     }
 
     public static int encode(final MutableDirectBuffer buffer, final int offset, final long epoch,
-        final long imageHash, final int chunkCount, final int fileCount, final long memoryDigest)
+        final long imageHash, final int chunkCount, final int fileCount, final long memoryDigest,
+        final long outputHeldFrom)
     {
         MessageHeader.encode(buffer, offset, BLOCK_LENGTH, TEMPLATE_ID);
         final int body = offset + MessageHeader.LENGTH;
@@ -35,6 +40,7 @@ public final class EpochEndCodec
         buffer.putInt(body + 16, chunkCount, ORDER);
         buffer.putInt(body + 20, fileCount, ORDER);
         buffer.putLong(body + 24, memoryDigest, ORDER);
+        buffer.putLong(body + 32, outputHeldFrom, ORDER);
         return LENGTH;
     }
 
@@ -62,5 +68,15 @@ public final class EpochEndCodec
     public long memoryDigest()
     {
         return buffer.getLong(offset + 24, ORDER);
+    }
+
+    /**
+     * The first epoch of the primary's current run of held output, or {@link #NOT_HELD}. Every output the
+     * primary released unheld was produced before that epoch's dump froze the service, so images from it on
+     * hold whatever a client saw.
+     */
+    public long outputHeldFrom()
+    {
+        return buffer.getLong(offset + 32, ORDER);
     }
 }

@@ -41,7 +41,11 @@ public final class SimulatedHost implements AutoCloseable
             Shell.check("ip", "-n", ns, "link", "add", ServiceNetwork.DEFAULT_BRIDGE, "type", "bridge");
             Shell.check("ip", "-n", ns, "link", "set", ServiceNetwork.DEFAULT_BRIDGE, "alias",
                 ServiceNetwork.BRIDGE_ALIAS);
-            ServiceNetwork.pinMac(ns, ServiceNetwork.DEFAULT_BRIDGE);
+            // A host that comes back keeps its NIC's MAC, as a rebooted machine does: the LAN's ARP caches stay
+            // right (a random one left peers sending to the old MAC for seconds after a host was recreated).
+            Shell.check("ip", "-n", ns, "link", "set", "dev", ServiceNetwork.DEFAULT_BRIDGE, "address",
+                String.format("02:68:%02x:%02x:%02x:%02x", (address.address() >>> 24) & 0xff,
+                (address.address() >>> 16) & 0xff, (address.address() >>> 8) & 0xff, address.address() & 0xff));
             Shell.check("ip", "-n", ns, "link", "set", "uplink", "master", ServiceNetwork.DEFAULT_BRIDGE, "up");
             Shell.check("ip", "-n", ns, "addr", "add", address.toString(), "dev", ServiceNetwork.DEFAULT_BRIDGE);
             Shell.check("ip", "-n", ns, "link", "set", ServiceNetwork.DEFAULT_BRIDGE, "up");
