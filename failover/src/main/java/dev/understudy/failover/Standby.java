@@ -8,6 +8,8 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import dev.understudy.core.criu.CriuBinary;
 import dev.understudy.core.criu.CriuNotificationListener;
 import dev.understudy.core.net.ServiceNetwork;
+import dev.understudy.core.os.Directories;
+import dev.understudy.core.preflight.Preflight;
 import dev.understudy.core.os.Shell;
 import dev.understudy.primary.EpochObserver;
 import dev.understudy.primary.Primary;
@@ -39,6 +41,26 @@ public final class Standby implements AutoCloseable
     private volatile boolean suspicionShown;
     private StandbyNetwork standbyNetwork;
     private volatile Primary primary;
+    /** The layout started while the primary was quiet, or null; guarded by this. */
+    private Preparation preparation;
+    /** Layouts prepared while the primary was quiet, and those dropped because it spoke again; guarded by this. */
+    private long preparations;
+    private long preparationsDropped;
+
+    /**
+     * While the primary is quiet (half the failure timeout without a sign of life) the receiver is held and the
+     * image laid out, so a takeover that follows starts at the restore. If the primary speaks first, the layout
+     * is dropped and epochs flow again. Guarded by the Standby's lock; the work runs on its own thread.
+     */
+    private static final class Preparation
+    {
+        RestorableImage.LaidOut laidOut;
+        boolean done;
+        /** The primary spoke: once done, the receiver is released and the layout dropped. */
+        boolean abandoned;
+        /** A takeover took it: its fence, not a release, ends the hold. */
+        boolean claimed;
+    }
 
     private Standby(final TakeoverContext takeoverContext, final CriuBinary criu)
     {
@@ -63,6 +85,19 @@ public final class Standby implements AutoCloseable
             public void onPrimaryBack()
             {
                 standby.onPrimaryBack();
+            }
+
+            @Override
+            public void onPrimaryQuiet(final boolean quiet, final long silentMs)
+            {
+                if (quiet)
+                {
+                    standby.prepareTakeover();
+                }
+                else
+                {
+                    standby.dropPreparation();
+                }
             }
 
             @Override
@@ -111,10 +146,11 @@ public final class Standby implements AutoCloseable
         }
     }
 
-    private String readyStatus()
+    private synchronized String readyStatus()
     {
         return takeoverContext.automatic() ? "automatic after " + replica.context().heartbeat().timeoutMs() +
-            " ms without a sign of life" : "manual (understudy takeover)";
+            " ms without a sign of life; layouts prepared while the primary was quiet: " + preparations + " (" +
+            preparationsDropped + " dropped when it spoke again)" : "manual (understudy takeover)";
     }
 
     /**
@@ -123,11 +159,118 @@ public final class Standby implements AutoCloseable
      */
     private synchronized void onPrimaryBack()
     {
+        dropPreparation();
         if (suspicionShown)
         {
             suspicionShown = false;
             replica.takeoverStatus(TakeoverState.READY, readyStatus());
         }
+    }
+
+    /**
+     * The primary is quiet: hold the receiver and lay out the image now, on a thread of its own, so a takeover
+     * that follows need not. Only when an automatic takeover could follow (restorable image, preflight not
+     * failed), and not while an earlier preparation still runs. The heartbeat thread only starts it.
+     */
+    private synchronized void prepareTakeover()
+    {
+        final Preflight.Verdict preflight = replica.preflight();
+        if (!takeoverContext.automatic() || preparation != null || takingOver.get() ||
+            !replica.committedImageRestorable() || (!preflight.ok() && preflight != Preflight.Verdict.PENDING))
+        {
+            return;
+        }
+        final Preparation prepared = new Preparation();
+        preparation = prepared;
+        preparations++;
+        final Thread thread = new Thread(() -> layOutAhead(prepared), "understudy-prepare-takeover");
+        thread.setDaemon(true);
+        thread.start();
+    }
+
+    private void layOutAhead(final Preparation prepared)
+    {
+        RestorableImage.LaidOut laidOut = null;
+        try
+        {
+            replica.holdEpochs();
+            laidOut = replica.restorableImage(RestorableImage.linkPagesWith(criu), takeoverContext.lazyRestore());
+        }
+        catch (final IOException | RuntimeException | InterruptedException ex)
+        {
+            // The takeover, if one follows, lays the image out itself and reports what fails.
+            takeoverContext.notices().warning("could not prepare a takeover while the primary was quiet: " +
+                ex.getMessage());
+        }
+        synchronized (this)
+        {
+            prepared.laidOut = laidOut;
+            prepared.done = true;
+            if (prepared.abandoned)
+            {
+                release(prepared);
+            }
+            notifyAll();
+        }
+    }
+
+    /** The primary spoke before the timeout: the prepared layout is dropped and epochs flow again. */
+    private synchronized void dropPreparation()
+    {
+        final Preparation prepared = preparation;
+        if (prepared == null || prepared.claimed || prepared.abandoned)
+        {
+            return;
+        }
+        prepared.abandoned = true;
+        preparationsDropped++;
+        if (replica.takeoverState() == TakeoverState.READY)
+        {
+            replica.takeoverStatus(TakeoverState.READY, readyStatus());
+        }
+        if (prepared.done)
+        {
+            release(prepared);
+        }
+        // else the preparing thread releases it once its layout is done; no new preparation starts before that
+    }
+
+    /** With the lock held: a directory of links deleted and a message queued, nothing that waits. */
+    private void release(final Preparation prepared)
+    {
+        if (prepared.laidOut != null)
+        {
+            Directories.deleteRecursively(prepared.laidOut.dir());
+        }
+        replica.releaseEpochs(); // queued after this preparation's hold, before any later one's
+        if (preparation == prepared)
+        {
+            preparation = null;
+        }
+    }
+
+    /**
+     * The takeover (after its fence) takes what the quiet period prepared: the layout if it holds the epoch
+     * committed now, else null (the takeover lays the image out itself). Waits for a preparation under way.
+     */
+    private synchronized RestorableImage.LaidOut claimPreparation() throws InterruptedException
+    {
+        final Preparation prepared = preparation;
+        if (prepared == null)
+        {
+            return null;
+        }
+        if (!prepared.abandoned)
+        {
+            prepared.claimed = true;
+        }
+        while (!prepared.done)
+        {
+            wait();
+        }
+        preparation = null;
+        final RestorableImage.LaidOut laidOut = prepared.claimed ? prepared.laidOut : null;
+        return laidOut != null && laidOut.epoch() == replica.committedEpoch() ? laidOut : null;
     }
 
     /** The primary ends protection on purpose: no takeover follows its silence; the image stays for a restore. */
@@ -228,8 +371,9 @@ public final class Standby implements AutoCloseable
                 warm.attach();
             }
             final long attachedAtMs = System.currentTimeMillis();
-            final RestorableImage.LaidOut laidOut = replica.restorableImage(RestorableImage.linkPagesWith(criu),
-                takeoverContext.lazyRestore());
+            final RestorableImage.LaidOut prepared = claimPreparation();
+            final RestorableImage.LaidOut laidOut = prepared != null ? prepared :
+                replica.restorableImage(RestorableImage.linkPagesWith(criu), takeoverContext.lazyRestore());
             image = laidOut.dir();
             epoch = laidOut.epoch(); // the last one committed before the fence
             final StandbyNetwork network = standbyNetwork;
@@ -244,6 +388,7 @@ public final class Standby implements AutoCloseable
                 "takeover_announced_at_ms", Long.toString(report.announcedMs()),
                 "takeover_epoch", Long.toString(epoch),
                 "takeover_restore", report.lazyDone() != null ? "LAZY" : "EAGER",
+                "takeover_layout", prepared != null ? "PREPARED_WHILE_QUIET" : "AT_TAKEOVER",
                 "takeover_netns", report.netns()));
             takeoverContext.notices().info("took over after " + cause + ": " + report.describe() + "; joined the LAN " +
                 (attachedAtMs - fencedAtMs) + " ms after the fence, image laid out " + (report.startedMs() -

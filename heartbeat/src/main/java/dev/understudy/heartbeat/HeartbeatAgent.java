@@ -29,6 +29,7 @@ public final class HeartbeatAgent implements Agent
     private long nextSendNs;
     private long lastDutyNs;
     private boolean reportedSuspicion;
+    private boolean reportedQuiet;
 
     /**
      * @param peerEndpoint where the peer listens (may return null until it is known); read every cycle.
@@ -86,7 +87,16 @@ public final class HeartbeatAgent implements Agent
             work++;
         }
         work += subscription.poll(fragments, 16);
-        final FailureDetector.Verdict verdict = detector.evaluate(System.nanoTime());
+        final long evaluatedNs = System.nanoTime();
+        final FailureDetector.Verdict verdict = detector.evaluate(evaluatedNs);
+        final boolean quiet = verdict != FailureDetector.Verdict.UNKNOWN &&
+            detector.silentNs(evaluatedNs) > detector.timeoutNs() / 2;
+        if (quiet != reportedQuiet && !reportedSuspicion)
+        {
+            reportedQuiet = quiet;
+            listener.onQuiet(quiet, TimeUnit.NANOSECONDS.toMillis(detector.silentNs(evaluatedNs)));
+            work++;
+        }
         if (verdict == FailureDetector.Verdict.SUSPECTED && !reportedSuspicion)
         {
             reportedSuspicion = true;
@@ -98,6 +108,7 @@ public final class HeartbeatAgent implements Agent
         else if (verdict == FailureDetector.Verdict.ALIVE && reportedSuspicion)
         {
             reportedSuspicion = false;
+            reportedQuiet = false; // the listener drops what it prepared on onAlive
             listener.onAlive();
             work++;
         }

@@ -11,4 +11,12 @@ public interface HeartbeatListener
 
     /** The peer spoke again after a suspicion. */
     void onAlive();
+
+    /**
+     * The peer has been silent for half the timeout (quiet true, once), or spoke again before the timeout
+     * (quiet false): time to prepare for a takeover that may follow, or to drop what was prepared.
+     */
+    default void onQuiet(final boolean quiet, final long silentMs)
+    {
+    }
 }

@@ -15,6 +15,14 @@ public interface PrimaryLossHandler
     {
     }
 
+    /**
+     * The primary has been silent for half the failure timeout (quiet), or spoke again before the timeout
+     * (not quiet): work a takeover would do may start now, and be dropped if the primary speaks.
+     */
+    default void onPrimaryQuiet(final boolean quiet, final long silentMs)
+    {
+    }
+
     /** The primary said it ends protection on purpose: its silence from now on is not a loss. */
     default void onPrimaryStoodDown(final long term)
     {

@@ -42,9 +42,11 @@ public final class Replica implements AutoCloseable
     /** Epochs arriving: while there are none, this side's threads park longer. */
     private final Activity activity;
     /** Takeovers fence the receiver through its agent's queue. */
-    private final Queue<ReplicaAgent.Fence> fences = new ManyToOneConcurrentLinkedQueue<>();
+    private final Queue<ReplicaAgent.Control> controls = new ManyToOneConcurrentLinkedQueue<>();
     /** Set once a fence was applied: the image no longer changes. */
     private volatile boolean receiverStopped;
+    /** The receiver takes in no epoch (a takeover is being prepared): the store can be laid out. */
+    private volatile boolean epochsHeld;
     private final CountingErrorHandler errors;
     private ImageStore store;
     private PageStore pages;
@@ -106,7 +108,7 @@ public final class Replica implements AutoCloseable
         // Quiet: an epoch after a quiet stretch waits for the media driver (10 ms parks) anyway.
         runner = new AgentRunner(QuietIdleStrategy.lazy(activity, 20), this::onError, null,
             new ReplicaAgent(context, state, metrics, observer, epochs, assembler, store, journal, acks, detector,
-                terms, fences, preflightFacts, preflightVerdicts));
+                terms, controls, preflightFacts, preflightVerdicts));
         AgentRunner.startOnThread(runner);
         preflightRunner = new AgentRunner(new SleepingMillisIdleStrategy(20), this::onError, null,
             new PreflightChecker(context, state, preflightFacts, preflightVerdicts));
@@ -176,13 +178,36 @@ public final class Replica implements AutoCloseable
         final long term = terms.next();
         state.fencedTerm = term; // heartbeats announce the new term from now on
         final ReplicaAgent.Fence fence = new ReplicaAgent.Fence(term, new CompletableFuture<>());
-        fences.offer(fence);
+        controls.offer(fence);
         if (Await.value(() -> fence.applied().isDone() || runner.isClosed() ? Boolean.TRUE : null, 10_000, 1) == null)
         {
             throw new IllegalStateException("the receiver did not stop within 10 s; not restoring");
         }
         receiverStopped = true;
         return term;
+    }
+
+    /**
+     * The primary is quiet and a takeover may follow: the receiver takes in no epoch until
+     * {@link #releaseEpochs()}. Returns once it stopped, so the store no longer changes and
+     * {@link #restorableImage} may lay it out. A takeover's {@link #fence()} needs no release first.
+     */
+    public void holdEpochs() throws InterruptedException
+    {
+        final ReplicaAgent.Hold hold = new ReplicaAgent.Hold(true, new CompletableFuture<>());
+        controls.offer(hold);
+        if (Await.value(() -> hold.applied().isDone() || runner.isClosed() ? Boolean.TRUE : null, 10_000, 1) == null)
+        {
+            throw new IllegalStateException("the receiver did not stop within 10 s");
+        }
+        epochsHeld = true;
+    }
+
+    /** The primary spoke again: epochs flow from the next duty cycle on (queued after the hold, never waits). */
+    public void releaseEpochs()
+    {
+        epochsHeld = false;
+        controls.offer(new ReplicaAgent.Hold(false, new CompletableFuture<>()));
     }
 
     /** The term this node holds (the highest seen or taken). */
@@ -220,6 +245,11 @@ public final class Replica implements AutoCloseable
         final Map<String, String> figures = new LinkedHashMap<>(state.takeoverFigures);
         figures.put(key, value);
         state.takeoverFigures = Map.copyOf(figures);
+    }
+
+    public TakeoverState takeoverState()
+    {
+        return state.takeoverState;
     }
 
     public String takeoverStatus()
@@ -273,9 +303,9 @@ public final class Replica implements AutoCloseable
      */
     public RestorableImage.LaidOut restorableImage(final boolean linkPages, final boolean lazy) throws IOException
     {
-        if (!(runner == null || runner.isClosed() || receiverStopped))
+        if (!(runner == null || runner.isClosed() || receiverStopped || epochsHeld))
         {
-            throw new IllegalStateException("the replica is still applying epochs: fence or close it first");
+            throw new IllegalStateException("the replica is still applying epochs: fence, hold or close it first");
         }
         return RestorableImage.layOut(context.imagesDir(), linkPages, lazy);
     }

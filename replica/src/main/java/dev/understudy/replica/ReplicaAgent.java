@@ -52,14 +52,30 @@ final class ReplicaAgent implements Agent
     private long lastBeginNs;
     /** The term this node took over with, once the takeover fenced the receiver; 0 before. */
     private long fencedTerm;
-    private final Queue<Fence> fences;
+    private final Queue<Control> controls;
+    /** A takeover is being prepared: no epoch is taken in, so the image laid out from the store stays as it is. */
+    private boolean epochsHeld;
     /** Facts to the preflight checker; its verdicts back, sent to the primary from here (owner of the acks). */
     private final Queue<HostFacts> preflightFacts;
     private final Queue<Preflight.Verdict> preflightVerdicts;
     private Preflight.Verdict verdictToSend;
 
-    /** A takeover asks the receiver to stop committing; applied completes once it has. */
-    record Fence(long term, CompletableFuture<Void> applied)
+    /** What the takeover asks of the receiver; applied completes once this thread carried it out. */
+    sealed interface Control permits Fence, Hold
+    {
+        CompletableFuture<Void> applied();
+    }
+
+    /** A takeover: commit nothing from now on. */
+    record Fence(long term, CompletableFuture<Void> applied) implements Control
+    {
+    }
+
+    /**
+     * A takeover may follow (the primary is quiet): take in no epoch until released, so the store can be laid
+     * out for a restore ahead of the verdict. Epoch frames wait in the stream meanwhile (heartbeats still count).
+     */
+    record Hold(boolean held, CompletableFuture<Void> applied) implements Control
     {
     }
 
@@ -71,12 +87,12 @@ final class ReplicaAgent implements Agent
     ReplicaAgent(final ReplicaContext context, final ReplicaState state, final ReplicaMetrics metrics,
         final ReplicaObserver observer, final Subscription epochs, final ImageAssembler assembler,
         final ImageStore store, final EpochJournal journal, final AckPublisher acks, final FailureDetector signsOfLife,
-        final TermStore terms, final Queue<Fence> fences, final Queue<HostFacts> preflightFacts,
+        final TermStore terms, final Queue<Control> controls, final Queue<HostFacts> preflightFacts,
         final Queue<Preflight.Verdict> preflightVerdicts)
     {
         this.preflightFacts = preflightFacts;
         this.preflightVerdicts = preflightVerdicts;
-        this.fences = fences;
+        this.controls = controls;
         this.errors = context.errorHandler();
         this.clock = context.nanoClock();
         this.epochs = epochs;
@@ -102,12 +118,19 @@ final class ReplicaAgent implements Agent
 
     public int doWork()
     {
-        final Fence fence = fences.poll();
-        if (fence != null)
+        final Control control = controls.poll();
+        if (control instanceof Fence fence)
         {
             assembler.abort();
             fencedTerm = fence.term(); // from here on this thread commits nothing
-            fence.applied().complete(null);
+        }
+        else if (control instanceof Hold hold)
+        {
+            epochsHeld = hold.held();
+        }
+        if (control != null)
+        {
+            control.applied().complete(null);
         }
         int work = acks.retryPending();
         final Preflight.Verdict verdict = preflightVerdicts.poll();
@@ -121,7 +144,10 @@ final class ReplicaAgent implements Agent
             verdictToSend = null;
             work++;
         }
-        work += epochs.poll(fragments, 64);
+        if (!epochsHeld)
+        {
+            work += epochs.poll(fragments, 64);
+        }
         final boolean connected = epochs.isConnected();
         if (!connected && assembler.active())
         {

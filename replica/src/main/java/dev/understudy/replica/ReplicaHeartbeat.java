@@ -65,6 +65,14 @@ final class ReplicaHeartbeat implements HeartbeatSource, HeartbeatListener
         }
     }
 
+    public void onQuiet(final boolean quiet, final long silentMs)
+    {
+        if (state.fencedTerm == 0 && !state.primaryStoodDown)
+        {
+            lossHandler.onPrimaryQuiet(quiet, silentMs);
+        }
+    }
+
     public void onAlive()
     {
         state.primarySuspected = false;

@@ -105,6 +105,52 @@ class FailoverFaultsTest
         }
     }
 
+    /**
+     * Half the failure timeout without a sign of life: the replica holds its receiver and lays the image out
+     * ahead. A primary that speaks again before the timeout costs nothing (the layout dropped, epochs flow
+     * again, no takeover); a primary that dies is taken over from the layout prepared while it was quiet.
+     */
+    @Test
+    void aQuietPrimaryGetsTheImageLaidOutAheadAndDroppedWhenItSpeaksAgain() throws Exception
+    {
+        // A wide timeout: the pause below must land between half of it and all of it whatever the scheduling.
+        final FailoverPair.Config config = FailoverPair.Config.defaults(RUN.resolve("quiet"))
+            .withFailureTimeout(800);
+        try (FailoverPair pair = FailoverPair.start(config);
+            ClientNamespace client = new ClientNamespace("usclient", FailoverPair.LAN_BRIDGE, FailoverPair.CLIENT_CIDR, 1);
+            IncrementClient incr = client.call(() -> new IncrementClient(pair.serviceHost(), RedisService.PORT,
+                "counter", 2)).start())
+        {
+            Thread.sleep(500);
+            final long before = StatusView.of(pair.replicaStatus()).number("epoch_committed", -1);
+            pair.pausePrimary(true);
+            Thread.sleep(550); // quiet at 400 ms, lost at 800
+            pair.pausePrimary(false);
+            final Map<String, String> dropped = Await.value(() ->
+            {
+                final Map<String, String> status = pair.replicaStatus();
+                return status.getOrDefault("takeover", "").contains("(1 dropped") ? status : null;
+            }, 10_000, 20);
+            assertTrue(dropped != null, "the layout prepared while the primary was quiet was dropped: " +
+                pair.replicaStatus());
+            assertEquals(TakeoverState.READY, StatusView.of(dropped).state("takeover_state", TakeoverState.class,
+                TakeoverState.NONE), dropped.toString());
+            assertTrue(dropped.get("takeover").contains("while the primary was quiet: 1 ("), dropped.get("takeover"));
+            Await.until(() -> StatusView.of(pair.replicaStatus()).number("epoch_committed", -1) > before + 3,
+                10_000, "epochs committed again once the receiver was released");
+            assertEquals("a", pair.primaryHost(), "no takeover");
+            final int repliesBeforeKill = incr.replies();
+
+            pair.killPrimary();
+            final Map<String, String> takeover = pair.awaitTakeover(10_000);
+            assertEquals("primary", takeover.get("role"), takeover.toString());
+            assertEquals("PREPARED_WHILE_QUIET", takeover.get("takeover_layout"), takeover.toString());
+            Await.until(() -> incr.replies() > repliesBeforeKill + 10, 10_000, "replies from the restored service");
+            assertTrue(incr.stopAndAwaitReplies(20_000), "every INCR answered: " + incr.error());
+            assertEquals(incr.replies(), counter(client, pair.serviceHost()), "no acknowledged INCR lost");
+        }
+    }
+
     @Test
     void understudyStopEndsProtectionWithoutATakeoverAndTheServiceRunsOn() throws Exception
     {
