@@ -146,11 +146,10 @@ public final class Standby implements AutoCloseable
         }
     }
 
-    private synchronized String readyStatus()
+    private String readyStatus()
     {
         return takeoverContext.automatic() ? "automatic after " + replica.context().heartbeat().timeoutMs() +
-            " ms without a sign of life; layouts prepared while the primary was quiet: " + preparations + " (" +
-            preparationsDropped + " dropped when it spoke again)" : "manual (understudy takeover)";
+            " ms without a sign of life (the image laid out ahead after half of it)" : "manual (understudy takeover)";
     }
 
     /**
@@ -183,6 +182,7 @@ public final class Standby implements AutoCloseable
         final Preparation prepared = new Preparation();
         preparation = prepared;
         preparations++;
+        replica.layoutsPrepared(preparations, preparationsDropped);
         final Thread thread = new Thread(() -> layOutAhead(prepared), "understudy-prepare-takeover");
         thread.setDaemon(true);
         thread.start();
@@ -224,10 +224,7 @@ public final class Standby implements AutoCloseable
         }
         prepared.abandoned = true;
         preparationsDropped++;
-        if (replica.takeoverState() == TakeoverState.READY)
-        {
-            replica.takeoverStatus(TakeoverState.READY, readyStatus());
-        }
+        replica.layoutsPrepared(preparations, preparationsDropped);
         if (prepared.done)
         {
             release(prepared);

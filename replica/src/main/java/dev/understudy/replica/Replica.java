@@ -247,6 +247,13 @@ public final class Replica implements AutoCloseable
         state.takeoverFigures = Map.copyOf(figures);
     }
 
+    /** The standby's count of layouts prepared while the primary was quiet, and of those dropped; for status. */
+    public void layoutsPrepared(final long prepared, final long dropped)
+    {
+        state.layoutsPrepared = prepared;
+        state.layoutsDropped = dropped;
+    }
+
     public TakeoverState takeoverState()
     {
         return state.takeoverState;

@@ -32,6 +32,9 @@ final class ReplicaState
      * have answered clients from state no image here has. The agent writes it.
      */
     volatile long restorableEpoch = -1;
+    /** Layouts the standby prepared while the primary was quiet, and those dropped because it spoke again. */
+    volatile long layoutsPrepared;
+    volatile long layoutsDropped;
 
     ReplicaPhase phase(final long committedEpoch)
     {
@@ -68,6 +71,8 @@ final class ReplicaState
             map.put("takeover", takeover);
         }
         map.putAll(takeoverFigures);
+        map.put("takeover_layouts_prepared", Long.toString(layoutsPrepared));
+        map.put("takeover_layouts_dropped", Long.toString(layoutsDropped));
         map.put("epochs_stale_term", Long.toString(metrics.staleTermCount.get()));
         map.put("epoch_committed", Long.toString(store.currentEpoch()));
         final long restorable = restorableEpoch;

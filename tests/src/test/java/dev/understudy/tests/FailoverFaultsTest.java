@@ -129,13 +129,13 @@ class FailoverFaultsTest
             final Map<String, String> dropped = Await.value(() ->
             {
                 final Map<String, String> status = pair.replicaStatus();
-                return status.getOrDefault("takeover", "").contains("(1 dropped") ? status : null;
+                return StatusView.of(status).number("takeover_layouts_dropped", -1) == 1 ? status : null;
             }, 10_000, 20);
             assertTrue(dropped != null, "the layout prepared while the primary was quiet was dropped: " +
                 pair.replicaStatus());
             assertEquals(TakeoverState.READY, StatusView.of(dropped).state("takeover_state", TakeoverState.class,
                 TakeoverState.NONE), dropped.toString());
-            assertTrue(dropped.get("takeover").contains("while the primary was quiet: 1 ("), dropped.get("takeover"));
+            assertEquals(1, StatusView.of(dropped).number("takeover_layouts_prepared", -1), dropped.toString());
             Await.until(() -> StatusView.of(pair.replicaStatus()).number("epoch_committed", -1) > before + 3,
                 10_000, "epochs committed again once the receiver was released");
             assertEquals("a", pair.primaryHost(), "no takeover");

@@ -108,6 +108,8 @@ public final class DetectorBench
             final double suspicions = number(primary, "heartbeat_suspicions") + number(replica, "heartbeat_suspicions");
             result.put("false_suspicions", (long)suspicions);
             result.put("takeovers", takeover == TakeoverState.NONE || takeover == TakeoverState.READY ? 0 : 1);
+            // Half the timeout without a sign of life: the replica held its receiver and laid the image out.
+            result.put("layouts_prepared_while_quiet", (long)number(replica, "takeover_layouts_prepared"));
             result.put("max_gap_ms_at_primary", number(primary, "heartbeat_max_gap_ms"));
             result.put("max_gap_ms_at_replica", number(replica, "heartbeat_max_gap_ms"));
             result.put("own_max_gap_ms_primary", number(primary, "heartbeat_own_max_gap_ms"));
