@@ -3,6 +3,7 @@ package dev.understudy.failover;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 import dev.understudy.core.criu.CriuBinary;
@@ -361,13 +362,9 @@ public final class Standby implements AutoCloseable
             final long fencedAtMs = System.currentTimeMillis();
             replica.takeoverStatus(TakeoverState.RESTORING, "restoring epoch " + epoch + " after " + cause);
             final StandbyNetwork warm = standbyNetwork;
-            if (warm != null)
-            {
-                // The LAN learns the new port before the image is laid out: a client retransmitting meanwhile
-                // is held here and answered at restore, instead of lost on the dead port and backed off again.
-                warm.attach();
-            }
-            final long attachedAtMs = System.currentTimeMillis();
+            // The LAN learns the new port while the image is laid out and restored: a client retransmitting
+            // meanwhile is held here and answered at restore, instead of lost on the dead port and backed off.
+            final CompletableFuture<Long> attached = warm != null ? warm.attachAsync() : null;
             final RestorableImage.LaidOut prepared = claimPreparation();
             final RestorableImage.LaidOut laidOut = prepared != null ? prepared :
                 replica.restorableImage(RestorableImage.linkPagesWith(criu), takeoverContext.lazyRestore());
@@ -387,9 +384,10 @@ public final class Standby implements AutoCloseable
                 "takeover_restore", report.lazyDone() != null ? "LAZY" : "EAGER",
                 "takeover_layout", prepared != null ? "PREPARED_WHILE_QUIET" : "AT_TAKEOVER",
                 "takeover_netns", report.netns()));
-            takeoverContext.notices().info("took over after " + cause + ": " + report.describe() + "; joined the LAN " +
-                (attachedAtMs - fencedAtMs) + " ms after the fence, image laid out " + (report.startedMs() -
-                attachedAtMs) + " ms after that");
+            takeoverContext.notices().info("took over after " + cause + ": " + report.describe() + "; image " +
+                (prepared != null ? "laid out while the primary was quiet" : "laid out") + ", restore started " +
+                (report.networkReadyMs() - fencedAtMs) + " ms after the fence" + (attached != null ?
+                ", joined the LAN " + (attached.join() - fencedAtMs) + " ms after it" : ""));
             if (report.lazyDone() != null)
             {
                 final long restoredMs = report.restoredMs();

@@ -60,11 +60,19 @@ public final class Takeover
             StandbyNetwork.prepare(context.networkSpec(term), context.notices());
         try
         {
-            network.attach();
+            final CompletableFuture<Long> attaching = network.attaching();
+            if (attaching == null)
+            {
+                network.attach();
+            }
             final long networkReady = System.currentTimeMillis();
             final CriuRestore.Restored restored = CriuRestore.restore(criu, image, network.spec().netnsPath(),
                 context.restoreWorkDir(), true, lazy);
             final int pid = restored.pid();
+            if (attaching != null)
+            {
+                attaching.join(); // the LAN knows the port before the service hears anyone
+            }
             network.releaseInput();
             final long restoredAt = System.currentTimeMillis();
             network.announce(); // once more, now that the service answers
