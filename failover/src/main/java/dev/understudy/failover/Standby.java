@@ -310,6 +310,16 @@ public final class Standby implements AutoCloseable
                 "'understudy takeover --name " + takeoverContext.name() + "'");
             return;
         }
+        if (!replica.transportAlive())
+        {
+            // Silence heard through a closed transport says nothing about the primary.
+            suspicionShown = true;
+            replica.takeoverStatus(TakeoverState.REFUSED, "REFUSED: this replica's own transport is closed (its " +
+                "process stood still too long), so it cannot judge the primary; restart this replica");
+            takeoverContext.notices().warning("primary silent, but this replica's transport is closed: not " +
+                "taking over; restart the replica");
+            return;
+        }
         final dev.understudy.core.preflight.Preflight.Verdict preflight = replica.preflight();
         if (!preflight.ok() && preflight != dev.understudy.core.preflight.Preflight.Verdict.PENDING)
         {

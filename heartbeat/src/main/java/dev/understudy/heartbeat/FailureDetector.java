@@ -36,9 +36,19 @@ public final class FailureDetector
      */
     public void grace(final long nowNs)
     {
+        grace(nowNs, 0);
+    }
+
+    /**
+     * As {@link #grace(long)}, with extraNs more before the silence counts: after a stall of seconds the
+     * transport itself may have to reconnect (a publication whose receiver was silent that long counts it
+     * gone) before any sign of life can arrive.
+     */
+    public void grace(final long nowNs, final long extraNs)
+    {
         if (heard)
         {
-            lastHeardNs = nowNs;
+            lastHeardNs = nowNs + extraNs;
         }
     }
 
@@ -64,7 +74,7 @@ public final class FailureDetector
 
     public long silentNs(final long nowNs)
     {
-        return heard ? nowNs - lastHeardNs : 0;
+        return heard ? Math.max(0, nowNs - lastHeardNs) : 0;
     }
 
     public long timeoutNs()

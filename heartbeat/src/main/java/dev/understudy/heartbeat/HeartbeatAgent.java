@@ -14,6 +14,9 @@ import org.agrona.concurrent.Agent;
  */
 public final class HeartbeatAgent implements Agent
 {
+    /** The most a stall adds before silence counts again: Aeron reconnects within a few status intervals. */
+    static final long STALL_RECONNECT_NS = TimeUnit.SECONDS.toNanos(2);
+
     private final long intervalNs;
     private final long ownStallNs;
     private final ThreadPriority.Level priority;
@@ -70,9 +73,13 @@ public final class HeartbeatAgent implements Agent
         if (lastDutyNs != 0)
         {
             metrics.onOwnCycle(nowNs - lastDutyNs, ownStallNs);
-            if (nowNs - lastDutyNs > detector.timeoutNs())
+            final long ownGapNs = nowNs - lastDutyNs;
+            if (ownGapNs > detector.timeoutNs())
             {
-                detector.grace(nowNs); // we were not running: we could not have heard anything
+                // We were not running: we could not have heard anything. After a long stall the peer also
+                // gets the time a transport needs to reconnect (a replica SIGSTOPped for 5 s took over from a
+                // live primary within 150 ms of resuming), up to STALL_RECONNECT_NS.
+                detector.grace(nowNs, Math.min(ownGapNs, STALL_RECONNECT_NS));
             }
         }
         lastDutyNs = nowNs;

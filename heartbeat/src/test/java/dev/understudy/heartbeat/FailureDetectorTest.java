@@ -32,6 +32,19 @@ class FailureDetectorTest
     }
 
     @Test
+    void afterALongStallThePeerAlsoGetsTheTimeToReconnect()
+    {
+        final FailureDetector detector = new FailureDetector(150 * MS);
+        detector.onSignOfLife(1_000 * MS);
+        detector.grace(11_000 * MS, 2_000 * MS); // stopped 10 s: the transport may have to reconnect first
+        assertEquals(0, detector.silentNs(12_000 * MS), "silence counts only from the end of the grace");
+        assertEquals(FailureDetector.Verdict.ALIVE, detector.evaluate(13_150 * MS));
+        assertEquals(FailureDetector.Verdict.SUSPECTED, detector.evaluate(13_151 * MS));
+        detector.onSignOfLife(12_500 * MS); // heard within the grace: judged from then on
+        assertEquals(FailureDetector.Verdict.SUSPECTED, detector.evaluate(12_651 * MS));
+    }
+
+    @Test
     void aTimeoutShorterThanThreeHeartbeatsIsRefused()
     {
         final IllegalArgumentException ex = assertThrows(IllegalArgumentException.class,

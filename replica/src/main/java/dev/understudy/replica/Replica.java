@@ -254,6 +254,12 @@ public final class Replica implements AutoCloseable
         state.layoutsDropped = dropped;
     }
 
+    /** Whether this replica can still hear anything: its Aeron client is not closed. */
+    public boolean transportAlive()
+    {
+        return aeron != null && aeron.alive();
+    }
+
     public TakeoverState takeoverState()
     {
         return state.takeoverState;

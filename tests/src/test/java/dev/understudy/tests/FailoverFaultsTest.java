@@ -151,6 +151,38 @@ class FailoverFaultsTest
         }
     }
 
+    /**
+     * A replica stopped for 10 s (SIGSTOP: a host that hangs) resumes as the replica. Its own stall is no
+     * evidence against the primary: it may not suspect it before the transports had time to reconnect, and
+     * the primary (degraded meanwhile, its output released unheld) must not lose a write to a takeover from
+     * the replica's stale image.
+     */
+    @Test
+    void aReplicaStoppedForTenSecondsResumesAsReplicaWithoutATakeover() throws Exception
+    {
+        final FailoverPair.Config config = FailoverPair.Config.defaults(RUN.resolve("replica-stall"));
+        try (FailoverPair pair = FailoverPair.start(config);
+            ClientNamespace client = new ClientNamespace("usclient", FailoverPair.LAN_BRIDGE, FailoverPair.CLIENT_CIDR, 1);
+            IncrementClient incr = client.call(() -> new IncrementClient(pair.serviceHost(), RedisService.PORT,
+                "counter", 2)).start())
+        {
+            Thread.sleep(500);
+            pair.replicaProcess().pause(true);
+            Thread.sleep(10_000);
+            final int repliesDuringStall = incr.replies();
+            pair.replicaProcess().pause(false);
+            pair.awaitProtected(60_000);
+            Thread.sleep(2_000);
+            final Map<String, String> replica = pair.replicaStatus();
+            assertEquals(TakeoverState.READY, StatusView.of(replica).state("takeover_state", TakeoverState.class,
+                TakeoverState.NONE), "no takeover after the stall: " + replica);
+            assertEquals("a", pair.primaryHost());
+            assertTrue(incr.replies() > repliesDuringStall, "the service answered throughout");
+            assertTrue(incr.stopAndAwaitReplies(20_000), "every INCR answered: " + incr.error());
+            assertEquals(incr.replies(), counter(client, pair.serviceHost()), "no acknowledged INCR lost");
+        }
+    }
+
     @Test
     void understudyStopEndsProtectionWithoutATakeoverAndTheServiceRunsOn() throws Exception
     {

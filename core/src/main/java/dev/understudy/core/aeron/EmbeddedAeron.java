@@ -17,6 +17,9 @@ import org.agrona.CloseHelper;
  */
 public final class EmbeddedAeron implements AutoCloseable
 {
+    /** How long the whole process may stand still and keep its transport (Aeron's client and driver timeouts). */
+    public static final long STALL_TOLERANCE_NS = TimeUnit.SECONDS.toNanos(60);
+
     private final MediaDriver driver;
     private final Aeron aeron;
 
@@ -56,14 +59,19 @@ public final class EmbeddedAeron implements AutoCloseable
             .dirDeleteOnShutdown(true)
             .publicationConnectionTimeoutNs(TimeUnit.SECONDS.toNanos(2))
             .imageLivenessTimeoutNs(TimeUnit.SECONDS.toNanos(2))
-            .publicationUnblockTimeoutNs(TimeUnit.SECONDS.toNanos(15))
-            .clientLivenessTimeoutNs(TimeUnit.SECONDS.toNanos(10))
+            // The driver and its one client live in one process and stall together (SIGSTOP, a starved or
+            // migrated VM): a client that misses the driver for long is the process stalled, not a dead client.
+            // Aeron's 10 s default closed the client of a replica stopped for 10 s, which then judged its primary
+            // with no transport at all. Unblock must exceed liveness.
+            .publicationUnblockTimeoutNs(STALL_TOLERANCE_NS + TimeUnit.SECONDS.toNanos(15))
+            .clientLivenessTimeoutNs(STALL_TOLERANCE_NS)
             .timerIntervalNs(TimeUnit.MILLISECONDS.toNanos(100));
         final MediaDriver driver = MediaDriver.launch(driverContext);
         try
         {
             final Aeron aeron = Aeron.connect(new Aeron.Context()
                 .aeronDirectoryName(driver.aeronDirectoryName())
+                .driverTimeoutMs(TimeUnit.NANOSECONDS.toMillis(STALL_TOLERANCE_NS))
                 .idleStrategy(QuietIdleStrategy.lazy(activity, 50)));
             return new EmbeddedAeron(driver, aeron);
         }
@@ -77,6 +85,12 @@ public final class EmbeddedAeron implements AutoCloseable
     public Aeron aeron()
     {
         return aeron;
+    }
+
+    /** False once the client closed itself (a stall beyond {@link #STALL_TOLERANCE_NS}): nothing is heard any more. */
+    public boolean alive()
+    {
+        return !aeron.isClosed();
     }
 
     public void close()

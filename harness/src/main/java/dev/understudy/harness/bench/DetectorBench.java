@@ -109,7 +109,9 @@ public final class DetectorBench
             result.put("false_suspicions", (long)suspicions);
             result.put("takeovers", takeover == TakeoverState.NONE || takeover == TakeoverState.READY ? 0 : 1);
             // Half the timeout without a sign of life: the replica held its receiver and laid the image out.
-            result.put("layouts_prepared_while_quiet", (long)number(replica, "takeover_layouts_prepared"));
+            // A promoted replica reports as the primary, without the figure: -1 then.
+            result.put("layouts_prepared_while_quiet",
+                Long.parseLong(replica.getOrDefault("takeover_layouts_prepared", "-1")));
             result.put("max_gap_ms_at_primary", number(primary, "heartbeat_max_gap_ms"));
             result.put("max_gap_ms_at_replica", number(replica, "heartbeat_max_gap_ms"));
             result.put("own_max_gap_ms_primary", number(primary, "heartbeat_own_max_gap_ms"));
