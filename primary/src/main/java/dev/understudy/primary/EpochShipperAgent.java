@@ -324,7 +324,10 @@ final class EpochShipperAgent implements Agent
         connected = nowConnected;
         state.replicaConnected = nowConnected; // for status
         final long oldest = tracker.oldestOutstandingNs();
-        final boolean keepingUp = oldest < 0 || clock.nanoTime() - oldest < replicaTimeoutNs;
+        // A replica whose heartbeats stopped is lost now, not when Aeron's liveness timeout (2 s) says so: the
+        // replica-loss policy's own wait starts here. No resync: if it speaks again it still holds its image.
+        final boolean replicaSilent = state.replicaSuspected;
+        final boolean keepingUp = (oldest < 0 || clock.nanoTime() - oldest < replicaTimeoutNs) && !replicaSilent;
         final PrimaryState.Preflight preflight = state.preflight;
         final boolean preflightOk = preflight == PrimaryState.Preflight.OK;
         final boolean replicaCaughtUp = nowConnected && tracker.lastAckedEpoch() >= firstEpochOfConnection &&
@@ -341,6 +344,7 @@ final class EpochShipperAgent implements Agent
             {
                 state.unprotection = !nowConnected ? PrimaryState.Unprotection.REPLICA_NOT_CONNECTED :
                     preflight == PrimaryState.Preflight.FAILED ? PrimaryState.Unprotection.PREFLIGHT_FAILED :
+                    replicaSilent ? PrimaryState.Unprotection.REPLICA_SILENT :
                     !keepingUp ? PrimaryState.Unprotection.REPLICA_NOT_ACKNOWLEDGING :
                     tracker.lastAckedEpoch() < firstEpochOfConnection ?
                     PrimaryState.Unprotection.REPLICA_HAS_NO_COMPLETE_IMAGE : !preflightOk ?

@@ -22,6 +22,7 @@ public final class PrimaryState
         NO_ACKNOWLEDGED_IMAGE("no replica has acknowledged an epoch yet"),
         REPLICA_NOT_CONNECTED("replica not connected"),
         REPLICA_NOT_ACKNOWLEDGING("replica has not acknowledged within the replica timeout"),
+        REPLICA_SILENT("the replica's heartbeats stopped (failure timeout)"),
         REPLICA_HAS_NO_COMPLETE_IMAGE("replica has no complete image yet"),
         PREFLIGHT_PENDING("the replica has not yet checked that it can restore this service"),
         PREFLIGHT_FAILED("the replica cannot restore this service (see preflight)"),

@@ -183,6 +183,34 @@ class FailoverFaultsTest
         }
     }
 
+    /**
+     * A replica that dies is lost as soon as its heartbeats stop (the failure timeout), not when Aeron's
+     * liveness timeout (2 s) closes its connection: the primary's status stops saying protected, and the
+     * replica-loss policy's wait starts, that much earlier.
+     */
+    @Test
+    void aDeadReplicaIsNoticedByItsHeartbeatsBeforeItsConnectionTimesOut() throws Exception
+    {
+        final FailoverPair.Config config = FailoverPair.Config.defaults(RUN.resolve("replica-death"));
+        try (FailoverPair pair = FailoverPair.start(config))
+        {
+            pair.killReplica();
+            final List<String> reasons = new ArrayList<>();
+            final long deadline = System.nanoTime() + 5_000_000_000L;
+            while (System.nanoTime() < deadline && !reasons.contains("REPLICA_NOT_CONNECTED"))
+            {
+                final String reason = pair.primaryStatus().get("unprotected_reason");
+                if (reasons.isEmpty() || !reasons.get(reasons.size() - 1).equals(reason))
+                {
+                    reasons.add(reason);
+                }
+                Thread.sleep(10);
+            }
+            // NONE while protected, then the heartbeats' verdict, then Aeron's.
+            assertEquals(List.of("NONE", "REPLICA_SILENT", "REPLICA_NOT_CONNECTED"), reasons);
+        }
+    }
+
     @Test
     void understudyStopEndsProtectionWithoutATakeoverAndTheServiceRunsOn() throws Exception
     {
