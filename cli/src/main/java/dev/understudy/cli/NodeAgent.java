@@ -16,7 +16,8 @@ import org.agrona.CloseHelper;
  * takeover) and the replica. It answers the commands of this host: {@code understudy stop} (SIGTERM, with the
  * stop-service file) and {@code understudy switchover} (a request file, answered in a result file). After a
  * switchover this node is the replica of the new primary: a fresh replica starts in this process. A primary
- * fenced by a newer term, or whose service exited, ends the process (exit 3 or 1).
+ * fenced by a newer term, or whose service exited, ends the process (exit 3 or 1); a replica one of whose
+ * agents died, too (exit 4).
  */
 final class NodeAgent
 {
@@ -82,6 +83,16 @@ final class NodeAgent
         while (!stopped.await(POLL_MS, TimeUnit.MILLISECONDS))
         {
             final Primary protecting = protecting();
+            final Standby replicating = standby;
+            if (protecting == null && replicating != null && !stopping && replicating.replicaFailure() != null)
+            {
+                // A half-dead replica helps no one: it says why and ends, for a supervisor or an operator.
+                System.err.println("understudy: replica " + replicating.replicaFailure());
+                stopping = true;
+                standby = null;
+                replicating.close();
+                return 4;
+            }
             if (protecting == null || stopping)
             {
                 continue;

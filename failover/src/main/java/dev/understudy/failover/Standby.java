@@ -496,6 +496,12 @@ public final class Standby implements AutoCloseable
         return primary;
     }
 
+    /** The replica's failure line once one of its agents died (it then neither commits nor takes over), or null. */
+    public String replicaFailure()
+    {
+        return replica.failure().getNow(null);
+    }
+
     public Replica replica()
     {
         return replica;

@@ -47,6 +47,7 @@ public final class Replica implements AutoCloseable
     private volatile boolean receiverStopped;
     /** The receiver takes in no epoch (a takeover is being prepared): the store can be laid out. */
     private volatile boolean epochsHeld;
+    private final CompletableFuture<String> failed = new CompletableFuture<>();
     private final CountingErrorHandler errors;
     private ImageStore store;
     private PageStore pages;
@@ -138,6 +139,27 @@ public final class Replica implements AutoCloseable
     private void onError(final Throwable error)
     {
         errors.onError(error);
+        if (error instanceof Error && state.failure == null)
+        {
+            // Agrona rethrows an Error and the agent's thread ends (a journal write into a full disk through its
+            // memory map is an InternalError): this replica can no longer commit or acknowledge. Its heartbeats
+            // stop as well, so the primary counts it lost now (its loss policy applies) instead of holding
+            // output for a replica that looks alive.
+            final String why = "FAILED: the " + Thread.currentThread().getName() + " thread died (" + error +
+                "); nothing more is committed or acknowledged: fix the cause, then restart this replica";
+            state.failure = why;
+            failed.complete(why);
+            final Thread stopper = new Thread(() -> CloseHelper.quietClose(heartbeatRunner),
+                "understudy-replica-failed");
+            stopper.setDaemon(true);
+            stopper.start();
+        }
+    }
+
+    /** Completes with the one line to show when an agent of this replica died: the replica is of no use then. */
+    public CompletableFuture<String> failure()
+    {
+        return failed;
     }
 
     /** Errors of the replica's agents: counted, the last kept with its stack trace. */

@@ -12,5 +12,7 @@ public enum ReplicaPhase
     /** Fenced the old primary (a takeover under way or failed): epochs of older terms are refused. */
     FENCED_OLD_PRIMARY,
     /** Took over: the service runs here. */
-    PROMOTED
+    PROMOTED,
+    /** An agent's thread died: nothing is committed or acknowledged, no heartbeat sent; restart it. */
+    FAILED
 }

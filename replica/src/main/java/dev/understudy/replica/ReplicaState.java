@@ -34,11 +34,14 @@ final class ReplicaState
     volatile long restorableEpoch = -1;
     /** Layouts the standby prepared while the primary was quiet, and those dropped because it spoke again. */
     volatile long layoutsPrepared;
+    /** Why an agent of this replica died, or null: then nothing is committed or acknowledged any more. */
+    volatile String failure;
     volatile long layoutsDropped;
 
     ReplicaPhase phase(final long committedEpoch)
     {
-        return !takeoverFigures.isEmpty() ? ReplicaPhase.PROMOTED : fencedTerm > 0 ? ReplicaPhase.FENCED_OLD_PRIMARY :
+        return failure != null ? ReplicaPhase.FAILED :
+            !takeoverFigures.isEmpty() ? ReplicaPhase.PROMOTED : fencedTerm > 0 ? ReplicaPhase.FENCED_OLD_PRIMARY :
             committedEpoch < 0 ? ReplicaPhase.WAITING_FOR_IMAGE : primaryConnected ? ReplicaPhase.REPLICATING :
             ReplicaPhase.HOLDING;
     }
@@ -53,7 +56,7 @@ final class ReplicaState
         map.put("takeover_state", takeoverState.name());
         map.put("name", context.name());
         map.put("term", Long.toString(term));
-        map.put("state", serving ? "PRIMARY without a replica (took over at term " + fencedTerm + "): " +
+        map.put("state", failure != null ? failure : serving ? "PRIMARY without a replica (took over at term " + fencedTerm + "): " +
             takeover : fencedTerm > 0 ? "FENCED the old primary at term " + fencedTerm + ": " + takeover :
             store.currentEpoch() < 0 ? "waiting for a first complete image" :
             primaryConnected ? "replicating" : "holding epoch " + store.currentEpoch() + " (primary not connected)");

@@ -211,6 +211,46 @@ class FailoverFaultsTest
         }
     }
 
+    /**
+     * The replica's journal disk fills mid-run: the journal's memory-mapped write faults (an Error), which ends
+     * the receiver's thread. The replica must not live on half-dead, saying it replicates while its heartbeats
+     * keep the primary holding output for it: it says why and exits (4), and the primary, hearing no more
+     * heartbeats, applies its replica-loss policy (degrade: clients carry on), losing no acknowledged write.
+     */
+    @Test
+    void aReplicaWhoseJournalDiskFillsFailsVisiblyAndThePrimaryCarriesOn() throws Exception
+    {
+        final Path journal = Path.of("/var/tmp/understudy-b-journal");
+        final FailoverPair.Config config = FailoverPair.Config.defaults(RUN.resolve("journal-full"))
+            .withReplicaHostPrefix(List.of("unshare", "-m", "--propagation", "private", "sh", "-c",
+                "mkdir -p " + journal + " && mount -t tmpfs -o size=256m tmpfs " + journal + " && exec \"$@\"",
+                "sh"));
+        try (FailoverPair pair = FailoverPair.start(config);
+            ClientNamespace client = new ClientNamespace("usclient", FailoverPair.LAN_BRIDGE, FailoverPair.CLIENT_CIDR, 1);
+            IncrementClient incr = client.call(() -> new IncrementClient(pair.serviceHost(), RedisService.PORT,
+                "counter", 2)).start())
+        {
+            Thread.sleep(500);
+            // Fill the replica's journal filesystem, seen from its own mount namespace.
+            Shell.run("nsenter", "-t", Long.toString(pair.replicaProcess().pid()), "-m", "dd", "if=/dev/zero",
+                "of=" + journal.resolve("filler"), "bs=1M");
+            final int exit = pair.replicaProcess().awaitExit(30_000);
+            final String log = Files.readString(pair.replicaProcess().log());
+            assertEquals(4, exit, "the replica ends, exit 4; its log: " + log);
+            assertTrue(log.contains("understudy: replica FAILED: the "), log);
+            final Map<String, String> primary = Await.value(() ->
+            {
+                final Map<String, String> status = pair.primaryStatus();
+                return "SUSPENDED".equals(status.get("output_commit_mode")) ? status : null;
+            }, 10_000, 20);
+            assertTrue(primary != null, "the primary degrades: " + pair.primaryStatus());
+            final int replies = incr.replies();
+            Await.until(() -> incr.replies() > replies + 20, 10_000, "clients carry on, unprotected");
+            assertTrue(incr.stopAndAwaitReplies(20_000), "every INCR answered: " + incr.error());
+            assertEquals(incr.replies(), counter(client, pair.serviceHost()), "no acknowledged INCR lost");
+        }
+    }
+
     @Test
     void understudyStopEndsProtectionWithoutATakeoverAndTheServiceRunsOn() throws Exception
     {
