@@ -18,6 +18,7 @@ import dev.understudy.core.os.Shell;
 import dev.understudy.harness.jepsen.Nemesis;
 import dev.understudy.harness.sim.ClientNamespace;
 import dev.understudy.harness.sim.FailoverPair;
+import dev.understudy.harness.sim.NodeProcess;
 import dev.understudy.harness.workload.IncrementClient;
 import dev.understudy.harness.workload.RedisClient;
 import dev.understudy.harness.workload.RedisService;
@@ -248,6 +249,32 @@ class FailoverFaultsTest
             Await.until(() -> incr.replies() > replies + 20, 10_000, "clients carry on, unprotected");
             assertTrue(incr.stopAndAwaitReplies(20_000), "every INCR answered: " + incr.error());
             assertEquals(incr.replies(), counter(client, pair.serviceHost()), "no acknowledged INCR lost");
+        }
+    }
+
+    /** A work directory on a filesystem too small for Aeron's files: one line and exit 2, not a stack trace. */
+    @Test
+    void aWorkDirWithoutRoomForAeronIsRefusedInOneLine() throws Exception
+    {
+        final Path tiny = RUN.resolve("tiny").toAbsolutePath();
+        Files.createDirectories(tiny);
+        Files.deleteIfExists(RUN.resolve("tiny.log")); // the agent's log is appended to
+        Shell.check("mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs", tiny.toString());
+        try
+        {
+            final NodeProcess replica = NodeProcess.start(Path.of("/proc", Long.toString(ProcessHandle.current().pid()),
+                "ns/net"), RUN.resolve("tiny.log"),
+                List.of("replica", "--listen", "127.0.0.1:40999", "--name", "tiny", "--service-ip", "10.99.0.10/24",
+                    "--work-dir", tiny.toString(), "--journal-dir", tiny.resolve("journal").toString()));
+            assertEquals(2, replica.awaitExit(30_000));
+            final List<String> lines = Files.readAllLines(replica.log()).stream().filter(l -> !l.isBlank()).toList();
+            assertEquals(1, lines.size(), String.join("\n", lines));
+            assertTrue(lines.get(0).startsWith("understudy: not enough room for Aeron's files in " + tiny), lines.get(0));
+            assertTrue(lines.get(0).contains("give --work-dir on a filesystem with room"), lines.get(0));
+        }
+        finally
+        {
+            Shell.run("umount", tiny.toString());
         }
     }
 

@@ -1,5 +1,8 @@
 package dev.understudy.core.aeron;
 
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.concurrent.TimeUnit;
 
 import dev.understudy.core.agent.Activity;
@@ -19,6 +22,9 @@ public final class EmbeddedAeron implements AutoCloseable
 {
     /** How long the whole process may stand still and keep its transport (Aeron's client and driver timeouts). */
     public static final long STALL_TOLERANCE_NS = TimeUnit.SECONDS.toNanos(60);
+    /** Streams an agent's driver holds log buffers for: epochs or acks out and in, heartbeats out and in. */
+    private static final int STREAMS = 4;
+    private static final long MB = 1024 * 1024;
 
     private final MediaDriver driver;
     private final Aeron aeron;
@@ -66,7 +72,18 @@ public final class EmbeddedAeron implements AutoCloseable
             .publicationUnblockTimeoutNs(STALL_TOLERANCE_NS + TimeUnit.SECONDS.toNanos(15))
             .clientLivenessTimeoutNs(STALL_TOLERANCE_NS)
             .timerIntervalNs(TimeUnit.MILLISECONDS.toNanos(100));
-        final MediaDriver driver = MediaDriver.launch(driverContext);
+        requireSpace(aeronDir, driverContext);
+        final MediaDriver driver;
+        try
+        {
+            driver = MediaDriver.launch(driverContext);
+        }
+        catch (final InternalError ex)
+        {
+            // A memory-mapped file that the filesystem cannot back faults on its first touch.
+            throw new IllegalStateException("Aeron could not write its files in " + aeronDir + " (" +
+                ex.getMessage() + "): is that filesystem full? Give --work-dir on one with room", ex);
+        }
         try
         {
             final Aeron aeron = Aeron.connect(new Aeron.Context()
@@ -79,6 +96,42 @@ public final class EmbeddedAeron implements AutoCloseable
         {
             CloseHelper.quietClose(driver);
             throw ex;
+        }
+    }
+
+    /**
+     * Aeron's files (its command-and-control file, and three terms of log buffer for each of the agent's
+     * streams: epochs, acks, heartbeats both ways) are memory-mapped: on a filesystem without room they fault
+     * later, one at a time, as a crash deep in a thread. Refuse at start, in one line, instead.
+     */
+    private static void requireSpace(final String aeronDir, final MediaDriver.Context context)
+    {
+        final long needed = (long)context.conductorBufferLength() + context.toClientsBufferLength() +
+            2L * context.counterValuesBufferLength() + context.errorBufferLength() +
+            STREAMS * 3L * context.publicationTermBufferLength();
+        Path existing = Path.of(aeronDir).toAbsolutePath();
+        while (existing != null && !Files.exists(existing))
+        {
+            existing = existing.getParent();
+        }
+        if (existing == null)
+        {
+            return;
+        }
+        final long usable;
+        try
+        {
+            usable = Files.getFileStore(existing).getUsableSpace();
+        }
+        catch (final IOException ex)
+        {
+            return; // cannot tell: Aeron's own checks and the InternalError guard remain
+        }
+        if (usable < needed)
+        {
+            throw new IllegalStateException("not enough room for Aeron's files in " + aeronDir + ": " +
+                usable / MB + " MB free, about " + needed / MB + " MB needed; give --work-dir on a filesystem " +
+                "with room");
         }
     }
 
