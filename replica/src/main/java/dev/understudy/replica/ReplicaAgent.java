@@ -19,7 +19,9 @@ import dev.understudy.core.protocol.ImageManifestCodec;
 import dev.understudy.core.protocol.PreflightCodec;
 import dev.understudy.heartbeat.FailureDetector;
 import io.aeron.FragmentAssembler;
+import io.aeron.Image;
 import io.aeron.Subscription;
+import io.aeron.logbuffer.ControlledFragmentHandler;
 import org.agrona.DirectBuffer;
 import org.agrona.concurrent.Agent;
 import org.agrona.concurrent.NanoClock;
@@ -55,6 +57,11 @@ final class ReplicaAgent implements Agent
     private final Queue<Control> controls;
     /** A takeover is being prepared: no epoch is taken in, so the image laid out from the store stays as it is. */
     private boolean epochsHeld;
+    /** While held: how far the stream was looked at ({@link #peekForSignsOfLife}), in which image. */
+    private int peekedSession;
+    private long peekedPosition;
+    private static final ControlledFragmentHandler PEEK = (buffer, offset, length, header) ->
+        ControlledFragmentHandler.Action.CONTINUE;
     /** Facts to the preflight checker; its verdicts back, sent to the primary from here (owner of the acks). */
     private final Queue<HostFacts> preflightFacts;
     private final Queue<Preflight.Verdict> preflightVerdicts;
@@ -148,6 +155,10 @@ final class ReplicaAgent implements Agent
         {
             work += epochs.poll(fragments, 64);
         }
+        else
+        {
+            work += peekForSignsOfLife();
+        }
         final boolean connected = epochs.isConnected();
         if (!connected && assembler.active())
         {
@@ -155,6 +166,30 @@ final class ReplicaAgent implements Agent
         }
         state.primaryConnected = connected;
         return work;
+    }
+
+    /**
+     * While held, epoch frames wait in the stream unread, yet they are the primary's signs of life as much as its
+     * heartbeats (after a stall of this process the heartbeat stream may come back later than the epochs): look at
+     * what arrived beyond what was seen, without taking it in.
+     */
+    private int peekForSignsOfLife()
+    {
+        for (int i = 0, n = epochs.imageCount(); i < n; i++)
+        {
+            final Image image = epochs.imageAtIndex(i);
+            final long from = image.sessionId() == peekedSession ? Math.max(image.position(), peekedPosition) :
+                image.position();
+            final long to = image.controlledPeek(from, PEEK, from + image.termBufferLength());
+            if (to > from)
+            {
+                peekedSession = image.sessionId();
+                peekedPosition = to;
+                signsOfLife.onSignOfLife(clock.nanoTime());
+                return 1;
+            }
+        }
+        return 0;
     }
 
     void onEpochBegin(final EpochBeginCodec begin, final DirectBuffer buffer, final int offset, final int length)
