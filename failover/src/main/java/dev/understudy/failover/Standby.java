@@ -174,9 +174,8 @@ public final class Standby implements AutoCloseable
      */
     private synchronized void prepareTakeover()
     {
-        final Preflight.Verdict preflight = replica.preflight();
         if (!takeoverContext.automatic() || preparation != null || takingOver.get() ||
-            !replica.committedImageRestorable() || (!preflight.ok() && preflight != Preflight.Verdict.PENDING))
+            !replica.committedImageRestorable() || preflightForbidsTakeover())
         {
             return;
         }
@@ -320,9 +319,9 @@ public final class Standby implements AutoCloseable
                 "taking over; restart the replica");
             return;
         }
-        final dev.understudy.core.preflight.Preflight.Verdict preflight = replica.preflight();
-        if (!preflight.ok() && preflight != dev.understudy.core.preflight.Preflight.Verdict.PENDING)
+        if (preflightForbidsTakeover())
         {
+            final Preflight.Verdict preflight = replica.preflight();
             suspicionShown = true;
             replica.takeoverStatus(TakeoverState.REFUSED, "REFUSED: the primary went silent (" + silentMs + " ms), " +
                 "but preflight says this host cannot restore the service: " + preflight.reason() + "; fix it, then " +
@@ -358,6 +357,13 @@ public final class Standby implements AutoCloseable
             thread.setDaemon(true);
             thread.start();
         }
+    }
+
+    /** Preflight found this host unable to restore the service (pending does not forbid: not yet known). */
+    private boolean preflightForbidsTakeover()
+    {
+        final Preflight.Verdict preflight = replica.preflight();
+        return !preflight.ok() && preflight != Preflight.Verdict.PENDING;
     }
 
     /** @param cause why, for status and the log: "150 ms of silence", "a planned switchover at epoch 9". */

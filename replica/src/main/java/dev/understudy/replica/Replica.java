@@ -199,12 +199,7 @@ public final class Replica implements AutoCloseable
     {
         final long term = terms.next();
         state.fencedTerm = term; // heartbeats announce the new term from now on
-        final ReplicaAgent.Fence fence = new ReplicaAgent.Fence(term, new CompletableFuture<>());
-        controls.offer(fence);
-        if (Await.value(() -> fence.applied().isDone() || runner.isClosed() ? Boolean.TRUE : null, 10_000, 1) == null)
-        {
-            throw new IllegalStateException("the receiver did not stop within 10 s; not restoring");
-        }
+        carryOut(new ReplicaAgent.Fence(term, new CompletableFuture<>()), "; not restoring");
         receiverStopped = true;
         return term;
     }
@@ -216,13 +211,19 @@ public final class Replica implements AutoCloseable
      */
     public void holdEpochs() throws InterruptedException
     {
-        final ReplicaAgent.Hold hold = new ReplicaAgent.Hold(true, new CompletableFuture<>());
-        controls.offer(hold);
-        if (Await.value(() -> hold.applied().isDone() || runner.isClosed() ? Boolean.TRUE : null, 10_000, 1) == null)
-        {
-            throw new IllegalStateException("the receiver did not stop within 10 s");
-        }
+        carryOut(new ReplicaAgent.Hold(true, new CompletableFuture<>()), "");
         epochsHeld = true;
+    }
+
+    /** Hands control to the receiver's thread and waits until it carried it out (or stopped). */
+    private void carryOut(final ReplicaAgent.Control control, final String consequence) throws InterruptedException
+    {
+        controls.offer(control);
+        if (Await.value(() -> control.applied().isDone() || runner.isClosed() ? Boolean.TRUE : null, 10_000, 1) ==
+            null)
+        {
+            throw new IllegalStateException("the receiver did not stop within 10 s" + consequence);
+        }
     }
 
     /** The primary spoke again: epochs flow from the next duty cycle on (queued after the hold, never waits). */
