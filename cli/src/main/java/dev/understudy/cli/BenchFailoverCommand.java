@@ -5,6 +5,7 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.Callable;
 
+import dev.understudy.core.Configuration;
 import dev.understudy.harness.Json;
 import dev.understudy.harness.bench.FailoverBench;
 import picocli.CommandLine.Command;
@@ -25,7 +26,7 @@ final class BenchFailoverCommand implements Callable<Integer>
     @Option(names = "--interval-ms", defaultValue = "100", description = "checkpoint interval (default ${DEFAULT-VALUE})")
     int intervalMs;
 
-    @Option(names = "--failure-timeout-ms", defaultValue = "150", description = "failure detector (default ${DEFAULT-VALUE})")
+    @Option(names = "--failure-timeout-ms", defaultValue = "" + Configuration.FAILURE_TIMEOUT_MS, description = "failure detector (default ${DEFAULT-VALUE})")
     long failureTimeoutMs;
 
     @Option(names = "--json", description = "write results to this JSON file")

@@ -6,6 +6,7 @@ import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.ThreadLocalRandom;
 
+import dev.understudy.core.Configuration;
 import dev.understudy.harness.Json;
 import dev.understudy.harness.sim.FailoverPair;
 import dev.understudy.harness.sim.KillTrial;
@@ -28,7 +29,7 @@ final class KillPrimaryCommand implements Callable<Integer>
     @Option(names = "--interval-ms", defaultValue = "100", description = "checkpoint interval (default ${DEFAULT-VALUE})")
     int intervalMs;
 
-    @Option(names = "--failure-timeout-ms", defaultValue = "150", description = "failure detector (default ${DEFAULT-VALUE})")
+    @Option(names = "--failure-timeout-ms", defaultValue = "" + Configuration.FAILURE_TIMEOUT_MS, description = "failure detector (default ${DEFAULT-VALUE})")
     long failureTimeoutMs;
 
     @Option(names = "--no-output-commit", description = "protect without output commit: shows what it prevents " +

@@ -27,7 +27,7 @@ public final class Configuration
     public static final long TERM = 1;
     public static final long HEARTBEAT_INTERVAL_MS = 20;
     /** Silence after which the peer is suspected (and a replica takes over). */
-    public static final long FAILURE_TIMEOUT_MS = 150;
+    public static final long FAILURE_TIMEOUT_MS = 120;
     /** How often the replica journals its whole image (bounding the journal). */
     public static final int JOURNAL_BASE_MINUTES = 5;
 

@@ -7,6 +7,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 
+import dev.understudy.core.Configuration;
 import dev.understudy.core.agent.Await;
 import dev.understudy.core.metrics.StatusClient;
 import dev.understudy.core.metrics.StatusView;
@@ -48,8 +49,8 @@ public final class FailoverPair implements Cluster
     {
         public static Config defaults(final Path runDir)
         {
-            return new Config("svc", "10.77.0.10/24", 100, 150, runDir, List.of(), RedisService.command(), "realtime",
-                List.of());
+            return new Config("svc", "10.77.0.10/24", 100, Configuration.FAILURE_TIMEOUT_MS, runDir, List.of(),
+                RedisService.command(), "realtime", List.of());
         }
 
         /**
