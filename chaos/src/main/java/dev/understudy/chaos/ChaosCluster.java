@@ -33,6 +33,8 @@ final class ChaosCluster implements Cluster
     static final int REPLICA_PORT = 40123;
     static final int PRIMARY_STATUS = 9464;
     static final int REPLICA_STATUS = 9465;
+    private static final String JOURNAL = "/var/tmp/journal";
+    private static final String JOURNAL_FS_SIZE = "2g";
     private static final String BRIDGE_SETUP = "set -e; mount -o remount,rw /proc/sys; a=$(ip -4 -o addr show eth0 | awk '{print $4}'); " +
         "gw=$(ip route | awk '/default/{print $3}'); mac=$(cat /sys/class/net/eth0/address); " +
         "ip link add usbr0 type bridge; ip link set usbr0 alias understudy; ip link set usbr0 address $mac; " +
@@ -128,9 +130,13 @@ final class ChaosCluster implements Cluster
     /** The replica command, the same on either node: after a takeover it protects the service it restored. */
     private void startReplica(final int n)
     {
+        // The journal on a file system of its own, as an operator would give it, so the fill-replica-disk
+        // nemesis can fill it without filling the host's.
+        exec(node(n), "mkdir -p " + JOURNAL + " && (mountpoint -q " + JOURNAL + " || mount -t tmpfs -o size=" +
+            JOURNAL_FS_SIZE + " tmpfs " + JOURNAL + ")");
         execDetached(node(n), "exec understudy replica --listen " + ip(n) + ":" + REPLICA_PORT + " --name svc " +
             "--service-ip " + SERVICE_IP + " --metrics-host " + ip(n) + " --metrics-port " + REPLICA_STATUS +
-            " --journal-dir /var/tmp/journal >> /var/log/replica.log 2>&1");
+            " --journal-dir " + JOURNAL + " >> /var/log/replica.log 2>&1");
         statusPorts[n] = REPLICA_STATUS;
     }
 
@@ -210,7 +216,7 @@ final class ChaosCluster implements Cluster
             exec(node, "for p in $(ps -eo pid=); do kill -CONT $p 2>/dev/null; done; iptables -F INPUT; iptables -F OUTPUT; pkill -9 java || true; " +
                 "for ns in $(ip netns list | cut -d' ' -f1); do for p in $(ip netns pids $ns); do kill -9 $p; done; " +
                 "ip netns del $ns; done; pkill -9 redis-server || true; pkill -9 criu || true; " +
-                "rm -rf /dev/shm/understudy /var/tmp/journal; true");
+                "rm -rf /dev/shm/understudy " + JOURNAL + "/*; true");
         }
     }
 
@@ -252,6 +258,17 @@ final class ChaosCluster implements Cluster
                 exec(node(n), cut ? "iptables -I INPUT -s " + ip(3 - n) + " -j DROP; iptables -I OUTPUT -d " +
                     ip(3 - n) + " -j DROP" : "iptables -F INPUT; iptables -F OUTPUT");
             }
+        }
+    }
+
+    /** Another process fills the replica node's journal tmpfs with one file, to the last byte; or removes it. */
+    public void fillReplicaDisk(final boolean fill)
+    {
+        final GenericContainer<?> replica = node(3 - primaryNode);
+        if (running(replica))
+        {
+            exec(replica, fill ? "dd if=/dev/zero of=" + JOURNAL + "/filler bs=1M 2>/dev/null; true" :
+                "rm -f " + JOURNAL + "/filler");
         }
     }
 

@@ -10,6 +10,7 @@ import java.util.Map;
 import dev.understudy.core.agent.Await;
 import dev.understudy.core.metrics.StatusView;
 import dev.understudy.harness.Json;
+import dev.understudy.harness.jepsen.Availability;
 import dev.understudy.harness.jepsen.CheckResult;
 import dev.understudy.harness.jepsen.Cluster;
 import dev.understudy.harness.jepsen.CounterChecker;
@@ -48,6 +49,7 @@ public final class JepsenChaosSuite
         final String image = NodeImage.build();
         final History history = new History();
         final List<Timeline.Window> windows = new ArrayList<>();
+        final List<Timeline.Window> loadWindows = new ArrayList<>();
         final List<Object> cycleRows = new ArrayList<>();
         int completed = 0;
         final boolean keepPair = !options.restartPair();
@@ -77,6 +79,7 @@ public final class JepsenChaosSuite
                     }
                     row.put("primary_node", "n" + cluster.primaryNode());
                     generator.start(workload, cycle);
+                    final long loadStart = System.nanoTime();
                     Thread.sleep(BEFORE_FAULT_MS);
                     final long start = System.nanoTime();
                     nemesis.start(cluster);
@@ -92,7 +95,10 @@ public final class JepsenChaosSuite
                         pairUp = true;
                     }
                     Thread.sleep(AFTER_HEAL_MS);
+                    final Timeline.Window load = new Timeline.Window("load #" + cycle, loadStart, System.nanoTime());
+                    loadWindows.add(load);
                     generator.stop();
+                    row.put("max_unavailable_ms", Availability.maxUnavailableMs(history, load));
                     row.put("old_primary_after_heal", keepPair ? "rejoined as replica" : cluster.primaryHostUp() ?
                         cluster.primaryStatus().getOrDefault("state", cluster.primaryStatus().getOrDefault("error", "?")) :
                         "host down");
@@ -124,6 +130,7 @@ public final class JepsenChaosSuite
         final Map<String, Object> summary = judge(history, cycles, keepPair ? 1 : cycles, completed, nemeses,
             outputCommit, cycleRows);
         summary.put("pair_restarts", Math.max(0, pairStarts - 1));
+        summary.put("max_unavailable_ms", Availability.maxUnavailableMs(history, loadWindows));
         summary.put("mode", keepPair ? "one pair through all cycles (re-protection)" : "fresh pair every cycle");
         summary.put("concurrency", options.concurrency());
         summary.put("rate_per_client", options.ratePerClient());

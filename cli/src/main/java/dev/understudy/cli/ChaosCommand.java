@@ -24,7 +24,8 @@ final class ChaosCommand implements Callable<Integer>
     int cycles;
 
     @Option(names = "--nemesis", defaultValue = "kill-primary", split = ",", description = "faults, one per cycle " +
-        "in rotation: kill-primary, kill-replica, pause, partition; a+b for several at once (default ${DEFAULT-VALUE})")
+        "in rotation: kill-primary, kill-replica, pause, partition, fill-replica-disk; a+b for several at once " +
+        "(default ${DEFAULT-VALUE})")
     List<String> nemeses;
 
     @Option(names = "--concurrency", defaultValue = "6", description = "client processes (default ${DEFAULT-VALUE})")

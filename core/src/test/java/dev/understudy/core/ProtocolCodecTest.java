@@ -48,13 +48,14 @@ class ProtocolCodecTest
     @Test
     void epochBeginRoundTrips()
     {
-        final int length = EpochBeginCodec.encode(buffer, 16, 42, 7, 41, 23, "10.0.0.1:40124");
+        final int length = EpochBeginCodec.encode(buffer, 16, 42, 7, 41, 23, 5_000_000_000L, "10.0.0.1:40124");
         assertEquals(EpochBeginCodec.TEMPLATE_ID, MessageHeader.templateIdIfValid(buffer, 16, length));
         final EpochBeginCodec codec = new EpochBeginCodec().wrap(buffer, 16);
         assertEquals(42, codec.epoch());
         assertEquals(7, codec.term());
         assertEquals(41, codec.baseEpoch());
         assertEquals(23, codec.fileCount());
+        assertEquals(5_000_000_000L, codec.payloadBytes(), "past 2 GiB: a whole image of a large service");
         assertEquals("10.0.0.1:40124", codec.ackEndpoint());
     }
 

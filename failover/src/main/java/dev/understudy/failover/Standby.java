@@ -343,9 +343,11 @@ public final class Standby implements AutoCloseable
             // The primary answered clients from state newer than this image (it ran without a replica until this
             // one caught up, or the image is from this node's earlier run): restoring it would lose those writes.
             suspicionShown = true;
+            final String noRoom = replica.cannotPersist();
             replica.takeoverStatus(TakeoverState.REFUSED, "REFUSED: the primary went silent (" + silentMs + " ms) " +
-                "before it held output for an epoch this replica holds (epoch " + replica.committedEpoch() + "): " +
-                "clients may have seen writes this image lacks; to restore it anyway, accepting that, run " +
+                (noRoom != null ? "while this replica refused its epochs (" + noRoom + ")" :
+                "before it held output for an epoch this replica holds") + " (epoch " + replica.committedEpoch() +
+                " here): clients may have seen writes this image lacks; to restore it anyway, accepting that, run " +
                 "'understudy takeover --name " + takeoverContext.name() + "'");
             takeoverContext.notices().warning("primary lost, but the primary had not held output for the image " +
                 "here (epoch " + replica.committedEpoch() + "): not taking over");

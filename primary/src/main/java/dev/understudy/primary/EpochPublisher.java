@@ -49,9 +49,10 @@ final class EpochPublisher implements EpochSink
     }
 
     public boolean begin(final long epoch, final long term, final long baseEpoch, final int fileCount,
-        final String ackEndpoint)
+        final long payloadBytes, final String ackEndpoint)
     {
-        return offer(sendBuffer, EpochBeginCodec.encode(sendBuffer, 0, epoch, term, baseEpoch, fileCount, ackEndpoint));
+        return offer(sendBuffer, EpochBeginCodec.encode(sendBuffer, 0, epoch, term, baseEpoch, fileCount, payloadBytes,
+            ackEndpoint));
     }
 
     /**

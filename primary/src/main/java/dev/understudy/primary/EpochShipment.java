@@ -29,6 +29,7 @@ final class EpochShipment implements AutoCloseable
     private final List<FilePlan> plans;
     private final long imageDigest;
     private final long imageBytes;
+    private final long payloadBytes;
     private final FilePlanSender sender;
     private final boolean needsFullDump;
     private State state = State.SENDING;
@@ -54,6 +55,12 @@ final class EpochShipment implements AutoCloseable
         this.plans = plans;
         this.imageDigest = imageDigest;
         this.imageBytes = imageBytes;
+        long payload = 0;
+        for (final FilePlan plan : plans)
+        {
+            payload += FilePlanSender.payloadBytes(plan);
+        }
+        this.payloadBytes = payload;
         this.sender = sender;
         this.needsFullDump = false;
     }
@@ -69,6 +76,7 @@ final class EpochShipment implements AutoCloseable
         this.plans = List.of();
         this.imageDigest = 0;
         this.imageBytes = 0;
+        this.payloadBytes = 0;
         this.sender = null;
         this.needsFullDump = true;
         this.state = State.FAILED;
@@ -154,7 +162,7 @@ final class EpochShipment implements AutoCloseable
         if (!begun)
         {
             begun = true;
-            return sink.begin(epoch, term, baseEpoch, plans.size(), ackEndpoint);
+            return sink.begin(epoch, term, baseEpoch, plans.size(), payloadBytes, ackEndpoint);
         }
         if (file == plans.size())
         {

@@ -51,6 +51,8 @@ final class EpochShipperAgent implements Agent
     private long lastProgressNs;
     private long firstEpochOfConnection = Long.MAX_VALUE;
     private boolean connected;
+    /** The replica refused an epoch for want of room (AckCodec.NO_SPACE) and has not said RESUME since. */
+    private boolean replicaCannotPersist;
     /** This host's facts from the preflight thread, encoded; sent at each connection and when they change. */
     private final Queue<byte[]> preflightFacts;
     private byte[] facts;
@@ -157,6 +159,15 @@ final class EpochShipperAgent implements Agent
     /** The replica answered epoch: an exact image releases the epoch's output. */
     void onAck(final long epoch, final int status, final long replicaDigest)
     {
+        if (status == AckCodec.RESUME)
+        {
+            onReplicaRoomBack();
+            return;
+        }
+        if (status == AckCodec.NO_SPACE && !replicaCannotPersist)
+        {
+            onReplicaCannotPersist(epoch);
+        }
         if (status == AckCodec.NEED_FULL && facts != null)
         {
             factsToSend = true; // a replica without this primary's image: possibly another host, check it again
@@ -164,6 +175,36 @@ final class EpochShipperAgent implements Agent
         if (tracker.onAck(epoch, status, replicaDigest, clock.nanoTime()) && outputCommit != null)
         {
             outputCommit.acknowledged(epoch);
+        }
+    }
+
+    /**
+     * A replica without room acknowledges nothing: it is lost as if gone (the replica-loss policy applies), and no
+     * epoch is dumped or shipped for it until it says the room is back; what was in flight is void.
+     */
+    private void onReplicaCannotPersist(final long epoch)
+    {
+        replicaCannotPersist = true;
+        tracker.reset();
+        firstEpochOfConnection = Long.MAX_VALUE;
+        epochLoop.offer(new EpochLoopMessage.ReplicaConnection(false));
+        context.notices().warning("the replica has no room to persist epoch " + epoch + " (see its status): " +
+            "unprotected until it has");
+    }
+
+    /** As a replica connecting anew: a whole image first, then epochs; protected once that is acknowledged. */
+    private void onReplicaRoomBack()
+    {
+        if (replicaCannotPersist)
+        {
+            replicaCannotPersist = false;
+            tracker.reset();
+            firstEpochOfConnection = Long.MAX_VALUE;
+            if (connected)
+            {
+                epochLoop.offer(new EpochLoopMessage.ReplicaConnection(true));
+            }
+            context.notices().info("the replica has room again: a whole image goes to it");
         }
     }
 
@@ -175,9 +216,9 @@ final class EpochShipperAgent implements Agent
     /** Plans epoch (hashing what CRIU wrote) and makes it the shipment to send; or hands the slot straight back. */
     private void startShipping(final CheckpointEpoch epoch) throws IOException
     {
-        if (!connected)
+        if (!connected || replicaCannotPersist)
         {
-            release(epoch); // dumped just before the replica went away: nobody to send it to
+            release(epoch); // dumped just before the replica went away (or ran out of room): nobody to send it to
             return;
         }
         observer.onDumped(epoch.epoch, epoch.imagesDir);
@@ -317,7 +358,11 @@ final class EpochShipperAgent implements Agent
         {
             factsToSend = facts != null;
         }
-        if (connected != nowConnected)
+        if (connected && !nowConnected)
+        {
+            replicaCannotPersist = false; // whoever connects next says for itself whether it has room
+        }
+        if (connected != nowConnected && !replicaCannotPersist)
         {
             epochLoop.offer(new EpochLoopMessage.ReplicaConnection(nowConnected));
         }
@@ -327,7 +372,8 @@ final class EpochShipperAgent implements Agent
         // A replica whose heartbeats stopped is lost now, not when Aeron's liveness timeout (2 s) says so: the
         // replica-loss policy's own wait starts here. No resync: if it speaks again it still holds its image.
         final boolean replicaSilent = state.replicaSuspected;
-        final boolean keepingUp = (oldest < 0 || clock.nanoTime() - oldest < replicaTimeoutNs) && !replicaSilent;
+        final boolean keepingUp = (oldest < 0 || clock.nanoTime() - oldest < replicaTimeoutNs) && !replicaSilent &&
+            !replicaCannotPersist;
         final PrimaryState.Preflight preflight = state.preflight;
         final boolean preflightOk = preflight == PrimaryState.Preflight.OK;
         final boolean replicaCaughtUp = nowConnected && tracker.lastAckedEpoch() >= firstEpochOfConnection &&
@@ -345,6 +391,7 @@ final class EpochShipperAgent implements Agent
                 state.unprotection = !nowConnected ? PrimaryState.Unprotection.REPLICA_NOT_CONNECTED :
                     preflight == PrimaryState.Preflight.FAILED ? PrimaryState.Unprotection.PREFLIGHT_FAILED :
                     replicaSilent ? PrimaryState.Unprotection.REPLICA_SILENT :
+                    replicaCannotPersist ? PrimaryState.Unprotection.REPLICA_CANNOT_PERSIST :
                     !keepingUp ? PrimaryState.Unprotection.REPLICA_NOT_ACKNOWLEDGING :
                     tracker.lastAckedEpoch() < firstEpochOfConnection ?
                     PrimaryState.Unprotection.REPLICA_HAS_NO_COMPLETE_IMAGE : !preflightOk ?

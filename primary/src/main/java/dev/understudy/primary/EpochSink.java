@@ -20,7 +20,8 @@ interface EpochSink
 
     long bytesSent();
 
-    boolean begin(long epoch, long term, long baseEpoch, int fileCount, String ackEndpoint);
+    /** @param payloadBytes what the epoch's chunks will carry, before compression (the replica reserves it). */
+    boolean begin(long epoch, long term, long baseEpoch, int fileCount, long payloadBytes, String ackEndpoint);
 
     boolean chunk(long epoch, int fileIndex, FileKind kind, int chunkIndex, int chunkCount, long fileHash,
         long fileLength, String name, String pagemapName, ByteBuffer raw, int rawOffset, int rawLength);

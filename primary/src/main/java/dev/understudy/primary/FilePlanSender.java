@@ -33,6 +33,18 @@ final class FilePlanSender
         };
     }
 
+    /** The bytes of file content the plan's chunks carry, before compression (what the replica must store). */
+    static long payloadBytes(final FilePlan plan)
+    {
+        return switch (plan.kind)
+        {
+            case UNCHANGED -> 0;
+            case FULL -> plan.length;
+            case PAGES_DELTA -> (long)plan.changedOffsets.size() * (8 + Pagemap.PAGE_SIZE) +
+                (long)PageDeltaCodec.pagesOffset(0) * chunkCount(plan);
+        };
+    }
+
     /** Whether sending the plan reads its file (an unchanged file or a rewritten pagemap does not). */
     static boolean readsFile(final FilePlan plan)
     {

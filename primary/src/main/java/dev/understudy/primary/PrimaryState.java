@@ -23,6 +23,8 @@ public final class PrimaryState
         REPLICA_NOT_CONNECTED("replica not connected"),
         REPLICA_NOT_ACKNOWLEDGING("replica has not acknowledged within the replica timeout"),
         REPLICA_SILENT("the replica's heartbeats stopped (failure timeout)"),
+        REPLICA_CANNOT_PERSIST("the replica has no room to persist epochs (its status says where): nothing is " +
+            "checkpointed for it until it says the room is back"),
         REPLICA_HAS_NO_COMPLETE_IMAGE("replica has no complete image yet"),
         PREFLIGHT_PENDING("the replica has not yet checked that it can restore this service"),
         PREFLIGHT_FAILED("the replica cannot restore this service (see preflight)"),

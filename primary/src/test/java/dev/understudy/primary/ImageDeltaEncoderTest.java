@@ -42,6 +42,9 @@ class ImageDeltaEncoderTest
         final Map<String, Long> fileHashes = new LinkedHashMap<>();
         long imageHash;
         long bytes;
+        /** What the begin announced, and what the chunks then carried (before compression). */
+        long announcedPayload = -1;
+        long carriedPayload;
 
         public void resetCounters()
         {
@@ -54,8 +57,9 @@ class ImageDeltaEncoderTest
         }
 
         public boolean begin(final long epoch, final long term, final long baseEpoch, final int fileCount,
-            final String ackEndpoint)
+            final long payloadBytes, final String ackEndpoint)
         {
+            announcedPayload = payloadBytes;
             return true;
         }
 
@@ -65,6 +69,7 @@ class ImageDeltaEncoderTest
         {
             kinds.put(name, kind);
             fileHashes.put(name, fileHash);
+            carriedPayload += rawLength;
             final byte[] copy = new byte[rawLength];
             raw.get(rawOffset, copy, 0, rawLength);
             payloads.computeIfAbsent(name, k -> new ByteArrayOutputStream()).writeBytes(copy);
@@ -107,7 +112,7 @@ class ImageDeltaEncoderTest
         }
 
         public boolean begin(final long epoch, final long term, final long baseEpoch, final int fileCount,
-            final String ackEndpoint)
+            final long payloadBytes, final String ackEndpoint)
         {
             return take("begin");
         }
@@ -288,8 +293,9 @@ class ImageDeltaEncoderTest
         final byte[] layout = pagemap(new long[][]{{BASE, 12, Pagemap.PE_PRESENT}});
         final byte[] core = "core".getBytes();
         final ImageDeltaEncoder encoder = new ImageDeltaEncoder();
-        encoder.ship(1, 0, EpochBeginCodec.FULL_IMAGE, -1, dump(root, "e1", layout, pages1, core), "x:1",
-            new Capture(), 0L);
+        final Capture first = new Capture();
+        encoder.ship(1, 0, EpochBeginCodec.FULL_IMAGE, -1, dump(root, "e1", layout, pages1, core), "x:1", first, 0L);
+        assertEquals(first.carriedPayload, first.announcedPayload, "a whole image announces what it carries");
 
         // Runs of changed pages (1-3, 5-6, 11) around unchanged ones, one of them a single page: read run by run.
         final byte[] pages2 = pages1.clone();
@@ -300,6 +306,8 @@ class ImageDeltaEncoderTest
         }
         final Capture second = new Capture();
         encoder.ship(2, 0, 1, -1, dump(root, "e2", layout, pages2, core), "x:1", second, 0L);
+        assertEquals(second.carriedPayload, second.announcedPayload, "so does a delta: the replica reserves it");
+        assertTrue(second.announcedPayload < first.announcedPayload);
         final ByteBuffer delta = ByteBuffer.wrap(second.payloads.get("pages-1.img").toByteArray())
             .order(ByteOrder.LITTLE_ENDIAN);
         assertEquals(changed.length, delta.getInt(0));

@@ -26,7 +26,17 @@ final class EpochAdapter implements FragmentHandler
     {
         switch (MessageHeader.templateIdIfValid(buffer, offset, length))
         {
-            case EpochBeginCodec.TEMPLATE_ID -> agent.onEpochBegin(begin.wrap(buffer, offset), buffer, offset, length);
+            case EpochBeginCodec.TEMPLATE_ID ->
+            {
+                if (length < MessageHeader.LENGTH + EpochBeginCodec.BLOCK_LENGTH)
+                {
+                    agent.onCorruptFrame("short EpochBegin frame", length);
+                }
+                else
+                {
+                    agent.onEpochBegin(begin.wrap(buffer, offset), buffer, offset, length);
+                }
+            }
             case FileChunkCodec.TEMPLATE_ID -> agent.onFileChunk(chunk.wrap(buffer, offset), buffer, offset, length);
             case EpochEndCodec.TEMPLATE_ID ->
             {

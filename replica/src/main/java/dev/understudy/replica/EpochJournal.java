@@ -10,8 +10,10 @@ import java.util.List;
 import java.util.Map;
 import java.util.stream.Stream;
 
+import com.sun.jna.LastErrorException;
 import dev.understudy.core.checkpoint.ImageDigest;
 import dev.understudy.core.memory.MemoryDigest;
+import dev.understudy.core.os.LibC;
 import dev.understudy.core.protocol.ChunkEncoder;
 import dev.understudy.core.protocol.EpochBeginCodec;
 import dev.understudy.core.protocol.EpochEndCodec;
@@ -53,6 +55,10 @@ public final class EpochJournal implements AutoCloseable
     private final Path dir;
     private final ChunkEncoder chunks = new ChunkEncoder();
     private final ByteBuffer readBuffer = ByteBuffer.allocateDirect(Streams.CHUNK_BYTES);
+    /** Where in the current file the next record goes; -1 before the first record written here. */
+    private long writePosition = -1;
+    /** A new file's header and first index, checked for (not allocated) when one is due. */
+    static final long NEW_FILE_BYTES = 4L << 20;
 
     public EpochJournal(final Path dir, final RollCycle rollCycle)
     {
@@ -64,7 +70,7 @@ public final class EpochJournal implements AutoCloseable
     /**
      * Journals the committed image of epoch (laid out whole in imageDir, its files' lengths and digests as
      * acknowledged) as a full-image epoch with its commit record, then deletes the journal files that only
-     * older epochs need.
+     * older epochs need. Its room is reserved first: {@link DiskFullException} before anything is written.
      */
     public void appendBase(final long epoch, final long imageDigest, final Path imageDir,
         final Map<String, long[]> fileDigests) throws IOException
@@ -75,8 +81,15 @@ public final class EpochJournal implements AutoCloseable
         {
             names = files.map(p -> p.getFileName().toString()).filter(ImageDigest::isImageFile).sorted().toList();
         }
+        long total = 0;
+        for (final String name : names)
+        {
+            total += Files.size(imageDir.resolve(name));
+        }
+        reserve(total + names.size() * 4096L + (1L << 20)); // the frames' headers besides the content
         final UnsafeBuffer small = new UnsafeBuffer(new byte[256]);
-        append(small, 0, EpochBeginCodec.encode(small, 0, epoch, 0, EpochBeginCodec.FULL_IMAGE, names.size(), ""));
+        append(small, 0, EpochBeginCodec.encode(small, 0, epoch, 0, EpochBeginCodec.FULL_IMAGE, names.size(),
+            0, "")); // written from the store, not received: nothing to reserve against
         int chunkTotal = 0;
         for (int i = 0; i < names.size(); i++)
         {
@@ -108,6 +121,11 @@ public final class EpochJournal implements AutoCloseable
         ((SingleChronicleQueue)queue).refreshDirectoryListing();
     }
 
+    public Path dir()
+    {
+        return dir;
+    }
+
     /** The journal's data files, oldest first (their names sort by cycle). */
     public List<Path> cycleFiles() throws IOException
     {
@@ -126,7 +144,53 @@ public final class EpochJournal implements AutoCloseable
         buffer.getBytes(offset, copy, 0, length);
         try (DocumentContext dc = appender.writingDocument())
         {
-            dc.wire().bytes().write(copy, 0, length);
+            final Bytes<?> bytes = dc.wire().bytes();
+            bytes.write(copy, 0, length);
+            writePosition = bytes.writePosition();
+        }
+    }
+
+    /**
+     * Allocates room for the next bytes of records in the journal's current file, so that writing them cannot fail
+     * half way: the journal is memory-mapped, and a write to a page the file system has no room for kills the
+     * writing thread (SIGBUS) instead of returning an error. Throws {@link DiskFullException} when the room is not
+     * there. Before the first record written here, or when a new file (cycle) is due, that file does not exist yet:
+     * the file system's free space is checked instead.
+     */
+    public void reserve(final long bytes) throws IOException
+    {
+        final long free = DiskFullException.usableBytes(dir);
+        final boolean newFile = writePosition < 0 || appender.cycle() != ((SingleChronicleQueue)queue).cycle();
+        final long needed = bytes + (newFile ? NEW_FILE_BYTES : 0);
+        if (free < needed)
+        {
+            // Checked first: a file system may keep what a failed fallocate allocated before it ran out.
+            throw new DiskFullException("journal", dir, free, needed);
+        }
+        if (newFile)
+        {
+            return;
+        }
+        final int fd = LibC.INSTANCE.open(appender.currentFile().getPath(), LibC.O_RDWR);
+        try
+        {
+            LibC.INSTANCE.fallocate(fd, LibC.FALLOC_FL_KEEP_SIZE, writePosition, bytes);
+        }
+        catch (final LastErrorException ex)
+        {
+            if (ex.getErrorCode() == LibC.ENOSPC)
+            {
+                throw new DiskFullException("journal", dir, DiskFullException.usableBytes(dir), bytes);
+            }
+            if (ex.getErrorCode() != LibC.EOPNOTSUPP) // then the free space checked above is all there is
+            {
+                throw new IOException("cannot reserve " + bytes + " bytes in the journal at " + dir + ": errno " +
+                    ex.getErrorCode(), ex);
+            }
+        }
+        finally
+        {
+            LibC.INSTANCE.close(fd);
         }
     }
 

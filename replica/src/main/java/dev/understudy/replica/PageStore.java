@@ -260,9 +260,13 @@ final class PageStore implements AutoCloseable
                     {
                         return false;
                     }
+                    if (ex.getErrorCode() == LibC.ENOSPC)
+                    {
+                        throw new DiskFullException("image store", dir, DiskFullException.usableBytes(dir),
+                            (long)(count - runStart) * Pagemap.PAGE_SIZE);
+                    }
                     throw new IOException("cannot reserve " + (count - runStart) + " pages for " + target.pagemapName +
-                        " in " + dir + ": errno " + ex.getErrorCode() +
-                        (ex.getErrorCode() == LibC.ENOSPC ? " (no space left: free some or give the replica more)" : ""));
+                        " in " + dir + ": errno " + ex.getErrorCode());
                 }
                 runStart = i;
             }

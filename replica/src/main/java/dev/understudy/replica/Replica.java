@@ -318,6 +318,12 @@ public final class Replica implements AutoCloseable
      * epoch no newer than it. Else the primary may have answered clients from state this image lacks (it ran
      * without a replica, or this image is from an earlier run of this node).
      */
+    /** Why this replica refuses epochs for want of room ("journal disk full at PATH: ..."), or null. */
+    public String cannotPersist()
+    {
+        return state.cannotPersist;
+    }
+
     public boolean committedImageRestorable()
     {
         final long committed = store.currentEpoch();

@@ -8,6 +8,7 @@ import java.util.concurrent.TimeUnit;
 
 import dev.understudy.core.agent.Activity;
 import dev.understudy.core.agent.CountingErrorHandler;
+import dev.understudy.core.agent.Notices;
 import dev.understudy.core.os.Directories;
 import dev.understudy.core.preflight.HostFacts;
 import dev.understudy.core.preflight.Preflight;
@@ -49,6 +50,7 @@ final class ReplicaAgent implements Agent
     private final TermStore terms;
     private final Activity activity;
     private final CountingErrorHandler errors;
+    private final Notices notices;
     private final NanoClock clock;
     private long lastBaseNs;
     private long lastBeginNs;
@@ -66,6 +68,12 @@ final class ReplicaAgent implements Agent
     private final Queue<HostFacts> preflightFacts;
     private final Queue<Preflight.Verdict> preflightVerdicts;
     private Preflight.Verdict verdictToSend;
+    /** Why epochs are refused for want of room, until the room is back (looked at every ROOM_CHECK_NS); or null. */
+    private DiskFullException noRoom;
+    private long roomCheckedNs;
+    private static final long ROOM_CHECK_NS = TimeUnit.SECONDS.toNanos(1);
+    /** Beyond an epoch's payload: its frames' headers in the journal, the store's new small files. */
+    static final long ROOM_MARGIN_BYTES = 2L << 20;
 
     /** What the takeover asks of the receiver; applied completes once this thread carried it out. */
     sealed interface Control permits Fence, Hold
@@ -101,6 +109,7 @@ final class ReplicaAgent implements Agent
         this.preflightVerdicts = preflightVerdicts;
         this.controls = controls;
         this.errors = context.errorHandler();
+        this.notices = context.notices();
         this.clock = context.nanoClock();
         this.epochs = epochs;
         this.fragments = new FragmentAssembler(new EpochAdapter(this));
@@ -140,6 +149,10 @@ final class ReplicaAgent implements Agent
             control.applied().complete(null);
         }
         int work = acks.retryPending();
+        if (noRoom != null)
+        {
+            work += checkRoomBack();
+        }
         final Preflight.Verdict verdict = preflightVerdicts.poll();
         if (verdict != null)
         {
@@ -219,13 +232,89 @@ final class ReplicaAgent implements Agent
             assembler.begin(begin.epoch(), begin.baseEpoch(), begin.fileCount());
             if (assembler.active())
             {
-                journal.append(buffer, offset, length);
+                reserveRoom(begin.payloadBytes(), buffer, offset, length);
             }
+        }
+        catch (final DiskFullException ex)
+        {
+            refuseForRoom(begin.epoch(), ex);
         }
         catch (final IOException | RuntimeException ex)
         {
             onFailure(ex);
         }
+    }
+
+    /**
+     * Journals the epoch's begin with the room for the rest of it: the journal's own file allocated ahead (before
+     * the begin, and again after it in case the begin opened a new file), the image store's free space checked.
+     * Throws DiskFullException, having taken in nothing that matters, when either is short.
+     */
+    private void reserveRoom(final long payloadBytes, final DirectBuffer buffer, final int offset, final int length)
+        throws IOException
+    {
+        if (noRoom != null)
+        {
+            throw noRoom; // until the room is back nothing is taken in
+        }
+        final long journalBytes = payloadBytes + ROOM_MARGIN_BYTES;
+        journal.reserve(journalBytes);
+        journal.append(buffer, offset, length);
+        journal.reserve(journalBytes);
+        final long storeFree = DiskFullException.usableBytes(store.root());
+        if (storeFree < payloadBytes + ROOM_MARGIN_BYTES)
+        {
+            throw new DiskFullException("image store", store.root(), storeFree, payloadBytes + ROOM_MARGIN_BYTES);
+        }
+    }
+
+    /**
+     * The epoch cannot be persisted: refused whole, and the primary told so (it then ships nothing until the room is
+     * back). The image held stays as it is but is not restorable alone any more: the primary may go on answering
+     * clients without a replica (its degrade policy), from state this image lacks.
+     */
+    private void refuseForRoom(final long epoch, final DiskFullException ex)
+    {
+        assembler.abort();
+        if (noRoom == null)
+        {
+            final String why = "epoch " + epoch + " refused: " + ex.getMessage() + " (epochs are refused until " +
+                "there is room; free some and the replica resumes by itself)";
+            errors.report(why, null);
+            notices.warning(why);
+            roomCheckedNs = clock.nanoTime();
+        }
+        noRoom = ex;
+        state.cannotPersist = ex.getMessage();
+        state.restorableEpoch = -1;
+        metrics.onRefused();
+        observer.onRefused(epoch, AckCodec.NO_SPACE, ex.getMessage());
+        acks.send(epoch, AckCodec.NO_SPACE, 0, store.currentEpoch());
+    }
+
+    /** Once a second while refusing for want of room: if what the last epoch needed is free again, resume. */
+    private int checkRoomBack()
+    {
+        final long nowNs = clock.nanoTime();
+        if (nowNs - roomCheckedNs < ROOM_CHECK_NS)
+        {
+            return 0;
+        }
+        roomCheckedNs = nowNs;
+        final long free = DiskFullException.usableBytes(noRoom.path());
+        final boolean back = free >= noRoom.neededBytes() &&
+            DiskFullException.usableBytes(journal.dir()) >= EpochJournal.NEW_FILE_BYTES + ROOM_MARGIN_BYTES &&
+            DiskFullException.usableBytes(store.root()) >= ROOM_MARGIN_BYTES;
+        if (!back)
+        {
+            return 0;
+        }
+        acks.send(store.currentEpoch(), AckCodec.RESUME, 0, store.currentEpoch());
+        notices.info("room again at " + noRoom.path() + " (" + free / (1 << 20) + " MB free): epochs are taken " +
+            "in again, starting from a whole image");
+        noRoom = null;
+        state.cannotPersist = null;
+        return 1;
     }
 
     void onFileChunk(final FileChunkCodec chunk, final DirectBuffer buffer, final int offset, final int length)
@@ -251,6 +340,10 @@ final class ReplicaAgent implements Agent
         try
         {
             endEpoch(end, buffer, offset, length);
+        }
+        catch (final DiskFullException ex)
+        {
+            refuseForRoom(end.epoch(), ex); // the page store could not allocate the delta's new pages
         }
         catch (final IOException | RuntimeException ex)
         {
@@ -358,8 +451,16 @@ final class ReplicaAgent implements Agent
         if (clock.nanoTime() - lastBaseNs > baseIntervalNs)
         {
             // After the ack: the epoch is already durable as a delta; the base only bounds the journal.
-            appendBase(outcome.epoch(), outcome.digest());
             lastBaseNs = clock.nanoTime();
+            try
+            {
+                appendBase(outcome.epoch(), outcome.digest());
+            }
+            catch (final DiskFullException ex)
+            {
+                // Nothing written; the journal grows until a later base fits (or epochs are refused for room).
+                errors.report("journal base skipped: " + ex.getMessage(), null);
+            }
         }
     }
 

@@ -37,6 +37,8 @@ final class ReplicaState
     /** Why an agent of this replica died, or null: then nothing is committed or acknowledged any more. */
     volatile String failure;
     volatile long layoutsDropped;
+    /** Why epochs are refused for want of room ("journal disk full at PATH: ..."), or null. The agent writes it. */
+    volatile String cannotPersist;
 
     ReplicaPhase phase(final long committedEpoch)
     {
@@ -50,6 +52,7 @@ final class ReplicaState
         final ImageAssembler assembler, final CountingErrorHandler errors)
     {
         final Map<String, String> map = new LinkedHashMap<>();
+        final String noRoom = cannotPersist; // read once: the state line and cannot_persist agree
         final boolean serving = !takeoverFigures.isEmpty();
         map.put("role", serving ? "primary" : "replica");
         map.put("phase", phase(store.currentEpoch()).name());
@@ -59,6 +62,7 @@ final class ReplicaState
         map.put("state", failure != null ? failure : serving ? "PRIMARY without a replica (took over at term " + fencedTerm + "): " +
             takeover : fencedTerm > 0 ? "FENCED the old primary at term " + fencedTerm + ": " + takeover :
             store.currentEpoch() < 0 ? "waiting for a first complete image" :
+            noRoom != null ? "refusing epochs: " + noRoom :
             primaryConnected ? "replicating" : "holding epoch " + store.currentEpoch() + " (primary not connected)");
         map.put("listen", context.listenEndpoint());
         final Preflight.Verdict verdict = preflight;
@@ -77,6 +81,7 @@ final class ReplicaState
         map.put("takeover_layouts_prepared", Long.toString(layoutsPrepared));
         map.put("takeover_layouts_dropped", Long.toString(layoutsDropped));
         map.put("epochs_stale_term", Long.toString(metrics.staleTermCount.get()));
+        map.put("cannot_persist", noRoom == null ? "-" : noRoom);
         map.put("epoch_committed", Long.toString(store.currentEpoch()));
         final long restorable = restorableEpoch;
         map.put("epoch_restorable", restorable >= 0 && restorable == store.currentEpoch() ? Long.toString(restorable) :

@@ -213,13 +213,15 @@ class FailoverFaultsTest
     }
 
     /**
-     * The replica's journal disk fills mid-run: the journal's memory-mapped write faults (an Error), which ends
-     * the receiver's thread. The replica must not live on half-dead, saying it replicates while its heartbeats
-     * keep the primary holding output for it: it says why and exits (4), and the primary, hearing no more
-     * heartbeats, applies its replica-loss policy (degrade: clients carry on), losing no acknowledged write.
+     * The replica's journal disk fills mid-run (its own tmpfs, filled to the last byte by another process): the
+     * replica refuses the next epoch before taking in any of it, says which disk, what is free and what the epoch
+     * needs, and acknowledges nothing more; the primary, told so, is unprotected at once and its replica-loss
+     * policy applies (degrade: clients carry on). Once the room is back the replica resumes by itself: a whole
+     * image, then epochs, and the primary is protected again. No acknowledged write is lost, and every epoch the
+     * replica acknowledged is committed in its journal.
      */
     @Test
-    void aReplicaWhoseJournalDiskFillsFailsVisiblyAndThePrimaryCarriesOn() throws Exception
+    void aReplicaWhoseJournalDiskFillsRefusesEpochsSaysWhyAndResumesWhenTheRoomIsBack() throws Exception
     {
         final Path journal = Path.of("/var/tmp/understudy-b-journal");
         final FailoverPair.Config config = FailoverPair.Config.defaults(RUN.resolve("journal-full"))
@@ -232,9 +234,74 @@ class FailoverFaultsTest
                 "counter", 2)).start())
         {
             Thread.sleep(500);
-            // Fill the replica's journal filesystem, seen from its own mount namespace.
-            Shell.run("nsenter", "-t", Long.toString(pair.replicaProcess().pid()), "-m", "dd", "if=/dev/zero",
-                "of=" + journal.resolve("filler"), "bs=1M");
+            // The replica's journal as its own mount namespace sees it.
+            final Path seen = Path.of("/proc", Long.toString(pair.replicaProcess().pid()), "root")
+                .resolve(journal.toString().substring(1));
+            Shell.run("dd", "if=/dev/zero", "of=" + seen.resolve("filler"), "bs=1M");
+            final Map<String, String> refusing = Await.value(() ->
+            {
+                final Map<String, String> status = pair.replicaStatus();
+                return status.get("cannot_persist").equals("-") ? null : status;
+            }, 10_000, 20);
+            assertTrue(refusing != null, "the replica says it cannot persist: " + pair.replicaStatus());
+            final String line = refusing.get("cannot_persist");
+            assertTrue(line.matches("journal disk full at " + journal + ": \\d+ MB free, epoch needs \\d+ MB"), line);
+            assertEquals("refusing epochs: " + line, refusing.get("state"));
+            assertEquals("REPLICATING", refusing.get("phase"), "alive and saying why, not failed: " + refusing);
+            assertTrue(refusing.get("epoch_restorable").startsWith("none"), "an image that fell behind is not " +
+                "restorable alone: " + refusing);
+            final Map<String, String> primary = Await.value(() ->
+            {
+                final Map<String, String> status = pair.primaryStatus();
+                return "SUSPENDED".equals(status.get("output_commit_mode")) ? status : null;
+            }, 10_000, 20);
+            assertTrue(primary != null, "the primary degrades: " + pair.primaryStatus());
+            assertEquals("REPLICA_CANNOT_PERSIST", primary.get("unprotected_reason"), primary.toString());
+            final long committedWhileFull = Long.parseLong(pair.replicaStatus().get("epoch_committed"));
+            final int replies = incr.replies();
+            Await.until(() -> incr.replies() > replies + 20, 10_000, "clients carry on, unprotected");
+            assertEquals(committedWhileFull, Long.parseLong(pair.replicaStatus().get("epoch_committed")),
+                "nothing committed without room");
+
+            Files.delete(seen.resolve("filler"));
+            Await.until(() -> "PROTECTED".equals(pair.primaryStatus().get("phase")), 30_000,
+                "the replica to resume by itself and the primary to be protected again");
+            final Map<String, String> resumed = pair.replicaStatus();
+            assertEquals("-", resumed.get("cannot_persist"), resumed.toString());
+            assertTrue(Long.parseLong(resumed.get("epoch_committed")) > committedWhileFull, resumed.toString());
+            assertTrue(pair.replicaProcess().isAlive());
+            assertTrue(incr.stopAndAwaitReplies(20_000), "every INCR answered: " + incr.error());
+            assertEquals(incr.replies(), counter(client, pair.serviceHost()), "no acknowledged INCR lost");
+            final long acknowledged = Long.parseLong(pair.replicaStatus().get("epoch_committed"));
+            final long[] journaled = dev.understudy.replica.EpochJournal.committedEpochs(seen);
+            assertTrue(journaled.length > 0 && journaled[journaled.length - 1] >= acknowledged,
+                "the epoch acknowledged last is committed in the journal");
+        }
+    }
+
+    /**
+     * The replica's receiver thread dies (an Error: its memory-mapped journal truncated under it, so the next write
+     * faults) while its heartbeat thread lives. The replica must not live on half-dead, saying it replicates while
+     * its heartbeats keep the primary holding output for it: it says why and exits (4), and the primary, hearing no
+     * more heartbeats, applies its replica-loss policy (degrade: clients carry on), losing no acknowledged write.
+     */
+    @Test
+    void aReplicaWhoseReceiverThreadDiesFailsVisiblyAndThePrimaryCarriesOn() throws Exception
+    {
+        final FailoverPair.Config config = FailoverPair.Config.defaults(RUN.resolve("receiver-death"));
+        try (FailoverPair pair = FailoverPair.start(config);
+            ClientNamespace client = new ClientNamespace("usclient", FailoverPair.LAN_BRIDGE, FailoverPair.CLIENT_CIDR, 1);
+            IncrementClient incr = client.call(() -> new IncrementClient(pair.serviceHost(), RedisService.PORT,
+                "counter", 2)).start())
+        {
+            Thread.sleep(500);
+            try (Stream<Path> files = Files.list(Path.of("/var/tmp/understudy-b-journal")))
+            {
+                for (final Path file : files.filter(f -> f.toString().endsWith(".cq4")).toList())
+                {
+                    Shell.check("truncate", "-s", "4096", file.toString());
+                }
+            }
             final int exit = pair.replicaProcess().awaitExit(30_000);
             final String log = Files.readString(pair.replicaProcess().log());
             assertEquals(4, exit, "the replica ends, exit 4; its log: " + log);

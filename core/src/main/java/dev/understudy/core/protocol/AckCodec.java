@@ -22,6 +22,13 @@ public final class AckCodec
     public static final int REJECTED = 2;
     /** The image is complete and consistent but does not restore the memory the primary read live. */
     public static final int MEMORY_MISMATCH = 3;
+    /**
+     * The replica cannot persist the epoch (its journal or image store lacks the room): refused before any of it
+     * was taken in. The primary sends nothing more until {@link #RESUME}; the replica's status says what is short.
+     */
+    public static final int NO_SPACE = 4;
+    /** After {@link #NO_SPACE}: the room is back; the replica takes epochs again, starting from a whole image. */
+    public static final int RESUME = 5;
 
     private DirectBuffer buffer;
     private int offset;

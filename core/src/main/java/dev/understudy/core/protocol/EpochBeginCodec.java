@@ -7,12 +7,13 @@ import static dev.understudy.core.protocol.MessageHeader.ORDER;
 
 /**
  * Start of one epoch's image: the epoch, the fencing term, the epoch it is a delta against (-1 for a full
- * image) and where the primary listens for acknowledgements.
+ * image), how many payload bytes its chunks will carry (so a replica can reserve the room first, or refuse the
+ * epoch before taking in any of it) and where the primary listens for acknowledgements.
  */
 public final class EpochBeginCodec
 {
     public static final int TEMPLATE_ID = 1;
-    public static final int BLOCK_LENGTH = 32;
+    public static final int BLOCK_LENGTH = 40;
     public static final long FULL_IMAGE = -1;
 
     private DirectBuffer buffer;
@@ -26,7 +27,7 @@ public final class EpochBeginCodec
     }
 
     public static int encode(final MutableDirectBuffer buffer, final int offset, final long epoch, final long term,
-        final long baseEpoch, final int fileCount, final String ackEndpoint)
+        final long baseEpoch, final int fileCount, final long payloadBytes, final String ackEndpoint)
     {
         MessageHeader.encode(buffer, offset, BLOCK_LENGTH, TEMPLATE_ID);
         final int body = offset + MessageHeader.LENGTH;
@@ -35,6 +36,7 @@ public final class EpochBeginCodec
         buffer.putLong(body + 16, baseEpoch, ORDER);
         buffer.putInt(body + 24, fileCount, ORDER);
         buffer.putInt(body + 28, 0, ORDER);
+        buffer.putLong(body + 32, payloadBytes, ORDER);
         final int varOffset = body + BLOCK_LENGTH;
         return varOffset + VarData.putString(buffer, varOffset, ackEndpoint) - offset;
     }
@@ -57,6 +59,12 @@ public final class EpochBeginCodec
     public int fileCount()
     {
         return buffer.getInt(offset + 24, ORDER);
+    }
+
+    /** Bytes of file content the epoch's chunks carry (page deltas with their addresses), headers excluded. */
+    public long payloadBytes()
+    {
+        return buffer.getLong(offset + 32, ORDER);
     }
 
     public String ackEndpoint()

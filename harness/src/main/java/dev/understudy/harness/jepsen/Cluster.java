@@ -26,6 +26,16 @@ public interface Cluster extends AutoCloseable
     /** Cuts the primary and replica hosts off from each other (clients still reach both), or heals the cut. */
     void partition(boolean cut);
 
+    /**
+     * The replica's journal file system fills to its last byte (another process writing to it), or is freed
+     * again. Only where the journal has a file system of its own to fill.
+     */
+    default void fillReplicaDisk(final boolean fill)
+    {
+        throw new UnsupportedOperationException(getClass().getSimpleName() + " gives the replica's journal no " +
+            "file system of its own: fill-replica-disk runs on the container cluster (understudy chaos)");
+    }
+
     /** Whether the primary host still runs (a killed one does not). */
     boolean primaryHostUp();
 

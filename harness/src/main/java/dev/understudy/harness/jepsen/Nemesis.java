@@ -39,8 +39,10 @@ public interface Nemesis
                 cluster -> cluster.pausePrimary(false));
             case "partition" -> new Simple(name, true, cluster -> cluster.partition(true),
                 cluster -> cluster.partition(false));
+            case "fill-replica-disk" -> new Simple(name, false, cluster -> cluster.fillReplicaDisk(true),
+                cluster -> cluster.fillReplicaDisk(false));
             default -> throw new IllegalArgumentException("unknown nemesis '" + name +
-                "': use kill-primary, kill-replica, pause, partition, or a+b to combine");
+                "': use kill-primary, kill-replica, pause, partition, fill-replica-disk, or a+b to combine");
         };
     }
 

@@ -199,4 +199,22 @@ class CheckersTest
         assertEquals(4, Files.readAllLines(file).size());
         assertEquals(h.ops(), History.read(file).ops());
     }
+
+    @Test
+    void maxUnavailableIsTheLongestStretchWithoutAnOkCompletionInsideTheLoadWindows()
+    {
+        final long ms = 1_000_000;
+        final History history = new Builder()
+            .call(0, "add", "s", "1", 10 * ms).ok(0, "add", "s", null, 20 * ms)
+            .call(0, "add", "s", "2", 30 * ms).info(0, "add", "s", 3_030 * ms) // never answered: no completion
+            .call(1, "read", "s", null, 40 * ms).fail(1, "read", "s", 2_000 * ms) // failed: not service either
+            .call(1, "add", "s", "3", 2_100 * ms).ok(1, "add", "s", null, 2_500 * ms)
+            .call(1, "add", "s", "4", 9_000 * ms).ok(1, "add", "s", null, 9_010 * ms) // outside both windows
+            .history;
+        final java.util.List<Timeline.Window> windows = java.util.List.of(
+            new Timeline.Window("a", 0, 2_600 * ms), new Timeline.Window("b", 5_000 * ms, 5_700 * ms));
+        assertEquals(2_480, Availability.maxUnavailableMs(history, windows.get(0)), "20 ms to 2,500 ms");
+        assertEquals(700, Availability.maxUnavailableMs(history, windows.get(1)), "a window with no ok at all");
+        assertEquals(2_480, Availability.maxUnavailableMs(history, windows));
+    }
 }
