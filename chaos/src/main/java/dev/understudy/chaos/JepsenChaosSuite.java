@@ -88,6 +88,7 @@ public final class JepsenChaosSuite
                     splitBrain(cluster, row);
                     nemesis.heal(cluster);
                     windows.add(new Timeline.Window(nemesis.name() + " #" + cycle, start, System.nanoTime()));
+                    final boolean tookOver = promoted(cluster);
                     if (keepPair)
                     {
                         pairUp = false; // until the pair is whole again
@@ -99,7 +100,7 @@ public final class JepsenChaosSuite
                     loadWindows.add(load);
                     generator.stop();
                     row.put("max_unavailable_ms", Availability.maxUnavailableMs(history, load));
-                    row.put("old_primary_after_heal", keepPair ? "rejoined as replica" : cluster.primaryHostUp() ?
+                    row.put("old_primary_after_heal", keepPair ? (tookOver ? "rejoined as replica" : "still primary") : cluster.primaryHostUp() ?
                         cluster.primaryStatus().getOrDefault("state", cluster.primaryStatus().getOrDefault("error", "?")) :
                         "host down");
                     row.put("final_reads", finalReads(clientNode, workload, cycle) ? "ok" : "INCOMPLETE");

@@ -200,6 +200,7 @@ final class EpochShipperAgent implements Agent
             replicaCannotPersist = false;
             tracker.reset();
             firstEpochOfConnection = Long.MAX_VALUE;
+            factsToSend = facts != null; // its preflight may have failed for want of the same room: checked again
             if (connected)
             {
                 epochLoop.offer(new EpochLoopMessage.ReplicaConnection(true));
