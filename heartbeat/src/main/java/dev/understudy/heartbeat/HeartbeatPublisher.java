@@ -31,7 +31,7 @@ public final class HeartbeatPublisher implements AutoCloseable
         {
             CloseHelper.quietClose(publication);
             endpoint = peerEndpoint;
-            publication = aeron.addPublication(Streams.udpChannel(peerEndpoint), Streams.HEARTBEATS);
+            publication = aeron.addPublication(Streams.smallMessagesChannel(peerEndpoint), Streams.HEARTBEATS);
         }
     }
 

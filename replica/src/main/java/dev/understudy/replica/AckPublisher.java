@@ -43,7 +43,7 @@ final class AckPublisher implements AutoCloseable
         {
             CloseHelper.quietClose(publication);
             endpoint = primaryEndpoint;
-            publication = aeron.addPublication(Streams.udpChannel(primaryEndpoint), Streams.ACKS);
+            publication = aeron.addPublication(Streams.smallMessagesChannel(primaryEndpoint), Streams.ACKS);
             pending.clear(); // acks of another primary's epochs
         }
     }

@@ -224,9 +224,29 @@ class FailoverFaultsTest
     void aReplicaWhoseJournalDiskFillsRefusesEpochsSaysWhyAndResumesWhenTheRoomIsBack() throws Exception
     {
         final Path journal = Path.of("/var/tmp/understudy-b-journal");
-        final FailoverPair.Config config = FailoverPair.Config.defaults(RUN.resolve("journal-full"))
+        fillAndFreeTheReplicasDisk("journal-full", journal, journal, "journal disk full at " + journal);
+    }
+
+    /**
+     * As above, with the replica's work dir (its image store, and Aeron's files) on the file system that fills:
+     * the image store's room is what is short. Aeron's log buffers were allocated whole when created, so its
+     * driver goes on.
+     */
+    @Test
+    void aReplicaWhoseWorkDirDiskFillsRefusesEpochsSaysWhyAndResumesWhenTheRoomIsBack() throws Exception
+    {
+        final Path work = Path.of("/dev/shm/understudy-b");
+        fillAndFreeTheReplicasDisk("workdir-full", work, Path.of("/var/tmp/understudy-b-journal"),
+            "image store disk full at " + work.resolve("svc/replica"));
+    }
+
+    /** @param mount made a tmpfs of its own in the replica's mount namespace, filled, then freed. */
+    private static void fillAndFreeTheReplicasDisk(final String run, final Path mount, final Path journal,
+        final String refusal) throws Exception
+    {
+        final FailoverPair.Config config = FailoverPair.Config.defaults(RUN.resolve(run))
             .withReplicaHostPrefix(List.of("unshare", "-m", "--propagation", "private", "sh", "-c",
-                "mkdir -p " + journal + " && mount -t tmpfs -o size=256m tmpfs " + journal + " && exec \"$@\"",
+                "mkdir -p " + mount + " && mount -t tmpfs -o size=512m tmpfs " + mount + " && exec \"$@\"",
                 "sh"));
         try (FailoverPair pair = FailoverPair.start(config);
             ClientNamespace client = new ClientNamespace("usclient", FailoverPair.LAN_BRIDGE, FailoverPair.CLIENT_CIDR, 1);
@@ -234,10 +254,10 @@ class FailoverFaultsTest
                 "counter", 2)).start())
         {
             Thread.sleep(500);
-            // The replica's journal as its own mount namespace sees it.
-            final Path seen = Path.of("/proc", Long.toString(pair.replicaProcess().pid()), "root")
-                .resolve(journal.toString().substring(1));
-            Shell.run("dd", "if=/dev/zero", "of=" + seen.resolve("filler"), "bs=1M");
+            // The replica's file systems as its own mount namespace sees them.
+            final Path root = Path.of("/proc", Long.toString(pair.replicaProcess().pid()), "root");
+            final Path filler = root.resolve(mount.toString().substring(1)).resolve("filler");
+            Shell.run("dd", "if=/dev/zero", "of=" + filler, "bs=1M");
             final Map<String, String> refusing = Await.value(() ->
             {
                 final Map<String, String> status = pair.replicaStatus();
@@ -245,7 +265,7 @@ class FailoverFaultsTest
             }, 10_000, 20);
             assertTrue(refusing != null, "the replica says it cannot persist: " + pair.replicaStatus());
             final String line = refusing.get("cannot_persist");
-            assertTrue(line.matches("journal disk full at " + journal + ": \\d+ MB free, epoch needs \\d+ MB"), line);
+            assertTrue(line.matches(refusal + ": \\d+ MB free, epoch needs \\d+ MB"), line);
             assertEquals("refusing epochs: " + line, refusing.get("state"));
             assertEquals("REPLICATING", refusing.get("phase"), "alive and saying why, not failed: " + refusing);
             assertTrue(refusing.get("epoch_restorable").startsWith("none"), "an image that fell behind is not " +
@@ -263,7 +283,7 @@ class FailoverFaultsTest
             assertEquals(committedWhileFull, Long.parseLong(pair.replicaStatus().get("epoch_committed")),
                 "nothing committed without room");
 
-            Files.delete(seen.resolve("filler"));
+            Files.delete(filler);
             Await.until(() -> "PROTECTED".equals(pair.primaryStatus().get("phase")), 30_000,
                 "the replica to resume by itself and the primary to be protected again");
             final Map<String, String> resumed = pair.replicaStatus();
@@ -273,7 +293,8 @@ class FailoverFaultsTest
             assertTrue(incr.stopAndAwaitReplies(20_000), "every INCR answered: " + incr.error());
             assertEquals(incr.replies(), counter(client, pair.serviceHost()), "no acknowledged INCR lost");
             final long acknowledged = Long.parseLong(pair.replicaStatus().get("epoch_committed"));
-            final long[] journaled = dev.understudy.replica.EpochJournal.committedEpochs(seen);
+            final long[] journaled = dev.understudy.replica.EpochJournal.committedEpochs(
+                root.resolve(journal.toString().substring(1)));
             assertTrue(journaled.length > 0 && journaled[journaled.length - 1] >= acknowledged,
                 "the epoch acknowledged last is committed in the journal");
         }

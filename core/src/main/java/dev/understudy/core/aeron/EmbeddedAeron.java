@@ -8,6 +8,7 @@ import java.util.concurrent.TimeUnit;
 import dev.understudy.core.agent.Activity;
 import dev.understudy.core.agent.QuietIdleStrategy;
 import dev.understudy.core.os.ThreadPriority;
+import dev.understudy.core.protocol.Streams;
 import io.aeron.Aeron;
 import io.aeron.driver.MediaDriver;
 import io.aeron.driver.ThreadingMode;
@@ -22,8 +23,12 @@ public final class EmbeddedAeron implements AutoCloseable
 {
     /** How long the whole process may stand still and keep its transport (Aeron's client and driver timeouts). */
     public static final long STALL_TOLERANCE_NS = TimeUnit.SECONDS.toNanos(60);
-    /** Streams an agent's driver holds log buffers for: epochs or acks out and in, heartbeats out and in. */
-    private static final int STREAMS = 4;
+    /**
+     * Epoch streams an agent's driver may hold log buffers for at once (out to its replica and in from a primary,
+     * as while a promoted replica protects the service); acks and heartbeats, out and in, are small streams.
+     */
+    private static final int EPOCH_STREAMS = 2;
+    private static final int SMALL_STREAMS = 4;
     private static final long MB = 1024 * 1024;
 
     private final MediaDriver driver;
@@ -71,7 +76,12 @@ public final class EmbeddedAeron implements AutoCloseable
             // with no transport at all. Unblock must exceed liveness.
             .publicationUnblockTimeoutNs(STALL_TOLERANCE_NS + TimeUnit.SECONDS.toNanos(15))
             .clientLivenessTimeoutNs(STALL_TOLERANCE_NS)
-            .timerIntervalNs(TimeUnit.MILLISECONDS.toNanos(100));
+            .timerIntervalNs(TimeUnit.MILLISECONDS.toNanos(100))
+            // Log buffers allocated whole when created (Aeron checks the room first and refuses cleanly): a sparse
+            // one on a file system that fills later faults in the driver's thread at its next new page (SIGBUS).
+            // The small streams' terms are 64 KiB, so this costs what the epoch stream's terms would use anyway.
+            .termBufferSparseFile(false)
+            .performStorageChecks(true);
         requireSpace(aeronDir, driverContext);
         final MediaDriver driver;
         try
@@ -101,14 +111,14 @@ public final class EmbeddedAeron implements AutoCloseable
 
     /**
      * Aeron's files (its command-and-control file, and three terms of log buffer for each of the agent's
-     * streams: epochs, acks, heartbeats both ways) are memory-mapped: on a filesystem without room they fault
-     * later, one at a time, as a crash deep in a thread. Refuse at start, in one line, instead.
+     * streams: epochs, acks, heartbeats both ways) are memory-mapped: without room they would fail later, as a
+     * crash deep in a thread or a stream that never connects. Refuse at start, in one line, instead.
      */
     private static void requireSpace(final String aeronDir, final MediaDriver.Context context)
     {
         final long needed = (long)context.conductorBufferLength() + context.toClientsBufferLength() +
             2L * context.counterValuesBufferLength() + context.errorBufferLength() +
-            STREAMS * 3L * context.publicationTermBufferLength();
+            EPOCH_STREAMS * 3L * context.publicationTermBufferLength() + SMALL_STREAMS * 3L * Streams.SMALL_TERM_LENGTH;
         Path existing = Path.of(aeronDir).toAbsolutePath();
         while (existing != null && !Files.exists(existing))
         {

@@ -10,6 +10,11 @@ public final class Streams
     /** Largest message we send; well under the default 16 MiB term's 2 MiB limit. */
     public static final int CHUNK_BYTES = 1 << 20;
     public static final int MAX_MESSAGE = (1 << 20) + (64 << 10);
+    /**
+     * Term length of the streams of small messages (acks with preflight verdicts, heartbeats): Aeron's least,
+     * 64 KiB (messages up to 8 KiB), so their log buffers can be allocated whole at creation for little.
+     */
+    public static final int SMALL_TERM_LENGTH = 64 << 10;
 
     private Streams()
     {
@@ -18,5 +23,11 @@ public final class Streams
     public static String udpChannel(final String endpoint)
     {
         return "aeron:udp?endpoint=" + endpoint;
+    }
+
+    /** A publication of small messages ({@link #SMALL_TERM_LENGTH}); the subscription side takes its length. */
+    public static String smallMessagesChannel(final String endpoint)
+    {
+        return udpChannel(endpoint) + "|term-length=" + SMALL_TERM_LENGTH;
     }
 }
