@@ -167,8 +167,10 @@ class ProtocolCodecTest
         final Map<String, String> files = new TreeMap<>(Map.of(
             "/usr/bin/redis-server", "ab".repeat(32), "/usr/lib/x86_64-linux-gnu/libc.so.6", "cd".repeat(32),
             "/opt/caf\u00e9 app/lib x.so", "ef".repeat(32)));
+        final Map<String, Boolean> open = new TreeMap<>(Map.of("/var/lib/redis/appendonly.aof", true,
+            "/etc/caf\u00e9 x.conf", false, "/var/lib/redis", false));
         final HostFacts facts = new HostFacts("4.2.1",
-            "6.18.0", new byte[]{1, 2, 3, 0, (byte)0xff}, files, 64L << 20);
+            "6.18.0", new byte[]{1, 2, 3, 0, (byte)0xff}, files, open, 64L << 20);
         final UnsafeBuffer buffer = new UnsafeBuffer(new byte[PreflightCodec.length(facts)]);
         final int length = PreflightCodec.encode(buffer, 0, facts);
         assertEquals(buffer.capacity(), length);
@@ -180,6 +182,8 @@ class ProtocolCodecTest
         assertEquals(facts.kernel(), decoded.kernel());
         assertArrayEquals(facts.cpuinfoImage(), decoded.cpuinfoImage());
         assertEquals(files, decoded.files());
+        assertEquals(open, decoded.openFiles());
+        assertEquals(java.util.List.of("/var/lib/redis/appendonly.aof"), decoded.writtenFiles());
         assertEquals(facts.imageBytes(), decoded.imageBytes());
         for (int cut = 0; cut < length; cut += 7)
         {

@@ -2,6 +2,7 @@ package dev.understudy.primary;
 
 import java.io.IOException;
 import java.nio.file.Files;
+import java.util.List;
 import java.util.Queue;
 import java.util.concurrent.TimeUnit;
 
@@ -59,8 +60,18 @@ final class PreflightAgent implements Agent
                 context.runDir().resolve("preflight"));
             if (context.preflightCpuinfo() != null)
             {
-                facts = new HostFacts(facts.criuVersion(), facts.kernel(),
-                    Files.readAllBytes(context.preflightCpuinfo()), facts.files(), facts.imageBytes());
+                facts = new HostFacts(facts.criuVersion(), facts.kernel(), Files.readAllBytes(
+                    context.preflightCpuinfo()), facts.files(), facts.openFiles(), facts.imageBytes());
+            }
+            final List<String> written = facts.writtenFiles();
+            if (!written.equals(state.unprotectedFiles))
+            {
+                if (!written.isEmpty())
+                {
+                    context.notices().warning("the service writes files that are not replicated: " +
+                        PrimaryState.describeFiles(written) + " (a takeover restores its memory, not these)");
+                }
+                state.unprotectedFiles = written;
             }
             final UnsafeBuffer buffer = new UnsafeBuffer(new byte[PreflightCodec.length(facts)]);
             PreflightCodec.encode(buffer, 0, facts);

@@ -59,6 +59,8 @@ public final class PrimaryState
     volatile boolean standingDown;
     volatile int standDownHeartbeats;
     volatile boolean replicaSuspected;
+    /** Files the service holds open for writing (its state on disk): not replicated. The preflight thread writes it. */
+    volatile java.util.List<String> unprotectedFiles = java.util.List.of();
     /** The last epoch of a planned switchover, acknowledged, once the replica is told to take over; else -1. */
     volatile long handingOverEpoch = -1;
     /** The replica's preflight verdict on this host's facts; in status as {@code preflight}. */
@@ -136,6 +138,9 @@ public final class PrimaryState
         map.put("phase", phase.name());
         map.put("unprotected_reason", (phase == Phase.PROTECTED ? Unprotection.NONE : unprotection).name());
         map.put("preflight", preflight == Preflight.FAILED ? "FAILED: " + preflightReason : preflight.name());
+        final java.util.List<String> written = unprotectedFiles;
+        map.put("unprotected_state", written.isEmpty() ? "-" : "not replicated, written by the service: " +
+            describeFiles(written));
         map.put("fenced_by_term", Long.toString(fencedByTerm));
         map.put("service_pid", Integer.toString(servicePid));
         map.put("service_ip", context.serviceIp());
@@ -171,5 +176,12 @@ public final class PrimaryState
         map.put("agent_errors", Long.toString(errors.count()));
         map.put("last_error", lastError().isEmpty() ? "-" : lastError());
         return map;
+    }
+
+    /** Up to three paths, then how many more: for one line of status or the log. */
+    static String describeFiles(final java.util.List<String> paths)
+    {
+        return String.join(", ", paths.subList(0, Math.min(3, paths.size()))) +
+            (paths.size() > 3 ? " and " + (paths.size() - 3) + " more" : "");
     }
 }

@@ -68,6 +68,41 @@ class PreflightTest
         }
     }
 
+    /**
+     * Issue 16's first step: a file the service holds open (Redis's append-only file) that the replica's host
+     * lacks (its agent runs in a mount namespace with an empty directory there, as on another machine) would
+     * fail the restore; preflight says so at pairing, and the primary names what the service writes that is not
+     * replicated.
+     */
+    @Test
+    void aReplicaHostWithoutAFileTheServiceHoldsOpenFailsPreflight() throws Exception
+    {
+        Directories.deleteRecursively(SCRATCH);
+        final Path data = SCRATCH.resolve("data");
+        Files.createDirectories(data);
+        final List<String> service = new ArrayList<>(RedisService.command());
+        service.set(service.indexOf("--appendonly") + 1, "yes");
+        service.addAll(List.of("--dir", data.toString(), "--appenddirname", "aof"));
+        final FailoverPair.Config config = FailoverPair.Config.defaults(RUN.resolve("open-file"))
+            .withServiceCommand(service)
+            .withReplicaHostPrefix(List.of("unshare", "-m", "--propagation", "private", "sh", "-c",
+                "mount -t tmpfs tmpfs " + data + " && exec \"$@\"", "sh"));
+        try (FailoverPair pair = FailoverPair.start(config, false))
+        {
+            final Map<String, String> primary = awaitPreflightFailed(pair);
+            assertTrue(primary.get("preflight").matches("FAILED: " + data.resolve("aof") + "(/\\S+)? \\(held open by " +
+                "the service\\) is missing on this host: .*"), primary.get("preflight"));
+            final String unprotected = primary.get("unprotected_state");
+            assertTrue(unprotected.startsWith("not replicated, written by the service: " + data.resolve("aof")) &&
+                unprotected.contains(".incr.aof"), unprotected);
+            assertProtectedNever(pair, primary);
+        }
+        finally
+        {
+            Directories.deleteRecursively(SCRATCH);
+        }
+    }
+
     @Test
     void aReplicaWhoseCpuLacksAFeatureOfThePrimaryFailsPreflight() throws Exception
     {

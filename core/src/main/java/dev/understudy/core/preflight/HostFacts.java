@@ -17,13 +17,16 @@ import dev.understudy.core.os.Shell;
 /**
  * What a restore of the service on another host depends on, collected on the primary: the CPU as CRIU records
  * it (`criu cpuinfo dump`), the CRIU version and kernel, the service's executable and every file it maps
- * (SHA-256), and the bytes an image of it takes. The replica checks these against its own host
- * ({@link Preflight}) long before a takeover needs them.
+ * (SHA-256), the files and directories it holds open (a restore reopens them at the same paths), and the
+ * bytes an image of it takes. The replica checks these against its own host ({@link Preflight}) long before
+ * a takeover needs them.
  *
- * @param files path -> SHA-256 (hex) of the executables and mapped files of the service's processes.
+ * @param files     path -> SHA-256 (hex) of the executables and mapped files of the service's processes.
+ * @param openFiles path -> whether it is open for writing, of the files and directories the service's
+ *                  processes hold open (descriptors, not mappings): what it writes there is not replicated.
  */
 public record HostFacts(String criuVersion, String kernel, byte[] cpuinfoImage, Map<String, String> files,
-    long imageBytes)
+    Map<String, Boolean> openFiles, long imageBytes)
 {
     /** Hashes of files seen before, by path, size and mtime: the facts are collected again every minute. */
     private static final Map<String, String> HASHES = new ConcurrentHashMap<>();
@@ -42,6 +45,7 @@ public record HostFacts(String criuVersion, String kernel, byte[] cpuinfoImage, 
         }
         final byte[] cpuinfo = Files.readAllBytes(scratch.resolve(Preflight.CPUINFO_IMAGE));
         final Map<String, String> files = new TreeMap<>();
+        final Map<String, Boolean> open = new TreeMap<>();
         long rss = 0;
         for (final long pid : treeOf(rootPid))
         {
@@ -50,8 +54,73 @@ public record HostFacts(String criuVersion, String kernel, byte[] cpuinfoImage, 
             {
                 files.computeIfAbsent(path, HostFacts::sha256OrMissing);
             }
+            openFiles(pid).forEach((path, written) -> open.merge(path, written, Boolean::logicalOr));
         }
-        return new HostFacts(criu.version(), System.getProperty("os.version"), cpuinfo, files, rss);
+        open.keySet().removeAll(files.keySet()); // checked by content already
+        return new HostFacts(criu.version(), System.getProperty("os.version"), cpuinfo, files, open, rss);
+    }
+
+    /** The writable ones of {@link #openFiles()}, in order: the service's state on disk that is not replicated. */
+    public java.util.List<String> writtenFiles()
+    {
+        return openFiles.entrySet().stream().filter(Map.Entry::getValue).map(Map.Entry::getKey).toList();
+    }
+
+    /**
+     * The files and directories a process holds open by descriptor, as paths seen from the host, each with
+     * whether it is open for writing (O_WRONLY or O_RDWR in its fdinfo flags). Skipped as in
+     * {@link #mappedFiles}: sockets, pipes and other non-paths, deleted files, /dev, /proc, /sys and /run.
+     */
+    static Map<String, Boolean> openFiles(final long pid)
+    {
+        final Map<String, Boolean> open = new TreeMap<>();
+        final Path fds = Path.of("/proc", Long.toString(pid), "fd");
+        try (java.util.stream.Stream<Path> entries = Files.list(fds))
+        {
+            for (final Path fd : entries.toList())
+            {
+                final String path;
+                final String flags;
+                try
+                {
+                    path = Files.readSymbolicLink(fd).toString();
+                    flags = fdFlags(Path.of("/proc", Long.toString(pid), "fdinfo", fd.getFileName().toString()));
+                }
+                catch (final IOException ex)
+                {
+                    continue; // closed meanwhile
+                }
+                if (!path.startsWith("/") || path.endsWith(" (deleted)") || !onHostFilesystem(path))
+                {
+                    continue;
+                }
+                final int accessMode = Integer.parseInt(flags, 8) & 3; // O_RDONLY 0, O_WRONLY 1, O_RDWR 2
+                open.merge(path, accessMode != 0, Boolean::logicalOr);
+            }
+        }
+        catch (final IOException | NumberFormatException ex)
+        {
+            return open; // gone meanwhile
+        }
+        return open;
+    }
+
+    private static String fdFlags(final Path fdinfo) throws IOException
+    {
+        for (final String line : Files.readAllLines(fdinfo))
+        {
+            if (line.startsWith("flags:"))
+            {
+                return line.substring("flags:".length()).strip();
+            }
+        }
+        throw new IOException("no flags in " + fdinfo);
+    }
+
+    private static boolean onHostFilesystem(final String path)
+    {
+        return !path.startsWith("/dev/") && !path.startsWith("/proc/") && !path.startsWith("/sys/") &&
+            !path.startsWith("/run/") && !path.startsWith("/memfd:");
     }
 
     private static long[] treeOf(final int rootPid)
@@ -85,8 +154,7 @@ public record HostFacts(String criuVersion, String kernel, byte[] cpuinfoImage, 
                 continue;
             }
             final String path = line.substring(slash);
-            if (!path.startsWith("/dev/") && !path.startsWith("/proc/") && !path.startsWith("/sys/") &&
-                !path.startsWith("/run/") && !path.startsWith("/memfd:"))
+            if (onHostFilesystem(path))
             {
                 paths.add(path);
             }

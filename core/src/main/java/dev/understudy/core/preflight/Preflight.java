@@ -15,7 +15,8 @@ import dev.understudy.core.os.Shell;
  * The replica's side of preflight: can this host restore the service the primary described? Checked at
  * pairing and again whenever the primary sends its facts (every minute): the CPU against the primary's
  * (`criu cpuinfo check`, CRIU's default FPU and instruction-set capabilities), the same CRIU version, every
- * file the service maps identical here, and room for the image (tmpfs) and the journal. A different kernel
+ * file the service maps identical here, every file it holds open present here (its written ones named as not
+ * replicated), and room for the image (tmpfs) and the journal. A different kernel
  * is only a warning: CRIU restores across kernels that have the features it needs.
  */
 public final class Preflight
@@ -75,6 +76,20 @@ public final class Preflight
                     here.substring(0, 12) + " here, " + file.getValue().substring(0, Math.min(12,
                     file.getValue().length())) + " on the primary): install the same version on both hosts", warnings);
             }
+        }
+        for (final Map.Entry<String, Boolean> open : facts.openFiles().entrySet())
+        {
+            if (!Files.exists(Path.of(open.getKey())))
+            {
+                return failed(open.getKey() + " (held open by the service) is missing on this host: a takeover's " +
+                    "restore reopens it and would fail; make it here as it is on the primary", warnings);
+            }
+        }
+        final List<String> written = facts.writtenFiles();
+        if (!written.isEmpty())
+        {
+            warnings.add(written.size() + " file(s) the service writes are not replicated (" + written.get(0) +
+                (written.size() > 1 ? ", ..." : "") + "): a takeover restores them only as this host has them");
         }
         final long imagesNeeded = IMAGE_COPIES * facts.imageBytes();
         final long imagesFree = freeBytes(imagesDir);

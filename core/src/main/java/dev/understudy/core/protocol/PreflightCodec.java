@@ -12,8 +12,8 @@ import static dev.understudy.core.protocol.MessageHeader.ORDER;
 
 /**
  * The primary's {@link HostFacts}, on the epoch stream between epochs: image bytes, then CRIU version,
- * kernel, CRIU's cpuinfo image and the mapped files ("sha256 path" lines), each an i32 length and its bytes
- * (UTF-8). The replica answers with a {@link PreflightVerdictCodec} on the ack stream.
+ * kernel, CRIU's cpuinfo image, the mapped files ("sha256 path" lines) and the open ones ("w path" or "r path"
+ * lines), each an i32 length and its bytes (UTF-8). The replica answers with a {@link PreflightVerdictCodec} on the ack stream.
  */
 public final class PreflightCodec
 {
@@ -29,8 +29,9 @@ public final class PreflightCodec
     /** The encoded length of facts, for sizing the buffer. */
     public static int length(final HostFacts facts)
     {
-        return MessageHeader.LENGTH + BLOCK_LENGTH + 16 + bytes(facts.criuVersion()).length +
-            bytes(facts.kernel()).length + facts.cpuinfoImage().length + bytes(filesText(facts.files())).length;
+        return MessageHeader.LENGTH + BLOCK_LENGTH + 20 + bytes(facts.criuVersion()).length +
+            bytes(facts.kernel()).length + facts.cpuinfoImage().length + bytes(filesText(facts.files())).length +
+            bytes(openFilesText(facts.openFiles())).length;
     }
 
     public static int encode(final MutableDirectBuffer buffer, final int offset, final HostFacts facts)
@@ -43,6 +44,7 @@ public final class PreflightCodec
         at += put(buffer, at, bytes(facts.kernel()));
         at += put(buffer, at, facts.cpuinfoImage());
         at += put(buffer, at, bytes(filesText(facts.files())));
+        at += put(buffer, at, bytes(openFilesText(facts.openFiles())));
         return at - offset;
     }
 
@@ -57,7 +59,7 @@ public final class PreflightCodec
         }
         final long imageBytes = buffer.getLong(at, ORDER);
         at += BLOCK_LENGTH;
-        final byte[][] fields = new byte[4][];
+        final byte[][] fields = new byte[5][];
         for (int i = 0; i < fields.length; i++)
         {
             if (at + 4 > end)
@@ -91,8 +93,21 @@ public final class PreflightCodec
             }
             files.put(line.substring(space + 1), line.substring(0, space));
         }
+        final Map<String, Boolean> openFiles = new TreeMap<>();
+        for (final String line : new String(fields[4], StandardCharsets.UTF_8).split("\n"))
+        {
+            if (line.isEmpty())
+            {
+                continue;
+            }
+            if (line.length() < 3 || line.charAt(1) != ' ' || (line.charAt(0) != 'w' && line.charAt(0) != 'r'))
+            {
+                throw new IllegalArgumentException("preflight open-file line without its mode: " + line);
+            }
+            openFiles.put(line.substring(2), line.charAt(0) == 'w');
+        }
         return new HostFacts(new String(fields[0], StandardCharsets.UTF_8), new String(fields[1],
-            StandardCharsets.UTF_8), fields[2], files, imageBytes);
+            StandardCharsets.UTF_8), fields[2], files, openFiles, imageBytes);
     }
 
     private static int put(final MutableDirectBuffer buffer, final int offset, final byte[] value)
@@ -105,6 +120,13 @@ public final class PreflightCodec
     private static byte[] bytes(final String value)
     {
         return value.getBytes(StandardCharsets.UTF_8);
+    }
+
+    private static String openFilesText(final Map<String, Boolean> openFiles)
+    {
+        final StringBuilder text = new StringBuilder();
+        openFiles.forEach((path, written) -> text.append(written ? 'w' : 'r').append(' ').append(path).append('\n'));
+        return text.toString();
     }
 
     private static String filesText(final Map<String, String> files)
