@@ -109,6 +109,41 @@ final class StandbyNetwork implements AutoCloseable
         }
     }
 
+    /**
+     * A few more announcements in the seconds after a takeover, on a thread of their own: a hung (not dead) old
+     * primary's kernel still answers ARP with the same MAC, and one such frame teaches the LAN the old port
+     * again; a switch may also have missed the first burst. Each stray frame then costs seconds at most, not
+     * until the service happens to speak. Stops when the namespace is gone.
+     */
+    void announceAgainLater()
+    {
+        final Thread thread = new Thread(() ->
+        {
+            try
+            {
+                for (final long delayMs : REANNOUNCE_DELAYS_MS)
+                {
+                    Thread.sleep(delayMs);
+                    if (!java.nio.file.Files.exists(network.spec().netnsPath()))
+                    {
+                        return;
+                    }
+                    GratuitousArp.announce(network.spec().netnsPath(), "eth0", network.spec().service(),
+                        network.spec().mac(), 1);
+                }
+            }
+            catch (final InterruptedException | RuntimeException ex)
+            {
+                // best effort: the first announcements went, and the service's own traffic teaches the LAN too
+            }
+        }, "understudy-reannounce");
+        thread.setDaemon(true);
+        thread.start();
+    }
+
+    /** Between re-announcements after a takeover: 0.5, 1.5, 3.5 and 7.5 s after it. */
+    private static final long[] REANNOUNCE_DELAYS_MS = {500, 1_000, 2_000, 4_000};
+
     /** The sockets are restored and the service runs: deliver what was held (input passes from now on). */
     void releaseInput()
     {

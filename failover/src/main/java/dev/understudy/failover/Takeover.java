@@ -76,6 +76,7 @@ public final class Takeover
             network.releaseInput();
             final long restoredAt = System.currentTimeMillis();
             network.announce(); // once more, now that the service answers
+            network.announceAgainLater();
             final Report report = new Report(term, epoch, pid, network.spec().netnsName(), started, networkReady,
                 restoredAt, System.currentTimeMillis(), restored.lazyPages() == null ? null :
                 restored.lazyPages().onExit().thenApply(daemon -> daemon.exitValue() == 0 ?

@@ -286,6 +286,8 @@ class FailoverFaultsTest
             Files.delete(filler);
             Await.until(() -> "PROTECTED".equals(pair.primaryStatus().get("phase")), 30_000,
                 "the replica to resume by itself and the primary to be protected again");
+            assertEquals("HOLDING", pair.primaryStatus().get("output_commit_mode"), "output held again after " +
+                "the degraded stretch, now that a replica acknowledges");
             final Map<String, String> resumed = pair.replicaStatus();
             assertEquals("-", resumed.get("cannot_persist"), resumed.toString());
             assertTrue(Long.parseLong(resumed.get("epoch_committed")) > committedWhileFull, resumed.toString());
