@@ -38,7 +38,7 @@ final class BenchCommand implements Callable<Integer>
     @Option(names = "--duration-s", defaultValue = "20", description = "measured seconds per mode (default ${DEFAULT-VALUE})")
     int durationS;
 
-    @Option(names = "--warmup-s", defaultValue = "5", description = "seconds the write load runs before the " +
+    @Option(names = "--warmup-s", defaultValue = "15", description = "seconds the write load runs before the " +
         "measured window, so its connections are past TCP slow start as a long-lived client's are " +
         "(default ${DEFAULT-VALUE})")
     int warmupS;
