@@ -185,8 +185,7 @@ final class EpochShipperAgent implements Agent
     private void onReplicaCannotPersist(final long epoch)
     {
         replicaCannotPersist = true;
-        tracker.reset();
-        firstEpochOfConnection = Long.MAX_VALUE;
+        startOver();
         epochLoop.offer(new EpochLoopMessage.ReplicaConnection(false));
         context.notices().warning("the replica has no room to persist epoch " + epoch + " (see its status): " +
             "unprotected until it has");
@@ -198,8 +197,7 @@ final class EpochShipperAgent implements Agent
         if (replicaCannotPersist)
         {
             replicaCannotPersist = false;
-            tracker.reset();
-            firstEpochOfConnection = Long.MAX_VALUE;
+            startOver();
             factsToSend = facts != null; // its preflight may have failed for want of the same room: checked again
             if (connected)
             {
@@ -207,6 +205,13 @@ final class EpochShipperAgent implements Agent
             }
             context.notices().info("the replica has room again: a whole image goes to it");
         }
+    }
+
+    /** Whatever the replica half-received is void: the next epoch goes whole, protected once it is acknowledged. */
+    private void startOver()
+    {
+        tracker.reset();
+        firstEpochOfConnection = Long.MAX_VALUE;
     }
 
     private int pollAcks()
@@ -351,8 +356,7 @@ final class EpochShipperAgent implements Agent
         final boolean nowConnected = publisher.isConnected();
         if (connected && !nowConnected)
         {
-            tracker.reset(); // the replica vanished: whatever it half-received is void, resync in full
-            firstEpochOfConnection = Long.MAX_VALUE;
+            startOver(); // the replica vanished
             state.preflight = PrimaryState.Preflight.PENDING; // the next replica may be another host
         }
         if (!connected && nowConnected)

@@ -1,7 +1,6 @@
 package dev.understudy.replica;
 
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 
 /**
@@ -12,14 +11,27 @@ final class DiskFullException extends IOException
 {
     private static final long MB = 1L << 20;
 
-    private final String store;
+    /** Which of the replica's stores lacks the room. */
+    enum Store
+    {
+        JOURNAL("journal"), IMAGE_STORE("image store");
+
+        private final String label;
+
+        Store(final String label)
+        {
+            this.label = label;
+        }
+    }
+
+    private final Store store;
     private final Path path;
     private final long freeBytes;
     private final long neededBytes;
 
-    DiskFullException(final String store, final Path path, final long freeBytes, final long neededBytes)
+    DiskFullException(final Store store, final Path path, final long freeBytes, final long neededBytes)
     {
-        super(store + " disk full at " + path + ": " + ceilMb(freeBytes, false) + " MB free, epoch needs " +
+        super(store.label + " disk full at " + path + ": " + ceilMb(freeBytes, false) + " MB free, epoch needs " +
             ceilMb(neededBytes, true) + " MB");
         this.store = store;
         this.path = path;
@@ -33,20 +45,7 @@ final class DiskFullException extends IOException
         return up ? (bytes + MB - 1) / MB : bytes / MB;
     }
 
-    /** Usable bytes on path's file system, 0 if it cannot be read (then nothing is assumed to fit). */
-    static long usableBytes(final Path path)
-    {
-        try
-        {
-            return Files.getFileStore(path).getUsableSpace();
-        }
-        catch (final IOException ex)
-        {
-            return 0;
-        }
-    }
-
-    String store()
+    Store store()
     {
         return store;
     }

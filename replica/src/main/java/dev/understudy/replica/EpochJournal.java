@@ -55,6 +55,7 @@ public final class EpochJournal implements AutoCloseable
     private final Path dir;
     private final ChunkEncoder chunks = new ChunkEncoder();
     private final ByteBuffer readBuffer = ByteBuffer.allocateDirect(Streams.CHUNK_BYTES);
+    private final FreeSpace room;
     /** Where in the current file the next record goes; -1 before the first record written here. */
     private long writePosition = -1;
     /** A new file's header and first index, checked for (not allocated) when one is due. */
@@ -65,6 +66,7 @@ public final class EpochJournal implements AutoCloseable
         this.dir = dir;
         this.queue = SingleChronicleQueueBuilder.single(dir.toFile()).rollCycle(rollCycle).build();
         this.appender = queue.createAppender();
+        this.room = new FreeSpace(dir);
     }
 
     /**
@@ -155,21 +157,21 @@ public final class EpochJournal implements AutoCloseable
      * half way: the journal is memory-mapped, and a write to a page the file system has no room for kills the
      * writing thread (SIGBUS) instead of returning an error. Throws {@link DiskFullException} when the room is not
      * there. Before the first record written here, or when a new file (cycle) is due, that file does not exist yet:
-     * the file system's free space is checked instead.
+     * the file system's free space is checked instead, and false returned (reserve again once a record opened it).
      */
-    public void reserve(final long bytes) throws IOException
+    public boolean reserve(final long bytes) throws IOException
     {
-        final long free = DiskFullException.usableBytes(dir);
+        final long free = room.usableBytes();
         final boolean newFile = writePosition < 0 || appender.cycle() != ((SingleChronicleQueue)queue).cycle();
         final long needed = bytes + (newFile ? NEW_FILE_BYTES : 0);
         if (free < needed)
         {
             // Checked first: a file system may keep what a failed fallocate allocated before it ran out.
-            throw new DiskFullException("journal", dir, free, needed);
+            throw new DiskFullException(DiskFullException.Store.JOURNAL, dir, free, needed);
         }
         if (newFile)
         {
-            return;
+            return false;
         }
         final int fd = LibC.INSTANCE.open(appender.currentFile().getPath(), LibC.O_RDWR);
         try
@@ -180,7 +182,7 @@ public final class EpochJournal implements AutoCloseable
         {
             if (ex.getErrorCode() == LibC.ENOSPC)
             {
-                throw new DiskFullException("journal", dir, DiskFullException.usableBytes(dir), bytes);
+                throw new DiskFullException(DiskFullException.Store.JOURNAL, dir, room.usableBytes(), bytes);
             }
             if (ex.getErrorCode() != LibC.EOPNOTSUPP) // then the free space checked above is all there is
             {
@@ -192,6 +194,13 @@ public final class EpochJournal implements AutoCloseable
         {
             LibC.INSTANCE.close(fd);
         }
+        return true;
+    }
+
+    /** Free bytes of the journal's file system now. */
+    long usableBytes()
+    {
+        return room.usableBytes();
     }
 
     public void commit(final long epoch, final long baseEpoch, final long imageDigest)

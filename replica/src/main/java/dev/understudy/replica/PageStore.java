@@ -262,8 +262,8 @@ final class PageStore implements AutoCloseable
                     }
                     if (ex.getErrorCode() == LibC.ENOSPC)
                     {
-                        throw new DiskFullException("image store", dir, DiskFullException.usableBytes(dir),
-                            (long)(count - runStart) * Pagemap.PAGE_SIZE);
+                        throw new DiskFullException(DiskFullException.Store.IMAGE_STORE, dir,
+                            new FreeSpace(dir).usableBytes(), (long)(count - runStart) * Pagemap.PAGE_SIZE);
                     }
                     throw new IOException("cannot reserve " + (count - runStart) + " pages for " + target.pagemapName +
                         " in " + dir + ": errno " + ex.getErrorCode());

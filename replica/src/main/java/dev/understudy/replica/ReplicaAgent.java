@@ -71,6 +71,7 @@ final class ReplicaAgent implements Agent
     /** Why epochs are refused for want of room, until the room is back (looked at every ROOM_CHECK_NS); or null. */
     private DiskFullException noRoom;
     private long roomCheckedNs;
+    private final FreeSpace storeRoom;
     private static final long ROOM_CHECK_NS = TimeUnit.SECONDS.toNanos(1);
     /** Beyond an epoch's payload: its frames' headers in the journal, the store's new small files. */
     static final long ROOM_MARGIN_BYTES = 2L << 20;
@@ -110,6 +111,7 @@ final class ReplicaAgent implements Agent
         this.controls = controls;
         this.errors = context.errorHandler();
         this.notices = context.notices();
+        this.storeRoom = new FreeSpace(store.root());
         this.clock = context.nanoClock();
         this.epochs = epochs;
         this.fragments = new FragmentAssembler(new EpochAdapter(this));
@@ -246,8 +248,8 @@ final class ReplicaAgent implements Agent
     }
 
     /**
-     * Journals the epoch's begin with the room for the rest of it: the journal's own file allocated ahead (before
-     * the begin, and again after it in case the begin opened a new file), the image store's free space checked.
+     * Journals the epoch's begin with the room for the rest of it: the journal's own file allocated ahead (after
+     * the begin instead when the begin opens a new file), the image store's free space checked.
      * Throws DiskFullException, having taken in nothing that matters, when either is short.
      */
     private void reserveRoom(final long payloadBytes, final DirectBuffer buffer, final int offset, final int length)
@@ -258,13 +260,17 @@ final class ReplicaAgent implements Agent
             throw noRoom; // until the room is back nothing is taken in
         }
         final long journalBytes = payloadBytes + ROOM_MARGIN_BYTES;
-        journal.reserve(journalBytes);
+        final boolean reserved = journal.reserve(journalBytes);
         journal.append(buffer, offset, length);
-        journal.reserve(journalBytes);
-        final long storeFree = DiskFullException.usableBytes(store.root());
+        if (!reserved)
+        {
+            journal.reserve(journalBytes); // the begin opened the file: allocated in it now
+        }
+        final long storeFree = storeRoom.usableBytes();
         if (storeFree < payloadBytes + ROOM_MARGIN_BYTES)
         {
-            throw new DiskFullException("image store", store.root(), storeFree, payloadBytes + ROOM_MARGIN_BYTES);
+            throw new DiskFullException(DiskFullException.Store.IMAGE_STORE, store.root(), storeFree,
+                payloadBytes + ROOM_MARGIN_BYTES);
         }
     }
 
@@ -301,10 +307,11 @@ final class ReplicaAgent implements Agent
             return 0;
         }
         roomCheckedNs = nowNs;
-        final long free = DiskFullException.usableBytes(noRoom.path());
+        final long journalFree = journal.usableBytes();
+        final long storeFree = storeRoom.usableBytes();
+        final long free = noRoom.store() == DiskFullException.Store.JOURNAL ? journalFree : storeFree;
         final boolean back = free >= noRoom.neededBytes() &&
-            DiskFullException.usableBytes(journal.dir()) >= EpochJournal.NEW_FILE_BYTES + ROOM_MARGIN_BYTES &&
-            DiskFullException.usableBytes(store.root()) >= ROOM_MARGIN_BYTES;
+            journalFree >= EpochJournal.NEW_FILE_BYTES + ROOM_MARGIN_BYTES && storeFree >= ROOM_MARGIN_BYTES;
         if (!back)
         {
             return 0;

@@ -49,9 +49,9 @@ class EpochJournalTest
     {
         try (EpochJournal journal = new EpochJournal(dir, RollCycles.FIVE_MINUTELY))
         {
-            final long free = DiskFullException.usableBytes(dir);
+            final long free = new FreeSpace(dir).usableBytes();
             final DiskFullException ex = assertThrows(DiskFullException.class, () -> journal.reserve(free + 64 * MB));
-            assertEquals("journal", ex.store());
+            assertEquals(DiskFullException.Store.JOURNAL, ex.store());
             assertEquals(dir, ex.path());
             assertTrue(ex.neededBytes() > free, ex.getMessage());
             assertTrue(ex.getMessage().startsWith("journal disk full at " + dir + ": "), ex.getMessage());

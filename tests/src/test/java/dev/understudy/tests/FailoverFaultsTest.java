@@ -270,16 +270,10 @@ class FailoverFaultsTest
             assertEquals("REPLICATING", refusing.get("phase"), "alive and saying why, not failed: " + refusing);
             assertTrue(refusing.get("epoch_restorable").startsWith("none"), "an image that fell behind is not " +
                 "restorable alone: " + refusing);
-            final Map<String, String> primary = Await.value(() ->
-            {
-                final Map<String, String> status = pair.primaryStatus();
-                return "SUSPENDED".equals(status.get("output_commit_mode")) ? status : null;
-            }, 10_000, 20);
-            assertTrue(primary != null, "the primary degrades: " + pair.primaryStatus());
+            final Map<String, String> primary = awaitDegraded(pair);
             assertEquals("REPLICA_CANNOT_PERSIST", primary.get("unprotected_reason"), primary.toString());
             final long committedWhileFull = Long.parseLong(pair.replicaStatus().get("epoch_committed"));
-            final int replies = incr.replies();
-            Await.until(() -> incr.replies() > replies + 20, 10_000, "clients carry on, unprotected");
+            awaitRepliesGoOn(incr);
             assertEquals(committedWhileFull, Long.parseLong(pair.replicaStatus().get("epoch_committed")),
                 "nothing committed without room");
 
@@ -329,17 +323,29 @@ class FailoverFaultsTest
             final String log = Files.readString(pair.replicaProcess().log());
             assertEquals(4, exit, "the replica ends, exit 4; its log: " + log);
             assertTrue(log.contains("understudy: replica FAILED: the "), log);
-            final Map<String, String> primary = Await.value(() ->
-            {
-                final Map<String, String> status = pair.primaryStatus();
-                return "SUSPENDED".equals(status.get("output_commit_mode")) ? status : null;
-            }, 10_000, 20);
-            assertTrue(primary != null, "the primary degrades: " + pair.primaryStatus());
-            final int replies = incr.replies();
-            Await.until(() -> incr.replies() > replies + 20, 10_000, "clients carry on, unprotected");
+            awaitDegraded(pair);
+            awaitRepliesGoOn(incr);
             assertTrue(incr.stopAndAwaitReplies(20_000), "every INCR answered: " + incr.error());
             assertEquals(incr.replies(), counter(client, pair.serviceHost()), "no acknowledged INCR lost");
         }
+    }
+
+    /** The primary's status once its replica-loss policy (degrade) released its output. */
+    private static Map<String, String> awaitDegraded(final FailoverPair pair) throws InterruptedException
+    {
+        final Map<String, String> primary = Await.value(() ->
+        {
+            final Map<String, String> status = pair.primaryStatus();
+            return "SUSPENDED".equals(status.get("output_commit_mode")) ? status : null;
+        }, 10_000, 20);
+        assertTrue(primary != null, "the primary degrades: " + pair.primaryStatus());
+        return primary;
+    }
+
+    private static void awaitRepliesGoOn(final IncrementClient incr) throws InterruptedException
+    {
+        final int replies = incr.replies();
+        Await.until(() -> incr.replies() > replies + 20, 10_000, "clients carry on, unprotected");
     }
 
     /** A work directory on a filesystem too small for Aeron's files: one line and exit 2, not a stack trace. */
