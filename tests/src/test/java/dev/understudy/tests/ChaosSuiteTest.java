@@ -46,4 +46,26 @@ class ChaosSuiteTest
             assertTrue(row.get("reprotected_ms") instanceof Long l && l > 0, "protected again: " + row);
         }
     }
+
+    /**
+     * Issue 11, bounded: the replica's journal file system fills (a 2 GB tmpfs of its own, filled by another
+     * process) for 5 s, then frees. Clients wait out the degrade limit (2 s) at most, then carry on; the replica
+     * resumes by itself; nothing acknowledged is lost.
+     */
+    @Test
+    void fillingTheReplicasDiskCostsClientsAtMostTheDegradeWaitAndLosesNothing() throws Exception
+    {
+        final Map<String, Object> summary = new JepsenChaosSuite().run(new ChaosOptions(1,
+            List.of("fill-replica-disk"), true, 6, 50, 5_000, Path.of("target/chaos-fill"), false));
+        System.out.println(summary);
+        assertEquals(1, summary.get("cycles_completed"), summary.toString());
+        assertEquals(true, summary.get("checker_valid"), summary.toString());
+        assertEquals(0L, summary.get("lost_acknowledged_writes"), summary.toString());
+        final Map<?, ?> row = (Map<?, ?>)((List<?>)summary.get("cycle_results")).get(0);
+        assertEquals(-1L, row.get("takeover_ms"), "no takeover: " + row);
+        assertTrue(String.valueOf(row.get("old_primary_during_fault")).contains("no room to persist"),
+            "the primary knew why it was unprotected: " + row);
+        assertTrue(row.get("reprotected_ms") instanceof Long l && l > 0 && l < 10_000, "protected again: " + row);
+        assertTrue((Long)summary.get("max_unavailable_ms") <= 2_000 + 3_000, "degrade limit + 3 s: " + summary);
+    }
 }
