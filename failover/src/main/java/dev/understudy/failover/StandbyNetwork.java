@@ -1,5 +1,6 @@
 package dev.understudy.failover;
 
+import java.nio.file.Files;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
@@ -18,6 +19,8 @@ import dev.understudy.core.net.ServiceNetwork;
  */
 final class StandbyNetwork implements AutoCloseable
 {
+    /** Between re-announcements after a takeover: 0.5, 1.5, 3.5 and 7.5 s after it. */
+    private static final long[] REANNOUNCE_DELAYS_MS = {500, 1_000, 2_000, 4_000};
     private final ServiceNetwork network;
     private final Notices notices;
     private EpochCommitBuffer inputHold;
@@ -100,7 +103,7 @@ final class StandbyNetwork implements AutoCloseable
     {
         try
         {
-            GratuitousArp.announce(network.spec().netnsPath(), "eth0", network.spec().service(), network.spec().mac(), 3);
+            sendArp(3);
         }
         catch (final RuntimeException ex)
         {
@@ -124,12 +127,11 @@ final class StandbyNetwork implements AutoCloseable
                 for (final long delayMs : REANNOUNCE_DELAYS_MS)
                 {
                     Thread.sleep(delayMs);
-                    if (!java.nio.file.Files.exists(network.spec().netnsPath()))
+                    if (!Files.exists(network.spec().netnsPath()))
                     {
                         return;
                     }
-                    GratuitousArp.announce(network.spec().netnsPath(), "eth0", network.spec().service(),
-                        network.spec().mac(), 1);
+                    sendArp(1);
                 }
             }
             catch (final InterruptedException | RuntimeException ex)
@@ -141,8 +143,11 @@ final class StandbyNetwork implements AutoCloseable
         thread.start();
     }
 
-    /** Between re-announcements after a takeover: 0.5, 1.5, 3.5 and 7.5 s after it. */
-    private static final long[] REANNOUNCE_DELAYS_MS = {500, 1_000, 2_000, 4_000};
+    private void sendArp(final int count)
+    {
+        GratuitousArp.announce(network.spec().netnsPath(), "eth0", network.spec().service(), network.spec().mac(),
+            count);
+    }
 
     /** The sockets are restored and the service runs: deliver what was held (input passes from now on). */
     void releaseInput()
