@@ -17,6 +17,9 @@ PKGS=(
   libnetfilter-queue1 libxxhash0
   # the idle-cost bench protects a socat echo service
   socat
+  # --state-dir: each host's copy of the service's files is a btrfs loop image (snapshot, send, receive);
+  # sqlite3 for the state-dir tests' SQLite service
+  btrfs-progs python3 sqlite3
   # CRIU build and runtime dependencies
   build-essential patch pkgconf libbsd-dev libcap-dev libgnutls28-dev libnet1-dev libnftables-dev
   libnl-3-dev libprotobuf-c-dev libprotobuf-dev protobuf-c-compiler protobuf-compiler uuid-dev

@@ -85,6 +85,15 @@ final class ProtectCommand implements Callable<Integer>
         "switchover (default /var/lib/understudy/NAME/journal)")
     Path journalDir;
 
+    @Option(names = "--state-dir", paramLabel = "PATH", description = "a directory the service writes (repeatable): " +
+        "its files are captured with each epoch's memory, shipped and restored with it on the replica's host; " +
+        "the service sees this host's copy of it (see --state-store)")
+    List<Path> stateDirs = new java.util.ArrayList<>();
+
+    @Option(names = "--state-store", description = "where this host keeps its copy of the state directories: a " +
+        "btrfs loop image and its mount (default /var/lib/understudy/NAME/state)")
+    Path stateStore;
+
     @Option(names = "--preflight-cpuinfo", hidden = true, description = "send this cpuinfo image to the replica's " +
         "preflight instead of this CPU's (tests)")
     Path preflightCpuinfo;
@@ -115,7 +124,9 @@ final class ProtectCommand implements Callable<Integer>
             .metricsPort(metricsPort).networkLock(networkLock).command(command).outputCommit(!noOutputCommit)
             .replicaLossPolicy(policy(replicaLossPolicy)).degradedAfterMs(degradedAfterMs).term(term)
             .dirtyTracking(DirtyTracking.parse(dirtyTracking)).verifyMemory(verifyMemory)
-            .metricsHost(heartbeat.metricsHost).preflightCpuinfo(preflightCpuinfo);
+            .metricsHost(heartbeat.metricsHost).preflightCpuinfo(preflightCpuinfo)
+            .stateDirs(stateDirs.stream().map(dir -> dir.toAbsolutePath().normalize()).toList())
+            .stateStoreDir(stateStore);
         heartbeat.applyTo(context.heartbeat());
         final Primary primary = Primary.start(context, EpochObserver.NONE, CriuNotificationListener.NONE);
         System.out.println("understudy protecting '" + name + "' (pid " + primary.service().rootPid() + ", " +
@@ -135,9 +146,10 @@ final class ProtectCommand implements Callable<Integer>
             Endpoints.localAddressTowards(replica)) + ":" + port;
         final ReplicaContext context = new ReplicaContext().notices(StderrNotices.INSTANCE).listenEndpoint(listenHere)
             .name(name).workDir(workDir).journalDir(journalDir).metricsHost(heartbeat.metricsHost)
-            .metricsPort(metricsPort);
+            .metricsPort(metricsPort).stateStoreDir(stateStore);
         heartbeat.applyTo(context.heartbeat());
         return Standby.start(context, new TakeoverContext().notices(StderrNotices.INSTANCE).name(name)
-            .serviceIp(serviceIp).bridge(bridge).workDir(workDir).intervalMs(intervalMs), ReplicaObserver.NONE);
+            .serviceIp(serviceIp).bridge(bridge).workDir(workDir).intervalMs(intervalMs).stateStoreDir(stateStore),
+            ReplicaObserver.NONE);
     }
 }

@@ -33,6 +33,11 @@ final class ReplicaCommand implements Callable<Integer>
     @Option(names = "--journal-dir", description = "on-disk journal (default /var/lib/understudy/NAME/journal)")
     Path journalDir;
 
+    @Option(names = "--state-store", description = "where this host keeps its copy of the service's state " +
+        "directories (the primary's --state-dir): a btrfs loop image and its mount (default " +
+        "/var/lib/understudy/NAME/state)")
+    Path stateStore;
+
     @Option(names = "--journal-base-minutes", defaultValue = "" + Configuration.JOURNAL_BASE_MINUTES,
         description = "write a whole image into the journal this often, then drop older journal files (default ${DEFAULT-VALUE})")
     int journalBaseMinutes;
@@ -101,7 +106,7 @@ final class ReplicaCommand implements Callable<Integer>
         final ReplicaContext context = new ReplicaContext().notices(StderrNotices.INSTANCE)
             .listenEndpoint(listen).name(name).workDir(workDir)
             .journalDir(journalDir).metricsHost(heartbeat.metricsHost).metricsPort(metricsPort)
-            .journalBaseIntervalMs(journalBaseMinutes * 60_000L);
+            .journalBaseIntervalMs(journalBaseMinutes * 60_000L).stateStoreDir(stateStore);
         heartbeat.applyTo(context.heartbeat());
         return context;
     }
@@ -110,7 +115,7 @@ final class ReplicaCommand implements Callable<Integer>
     {
         return new TakeoverContext().notices(StderrNotices.INSTANCE).name(name).serviceIp(serviceIp).bridge(bridge)
             .workDir(workDir).automatic(!noAutoTakeover).reprotect(!noReprotect).reprotectReplica(reprotectReplica)
-            .intervalMs(intervalMs).lazyRestore(!noLazyRestore);
+            .intervalMs(intervalMs).lazyRestore(!noLazyRestore).stateStoreDir(stateStore);
     }
 
     private void printListening(final Replica replica)

@@ -30,12 +30,16 @@ final class TakeoverCommand implements Callable<Integer>
         "its term file is advanced")
     Path journalDir;
 
+    @Option(names = "--state-store", description = "the replica's --state-store (default " +
+        "/var/lib/understudy/NAME/state)")
+    Path stateStore;
+
     public Integer call() throws Exception
     {
         Understudy.requireRoot();
         final TakeoverContext context = new TakeoverContext().notices(StderrNotices.INSTANCE)
             .name(service.name).serviceIp(service.serviceIp)
-            .bridge(service.bridge).workDir(workDir).validate();
+            .bridge(service.bridge).workDir(workDir).stateStoreDir(stateStore).validate();
         final RestorableImage.LaidOut laidOut = RestorableImage.layOut(workDir.resolve(service.name).resolve("replica"));
         final Path image = laidOut.dir();
         final long epoch = laidOut.epoch();

@@ -460,7 +460,8 @@ public final class Standby implements AutoCloseable
             .name(takeoverContext.name()).serviceIp(takeoverContext.serviceIp()).bridge(takeoverContext.bridge())
             .workDir(takeoverContext.workDir()).intervalMs(takeoverContext.intervalMs())
             .replicaEndpoint(replicaEndpoint).metricsHost(replicaContext.metricsHost()).metricsPort(-1)
-            .term(restored.term()).criuBinary(criu)
+            .term(restored.term()).criuBinary(criu).stateStoreDir(takeoverContext.stateStoreDir())
+            .stateDirs(restored.stateDirs())
             .adopt(restored.pid(), ServiceNetwork.Spec.of(restored.netns().substring(3), takeoverContext.bridge(),
                 takeoverContext.serviceIp()));
         protect.heartbeat().intervalMs(replicaContext.heartbeat().intervalMs())

@@ -2,10 +2,12 @@ package dev.understudy.failover;
 
 import java.io.IOException;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.concurrent.CompletableFuture;
 
 import dev.understudy.core.criu.CriuBinary;
 import dev.understudy.core.criu.CriuRestore;
+import dev.understudy.core.state.StateStore;
 
 /**
  * Restores an image as the service, in place of a dead primary: a namespace with the service's IP and MAC
@@ -21,7 +23,7 @@ public final class Takeover
      *                 lazy-pages daemon failed); null for an eager one.
      */
     public record Report(long term, long epoch, int pid, String netns, long startedMs, long networkReadyMs,
-        long restoredMs, long announcedMs, CompletableFuture<Long> lazyDone)
+        long restoredMs, long announcedMs, CompletableFuture<Long> lazyDone, List<Path> stateDirs)
     {
         public long restoreMs()
         {
@@ -65,9 +67,13 @@ public final class Takeover
             {
                 network.attach();
             }
+            // The state directories as of this image's epoch, copied for the service to write (--state-dir).
+            final List<StateStore.StateMount> stateMounts = StateStore.restoreMounts(image, context.stateStoreDir(),
+                "term-" + term);
             final long networkReady = System.currentTimeMillis();
             final CriuRestore.Restored restored = CriuRestore.restore(criu, image, network.spec().netnsPath(),
-                context.restoreWorkDir(), true, lazy);
+                context.restoreWorkDir(), true, lazy, stateMounts.stream().map(StateStore.StateMount::restoreExternal)
+                .toList());
             final int pid = restored.pid();
             if (attaching != null)
             {
@@ -80,7 +86,7 @@ public final class Takeover
             final Report report = new Report(term, epoch, pid, network.spec().netnsName(), started, networkReady,
                 restoredAt, System.currentTimeMillis(), restored.lazyPages() == null ? null :
                 restored.lazyPages().onExit().thenApply(daemon -> daemon.exitValue() == 0 ?
-                    System.currentTimeMillis() : -1L));
+                    System.currentTimeMillis() : -1L), stateMounts.stream().map(StateStore.StateMount::target).toList());
             network.removeQueues();
             return report;
         }

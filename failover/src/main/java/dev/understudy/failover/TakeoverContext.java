@@ -17,6 +17,7 @@ public final class TakeoverContext
     private Path workDir = Path.of("/dev/shm/understudy");
     private boolean automatic = true;
     private boolean reprotect = true;
+    private Path stateStoreDir;
     private String reprotectReplica;
     private int intervalMs = Configuration.INTERVAL_MS;
     private boolean lazyRestore = true;
@@ -60,6 +61,18 @@ public final class TakeoverContext
         final String base = name.length() > 9 ? name.substring(0, 9) : name;
         final ServiceNetwork.Spec first = ServiceNetwork.Spec.of(base + "-r", bridge, serviceIp);
         return ServiceNetwork.inUse(first) ? first.withName(base + "-s") : first;
+    }
+
+    /** This host's copy of the state directories (--state-dir of the primary), as the replica keeps it. */
+    public Path stateStoreDir()
+    {
+        return stateStoreDir != null ? stateStoreDir : Path.of("/var/lib/understudy", name(), "state");
+    }
+
+    public TakeoverContext stateStoreDir(final Path stateStoreDir)
+    {
+        this.stateStoreDir = stateStoreDir;
+        return this;
     }
 
     public Path restoreWorkDir()

@@ -80,6 +80,8 @@ final class EpochAgent implements Agent
     private long liveMemoryDigest = MemoryDigest.NONE;
     private Path dumpingDir;
     private final Runnable wakeShipper;
+    /** --state-dir: the files' snapshot of each epoch, taken while the service is frozen; null without. */
+    private final StateCapture stateCapture;
     /** Incremental dumps: the last dump (the next parent) and the one before it, kept on tmpfs. */
     private Path lastDir;
     private long lastEpoch = -1;
@@ -93,8 +95,10 @@ final class EpochAgent implements Agent
      */
     EpochAgent(final ProtectContext context, final PrimaryState state, final PrimaryMetrics metrics,
         final EpochPipeline pipeline, final CriuService criu, final ProtectedProcess service,
-        final CriuNotificationListener notifications, final UffdTracker uffd, final OutputCommit outputCommit)
+        final CriuNotificationListener notifications, final UffdTracker uffd, final OutputCommit outputCommit,
+        final StateCapture stateCapture)
     {
+        this.stateCapture = stateCapture;
         this.inbox = pipeline.epochLoop();
         this.wakeShipper = pipeline.wakeShipper();
         this.activity = context.activity();
@@ -141,8 +145,8 @@ final class EpochAgent implements Agent
      */
     private CriuNotificationListener listenerFor(final long epoch)
     {
-        final CriuNotificationListener committed = outputCommit != null ?
-            outputCommit.holdDuring(epoch, notifications) : notifications;
+        final CriuNotificationListener committed = withStateSnapshot(epoch, outputCommit != null ?
+            outputCommit.holdDuring(epoch, notifications) : notifications);
         return memoryDigest == null ? committed : script ->
         {
             if ("post-dump".equals(script))
@@ -158,6 +162,25 @@ final class EpochAgent implements Agent
                 }
             }
             return committed.onNotify(script);
+        };
+    }
+
+    /**
+     * --state-dir: the files are snapshotted at post-dump, the service still frozen and its image complete, before
+     * output commit seals the epoch: what the service wrote (and fsync'ed) before a reply is in the same epoch
+     * as the reply, so the reply leaves only once those files are on the replica. A failed snapshot fails the dump.
+     */
+    private CriuNotificationListener withStateSnapshot(final long epoch, final CriuNotificationListener next)
+    {
+        return stateCapture == null ? next : script ->
+        {
+            if ("post-dump".equals(script))
+            {
+                final long started = clock.nanoTime();
+                stateCapture.snapshot(epoch);
+                metrics.onStateSnapshot(clock.nanoTime() - started);
+            }
+            return next.onNotify(script);
         };
     }
 
@@ -327,7 +350,8 @@ final class EpochAgent implements Agent
         boolean dumpFailed = false;
         try
         {
-            criu.dump(new DumpOptions(dir, service.rootPid(), true, true, context.networkLock(), dirtyTracking, parent),
+            criu.dump(new DumpOptions(dir, service.rootPid(), true, true, context.networkLock(), dirtyTracking, parent,
+                stateCapture == null ? List.of() : stateCapture.dumpExternals()),
                 last ? stopAtPostDump(listenerFor(number)) : listenerFor(number));
         }
         catch (final RuntimeException ex) // CriuException, or a notification handler failing (commit buffer gone)

@@ -69,11 +69,15 @@ final class EpochShipperAgent implements Agent
      * @param epochs       the publication epochs go out on; acks come in on acks, to ackEndpoint.
      * @param outputCommit null with output commit off.
      */
+    /** --state-dir: writes each epoch's send stream into its image before it is planned; null without. */
+    private final StateCapture stateCapture;
+
     EpochShipperAgent(final ProtectContext context, final PrimaryState state, final PrimaryMetrics metrics,
         final EpochObserver observer, final EpochPipeline pipeline, final Publication epochs, final Subscription acks,
         final String ackEndpoint, final AckTracker tracker, final OutputCommit outputCommit,
-        final Queue<byte[]> preflightFacts)
+        final Queue<byte[]> preflightFacts, final StateCapture stateCapture)
     {
+        this.stateCapture = stateCapture;
         this.preflightFacts = preflightFacts;
         this.epochLoop = pipeline.epochLoop();
         this.outputCommit = outputCommit;
@@ -235,6 +239,13 @@ final class EpochShipperAgent implements Agent
         final EpochShipment planned;
         try
         {
+            if (stateCapture != null)
+            {
+                // Against the snapshot of the epoch the replica holds (the base), so it travels as an image file.
+                final long stateStarted = clock.nanoTime();
+                final long bytes = stateCapture.writeStream(epoch.epoch, base, epoch.imagesDir);
+                metrics.onStateStream(bytes, clock.nanoTime() - stateStarted);
+            }
             planned = encoder.plan(epoch.epoch, context.term(), base, epoch.parentEpoch, epoch.imagesDir, ackEndpoint,
                 epoch.memoryDigest);
         }

@@ -2,6 +2,7 @@ package dev.understudy.primary;
 
 import java.io.IOException;
 import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.List;
 import java.util.Queue;
 import java.util.concurrent.TimeUnit;
@@ -23,15 +24,18 @@ final class PreflightAgent implements Agent
     static final long PERIOD_NS = TimeUnit.SECONDS.toNanos(60);
     private final ProtectContext context;
     private final PrimaryState state;
+    /** The paths the service sees its replicated state directories at: not its unprotected state. */
+    private final List<Path> stateDirs;
     private final ProtectedProcess service;
     private final Queue<byte[]> toShipper;
     private long nextNs;
 
     PreflightAgent(final ProtectContext context, final PrimaryState state, final ProtectedProcess service,
-        final Queue<byte[]> toShipper)
+        final Queue<byte[]> toShipper, final List<Path> stateDirs)
     {
         this.context = context;
         this.state = state;
+        this.stateDirs = stateDirs;
         this.service = service;
         this.toShipper = toShipper;
     }
@@ -57,7 +61,7 @@ final class PreflightAgent implements Agent
         try
         {
             HostFacts facts = HostFacts.collect(context.criuBinary(), service.rootPid(),
-                context.runDir().resolve("preflight"));
+                context.runDir().resolve("preflight")).without(stateDirs);
             if (context.preflightCpuinfo() != null)
             {
                 facts = new HostFacts(facts.criuVersion(), facts.kernel(), Files.readAllBytes(

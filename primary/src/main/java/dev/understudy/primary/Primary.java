@@ -3,6 +3,7 @@ package dev.understudy.primary;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Map;
 import java.util.Queue;
 import java.util.concurrent.ExecutionException;
@@ -12,6 +13,7 @@ import java.util.concurrent.locks.LockSupport;
 
 import dev.understudy.buffering.CommitBufferConfig;
 import dev.understudy.buffering.EpochCommitBuffer;
+import dev.understudy.core.Configuration;
 import dev.understudy.core.aeron.EmbeddedAeron;
 import dev.understudy.core.agent.Activity;
 import dev.understudy.core.agent.Await;
@@ -27,6 +29,7 @@ import dev.understudy.core.net.Endpoints;
 import dev.understudy.core.net.ServiceNetwork;
 import dev.understudy.core.os.Directories;
 import dev.understudy.core.protocol.Streams;
+import dev.understudy.core.state.StateStore;
 import dev.understudy.heartbeat.FailureDetector;
 import dev.understudy.heartbeat.HeartbeatAgent;
 import dev.understudy.heartbeat.HeartbeatMetrics;
@@ -66,6 +69,7 @@ public final class Primary implements AutoCloseable
     private AgentRunner preflightRunner;
     private OutputCommit outputCommit;
     private UffdTracker uffdTracker;
+    private StateCapture stateCapture;
     /** The epoch loop's and the shipper's queues; the fencing heartbeat writes to the epoch loop's inbox too. */
     private final EpochPipeline pipeline = EpochPipeline.create(() -> LockSupport.unpark(shipperRunner.thread()));
 
@@ -136,12 +140,15 @@ public final class Primary implements AutoCloseable
         if (adopting)
         {
             service = ProtectedProcess.adopt(context.adoptedPid());
+            stateCapture = openStateCapture(true);
         }
         else
         {
             CriuLeftovers.cleanProcMountpoint(ProtectedProcess.WORKING_DIRECTORY, context.notices());
+            stateCapture = openStateCapture(false);
             service = ProtectedProcess.start(context.command(), context.networkSpec().netnsPath(),
-                Path.of("/dev/null"));
+                Path.of("/dev/null"), stateCapture == null ? List.of() : stateCapture.mounts().stream()
+                    .map(mount -> new ProtectedProcess.BindMount(mount.copy(), mount.target())).toList());
         }
         state.servicePid = service.rootPid();
         criu = CriuService.start(context.criuBinary(), context.networkSpec().netnsPath(), context.runDir().resolve("criu"));
@@ -160,11 +167,12 @@ public final class Primary implements AutoCloseable
         }
         final Queue<byte[]> preflightFacts = new ManyToOneConcurrentArrayQueue<>(4);
         final EpochShipperAgent shipper = new EpochShipperAgent(context, state, metrics, observer, pipeline, epochs,
-            acks, ackEndpoint, tracker, outputCommit, preflightFacts);
+            acks, ackEndpoint, tracker, outputCommit, preflightFacts, stateCapture);
         preflightRunner = new AgentRunner(new SleepingMillisIdleStrategy(50), this::onError, null,
-            new PreflightAgent(context, state, service, preflightFacts));
+            new PreflightAgent(context, state, service, preflightFacts, stateCapture == null ? List.of() :
+                stateCapture.mounts().stream().map(StateStore.StateMount::target).toList()));
         final EpochAgent epochAgent = new EpochAgent(context, state, metrics, pipeline, criu, service, notifications,
-            uffdTracker, outputCommit);
+            uffdTracker, outputCommit, stateCapture);
         // Quiet: only quiet epochs (no output waits for them) reach the shipper, a little later; a talking
         // service wakes it.
         shipperRunner = new AgentRunner(QuietIdleStrategy.lazy(activity, 100), this::onError, null, shipper);
@@ -175,6 +183,25 @@ public final class Primary implements AutoCloseable
         AgentRunner.startOnThread(epochRunner);
         AgentRunner.startOnThread(preflightRunner);
         startHeartbeat(listen);
+    }
+
+    /**
+     * --state-dir: this host's store, and the live subvolume the service's state directories are bound from
+     * (a copy of them made now, or, for a service a takeover restored, the one the takeover made); null without.
+     * The live subvolume is tagged with the term: each primary of the service has its own.
+     */
+    private StateCapture openStateCapture(final boolean adopting) throws IOException
+    {
+        if (context.stateDirs().isEmpty())
+        {
+            return null;
+        }
+        final StateStore store = StateStore.open(context.stateStoreDir(), Configuration.STATE_STORE_BYTES);
+        final String tag = "term-" + context.term();
+        final List<StateStore.StateMount> mounts = adopting ? store.mounts(tag) :
+            store.createLive(tag, context.stateDirs());
+        state.stateDirs = mounts.stream().map(mount -> mount.target() + " (" + mount.copy() + ")").toList();
+        return new StateCapture(store, tag, mounts, context.term());
     }
 
     private void startHeartbeat(final String listen)

@@ -39,6 +39,10 @@ public final class PrimaryMetrics
     public final Histogram memwriteUs = new Histogram(3);
     /** Hashing, delta, compression and sending of one epoch on the primary (the first part of the ack path). */
     public final Histogram shipUs = new Histogram(3);
+    /** --state-dir: the files' snapshot inside the freeze, and the send stream of what changed, per epoch. */
+    public final Histogram stateSnapshotUs = new Histogram(3);
+    public final Histogram stateStreamBytes = new Histogram(3);
+    public final Histogram stateSendUs = new Histogram(3);
     private final AtomicLong totalShipped = new AtomicLong();
     private final AtomicLong totalImage = new AtomicLong();
     private final AtomicLong committedCount = new AtomicLong();
@@ -146,6 +150,17 @@ public final class PrimaryMetrics
         dumpWall.record(dumpWallNanos, TimeUnit.NANOSECONDS);
         frozenUs.recordValue(frozenMicros);
         dumpWallUs.recordValue(TimeUnit.NANOSECONDS.toMicros(dumpWallNanos));
+    }
+
+    synchronized void onStateSnapshot(final long nanos)
+    {
+        stateSnapshotUs.recordValue(TimeUnit.NANOSECONDS.toMicros(nanos));
+    }
+
+    synchronized void onStateStream(final long bytes, final long nanos)
+    {
+        stateStreamBytes.recordValue(bytes);
+        stateSendUs.recordValue(TimeUnit.NANOSECONDS.toMicros(nanos));
     }
 
     public synchronized void onShipped(final long bytesSent, final long imageSize)

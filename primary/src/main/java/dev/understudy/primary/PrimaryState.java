@@ -61,6 +61,8 @@ public final class PrimaryState
     volatile boolean replicaSuspected;
     /** Files the service holds open for writing (its state on disk): not replicated. The preflight thread writes it. */
     volatile java.util.List<String> unprotectedFiles = java.util.List.of();
+    /** --state-dir: each state directory as the service sees it, with this host's copy; empty without. */
+    volatile java.util.List<String> stateDirs = java.util.List.of();
     /** The last epoch of a planned switchover, acknowledged, once the replica is told to take over; else -1. */
     volatile long handingOverEpoch = -1;
     /** The replica's preflight verdict on this host's facts; in status as {@code preflight}. */
@@ -141,6 +143,7 @@ public final class PrimaryState
         final java.util.List<String> written = unprotectedFiles;
         map.put("unprotected_state", written.isEmpty() ? "-" : "not replicated, written by the service: " +
             describeFiles(written));
+        map.put("state_dirs", stateDirs.isEmpty() ? "-" : String.join(", ", stateDirs));
         map.put("fenced_by_term", Long.toString(fencedByTerm));
         map.put("service_pid", Integer.toString(servicePid));
         map.put("service_ip", context.serviceIp());

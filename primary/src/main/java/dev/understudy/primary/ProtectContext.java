@@ -49,6 +49,8 @@ public final class ProtectContext extends AgentContext<ProtectContext>
     private CriuBinary criuBinary;
     private Path preflightCpuinfo;
     private int adoptedPid;
+    private List<Path> stateDirs = List.of();
+    private Path stateStoreDir;
     private ServiceNetwork.Spec adoptedNetwork;
     private boolean concluded;
 
@@ -116,6 +118,41 @@ public final class ProtectContext extends AgentContext<ProtectContext>
             throw new IllegalArgumentException("--term must be at least 1");
         }
         heartbeat.validate();
+        for (final Path dir : stateDirs)
+        {
+            if (!dir.isAbsolute() || !java.nio.file.Files.isDirectory(dir))
+            {
+                throw new IllegalArgumentException("--state-dir " + dir + " is not an existing directory given by " +
+                    "its absolute path: create it (the service's files go there) and give its full path");
+            }
+        }
+        return this;
+    }
+
+    /**
+     * Directories the service writes (--state-dir): captured at each freeze with its memory, shipped with the
+     * epoch, and restored with it on the replica's host. Empty: memory and sockets only.
+     */
+    public List<Path> stateDirs()
+    {
+        return stateDirs;
+    }
+
+    public ProtectContext stateDirs(final List<Path> stateDirs)
+    {
+        this.stateDirs = List.copyOf(stateDirs);
+        return this;
+    }
+
+    /** Where this host keeps its copy of the state directories (a btrfs loop image and its mount). */
+    public Path stateStoreDir()
+    {
+        return stateStoreDir != null ? stateStoreDir : Path.of("/var/lib/understudy", name, "state");
+    }
+
+    public ProtectContext stateStoreDir(final Path stateStoreDir)
+    {
+        this.stateStoreDir = stateStoreDir;
         return this;
     }
 

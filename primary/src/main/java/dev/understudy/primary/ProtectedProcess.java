@@ -12,11 +12,16 @@ import dev.understudy.core.agent.Await;
 import dev.understudy.core.os.LibC;
 
 /**
- * The protected service: started in the service's network namespace and in new PID, UTS and IPC
+ * The protected service: started in the service's network namespace and in new PID, mount, UTS and IPC
  * namespaces, as the init of its PID namespace (so CRIU dumps and restores the namespace and a restored
  * tree never collides with PIDs still taken here), in its own session, with its standard streams on
  * files (an inherited pipe would be dumped as an external resource and break restore). No parent-death
  * signal (unshare --kill-child): CRIU would restore it and the restored service would die with CRIU.
+ * <p>
+ * Its own mount namespace gives it its own /proc (without it /proc/PID names a host process, not the
+ * service's own) and lets each host mount its own copy of the state directories at the paths the service
+ * knows. Its standard streams are opened inside that namespace: a descriptor opened before the unshare
+ * names a mount CRIU cannot find in the service's tree ("Can't lookup mount").
  */
 public final class ProtectedProcess implements AutoCloseable
 {
@@ -58,14 +63,44 @@ public final class ProtectedProcess implements AutoCloseable
         }
     }
 
+    /**
+     * Runs in the service's new namespaces: bind-mounts each (source, target) pair, opens the standard
+     * streams there, then becomes the service. Arguments: log file, number of pairs, the pairs, the command.
+     */
+    private static final String IN_NAMESPACE = "log=$1; n=$2; shift 2; " +
+        // Namespace files bound on the host (ip netns, docker) are not the service's, and CRIU can neither
+        // dump nor restore them: the copy of the host's tree drops them.
+        "for m in $(awk '{for (i = 7; i <= NF; i++) if ($i == \"-\") { if ($(i + 1) == \"nsfs\") print $5; break }}' " +
+        "/proc/self/mountinfo); do umount \"$m\" || exit 112; done; " +
+        "while [ \"$n\" -gt 0 ]; do mount --bind \"$1\" \"$2\" || exit 111; shift 2; n=$((n - 1)); done; " +
+        "exec </dev/null >>\"$log\" 2>&1; exec setsid \"$@\"";
+
     public static ProtectedProcess start(final List<String> command, final Path netns, final Path logFile)
         throws IOException
     {
+        return start(command, netns, logFile, List.of());
+    }
+
+    /**
+     * @param mounts directories bound into the service's mount namespace before it starts: each host's own
+     *               copy of a state directory, at the path the service uses.
+     */
+    public static ProtectedProcess start(final List<String> command, final Path netns, final Path logFile,
+        final List<BindMount> mounts) throws IOException
+    {
         final String executable = resolveExecutable(command.get(0));
-        final List<String> argv = new ArrayList<>(List.of("nsenter", "--net=" + netns,
-            "unshare", "--pid", "--uts", "--ipc", "--fork", "--", "setsid", executable));
-        argv.addAll(command.subList(1, command.size()));
         Files.createDirectories(logFile.getParent());
+        final List<String> argv = new ArrayList<>(List.of("nsenter", "--net=" + netns,
+            "unshare", "--pid", "--mount", "--propagation", "private", "--mount-proc", "--uts", "--ipc", "--fork",
+            "--", "/bin/sh", "-c", IN_NAMESPACE, "sh", logFile.toAbsolutePath().toString(),
+            Integer.toString(mounts.size())));
+        for (final BindMount mount : mounts)
+        {
+            argv.add(mount.source().toString());
+            argv.add(mount.target().toString());
+        }
+        argv.add(executable);
+        argv.addAll(command.subList(1, command.size()));
         final Process launcher = new ProcessBuilder(argv)
             .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))
             .redirectOutput(ProcessBuilder.Redirect.appendTo(logFile.toFile()))
@@ -97,6 +132,11 @@ public final class ProtectedProcess implements AutoCloseable
         }
         launcher.destroyForcibly();
         throw new IllegalStateException("service did not start within 5 s: " + String.join(" ", command));
+    }
+
+    /** A directory of this host bound at the path the service sees (in its own mount namespace only). */
+    public record BindMount(Path source, Path target)
+    {
     }
 
     /** The file's content, trimmed; "" while it cannot be read (the process has no child yet). */

@@ -319,6 +319,15 @@ public final class Replica implements AutoCloseable
      * without a replica, or this image is from an earlier run of this node).
      */
     /** Why this replica refuses epochs for want of room ("journal disk full at PATH: ..."), or null. */
+    /**
+     * --state-dir: the name of the received snapshot of the state directories that goes with the committed image
+     * (in this host's store, {@link ReplicaContext#stateStoreDir()}), or null when the service has none.
+     */
+    public String stateSnapshot()
+    {
+        return state.stateSnapshot;
+    }
+
     public String cannotPersist()
     {
         return state.cannotPersist;

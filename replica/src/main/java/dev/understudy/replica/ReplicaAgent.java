@@ -2,10 +2,14 @@ package dev.understudy.replica;
 
 import java.io.IOException;
 import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.util.List;
 import java.util.Queue;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
+import dev.understudy.core.Configuration;
 import dev.understudy.core.agent.Activity;
 import dev.understudy.core.agent.CountingErrorHandler;
 import dev.understudy.core.agent.Notices;
@@ -18,6 +22,7 @@ import dev.understudy.core.protocol.EpochEndCodec;
 import dev.understudy.core.protocol.FileChunkCodec;
 import dev.understudy.core.protocol.ImageManifestCodec;
 import dev.understudy.core.protocol.PreflightCodec;
+import dev.understudy.core.state.StateStore;
 import dev.understudy.heartbeat.FailureDetector;
 import io.aeron.FragmentAssembler;
 import io.aeron.Image;
@@ -72,6 +77,10 @@ final class ReplicaAgent implements Agent
     private DiskFullException noRoom;
     private long roomCheckedNs;
     private final FreeSpace storeRoom;
+    /** --state-dir: this host's copy of the state directories, opened with the first stream; the last one applied. */
+    private final Path stateStoreDir;
+    private StateStore stateStore;
+    private Object appliedStream;
     private static final long ROOM_CHECK_NS = TimeUnit.SECONDS.toNanos(1);
     /** Beyond an epoch's payload: its frames' headers in the journal, the store's new small files. */
     static final long ROOM_MARGIN_BYTES = 2L << 20;
@@ -112,6 +121,7 @@ final class ReplicaAgent implements Agent
         this.errors = context.errorHandler();
         this.notices = context.notices();
         this.storeRoom = new FreeSpace(store.root());
+        this.stateStoreDir = context.stateStoreDir();
         this.clock = context.nanoClock();
         this.epochs = epochs;
         this.fragments = new FragmentAssembler(new EpochAdapter(this));
@@ -423,7 +433,9 @@ final class ReplicaAgent implements Agent
         }
         journal.append(buffer, offset, length);
         journal.commit(outcome.epoch(), outcome.baseEpoch(), outcome.digest());
-        final boolean ackedEarly = outcome.durableBeforeApply();
+        // With state directories the ack waits for their files to be applied here, not only journaled.
+        final boolean ackedEarly = outcome.durableBeforeApply() &&
+            !Files.exists(store.currentDir().resolve(StateStore.STREAM_FILE));
         if (ackedEarly)
         {
             // Verified, journaled, and the page store holds room for its pages: the copy into it can no
@@ -448,6 +460,10 @@ final class ReplicaAgent implements Agent
             }
             return;
         }
+        if (!applyState(outcome.epoch(), ackedEarly))
+        {
+            return;
+        }
         state.restorableEpoch = outcome.epoch() >= outputHeldFrom ? outcome.epoch() : -1;
         metrics.onCommitted(outcome.epoch(), clock.nanoTime() - started);
         observer.onCommitted(outcome.epoch(), store.root());
@@ -468,6 +484,57 @@ final class ReplicaAgent implements Agent
                 // Nothing written; the journal grows until a later base fits (or epochs are refused for room).
                 errors.report("journal base skipped: " + ex.getMessage(), null);
             }
+        }
+    }
+
+    /**
+     * --state-dir: the committed image's send stream, if it brought a new one, received into this host's copy of the
+     * state directories (a snapshot named as on the primary); older snapshots are dropped, as the committed
+     * image now goes with this one. A stream that cannot be applied turns the epoch into a refusal and drops the
+     * image (memory without its files must not be restored): the primary starts over with a whole image.
+     */
+    private boolean applyState(final long epoch, final boolean ackedEarly) throws IOException
+    {
+        final Path stream = store.currentDir().resolve(StateStore.STREAM_FILE);
+        if (!Files.exists(stream))
+        {
+            state.stateSnapshot = null;
+            return true;
+        }
+        final Object streamKey = Files.readAttributes(stream, BasicFileAttributes.class).fileKey();
+        if (streamKey.equals(appliedStream))
+        {
+            return true; // carried over unchanged (never happens with btrfs's fresh snapshot ids, but harmless)
+        }
+        try
+        {
+            if (stateStore == null)
+            {
+                stateStore = StateStore.open(stateStoreDir, Configuration.STATE_STORE_BYTES);
+            }
+            final long started = clock.nanoTime();
+            final String received = stateStore.receive(stream);
+            stateStore.dropReceivedExcept(List.of(received));
+            metrics.onStateReceived(clock.nanoTime() - started);
+            state.stateSnapshot = received;
+            appliedStream = streamKey;
+            return true;
+        }
+        catch (final IOException | RuntimeException ex)
+        {
+            assembler.dropImage();
+            state.stateSnapshot = null;
+            appliedStream = null;
+            metrics.onRefused();
+            final String why = "epoch " + epoch + "'s state directories could not be applied (" + ex.getMessage() +
+                "): the replica dropped its image and needs a whole one";
+            errors.report(why, ex);
+            observer.onRefused(epoch, AckCodec.REJECTED, why);
+            if (!ackedEarly)
+            {
+                acks.send(epoch, AckCodec.REJECTED, 0, store.currentEpoch());
+            }
+            return false;
         }
     }
 

@@ -20,6 +20,7 @@ public final class ReplicaContext extends AgentContext<ReplicaContext>
     private String listenEndpoint = Configuration.REPLICA_ENDPOINT;
     private Path workDir = Path.of(Configuration.WORK_DIR);
     private Path journalDir;
+    private Path stateStoreDir;
     private String metricsHost = Configuration.METRICS_HOST;
     private int metricsPort = Configuration.REPLICA_METRICS_PORT;
     private long journalBaseIntervalMs = Configuration.JOURNAL_BASE_MINUTES * 60_000L;
@@ -70,6 +71,21 @@ public final class ReplicaContext extends AgentContext<ReplicaContext>
     public ReplicaContext journalDir(final Path journalDir)
     {
         this.journalDir = journalDir;
+        return this;
+    }
+
+    /**
+     * Where this host keeps its copy of the service's state directories (a btrfs loop image and its mount),
+     * made when the first epoch carrying them arrives.
+     */
+    public Path stateStoreDir()
+    {
+        return stateStoreDir != null ? stateStoreDir : Path.of("/var/lib/understudy", name, "state");
+    }
+
+    public ReplicaContext stateStoreDir(final Path stateStoreDir)
+    {
+        this.stateStoreDir = stateStoreDir;
         return this;
     }
 

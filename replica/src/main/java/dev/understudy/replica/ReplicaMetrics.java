@@ -15,6 +15,7 @@ final class ReplicaMetrics
     private final Counter refused;
     private final Counter bytesReceived;
     private final Timer apply;
+    private final Timer stateReceive;
     final AtomicLong currentEpoch = new AtomicLong(-1);
     final AtomicLong committedCount = new AtomicLong();
     final AtomicLong refusedCount = new AtomicLong();
@@ -28,6 +29,9 @@ final class ReplicaMetrics
             .description("epochs refused: corrupt, wrong base or failed verification").register(registry);
         bytesReceived = Counter.builder("understudy.replica.received.bytes").baseUnit("bytes").register(registry);
         apply = Timer.builder("understudy.replica.epoch.apply").description("from EpochEnd to commit")
+            .publishPercentiles(0.5, 0.99).register(registry);
+        stateReceive = Timer.builder("understudy.replica.state.receive")
+            .description("applying an epoch's state directories (btrfs receive), inside the ack path")
             .publishPercentiles(0.5, 0.99).register(registry);
         Gauge.builder("understudy.replica.epochs.stale.term", staleTermCount, AtomicLong::get)
             .description("epochs refused because their term is older than ours (fenced primary)").register(registry);
@@ -45,6 +49,11 @@ final class ReplicaMetrics
         committedCount.incrementAndGet();
         currentEpoch.set(epoch);
         apply.record(applyNanos, TimeUnit.NANOSECONDS);
+    }
+
+    void onStateReceived(final long nanos)
+    {
+        stateReceive.record(nanos, TimeUnit.NANOSECONDS);
     }
 
     void onRefused()

@@ -32,6 +32,11 @@ final class ReplicaState
      * have answered clients from state no image here has. The agent writes it.
      */
     volatile long restorableEpoch = -1;
+    /**
+     * --state-dir: the received snapshot of the state directories that goes with the committed image, or null
+     * (none carried). The agent writes it before the epoch counts as committed.
+     */
+    volatile String stateSnapshot;
     /** Layouts the standby prepared while the primary was quiet, and those dropped because it spoke again. */
     volatile long layoutsPrepared;
     /** Why an agent of this replica died, or null: then nothing is committed or acknowledged any more. */

@@ -54,6 +54,13 @@ public final class CriuRestore
     public static Restored restore(final CriuBinary criu, final Path imagesDir, final Path netns, final Path workDir,
         final boolean callerHoldsInput, final boolean lazy) throws IOException
     {
+        return restore(criu, imagesDir, netns, workDir, callerHoldsInput, lazy, List.of());
+    }
+
+    /** As above, with CRIU --external options: the keys of the dump's external mounts mapped to this host's paths. */
+    public static Restored restore(final CriuBinary criu, final Path imagesDir, final Path netns, final Path workDir,
+        final boolean callerHoldsInput, final boolean lazy, final List<String> externals) throws IOException
+    {
         Files.createDirectories(workDir);
         final Path pidFile = workDir.resolve("restored.pid");
         final Path log = workDir.resolve("restore.log");
@@ -62,7 +69,10 @@ public final class CriuRestore
         final Process lazyPages = lazy ? startLazyPages(criu, images, workDir) : null;
         final List<String> command = new ArrayList<>(List.of("nsenter", "--net=" + netns, criu.path().toString(),
             "restore", "-D", images.toString(), "-W", workDir.toString(), "-o", log.toString(), "-v2",
-            "--tcp-established", "-d", "--pidfile", pidFile.toString()));
+            "--tcp-established", "-d", "--pidfile", pidFile.toString(),
+            // The service's own mount namespace is rebuilt on this host's root; the mounts it shared with
+            // the dumping host are bound from the same paths here.
+            "--root", "/", "--external", "mnt[]"));
         if (callerHoldsInput)
         {
             command.addAll(List.of("--network-lock", "skip"));
@@ -70,6 +80,11 @@ public final class CriuRestore
         if (lazy)
         {
             command.add("--lazy-pages");
+        }
+        for (final String external : externals)
+        {
+            command.add("--external");
+            command.add(external);
         }
         final Shell.Result result = Shell.run(command);
         if (!result.ok())

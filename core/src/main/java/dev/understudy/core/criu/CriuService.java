@@ -98,6 +98,10 @@ public final class CriuService implements AutoCloseable
             // CRIU patch 0006: a pages image found in the directory (moved there from a shipped dump) is
             // overwritten in place, so tmpfs need not allocate a page per page written during the freeze.
             .setReusePagesImages(true)
+            // The service has its own mount namespace: every mount it shares with the host is recorded as
+            // external (bound again from the restoring host's same path), only its own /proc is dumped.
+            .setAutoExtMnt(true)
+            .addAllExternal(options.externals())
             .setNetworkLock("skip".equals(options.networkLock()) ?
                 CriuRpc.criu_network_lock_method.SKIP : CriuRpc.criu_network_lock_method.IPTABLES);
         if (options.trackMem())

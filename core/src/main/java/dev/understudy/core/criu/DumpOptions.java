@@ -1,6 +1,7 @@
 package dev.understudy.core.criu;
 
 import java.nio.file.Path;
+import java.util.List;
 
 import dev.understudy.core.memory.DirtyTracking;
 
@@ -13,12 +14,21 @@ import dev.understudy.core.memory.DirtyTracking;
  *                       which flushes NFQUEUE output buffers).
  * @param dirtyTracking  with an incremental mode, CRIU tracks memory (--track-mem) and dumps only the pages
  *                       written since parentImages (relative to imagesDir; null for a full dump).
+ * @param externals      CRIU's --external options: e.g. the service's state directories' mounts, each under a
+ *                       key a restore maps to its own host's copy.
  */
 public record DumpOptions(Path imagesDir, int pid, boolean leaveRunning, boolean tcpEstablished, String networkLock,
-    DirtyTracking dirtyTracking, String parentImages)
+    DirtyTracking dirtyTracking, String parentImages, List<String> externals)
 {
+    public DumpOptions(final Path imagesDir, final int pid, final boolean leaveRunning, final boolean tcpEstablished,
+        final String networkLock, final DirtyTracking dirtyTracking, final String parentImages)
+    {
+        this(imagesDir, pid, leaveRunning, tcpEstablished, networkLock, dirtyTracking, parentImages, List.of());
+    }
+
     public DumpOptions
     {
+        externals = List.copyOf(externals);
         if (!"iptables".equals(networkLock) && !"skip".equals(networkLock))
         {
             throw new IllegalArgumentException("network lock must be iptables or skip, not " + networkLock +

@@ -7,6 +7,7 @@ import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
+import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
@@ -58,6 +59,25 @@ public record HostFacts(String criuVersion, String kernel, byte[] cpuinfoImage, 
         }
         open.keySet().removeAll(files.keySet()); // checked by content already
         return new HostFacts(criu.version(), System.getProperty("os.version"), cpuinfo, files, open, rss);
+    }
+
+    /**
+     * These facts without the files under the given directories: the service's state directories (--state-dir)
+     * travel with every epoch, so the replica's host has them as of the epoch it restores, not now.
+     */
+    public HostFacts without(final List<Path> directories)
+    {
+        if (directories.isEmpty())
+        {
+            return this;
+        }
+        final java.util.function.Predicate<String> inside = path -> directories.stream()
+            .anyMatch(dir -> Path.of(path).startsWith(dir));
+        final Map<String, String> keptFiles = new TreeMap<>(files);
+        keptFiles.keySet().removeIf(inside);
+        final Map<String, Boolean> keptOpen = new TreeMap<>(openFiles);
+        keptOpen.keySet().removeIf(inside);
+        return new HostFacts(criuVersion, kernel, cpuinfoImage, keptFiles, keptOpen, imageBytes);
     }
 
     /** The writable ones of {@link #openFiles()}, in order: the service's state on disk that is not replicated. */

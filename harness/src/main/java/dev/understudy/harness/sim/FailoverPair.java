@@ -151,7 +151,7 @@ public final class FailoverPair implements Cluster
             Integer.toString(config.intervalMs()), "--metrics-host", HOST_A.ip(), "--metrics-port",
             Integer.toString(PRIMARY_STATUS_PORT), "--work-dir", workDir("a").toString(), "--failure-timeout-ms",
             Long.toString(config.failureTimeoutMs()), "--heartbeat-priority", config.heartbeatPriority(),
-            "--journal-dir", journalDir("a").toString()));
+            "--journal-dir", journalDir("a").toString(), "--state-store", stateStoreDir("a").toString()));
         protect.addAll(config.extraPrimaryArgs());
         protect.add("--");
         protect.addAll(config.serviceCommand());
@@ -192,7 +192,8 @@ public final class FailoverPair implements Cluster
         return List.of("replica", "--listen", replicaEndpoint(node), "--name", config.name(), "--service-ip",
             config.serviceIp(), "--metrics-host", HOST_IPS[node].ip(), "--metrics-port",
             Integer.toString(REPLICA_STATUS_PORT), "--work-dir", workDir(host).toString(), "--journal-dir",
-            journalDir(host).toString(), "--failure-timeout-ms", Long.toString(config.failureTimeoutMs()),
+            journalDir(host).toString(), "--state-store", stateStoreDir(host).toString(), "--failure-timeout-ms",
+            Long.toString(config.failureTimeoutMs()),
             "--heartbeat-priority", config.heartbeatPriority(), "--interval-ms", Integer.toString(config.intervalMs()));
     }
 
@@ -278,6 +279,12 @@ public final class FailoverPair implements Cluster
         return Path.of("/var/tmp/understudy-" + host + "-journal");
     }
 
+    /** Each host's own copy of the service's state directories (--state-dir), as on two machines. */
+    public static Path stateStoreDir(final String host)
+    {
+        return Path.of("/var/tmp/understudy-" + host + "-state");
+    }
+
     public Config config()
     {
         return config;
@@ -343,7 +350,8 @@ public final class FailoverPair implements Cluster
     public List<String> takeoverArguments()
     {
         return List.of("takeover", "--name", config.name(), "--service-ip", config.serviceIp(), "--work-dir",
-            workDir(HOST_NAMES[1 - primaryNode]).toString(), "--journal-dir", journalDir().toString());
+            workDir(HOST_NAMES[1 - primaryNode]).toString(), "--journal-dir", journalDir().toString(),
+            "--state-store", stateStoreDir(HOST_NAMES[1 - primaryNode]).toString());
     }
 
     /** The replica's images directory (its committed files, page store and restore layouts). */
@@ -474,6 +482,9 @@ public final class FailoverPair implements Cluster
         {
             Directories.deleteRecursively(workDir(host));
             Directories.deleteRecursively(journalDir(host));
+            // Lazily: a service still running (or a namespace not yet gone) may hold a bind of it.
+            Shell.run("umount", "-l", stateStoreDir(host).resolve("state").toString());
+            Directories.deleteRecursively(stateStoreDir(host));
         }
     }
 

@@ -1,0 +1,83 @@
+package dev.understudy.primary;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.stream.Stream;
+
+import dev.understudy.core.protocol.EpochBeginCodec;
+import dev.understudy.core.state.StateStore;
+
+/**
+ * The primary's side of --state-dir: a read-only snapshot of the live state subvolume while the service is
+ * frozen (so the files match the memory image of that epoch), and, when the epoch is shipped, the send stream
+ * of what changed since the snapshot of the epoch the replica holds, written into the epoch's image
+ * directory ({@link StateStore#STREAM_FILE}) so it travels, is verified and journaled with the image. Only
+ * final fields: the epoch loop snapshots, the shipper sends.
+ */
+final class StateCapture
+{
+    private final StateStore store;
+    private final String tag;
+    private final List<StateStore.StateMount> mounts;
+    private final List<String> dumpExternals;
+    /** Unique per run of this agent: a replica may hold snapshots of an earlier primary's epochs of the same number. */
+    private final String runPrefix;
+
+    StateCapture(final StateStore store, final String tag, final List<StateStore.StateMount> mounts,
+        final long term)
+    {
+        this.store = store;
+        this.tag = tag;
+        this.mounts = List.copyOf(mounts);
+        this.dumpExternals = mounts.stream().map(StateStore.StateMount::dumpExternal).toList();
+        this.runPrefix = "t" + term + "-" + System.currentTimeMillis() + "-e";
+    }
+
+    /** CRIU's --external options of every dump: each state directory's mount, under its key. */
+    List<String> dumpExternals()
+    {
+        return dumpExternals;
+    }
+
+    List<StateStore.StateMount> mounts()
+    {
+        return mounts;
+    }
+
+    String snapshotName(final long epoch)
+    {
+        return runPrefix + epoch;
+    }
+
+    /** While the service is frozen: the files as of this epoch. */
+    void snapshot(final long epoch)
+    {
+        store.snapshot(tag, snapshotName(epoch));
+    }
+
+    /**
+     * Writes epoch's send stream into its image directory: against baseEpoch's snapshot, or whole for a whole
+     * image (or when that snapshot is gone). Snapshots older than the base are dropped: the replica holds the base
+     * or, once this epoch is acknowledged, this one. Returns the stream's bytes.
+     */
+    long writeStream(final long epoch, final long baseEpoch, final Path imagesDir) throws IOException
+    {
+        final String parent = baseEpoch != EpochBeginCodec.FULL_IMAGE && store.hasSnapshot(snapshotName(baseEpoch)) ?
+            snapshotName(baseEpoch) : null;
+        final long bytes = store.send(snapshotName(epoch), parent, imagesDir.resolve(StateStore.STREAM_FILE));
+        final long keepFrom = parent != null ? baseEpoch : epoch;
+        final List<String> stale = new ArrayList<>();
+        try (Stream<Path> snapshots = Files.list(store.root().resolve("snap")))
+        {
+            // Named by what to drop, never by what to keep: the epoch loop may be taking the next one meanwhile.
+            snapshots.map(p -> p.getFileName().toString())
+                .filter(name -> !name.startsWith(runPrefix) || Long.parseLong(name.substring(runPrefix.length())) < keepFrom)
+                .forEach(stale::add);
+        }
+        store.dropSnapshots(stale);
+        return bytes;
+    }
+}
