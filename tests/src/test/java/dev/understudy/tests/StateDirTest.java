@@ -6,16 +6,22 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
 import dev.understudy.core.agent.Await;
+import dev.understudy.core.metrics.StatusView;
 import dev.understudy.core.os.Directories;
 import dev.understudy.core.os.Shell;
 import dev.understudy.harness.sim.ClientNamespace;
 import dev.understudy.harness.sim.FailoverPair;
-import dev.understudy.harness.sim.KillTrial;
+import dev.understudy.harness.jepsen.CounterChecker;
+import dev.understudy.harness.workload.CounterAudit;
+import dev.understudy.harness.workload.IncrementClient;
 import dev.understudy.harness.workload.RedisClient;
 import dev.understudy.harness.workload.RedisService;
+import dev.understudy.replica.TakeoverState;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -27,14 +33,15 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * Issue 16: a service that persists to files. Redis with {@code appendonly yes}, {@code appendfsync always}
  * and AOF rewrites every few seconds, its {@code dir} given as --state-dir, on two simulated hosts that each
  * have their own copy of it (their own btrfs store; the service sees its host's copy at the same path, in its
- * own mount namespace). The primary host dies under an INCR load: the takeover must succeed, lose no
- * acknowledged INCR, and leave files that agree with the restored memory: {@code redis-check-aof} passes
- * and a second Redis started from a copy of them has the same {@code DEBUG DIGEST} as the restored one.
+ * own mount namespace). The primary host dies five times under an INCR load, the old primary rejoining as the
+ * replica each time: every takeover must succeed and leave files that agree with the restored memory
+ * ({@code redis-check-aof} passes and a second Redis started from a copy of them has the same
+ * {@code DEBUG DIGEST}); no acknowledged INCR is lost or counted twice.
  */
 class StateDirTest
 {
     private static final Path STATE_DIR = Path.of("/var/tmp/understudy-test-redis-aof");
-    private static final int KILLS = Integer.getInteger("understudy.statedir.kills", 2);
+    private static final int KILLS = Integer.getInteger("understudy.statedir.kills", 5);
     private final List<Process> checkers = new ArrayList<>();
 
     @AfterEach
@@ -56,65 +63,94 @@ class StateDirTest
     @Test
     void redisWithAnAofSurvivesPrimaryKillsWithFilesMatchingItsMemory() throws Exception
     {
-        for (int i = 0; i < KILLS; i++)
+        Directories.deleteRecursively(STATE_DIR);
+        Files.createDirectories(STATE_DIR); // the first primary's seed: empty, Redis starts a fresh AOF
+        final FailoverPair.Config config = FailoverPair.Config.defaults(Path.of("target/state-dir"))
+            .withServiceCommand(redisWithAof())
+            .withPrimaryArgs(List.of("--state-dir", STATE_DIR.toString()));
+        try (FailoverPair pair = FailoverPair.start(config);
+            ClientNamespace client = new ClientNamespace("usclient", FailoverPair.LAN_BRIDGE,
+                FailoverPair.CLIENT_CIDR, 1))
         {
-            Directories.deleteRecursively(STATE_DIR);
-            Files.createDirectories(STATE_DIR); // the primary host's seed: empty, Redis starts a fresh AOF
-            final FailoverPair.Config config = FailoverPair.Config.defaults(Path.of("target/state-dir"))
-                .withServiceCommand(redisWithAof())
-                .withPrimaryArgs(List.of("--state-dir", STATE_DIR.toString()));
-            final int kill = i;
-            final KillTrial.Result result = KillTrial.run(config, 0, 3_000, i * 37L % 100, 500,
-                new KillTrial.Listener()
+            final String host = pair.serviceHost();
+            final IncrementClient incr = client.call(() -> new IncrementClient(host, RedisService.PORT, "counter", 5))
+                .start();
+            try
+            {
+                for (int kill = 0; kill < KILLS; kill++)
                 {
-                    public void onEvent(final String line)
-                    {
-                        System.out.println("[kill " + kill + "] " + line);
-                    }
-
-                    public String afterTakeover(final FailoverPair pair, final ClientNamespace client,
-                        final String host) throws IOException, InterruptedException
-                    {
-                        return checkFilesAgainstMemory(client, host);
-                    }
-                });
-            System.out.println("kill " + i + ": " + result);
-            assertNull(result.error(), "kill " + i + ": " + result);
-            assertTrue(result.failoverMs() >= 0, "kill " + i + ": no reply after the kill: " + result);
-            assertEquals(0, result.lostAcknowledgedWrites(), "kill " + i + ": " + result);
-            assertEquals(result.replies(), result.finalCounter(), "kill " + i + ": counter != replies: " + result);
-            assertTrue(Files.list(STATE_DIR).findAny().isEmpty(),
-                "the primary host's own directory was written: the service must only see its host's copy");
+                    Thread.sleep(4_000); // an AOF rewrite every 2-3 s under this load
+                    final String killedHost = pair.primaryHost();
+                    final long killedAt = pair.killPrimary();
+                    final Map<String, String> promoted = pair.awaitTakeover(30_000);
+                    assertEquals(TakeoverState.PROMOTED, StatusView.of(promoted).state("takeover_state",
+                        TakeoverState.class, TakeoverState.NONE), "kill " + kill + ": " + promoted);
+                    final Long firstReply = Await.value(() -> incr.firstReplyAtOrAfter(killedAt) > 0 ?
+                        incr.firstReplyAtOrAfter(killedAt) : null, 30_000, 1);
+                    assertTrue(firstReply != null, "kill " + kill + ": no reply after the kill: " + incr.error());
+                    System.out.println("kill " + kill + " of host " + killedHost + ": first reply " +
+                        TimeUnit.NANOSECONDS.toMillis(firstReply - killedAt) + " ms after the kill; " +
+                        promoted.get("takeover_epoch") + ", " + promoted.get("state"));
+                    final String promotedHost = "a".equals(killedHost) ? "b" : "a";
+                    assertNull(checkFilesAgainstMemory(client, host, promotedHost), "kill " + kill);
+                    pair.rejoinOldPrimaryAsReplica(); // re-protection: a whole image and a whole state stream
+                    pair.awaitProtected(60_000);
+                    assertEquals(promotedHost, pair.primaryHost());
+                    assertTrue(incr.sameConnection(), "kill " + kill + ": the client's connection broke");
+                }
+                assertTrue(incr.stopAndAwaitReplies(30_000), "INCRs without a reply: " + incr.error());
+                final CounterAudit audit = CounterAudit.of(client, host, incr, "counter");
+                final CounterChecker.Tally tally = audit.tally();
+                System.out.println("after " + KILLS + " kills: " + incr.replies() + " replies, counter " +
+                    audit.finalCounter() + ", " + tally.result().summary());
+                assertTrue(tally.result().valid(), String.join("; ", tally.result().problems()));
+                assertEquals(0, tally.lost());
+                assertEquals(incr.replies(), audit.finalCounter(), "every acknowledged INCR counted once");
+            }
+            finally
+            {
+                incr.close();
+            }
+        }
+        try (Stream<Path> seed = Files.list(STATE_DIR))
+        {
+            assertTrue(seed.findAny().isEmpty(),
+                "the host's own directory was written: the service must only see its host's copy");
         }
     }
 
     /**
      * The promoted host's copy of the state directory (its store's newest live subvolume) checked against the
-     * restored Redis: quiet first (no rewrite running, the client stopped), then redis-check-aof, then a second
-     * Redis from a copy of the files, on loopback, must hold the same data.
+     * restored Redis: with client writes paused (CLIENT PAUSE WRITE) and no rewrite running, its DEBUG DIGEST is
+     * read and its files copied; the copy must pass redis-check-aof, and a second Redis started from it, on
+     * loopback, must hold the same data. Null when all agree, else what differs.
      */
-    private String checkFilesAgainstMemory(final ClientNamespace client, final String host)
+    private String checkFilesAgainstMemory(final ClientNamespace client, final String host, final String onHost)
         throws IOException, InterruptedException
     {
-        final String restoredDigest = client.call(() ->
-        {
-            try (RedisClient redis = new RedisClient(host, RedisService.PORT, 10_000))
-            {
-                Await.until(() -> persistence(redis).contains("aof_rewrite_in_progress:0"), 20_000,
-                    "the restored Redis's AOF rewrite to finish");
-                return String.valueOf(redis.call("DEBUG", "DIGEST"));
-            }
-        });
-        final Path copy = newestLiveCopy(FailoverPair.stateStoreDir("b").resolve("state"));
-        final Path aofDir = copy.resolve("appendonlydir");
-        if (!Files.isDirectory(aofDir))
-        {
-            return "no appendonlydir in the promoted host's copy " + copy;
-        }
+        final Path copy = newestLiveCopy(FailoverPair.stateStoreDir(onHost).resolve("state"));
         final Path snapshot = Files.createTempDirectory("understudy-aof-check");
         try
         {
-            Shell.check("cp", "-a", copy + "/.", snapshot + "/");
+            final String restoredDigest = client.call(() ->
+            {
+                try (RedisClient redis = new RedisClient(host, RedisService.PORT, 10_000))
+                {
+                    Await.until(() -> persistence(redis).contains("aof_rewrite_in_progress:0"), 20_000,
+                        "the restored Redis's AOF rewrite to finish");
+                    redis.call("CLIENT", "PAUSE", "5000", "WRITE");
+                    try
+                    {
+                        final String digest = String.valueOf(redis.call("DEBUG", "DIGEST"));
+                        Shell.check("cp", "-a", copy + "/.", snapshot + "/");
+                        return digest;
+                    }
+                    finally
+                    {
+                        redis.call("CLIENT", "UNPAUSE");
+                    }
+                }
+            });
             final Path manifest;
             try (Stream<Path> files = Files.list(snapshot.resolve("appendonlydir")))
             {
@@ -123,7 +159,7 @@ class StateDirTest
             }
             if (manifest == null)
             {
-                return "no AOF manifest in " + aofDir;
+                return "no AOF manifest in " + copy;
             }
             final String manifestText = Files.readString(manifest);
             System.out.println("restored AOF manifest: " + manifestText.replace('\n', ';'));
@@ -140,8 +176,7 @@ class StateDirTest
             final Process second = new ProcessBuilder("redis-server", "--port", Integer.toString(port), "--bind",
                 "127.0.0.1", "--save", "", "--appendonly", "yes", "--dir", snapshot.toString(),
                 "--enable-debug-command", "yes", "--daemonize", "no", "--logfile", "")
-                .redirectErrorStream(true).redirectOutput(snapshot.resolveSibling("second-redis.log").toFile())
-                .start();
+                .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
             checkers.add(second);
             try (RedisClient redis = RedisClient.await("127.0.0.1", port, 20_000))
             {

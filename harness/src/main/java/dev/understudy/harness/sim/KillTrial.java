@@ -31,16 +31,6 @@ public final class KillTrial
         Listener NONE = line -> { };
 
         void onEvent(String line);
-
-        /**
-         * After the takeover and the audit, the promoted pair still up: checks of the restored service that need
-         * it running (e.g. its files against its memory). A non-null return is the trial's error.
-         */
-        default String afterTakeover(final FailoverPair pair, final ClientNamespace client, final String host)
-            throws IOException, InterruptedException
-        {
-            return null;
-        }
     }
 
     /**
@@ -175,10 +165,6 @@ public final class KillTrial
                 if (error == null && tally.result().validity() != CheckResult.Validity.VALID)
                 {
                     error = "counter checker: " + String.join("; ", tally.result().problems());
-                }
-                if (error == null)
-                {
-                    error = listener.afterTakeover(pair, client, host);
                 }
                 return new Result(killOffsetMs, firstAfter < 0 ? -1 : TimeUnit.NANOSECONDS.toMillis(firstAfter - killed),
                     figure(status, "takeover_suspected_at_ms") - killWallMs,
