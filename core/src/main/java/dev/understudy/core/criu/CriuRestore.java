@@ -72,7 +72,7 @@ public final class CriuRestore
             "--tcp-established", "-d", "--pidfile", pidFile.toString(),
             // The service's own mount namespace is rebuilt on this host's root; the mounts it shared with
             // the dumping host are bound from the same paths here.
-            "--root", "/", "--external", "mnt[]"));
+            "--root", "/", "--external", "mnt[]", "--file-locks"));
         if (callerHoldsInput)
         {
             command.addAll(List.of("--network-lock", "skip"));

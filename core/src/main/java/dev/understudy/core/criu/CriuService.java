@@ -101,6 +101,8 @@ public final class CriuService implements AutoCloseable
             // The service has its own mount namespace: every mount it shares with the host is recorded as
             // external (bound again from the restoring host's same path), only its own /proc is dumped.
             .setAutoExtMnt(true)
+            // A service holding locks on its files (SQLite, any database) is dumpable, its locks restored with it.
+            .setFileLocks(true)
             .addAllExternal(options.externals())
             .setNetworkLock("skip".equals(options.networkLock()) ?
                 CriuRpc.criu_network_lock_method.SKIP : CriuRpc.criu_network_lock_method.IPTABLES);
