@@ -62,6 +62,15 @@ final class BenchCommand implements Callable<Integer>
         "(e.g. reno, bbr; default: what this machine uses)")
     String clientCongestionControl;
 
+    @Option(names = "--state-dir", description = "Redis with an AOF (appendfsync always), protected twice: its " +
+        "directory replicated (--state-dir) and not; reports frozen_ms_p50_with_state_dir, " +
+        "frozen_ms_p50_without_state_dir and state_bytes_per_epoch_p50")
+    boolean stateDir;
+
+    @Option(names = "--state-dir-rounds", defaultValue = "2", description = "with --state-dir: each of the two " +
+        "runs this many times, alternated; the figures are medians (default ${DEFAULT-VALUE})")
+    int stateDirRounds;
+
     @Option(names = "--modes", defaultValue = "none,understudy,naive", split = ",",
         description = "which modes to run (default ${DEFAULT-VALUE})")
     List<String> modes;
@@ -71,7 +80,7 @@ final class BenchCommand implements Callable<Integer>
         Understudy.requireRoot();
         final RedisBench bench = new RedisBench(new RedisBench.Settings(datasetSizes, writeRate, intervalMs, durationS,
             warmupS, connections, intervals, highConcurrency, lowConcurrency, clientCongestionControl, modes,
-            openLoopRate, openLoopConnections), System.out);
+            openLoopRate, openLoopConnections, stateDir, stateDirRounds), System.out);
         Understudy.writeJson(json, bench.run());
         return 0;
     }

@@ -166,22 +166,73 @@ final class EpochAgent implements Agent
     }
 
     /**
-     * --state-dir: the files are snapshotted at post-dump, the service still frozen and its image complete, before
-     * output commit seals the epoch: what the service wrote (and fsync'ed) before a reply is in the same epoch
-     * as the reply, so the reply leaves only once those files are on the replica. A failed snapshot fails the dump.
+     * --state-dir: the files are snapshotted while the service is frozen: started as soon as CRIU has frozen the
+     * tree (query-ext-files), on its own thread so that it overlaps CRIU reading the service, and awaited at
+     * post-dump, before output commit seals the epoch: what the service wrote (and fsync'ed) before a reply is in
+     * the same epoch as the reply, so the reply leaves only once those files are on the replica. A failed
+     * snapshot fails the dump. Just before the freeze (pre-dump) what was written so far is committed, so the
+     * snapshot's own commit is smaller (bench --state-dir, Redis AOF at 5,000 SET/s: frozen p50 23.0 ms
+     * without that, 20.1 with it; 17.4 with the directory not replicated).
      */
     private CriuNotificationListener withStateSnapshot(final long epoch, final CriuNotificationListener next)
     {
-        return stateCapture == null ? next : script ->
+        if (stateCapture == null)
         {
-            if ("post-dump".equals(script))
+            return next;
+        }
+        final java.util.concurrent.Future<?>[] snapshot = new java.util.concurrent.Future<?>[1];
+        final long[] startedNs = new long[1];
+        return script ->
+        {
+            switch (script)
             {
-                final long started = clock.nanoTime();
-                stateCapture.snapshot(epoch);
-                metrics.onStateSnapshot(clock.nanoTime() - started);
+                case "pre-dump" ->
+                {
+                    final long started = clock.nanoTime();
+                    stateCapture.commitAhead();
+                    metrics.onStateCommitAhead(clock.nanoTime() - started);
+                }
+                case "query-ext-files" ->
+                {
+                    startedNs[0] = clock.nanoTime();
+                    snapshot[0] = stateCapture.startSnapshot(epoch);
+                }
+                case "post-dump" ->
+                {
+                    if (snapshot[0] == null)
+                    {
+                        throw new IllegalStateException("CRIU sent no query-ext-files notification: the state " +
+                            "directories could not be snapshotted while the service was frozen");
+                    }
+                    final long waitStart = clock.nanoTime();
+                    awaitSnapshot(snapshot[0]);
+                    final long now = clock.nanoTime();
+                    metrics.onStateSnapshot(now - startedNs[0], now - waitStart);
+                }
+                default ->
+                {
+                }
             }
             return next.onNotify(script);
         };
+    }
+
+    private static void awaitSnapshot(final java.util.concurrent.Future<?> snapshot)
+    {
+        try
+        {
+            snapshot.get();
+        }
+        catch (final java.util.concurrent.ExecutionException ex)
+        {
+            throw ex.getCause() instanceof RuntimeException runtime ? runtime :
+                new IllegalStateException(String.valueOf(ex.getCause()), ex.getCause());
+        }
+        catch (final InterruptedException ex)
+        {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while snapshotting the state directories");
+        }
     }
 
     private void drainInbox()

@@ -488,7 +488,7 @@ public final class Primary implements AutoCloseable
                 errors.report("releasing the held output at stop failed: " + ex.getMessage(), ex); // TCP resends it
             }
         }
-        CloseHelper.quietCloseAll(statusServer, uffdTracker, criu, commitBuffer, aeron);
+        CloseHelper.quietCloseAll(statusServer, uffdTracker, criu, commitBuffer, aeron, stateCapture);
         Directories.deleteRecursively(context.runDir());
         registry.close();
         context.notices().info("protection of '" + context.name() + "' stopped; the service (pid " +
@@ -500,7 +500,7 @@ public final class Primary implements AutoCloseable
         state.phase = PrimaryState.Phase.STOPPED;
         // The service dies before the buffer's rules go: nothing it sent unacknowledged escapes on the way out.
         CloseHelper.quietCloseAll(heartbeatRunner, preflightRunner, epochRunner, shipperRunner, statusServer, uffdTracker, service, criu,
-            commitBuffer, aeron, network);
+            commitBuffer, aeron, network, stateCapture);
         Directories.deleteRecursively(context.runDir());
         registry.close();
     }

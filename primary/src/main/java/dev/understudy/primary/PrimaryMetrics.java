@@ -41,6 +41,9 @@ public final class PrimaryMetrics
     public final Histogram shipUs = new Histogram(3);
     /** --state-dir: the files' snapshot inside the freeze, and the send stream of what changed, per epoch. */
     public final Histogram stateSnapshotUs = new Histogram(3);
+    /** The part of the snapshot CRIU's own work did not hide: the freeze got this much longer. */
+    public final Histogram stateSnapshotWaitUs = new Histogram(3);
+    public final Histogram stateCommitAheadUs = new Histogram(3);
     public final Histogram stateStreamBytes = new Histogram(3);
     public final Histogram stateSendUs = new Histogram(3);
     private final AtomicLong totalShipped = new AtomicLong();
@@ -152,9 +155,15 @@ public final class PrimaryMetrics
         dumpWallUs.recordValue(TimeUnit.NANOSECONDS.toMicros(dumpWallNanos));
     }
 
-    synchronized void onStateSnapshot(final long nanos)
+    synchronized void onStateSnapshot(final long nanos, final long waitedNanos)
     {
         stateSnapshotUs.recordValue(TimeUnit.NANOSECONDS.toMicros(nanos));
+        stateSnapshotWaitUs.recordValue(TimeUnit.NANOSECONDS.toMicros(waitedNanos));
+    }
+
+    synchronized void onStateCommitAhead(final long nanos)
+    {
+        stateCommitAheadUs.recordValue(TimeUnit.NANOSECONDS.toMicros(nanos));
     }
 
     synchronized void onStateStream(final long bytes, final long nanos)
@@ -227,6 +236,11 @@ public final class PrimaryMetrics
         memdumpUs.reset();
         memwriteUs.reset();
         shipUs.reset();
+        stateSnapshotUs.reset();
+        stateSnapshotWaitUs.reset();
+        stateCommitAheadUs.reset();
+        stateStreamBytes.reset();
+        stateSendUs.reset();
     }
 
     public synchronized void onShipTime(final long nanos)

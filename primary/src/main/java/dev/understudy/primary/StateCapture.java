@@ -17,7 +17,7 @@ import dev.understudy.core.state.StateStore;
  * directory ({@link StateStore#STREAM_FILE}) so it travels, is verified and journaled with the image. Only
  * final fields: the epoch loop snapshots, the shipper sends.
  */
-final class StateCapture
+final class StateCapture implements AutoCloseable
 {
     private final StateStore store;
     private final String tag;
@@ -25,6 +25,14 @@ final class StateCapture
     private final List<String> dumpExternals;
     /** Unique per run of this agent: a replica may hold snapshots of an earlier primary's epochs of the same number. */
     private final String runPrefix;
+    /** One thread: a snapshot at a time, each while the service is frozen. */
+    private final java.util.concurrent.ExecutorService snapshotter = java.util.concurrent.Executors
+        .newSingleThreadExecutor(runnable ->
+        {
+            final Thread thread = new Thread(runnable, "understudy-state-snapshot");
+            thread.setDaemon(true);
+            return thread;
+        });
 
     StateCapture(final StateStore store, final String tag, final List<StateStore.StateMount> mounts,
         final long term)
@@ -56,6 +64,26 @@ final class StateCapture
     void snapshot(final long epoch)
     {
         store.snapshot(tag, snapshotName(epoch));
+    }
+
+    /** Before the freeze (pre-dump): see {@link StateStore#commitAhead()}. */
+    void commitAhead()
+    {
+        store.commitAhead();
+    }
+
+    /**
+     * The snapshot of epoch taken on the snapshot thread, so that it overlaps CRIU's reading of the frozen
+     * service; {@link java.util.concurrent.Future#get} before the service may run again.
+     */
+    java.util.concurrent.Future<?> startSnapshot(final long epoch)
+    {
+        return snapshotter.submit(() -> snapshot(epoch));
+    }
+
+    public void close()
+    {
+        snapshotter.shutdownNow();
     }
 
     /**

@@ -75,6 +75,10 @@ class StateDirTest
                 FailoverPair.CLIENT_CIDR, 1))
         {
             final String host = pair.serviceHost();
+            // Its own mount namespace gives the service its own /proc: PID 1 there is the service itself.
+            final String servicePid = pair.primaryStatus().get("service_pid");
+            assertTrue(Files.readString(Path.of("/proc", servicePid, "root", "proc", "1", "cmdline"))
+                .contains("redis-server"), "the service's /proc is not its own");
             final IncrementClient incr = client.call(() -> new IncrementClient(host, RedisService.PORT, "counter", 5))
                 .start();
             try

@@ -55,6 +55,11 @@ public interface LibC extends Library
 
     int setns(int fd, int nstype) throws LastErrorException;
 
+    int syncfs(int fd) throws LastErrorException;
+
+    /** ioctl with an argument structure (e.g. btrfs's snapshot creation). */
+    int ioctl(int fd, long request, byte[] argument) throws LastErrorException;
+
     int prctl(int option, long arg2, long arg3, long arg4, long arg5) throws LastErrorException;
 
     int getpid();

@@ -7,6 +7,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.stream.Stream;
 
+import dev.understudy.core.os.LibC;
 import dev.understudy.core.os.Shell;
 
 /**
@@ -144,12 +145,68 @@ public final class StateStore
         return root.resolve("live-" + tag);
     }
 
-    /** A read-only snapshot of live-TAG as snap/NAME: consistent with the frozen service's memory. */
+    /**
+     * A read-only snapshot of live-TAG as snap/NAME: consistent with the frozen service's memory. By the ioctl
+     * itself, in this process: it is inside the freeze, and the btrfs command's start alone costs ~3 ms more
+     * (measured here: 3.7 ms p50 by ioctl, 7.0 ms by the command, a writer fsync'ing 50 KB every 10 ms).
+     */
     public void snapshot(final String tag, final String name)
     {
-        run("snapshot the state", "btrfs", "subvolume", "snapshot", "-r", live(tag).toString(),
-            root.resolve("snap").resolve(name).toString());
+        final byte[] nameBytes = name.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        if (nameBytes.length >= SNAP_NAME_MAX)
+        {
+            throw new StateStoreException("snapshot name too long: " + name);
+        }
+        final int source = LibC.INSTANCE.open(live(tag).toString(), LibC.O_RDONLY | LibC.O_CLOEXEC);
+        try
+        {
+            final int destination = LibC.INSTANCE.open(root.resolve("snap").toString(), LibC.O_RDONLY | LibC.O_CLOEXEC);
+            try
+            {
+                // struct btrfs_ioctl_vol_args_v2: __s64 fd; __u64 transid; __u64 flags; __u64 unused[4]; char name[4040]
+                final java.nio.ByteBuffer args = java.nio.ByteBuffer.allocate(4096).order(java.nio.ByteOrder.nativeOrder());
+                args.putLong(0, source);
+                args.putLong(16, BTRFS_SUBVOL_RDONLY);
+                args.put(56, nameBytes);
+                LibC.INSTANCE.ioctl(destination, BTRFS_IOC_SNAP_CREATE_V2, args.array());
+            }
+            finally
+            {
+                LibC.INSTANCE.close(destination);
+            }
+        }
+        catch (final com.sun.jna.LastErrorException ex)
+        {
+            throw new StateStoreException("could not snapshot the state " + live(tag) + " as " + name + ": " +
+                ex.getMessage());
+        }
+        finally
+        {
+            LibC.INSTANCE.close(source);
+        }
     }
+
+    /**
+     * Commits what the service wrote so far (syncfs of the store), before the freeze: the snapshot inside the
+     * freeze then commits only what was written since.
+     */
+    public void commitAhead()
+    {
+        final int fd = LibC.INSTANCE.open(root.toString(), LibC.O_RDONLY | LibC.O_CLOEXEC);
+        try
+        {
+            LibC.INSTANCE.syncfs(fd);
+        }
+        finally
+        {
+            LibC.INSTANCE.close(fd);
+        }
+    }
+
+    /** _IOW(0x94, 23, struct btrfs_ioctl_vol_args_v2), and its read-only flag. */
+    private static final long BTRFS_IOC_SNAP_CREATE_V2 = 0x50009417L;
+    private static final long BTRFS_SUBVOL_RDONLY = 1L << 1;
+    private static final int SNAP_NAME_MAX = 4040;
 
     /**
      * Writes the send stream of snap/NAME to stream: only what changed since snap/PARENT, or everything when

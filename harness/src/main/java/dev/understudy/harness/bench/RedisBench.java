@@ -1,12 +1,16 @@
 package dev.understudy.harness.bench;
 
 import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
 import dev.understudy.core.agent.Await;
+import dev.understudy.core.criu.CriuNotificationListener;
+import dev.understudy.core.os.Directories;
 import dev.understudy.core.net.ServiceNetwork;
 import dev.understudy.core.os.Shell;
 import dev.understudy.harness.sim.ClientNamespace;
@@ -36,12 +40,19 @@ public final class RedisBench
      * @param lowConcurrency          sweep: CONNECTIONSxPIPELINE of the low-concurrency rows.
      * @param clientCongestionControl the client namespace's TCP congestion control, or null for the default.
      * @param modes                   none, understudy, naive.
+     * @param stateDir                Redis with an AOF, protected twice: its directory replicated (--state-dir)
+     *                                and not; the cost of replicating its files.
+     * @param stateDirRounds          how many times each of the two runs, alternated.
      */
     public record Settings(List<Integer> datasetSizes, int writeRate, int intervalMs, int durationS, int warmupS,
         int connections, List<Integer> intervals, String highConcurrency, String lowConcurrency,
-        String clientCongestionControl, List<String> modes, int openLoopRate, int openLoopConnections)
+        String clientCongestionControl, List<String> modes, int openLoopRate, int openLoopConnections,
+        boolean stateDir, int stateDirRounds)
     {
     }
+
+    /** Where the state-dir runs' Redis keeps its AOF (a seed directory: the service sees its host's copy). */
+    private static final Path AOF_DIR = Path.of("/var/tmp/understudy-bench-aof");
 
     private final PrintStream out;
     private final List<Integer> datasetSizes;
@@ -57,7 +68,12 @@ public final class RedisBench
     private final String lowConcurrency;
     private final String clientCongestionControl;
     private final List<String> modes;
+    private final boolean stateDir;
+    private final int stateDirRounds;
     private int datasetMb;
+    /** What runMode protects: Redis in memory only, or (state-dir runs) with its AOF and maybe its directory. */
+    private List<String> serviceCommand = RedisService.command();
+    private List<Path> stateDirs = List.of();
 
     public RedisBench(final Settings settings, final PrintStream out)
     {
@@ -75,6 +91,8 @@ public final class RedisBench
         this.lowConcurrency = settings.lowConcurrency();
         this.clientCongestionControl = settings.clientCongestionControl();
         this.modes = settings.modes();
+        this.stateDir = settings.stateDir();
+        this.stateDirRounds = Math.max(1, settings.stateDirRounds());
     }
 
     /** Runs the bench; returns the results as written to the JSON file. */
@@ -84,6 +102,10 @@ public final class RedisBench
         if (!intervals.isEmpty())
         {
             return sweep();
+        }
+        if (stateDir)
+        {
+            return stateDirRuns();
         }
         final Map<String, Object> results = new LinkedHashMap<>();
         results.put("interval_ms", intervalMs);
@@ -113,6 +135,102 @@ public final class RedisBench
             out.print(growth(sizes));
         }
         return results;
+    }
+
+    /**
+     * Redis with an AOF (appendfsync always: every write fsync'ed before its reply) protected twice in this run,
+     * its directory not replicated and then replicated (--state-dir): what replicating its files costs the freeze
+     * and the ack path, and what crosses the wire for them.
+     */
+    private Map<String, Object> stateDirRuns() throws Exception
+    {
+        final Map<String, Object> results = new LinkedHashMap<>();
+        results.put("interval_ms", intervalMs);
+        results.put("write_rate", writeRate);
+        results.put("concurrency", connections);
+        results.put("duration_s", durationS);
+        results.put("warmup_s", warmupS);
+        results.put("dataset_mb", datasetMb);
+        results.put("aof_fsync", "always");
+        final Map<String, Object> byRun = new LinkedHashMap<>();
+        final List<Map<String, Object>> withRuns = new ArrayList<>();
+        final List<Map<String, Object>> withoutRuns = new ArrayList<>();
+        try
+        {
+            // Alternated, so that a slow spell of the machine weighs on both sides alike.
+            for (int round = 1; round <= stateDirRounds; round++)
+            {
+                for (final boolean replicated : new boolean[]{false, true})
+                {
+                    Directories.deleteRecursively(AOF_DIR);
+                    Files.createDirectories(AOF_DIR);
+                    serviceCommand = redisWithAof();
+                    stateDirs = replicated ? List.of(AOF_DIR) : List.of();
+                    final String name = (replicated ? "with_state_dir" : "without_state_dir") +
+                        (stateDirRounds > 1 ? "_" + round : "");
+                    out.printf("bench: Redis with an AOF (appendfsync always), its directory %s, %d MB dataset, " +
+                        "%d SET/s over %d connections, %d ms interval, %d s, round %d of %d%n", replicated ?
+                        "REPLICATED (--state-dir)" : "not replicated", datasetMb, writeRate, connections, intervalMs,
+                        durationS, round, stateDirRounds);
+                    final Map<String, Object> result = runMode(LocalPair.Mode.UNDERSTUDY, intervalMs, writeRate,
+                        connections);
+                    byRun.put(name, result);
+                    (replicated ? withRuns : withoutRuns).add(result);
+                }
+            }
+        }
+        finally
+        {
+            serviceCommand = RedisService.command();
+            stateDirs = List.of();
+            Directories.deleteRecursively(AOF_DIR);
+        }
+        results.put("rounds", stateDirRounds);
+        final Double withFrozen = median(withRuns, "frozen_ms_p50");
+        final Double withoutFrozen = median(withoutRuns, "frozen_ms_p50");
+        results.put("frozen_ms_p50_with_state_dir", withFrozen);
+        results.put("frozen_ms_p50_without_state_dir", withoutFrozen);
+        results.put("frozen_ratio", withFrozen == null || withoutFrozen == null || withoutFrozen == 0 ? null :
+            Math.round(1000 * withFrozen / withoutFrozen) / 1000.0);
+        final Double stateBytes = median(withRuns, "state_bytes_per_epoch_p50");
+        results.put("state_bytes_per_epoch_p50", stateBytes == null ? null : Math.round(stateBytes));
+        results.put("state_snapshot_ms_p50", median(withRuns, "state_snapshot_ms_p50"));
+        results.put("state_snapshot_wait_ms_p50", median(withRuns, "state_snapshot_wait_ms_p50"));
+        results.put("state_send_ms_p50", median(withRuns, "state_send_ms_p50"));
+        results.put("ack_latency_ms_p50_with_state_dir", median(withRuns, "ack_latency_ms_p50"));
+        results.put("ack_latency_ms_p50_without_state_dir", median(withoutRuns, "ack_latency_ms_p50"));
+        results.put("reply_latency_ms_p50_with_state_dir", median(withRuns, "reply_latency_ms_p50"));
+        results.put("reply_latency_ms_p50_without_state_dir", median(withoutRuns, "reply_latency_ms_p50"));
+        results.put("runs", byRun);
+        out.print(table(byRun));
+        out.printf("frozen p50 (median of %d rounds): %s ms with the state directory replicated, %s ms without " +
+            "(ratio %s); state stream p50 %s bytes per epoch, snapshot p50 %s ms (inside the freeze, overlapping " +
+            "CRIU), send p50 %s ms%n", stateDirRounds, fmt(withFrozen), fmt(withoutFrozen),
+            results.get("frozen_ratio"), fmt(results.get("state_bytes_per_epoch_p50")),
+            fmt(results.get("state_snapshot_ms_p50")), fmt(results.get("state_send_ms_p50")));
+        return results;
+    }
+
+    /** The median of a figure over runs (the mean of the middle two for an even count); null if none has it. */
+    private static Double median(final List<Map<String, Object>> runs, final String field)
+    {
+        final List<Double> values = runs.stream().map(run -> run.get(field)).filter(v -> v instanceof Number)
+            .map(v -> ((Number)v).doubleValue()).sorted().toList();
+        if (values.isEmpty())
+        {
+            return null;
+        }
+        final int middle = values.size() / 2;
+        return values.size() % 2 == 1 ? values.get(middle) : (values.get(middle - 1) + values.get(middle)) / 2;
+    }
+
+    private static List<String> redisWithAof()
+    {
+        final List<String> command = new ArrayList<>(RedisService.command());
+        final int at = command.indexOf("--appendonly");
+        command.set(at + 1, "yes");
+        command.addAll(List.of("--appendfsync", "always", "--dir", AOF_DIR.toString()));
+        return command;
     }
 
     /** Runs every mode at the current dataset size; puts rss_mb and modes in row. */
@@ -176,7 +294,8 @@ public final class RedisBench
     private Map<String, Object> runMode(final LocalPair.Mode mode, final int interval, final int rate,
         final int connectionCount) throws Exception
     {
-        try (LocalPair pair = LocalPair.start(mode, "bench", "10.77.0.20/24", Math.max(interval, 10), EpochObserver.NONE))
+        try (LocalPair pair = LocalPair.start(mode, "bench", "10.77.0.20/24", Math.max(interval, 10), EpochObserver.NONE,
+            CriuNotificationListener.NONE, serviceCommand, stateDirs))
         {
             final long keys = pair.populateRedis(datasetMb);
             final long rss = LocalPair.rssMb(pair.servicePid());
@@ -265,6 +384,14 @@ public final class RedisBench
                 final long[] applied = pair.replica().pagesImagesFromDeltaAndWhole();
                 result.put("replica_pages_images_from_delta", applied[0]);
                 result.put("replica_pages_images_whole", applied[1]);
+                final PrimaryMetrics metrics = pair.primary().metrics();
+                result.put("state_bytes_per_epoch_p50", stateDirs.isEmpty() ? null :
+                    metrics.stateStreamBytes.getValueAtPercentile(50));
+                result.put("state_snapshot_ms_p50", stateDirs.isEmpty() ? null : ms(metrics.stateSnapshotUs, 50));
+                result.put("state_snapshot_wait_ms_p50", stateDirs.isEmpty() ? null :
+                    ms(metrics.stateSnapshotWaitUs, 50));
+                result.put("state_commit_ahead_ms_p50", stateDirs.isEmpty() ? null : ms(metrics.stateCommitAheadUs, 50));
+                result.put("state_send_ms_p50", stateDirs.isEmpty() ? null : ms(metrics.stateSendUs, 50));
             }
             else
             {

@@ -14,6 +14,7 @@ import dev.understudy.core.criu.CriuRestore;
 import dev.understudy.core.memory.DirtyTracking;
 import dev.understudy.core.net.ServiceNetwork;
 import dev.understudy.core.os.Directories;
+import dev.understudy.core.os.Shell;
 import dev.understudy.harness.workload.RedisClient;
 import dev.understudy.harness.workload.RedisService;
 import dev.understudy.primary.EpochObserver;
@@ -79,6 +80,17 @@ public final class LocalPair implements AutoCloseable
         final EpochObserver observer, final CriuNotificationListener notifications, final List<String> serviceCommand)
         throws IOException
     {
+        return start(mode, name, serviceIp, intervalMs, observer, notifications, serviceCommand, List.of());
+    }
+
+    /**
+     * The same with the service's state directories (--state-dir) replicated: the primary's and the replica's
+     * copies in stores of their own ({@link #stateStoreDir}).
+     */
+    public static LocalPair start(final Mode mode, final String name, final String serviceIp, final int intervalMs,
+        final EpochObserver observer, final CriuNotificationListener notifications, final List<String> serviceCommand,
+        final List<Path> stateDirs) throws IOException
+    {
         final Path workDir = Path.of("/dev/shm/understudy-" + name);
         final LocalPair pair = new LocalPair(name, ServiceNetwork.Spec.of(name, ServiceNetwork.DEFAULT_BRIDGE,
             serviceIp), workDir);
@@ -98,13 +110,15 @@ public final class LocalPair implements AutoCloseable
             }
             pair.replica = Replica.start(new ReplicaContext().notices(NOTICES)
                 .name(name).listenEndpoint("127.0.0.1:" + port)
-                .workDir(workDir).journalDir(pair.journalDir).metricsPort(0), ReplicaObserver.NONE);
+                .workDir(workDir).journalDir(pair.journalDir).metricsPort(0)
+                .stateStoreDir(pair.stateStoreDir("replica")), ReplicaObserver.NONE);
             pair.primary = Primary.start(new ProtectContext().notices(NOTICES)
                 .name(name).serviceIp(serviceIp)
                 .replicaEndpoint("127.0.0.1:" + port).workDir(workDir).metricsPort(0).intervalMs(intervalMs)
                 .shipMode(mode == Mode.NAIVE ? ProtectContext.ShipMode.NAIVE : ProtectContext.ShipMode.DELTA)
                 // The naive baseline dumps and ships everything every epoch.
                 .dirtyTracking(mode == Mode.NAIVE ? DirtyTracking.CONTENT : DirtyTracking.AUTO)
+                .stateDirs(stateDirs).stateStoreDir(pair.stateStoreDir("primary"))
                 .command(serviceCommand), observer, notifications);
             return pair;
         }
@@ -113,6 +127,12 @@ public final class LocalPair implements AutoCloseable
             pair.close();
             throw ex;
         }
+    }
+
+    /** Each side's own copy of the state directories (a btrfs loop image and its mount), removed at close. */
+    public Path stateStoreDir(final String side)
+    {
+        return Path.of("/var/tmp/understudy-" + name + "-" + side + "-state");
     }
 
     public Primary primary()
@@ -214,6 +234,11 @@ public final class LocalPair implements AutoCloseable
         }
         Directories.deleteRecursively(workDir);
         Directories.deleteRecursively(journalDir);
+        for (final String side : List.of("primary", "replica"))
+        {
+            Shell.run("umount", "-l", stateStoreDir(side).resolve("state").toString());
+            Directories.deleteRecursively(stateStoreDir(side));
+        }
     }
 
     public static List<String> describe(final Mode mode)
