@@ -14,7 +14,7 @@ final class DiskFullException extends IOException
     /** Which of the replica's stores lacks the room. */
     enum Store
     {
-        JOURNAL("journal"), IMAGE_STORE("image store");
+        JOURNAL("journal"), IMAGE_STORE("image store"), STATE_STORE("state store");
 
         private final String label;
 

@@ -80,7 +80,10 @@ final class ReplicaAgent implements Agent
     /** --state-dir: this host's copy of the state directories, opened with the first stream; the last one applied. */
     private final Path stateStoreDir;
     private StateStore stateStore;
+    /** The state store's btrfs and the file system its loop image is on. */
+    private FreeSpace[] stateRooms;
     private Object appliedStream;
+    private static final long STATE_MARGIN_BYTES = 64L << 20;
     private static final long ROOM_CHECK_NS = TimeUnit.SECONDS.toNanos(1);
     /** Beyond an epoch's payload: its frames' headers in the journal, the store's new small files. */
     static final long ROOM_MARGIN_BYTES = 2L << 20;
@@ -282,6 +285,37 @@ final class ReplicaAgent implements Agent
             throw new DiskFullException(DiskFullException.Store.IMAGE_STORE, store.root(), storeFree,
                 payloadBytes + ROOM_MARGIN_BYTES);
         }
+        if (stateStore != null)
+        {
+            checkStateRoom(payloadBytes); // the epoch's state stream is at most its payload
+        }
+    }
+
+    /**
+     * The state store must take a stream of streamBytes with room to spare: a btrfs that runs out of space turns
+     * itself read-only (seen here), and its loop image is sparse, so the file system under it counts too.
+     */
+    private void checkStateRoom(final long streamBytes) throws DiskFullException
+    {
+        final long free = stateRoom();
+        final long needed = 2 * streamBytes + STATE_MARGIN_BYTES;
+        if (free < needed)
+        {
+            throw new DiskFullException(DiskFullException.Store.STATE_STORE, stateStoreDir, free, needed);
+        }
+    }
+
+    private long stateRoom()
+    {
+        if (stateStore == null)
+        {
+            return Long.MAX_VALUE;
+        }
+        if (stateRooms == null)
+        {
+            stateRooms = new FreeSpace[]{new FreeSpace(stateStore.root()), new FreeSpace(stateStoreDir)};
+        }
+        return Math.min(stateRooms[0].usableBytes(), stateRooms[1].usableBytes());
     }
 
     /**
@@ -319,7 +353,12 @@ final class ReplicaAgent implements Agent
         roomCheckedNs = nowNs;
         final long journalFree = journal.usableBytes();
         final long storeFree = storeRoom.usableBytes();
-        final long free = noRoom.store() == DiskFullException.Store.JOURNAL ? journalFree : storeFree;
+        final long free = switch (noRoom.store())
+        {
+            case JOURNAL -> journalFree;
+            case IMAGE_STORE -> storeFree;
+            case STATE_STORE -> stateRoom();
+        };
         final boolean back = free >= noRoom.neededBytes() &&
             journalFree >= EpochJournal.NEW_FILE_BYTES + ROOM_MARGIN_BYTES && storeFree >= ROOM_MARGIN_BYTES;
         if (!back)
@@ -512,6 +551,7 @@ final class ReplicaAgent implements Agent
             {
                 stateStore = StateStore.open(stateStoreDir, Configuration.STATE_STORE_BYTES);
             }
+            checkStateRoom(Files.size(stream));
             final long started = clock.nanoTime();
             final String received = stateStore.receive(stream);
             stateStore.dropReceivedExcept(List.of(received));
@@ -519,6 +559,12 @@ final class ReplicaAgent implements Agent
             state.stateSnapshot = received;
             appliedStream = streamKey;
             return true;
+        }
+        catch (final DiskFullException ex)
+        {
+            state.stateSnapshot = null;
+            appliedStream = null;
+            throw ex; // refused for want of room; the image committed without its files is not restorable
         }
         catch (final IOException | RuntimeException ex)
         {
