@@ -494,6 +494,10 @@ final class EpochAgent implements Agent
         metrics.onDump(frozenUs, end - start, memdumpUs, memwriteUs);
         packetsAtLastDump = packetsBefore; // packets during the freeze were held input: they count for the next epoch
         state.lastDumpedEpoch = number;
+        if (stateCapture != null)
+        {
+            stateCapture.prepareStream(number, dir); // the state's delta starts now, beside the shipper's hashing
+        }
         // Handed over first: every millisecond here is a millisecond more before the epoch's output is released.
         ready.offer(slot.set(number, dir, start, end, frozenUs, parentEpoch, liveMemoryDigest,
             outputCommit != null ? outputCommit.outputHeldFrom() : 0)); // no output commit: nothing held, ever

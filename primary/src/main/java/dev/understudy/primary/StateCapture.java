@@ -25,6 +25,20 @@ final class StateCapture implements AutoCloseable
     private final List<String> dumpExternals;
     /** Unique per run of this agent: a replica may hold snapshots of an earlier primary's epochs of the same number. */
     private final String runPrefix;
+    /** A stream made ahead of the shipper: against which epoch, and its bytes once written. */
+    private record Prepared(long parentEpoch, java.util.concurrent.Future<Long> bytes)
+    {
+    }
+
+    private final java.util.concurrent.ConcurrentHashMap<Long, Prepared> prepared =
+        new java.util.concurrent.ConcurrentHashMap<>();
+    private final java.util.concurrent.ExecutorService streamer = java.util.concurrent.Executors
+        .newSingleThreadExecutor(runnable ->
+        {
+            final Thread thread = new Thread(runnable, "understudy-state-stream");
+            thread.setDaemon(true);
+            return thread;
+        });
     /** One thread: a snapshot at a time, each while the service is frozen. */
     private final java.util.concurrent.ExecutorService snapshotter = java.util.concurrent.Executors
         .newSingleThreadExecutor(runnable ->
@@ -81,9 +95,27 @@ final class StateCapture implements AutoCloseable
         return snapshotter.submit(() -> snapshot(epoch));
     }
 
+    /**
+     * Once the service runs again: epoch's stream against the epoch before it, on the stream thread, into its
+     * image directory, ahead of the shipper (which almost always ships it against that base). Not on the snapshot
+     * thread: the next freeze's snapshot must never wait behind a stream.
+     */
+    void prepareStream(final long epoch, final Path imagesDir)
+    {
+        final long parentEpoch = epoch - 1;
+        if (!store.hasSnapshot(snapshotName(parentEpoch)))
+        {
+            return; // the first epoch, or the one before failed: the shipper sends it itself
+        }
+        final Path file = imagesDir.resolve(StateStore.STREAM_FILE);
+        prepared.put(epoch, new Prepared(parentEpoch, streamer.submit(() ->
+            store.send(snapshotName(epoch), snapshotName(parentEpoch), file))));
+    }
+
     public void close()
     {
         snapshotter.shutdownNow();
+        streamer.shutdownNow();
     }
 
     /**
@@ -91,11 +123,33 @@ final class StateCapture implements AutoCloseable
      * image (or when that snapshot is gone). Snapshots older than the base are dropped: the replica holds the base
      * or, once this epoch is acknowledged, this one. Returns the stream's bytes.
      */
+    /** The stream's bytes, or null if making it failed (then it is made again, synchronously). */
+    private static Long awaitQuietly(final java.util.concurrent.Future<Long> bytes)
+    {
+        try
+        {
+            return bytes.get();
+        }
+        catch (final java.util.concurrent.ExecutionException ex)
+        {
+            return null;
+        }
+        catch (final InterruptedException ex)
+        {
+            Thread.currentThread().interrupt();
+            return null;
+        }
+    }
+
     long writeStream(final long epoch, final long baseEpoch, final Path imagesDir) throws IOException
     {
         final String parent = baseEpoch != EpochBeginCodec.FULL_IMAGE && store.hasSnapshot(snapshotName(baseEpoch)) ?
             snapshotName(baseEpoch) : null;
-        final long bytes = store.send(snapshotName(epoch), parent, imagesDir.resolve(StateStore.STREAM_FILE));
+        final Prepared ahead = prepared.remove(epoch);
+        prepared.keySet().removeIf(older -> older < epoch); // epochs dropped before they were shipped
+        final Long preparedBytes = ahead == null ? null : awaitQuietly(ahead.bytes());
+        final long bytes = preparedBytes != null && parent != null && ahead.parentEpoch() == baseEpoch ? preparedBytes :
+            store.send(snapshotName(epoch), parent, imagesDir.resolve(StateStore.STREAM_FILE));
         final long keepFrom = parent != null ? baseEpoch : epoch;
         final List<String> stale = new ArrayList<>();
         try (Stream<Path> snapshots = Files.list(store.root().resolve("snap")))

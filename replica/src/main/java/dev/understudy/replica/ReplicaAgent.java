@@ -472,9 +472,9 @@ final class ReplicaAgent implements Agent
         }
         journal.append(buffer, offset, length);
         journal.commit(outcome.epoch(), outcome.baseEpoch(), outcome.digest());
-        // With state directories the ack waits for their files to be applied here, not only journaled.
-        final boolean ackedEarly = outcome.durableBeforeApply() &&
-            !Files.exists(store.currentDir().resolve(StateStore.STREAM_FILE));
+        // A state stream is applied after the ack like the pages: journaled first, room checked at the begin,
+        // and a takeover's fence waits for this thread, so nothing restores the image before its files are in.
+        final boolean ackedEarly = outcome.durableBeforeApply();
         if (ackedEarly)
         {
             // Verified, journaled, and the page store holds room for its pages: the copy into it can no
