@@ -94,6 +94,10 @@ final class ProtectCommand implements Callable<Integer>
         "btrfs loop image and its mount (default /var/lib/understudy/NAME/state)")
     Path stateStore;
 
+    @Option(names = "--state-store-mb", defaultValue = "" + Configuration.STATE_STORE_MB, description = "size of " +
+        "the state store's loop image when it is made, allocated whole (default ${DEFAULT-VALUE})")
+    int stateStoreMb;
+
     @Option(names = "--preflight-cpuinfo", hidden = true, description = "send this cpuinfo image to the replica's " +
         "preflight instead of this CPU's (tests)")
     Path preflightCpuinfo;
@@ -126,7 +130,7 @@ final class ProtectCommand implements Callable<Integer>
             .dirtyTracking(DirtyTracking.parse(dirtyTracking)).verifyMemory(verifyMemory)
             .metricsHost(heartbeat.metricsHost).preflightCpuinfo(preflightCpuinfo)
             .stateDirs(stateDirs.stream().map(dir -> dir.toAbsolutePath().normalize()).toList())
-            .stateStoreDir(stateStore);
+            .stateStoreDir(stateStore).stateStoreMb(stateStoreMb);
         heartbeat.applyTo(context.heartbeat());
         final Primary primary = Primary.start(context, EpochObserver.NONE, CriuNotificationListener.NONE);
         System.out.println("understudy protecting '" + name + "' (pid " + primary.service().rootPid() + ", " +
@@ -146,7 +150,7 @@ final class ProtectCommand implements Callable<Integer>
             Endpoints.localAddressTowards(replica)) + ":" + port;
         final ReplicaContext context = new ReplicaContext().notices(StderrNotices.INSTANCE).listenEndpoint(listenHere)
             .name(name).workDir(workDir).journalDir(journalDir).metricsHost(heartbeat.metricsHost)
-            .metricsPort(metricsPort).stateStoreDir(stateStore);
+            .metricsPort(metricsPort).stateStoreDir(stateStore).stateStoreMb(stateStoreMb);
         heartbeat.applyTo(context.heartbeat());
         return Standby.start(context, new TakeoverContext().notices(StderrNotices.INSTANCE).name(name)
             .serviceIp(serviceIp).bridge(bridge).workDir(workDir).intervalMs(intervalMs).stateStoreDir(stateStore),

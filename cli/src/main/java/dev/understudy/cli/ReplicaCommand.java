@@ -38,6 +38,10 @@ final class ReplicaCommand implements Callable<Integer>
         "/var/lib/understudy/NAME/state)")
     Path stateStore;
 
+    @Option(names = "--state-store-mb", defaultValue = "" + Configuration.STATE_STORE_MB, description = "size of " +
+        "the state store's loop image when it is made, allocated whole (default ${DEFAULT-VALUE})")
+    int stateStoreMb;
+
     @Option(names = "--journal-base-minutes", defaultValue = "" + Configuration.JOURNAL_BASE_MINUTES,
         description = "write a whole image into the journal this often, then drop older journal files (default ${DEFAULT-VALUE})")
     int journalBaseMinutes;
@@ -106,7 +110,8 @@ final class ReplicaCommand implements Callable<Integer>
         final ReplicaContext context = new ReplicaContext().notices(StderrNotices.INSTANCE)
             .listenEndpoint(listen).name(name).workDir(workDir)
             .journalDir(journalDir).metricsHost(heartbeat.metricsHost).metricsPort(metricsPort)
-            .journalBaseIntervalMs(journalBaseMinutes * 60_000L).stateStoreDir(stateStore);
+            .journalBaseIntervalMs(journalBaseMinutes * 60_000L).stateStoreDir(stateStore)
+            .stateStoreMb(stateStoreMb);
         heartbeat.applyTo(context.heartbeat());
         return context;
     }

@@ -30,8 +30,8 @@ public final class Configuration
     public static final long FAILURE_TIMEOUT_MS = 120;
     /** How often the replica journals its whole image (bounding the journal). */
     public static final int JOURNAL_BASE_MINUTES = 5;
-    /** Size of the sparse loop image holding a host's copy of the state directories (--state-dir). */
-    public static final long STATE_STORE_BYTES = 4L << 30;
+    /** Size of the loop image holding a host's copy of the state directories (--state-dir), allocated whole. */
+    public static final int STATE_STORE_MB = 4096;
 
     private Configuration()
     {

@@ -196,7 +196,7 @@ public final class Primary implements AutoCloseable
         {
             return null;
         }
-        final StateStore store = StateStore.open(context.stateStoreDir(), Configuration.STATE_STORE_BYTES);
+        final StateStore store = StateStore.open(context.stateStoreDir(), (long)context.stateStoreMb() << 20);
         final String tag = "term-" + context.term();
         final List<StateStore.StateMount> mounts = adopting ? store.mounts(tag) :
             store.createLive(tag, context.stateDirs());

@@ -51,6 +51,7 @@ public final class ProtectContext extends AgentContext<ProtectContext>
     private int adoptedPid;
     private List<Path> stateDirs = List.of();
     private Path stateStoreDir;
+    private int stateStoreMb = Configuration.STATE_STORE_MB;
     private ServiceNetwork.Spec adoptedNetwork;
     private boolean concluded;
 
@@ -118,6 +119,11 @@ public final class ProtectContext extends AgentContext<ProtectContext>
             throw new IllegalArgumentException("--term must be at least 1");
         }
         heartbeat.validate();
+        if (!stateDirs.isEmpty() && stateStoreMb < 256)
+        {
+            throw new IllegalArgumentException("--state-store-mb must be at least 256 (btrfs and its snapshots need " +
+                "room beyond the files), not " + stateStoreMb);
+        }
         for (final Path dir : stateDirs)
         {
             if (!dir.isAbsolute() || !java.nio.file.Files.isDirectory(dir))
@@ -153,6 +159,18 @@ public final class ProtectContext extends AgentContext<ProtectContext>
     public ProtectContext stateStoreDir(final Path stateStoreDir)
     {
         this.stateStoreDir = stateStoreDir;
+        return this;
+    }
+
+    /** The state store's size when it is made (a store of an earlier run keeps its size). */
+    public int stateStoreMb()
+    {
+        return stateStoreMb;
+    }
+
+    public ProtectContext stateStoreMb(final int stateStoreMb)
+    {
+        this.stateStoreMb = stateStoreMb;
         return this;
     }
 

@@ -9,7 +9,6 @@ import java.util.Queue;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
-import dev.understudy.core.Configuration;
 import dev.understudy.core.agent.Activity;
 import dev.understudy.core.agent.CountingErrorHandler;
 import dev.understudy.core.agent.Notices;
@@ -79,6 +78,7 @@ final class ReplicaAgent implements Agent
     private final FreeSpace storeRoom;
     /** --state-dir: this host's copy of the state directories, opened with the first stream; the last one applied. */
     private final Path stateStoreDir;
+    private final long stateStoreBytes;
     private StateStore stateStore;
     /** The state store's btrfs and the file system its loop image is on. */
     private FreeSpace[] stateRooms;
@@ -125,6 +125,7 @@ final class ReplicaAgent implements Agent
         this.notices = context.notices();
         this.storeRoom = new FreeSpace(store.root());
         this.stateStoreDir = context.stateStoreDir();
+        this.stateStoreBytes = (long)context.stateStoreMb() << 20;
         this.clock = context.nanoClock();
         this.epochs = epochs;
         this.fragments = new FragmentAssembler(new EpochAdapter(this));
@@ -549,7 +550,7 @@ final class ReplicaAgent implements Agent
         {
             if (stateStore == null)
             {
-                stateStore = StateStore.open(stateStoreDir, Configuration.STATE_STORE_BYTES);
+                stateStore = StateStore.open(stateStoreDir, stateStoreBytes);
             }
             checkStateRoom(Files.size(stream));
             final long started = clock.nanoTime();

@@ -21,6 +21,7 @@ public final class ReplicaContext extends AgentContext<ReplicaContext>
     private Path workDir = Path.of(Configuration.WORK_DIR);
     private Path journalDir;
     private Path stateStoreDir;
+    private int stateStoreMb = dev.understudy.core.Configuration.STATE_STORE_MB;
     private String metricsHost = Configuration.METRICS_HOST;
     private int metricsPort = Configuration.REPLICA_METRICS_PORT;
     private long journalBaseIntervalMs = Configuration.JOURNAL_BASE_MINUTES * 60_000L;
@@ -86,6 +87,18 @@ public final class ReplicaContext extends AgentContext<ReplicaContext>
     public ReplicaContext stateStoreDir(final Path stateStoreDir)
     {
         this.stateStoreDir = stateStoreDir;
+        return this;
+    }
+
+    /** The state store's size when it is made (a store of an earlier run keeps its size). */
+    public int stateStoreMb()
+    {
+        return stateStoreMb;
+    }
+
+    public ReplicaContext stateStoreMb(final int stateStoreMb)
+    {
+        this.stateStoreMb = stateStoreMb;
         return this;
     }
 

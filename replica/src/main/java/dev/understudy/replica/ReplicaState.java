@@ -87,6 +87,8 @@ final class ReplicaState
         map.put("takeover_layouts_dropped", Long.toString(layoutsDropped));
         map.put("epochs_stale_term", Long.toString(metrics.staleTermCount.get()));
         map.put("cannot_persist", noRoom == null ? "-" : noRoom);
+        final String snapshot = stateSnapshot;
+        map.put("state_snapshot", snapshot == null ? "-" : snapshot);
         map.put("epoch_committed", Long.toString(store.currentEpoch()));
         final long restorable = restorableEpoch;
         map.put("epoch_restorable", restorable >= 0 && restorable == store.currentEpoch() ? Long.toString(restorable) :

@@ -11,8 +11,8 @@ import dev.understudy.core.os.LibC;
 import dev.understudy.core.os.Shell;
 
 /**
- * One host's copy of the service's state directories: a btrfs filesystem (a sparse loop image in the agent's
- * work directory, so every host, simulated or not, has its own). btrfs because its snapshots are taken in a
+ * One host's copy of the service's state directories: a btrfs filesystem (a loop image in the agent's
+ * state store directory, so every host, simulated or not, has its own). btrfs because its snapshots are taken in a
  * few milliseconds whatever the size of the directories, and {@code btrfs send -p} finds what changed between
  * two snapshots from the trees' generations, so an epoch's cost follows what the service wrote; the replica's
  * {@code btrfs receive} applies exactly that. (Measured here: 4 pages written per epoch, snapshot 3.6 ms, send
@@ -44,7 +44,7 @@ public final class StateStore
     }
 
     /**
-     * This host's store under workDir: the loop image {@code state.btrfs} (sparse, sizeBytes) made and mounted
+     * This host's store under workDir: the loop image {@code state.btrfs} (sizeBytes, allocated) made and mounted
      * at {@code state/} if it is not mounted already. A store of an earlier run is reused as it is.
      */
     public static StateStore open(final Path workDir, final long sizeBytes) throws IOException
@@ -56,9 +56,15 @@ public final class StateStore
         {
             if (!Files.exists(image))
             {
-                try (var file = new java.io.RandomAccessFile(image.toFile(), "rw"))
+                // Allocated whole, not sparse: a file system under it that fills up must not fail btrfs's own
+                // writes (it would turn read-only); only btrfs's free space, which the replica checks, counts.
+                final Shell.Result allocated = Shell.run("fallocate", "-l", Long.toString(sizeBytes), image.toString());
+                if (!allocated.ok())
                 {
-                    file.setLength(sizeBytes);
+                    Shell.run("rm", "-f", image.toString());
+                    throw new StateStoreException("the state store needs " + (sizeBytes >> 20) + " MB at " + workDir +
+                        " and could not have them (" + allocated.stderr().lines().findFirst().orElse("") + "): free " +
+                        "some room there, or give --state-store a larger disk or --state-store-mb a smaller size");
                 }
                 run("make the state store's filesystem", "mkfs.btrfs", "-q", "-f", image.toString());
             }
@@ -301,7 +307,7 @@ public final class StateStore
             return List.of();
         }
         final String name = SendStream.snapshotName(stream);
-        final StateStore store = open(storeDir, dev.understudy.core.Configuration.STATE_STORE_BYTES);
+        final StateStore store = open(storeDir, (long)dev.understudy.core.Configuration.STATE_STORE_MB << 20);
         if (!store.hasReceived(name))
         {
             throw new IOException("the state directories of this image (snapshot " + name + ") are not in " +

@@ -100,6 +100,26 @@ class StateStoreTest
     }
 
     @Test
+    void aStoreWithoutRoomForItsImageIsRefusedInOneLineThatSaysWhatToDo() throws IOException
+    {
+        final Path tiny = Files.createDirectories(work.resolve("tiny"));
+        Shell.check("mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs", tiny.toString());
+        try
+        {
+            final StateStore.StateStoreException refused = assertThrows(StateStore.StateStoreException.class,
+                () -> StateStore.open(tiny.resolve("store"), SIZE));
+            assertTrue(refused.getMessage().startsWith("the state store needs 1024 MB at " + tiny.resolve("store") +
+                " and could not have them"), refused.getMessage());
+            assertTrue(refused.getMessage().endsWith("or --state-store-mb a smaller size"), refused.getMessage());
+            assertFalse(Files.exists(tiny.resolve("store").resolve("state.btrfs")), "no half-made image is left");
+        }
+        finally
+        {
+            Shell.run("umount", "-l", tiny.toString());
+        }
+    }
+
+    @Test
     void aStreamNamesTheSnapshotItMakes() throws IOException
     {
         final byte[] name = "t2-1765000000000-e42".getBytes(StandardCharsets.UTF_8);
