@@ -198,8 +198,18 @@ public final class Primary implements AutoCloseable
         }
         final StateStore store = StateStore.open(context.stateStoreDir(), (long)context.stateStoreMb() << 20);
         final String tag = "term-" + context.term();
-        final List<StateStore.StateMount> mounts = adopting ? store.mounts(tag) :
-            store.createLive(tag, context.stateDirs());
+        final List<StateStore.StateMount> mounts;
+        if (adopting)
+        {
+            mounts = store.mounts(tag);
+        }
+        else
+        {
+            final StateStore.Live live = store.openLive(tag, context.stateDirs());
+            context.notices().info("state directories " + context.stateDirs() + ": the service's files are " +
+                "from " + live.origin());
+            mounts = live.mounts();
+        }
         state.stateDirs = mounts.stream().map(mount -> mount.target() + " (" + mount.copy() + ")").toList();
         return new StateCapture(store, tag, mounts, context.term());
     }

@@ -85,16 +85,30 @@ public final class StateStore
     }
 
     /**
-     * A new writable subvolume {@code live-TAG} holding a copy of each seed directory (as {@code 0}, {@code 1},
-     * ...), replacing one of the same tag. Returns the directories to bind at the service's paths, in order.
+     * The writable subvolume {@code live-TAG} the service's state directories are bound from ({@code 0}, {@code 1},
+     * ... for the seeds in order), and where its files came from. Files are never thrown away: a live subvolume of
+     * this tag for the same directories is used as it is (the agent restarted); else a copy of the newest live one
+     * of an earlier term for the same directories (a takeover or a restart left the latest files there, not in
+     * the seeds); only a store without either starts from the seed directories, which are copied and never
+     * written.
      */
-    public List<StateMount> createLive(final String tag, final List<Path> seeds) throws IOException
+    public Live openLive(final String tag, final List<Path> seeds) throws IOException
     {
-        final Path live = live(tag);
-        deleteSubvolume(live);
-        run("create the live state subvolume", "btrfs", "subvolume", "create", live.toString());
-        final List<StateMount> mounts = new ArrayList<>();
         final StringBuilder paths = new StringBuilder();
+        seeds.forEach(seed -> paths.append(seed.toAbsolutePath()).append('\n'));
+        final Path live = live(tag);
+        if (holds(live, paths.toString()))
+        {
+            return new Live(mounts(tag), "this host's copy of an earlier run, " + live);
+        }
+        deleteSubvolume(live);
+        final Path newest = newestLive(paths.toString());
+        if (newest != null)
+        {
+            run("copy the newest state", "btrfs", "subvolume", "snapshot", newest.toString(), live.toString());
+            return new Live(mounts(tag), "this host's newest copy, " + newest);
+        }
+        run("create the live state subvolume", "btrfs", "subvolume", "create", live.toString());
         for (int i = 0; i < seeds.size(); i++)
         {
             final Path copy = live.resolve(Integer.toString(i));
@@ -102,11 +116,44 @@ public final class StateStore
             // cp -a keeps owners, modes, times, links; the seed itself stays as it was.
             run("copy the state directory " + seeds.get(i), "cp", "-a", "--reflink=auto",
                 seeds.get(i).toString() + "/.", copy + "/");
-            mounts.add(new StateMount(i, copy, seeds.get(i).toAbsolutePath()));
-            paths.append(seeds.get(i).toAbsolutePath()).append('\n');
         }
         Files.writeString(live.resolve(PATHS_FILE), paths);
-        return mounts;
+        return new Live(mounts(tag), "the directories themselves (copied)");
+    }
+
+    /** A live subvolume's state directories, and where their files came from (for the operator's log). */
+    public record Live(List<StateMount> mounts, String origin)
+    {
+    }
+
+    private static boolean holds(final Path live, final String paths) throws IOException
+    {
+        final Path file = live.resolve(PATHS_FILE);
+        return Files.isRegularFile(file) && Files.readString(file).equals(paths);
+    }
+
+    /** The live subvolume of the highest term holding these directories, or null. */
+    private Path newestLive(final String paths) throws IOException
+    {
+        Path newest = null;
+        long newestTerm = -1;
+        try (Stream<Path> entries = Files.list(root))
+        {
+            for (final Path entry : entries.toList())
+            {
+                final String name = entry.getFileName().toString();
+                if (name.matches("live-term-\\d+") && holds(entry, paths))
+                {
+                    final long term = Long.parseLong(name.substring("live-term-".length()));
+                    if (term > newestTerm)
+                    {
+                        newestTerm = term;
+                        newest = entry;
+                    }
+                }
+            }
+        }
+        return newest;
     }
 
     /**

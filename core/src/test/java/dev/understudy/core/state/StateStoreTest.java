@@ -54,7 +54,9 @@ class StateStoreTest
         final StateStore primary = StateStore.open(work.resolve("primary"), SIZE);
         final StateStore replica = StateStore.open(work.resolve("replica"), SIZE);
 
-        final List<StateStore.StateMount> mounts = primary.createLive("term-1", List.of(seed));
+        final StateStore.Live opened = primary.openLive("term-1", List.of(seed));
+        assertEquals("the directories themselves (copied)", opened.origin());
+        final List<StateStore.StateMount> mounts = opened.mounts();
         assertEquals(1, mounts.size());
         assertEquals(seed.toAbsolutePath(), mounts.get(0).target());
         assertEquals("mnt[" + seed.toAbsolutePath() + "]:understudy-state-0", mounts.get(0).dumpExternal());
@@ -92,10 +94,21 @@ class StateStoreTest
         Files.writeString(restored.get(0).copy().resolve("changed.txt"), "written by the promoted service");
         assertEquals("before", Files.readString(seed.resolve("changed.txt")), "the seed is never written");
 
+        // The promoted host protects again later (say its agent restarted): its newest files, not the seed's.
+        final StateStore.Live again = replica.openLive("term-2", List.of(seed));
+        assertTrue(again.origin().startsWith("this host's copy of an earlier run"), again.origin());
+        assertEquals("written by the promoted service",
+            Files.readString(again.mounts().get(0).copy().resolve("changed.txt")));
+        final StateStore.Live next = replica.openLive("term-3", List.of(seed));
+        assertTrue(next.origin().startsWith("this host's newest copy") && next.origin().endsWith("live-term-2"),
+            next.origin());
+        assertEquals("written by the promoted service",
+            Files.readString(next.mounts().get(0).copy().resolve("changed.txt")));
+
         // An image whose snapshot is not in the store: no restore of memory without its files.
         replica.dropReceivedExcept(List.of());
         final IOException missing = assertThrows(IOException.class,
-            () -> StateStore.restoreMounts(image, work.resolve("replica"), "term-3"));
+            () -> StateStore.restoreMounts(image, work.resolve("replica"), "term-4"));
         assertTrue(missing.getMessage().contains("not restoring memory without its files"), missing.getMessage());
     }
 
