@@ -126,6 +126,92 @@ class StateDirTest
     }
 
     /**
+     * The replica's state store is small (256 MB) and the service writes more than fits: the replica refuses the
+     * epoch whose stream would not fit before taking it in, says which store, what is free and what the epoch
+     * needs, and its image is no longer restorable alone; the primary, told so, is unprotected at once and
+     * degrades (clients carry on); btrfs never fills up (it would turn itself read-only).
+     */
+    @Test
+    void aReplicaWhoseStateStoreHasNoRoomRefusesEpochsAndSaysWhy() throws Exception
+    {
+        Directories.deleteRecursively(STATE_DIR);
+        Files.createDirectories(STATE_DIR);
+        final FailoverPair.Config config = FailoverPair.Config.defaults(Path.of("target/state-dir-full"))
+            .withServiceCommand(redisWithAof())
+            .withPrimaryArgs(List.of("--state-dir", STATE_DIR.toString()))
+            .withReplicaHostPrefix(List.of("sh", "-c", "exec \"$@\" --state-store-mb 256", "sh"));
+        try (FailoverPair pair = FailoverPair.start(config);
+            ClientNamespace client = new ClientNamespace("usclient", FailoverPair.LAN_BRIDGE,
+                FailoverPair.CLIENT_CIDR, 1))
+        {
+            final String host = pair.serviceHost();
+            final IncrementClient incr = client.call(() -> new IncrementClient(host, RedisService.PORT, "counter", 5))
+                .start();
+            try
+            {
+                // 240 MB of incompressible values, fsync'ed into the AOF: more than the replica's store takes.
+                client.call(() ->
+                {
+                    try (RedisClient redis = new RedisClient(host, RedisService.PORT, 120_000))
+                    {
+                        final java.util.Random random = new java.util.Random(16);
+                        final char[] value = new char[1 << 20];
+                        for (int i = 0; i < 240; i++)
+                        {
+                            for (int c = 0; c < value.length; c++)
+                            {
+                                value[c] = (char)('a' + random.nextInt(26));
+                            }
+                            redis.send("SET", "big:" + i, new String(value));
+                            if (i % 8 == 7)
+                            {
+                                redis.flush();
+                                for (int r = 0; r < 8; r++)
+                                {
+                                    redis.read();
+                                }
+                            }
+                        }
+                        return null;
+                    }
+                });
+                final Map<String, String> refusing = Await.value(() ->
+                {
+                    final Map<String, String> status = pair.replicaStatus();
+                    return "-".equals(status.get("cannot_persist")) ? null : status;
+                }, 60_000, 20);
+                assertTrue(refusing != null, "the replica says it cannot persist: " + pair.replicaStatus());
+                final String line = refusing.get("cannot_persist");
+                assertTrue(line.matches("state store disk full at " + FailoverPair.stateStoreDir("b") +
+                    ": \\d+ MB free, epoch needs \\d+ MB"), line);
+                assertEquals("refusing epochs: " + line, refusing.get("state"));
+                assertTrue(refusing.get("epoch_restorable").startsWith("none"), refusing.toString());
+                final Map<String, String> primary = Await.value(() ->
+                {
+                    final Map<String, String> status = pair.primaryStatus();
+                    return "SUSPENDED".equals(status.get("output_commit_mode")) ? status : null;
+                }, 10_000, 20);
+                assertTrue(primary != null, "the primary degrades: " + pair.primaryStatus());
+                assertEquals("REPLICA_CANNOT_PERSIST", primary.get("unprotected_reason"), primary.toString());
+                final int replies = incr.replies();
+                Await.until(() -> incr.replies() > replies + 20, 10_000, "clients carry on, unprotected");
+                final Shell.Result usage = Shell.run("btrfs", "filesystem", "usage", "-b",
+                    FailoverPair.stateStoreDir("b").resolve("state").toString());
+                System.out.println("replica store when it refused: " + line + "\n" + usage.stdout());
+                assertTrue(Files.isWritable(FailoverPair.stateStoreDir("b").resolve("state").resolve("recv")));
+                assertTrue(incr.stopAndAwaitReplies(20_000), "every INCR answered: " + incr.error());
+                final CounterAudit audit = CounterAudit.of(client, host, incr, "counter");
+                assertEquals(0, audit.tally().lost());
+                assertEquals(incr.replies(), audit.finalCounter(), "no acknowledged INCR lost");
+            }
+            finally
+            {
+                incr.close();
+            }
+        }
+    }
+
+    /**
      * A service writing SQLite in WAL mode (fsync'ed commits; the database file mapped shared by SQLite for its
      * WAL index) under one connection's ADD load, five primary kills with re-protection: after each takeover the
      * restored service's own view of its files passes {@code PRAGMA integrity_check}, holds every acknowledged
