@@ -70,6 +70,11 @@ public final class Takeover
             // The state directories as of this image's epoch, copied for the service to write (--state-dir).
             final List<StateStore.StateMount> stateMounts = StateStore.restoreMounts(image, context.stateStoreDir(),
                 "term-" + term);
+            for (final StateStore.StateMount mount : stateMounts)
+            {
+                // CRIU binds the copy at the path the service knows, which this host may not have made.
+                java.nio.file.Files.createDirectories(mount.target());
+            }
             final long networkReady = System.currentTimeMillis();
             final CriuRestore.Restored restored = CriuRestore.restore(criu, image, network.spec().netnsPath(),
                 context.restoreWorkDir(), true, lazy, stateMounts.stream().map(StateStore.StateMount::restoreExternal)

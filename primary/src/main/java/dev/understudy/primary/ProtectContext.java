@@ -126,10 +126,24 @@ public final class ProtectContext extends AgentContext<ProtectContext>
         }
         for (final Path dir : stateDirs)
         {
-            if (!dir.isAbsolute() || !java.nio.file.Files.isDirectory(dir))
+            // A restored service (adopted) has its state directories in its own mount namespace already.
+            if (!dir.isAbsolute() || adoptedPid == 0 && !java.nio.file.Files.isDirectory(dir))
             {
                 throw new IllegalArgumentException("--state-dir " + dir + " is not an existing directory given by " +
                     "its absolute path: create it (the service's files go there) and give its full path");
+            }
+            if (dir.getNameCount() == 0)
+            {
+                throw new IllegalArgumentException("--state-dir / would replicate the whole file system: give the " +
+                    "directories the service writes");
+            }
+            for (final Path other : stateDirs)
+            {
+                if (other != dir && other.startsWith(dir))
+                {
+                    throw new IllegalArgumentException("--state-dir " + other + " is inside --state-dir " + dir +
+                        ": give only " + dir);
+                }
             }
         }
         return this;

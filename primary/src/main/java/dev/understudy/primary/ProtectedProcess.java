@@ -67,12 +67,15 @@ public final class ProtectedProcess implements AutoCloseable
      * Runs in the service's new namespaces: bind-mounts each (source, target) pair, opens the standard
      * streams there, then becomes the service. Arguments: log file, number of pairs, the pairs, the command.
      */
+    /** The launcher's own exits, before the service starts (the service's own codes are passed on as they are). */
+    private static final int EXIT_BIND_FAILED = 111;
+    private static final int EXIT_UNMOUNT_FAILED = 112;
     private static final String IN_NAMESPACE = "log=$1; n=$2; shift 2; " +
         // Namespace files bound on the host (ip netns, docker) are not the service's, and CRIU can neither
         // dump nor restore them: the copy of the host's tree drops them.
         "for m in $(awk '{for (i = 7; i <= NF; i++) if ($i == \"-\") { if ($(i + 1) == \"nsfs\") print $5; break }}' " +
-        "/proc/self/mountinfo); do umount \"$m\" || exit 112; done; " +
-        "while [ \"$n\" -gt 0 ]; do mount --bind \"$1\" \"$2\" || exit 111; shift 2; n=$((n - 1)); done; " +
+        "/proc/self/mountinfo); do umount \"$m\" || exit " + EXIT_UNMOUNT_FAILED + "; done; " +
+        "while [ \"$n\" -gt 0 ]; do mount --bind \"$1\" \"$2\" || exit " + EXIT_BIND_FAILED + "; shift 2; n=$((n - 1)); done; " +
         "exec </dev/null >>\"$log\" 2>&1; exec setsid \"$@\"";
 
     public static ProtectedProcess start(final List<String> command, final Path netns, final Path logFile)
@@ -115,8 +118,16 @@ public final class ProtectedProcess implements AutoCloseable
             {
                 if (!launcher.isAlive())
                 {
-                    throw new IllegalStateException("service exited at once (exit " + launcher.exitValue() + "): " +
-                        String.join(" ", command) + "; see " + logFile);
+                    throw new IllegalStateException(switch (launcher.exitValue())
+                    {
+                        case EXIT_BIND_FAILED -> "could not bind the state directories " + mounts.stream()
+                            .map(mount -> mount.target() + " (from " + mount.source() + ")").toList() +
+                            " into the service's mount namespace: check that each exists";
+                        case EXIT_UNMOUNT_FAILED -> "could not leave the host's namespace files (nsfs mounts) out of " +
+                            "the service's mount namespace";
+                        default -> "service exited at once (exit " + launcher.exitValue() + "): " +
+                            String.join(" ", command) + "; see " + logFile;
+                    });
                 }
                 final String text = firstLine(children);
                 return text.isEmpty() ? null : Integer.parseInt(text.split("\\s+")[0]);
