@@ -85,7 +85,8 @@ final class ProtectCommand implements Callable<Integer>
         "switchover (default /var/lib/understudy/NAME/journal)")
     Path journalDir;
 
-    @Option(names = "--state-dir", paramLabel = "PATH", description = "a directory the service writes (repeatable): " +
+    @Option(names = "--state-dir", paramLabel = "PATH", split = "\\s*,\\s*", description = "a directory the service writes " +
+        "(repeatable, or comma-separated): " +
         "its files are captured with each epoch's memory, shipped and restored with it on the replica's host; " +
         "the service sees this host's copy of it (see --state-store)")
     List<Path> stateDirs = new java.util.ArrayList<>();
@@ -93,6 +94,10 @@ final class ProtectCommand implements Callable<Integer>
     @Option(names = "--state-store", description = "where this host keeps its copy of the state directories: a " +
         "btrfs loop image and its mount (default /var/lib/understudy/NAME/state)")
     Path stateStore;
+
+    @Option(names = ConfigFile.OPTION, paramLabel = "FILE", description = "options from a properties file, one " +
+        "per line by long name without the dashes (e.g. state-dir = /var/lib/redis); the command line wins")
+    Path config;
 
     @Option(names = "--state-store-mb", defaultValue = "" + Configuration.STATE_STORE_MB, description = "size of " +
         "the state store's loop image when it is made, allocated whole (default ${DEFAULT-VALUE})")

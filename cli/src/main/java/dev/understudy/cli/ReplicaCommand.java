@@ -38,6 +38,10 @@ final class ReplicaCommand implements Callable<Integer>
         "/var/lib/understudy/NAME/state)")
     Path stateStore;
 
+    @Option(names = ConfigFile.OPTION, paramLabel = "FILE", description = "options from a properties file, one " +
+        "per line by long name without the dashes (e.g. state-dir = /var/lib/redis); the command line wins")
+    Path config;
+
     @Option(names = "--state-store-mb", defaultValue = "" + Configuration.STATE_STORE_MB, description = "size of " +
         "the state store's loop image when it is made, allocated whole (default ${DEFAULT-VALUE})")
     int stateStoreMb;

@@ -31,7 +31,33 @@ public final class Understudy
             }
             return 2;
         });
+        try
+        {
+            applyConfigFile(commandLine, args);
+        }
+        catch (final IllegalArgumentException ex)
+        {
+            commandLine.getErr().println("understudy: " + ex.getMessage());
+            System.exit(2);
+        }
         System.exit(commandLine.execute(args));
+    }
+
+    /** --config FILE: the named subcommand's option defaults come from the file (checked against its options). */
+    static void applyConfigFile(final CommandLine commandLine, final String[] args)
+    {
+        final Path file = ConfigFile.named(java.util.List.of(args));
+        if (file == null)
+        {
+            return;
+        }
+        final CommandLine subcommand = args.length == 0 ? null : commandLine.getSubcommands().get(args[0]);
+        if (subcommand == null || subcommand.getCommandSpec().findOption(ConfigFile.OPTION) == null)
+        {
+            throw new IllegalArgumentException("--config is for protect and replica: understudy protect --config " +
+                "FILE ... -- CMD");
+        }
+        subcommand.setDefaultValueProvider(ConfigFile.load(file).checkAgainst(subcommand.getCommandSpec()));
     }
 
     static void requireRoot()

@@ -1,0 +1,94 @@
+package dev.understudy.cli;
+
+import java.io.IOException;
+import java.io.Reader;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Properties;
+
+import picocli.CommandLine;
+import picocli.CommandLine.Model.ArgSpec;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Model.OptionSpec;
+
+/**
+ * {@code --config FILE}: a command's options from a properties file, one per line as {@code name = value} with the
+ * option's long name without its dashes (e.g. {@code state-dir = /var/lib/redis, /var/lib/redis-log}); what the
+ * command line gives wins. A key that is not an option of the command is refused in one line.
+ */
+final class ConfigFile implements CommandLine.IDefaultValueProvider
+{
+    static final String OPTION = "--config";
+
+    private final Path file;
+    private final Properties properties;
+
+    private ConfigFile(final Path file, final Properties properties)
+    {
+        this.file = file;
+        this.properties = properties;
+    }
+
+    /** The file named by --config FILE or --config=FILE in args, or null when there is none. */
+    static Path named(final List<String> args)
+    {
+        for (int i = 0; i < args.size(); i++)
+        {
+            if ("--".equals(args.get(i)))
+            {
+                return null; // the service's own arguments follow
+            }
+            if (OPTION.equals(args.get(i)) && i + 1 < args.size())
+            {
+                return Path.of(args.get(i + 1));
+            }
+            if (args.get(i).startsWith(OPTION + "="))
+            {
+                return Path.of(args.get(i).substring(OPTION.length() + 1));
+            }
+        }
+        return null;
+    }
+
+    static ConfigFile load(final Path file)
+    {
+        final Properties properties = new Properties();
+        try (Reader reader = Files.newBufferedReader(file))
+        {
+            properties.load(reader);
+        }
+        catch (final IOException ex)
+        {
+            throw new IllegalArgumentException("--config " + file + " cannot be read (" +
+                (ex instanceof java.nio.file.NoSuchFileException ? "no such file" : ex.getMessage()) + "): give " +
+                "a properties file of the command's options, e.g. state-dir = /var/lib/redis");
+        }
+        return new ConfigFile(file, properties);
+    }
+
+    /** Every key must be an option of command: a misspelt one would otherwise be silently ignored. */
+    ConfigFile checkAgainst(final CommandSpec command)
+    {
+        for (final String key : properties.stringPropertyNames())
+        {
+            final OptionSpec option = command.findOption("--" + key);
+            if (option == null || option.longestName().equals(OPTION))
+            {
+                throw new IllegalArgumentException("--config " + file + ": '" + key + "' is not an option of " +
+                    command.qualifiedName() + " (write options by their long name without the dashes)");
+            }
+        }
+        return this;
+    }
+
+    public String defaultValue(final ArgSpec argument)
+    {
+        if (argument instanceof OptionSpec option)
+        {
+            final String value = properties.getProperty(option.longestName().replaceFirst("^-+", ""));
+            return value == null ? null : value.trim();
+        }
+        return null;
+    }
+}
