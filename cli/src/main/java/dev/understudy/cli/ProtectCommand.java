@@ -85,23 +85,18 @@ final class ProtectCommand implements Callable<Integer>
         "switchover (default /var/lib/understudy/NAME/journal)")
     Path journalDir;
 
-    @Option(names = "--state-dir", paramLabel = "PATH", split = "\\s*,\\s*", description = "a directory the service writes " +
+    @Option(names = "--state-dir", paramLabel = "PATH", split = "\\s*,\\s*", splitSynopsisLabel = ",", description = "a directory the service writes " +
         "(repeatable, or comma-separated): " +
         "its files are captured with each epoch's memory, shipped and restored with it on the replica's host; " +
         "the service sees this host's copy of it (see --state-store)")
     List<Path> stateDirs = new java.util.ArrayList<>();
 
-    @Option(names = "--state-store", description = "where this host keeps its copy of the state directories: a " +
-        "btrfs loop image and its mount (default /var/lib/understudy/NAME/state)")
-    Path stateStore;
-
     @Option(names = ConfigFile.OPTION, paramLabel = "FILE", description = "options from a properties file, one " +
         "per line by long name without the dashes (e.g. state-dir = /var/lib/redis); the command line wins")
     Path config;
 
-    @Option(names = "--state-store-mb", defaultValue = "" + Configuration.STATE_STORE_MB, description = "size of " +
-        "the state store's loop image when it is made, allocated whole (default ${DEFAULT-VALUE})")
-    int stateStoreMb;
+    @Mixin
+    StateStoreOptions store;
 
     @Option(names = "--preflight-cpuinfo", hidden = true, description = "send this cpuinfo image to the replica's " +
         "preflight instead of this CPU's (tests)")
@@ -135,7 +130,7 @@ final class ProtectCommand implements Callable<Integer>
             .dirtyTracking(DirtyTracking.parse(dirtyTracking)).verifyMemory(verifyMemory)
             .metricsHost(heartbeat.metricsHost).preflightCpuinfo(preflightCpuinfo)
             .stateDirs(stateDirs.stream().map(dir -> dir.toAbsolutePath().normalize()).toList())
-            .stateStoreDir(stateStore).stateStoreMb(stateStoreMb);
+            .stateStoreDir(store.stateStore).stateStoreMb(store.stateStoreMb);
         heartbeat.applyTo(context.heartbeat());
         final Primary primary = Primary.start(context, EpochObserver.NONE, CriuNotificationListener.NONE);
         System.out.println("understudy protecting '" + name + "' (pid " + primary.service().rootPid() + ", " +
@@ -155,10 +150,10 @@ final class ProtectCommand implements Callable<Integer>
             Endpoints.localAddressTowards(replica)) + ":" + port;
         final ReplicaContext context = new ReplicaContext().notices(StderrNotices.INSTANCE).listenEndpoint(listenHere)
             .name(name).workDir(workDir).journalDir(journalDir).metricsHost(heartbeat.metricsHost)
-            .metricsPort(metricsPort).stateStoreDir(stateStore).stateStoreMb(stateStoreMb);
+            .metricsPort(metricsPort).stateStoreDir(store.stateStore).stateStoreMb(store.stateStoreMb);
         heartbeat.applyTo(context.heartbeat());
         return Standby.start(context, new TakeoverContext().notices(StderrNotices.INSTANCE).name(name)
-            .serviceIp(serviceIp).bridge(bridge).workDir(workDir).intervalMs(intervalMs).stateStoreDir(stateStore),
+            .serviceIp(serviceIp).bridge(bridge).workDir(workDir).intervalMs(intervalMs).stateStoreDir(store.stateStore),
             ReplicaObserver.NONE);
     }
 }

@@ -33,18 +33,12 @@ final class ReplicaCommand implements Callable<Integer>
     @Option(names = "--journal-dir", description = "on-disk journal (default /var/lib/understudy/NAME/journal)")
     Path journalDir;
 
-    @Option(names = "--state-store", description = "where this host keeps its copy of the service's state " +
-        "directories (the primary's --state-dir): a btrfs loop image and its mount (default " +
-        "/var/lib/understudy/NAME/state)")
-    Path stateStore;
-
     @Option(names = ConfigFile.OPTION, paramLabel = "FILE", description = "options from a properties file, one " +
         "per line by long name without the dashes (e.g. state-dir = /var/lib/redis); the command line wins")
     Path config;
 
-    @Option(names = "--state-store-mb", defaultValue = "" + Configuration.STATE_STORE_MB, description = "size of " +
-        "the state store's loop image when it is made, allocated whole (default ${DEFAULT-VALUE})")
-    int stateStoreMb;
+    @Mixin
+    StateStoreOptions store;
 
     @Option(names = "--journal-base-minutes", defaultValue = "" + Configuration.JOURNAL_BASE_MINUTES,
         description = "write a whole image into the journal this often, then drop older journal files (default ${DEFAULT-VALUE})")
@@ -114,8 +108,8 @@ final class ReplicaCommand implements Callable<Integer>
         final ReplicaContext context = new ReplicaContext().notices(StderrNotices.INSTANCE)
             .listenEndpoint(listen).name(name).workDir(workDir)
             .journalDir(journalDir).metricsHost(heartbeat.metricsHost).metricsPort(metricsPort)
-            .journalBaseIntervalMs(journalBaseMinutes * 60_000L).stateStoreDir(stateStore)
-            .stateStoreMb(stateStoreMb);
+            .journalBaseIntervalMs(journalBaseMinutes * 60_000L).stateStoreDir(store.stateStore)
+            .stateStoreMb(store.stateStoreMb);
         heartbeat.applyTo(context.heartbeat());
         return context;
     }
@@ -124,7 +118,7 @@ final class ReplicaCommand implements Callable<Integer>
     {
         return new TakeoverContext().notices(StderrNotices.INSTANCE).name(name).serviceIp(serviceIp).bridge(bridge)
             .workDir(workDir).automatic(!noAutoTakeover).reprotect(!noReprotect).reprotectReplica(reprotectReplica)
-            .intervalMs(intervalMs).lazyRestore(!noLazyRestore).stateStoreDir(stateStore);
+            .intervalMs(intervalMs).lazyRestore(!noLazyRestore).stateStoreDir(store.stateStore);
     }
 
     private void printListening(final Replica replica)

@@ -107,12 +107,7 @@ public final class RedisBench
         {
             return stateDirRuns();
         }
-        final Map<String, Object> results = new LinkedHashMap<>();
-        results.put("interval_ms", intervalMs);
-        results.put("write_rate", writeRate);
-        results.put("concurrency", connections);
-        results.put("duration_s", durationS);
-        results.put("warmup_s", warmupS);
+        final Map<String, Object> results = runSettings();
         final List<Object> sizes = new ArrayList<>();
         for (final int size : datasetSizes)
         {
@@ -137,12 +132,8 @@ public final class RedisBench
         return results;
     }
 
-    /**
-     * Redis with an AOF (appendfsync always: every write fsync'ed before its reply) protected twice in this run,
-     * its directory not replicated and then replicated (--state-dir): what replicating its files costs the freeze
-     * and the ack path, and what crosses the wire for them.
-     */
-    private Map<String, Object> stateDirRuns() throws Exception
+    /** The settings every run's results start with. */
+    private Map<String, Object> runSettings()
     {
         final Map<String, Object> results = new LinkedHashMap<>();
         results.put("interval_ms", intervalMs);
@@ -150,6 +141,17 @@ public final class RedisBench
         results.put("concurrency", connections);
         results.put("duration_s", durationS);
         results.put("warmup_s", warmupS);
+        return results;
+    }
+
+    /**
+     * Redis with an AOF (appendfsync always: every write fsync'ed before its reply) protected twice in this run,
+     * its directory not replicated and then replicated (--state-dir): what replicating its files costs the freeze
+     * and the ack path, and what crosses the wire for them.
+     */
+    private Map<String, Object> stateDirRuns() throws Exception
+    {
+        final Map<String, Object> results = runSettings();
         results.put("dataset_mb", datasetMb);
         results.put("aof_fsync", "always");
         final Map<String, Object> byRun = new LinkedHashMap<>();
