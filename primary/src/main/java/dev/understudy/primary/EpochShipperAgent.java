@@ -64,14 +64,14 @@ final class EpochShipperAgent implements Agent
      */
     private static final long FACTS_RESEND_NS = TimeUnit.SECONDS.toNanos(1);
 
+    /** --state-dir: writes each epoch's send stream into its image before it is planned; null without. */
+    private final StateCapture stateCapture;
+
     /**
      * @param context      concluded.
      * @param epochs       the publication epochs go out on; acks come in on acks, to ackEndpoint.
      * @param outputCommit null with output commit off.
      */
-    /** --state-dir: writes each epoch's send stream into its image before it is planned; null without. */
-    private final StateCapture stateCapture;
-
     EpochShipperAgent(final ProtectContext context, final PrimaryState state, final PrimaryMetrics metrics,
         final EpochObserver observer, final EpochPipeline pipeline, final Publication epochs, final Subscription acks,
         final String ackEndpoint, final AckTracker tracker, final OutputCommit outputCommit,

@@ -294,7 +294,8 @@ final class ReplicaAgent implements Agent
 
     /**
      * The state store must take a stream of streamBytes with room to spare: a btrfs that runs out of space turns
-     * itself read-only (seen here), and its loop image is sparse, so the file system under it counts too.
+     * itself read-only (seen here). The file system under its loop image counts too, for an image made sparse
+     * (by hand, or before images were allocated whole).
      */
     private void checkStateRoom(final long streamBytes) throws DiskFullException
     {
