@@ -2,7 +2,6 @@ package dev.understudy.tests;
 
 import java.nio.file.Path;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
 
 import dev.understudy.core.agent.Await;
 import dev.understudy.core.metrics.StatusView;
@@ -49,16 +48,7 @@ class ReprotectionTest
                 {
                     final String killedHost = pair.primaryHost();
                     final long repliesBefore = incr.replies();
-                    final long killedAt = pair.killPrimary();
-                    final Map<String, String> promoted = pair.awaitTakeover(30_000);
-                    assertEquals(TakeoverState.PROMOTED, StatusView.of(promoted).state("takeover_state",
-                        TakeoverState.class, TakeoverState.NONE), "kill " + kill + ": " + promoted);
-                    final Long firstReply = Await.value(() -> incr.firstReplyAtOrAfter(killedAt) > 0 ?
-                        incr.firstReplyAtOrAfter(killedAt) : null, 30_000, 1);
-                    assertTrue(firstReply != null, "kill " + kill + ": no reply after the kill: " + incr.error());
-                    System.out.println("kill " + kill + " of host " + killedHost + ": first reply " +
-                        TimeUnit.NANOSECONDS.toMillis(firstReply - killedAt) + " ms after the kill; " +
-                        promoted.get("takeover"));
+                    TestSupport.killPrimaryAndAwaitTakeover(pair, incr, kill);
                     // The promoted node protects the service but has no replica yet: output flows unheld.
                     final Map<String, String> alone = Await.value(() ->
                     {

@@ -14,9 +14,9 @@ import dev.understudy.core.agent.Await;
 import dev.understudy.core.metrics.StatusView;
 import dev.understudy.core.os.Directories;
 import dev.understudy.core.os.Shell;
+import dev.understudy.harness.jepsen.CounterChecker;
 import dev.understudy.harness.sim.ClientNamespace;
 import dev.understudy.harness.sim.FailoverPair;
-import dev.understudy.harness.jepsen.CounterChecker;
 import dev.understudy.harness.workload.AppendClient;
 import dev.understudy.harness.workload.CounterAudit;
 import dev.understudy.harness.workload.IncrementClient;
@@ -87,16 +87,7 @@ class StateDirTest
                 {
                     Thread.sleep(4_000); // an AOF rewrite every 2-3 s under this load
                     final String killedHost = pair.primaryHost();
-                    final long killedAt = pair.killPrimary();
-                    final Map<String, String> promoted = pair.awaitTakeover(30_000);
-                    assertEquals(TakeoverState.PROMOTED, StatusView.of(promoted).state("takeover_state",
-                        TakeoverState.class, TakeoverState.NONE), "kill " + kill + ": " + promoted);
-                    final Long firstReply = Await.value(() -> incr.firstReplyAtOrAfter(killedAt) > 0 ?
-                        incr.firstReplyAtOrAfter(killedAt) : null, 30_000, 1);
-                    assertTrue(firstReply != null, "kill " + kill + ": no reply after the kill: " + incr.error());
-                    System.out.println("kill " + kill + " of host " + killedHost + ": first reply " +
-                        TimeUnit.NANOSECONDS.toMillis(firstReply - killedAt) + " ms after the kill; " +
-                        promoted.get("takeover_epoch") + ", " + promoted.get("state"));
+                    TestSupport.killPrimaryAndAwaitTakeover(pair, incr, kill);
                     final String promotedHost = "a".equals(killedHost) ? "b" : "a";
                     assertNull(checkFilesAgainstMemory(client, host, promotedHost), "kill " + kill);
                     pair.rejoinOldPrimaryAsReplica(); // re-protection: a whole image and a whole state stream

@@ -20,6 +20,30 @@ final class TestSupport
     {
     }
 
+    /**
+     * Kills the primary's host and waits for the replica's takeover (PROMOTED) and for the client's first reply
+     * after the kill, printing how long it took; returns the promoted node's status.
+     */
+    static java.util.Map<String, String> killPrimaryAndAwaitTakeover(final dev.understudy.harness.sim.FailoverPair pair,
+        final dev.understudy.harness.workload.IncrementClient incr, final int kill) throws InterruptedException
+    {
+        final String killedHost = pair.primaryHost();
+        final long killedAt = pair.killPrimary();
+        final java.util.Map<String, String> promoted = pair.awaitTakeover(30_000);
+        org.junit.jupiter.api.Assertions.assertEquals(dev.understudy.replica.TakeoverState.PROMOTED,
+            dev.understudy.core.metrics.StatusView.of(promoted).state("takeover_state",
+                dev.understudy.replica.TakeoverState.class, dev.understudy.replica.TakeoverState.NONE),
+            "kill " + kill + ": " + promoted);
+        final Long firstReply = dev.understudy.core.agent.Await.value(() -> incr.firstReplyAtOrAfter(killedAt) > 0 ?
+            incr.firstReplyAtOrAfter(killedAt) : null, 30_000, 1);
+        org.junit.jupiter.api.Assertions.assertTrue(firstReply != null,
+            "kill " + kill + ": no reply after the kill: " + incr.error());
+        System.out.println("kill " + kill + " of host " + killedHost + ": first reply " +
+            java.util.concurrent.TimeUnit.NANOSECONDS.toMillis(firstReply - killedAt) + " ms after the kill; " +
+            promoted.get("takeover"));
+        return promoted;
+    }
+
     static int freeUdpPort() throws IOException
     {
         try (DatagramSocket socket = new DatagramSocket(0))
