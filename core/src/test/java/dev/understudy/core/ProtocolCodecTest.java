@@ -170,7 +170,7 @@ class ProtocolCodecTest
         final Map<String, Boolean> open = new TreeMap<>(Map.of("/var/lib/redis/appendonly.aof", true,
             "/etc/caf\u00e9 x.conf", false, "/var/lib/redis", false));
         final HostFacts facts = new HostFacts("4.2.1",
-            "6.18.0", new byte[]{1, 2, 3, 0, (byte)0xff}, files, open, 64L << 20);
+            "6.18.0", new byte[]{1, 2, 3, 0, (byte)0xff}, files, open, 64L << 20, 12_345_678L);
         final UnsafeBuffer buffer = new UnsafeBuffer(new byte[PreflightCodec.length(facts)]);
         final int length = PreflightCodec.encode(buffer, 0, facts);
         assertEquals(buffer.capacity(), length);
@@ -185,13 +185,14 @@ class ProtocolCodecTest
         assertEquals(open, decoded.openFiles());
         assertEquals(java.util.List.of("/var/lib/redis/appendonly.aof"), decoded.writtenFiles());
         assertEquals(facts.imageBytes(), decoded.imageBytes());
+        assertEquals(12_345_678L, decoded.stateBytes());
         for (int cut = 0; cut < length; cut += 7)
         {
             final int truncated = cut;
             assertThrows(IllegalArgumentException.class,
                 () -> PreflightCodec.decode(buffer, 0, truncated), "cut at " + cut);
         }
-        buffer.putInt(MessageHeader.LENGTH + 8, -5, ByteOrder.LITTLE_ENDIAN); // first field's length
+        buffer.putInt(MessageHeader.LENGTH + PreflightCodec.BLOCK_LENGTH, -5, ByteOrder.LITTLE_ENDIAN); // first field's length
         assertThrows(IllegalArgumentException.class,
             () -> PreflightCodec.decode(buffer, 0, length));
 

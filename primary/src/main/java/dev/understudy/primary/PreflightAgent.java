@@ -26,16 +26,22 @@ final class PreflightAgent implements Agent
     private final PrimaryState state;
     /** The paths the service sees its replicated state directories at: not its unprotected state. */
     private final List<Path> stateDirs;
+    private final List<Path> stateCopies;
     private final ProtectedProcess service;
     private final Queue<byte[]> toShipper;
     private long nextNs;
 
+    /**
+     * @param stateDirs   the paths the service sees its state directories at (left out of the file checks).
+     * @param stateCopies this host's copies of them (their size is a fact: the replica's store must hold them).
+     */
     PreflightAgent(final ProtectContext context, final PrimaryState state, final ProtectedProcess service,
-        final Queue<byte[]> toShipper, final List<Path> stateDirs)
+        final Queue<byte[]> toShipper, final List<Path> stateDirs, final List<Path> stateCopies)
     {
         this.context = context;
         this.state = state;
         this.stateDirs = stateDirs;
+        this.stateCopies = stateCopies;
         this.service = service;
         this.toShipper = toShipper;
     }
@@ -62,10 +68,15 @@ final class PreflightAgent implements Agent
         {
             HostFacts facts = HostFacts.collect(context.criuBinary(), service.rootPid(),
                 context.runDir().resolve("preflight")).without(stateDirs);
+            if (!stateCopies.isEmpty())
+            {
+                facts = facts.withStateBytes(bytesIn(stateCopies));
+            }
             if (context.preflightCpuinfo() != null)
             {
                 facts = new HostFacts(facts.criuVersion(), facts.kernel(), Files.readAllBytes(
-                    context.preflightCpuinfo()), facts.files(), facts.openFiles(), facts.imageBytes());
+                    context.preflightCpuinfo()), facts.files(), facts.openFiles(), facts.imageBytes(),
+                    facts.stateBytes());
             }
             final List<String> written = facts.writtenFiles();
             if (!written.equals(state.unprotectedFiles))
@@ -88,5 +99,29 @@ final class PreflightAgent implements Agent
             nextNs = now + TimeUnit.SECONDS.toNanos(5);
             return 0;
         }
+    }
+
+    /** The bytes of the files under dirs (once a minute, on this low-priority thread). */
+    private static long bytesIn(final List<Path> dirs) throws IOException
+    {
+        long bytes = 0;
+        for (final Path dir : dirs)
+        {
+            try (java.util.stream.Stream<Path> files = Files.walk(dir))
+            {
+                bytes += files.filter(Files::isRegularFile).mapToLong(file ->
+                {
+                    try
+                    {
+                        return Files.size(file);
+                    }
+                    catch (final IOException ex)
+                    {
+                        return 0; // gone meanwhile
+                    }
+                }).sum();
+            }
+        }
+        return bytes;
     }
 }

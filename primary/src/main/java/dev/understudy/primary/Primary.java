@@ -170,7 +170,9 @@ public final class Primary implements AutoCloseable
             acks, ackEndpoint, tracker, outputCommit, preflightFacts, stateCapture);
         preflightRunner = new AgentRunner(new SleepingMillisIdleStrategy(50), this::onError, null,
             new PreflightAgent(context, state, service, preflightFacts, stateCapture == null ? List.of() :
-                stateCapture.mounts().stream().map(StateStore.StateMount::target).toList()));
+                stateCapture.mounts().stream().map(StateStore.StateMount::target).toList(),
+                stateCapture == null ? List.of() : stateCapture.mounts().stream()
+                    .map(StateStore.StateMount::copy).toList()));
         final EpochAgent epochAgent = new EpochAgent(context, state, metrics, pipeline, criu, service, notifications,
             uffdTracker, outputCommit, stateCapture);
         // Quiet: only quiet epochs (no output waits for them) reach the shipper, a little later; a talking

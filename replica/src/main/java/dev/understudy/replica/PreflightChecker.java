@@ -61,7 +61,7 @@ final class PreflightChecker implements Agent
                 criu = CriuBinary.locate();
             }
             verdict = Preflight.check(latest, criu, context.workDir().resolve(context.name()).resolve("preflight"),
-                context.imagesDir(), context.journalDir());
+                context.imagesDir(), context.journalDir(), context.stateStoreDir(), context.stateStoreMb());
         }
         catch (final IOException | RuntimeException ex)
         {

@@ -203,6 +203,35 @@ class StateDirTest
     }
 
     /**
+     * A replica whose state store is too small for the service's state directories (150 MB of files, a 256 MB
+     * store) fails preflight with one line saying what size to give, and the primary is unprotected for it.
+     */
+    @Test
+    void aStateStoreTooSmallForTheStateDirectoriesFailsPreflight() throws Exception
+    {
+        Directories.deleteRecursively(STATE_DIR);
+        Files.createDirectories(STATE_DIR);
+        Shell.check("fallocate", "-l", "150M", STATE_DIR.resolve("existing-data").toString());
+        final FailoverPair.Config config = FailoverPair.Config.defaults(Path.of("target/state-dir-preflight"))
+            .withServiceCommand(redisWithAof())
+            .withPrimaryArgs(List.of("--state-dir", STATE_DIR.toString()))
+            .withReplicaHostPrefix(List.of("sh", "-c", "exec \"$@\" --state-store-mb 256", "sh"));
+        try (FailoverPair pair = FailoverPair.start(config, false))
+        {
+            final Map<String, String> failed = Await.value(() ->
+            {
+                final Map<String, String> status = pair.primaryStatus();
+                return String.valueOf(status.get("preflight")).startsWith("FAILED") ? status : null;
+            }, 60_000, 50);
+            assertTrue(failed != null, "preflight fails: " + pair.primaryStatus());
+            assertEquals("FAILED: the state store here (--state-store-mb 256) cannot hold the service's 150 MiB of " +
+                "state directories with room for its changes: give --state-store-mb at least 455",
+                failed.get("preflight"));
+            assertEquals("UNPROTECTED", failed.get("phase"), failed.toString());
+        }
+    }
+
+    /**
      * A service writing SQLite in WAL mode (fsync'ed commits; the database file mapped shared by SQLite for its
      * WAL index) under one connection's ADD load, five primary kills with re-protection: after each takeover the
      * restored service's own view of its files passes {@code PRAGMA integrity_check}, holds every acknowledged

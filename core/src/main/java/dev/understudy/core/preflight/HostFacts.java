@@ -27,8 +27,23 @@ import dev.understudy.core.os.Shell;
  *                  processes hold open (descriptors, not mappings): what it writes there is not replicated.
  */
 public record HostFacts(String criuVersion, String kernel, byte[] cpuinfoImage, Map<String, String> files,
-    Map<String, Boolean> openFiles, long imageBytes)
+    Map<String, Boolean> openFiles, long imageBytes, long stateBytes)
 {
+    /** {@link #stateBytes()} of a service without --state-dir. */
+    public static final long NO_STATE = -1;
+
+    public HostFacts(final String criuVersion, final String kernel, final byte[] cpuinfoImage,
+        final Map<String, String> files, final Map<String, Boolean> openFiles, final long imageBytes)
+    {
+        this(criuVersion, kernel, cpuinfoImage, files, openFiles, imageBytes, NO_STATE);
+    }
+
+    /** These facts with the bytes of the service's state directories (--state-dir), which the replica must hold. */
+    public HostFacts withStateBytes(final long bytes)
+    {
+        return new HostFacts(criuVersion, kernel, cpuinfoImage, files, openFiles, imageBytes, bytes);
+    }
+
     /** Hashes of files seen before, by path, size and mtime: the facts are collected again every minute. */
     private static final Map<String, String> HASHES = new ConcurrentHashMap<>();
 
@@ -77,7 +92,7 @@ public record HostFacts(String criuVersion, String kernel, byte[] cpuinfoImage, 
         keptFiles.keySet().removeIf(inside);
         final Map<String, Boolean> keptOpen = new TreeMap<>(openFiles);
         keptOpen.keySet().removeIf(inside);
-        return new HostFacts(criuVersion, kernel, cpuinfoImage, keptFiles, keptOpen, imageBytes);
+        return new HostFacts(criuVersion, kernel, cpuinfoImage, keptFiles, keptOpen, imageBytes, stateBytes);
     }
 
     /** The writable ones of {@link #openFiles()}, in order: the service's state on disk that is not replicated. */

@@ -44,6 +44,23 @@ public final class Preflight
     public static Verdict check(final HostFacts facts, final CriuBinary criu, final Path scratch,
         final Path imagesDir, final Path journalDir) throws IOException
     {
+        return check(facts, criu, scratch, imagesDir, journalDir, null, 0);
+    }
+
+    /**
+     * As above; a service with state directories also needs btrfs here and a state store (stateStoreDir, made
+     * stateStoreMb large) that holds its state directories with room for an epoch's changes.
+     */
+    public static Verdict check(final HostFacts facts, final CriuBinary criu, final Path scratch,
+        final Path imagesDir, final Path journalDir, final Path stateStoreDir, final int stateStoreMb)
+        throws IOException
+    {
+        final Verdict state = facts.stateBytes() == HostFacts.NO_STATE || stateStoreDir == null ? null :
+            checkStateStore(facts.stateBytes(), stateStoreDir, stateStoreMb);
+        if (state != null)
+        {
+            return state;
+        }
         final List<String> warnings = new ArrayList<>();
         if (!facts.criuVersion().equals(criu.version()))
         {
@@ -105,6 +122,37 @@ public final class Preflight
                 "needs " + mib(facts.imageBytes()) + " MiB: give --journal-dir more room", warnings);
         }
         return new Verdict(true, "", warnings);
+    }
+
+    /** Null when this host can keep the service's state directories, else the failed verdict. */
+    static Verdict checkStateStore(final long stateBytes, final Path stateStoreDir, final int stateStoreMb)
+        throws IOException
+    {
+        for (final String tool : List.of("btrfs", "mkfs.btrfs"))
+        {
+            if (!Shell.run(tool, "--version").ok())
+            {
+                return failed("the service's state directories (--state-dir) need " + tool + " on this host: " +
+                    "install btrfs-progs (scripts/install.sh)", new ArrayList<>());
+            }
+        }
+        // btrfs keeps room for its metadata (DUP) and a full one turns read-only: count 80% of the store usable,
+        // and an epoch's changes (the replica takes a stream when twice its size and 64 MB more are free).
+        final long storeBytes = (long)stateStoreMb << 20;
+        final long neededBytes = 2 * stateBytes + (64L << 20);
+        if (neededBytes > storeBytes / 5 * 4)
+        {
+            return failed("the state store here (--state-store-mb " + stateStoreMb + ") cannot hold the service's " +
+                mib(stateBytes) + " MiB of state directories with room for its changes: give --state-store-mb at " +
+                "least " + (mib(neededBytes) * 5 + 3) / 4, new ArrayList<>());
+        }
+        if (!Files.exists(stateStoreDir.resolve("state.btrfs")) && freeBytes(stateStoreDir) < storeBytes)
+        {
+            return failed(stateStoreDir + " has " + mib(freeBytes(stateStoreDir)) + " MiB free, the state store " +
+                "needs " + stateStoreMb + " MiB: give --state-store a larger disk or --state-store-mb a smaller size",
+                new ArrayList<>());
+        }
+        return null;
     }
 
     private static Verdict failed(final String reason, final List<String> warnings)

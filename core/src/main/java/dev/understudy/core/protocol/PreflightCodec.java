@@ -11,14 +11,15 @@ import org.agrona.MutableDirectBuffer;
 import static dev.understudy.core.protocol.MessageHeader.ORDER;
 
 /**
- * The primary's {@link HostFacts}, on the epoch stream between epochs: image bytes, then CRIU version,
+ * The primary's {@link HostFacts}, on the epoch stream between epochs: image bytes and state-directory bytes
+ * (-1 without --state-dir), then CRIU version,
  * kernel, CRIU's cpuinfo image, the mapped files ("sha256 path" lines) and the open ones ("w path" or "r path"
  * lines), each an i32 length and its bytes (UTF-8). The replica answers with a {@link PreflightVerdictCodec} on the ack stream.
  */
 public final class PreflightCodec
 {
     public static final int TEMPLATE_ID = 10;
-    public static final int BLOCK_LENGTH = 8;
+    public static final int BLOCK_LENGTH = 16;
     /** Far above any real message (a few KiB): a length beyond it is a corrupt frame, not an allocation. */
     static final int MAX_FIELD = 1 << 20;
 
@@ -39,6 +40,7 @@ public final class PreflightCodec
         MessageHeader.encode(buffer, offset, BLOCK_LENGTH, TEMPLATE_ID);
         int at = offset + MessageHeader.LENGTH;
         buffer.putLong(at, facts.imageBytes(), ORDER);
+        buffer.putLong(at + 8, facts.stateBytes(), ORDER);
         at += BLOCK_LENGTH;
         at += put(buffer, at, bytes(facts.criuVersion()));
         at += put(buffer, at, bytes(facts.kernel()));
@@ -58,6 +60,7 @@ public final class PreflightCodec
             throw new IllegalArgumentException("not a preflight frame");
         }
         final long imageBytes = buffer.getLong(at, ORDER);
+        final long stateBytes = buffer.getLong(at + 8, ORDER);
         at += BLOCK_LENGTH;
         final byte[][] fields = new byte[5][];
         for (int i = 0; i < fields.length; i++)
@@ -75,9 +78,9 @@ public final class PreflightCodec
             buffer.getBytes(at + 4, fields[i]);
             at += 4 + fieldLength;
         }
-        if (imageBytes < 0)
+        if (imageBytes < 0 || stateBytes < HostFacts.NO_STATE)
         {
-            throw new IllegalArgumentException("preflight frame with a negative image size");
+            throw new IllegalArgumentException("preflight frame with a negative image or state size");
         }
         final Map<String, String> files = new TreeMap<>();
         for (final String line : new String(fields[3], StandardCharsets.UTF_8).split("\n"))
@@ -107,7 +110,7 @@ public final class PreflightCodec
             openFiles.put(line.substring(2), line.charAt(0) == 'w');
         }
         return new HostFacts(new String(fields[0], StandardCharsets.UTF_8), new String(fields[1],
-            StandardCharsets.UTF_8), fields[2], files, openFiles, imageBytes);
+            StandardCharsets.UTF_8), fields[2], files, openFiles, imageBytes, stateBytes);
     }
 
     private static int put(final MutableDirectBuffer buffer, final int offset, final byte[] value)
