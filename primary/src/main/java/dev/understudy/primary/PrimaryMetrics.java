@@ -57,6 +57,9 @@ public final class PrimaryMetrics
     private final AtomicLong trackerRestarts = new AtomicLong();
     private final Counter skipped;
     private final Counter unrestorable;
+    private final Timer stateSnapshot;
+    private final Timer stateSnapshotWait;
+    private final DistributionSummary stateStream;
 
     public PrimaryMetrics(final MeterRegistry registry)
     {
@@ -86,6 +89,13 @@ public final class PrimaryMetrics
         unrestorable = Counter.builder("understudy.epochs.unrestorable")
             .description("dumps dropped because the service had another process's /proc file open (CRIU " +
                 "cannot restore them); the next dump is full").register(registry);
+        stateSnapshot = timer(registry, "understudy.state.snapshot", "--state-dir: the state directories' snapshot, " +
+            "inside the freeze (overlapping CRIU)");
+        stateSnapshotWait = timer(registry, "understudy.state.snapshot.wait", "--state-dir: how much the snapshot " +
+            "lengthened the freeze (waited for after CRIU was done)");
+        stateStream = DistributionSummary.builder("understudy.state.stream.bytes").baseUnit("bytes")
+            .description("--state-dir: bytes of an epoch's state stream (what changed in the state directories)")
+            .publishPercentiles(0.5, 0.99).register(registry);
         Gauge.builder("understudy.dirty.tracked.processes", trackedProcesses, AtomicLong::get)
             .description("processes of the service whose writes are tracked (uffd-wp)").register(registry);
         Gauge.builder("understudy.dirty.tracker.restarts", trackerRestarts, AtomicLong::get)
@@ -159,6 +169,8 @@ public final class PrimaryMetrics
     {
         stateSnapshotUs.recordValue(TimeUnit.NANOSECONDS.toMicros(nanos));
         stateSnapshotWaitUs.recordValue(TimeUnit.NANOSECONDS.toMicros(waitedNanos));
+        stateSnapshot.record(nanos, TimeUnit.NANOSECONDS);
+        stateSnapshotWait.record(waitedNanos, TimeUnit.NANOSECONDS);
     }
 
     synchronized void onStateCommitAhead(final long nanos)
@@ -169,6 +181,7 @@ public final class PrimaryMetrics
     synchronized void onStateStream(final long bytes, final long nanos)
     {
         stateStreamBytes.recordValue(bytes);
+        stateStream.record(bytes);
         stateSendUs.recordValue(TimeUnit.NANOSECONDS.toMicros(nanos));
     }
 

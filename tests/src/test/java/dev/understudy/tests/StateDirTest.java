@@ -83,6 +83,18 @@ class StateDirTest
                 .start();
             try
             {
+                Thread.sleep(1_000);
+                // What replicating the files costs is on /metrics for an operator.
+                final String metrics = java.net.http.HttpClient.newHttpClient().send(java.net.http.HttpRequest
+                    .newBuilder(java.net.URI.create("http://" + FailoverPair.HOST_A.ip() + ":9464/metrics")).build(),
+                    java.net.http.HttpResponse.BodyHandlers.ofString()).body();
+                for (final String meter : List.of("understudy_state_snapshot_seconds_count",
+                    "understudy_state_snapshot_wait_seconds_count", "understudy_state_stream_bytes_count"))
+                {
+                    final String line = metrics.lines().filter(l -> l.startsWith(meter)).findFirst().orElse("");
+                    assertTrue(!line.isEmpty() && Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1)) > 0,
+                        meter + " on /metrics: " + line);
+                }
                 for (int kill = 0; kill < KILLS; kill++)
                 {
                     Thread.sleep(4_000); // an AOF rewrite every 2-3 s under this load
