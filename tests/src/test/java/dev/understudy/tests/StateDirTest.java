@@ -62,14 +62,23 @@ class StateDirTest
             "--protected-mode", "no", "--enable-debug-command", "yes", "--daemonize", "no", "--logfile", "");
     }
 
+    /** Two simulated hosts protecting Redis with its AOF directory as --state-dir. */
+    private static FailoverPair.Config redisWithAofPair(final String runDir)
+    {
+        return FailoverPair.Config.defaults(Path.of(runDir)).withServiceCommand(redisWithAof())
+            .withPrimaryArgs(List.of("--state-dir", STATE_DIR.toString()));
+    }
+
+    /** The replica agent's command with a 256 MB state store (the option appended to its arguments). */
+    private static final List<String> SMALL_REPLICA_STORE = List.of("sh", "-c", "exec \"$@\" --state-store-mb 256",
+        "sh");
+
     @Test
     void redisWithAnAofSurvivesPrimaryKillsWithFilesMatchingItsMemory() throws Exception
     {
         Directories.deleteRecursively(STATE_DIR);
         Files.createDirectories(STATE_DIR); // the first primary's seed: empty, Redis starts a fresh AOF
-        final FailoverPair.Config config = FailoverPair.Config.defaults(Path.of("target/state-dir"))
-            .withServiceCommand(redisWithAof())
-            .withPrimaryArgs(List.of("--state-dir", STATE_DIR.toString()));
+        final FailoverPair.Config config = redisWithAofPair("target/state-dir");
         try (FailoverPair pair = FailoverPair.start(config);
             ClientNamespace client = new ClientNamespace("usclient", FailoverPair.LAN_BRIDGE,
                 FailoverPair.CLIENT_CIDR, 1))
@@ -139,10 +148,7 @@ class StateDirTest
     {
         Directories.deleteRecursively(STATE_DIR);
         Files.createDirectories(STATE_DIR);
-        final FailoverPair.Config config = FailoverPair.Config.defaults(Path.of("target/state-dir-full"))
-            .withServiceCommand(redisWithAof())
-            .withPrimaryArgs(List.of("--state-dir", STATE_DIR.toString()))
-            .withReplicaHostPrefix(List.of("sh", "-c", "exec \"$@\" --state-store-mb 256", "sh"));
+        final FailoverPair.Config config = redisWithAofPair("target/state-dir-full").withReplicaHostPrefix(SMALL_REPLICA_STORE);
         try (FailoverPair pair = FailoverPair.start(config);
             ClientNamespace client = new ClientNamespace("usclient", FailoverPair.LAN_BRIDGE,
                 FailoverPair.CLIENT_CIDR, 1))
@@ -224,10 +230,7 @@ class StateDirTest
         Directories.deleteRecursively(STATE_DIR);
         Files.createDirectories(STATE_DIR);
         Shell.check("fallocate", "-l", "150M", STATE_DIR.resolve("existing-data").toString());
-        final FailoverPair.Config config = FailoverPair.Config.defaults(Path.of("target/state-dir-preflight"))
-            .withServiceCommand(redisWithAof())
-            .withPrimaryArgs(List.of("--state-dir", STATE_DIR.toString()))
-            .withReplicaHostPrefix(List.of("sh", "-c", "exec \"$@\" --state-store-mb 256", "sh"));
+        final FailoverPair.Config config = redisWithAofPair("target/state-dir-preflight").withReplicaHostPrefix(SMALL_REPLICA_STORE);
         try (FailoverPair pair = FailoverPair.start(config, false))
         {
             final Map<String, String> failed = Await.value(() ->
