@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds the chaos suite's node image on this machine (no image registry is reachable) and prints its tag.
-# Base: debootstrap minbase bookworm + a JRE, Redis, iproute2/iptables, libnetfilter_queue, CRIU's runtime
+# Base: debootstrap minbase bookworm + a JRE, Redis, iproute2/iptables, btrfs-progs (state stores), libnetfilter_queue, CRIU's runtime
 # libraries and the CRIU and dirty-page tracker that scripts/install.sh built; tagged by a hash of those inputs, so it is built
 # once. On top, a thin layer with the Understudy distribution, tagged by the distribution's content hash.
 set -euo pipefail
@@ -9,7 +9,7 @@ criu=/usr/local/sbin/criu
 tracker=/usr/local/lib/understudy/understudy-uffd
 [ -x "$criu" ] && [ -x "$tracker" ] || { echo "node-image: no CRIU at $criu or tracker at $tracker: run ./scripts/install.sh" >&2; exit 2; }
 [ -f "$here/cli/target/understudy-cli.jar" ] || { echo "node-image: build the distribution first (mvn install)" >&2; exit 2; }
-packages="openjdk-17-jre-headless redis-server iproute2 iptables libnetfilter-queue1 libxxhash0 procps util-linux
+packages="openjdk-17-jre-headless redis-server iproute2 iptables libnetfilter-queue1 libxxhash0 procps util-linux btrfs-progs
   libprotobuf-c1 libnl-3-200 libnet1 libnftables1 libbsd0 libgnutls30 libuuid1"
 mirror=$(sed -n 's/^URIs: //p' /etc/apt/sources.list.d/debian.sources 2>/dev/null | head -n1)
 [ -n "$mirror" ] || mirror=$(awk '/^deb /{print $2; exit}' /etc/apt/sources.list)

@@ -2,6 +2,7 @@ package dev.understudy.chaos;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -23,7 +24,9 @@ import org.testcontainers.utility.DockerImageName;
  * is bridged: the service namespace joins that bridge, so the service IP and MAC are on the Docker
  * network from whichever node runs the service. Containers get every capability but CAP_SYS_RESOURCE
  * (which --privileged would need and this host lacks), no seccomp/AppArmor profile, and /proc/sys
- * remounted writable (CRIU writes ns_last_pid; the API has no "systempaths=unconfined").
+ * remounted writable (CRIU writes ns_last_pid; the API has no "systempaths=unconfined"). Each node may use loop
+ * devices (a device cgroup rule for block major 7 and loop-control; their nodes made in its /dev), so with
+ * --state-dir each node keeps its own state store as a real host would, and loses its mount when it is killed.
  */
 final class ChaosCluster implements Cluster
 {
@@ -39,11 +42,20 @@ final class ChaosCluster implements Cluster
         "gw=$(ip route | awk '/default/{print $3}'); mac=$(cat /sys/class/net/eth0/address); " +
         "ip link add usbr0 type bridge; ip link set usbr0 alias understudy; ip link set usbr0 address $mac; " +
         "ip addr del $a dev eth0; ip link set eth0 master usbr0; ip addr add $a dev usbr0; ip link set usbr0 up; " +
-        "ip route add default via $gw";
+        "ip route add default via $gw; " +
+        // a fresh /dev each start: the loop devices this node may use, for its state store
+        "[ -e /dev/loop-control ] || mknod -m 0660 /dev/loop-control c 10 237; " +
+        "for i in $(seq 0 127); do [ -e /dev/loop$i ] || mknod -m 0660 /dev/loop$i b 7 $i; done";
+    /** Redis's directory with --state-dir, and each node's state store (under the node's own disk). */
+    static final String REDIS_DIR = "/var/lib/chaos-redis";
+    private static final String STATE_STORE = "/var/tmp/understudy-state";
+    private static final int STATE_STORE_MB = 1024;
+    private static final String AOF_CHECK_DIR = "/var/tmp/aof-check";
 
     private final Network network;
     private final List<GenericContainer<?>> nodes = new ArrayList<>();
     private final String image;
+    private final boolean stateDir;
     /** Node addresses, read when a node (re)starts: no exec into a paused node is needed to know them. */
     private final String[] ips = new String[3];
     /** Which of n1 and n2 runs the primary (roles swap when the old primary's node rejoins as the replica). */
@@ -51,9 +63,10 @@ final class ChaosCluster implements Cluster
     /** Status port of the agent on n1 and n2 (index 1 and 2): a promoted replica serves on the replica's port. */
     private final int[] statusPorts = {0, PRIMARY_STATUS, REPLICA_STATUS};
 
-    ChaosCluster(final String image)
+    ChaosCluster(final String image, final boolean stateDir)
     {
         this.image = image;
+        this.stateDir = stateDir;
         network = Network.builder().createNetworkCmdModifier(cmd -> cmd.withName("understudy-chaos-" + ProcessHandle
             .current().pid()).withIpam(new com.github.dockerjava.api.model.Network.Ipam().withConfig(
                 new com.github.dockerjava.api.model.Network.Ipam.Config().withSubnet(SUBNET)))).build();
@@ -66,6 +79,7 @@ final class ChaosCluster implements Cluster
                     .withSharedMemorySize(512L << 20)
                     .withCreateContainerCmdModifier(cmd -> cmd.withHostName(name).getHostConfig()
                         .withCapAdd(Capability.ALL).withCapDrop(Capability.SYS_RESOURCE)
+                        .withDeviceCgroupRules(List.of("b 7:* rmw", "c 10:237 rmw"))
                         .withSecurityOpts(List.of("seccomp=unconfined", "apparmor=unconfined")));
                 nodes.add(node);
                 node.start();
@@ -120,11 +134,75 @@ final class ChaosCluster implements Cluster
         statusPorts[2] = REPLICA_STATUS;
         startReplica(2);
         final String n1 = ip(1);
+        final String redis = "redis-server --port 6379 --bind 0.0.0.0 --save '' --protected-mode no " + (stateDir ?
+            // rewrites every few seconds at the suite's rates, as a busier Redis does past 64 MB
+            "--appendonly yes --appendfsync always --dir " + REDIS_DIR + " --auto-aof-rewrite-min-size 32kb " +
+                "--enable-debug-command yes" : "--appendonly no");
+        if (stateDir)
+        {
+            exec(node(1), "mkdir -p " + REDIS_DIR);
+        }
         execDetached(node(1), "exec understudy protect --replica " + ip(2) + ":" + REPLICA_PORT + " --name svc " +
             "--service-ip " + SERVICE_IP + " --metrics-host " + n1 + " --metrics-port " + PRIMARY_STATUS +
-            (outputCommit ? "" : " --no-output-commit") + " -- redis-server --port 6379 --bind 0.0.0.0 " +
-            "--save '' --appendonly no --protected-mode no >> /var/log/primary.log 2>&1");
+            (outputCommit ? "" : " --no-output-commit") + (stateDir ? " --state-dir " + REDIS_DIR + stateStore() : "") +
+            " -- " + redis + " >> /var/log/primary.log 2>&1");
         awaitProtected(60_000);
+    }
+
+    private String stateStore()
+    {
+        return stateDir ? " --state-store " + STATE_STORE + " --state-store-mb " + STATE_STORE_MB : "";
+    }
+
+    /**
+     * With --state-dir, run while no client writes: the primary's Redis files as its service sees them (read in
+     * its mount namespace) must pass redis-check-aof, and a second Redis started from a copy of them must hold the
+     * service's data (the same DEBUG DIGEST).
+     */
+    StateFilesCheck checkStateFiles()
+    {
+        final String script = "svc=" + SERVICE_HOST + "; for i in $(seq 200); do redis-cli -h $svc INFO persistence " +
+            "| grep -q aof_rewrite_in_progress:0 && break; sleep 0.1; done; " +
+            "echo \"service $(redis-cli -h $svc DEBUG DIGEST)\"; " +
+            // the service, not a zombie of an earlier one (a node's init, sleep, reaps nothing)
+            "pid=$(ps -eo pid=,stat=,args= | awk '$2 !~ /Z/ && /redis-server 0\\.0\\.0\\.0:6379/ {print $1; exit}'); " +
+            "rm -rf " + AOF_CHECK_DIR + "; mkdir -p " + AOF_CHECK_DIR + "; " +
+            "nsenter -t $pid -m tar -C " + REDIS_DIR + " -c . | tar -C " + AOF_CHECK_DIR + " -x; " +
+            "echo \"manifest $(cat " + AOF_CHECK_DIR + "/appendonlydir/*.manifest | tr '\\n' ';')\"; " +
+            "out=$(redis-check-aof " + AOF_CHECK_DIR + "/appendonlydir/*.manifest 2>&1); " +
+            "echo \"check $? $(echo \"$out\" | tail -n1)\"; " +
+            "redis-server --port 16379 --bind 127.0.0.1 --save '' --appendonly yes --dir " + AOF_CHECK_DIR +
+            " --enable-debug-command yes --daemonize yes --logfile " + AOF_CHECK_DIR + ".log; " +
+            "for i in $(seq 200); do redis-cli -p 16379 INFO persistence 2>/dev/null | grep -q loading:0 && break; " +
+            "sleep 0.1; done; echo \"copy $(redis-cli -p 16379 DEBUG DIGEST)\"; " +
+            "redis-cli -p 16379 SHUTDOWN NOSAVE >/dev/null 2>&1; true";
+        final Map<String, String> seen = new HashMap<>();
+        for (final String line : exec(node(primaryNode), script).split("\n"))
+        {
+            final int space = line.indexOf(' ');
+            if (space > 0)
+            {
+                seen.put(line.substring(0, space), line.substring(space + 1).strip());
+            }
+        }
+        final String service = seen.getOrDefault("service", "");
+        final String manifest = seen.getOrDefault("manifest", "");
+        if (!seen.getOrDefault("check", "").startsWith("0 "))
+        {
+            return new StateFilesCheck("redis-check-aof failed on n" + primaryNode + ": " + seen.get("check"), manifest);
+        }
+        if (service.isEmpty() || !service.equals(seen.get("copy")))
+        {
+            return new StateFilesCheck("a Redis started from n" + primaryNode + "'s files has digest " +
+                seen.get("copy") + ", the service " + service, manifest);
+        }
+        return new StateFilesCheck("ok", manifest);
+    }
+
+    /** @param verdict "ok" or what differs; @param manifest the AOF manifest checked (its base file's number
+     *  says how many rewrites the files have been through). */
+    record StateFilesCheck(String verdict, String manifest)
+    {
     }
 
     /** The replica command, the same on either node: after a takeover it protects the service it restored. */
@@ -136,7 +214,7 @@ final class ChaosCluster implements Cluster
             JOURNAL_FS_SIZE + " tmpfs " + JOURNAL + ")");
         execDetached(node(n), "exec understudy replica --listen " + ip(n) + ":" + REPLICA_PORT + " --name svc " +
             "--service-ip " + SERVICE_IP + " --metrics-host " + ip(n) + " --metrics-port " + REPLICA_STATUS +
-            " --journal-dir " + JOURNAL + " >> /var/log/replica.log 2>&1");
+            " --journal-dir " + JOURNAL + stateStore() + " >> /var/log/replica.log 2>&1");
         statusPorts[n] = REPLICA_STATUS;
     }
 
@@ -216,7 +294,8 @@ final class ChaosCluster implements Cluster
             exec(node, "for p in $(ps -eo pid=); do kill -CONT $p 2>/dev/null; done; iptables -F INPUT; iptables -F OUTPUT; pkill -9 java || true; " +
                 "for ns in $(ip netns list | cut -d' ' -f1); do for p in $(ip netns pids $ns); do kill -9 $p; done; " +
                 "ip netns del $ns; done; pkill -9 redis-server || true; pkill -9 criu || true; " +
-                "rm -rf /dev/shm/understudy " + JOURNAL + "/*; true");
+                "rm -rf /dev/shm/understudy " + JOURNAL + "/*; umount -l " + STATE_STORE + "/state 2>/dev/null; " +
+                "rm -rf " + STATE_STORE + " " + REDIS_DIR + "; true");
         }
     }
 

@@ -13,8 +13,11 @@ import java.util.List;
  * @param resultsDir    where the history, summary and timeline go.
  * @param restartPair   a fresh pair (new Redis, new keys) every cycle, as before re-protection existed; by
  *                      default one pair lives through all cycles, the old primary's node rejoining as replica.
+ * @param stateDir      Redis keeps an append-only file (fsync'ed before each reply) in a directory given to
+ *                      {@code protect --state-dir}: each node has its own state store (a btrfs loop image), and
+ *                      after each cycle the files must pass redis-check-aof and load into the service's data.
  */
 public record ChaosOptions(int cycles, List<String> nemeses, boolean outputCommit, int concurrency,
-    double ratePerClient, long faultMs, Path resultsDir, boolean restartPair)
+    double ratePerClient, long faultMs, Path resultsDir, boolean restartPair, boolean stateDir)
 {
 }

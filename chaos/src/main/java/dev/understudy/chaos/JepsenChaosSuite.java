@@ -55,7 +55,7 @@ public final class JepsenChaosSuite
         final boolean keepPair = !options.restartPair();
         int pairStarts = 0;
         boolean pairUp = false;
-        try (ChaosCluster cluster = new ChaosCluster(image);
+        try (ChaosCluster cluster = new ChaosCluster(image, options.stateDir());
             ClientNamespace clientNode = ClientNamespace.enter(cluster.clientNetns(), options.concurrency() + 1);
             Generator generator = new Generator(clientNode, options.concurrency(), options.ratePerClient()))
         {
@@ -104,6 +104,12 @@ public final class JepsenChaosSuite
                         cluster.primaryStatus().getOrDefault("state", cluster.primaryStatus().getOrDefault("error", "?")) :
                         "host down");
                     row.put("final_reads", finalReads(clientNode, workload, cycle) ? "ok" : "INCOMPLETE");
+                    if (options.stateDir())
+                    {
+                        final ChaosCluster.StateFilesCheck files = cluster.checkStateFiles();
+                        row.put("state_files", files.verdict());
+                        row.put("aof_manifest", files.manifest());
+                    }
                     completed++;
                 }
                 catch (final Exception ex)
@@ -130,6 +136,7 @@ public final class JepsenChaosSuite
         history.write(resultsDir.resolve("history.jsonl"));
         final Map<String, Object> summary = judge(history, cycles, keepPair ? 1 : cycles, completed, nemeses,
             outputCommit, cycleRows);
+        summary.put("state_dir", options.stateDir());
         summary.put("pair_restarts", Math.max(0, pairStarts - 1));
         summary.put("max_unavailable_ms", Availability.maxUnavailableMs(history, loadWindows));
         summary.put("mode", keepPair ? "one pair through all cycles (re-protection)" : "fresh pair every cycle");
@@ -234,7 +241,10 @@ public final class JepsenChaosSuite
         }
         long lost = 0;
         long invented = 0;
-        boolean valid = completed == cycles;
+        // with --state-dir, a cycle whose files disagree with the service's memory fails the run
+        final long stateFilesBad = cycleRows.stream().map(row -> ((Map<?, ?>)row).get("state_files"))
+            .filter(state -> state != null && !"ok".equals(state)).count();
+        boolean valid = completed == cycles && stateFilesBad == 0;
         final List<Object> checks = new ArrayList<>();
         for (final CheckResult result : results)
         {
@@ -284,6 +294,7 @@ public final class JepsenChaosSuite
         summary.put("operations_ok", ok);
         summary.put("operations_fail", fail);
         summary.put("operations_info", info);
+        summary.put("state_files_mismatch_cycles", stateFilesBad);
         summary.put("split_brain_possible_cycles", cycleRows.stream()
             .filter(row -> Boolean.TRUE.equals(((Map<?, ?>)row).get("split_brain_possible"))).count());
         summary.put("checks", checks);

@@ -46,6 +46,11 @@ final class ChaosCommand implements Callable<Integer>
         "keeping one pair through all cycles, the old primary's node rejoining as replica after each takeover")
     boolean restartPair;
 
+    @Option(names = "--state-dir", description = "Redis keeps an append-only file (appendfsync always) in a " +
+        "directory given to protect --state-dir; each node has its own state store; after each cycle the files " +
+        "must pass redis-check-aof and hold the service's data")
+    boolean stateDir;
+
     @Option(names = "--results", description = "results directory (default /var/tmp/understudy-chaos/TIMESTAMP)")
     Path results;
 
@@ -59,7 +64,7 @@ final class ChaosCommand implements Callable<Integer>
             LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")));
         Files.createDirectories(dir);
         final Map<String, Object> summary = new JepsenChaosSuite().run(new ChaosOptions(cycles, nemeses, !noOutputCommit,
-            concurrency, rate, faultMs, dir, restartPair));
+            concurrency, rate, faultMs, dir, restartPair, stateDir));
         System.out.println(Json.write(summary));
         Understudy.writeJson(json, summary);
         return Boolean.TRUE.equals(summary.get("checker_valid")) ? 0 : 1;
