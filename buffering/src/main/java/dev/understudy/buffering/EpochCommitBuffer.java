@@ -58,7 +58,7 @@ public final class EpochCommitBuffer implements AutoCloseable
     {
         this.config = config;
         this.activity = activity;
-        this.ledger = new EpochLedger(config.maxQueueLength(), this::reinject);
+        this.ledger = new EpochLedger(config.maxQueueLength(), this::reinject, config.gate());
         this.holder = new Thread(this::run, "understudy-commit-buffer");
         this.holder.setDaemon(true);
     }
@@ -253,6 +253,7 @@ public final class EpochCommitBuffer implements AutoCloseable
                     work++;
                 }
                 final long now = System.nanoTime();
+                ledger.flush(now); // what waited for the gate goes once it opens
                 if (now > nextStatsNs)
                 {
                     nextStatsNs = now + 1_000_000_000L;
@@ -262,7 +263,8 @@ public final class EpochCommitBuffer implements AutoCloseable
                 {
                     // Sleep in the kernel until a packet or a command comes: no spinning between packets
                     // that arrive a fraction of a millisecond apart. The timeout bounds the stats' age.
-                    if (session.await(commands.wakeFd(), 100))
+                    // While output waits for the gate (the lease), look again soon: it opens on a renewal.
+                    if (session.await(commands.wakeFd(), ledger.releasePending() ? 2 : 100))
                     {
                         commands.clearWake();
                     }

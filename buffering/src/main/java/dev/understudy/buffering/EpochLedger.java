@@ -32,6 +32,9 @@ final class EpochLedger
     private final ArrayDeque<byte[]> heldCopies = new ArrayDeque<>();
     private long lastOutputId = -1;
     private long releasedOutputId = -1;
+    /** Acknowledged (or passed through) up to this id: goes out as soon as the gate is open. */
+    private long releasableThroughId = -1;
+    private final ReleaseGate gate;
     private boolean passThrough;
     private boolean fenced;
     /** Output has been held since holdOutput, and no epoch was sealed since: the next seal starts the run. */
@@ -55,8 +58,15 @@ final class EpochLedger
      */
     EpochLedger(final int maxHeld, final Consumer<byte[]> sender)
     {
+        this(maxHeld, sender, ReleaseGate.ALWAYS_OPEN);
+    }
+
+    /** @param gate asked before anything leaves: while it is closed, acked and passing output waits here. */
+    EpochLedger(final int maxHeld, final Consumer<byte[]> sender, final ReleaseGate gate)
+    {
         this.maxHeld = maxHeld;
         this.sender = sender;
+        this.gate = gate;
     }
 
     /**
@@ -71,7 +81,7 @@ final class EpochLedger
             holdDropped.incrementAndGet(); // a newer primary serves the clients: nothing of this one reaches them
             return true;
         }
-        if (passThrough)
+        if (passThrough && heldCopies.isEmpty() && gate.open(nowNs))
         {
             releasedOutputId = Math.max(releasedOutputId, id);
             releasedPackets.incrementAndGet();
@@ -93,6 +103,10 @@ final class EpochLedger
         if (oldestHeldNs.get() < 0)
         {
             oldestHeldNs.set(nowNs);
+        }
+        if (passThrough)
+        {
+            releasableThroughId = id; // passing, but the gate is closed (or copies before it still wait for it)
         }
         return true;
     }
@@ -118,7 +132,23 @@ final class EpochLedger
             sealedEpochs.pollLong();
             upTo = sealedIds.pollLong();
         }
-        releaseThrough(upTo);
+        releasableThroughId = Math.max(releasableThroughId, upTo);
+        flush(System.nanoTime());
+    }
+
+    /** Sends what is releasable if the gate is open now; the holder calls it every duty cycle. */
+    void flush(final long nowNs)
+    {
+        if (releasableThroughId > releasedOutputId && !fenced && gate.open(nowNs))
+        {
+            releaseThrough(releasableThroughId);
+        }
+    }
+
+    /** Something acknowledged or passing waits for the gate. */
+    boolean releasePending()
+    {
+        return releasableThroughId > releasedOutputId && !fenced;
     }
 
     /** Unprotected on purpose: everything held goes out and nothing more is held. */
@@ -131,7 +161,8 @@ final class EpochLedger
         passThrough = true;
         heldRunStarting = false;
         outputHeldFrom = EpochEndCodec.NOT_HELD;
-        releaseThrough(lastOutputId);
+        releasableThroughId = Math.max(releasableThroughId, lastOutputId);
+        flush(System.nanoTime());
         sealedEpochs.clear();
         sealedIds.clear();
     }

@@ -105,4 +105,41 @@ class EpochLedgerTest
         ledger.seal(4);
         assertEquals(3, ledger.outputHeldFrom(), "holding while already holding starts no new run");
     }
+
+    @Test
+    void whileTheGateIsClosedNeitherAckedNorPassingOutputLeavesAndItGoesInOrderWhenItOpens()
+    {
+        final boolean[] open = {true};
+        final List<Integer> out = new ArrayList<>();
+        final EpochLedger gated = new EpochLedger(8, packet -> out.add((int)packet[0]), nowNs -> open[0]);
+        final UnsafeBuffer buffer = new UnsafeBuffer(ByteBuffer.allocate(40));
+        for (long id = 1; id <= 2; id++)
+        {
+            buffer.putByte(0, (byte)id);
+            assertTrue(gated.onOutput(id, buffer, 0, 40, id));
+        }
+        gated.seal(1);
+        open[0] = false; // the lease ran out
+        gated.release(1);
+        assertEquals(List.of(), out, "an ack does not release while the gate is closed");
+        assertTrue(gated.releasePending());
+        gated.passThrough();
+        buffer.putByte(0, (byte)3);
+        assertTrue(gated.onOutput(3, buffer, 0, 40, 3), "passing through, but held while the gate is closed");
+        gated.flush(4);
+        assertEquals(List.of(), out);
+        open[0] = true;
+        buffer.putByte(0, (byte)4);
+        assertTrue(gated.onOutput(4, buffer, 0, 40, 5), "held behind the copies that wait, to keep the order");
+        gated.flush(6);
+        assertEquals(List.of(1, 2, 3, 4), out);
+        assertFalse(gated.releasePending());
+        buffer.putByte(0, (byte)5);
+        assertFalse(gated.onOutput(5, buffer, 0, 40, 7), "nothing waits: passes through again");
+        open[0] = false;
+        gated.fence();
+        open[0] = true;
+        gated.flush(8);
+        assertEquals(List.of(1, 2, 3, 4), out, "a fence still wins");
+    }
 }

@@ -98,6 +98,9 @@ final class ProtectCommand implements Callable<Integer>
     @Mixin
     StateStoreOptions store;
 
+    @Mixin
+    CoordinatorOptions coordinator;
+
     @Option(names = "--preflight-cpuinfo", hidden = true, description = "send this cpuinfo image to the replica's " +
         "preflight instead of this CPU's (tests)")
     Path preflightCpuinfo;
@@ -130,7 +133,8 @@ final class ProtectCommand implements Callable<Integer>
             .dirtyTracking(DirtyTracking.parse(dirtyTracking)).verifyMemory(verifyMemory)
             .metricsHost(heartbeat.metricsHost).preflightCpuinfo(preflightCpuinfo)
             .stateDirs(stateDirs.stream().map(dir -> dir.toAbsolutePath().normalize()).toList())
-            .stateStoreDir(store.stateStore).stateStoreMb(store.stateStoreMb);
+            .stateStoreDir(store.stateStore).stateStoreMb(store.stateStoreMb)
+            .coordinator(coordinator.coordinator).leaseMs(coordinator.leaseMs);
         heartbeat.applyTo(context.heartbeat());
         final Primary primary = Primary.start(context, EpochObserver.NONE, CriuNotificationListener.NONE);
         System.out.println("understudy protecting '" + name + "' (pid " + primary.service().rootPid() + ", " +
@@ -153,7 +157,8 @@ final class ProtectCommand implements Callable<Integer>
             .metricsPort(metricsPort).stateStoreDir(store.stateStore).stateStoreMb(store.stateStoreMb);
         heartbeat.applyTo(context.heartbeat());
         return Standby.start(context, new TakeoverContext().notices(StderrNotices.INSTANCE).name(name)
-            .serviceIp(serviceIp).bridge(bridge).workDir(workDir).intervalMs(intervalMs).stateStoreDir(store.stateStore),
+            .serviceIp(serviceIp).bridge(bridge).workDir(workDir).intervalMs(intervalMs).stateStoreDir(store.stateStore)
+            .coordinator(coordinator.coordinator).leaseMs(coordinator.leaseMs),
             ReplicaObserver.NONE);
     }
 }

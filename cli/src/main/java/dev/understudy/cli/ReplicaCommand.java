@@ -40,6 +40,9 @@ final class ReplicaCommand implements Callable<Integer>
     @Mixin
     StateStoreOptions store;
 
+    @Mixin
+    CoordinatorOptions coordinator;
+
     @Option(names = "--journal-base-minutes", defaultValue = "" + Configuration.JOURNAL_BASE_MINUTES,
         description = "write a whole image into the journal this often, then drop older journal files (default ${DEFAULT-VALUE})")
     int journalBaseMinutes;
@@ -118,7 +121,8 @@ final class ReplicaCommand implements Callable<Integer>
     {
         return new TakeoverContext().notices(StderrNotices.INSTANCE).name(name).serviceIp(serviceIp).bridge(bridge)
             .workDir(workDir).automatic(!noAutoTakeover).reprotect(!noReprotect).reprotectReplica(reprotectReplica)
-            .intervalMs(intervalMs).lazyRestore(!noLazyRestore).stateStoreDir(store.stateStore);
+            .intervalMs(intervalMs).lazyRestore(!noLazyRestore).stateStoreDir(store.stateStore)
+            .coordinator(coordinator.coordinator).leaseMs(coordinator.leaseMs);
     }
 
     private void printListening(final Replica replica)

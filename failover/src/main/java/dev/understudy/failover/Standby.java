@@ -4,8 +4,12 @@ import java.io.IOException;
 import java.nio.file.Path;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 
+import dev.understudy.coordinator.CoordinatorContext;
+import dev.understudy.coordinator.CoordinatorException;
+import dev.understudy.coordinator.ServiceLease;
 import dev.understudy.core.criu.CriuBinary;
 import dev.understudy.core.criu.CriuNotificationListener;
 import dev.understudy.core.net.ServiceNetwork;
@@ -42,6 +46,10 @@ public final class Standby implements AutoCloseable
     private volatile boolean suspicionShown;
     private StandbyNetwork standbyNetwork;
     private volatile Primary primary;
+    /** The service's lease with a coordinator, else null: a takeover waits until it holds it. */
+    private ServiceLease lease;
+    /** Counts the primary's returns after a suspicion: a takeover waiting for the lease gives up when it moves. */
+    private volatile long primaryReturns;
     /** The layout started while the primary was quiet, or null; guarded by this. */
     private Preparation preparation;
     /** Layouts prepared while the primary was quiet, and those dropped because it spoke again; guarded by this. */
@@ -113,6 +121,19 @@ public final class Standby implements AutoCloseable
                 standby.onPrimaryHandsOver(epoch);
             }
         });
+        if (takeoverContext.coordinator() != null)
+        {
+            try
+            {
+                standby.lease = ServiceLease.connect(new CoordinatorContext().connectString(takeoverContext.coordinator())
+                    .serviceName(takeoverContext.name()).holder("replica on " + replicaContext.listenEndpoint())
+                    .sessionTimeoutMs(takeoverContext.leaseMs()).notices(takeoverContext.notices()));
+            }
+            catch (final CoordinatorException ex)
+            {
+                throw new IOException(ex.getMessage(), ex);
+            }
+        }
         standby.replica = Replica.start(replicaContext, observer);
         standby.showReady();
         if (takeoverContext.automatic())
@@ -159,6 +180,7 @@ public final class Standby implements AutoCloseable
      */
     private synchronized void onPrimaryBack()
     {
+        primaryReturns++;
         dropPreparation();
         if (suspicionShown)
         {
@@ -376,7 +398,16 @@ public final class Standby implements AutoCloseable
         long term = 0;
         try
         {
+            if (lease != null && !takeLease(cause))
+            {
+                return;
+            }
             term = replica.fence();
+            if (lease != null && term != lease.term())
+            {
+                takeoverContext.notices().warning("the takeover's term " + term + " is not the lease's " +
+                    lease.term() + " (a newer term was heard meanwhile); the lease still makes this node the only one");
+            }
             final long fencedAtMs = System.currentTimeMillis();
             replica.takeoverStatus(TakeoverState.RESTORING, "restoring epoch " + epoch + " after " + cause);
             final StandbyNetwork warm = standbyNetwork;
@@ -441,6 +472,44 @@ public final class Standby implements AutoCloseable
     }
 
     /**
+     * With a coordinator: the service's lease at the term the fence will take. The coordinator frees it only once
+     * the old primary's session there ended, so a primary cut off from this replica alone (it still reaches the
+     * coordinator) keeps it and keeps serving, and this waits until the primary is heard again. False when the
+     * takeover must not go on (status says why).
+     */
+    private boolean takeLease(final String cause) throws InterruptedException
+    {
+        final long returns = primaryReturns;
+        final long term = replica.term() + 1;
+        replica.takeoverStatus(TakeoverState.AWAITING_LEASE, "primary suspected (" + cause + "); waiting for the " +
+            "service's lease in the coordinator, which frees it once the primary's session there has ended");
+        final ServiceLease.Acquisition taken = lease.acquire(term, TimeUnit.DAYS.toMillis(1),
+            () -> primaryReturns != returns);
+        switch (taken.outcome())
+        {
+            case ACQUIRED ->
+            {
+                takeoverContext.notices().info("took the service's lease at term " + term + " after " + cause);
+                return true;
+            }
+            case GAVE_UP ->
+            {
+                takeoverContext.notices().info("the primary spoke again while this replica waited for the lease: " +
+                    "no takeover");
+                replica.takeoverStatus(TakeoverState.READY, readyStatus());
+            }
+            default ->
+            {
+                replica.takeoverStatus(TakeoverState.REFUSED, "REFUSED: the coordinator has given the service to " +
+                    taken.holder() + " at term " + taken.term() + ": another node serves it; not taking over");
+                takeoverContext.notices().warning(replica.takeoverStatus());
+            }
+        }
+        takingOver.set(false);
+        return false;
+    }
+
+    /**
      * Re-protection: this node is the primary of the restored service now, with the takeover's term. Its
      * epochs go to the old primary's host (or --reprotect-replica); until a replica there acknowledges a
      * whole image the service runs unprotected, its output not held. A failure here leaves the service
@@ -460,7 +529,7 @@ public final class Standby implements AutoCloseable
             .name(takeoverContext.name()).serviceIp(takeoverContext.serviceIp()).bridge(takeoverContext.bridge())
             .workDir(takeoverContext.workDir()).intervalMs(takeoverContext.intervalMs())
             .replicaEndpoint(replicaEndpoint).metricsHost(replicaContext.metricsHost()).metricsPort(-1)
-            .term(restored.term()).criuBinary(criu).stateStoreDir(takeoverContext.stateStoreDir())
+            .term(restored.term()).criuBinary(criu).stateStoreDir(takeoverContext.stateStoreDir()).lease(lease)
             .stateDirs(restored.stateDirs())
             .adopt(restored.pid(), ServiceNetwork.Spec.of(restored.netns().substring(3), takeoverContext.bridge(),
                 takeoverContext.serviceIp()));
@@ -555,6 +624,10 @@ public final class Standby implements AutoCloseable
         if (replica != null)
         {
             replica.close();
+        }
+        if (lease != null)
+        {
+            lease.close(); // after the service's primary stood down: its output no longer leaves here
         }
         final StandbyNetwork unused = standbyNetwork;
         if (unused != null && report == null)

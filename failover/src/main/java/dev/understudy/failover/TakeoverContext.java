@@ -2,6 +2,7 @@ package dev.understudy.failover;
 
 import java.nio.file.Path;
 
+import dev.understudy.coordinator.CoordinatorContext;
 import dev.understudy.core.Configuration;
 import dev.understudy.core.agent.Notices;
 import dev.understudy.core.net.Endpoints;
@@ -18,6 +19,8 @@ public final class TakeoverContext
     private boolean automatic = true;
     private boolean reprotect = true;
     private Path stateStoreDir;
+    private String coordinator;
+    private long leaseMs = CoordinatorContext.DEFAULT_SESSION_TIMEOUT_MS;
     private String reprotectReplica;
     private int intervalMs = Configuration.INTERVAL_MS;
     private boolean lazyRestore = true;
@@ -37,6 +40,10 @@ public final class TakeoverContext
         if (intervalMs < 10 || intervalMs > 60_000)
         {
             throw new IllegalArgumentException("--interval-ms must be between 10 and 60000, not " + intervalMs);
+        }
+        if (coordinator != null)
+        {
+            new CoordinatorContext().connectString(coordinator).serviceName(name).sessionTimeoutMs(leaseMs).conclude();
         }
         return this;
     }
@@ -72,6 +79,29 @@ public final class TakeoverContext
     public TakeoverContext stateStoreDir(final Path stateStoreDir)
     {
         this.stateStoreDir = stateStoreDir;
+        return this;
+    }
+
+    /** The coordinator's servers, or null: with one, a takeover waits until this node holds the service's lease. */
+    public String coordinator()
+    {
+        return coordinator;
+    }
+
+    public TakeoverContext coordinator(final String coordinator)
+    {
+        this.coordinator = coordinator;
+        return this;
+    }
+
+    public long leaseMs()
+    {
+        return leaseMs;
+    }
+
+    public TakeoverContext leaseMs(final long leaseMs)
+    {
+        this.leaseMs = leaseMs;
         return this;
     }
 

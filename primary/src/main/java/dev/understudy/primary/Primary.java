@@ -12,6 +12,10 @@ import java.util.concurrent.TimeoutException;
 import java.util.concurrent.locks.LockSupport;
 
 import dev.understudy.buffering.CommitBufferConfig;
+import dev.understudy.buffering.ReleaseGate;
+import dev.understudy.coordinator.CoordinatorContext;
+import dev.understudy.coordinator.CoordinatorException;
+import dev.understudy.coordinator.ServiceLease;
 import dev.understudy.buffering.EpochCommitBuffer;
 import dev.understudy.core.Configuration;
 import dev.understudy.core.aeron.EmbeddedAeron;
@@ -70,6 +74,9 @@ public final class Primary implements AutoCloseable
     private OutputCommit outputCommit;
     private UffdTracker uffdTracker;
     private StateCapture stateCapture;
+    /** The service's lease with a coordinator, else null; closed here only if taken here. */
+    private ServiceLease lease;
+    private boolean leaseTakenHere;
     /** The epoch loop's and the shipper's queues; the fencing heartbeat writes to the epoch loop's inbox too. */
     private final EpochPipeline pipeline = EpochPipeline.create(() -> LockSupport.unpark(shipperRunner.thread()));
 
@@ -88,6 +95,7 @@ public final class Primary implements AutoCloseable
         final Primary primary = new Primary(context);
         try
         {
+            primary.takeLease();
             primary.open(observer, notifications);
             return primary;
         }
@@ -95,6 +103,57 @@ public final class Primary implements AutoCloseable
         {
             primary.close();
             throw ex;
+        }
+    }
+
+    /**
+     * With a coordinator: the service's lease, before anything of the service runs. A new protection takes the
+     * term after the highest the coordinator granted (so any earlier primary of the service is superseded);
+     * it waits up to two session timeouts for an earlier holder's session to end, then refuses in one line.
+     */
+    private void takeLease() throws IOException
+    {
+        if (context.lease() != null)
+        {
+            lease = context.lease();
+        }
+        else if (context.coordinator() != null)
+        {
+            final String host = Endpoints.localAddressTowards(context.replicaEndpoint());
+            try
+            {
+                lease = ServiceLease.connect(new CoordinatorContext().connectString(context.coordinator())
+                    .serviceName(context.name()).holder("primary on " + host).sessionTimeoutMs(context.leaseMs())
+                    .notices(context.notices()));
+                leaseTakenHere = true;
+                final long term = context.adoptedPid() != 0 ? context.term() :
+                    Math.max(context.term(), lease.grantedTerm() + 1);
+                final ServiceLease.Acquisition taken = lease.acquire(term, 2 * context.leaseMs() + 1_000, () -> false);
+                switch (taken.outcome())
+                {
+                    case ACQUIRED -> context.term(term);
+                    case NEWER_TERM -> throw new IllegalStateException("the coordinator has given '" + context.name() +
+                        "' to " + taken.holder() + " at term " + taken.term() + ", newer than this node's " + term +
+                        ": this node must not serve it");
+                    default -> throw new IllegalStateException("'" + context.name() + "' is served elsewhere: its " +
+                        "lease in the coordinator is held by " + taken.holder() + "; stop that primary first, or " +
+                        "give this service another --name");
+                }
+            }
+            catch (final CoordinatorException ex)
+            {
+                throw new IOException(ex.getMessage(), ex);
+            }
+            catch (final InterruptedException ex)
+            {
+                Thread.currentThread().interrupt();
+                throw new IOException("interrupted while taking the service's lease", ex);
+            }
+        }
+        if (lease != null)
+        {
+            state.lease = lease;
+            lease.onSuperseded((newerTerm, holder) -> fence(newerTerm));
         }
     }
 
@@ -118,8 +177,9 @@ public final class Primary implements AutoCloseable
         if (context.outputCommit())
         {
             // Queues and rules before the service starts: not one packet of it leaves unbuffered.
-            commitBuffer = EpochCommitBuffer.start(CommitBufferConfig.defaults(context.networkSpec().netnsPath()),
-                activity);
+            final ServiceLease held = lease;
+            commitBuffer = EpochCommitBuffer.start(CommitBufferConfig.defaults(context.networkSpec().netnsPath())
+                .withGate(held == null ? ReleaseGate.ALWAYS_OPEN : held::releaseAllowed), activity);
             outputCommit = new OutputCommit(commitBuffer, context.replicaLossPolicy(), context.degradedAfterMs(),
                 context.notices());
             if (adopting)
@@ -249,12 +309,18 @@ public final class Primary implements AutoCloseable
             errors.report(why, null);
         }
         pipeline.epochLoop().offer(new EpochLoopMessage.Superseded(newerTerm, why));
-        network.isolate(); // first: a RST from the dying service or an ARP reply would disturb the new primary
+        if (network != null)
+        {
+            network.isolate(); // first: a RST from the dying service or an ARP reply would disturb the new primary
+        }
         if (outputCommit != null)
         {
             outputCommit.fence();
         }
-        service.close();
+        if (service != null) // superseded (the lease) while still starting: nothing of it runs yet
+        {
+            service.close();
+        }
         state.phase = PrimaryState.Phase.STOPPED;
         if (planned)
         {
@@ -442,12 +508,26 @@ public final class Primary implements AutoCloseable
             return abortSwitchover("the replica did not acknowledge the last epoch " + epoch + " within " +
                 timeoutMs + " ms", epoch, requested, frozen);
         }
+        if (lease != null)
+        {
+            // The last epoch's output leaves first (released on its ack); then the replica may take the lease at
+            // once rather than wait for this node's session to end.
+            Await.value(() -> commitBuffer == null || commitBuffer.heldPackets() == 0 ? Boolean.TRUE : null, 200, 1);
+            lease.release();
+        }
         state.handingOverEpoch = epoch; // from the next heartbeat on: the replica takes over
         LockSupport.unpark(heartbeatRunner.thread());
         network.isolate(); // the stopped service answers no ARP that would pull its MAC back here
         final Long fenced = Await.value(() -> state.fencedByTerm > 0 ? System.nanoTime() : null, timeoutMs, 1);
         if (fenced == null)
         {
+            if (lease != null && lease.acquire(context.term(), 2 * context.leaseMs() + 1_000, () -> false).outcome() !=
+                ServiceLease.Outcome.ACQUIRED)
+            {
+                return new Switchover(false, "the replica did not take over within " + timeoutMs + " ms of being " +
+                    "told, and the service's lease could not be taken back: " + lease.describe(), epoch, 0, requested,
+                    frozen, 0, 0);
+            }
             network.reconnect();
             return abortSwitchover("the replica did not take over within " + timeoutMs + " ms of being told", epoch,
                 requested, frozen);
@@ -501,6 +581,7 @@ public final class Primary implements AutoCloseable
             }
         }
         CloseHelper.quietCloseAll(statusServer, uffdTracker, criu, commitBuffer, aeron, stateCapture);
+        closeLease();
         Directories.deleteRecursively(context.runDir());
         registry.close();
         context.notices().info("protection of '" + context.name() + "' stopped; the service (pid " +
@@ -513,7 +594,17 @@ public final class Primary implements AutoCloseable
         // The service dies before the buffer's rules go: nothing it sent unacknowledged escapes on the way out.
         CloseHelper.quietCloseAll(heartbeatRunner, preflightRunner, epochRunner, shipperRunner, statusServer, uffdTracker, service, criu,
             commitBuffer, aeron, network, stateCapture);
+        closeLease();
         Directories.deleteRecursively(context.runDir());
         registry.close();
+    }
+
+    /** Ends the lease's session if it was taken here (after the buffer's rules are gone): a replica need not wait. */
+    private void closeLease()
+    {
+        if (lease != null && leaseTakenHere)
+        {
+            CloseHelper.quietClose(lease);
+        }
     }
 }

@@ -3,6 +3,7 @@ package dev.understudy.primary;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
+import dev.understudy.coordinator.ServiceLease;
 import dev.understudy.core.agent.CountingErrorHandler;
 import dev.understudy.core.memory.DirtyTracking;
 import dev.understudy.heartbeat.HeartbeatMetrics;
@@ -54,6 +55,8 @@ public final class PrimaryState
     volatile int servicePid = -1;
     volatile DirtyTracking dirtyTracking = DirtyTracking.CONTENT;
     volatile OutputCommit outputCommit;
+    /** The service's lease with a coordinator, else null. */
+    volatile ServiceLease lease;
     volatile long dumpingEpoch = -1;
     /** Protection ends on purpose: heartbeats tell the replica to stand down instead of taking over. */
     volatile boolean standingDown;
@@ -151,6 +154,10 @@ public final class PrimaryState
         map.put("output_commit_mode", (commit == null ? OutputCommit.Mode.OFF : commit.mode()).name());
         map.put("output_commit", commit == null ? "OFF (--no-output-commit): clients may see output the replica " +
             "cannot reproduce" : commit.describe());
+        final ServiceLease held = lease;
+        map.put("lease_state", held == null ? "NONE" : held.state().name());
+        map.put("lease", held == null ? "none (no --coordinator): term fencing between the two hosts only; a " +
+            "partition can leave both serving" : held.describe() + " at " + held.connectString());
         map.put("replica", context.replicaEndpoint() + (replicaConnected ? " (connected)" : " (not connected)"));
         final HeartbeatMetrics hb = heartbeats;
         if (hb != null)

@@ -3,6 +3,8 @@ package dev.understudy.primary;
 import java.nio.file.Path;
 import java.util.List;
 
+import dev.understudy.coordinator.CoordinatorContext;
+import dev.understudy.coordinator.ServiceLease;
 import dev.understudy.core.Configuration;
 import dev.understudy.core.agent.Activity;
 import dev.understudy.core.agent.AgentContext;
@@ -53,6 +55,9 @@ public final class ProtectContext extends AgentContext<ProtectContext>
     private Path stateStoreDir;
     private int stateStoreMb = Configuration.STATE_STORE_MB;
     private ServiceNetwork.Spec adoptedNetwork;
+    private String coordinator;
+    private long leaseMs = CoordinatorContext.DEFAULT_SESSION_TIMEOUT_MS;
+    private ServiceLease lease;
     private boolean concluded;
 
     /**
@@ -118,6 +123,10 @@ public final class ProtectContext extends AgentContext<ProtectContext>
         {
             throw new IllegalArgumentException("--term must be at least 1");
         }
+        if (coordinator != null && lease == null)
+        {
+            new CoordinatorContext().connectString(coordinator).serviceName(name).sessionTimeoutMs(leaseMs).conclude();
+        }
         heartbeat.validate();
         if (!stateDirs.isEmpty() && stateStoreMb < 256)
         {
@@ -173,6 +182,45 @@ public final class ProtectContext extends AgentContext<ProtectContext>
     public ProtectContext stateStoreDir(final Path stateStoreDir)
     {
         this.stateStoreDir = stateStoreDir;
+        return this;
+    }
+
+    /**
+     * The coordinator's ZooKeeper servers (HOST:PORT,...), or null: then the term fencing between the two hosts
+     * is all there is. With one, the service's output leaves only while this node holds the service's lease.
+     */
+    public String coordinator()
+    {
+        return coordinator;
+    }
+
+    public ProtectContext coordinator(final String coordinator)
+    {
+        this.coordinator = coordinator;
+        return this;
+    }
+
+    /** The lease's session timeout asked of the coordinator. */
+    public long leaseMs()
+    {
+        return leaseMs;
+    }
+
+    public ProtectContext leaseMs(final long leaseMs)
+    {
+        this.leaseMs = leaseMs;
+        return this;
+    }
+
+    /** A lease already held at {@link #term()} (a takeover took it): used as it is, and not closed here. */
+    public ServiceLease lease()
+    {
+        return lease;
+    }
+
+    public ProtectContext lease(final ServiceLease lease)
+    {
+        this.lease = lease;
         return this;
     }
 

@@ -9,6 +9,11 @@ public enum TakeoverState
     READY,
     /** The primary is suspected and takeover is manual: an operator decides. */
     SUSPECTED,
+    /**
+     * The primary is suspected; the takeover waits for the service's lease in the coordinator, which frees it only
+     * once the primary's session there has ended (a primary cut off from this replica alone keeps it, and serves).
+     */
+    AWAITING_LEASE,
     /** The primary ended protection on purpose (understudy stop, SIGTERM): no takeover, the image is kept. */
     STOOD_DOWN,
     /**

@@ -89,4 +89,16 @@ class JournalFormatsTest
         bytes.duplicate().position(offset).get(out);
         return out;
     }
+
+    @Test
+    void leaseRoundTripsAndRefusesForeignData() throws IOException
+    {
+        final LeaseCodec.Lease lease = LeaseCodec.decode(LeaseCodec.encode(7, "primary on 10.0.0.1"), "lease");
+        assertEquals(new LeaseCodec.Lease(7, "primary on 10.0.0.1"), lease);
+        assertEquals("3 n2\n", new String(LeaseCodec.encode(3, "n2"), StandardCharsets.UTF_8));
+        final IOException foreign = assertThrows(IOException.class, () -> LeaseCodec.decode("hello".getBytes(), "/x"));
+        assertTrue(foreign.getMessage().contains("/x is not an Understudy lease"), foreign.getMessage());
+        assertThrows(IOException.class, () -> LeaseCodec.decode("-1 n1".getBytes(), "/x"));
+        assertThrows(IllegalArgumentException.class, () -> LeaseCodec.encode(1, "two\nlines"));
+    }
 }

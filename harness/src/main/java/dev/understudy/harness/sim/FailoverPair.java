@@ -45,12 +45,12 @@ public final class FailoverPair implements Cluster
      */
     public record Config(String name, String serviceIp, int intervalMs, long failureTimeoutMs, Path runDir,
         List<String> extraPrimaryArgs, List<String> serviceCommand, String heartbeatPriority,
-        List<String> replicaHostPrefix)
+        List<String> replicaHostPrefix, String coordinator)
     {
         public static Config defaults(final Path runDir)
         {
             return new Config("svc", "10.77.0.10/24", 100, Configuration.FAILURE_TIMEOUT_MS, runDir, List.of(),
-                RedisService.command(), "realtime", List.of());
+                RedisService.command(), "realtime", List.of(), null);
         }
 
         /**
@@ -60,38 +60,45 @@ public final class FailoverPair implements Cluster
         public Config withReplicaHostPrefix(final List<String> prefix)
         {
             return new Config(name, serviceIp, intervalMs, failureTimeoutMs, runDir, extraPrimaryArgs, serviceCommand,
-                heartbeatPriority, prefix);
+                heartbeatPriority, prefix, coordinator);
         }
 
         public Config withInterval(final int ms)
         {
             return new Config(name, serviceIp, ms, failureTimeoutMs, runDir, extraPrimaryArgs, serviceCommand,
-                heartbeatPriority, replicaHostPrefix);
+                heartbeatPriority, replicaHostPrefix, coordinator);
         }
 
         public Config withFailureTimeout(final long ms)
         {
             return new Config(name, serviceIp, intervalMs, ms, runDir, extraPrimaryArgs, serviceCommand,
-                heartbeatPriority, replicaHostPrefix);
+                heartbeatPriority, replicaHostPrefix, coordinator);
         }
 
         public Config withPrimaryArgs(final List<String> args)
         {
             return new Config(name, serviceIp, intervalMs, failureTimeoutMs, runDir, args, serviceCommand,
-                heartbeatPriority, replicaHostPrefix);
+                heartbeatPriority, replicaHostPrefix, coordinator);
         }
 
         public Config withServiceCommand(final List<String> command)
         {
             return new Config(name, serviceIp, intervalMs, failureTimeoutMs, runDir, extraPrimaryArgs, command,
-                heartbeatPriority, replicaHostPrefix);
+                heartbeatPriority, replicaHostPrefix, coordinator);
+        }
+
+        /** Both agents take the service's lease in this coordinator (HOST:PORT, reachable from both hosts). */
+        public Config withCoordinator(final String connectString)
+        {
+            return new Config(name, serviceIp, intervalMs, failureTimeoutMs, runDir, extraPrimaryArgs, serviceCommand,
+                heartbeatPriority, replicaHostPrefix, connectString);
         }
 
         /** --heartbeat-priority of both agents: realtime, raised or normal. */
         public Config withHeartbeatPriority(final String priority)
         {
             return new Config(name, serviceIp, intervalMs, failureTimeoutMs, runDir, extraPrimaryArgs, serviceCommand,
-                priority, replicaHostPrefix);
+                priority, replicaHostPrefix, coordinator);
         }
     }
 
@@ -153,6 +160,7 @@ public final class FailoverPair implements Cluster
             Long.toString(config.failureTimeoutMs()), "--heartbeat-priority", config.heartbeatPriority(),
             "--journal-dir", journalDir("a").toString(), "--state-store", stateStoreDir("a").toString()));
         protect.addAll(config.extraPrimaryArgs());
+        protect.addAll(coordinatorArguments());
         protect.add("--");
         protect.addAll(config.serviceCommand());
         agents[0] = NodeProcess.start(hosts[0].netnsPath(), config.runDir().resolve("primary.log"), protect);
@@ -185,10 +193,22 @@ public final class FailoverPair implements Cluster
         return HOST_IPS[node].ip() + ":" + REPLICA_PORT;
     }
 
+    private List<String> coordinatorArguments()
+    {
+        return config.coordinator() == null ? List.of() : List.of("--coordinator", config.coordinator());
+    }
+
     /** The replica agent's command on a node: the same on both, so either host can be the replica. */
     private List<String> replicaArguments(final int node)
     {
         final String host = HOST_NAMES[node];
+        final List<String> arguments = new ArrayList<>(replicaBaseArguments(node, host));
+        arguments.addAll(coordinatorArguments());
+        return arguments;
+    }
+
+    private List<String> replicaBaseArguments(final int node, final String host)
+    {
         return List.of("replica", "--listen", replicaEndpoint(node), "--name", config.name(), "--service-ip",
             config.serviceIp(), "--metrics-host", HOST_IPS[node].ip(), "--metrics-port",
             Integer.toString(REPLICA_STATUS_PORT), "--work-dir", workDir(host).toString(), "--journal-dir",
@@ -410,6 +430,23 @@ public final class FailoverPair implements Cluster
                     }
                 }
             }
+        }
+    }
+
+    /**
+     * The current primary's host drops its packets to the coordinator (iptables in its namespace): it still
+     * reaches its replica and its clients.
+     */
+    public void partitionPrimaryFromCoordinator(final boolean cut)
+    {
+        final SimulatedHost host = hosts[primaryNode];
+        final String[] address = config.coordinator().split(":");
+        final Shell.Result result = Shell.run("ip", "netns", "exec", host.netnsName(), "iptables", cut ? "-I" : "-D",
+            "OUTPUT", "-d", address[0], "-p", "tcp", "--dport", address[1], "-j", "DROP");
+        if (!result.ok())
+        {
+            throw new IllegalStateException("could not cut host " + host.netnsName() + " off the coordinator: " +
+                result.stderr().strip());
         }
     }
 

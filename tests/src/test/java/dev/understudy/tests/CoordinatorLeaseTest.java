@@ -1,0 +1,171 @@
+package dev.understudy.tests;
+
+import java.nio.file.Path;
+import java.util.Map;
+
+import dev.understudy.coordinator.CoordinatorServer;
+import dev.understudy.coordinator.ServiceLease;
+import dev.understudy.core.agent.Await;
+import dev.understudy.core.metrics.StatusView;
+import dev.understudy.core.os.Directories;
+import dev.understudy.harness.sim.ClientNamespace;
+import dev.understudy.harness.sim.FailoverPair;
+import dev.understudy.harness.workload.IncrementClient;
+import dev.understudy.harness.workload.RedisClient;
+import dev.understudy.harness.workload.RedisService;
+import dev.understudy.primary.PrimaryState;
+import dev.understudy.replica.TakeoverState;
+import org.junit.jupiter.api.Test;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * Issue 11, lease fencing: two simulated hosts, agents as their own JVMs, real CRIU, Redis, Aeron and NFQUEUE,
+ * and a real ZooKeeper server (in this JVM, on the LAN's gateway) holding the service's lease.
+ */
+class CoordinatorLeaseTest
+{
+    private static final Path RUN = Path.of("target/coordinator-lease");
+    private static final int ZK_PORT = 21810;
+    private static final String COORDINATOR = FailoverPair.LAN_GATEWAY.ip() + ":" + ZK_PORT;
+
+    private static CoordinatorServer coordinator(final String run) throws Exception
+    {
+        final Path data = RUN.resolve(run).resolve("zk");
+        Directories.deleteRecursively(data);
+        return CoordinatorServer.standalone("0.0.0.0", ZK_PORT, data);
+    }
+
+    /**
+     * Cut between the two hosts only: the primary still holds the lease, so the replica waits for it and never
+     * takes over; the primary serves on (policy degrade) and is protected again once the cut heals. Without a
+     * coordinator the same cut is a takeover while the old primary still serves
+     * (FailoverFaultsTest#partitionedPrimaryIsTakenOverAndStopsItselfOnceTheCutHeals).
+     */
+    @Test
+    void aCutBetweenTheHostsAloneIsNoTakeoverWhileThePrimaryHoldsTheLease() throws Exception
+    {
+        final FailoverPair.Config config = FailoverPair.Config.defaults(RUN.resolve("hosts")).withCoordinator(COORDINATOR);
+        try (CoordinatorServer zk = coordinator("hosts");
+            FailoverPair pair = FailoverPair.start(config);
+            ClientNamespace client = new ClientNamespace("usclient", FailoverPair.LAN_BRIDGE, FailoverPair.CLIENT_CIDR, 1))
+        {
+            assertEquals("HELD", pair.primaryStatus().get("lease_state"), pair.primaryStatus().toString());
+            final String term = pair.primaryStatus().get("term");
+            final IncrementClient incr = client.call(() -> new IncrementClient(pair.serviceHost(), RedisService.PORT,
+                "counter", 5)).start();
+            Thread.sleep(1_000);
+            pair.partition(true);
+            Await.until(() -> StatusView.of(pair.replicaStatus()).state("takeover_state", TakeoverState.class, null) ==
+                TakeoverState.AWAITING_LEASE, 5_000, "the replica to wait for the lease");
+            Thread.sleep(4_000); // past the 2 s degrade limit: the primary serves unprotected, holding the lease
+            final Map<String, String> waiting = pair.replicaStatus();
+            assertEquals("replica", waiting.get("role"), "no takeover: " + waiting);
+            assertEquals(TakeoverState.AWAITING_LEASE, StatusView.of(waiting).state("takeover_state",
+                TakeoverState.class, null), waiting.toString());
+            final int repliesDuringCut = incr.replies();
+            Thread.sleep(500);
+            assertTrue(incr.replies() > repliesDuringCut, "clients are served through the cut: " + incr.error());
+            pair.partition(false);
+            Await.until(() -> StatusView.of(pair.replicaStatus()).state("takeover_state", TakeoverState.class, null) ==
+                TakeoverState.READY, 10_000, "the replica to stand ready again");
+            pair.awaitProtected(30_000);
+            assertEquals("HELD", pair.primaryStatus().get("lease_state"), pair.primaryStatus().toString());
+            assertEquals(term, pair.primaryStatus().get("term"), "the same primary, the same term");
+            assertTrue(incr.stopAndAwaitReplies(20_000), incr.error());
+            assertTrue(incr.sameConnection(), incr.error());
+            assertEquals(0, incr.outOfSequence());
+            assertEquals(incr.replies(), counter(client, pair.serviceHost()));
+            incr.close();
+        }
+    }
+
+    /**
+     * The primary cut off from both its replica and the coordinator: it stops releasing output (its lease not
+     * renewed) before the coordinator can give the lease away; the replica takes over only once it holds the
+     * lease, about a session timeout after the cut; healed, the old primary learns it is superseded and stops.
+     * No acknowledged increment is lost and none is answered twice.
+     */
+    @Test
+    void aPrimaryCutOffFromEverythingStopsReleasingBeforeTheReplicaTakesTheLease() throws Exception
+    {
+        final FailoverPair.Config config = FailoverPair.Config.defaults(RUN.resolve("all")).withCoordinator(COORDINATOR);
+        try (CoordinatorServer zk = coordinator("all");
+            FailoverPair pair = FailoverPair.start(config);
+            ClientNamespace client = new ClientNamespace("usclient", FailoverPair.LAN_BRIDGE, FailoverPair.CLIENT_CIDR, 1))
+        {
+            final IncrementClient incr = client.call(() -> new IncrementClient(pair.serviceHost(), RedisService.PORT,
+                "counter", 5)).start();
+            Thread.sleep(1_000);
+            final long cutMs = System.currentTimeMillis();
+            pair.partitionPrimaryFromCoordinator(true);
+            pair.partition(true);
+            final Map<String, String> promoted = pair.awaitTakeover(20_000);
+            assertEquals(TakeoverState.PROMOTED, StatusView.of(promoted).state("takeover_state", TakeoverState.class,
+                null), promoted.toString());
+            final Map<String, String> old = pair.primaryStatus();
+            System.out.println("old primary at the takeover: lease " + old.get("lease") + "; output " +
+                old.get("output_commit"));
+            assertEquals(ServiceLease.State.RENEWAL_FAILING.name(), old.get("lease_state"), old.toString());
+            assertTrue(old.get("lease").contains("NOT RENEWED"), "its output is held: " + old);
+            final long fencedAfterMs = Long.parseLong(promoted.get("takeover_fenced_at_ms")) - cutMs;
+            System.out.println("lease passed and the replica fenced " + fencedAfterMs + " ms after the cut");
+            assertTrue(fencedAfterMs >= 900, "the lease passed no sooner than the session could end: " + fencedAfterMs);
+            pair.partitionPrimaryFromCoordinator(false);
+            pair.partition(false);
+            assertEquals(3, pair.primaryProcess().awaitExit(15_000), "superseded, the old primary stops itself " +
+                "(exit 3); log: " + pair.primaryProcess().log());
+            assertTrue(incr.stopAndAwaitReplies(30_000), incr.error());
+            assertEquals(0, incr.outOfSequence(), "no increment answered by both primaries");
+            assertEquals(incr.replies(), counter(client, pair.serviceHost()), "none lost");
+            incr.close();
+        }
+    }
+
+    /**
+     * The primary killed: the replica takes over once the dead primary's session has ended (about a lease), and
+     * the promoted node protects the service under the lease it took; the old host rejoins as its replica.
+     */
+    @Test
+    void aKilledPrimaryIsTakenOverUnderTheLeaseAndProtectedAgain() throws Exception
+    {
+        final FailoverPair.Config config = FailoverPair.Config.defaults(RUN.resolve("kill")).withCoordinator(COORDINATOR);
+        try (CoordinatorServer zk = coordinator("kill");
+            FailoverPair pair = FailoverPair.start(config);
+            ClientNamespace client = new ClientNamespace("usclient", FailoverPair.LAN_BRIDGE, FailoverPair.CLIENT_CIDR, 1))
+        {
+            final IncrementClient incr = client.call(() -> new IncrementClient(pair.serviceHost(), RedisService.PORT,
+                "counter", 5)).start();
+            Thread.sleep(1_000);
+            final long killedNs = pair.killPrimary();
+            final Map<String, String> promoted = pair.awaitTakeover(20_000);
+            assertEquals(TakeoverState.PROMOTED, StatusView.of(promoted).state("takeover_state", TakeoverState.class,
+                null), promoted.toString());
+            final long gapMs = (incr.firstReplyAtOrAfter(killedNs) - killedNs) / 1_000_000;
+            System.out.println("first reply " + gapMs + " ms after the kill (lease 1000 ms)");
+            pair.rejoinOldPrimaryAsReplica();
+            pair.awaitProtected(60_000);
+            final Map<String, String> protecting = pair.primaryStatus();
+            assertEquals(PrimaryState.Phase.PROTECTED.name(), protecting.get("phase"), protecting.toString());
+            assertEquals("HELD", protecting.get("lease_state"), "the promoted node serves under its lease: " + protecting);
+            assertTrue(protecting.get("lease").contains("held at term 2"), protecting.toString());
+            assertTrue(incr.stopAndAwaitReplies(30_000), incr.error());
+            assertTrue(incr.sameConnection(), incr.error());
+            assertEquals(0, incr.outOfSequence());
+            assertEquals(incr.replies(), counter(client, pair.serviceHost()));
+            incr.close();
+        }
+    }
+
+    private static long counter(final ClientNamespace client, final String host) throws Exception
+    {
+        return client.call(() ->
+        {
+            try (RedisClient redis = new RedisClient(host, RedisService.PORT, 10_000))
+            {
+                return Long.parseLong(String.valueOf(redis.call("GET", "counter")));
+            }
+        });
+    }
+}
