@@ -46,6 +46,9 @@ final class ChaosCluster implements Cluster
         // a fresh /dev each start: the loop devices this node may use, for its state store
         "[ -e /dev/loop-control ] || mknod -m 0660 /dev/loop-control c 10 237; " +
         "for i in $(seq 0 127); do [ -e /dev/loop$i ] || mknod -m 0660 /dev/loop$i b 7 $i; done";
+    /** The agents' JVMs (the coordinator's member on the same node is another JVM and stays). */
+    private static final String AGENTS = "dev.understudy.cli.Understudy (protect|replica)";
+    private static final int COORDINATOR_PORT = 2181;
     /** Redis's directory with --state-dir, and each node's state store (under the node's own disk). */
     static final String REDIS_DIR = "/var/lib/chaos-redis";
     private static final String STATE_STORE = "/var/tmp/understudy-state";
@@ -56,6 +59,7 @@ final class ChaosCluster implements Cluster
     private final List<GenericContainer<?>> nodes = new ArrayList<>();
     private final String image;
     private final boolean stateDir;
+    private final boolean coordinator;
     /** Node addresses, read when a node (re)starts: no exec into a paused node is needed to know them. */
     private final String[] ips = new String[3];
     /** Which of n1 and n2 runs the primary (roles swap when the old primary's node rejoins as the replica). */
@@ -63,10 +67,11 @@ final class ChaosCluster implements Cluster
     /** Status port of the agent on n1 and n2 (index 1 and 2): a promoted replica serves on the replica's port. */
     private final int[] statusPorts = {0, PRIMARY_STATUS, REPLICA_STATUS};
 
-    ChaosCluster(final String image, final boolean stateDir)
+    ChaosCluster(final String image, final boolean stateDir, final boolean coordinator)
     {
         this.image = image;
         this.stateDir = stateDir;
+        this.coordinator = coordinator;
         network = Network.builder().createNetworkCmdModifier(cmd -> cmd.withName("understudy-chaos-" + ProcessHandle
             .current().pid()).withIpam(new com.github.dockerjava.api.model.Network.Ipam().withConfig(
                 new com.github.dockerjava.api.model.Network.Ipam.Config().withSubnet(SUBNET)))).build();
@@ -85,6 +90,14 @@ final class ChaosCluster implements Cluster
                 node.start();
                 bridge(node);
             }
+            if (coordinator)
+            {
+                for (int n = 1; n <= 3; n++)
+                {
+                    startCoordinatorMember(n);
+                }
+                awaitCoordinator();
+            }
         }
         catch (final RuntimeException ex)
         {
@@ -97,6 +110,101 @@ final class ChaosCluster implements Cluster
     {
         exec(node, BRIDGE_SETUP);
         ips[nodes.indexOf(node)] = exec(node, "ip -4 -o addr show usbr0 | awk '{print $4}' | cut -d/ -f1").strip();
+    }
+
+    /**
+     * The coordinator's member on node n (one of three: n1, n2, n3), in the background; its data stays on the node.
+     * ("[c]oordinator": the pattern must not match the shell that runs it.)
+     */
+    private void startCoordinatorMember(final int n)
+    {
+        execDetached(node(n), "pgrep -f 'Understudy [c]oordinator' >/dev/null || exec understudy coordinator --id " + n +
+            " --ensemble " + ips[0] + "," + ips[1] + "," + ips[2] + " --listen 0.0.0.0:" + COORDINATOR_PORT +
+            " --data-dir /var/lib/understudy/coordinator >> /var/log/coordinator.log 2>&1");
+    }
+
+    /** Until a majority of the ensemble serves (ZooKeeper's srvr: a leader or follower). */
+    private void awaitCoordinator()
+    {
+        try
+        {
+            Await.until(() -> servingMembers() >= 2, 60_000, "the coordinator's ensemble to elect a leader");
+        }
+        catch (final InterruptedException ex)
+        {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while the ensemble started", ex);
+        }
+    }
+
+    private int servingMembers()
+    {
+        int serving = 0;
+        for (int n = 1; n <= 3; n++)
+        {
+            final String mode = coordinatorMode(n);
+            serving += "leader".equals(mode) || "follower".equals(mode) ? 1 : 0;
+        }
+        return serving;
+    }
+
+    /** leader, follower, or "" (not serving, or its node is down). */
+    String coordinatorMode(final int n)
+    {
+        try (java.net.Socket socket = new java.net.Socket())
+        {
+            socket.connect(new java.net.InetSocketAddress(ips[n - 1], COORDINATOR_PORT), 500);
+            socket.setSoTimeout(1_000);
+            socket.getOutputStream().write("srvr".getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+            final String reply = new String(socket.getInputStream().readAllBytes(),
+                java.nio.charset.StandardCharsets.US_ASCII);
+            final int at = reply.indexOf("Mode: ");
+            return at < 0 ? "" : reply.substring(at + 6).lines().findFirst().orElse("").strip();
+        }
+        catch (final java.io.IOException ex)
+        {
+            return "";
+        }
+    }
+
+    private String coordinatorArgument()
+    {
+        return coordinator ? " --coordinator " + ips[0] + ":" + COORDINATOR_PORT + "," + ips[1] + ":" +
+            COORDINATOR_PORT + "," + ips[2] + ":" + COORDINATOR_PORT : "";
+    }
+
+    /** The primary's (or replica's) node drops its packets to the coordinator's client port, or heals that. */
+    @Override
+    public void partitionFromCoordinator(final boolean primary, final boolean cut)
+    {
+        final int n = primary ? primaryNode : 3 - primaryNode;
+        if (running(node(n)))
+        {
+            exec(node(n), "iptables " + (cut ? "-I" : "-D") + " OUTPUT -p tcp --dport " + COORDINATOR_PORT +
+                " -j DROP" + (cut ? "" : " || true"));
+        }
+    }
+
+    /** The ensemble's leader dies (its member's process is killed), or every member runs again. */
+    @Override
+    public void killCoordinatorLeader(final boolean kill)
+    {
+        for (int n = 1; n <= 3; n++)
+        {
+            if (!running(node(n)))
+            {
+                continue;
+            }
+            if (kill && "leader".equals(coordinatorMode(n)))
+            {
+                exec(node(n), "pkill -9 -f 'Understudy [c]oordinator' || true");
+                return;
+            }
+            if (!kill)
+            {
+                startCoordinatorMember(n);
+            }
+        }
     }
 
     GenericContainer<?> node(final int n)
@@ -145,6 +253,7 @@ final class ChaosCluster implements Cluster
         execDetached(node(1), "exec understudy protect --replica " + ip(2) + ":" + REPLICA_PORT + " --name svc " +
             "--service-ip " + SERVICE_IP + " --metrics-host " + n1 + " --metrics-port " + PRIMARY_STATUS +
             (outputCommit ? "" : " --no-output-commit") + (stateDir ? " --state-dir " + REDIS_DIR + stateStore() : "") +
+            coordinatorArgument() +
             " -- " + redis + " >> /var/log/primary.log 2>&1");
         awaitProtected(60_000);
     }
@@ -214,7 +323,7 @@ final class ChaosCluster implements Cluster
             JOURNAL_FS_SIZE + " tmpfs " + JOURNAL + ")");
         execDetached(node(n), "exec understudy replica --listen " + ip(n) + ":" + REPLICA_PORT + " --name svc " +
             "--service-ip " + SERVICE_IP + " --metrics-host " + ip(n) + " --metrics-port " + REPLICA_STATUS +
-            " --journal-dir " + JOURNAL + stateStore() + " >> /var/log/replica.log 2>&1");
+            " --journal-dir " + JOURNAL + stateStore() + coordinatorArgument() + " >> /var/log/replica.log 2>&1");
         statusPorts[n] = REPLICA_STATUS;
     }
 
@@ -240,8 +349,8 @@ final class ChaosCluster implements Cluster
         final int old = primaryNode;
         restartIfDown(old);
         // A fenced agent exits by itself; one that hangs on is killed, and no service copy may stay behind.
-        exec(node(old), "for i in $(seq 50); do pgrep -x java >/dev/null || break; sleep 0.1; done; " +
-            "pkill -9 java || true; for ns in $(ip netns list | cut -d' ' -f1); do for p in $(ip netns pids $ns); " +
+        exec(node(old), "for i in $(seq 50); do pgrep -f '" + AGENTS + "' >/dev/null || break; sleep 0.1; done; " +
+            "pkill -9 -f '" + AGENTS + "' || true; for ns in $(ip netns list | cut -d' ' -f1); do for p in $(ip netns pids $ns); " +
             "do kill -9 $p; done; ip netns del $ns; done; pkill -9 redis-server || true; pkill -9 criu || true; true");
         startReplica(old);
         primaryNode = 3 - old;
@@ -252,7 +361,7 @@ final class ChaosCluster implements Cluster
     {
         final int replica = 3 - primaryNode;
         restartIfDown(replica);
-        exec(node(replica), "pkill -9 java || true; true");
+        exec(node(replica), "pkill -9 -f '" + AGENTS + "' || true; true");
         startReplica(replica);
     }
 
@@ -263,6 +372,10 @@ final class ChaosCluster implements Cluster
         {
             Shell.check("docker", "start", node.getContainerId());
             bridge(node);
+            if (coordinator)
+            {
+                startCoordinatorMember(n);
+            }
         }
         exec(node, "for p in $(ps -eo pid=); do kill -CONT $p 2>/dev/null; done; iptables -F INPUT; " +
             "iptables -F OUTPUT; true");
@@ -290,8 +403,13 @@ final class ChaosCluster implements Cluster
             {
                 Shell.check("docker", "start", node.getContainerId());
                 bridge(node);
+                if (coordinator)
+                {
+                    startCoordinatorMember(n);
+                }
             }
-            exec(node, "for p in $(ps -eo pid=); do kill -CONT $p 2>/dev/null; done; iptables -F INPUT; iptables -F OUTPUT; pkill -9 java || true; " +
+            exec(node, "for p in $(ps -eo pid=); do kill -CONT $p 2>/dev/null; done; iptables -F INPUT; iptables -F OUTPUT; " +
+                "pkill -9 -f '" + AGENTS + "' || true; " +
                 "for ns in $(ip netns list | cut -d' ' -f1); do for p in $(ip netns pids $ns); do kill -9 $p; done; " +
                 "ip netns del $ns; done; pkill -9 redis-server || true; pkill -9 criu || true; " +
                 "rm -rf /dev/shm/understudy " + JOURNAL + "/*; umount -l " + STATE_STORE + "/state 2>/dev/null; " +

@@ -16,8 +16,10 @@ import java.util.List;
  * @param stateDir      Redis keeps an append-only file (fsync'ed before each reply) in a directory given to
  *                      {@code protect --state-dir}: each node has its own state store (a btrfs loop image), and
  *                      after each cycle the files must pass redis-check-aof and load into the service's data.
+ * @param coordinator   the service's lease lives in a ZooKeeper ensemble of three members on n1, n2 and n3; the
+ *                      agents take it (--coordinator). Without, term fencing between n1 and n2 only.
  */
 public record ChaosOptions(int cycles, List<String> nemeses, boolean outputCommit, int concurrency,
-    double ratePerClient, long faultMs, Path resultsDir, boolean restartPair, boolean stateDir)
+    double ratePerClient, long faultMs, Path resultsDir, boolean restartPair, boolean stateDir, boolean coordinator)
 {
 }

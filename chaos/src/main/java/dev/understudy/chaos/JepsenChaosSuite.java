@@ -55,7 +55,7 @@ public final class JepsenChaosSuite
         final boolean keepPair = !options.restartPair();
         int pairStarts = 0;
         boolean pairUp = false;
-        try (ChaosCluster cluster = new ChaosCluster(image, options.stateDir());
+        try (ChaosCluster cluster = new ChaosCluster(image, options.stateDir(), options.coordinator());
             ClientNamespace clientNode = ClientNamespace.enter(cluster.clientNetns(), options.concurrency() + 1);
             Generator generator = new Generator(clientNode, options.concurrency(), options.ratePerClient()))
         {
@@ -137,6 +137,7 @@ public final class JepsenChaosSuite
         final Map<String, Object> summary = judge(history, cycles, keepPair ? 1 : cycles, completed, nemeses,
             outputCommit, cycleRows);
         summary.put("state_dir", options.stateDir());
+        summary.put("coordinator", options.coordinator() ? "ZooKeeper ensemble on n1, n2, n3" : "none (term fencing only)");
         summary.put("pair_restarts", Math.max(0, pairStarts - 1));
         summary.put("max_unavailable_ms", Availability.maxUnavailableMs(history, loadWindows));
         summary.put("mode", keepPair ? "one pair through all cycles (re-protection)" : "fresh pair every cycle");
@@ -154,8 +155,8 @@ public final class JepsenChaosSuite
 
     /**
      * At the end of the fault: does the old primary still run its service and let its output out (policy
-     * degrade, or output commit off) while the replica has taken over? Then two primaries serve: split brain
-     * is possible (fencing against partitions is a later issue). The checkers say whether a client saw it.
+     * degrade with its lease still valid or no coordinator, or output commit off) while the replica has taken
+     * over? Then two primaries serve: split brain is possible. The checkers say whether a client saw it.
      */
     private static void splitBrain(final Cluster cluster, final Map<String, Object> row)
     {
@@ -165,11 +166,20 @@ public final class JepsenChaosSuite
         final String state = old.getOrDefault("state", old.isEmpty() ? "host down" : old.getOrDefault("error", "?"));
         final String commit = old.getOrDefault("output_commit", "");
         row.put("old_primary_during_fault", state + (commit.isEmpty() ? "" : "; output " + commit));
-        // Its output reaches clients when output commit is off or suspended (fenced: never again).
+        // Its output reaches clients when output commit is off, or suspended (fenced: never again) while its
+        // lease, if it has one, still lets output leave.
         final OutputCommit.Mode mode = oldView.state("output_commit_mode", OutputCommit.Mode.class, null);
+        final String lease = old.getOrDefault("lease", "");
+        row.put("old_primary_lease", lease.isEmpty() ? "-" : lease);
+        final boolean leaseLetsOut = switch (old.getOrDefault("lease_state", "NONE"))
+        {
+            case "NONE", "HELD" -> true;
+            case "RENEWAL_FAILING" -> !lease.contains("NOT RENEWED");
+            default -> false;
+        };
         row.put("split_brain_possible", replicaServes && oldView.reachable() && !old.isEmpty() &&
-            oldView.number("fenced_by_term", 0) == 0 && (mode == OutputCommit.Mode.SUSPENDED ||
-            mode == OutputCommit.Mode.OFF));
+            oldView.number("fenced_by_term", 0) == 0 && (mode == OutputCommit.Mode.OFF ||
+            mode == OutputCommit.Mode.SUSPENDED && leaseLetsOut));
     }
 
     /**
@@ -295,8 +305,10 @@ public final class JepsenChaosSuite
         summary.put("operations_fail", fail);
         summary.put("operations_info", info);
         summary.put("state_files_mismatch_cycles", stateFilesBad);
-        summary.put("split_brain_possible_cycles", cycleRows.stream()
-            .filter(row -> Boolean.TRUE.equals(((Map<?, ?>)row).get("split_brain_possible"))).count());
+        final long splitBrain = cycleRows.stream()
+            .filter(row -> Boolean.TRUE.equals(((Map<?, ?>)row).get("split_brain_possible"))).count();
+        summary.put("split_brain_cycles", splitBrain);
+        summary.put("split_brain_possible_cycles", splitBrain); // the earlier name of the same count
         summary.put("checks", checks);
         summary.put("cycle_results", cycleRows);
         return summary;

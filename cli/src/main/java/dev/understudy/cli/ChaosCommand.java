@@ -24,7 +24,8 @@ final class ChaosCommand implements Callable<Integer>
     int cycles;
 
     @Option(names = "--nemesis", defaultValue = "kill-primary", split = ",", description = "faults, one per cycle " +
-        "in rotation: kill-primary, kill-replica, pause, partition, fill-replica-disk; a+b for several at once " +
+        "in rotation: kill-primary, kill-replica, pause, partition, fill-replica-disk, partition-primary-coordinator, " +
+        "partition-replica-coordinator, kill-coordinator; a+b for several at once " +
         "(default ${DEFAULT-VALUE})")
     List<String> nemeses;
 
@@ -51,6 +52,10 @@ final class ChaosCommand implements Callable<Integer>
         "must pass redis-check-aof and hold the service's data")
     boolean stateDir;
 
+    @Option(names = "--no-coordinator", description = "no ZooKeeper ensemble on the nodes: term fencing between " +
+        "n1 and n2 only (to see what the lease prevents: split_brain_cycles)")
+    boolean noCoordinator;
+
     @Option(names = "--results", description = "results directory (default /var/tmp/understudy-chaos/TIMESTAMP)")
     Path results;
 
@@ -64,7 +69,7 @@ final class ChaosCommand implements Callable<Integer>
             LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")));
         Files.createDirectories(dir);
         final Map<String, Object> summary = new JepsenChaosSuite().run(new ChaosOptions(cycles, nemeses, !noOutputCommit,
-            concurrency, rate, faultMs, dir, restartPair, stateDir));
+            concurrency, rate, faultMs, dir, restartPair, stateDir, !noCoordinator));
         System.out.println(Json.write(summary));
         Understudy.writeJson(json, summary);
         return Boolean.TRUE.equals(summary.get("checker_valid")) ? 0 : 1;

@@ -16,7 +16,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * Issues 5 and 10, bounded CI profile: kill-primary cycles on real containers (n1, n2, n3) with ONE pair through
  * all of them (the promoted node protects the service, the killed node rejoins as its replica, the primary
  * alternates), a workload of registers, a counter and a set that live through every failover, the checkers
- * judging the whole history. Redis keeps an AOF in a --state-dir (issue 16): each node has its own state store,
+ * judging the whole history. The service's lease lives in a ZooKeeper ensemble on n1, n2, n3 (issue 11). Redis
+ * keeps an AOF in a --state-dir (issue 16): each node has its own state store,
  * and after each cycle the promoted node's files pass redis-check-aof and load into the service's exact data.
  * The long soak is `understudy chaos --cycles 20 --state-dir`.
  */
@@ -29,7 +30,7 @@ class ChaosSuiteTest
     {
         final Path results = Path.of("target/chaos");
         final Map<String, Object> summary = new JepsenChaosSuite().run(new ChaosOptions(CYCLES,
-            List.of("kill-primary"), true, 6, 50, 2_500, results, false, true));
+            List.of("kill-primary"), true, 6, 50, 2_500, results, false, true, true));
         System.out.println(summary);
         assertEquals(CYCLES, summary.get("cycles_completed"), summary.toString());
         assertEquals(0L, summary.get("lost_acknowledged_writes"), summary.toString());
@@ -49,6 +50,9 @@ class ChaosSuiteTest
             assertEquals("ok", row.get("state_files"), "the restored AOF agrees with the restored memory: " + row);
         }
         assertEquals(true, summary.get("state_dir"));
+        assertEquals(0L, summary.get("split_brain_cycles"), summary.toString());
+        assertTrue(String.valueOf(summary.get("coordinator")).contains("ensemble"), "the lease lives in a real " +
+            "three-member ensemble: " + summary);
     }
 
     /**
@@ -60,7 +64,7 @@ class ChaosSuiteTest
     void fillingTheReplicasDiskCostsClientsAtMostTheDegradeWaitAndLosesNothing() throws Exception
     {
         final Map<String, Object> summary = new JepsenChaosSuite().run(new ChaosOptions(1,
-            List.of("fill-replica-disk"), true, 6, 50, 5_000, Path.of("target/chaos-fill"), false, false));
+            List.of("fill-replica-disk"), true, 6, 50, 5_000, Path.of("target/chaos-fill"), false, false, true));
         System.out.println(summary);
         assertEquals(1, summary.get("cycles_completed"), summary.toString());
         assertEquals(true, summary.get("checker_valid"), summary.toString());

@@ -36,6 +36,23 @@ public interface Cluster extends AutoCloseable
             "file system of its own: fill-replica-disk runs on the container cluster (understudy chaos)");
     }
 
+    /**
+     * The primary's host (or the replica's) can no longer reach the coordinator holding the service's lease, or
+     * reaches it again. Only where there is a coordinator of its own to cut off.
+     */
+    default void partitionFromCoordinator(final boolean primary, final boolean cut)
+    {
+        throw new UnsupportedOperationException(getClass().getSimpleName() + " has no coordinator ensemble to cut " +
+            "off: the coordinator nemeses run on the container cluster (understudy chaos)");
+    }
+
+    /** The coordinator ensemble's leader dies, or every member runs again. */
+    default void killCoordinatorLeader(final boolean kill)
+    {
+        throw new UnsupportedOperationException(getClass().getSimpleName() + " has no coordinator ensemble: the " +
+            "coordinator nemeses run on the container cluster (understudy chaos)");
+    }
+
     /** Whether the primary host still runs (a killed one does not). */
     boolean primaryHostUp();
 

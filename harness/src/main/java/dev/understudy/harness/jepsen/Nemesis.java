@@ -7,7 +7,9 @@ import java.util.function.Consumer;
 /**
  * A fault: started in the middle of a cycle, healed later, on any {@link Cluster}. Names as the command line
  * gives them: kill-primary, kill-replica, pause (the primary host hangs, then resumes), partition (primary and
- * replica cut off from each other); "a+b" starts several at once.
+ * replica cut off from each other), fill-replica-disk, and with a coordinator partition-primary-coordinator,
+ * partition-replica-coordinator (that host alone cut off from the coordinator) and kill-coordinator (its
+ * leader dies); "a+b" starts several at once.
  */
 public interface Nemesis
 {
@@ -41,8 +43,18 @@ public interface Nemesis
                 cluster -> cluster.partition(false));
             case "fill-replica-disk" -> new Simple(name, false, cluster -> cluster.fillReplicaDisk(true),
                 cluster -> cluster.fillReplicaDisk(false));
-            default -> throw new IllegalArgumentException("unknown nemesis '" + name +
-                "': use kill-primary, kill-replica, pause, partition, fill-replica-disk, or a+b to combine");
+            // The coordinator's nemeses: no takeover is expected (the primary's lease decides, not the replica).
+            case "partition-primary-coordinator" -> new Simple(name, false,
+                cluster -> cluster.partitionFromCoordinator(true, true),
+                cluster -> cluster.partitionFromCoordinator(true, false));
+            case "partition-replica-coordinator" -> new Simple(name, false,
+                cluster -> cluster.partitionFromCoordinator(false, true),
+                cluster -> cluster.partitionFromCoordinator(false, false));
+            case "kill-coordinator" -> new Simple(name, false, cluster -> cluster.killCoordinatorLeader(true),
+                cluster -> cluster.killCoordinatorLeader(false));
+            default -> throw new IllegalArgumentException("unknown nemesis '" + name + "': use kill-primary, " +
+                "kill-replica, pause, partition, fill-replica-disk, partition-primary-coordinator, " +
+                "partition-replica-coordinator, kill-coordinator, or a+b to combine");
         };
     }
 
