@@ -383,6 +383,22 @@ public final class ServiceLease implements AutoCloseable
         }
     }
 
+    /**
+     * Whether the coordinator holds no lease for the service now (its holder's session ended, or it gave it up);
+     * false when that cannot be known (the coordinator does not answer).
+     */
+    public boolean leaseFree()
+    {
+        try
+        {
+            return client.checkExists().forPath(leasePath) == null;
+        }
+        catch (final Exception ex)
+        {
+            return false;
+        }
+    }
+
     /** The highest term the coordinator has granted for the service (0 before any). */
     public long grantedTerm() throws CoordinatorException
     {

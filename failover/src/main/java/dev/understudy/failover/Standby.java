@@ -50,6 +50,10 @@ public final class Standby implements AutoCloseable
     private ServiceLease lease;
     /** Counts the primary's returns after a suspicion: a takeover waiting for the lease gives up when it moves. */
     private volatile long primaryReturns;
+    private volatile boolean primaryStoodDown;
+    private volatile boolean closed;
+    /** How long the lease must stay free, with the primary alive, before this replica takes it (see watchLease). */
+    private static final long LEASE_FREE_NS = TimeUnit.MILLISECONDS.toNanos(300);
     /** The layout started while the primary was quiet, or null; guarded by this. */
     private Preparation preparation;
     /** Layouts prepared while the primary was quiet, and those dropped because it spoke again; guarded by this. */
@@ -136,6 +140,12 @@ public final class Standby implements AutoCloseable
         }
         standby.replica = Replica.start(replicaContext, observer);
         standby.showReady();
+        if (standby.lease != null && takeoverContext.automatic())
+        {
+            final Thread watcher = new Thread(standby::watchLease, "understudy-lease-watch");
+            watcher.setDaemon(true);
+            watcher.start();
+        }
         if (takeoverContext.automatic())
         {
             try
@@ -181,6 +191,7 @@ public final class Standby implements AutoCloseable
     private synchronized void onPrimaryBack()
     {
         primaryReturns++;
+        primaryStoodDown = false;
         dropPreparation();
         if (suspicionShown)
         {
@@ -293,8 +304,70 @@ public final class Standby implements AutoCloseable
     }
 
     /** The primary ends protection on purpose: no takeover follows its silence; the image stays for a restore. */
+    /**
+     * With a coordinator: a primary whose session there ended (cut off from the coordinator alone, it still
+     * heartbeats here) may not release output any more, and clients would wait for as long as its cut lasts. Once
+     * the lease has been free for LEASE_FREE_NS while this replica holds an image it may restore alone, it takes
+     * the lease and the service, as after a loss; the old primary hears the newer term and stops. If the primary
+     * takes its lease back first, nothing happens. Polls every 100 ms on a thread of its own (blocking calls).
+     */
+    private void watchLease()
+    {
+        boolean seenHeld = false;
+        long freeSinceNs = 0;
+        while (!closed)
+        {
+            java.util.concurrent.locks.LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(100));
+            if (takingOver.get() || primaryStoodDown)
+            {
+                freeSinceNs = 0;
+                continue;
+            }
+            if (!lease.leaseFree())
+            {
+                seenHeld = true; // a lease free before any primary took it (this replica started first) is no loss
+                freeSinceNs = 0;
+                continue;
+            }
+            final long nowNs = System.nanoTime();
+            if (!seenHeld)
+            {
+                continue;
+            }
+            if (freeSinceNs == 0)
+            {
+                freeSinceNs = nowNs;
+            }
+            else if (nowNs - freeSinceNs >= LEASE_FREE_NS)
+            {
+                freeSinceNs = 0;
+                onPrimaryLostLease();
+            }
+        }
+    }
+
+    private synchronized void onPrimaryLostLease()
+    {
+        if (replica.committedEpoch() < 0 || !replica.committedImageRestorable() || preflightForbidsTakeover() ||
+            !replica.transportAlive())
+        {
+            return; // the same refusals as after a loss, judged again on the next look
+        }
+        suspectedAtMs = System.currentTimeMillis();
+        if (takingOver.compareAndSet(false, true))
+        {
+            final Thread thread = new Thread(() -> takeOver(LOST_LEASE), "understudy-takeover");
+            thread.setDaemon(true);
+            thread.start();
+        }
+    }
+
+    private static final String LOST_LEASE = "the primary lost the service's lease (its session in the coordinator " +
+        "ended)";
+
     private synchronized void onPrimaryStoodDown(final long term)
     {
+        primaryStoodDown = true;
         suspicionShown = true; // a new primary's heartbeat sets the status back to ready (onPrimaryBack)
         replica.takeoverStatus(TakeoverState.STOOD_DOWN, "the primary of term " + term + " ended protection " +
             "(understudy stop or SIGTERM): no takeover; the image of epoch " + replica.committedEpoch() + " is kept");
@@ -483,8 +556,10 @@ public final class Standby implements AutoCloseable
         final long term = replica.term() + 1;
         replica.takeoverStatus(TakeoverState.AWAITING_LEASE, "primary suspected (" + cause + "); waiting for the " +
             "service's lease in the coordinator, which frees it once the primary's session there has ended");
-        final ServiceLease.Acquisition taken = lease.acquire(term, TimeUnit.DAYS.toMillis(1),
-            () -> primaryReturns != returns);
+        // After a loss, wait for the lease as long as the primary stays silent; when the primary lost it while
+        // alive, one try: it may have taken it back already.
+        final ServiceLease.Acquisition taken = lease.acquire(term, LOST_LEASE.equals(cause) ? 0 :
+            TimeUnit.DAYS.toMillis(1), () -> primaryReturns != returns);
         switch (taken.outcome())
         {
             case ACQUIRED ->
@@ -492,10 +567,11 @@ public final class Standby implements AutoCloseable
                 takeoverContext.notices().info("took the service's lease at term " + term + " after " + cause);
                 return true;
             }
-            case GAVE_UP ->
+            case GAVE_UP, HELD_ELSEWHERE ->
             {
-                takeoverContext.notices().info("the primary spoke again while this replica waited for the lease: " +
-                    "no takeover");
+                takeoverContext.notices().info(taken.outcome() == ServiceLease.Outcome.GAVE_UP ? "the primary " +
+                    "spoke again while this replica waited for the lease: no takeover" : "the primary took its " +
+                    "lease back first: no takeover");
                 replica.takeoverStatus(TakeoverState.READY, readyStatus());
             }
             default ->
@@ -608,6 +684,7 @@ public final class Standby implements AutoCloseable
      */
     public void close()
     {
+        closed = true;
         final Primary protecting = primary;
         if (protecting != null)
         {
