@@ -3,6 +3,8 @@ package dev.understudy.cli;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 
+import dev.understudy.coordinator.CoordinatorContext;
+import dev.understudy.coordinator.ServiceLease;
 import dev.understudy.core.Configuration;
 import dev.understudy.core.criu.CriuBinary;
 import dev.understudy.failover.Takeover;
@@ -34,6 +36,9 @@ final class TakeoverCommand implements Callable<Integer>
         "/var/lib/understudy/NAME/state)")
     Path stateStore;
 
+    @Mixin
+    CoordinatorOptions coordinator;
+
     public Integer call() throws Exception
     {
         Understudy.requireRoot();
@@ -45,8 +50,28 @@ final class TakeoverCommand implements Callable<Integer>
         final long epoch = laidOut.epoch();
         final Path journal = journalDir != null ? journalDir : Path.of("/var/lib/understudy", service.name, "journal");
         final long term = TermStore.next(journal);
-        final Takeover.Report report = Takeover.run(context, CriuBinary.locate(), image, term, epoch);
-        System.out.println("took over: " + report.describe());
-        return 0;
+        if (coordinator.coordinator == null)
+        {
+            final Takeover.Report report = Takeover.run(context, CriuBinary.locate(), image, term, epoch);
+            System.out.println("took over: " + report.describe());
+            return 0;
+        }
+        // With a coordinator the service's lease first, at a term above any granted: a primary that still holds
+        // it is alive and reaching the coordinator, and this refuses; once taken, any older primary is superseded.
+        try (ServiceLease lease = ServiceLease.connect(new CoordinatorContext().connectString(coordinator.coordinator)
+            .serviceName(service.name).holder("takeover by hand").sessionTimeoutMs(coordinator.leaseMs)
+            .notices(StderrNotices.INSTANCE)))
+        {
+            final long leaseTerm = Math.max(term, lease.grantedTerm() + 1);
+            final ServiceLease.Acquisition taken = lease.acquire(leaseTerm, 2 * coordinator.leaseMs + 1_000, () -> false);
+            if (taken.outcome() != ServiceLease.Outcome.ACQUIRED)
+            {
+                throw new IllegalStateException("not taking over: the service's lease is held by " + taken.holder() +
+                    " (its primary is alive and reaches the coordinator); stop it first with 'understudy stop'");
+            }
+            final Takeover.Report report = Takeover.run(context, CriuBinary.locate(), image, leaseTerm, epoch);
+            System.out.println("took over: " + report.describe() + " (lease term " + leaseTerm + ")");
+            return 0;
+        }
     }
 }

@@ -43,8 +43,9 @@ public interface Nemesis
                 cluster -> cluster.partition(false));
             case "fill-replica-disk" -> new Simple(name, false, cluster -> cluster.fillReplicaDisk(true),
                 cluster -> cluster.fillReplicaDisk(false));
-            // The coordinator's nemeses: no takeover is expected (the primary's lease decides, not the replica).
-            case "partition-primary-coordinator" -> new Simple(name, false,
+            // The coordinator's nemeses. A primary cut off from it loses its lease, and the replica takes the
+            // service once the lease is free; the others leave the primary serving.
+            case "partition-primary-coordinator" -> new Simple(name, true,
                 cluster -> cluster.partitionFromCoordinator(true, true),
                 cluster -> cluster.partitionFromCoordinator(true, false));
             case "partition-replica-coordinator" -> new Simple(name, false,
