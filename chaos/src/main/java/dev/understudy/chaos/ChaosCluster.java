@@ -245,7 +245,8 @@ final class ChaosCluster implements Cluster
         final String redis = "redis-server --port 6379 --bind 0.0.0.0 --save '' --protected-mode no " + (stateDir ?
             // rewrites every few seconds at the suite's rates, as a busier Redis does past 64 MB
             "--appendonly yes --appendfsync always --dir " + REDIS_DIR + " --auto-aof-rewrite-min-size 32kb " +
-                "--enable-debug-command yes" : "--appendonly no");
+                // its log travels with its files, so a restored Redis that dies says why on the node it ran on
+                "--enable-debug-command yes --logfile " + REDIS_DIR + "/redis.log" : "--appendonly no");
         if (stateDir)
         {
             exec(node(1), "mkdir -p " + REDIS_DIR);
@@ -472,6 +473,25 @@ final class ChaosCluster implements Cluster
     public boolean primaryHostUp()
     {
         return running(node(primaryNode));
+    }
+
+    /** With --state-dir: Redis's log in every copy of its directory this node's store holds, into target. */
+    void copyRedisLogs(final int n, final Path target)
+    {
+        if (stateDir && running(node(n)))
+        {
+            final Shell.Result logs = Shell.run("docker", "exec", node(n).getContainerId(), "sh", "-c",
+                "for f in " + STATE_STORE + "/state/live-*/0/redis.log; do [ -f \"$f\" ] && echo \"== $f\" && " +
+                "cat \"$f\"; done; true");
+            try
+            {
+                java.nio.file.Files.writeString(target, logs.stdout());
+            }
+            catch (final java.io.IOException ex)
+            {
+                // the run's results lack this log; the run itself is judged without it
+            }
+        }
     }
 
     /** An agent's log (appended across cycles) into the results directory; works on a killed node too. */

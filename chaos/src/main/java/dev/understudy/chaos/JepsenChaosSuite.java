@@ -131,6 +131,7 @@ public final class JepsenChaosSuite
             {
                 cluster.copyLog(n, "/var/log/primary.log", resultsDir.resolve("n" + n + "-primary.log"));
                 cluster.copyLog(n, "/var/log/replica.log", resultsDir.resolve("n" + n + "-replica.log"));
+                cluster.copyRedisLogs(n, resultsDir.resolve("n" + n + "-redis.log"));
             }
         }
         history.write(resultsDir.resolve("history.jsonl"));

@@ -74,6 +74,7 @@ public final class Primary implements AutoCloseable
     private OutputCommit outputCommit;
     private UffdTracker uffdTracker;
     private StateCapture stateCapture;
+    private final java.util.concurrent.atomic.AtomicBoolean fencing = new java.util.concurrent.atomic.AtomicBoolean();
     /** The service's lease with a coordinator, else null; closed here only if taken here. */
     private ServiceLease lease;
     private boolean leaseTakenHere;
@@ -298,6 +299,11 @@ public final class Primary implements AutoCloseable
      */
     private void fence(final long newerTerm)
     {
+        // Heard from two sides at once (a newer term's heartbeat, the lease superseded): the first one acts.
+        if (!fencing.compareAndSet(false, true))
+        {
+            return;
+        }
         state.fencedByTerm = newerTerm;
         final boolean planned = state.handingOverEpoch >= 0;
         final String why = planned ? "switched over: the replica took over at term " + newerTerm + " from epoch " +
