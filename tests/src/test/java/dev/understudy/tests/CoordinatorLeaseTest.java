@@ -11,7 +11,6 @@ import dev.understudy.core.os.Directories;
 import dev.understudy.harness.sim.ClientNamespace;
 import dev.understudy.harness.sim.FailoverPair;
 import dev.understudy.harness.workload.IncrementClient;
-import dev.understudy.harness.workload.RedisClient;
 import dev.understudy.harness.workload.RedisService;
 import dev.understudy.primary.PrimaryState;
 import dev.understudy.replica.TakeoverState;
@@ -53,9 +52,7 @@ class CoordinatorLeaseTest
         {
             assertEquals("HELD", pair.primaryStatus().get("lease_state"), pair.primaryStatus().toString());
             final String term = pair.primaryStatus().get("term");
-            final IncrementClient incr = client.call(() -> new IncrementClient(pair.serviceHost(), RedisService.PORT,
-                "counter", 5)).start();
-            Thread.sleep(1_000);
+            final IncrementClient incr = startIncrements(client, pair);
             pair.partition(true);
             Await.until(() -> StatusView.of(pair.replicaStatus()).state("takeover_state", TakeoverState.class, null) ==
                 TakeoverState.AWAITING_LEASE, 5_000, "the replica to wait for the lease");
@@ -73,11 +70,7 @@ class CoordinatorLeaseTest
             pair.awaitProtected(30_000);
             assertEquals("HELD", pair.primaryStatus().get("lease_state"), pair.primaryStatus().toString());
             assertEquals(term, pair.primaryStatus().get("term"), "the same primary, the same term");
-            assertTrue(incr.stopAndAwaitReplies(20_000), incr.error());
-            assertTrue(incr.sameConnection(), incr.error());
-            assertEquals(0, incr.outOfSequence());
-            assertEquals(incr.replies(), counter(client, pair.serviceHost()));
-            incr.close();
+            assertEveryIncrementOnce(incr, client, pair);
         }
     }
 
@@ -95,9 +88,7 @@ class CoordinatorLeaseTest
             FailoverPair pair = FailoverPair.start(config);
             ClientNamespace client = new ClientNamespace("usclient", FailoverPair.LAN_BRIDGE, FailoverPair.CLIENT_CIDR, 1))
         {
-            final IncrementClient incr = client.call(() -> new IncrementClient(pair.serviceHost(), RedisService.PORT,
-                "counter", 5)).start();
-            Thread.sleep(1_000);
+            final IncrementClient incr = startIncrements(client, pair);
             final long cutMs = System.currentTimeMillis();
             pair.partitionPrimaryFromCoordinator(true);
             pair.partition(true);
@@ -116,10 +107,7 @@ class CoordinatorLeaseTest
             pair.partition(false);
             assertEquals(3, pair.primaryProcess().awaitExit(15_000), "superseded, the old primary stops itself " +
                 "(exit 3); log: " + pair.primaryProcess().log());
-            assertTrue(incr.stopAndAwaitReplies(30_000), incr.error());
-            assertEquals(0, incr.outOfSequence(), "no increment answered by both primaries");
-            assertEquals(incr.replies(), counter(client, pair.serviceHost()), "none lost");
-            incr.close();
+            assertEveryIncrementOnce(incr, client, pair);
         }
     }
 
@@ -138,9 +126,7 @@ class CoordinatorLeaseTest
             FailoverPair pair = FailoverPair.start(config);
             ClientNamespace client = new ClientNamespace("usclient", FailoverPair.LAN_BRIDGE, FailoverPair.CLIENT_CIDR, 1))
         {
-            final IncrementClient incr = client.call(() -> new IncrementClient(pair.serviceHost(), RedisService.PORT,
-                "counter", 5)).start();
-            Thread.sleep(1_000);
+            final IncrementClient incr = startIncrements(client, pair);
             final long cutNs = System.nanoTime();
             pair.partitionPrimaryFromCoordinator(true);
             final Map<String, String> promoted = pair.awaitTakeover(20_000);
@@ -157,11 +143,7 @@ class CoordinatorLeaseTest
             final long gapMs = (againNs - cutNs) / 1_000_000;
             System.out.println("cut from the coordinator: replies again " + gapMs + " ms after the cut");
             pair.partitionPrimaryFromCoordinator(false);
-            assertTrue(incr.stopAndAwaitReplies(30_000), incr.error());
-            assertTrue(incr.sameConnection(), incr.error());
-            assertEquals(0, incr.outOfSequence(), "no increment answered by both primaries");
-            assertEquals(incr.replies(), counter(client, pair.serviceHost()), "none lost");
-            incr.close();
+            assertEveryIncrementOnce(incr, client, pair);
         }
     }
 
@@ -177,9 +159,7 @@ class CoordinatorLeaseTest
             FailoverPair pair = FailoverPair.start(config);
             ClientNamespace client = new ClientNamespace("usclient", FailoverPair.LAN_BRIDGE, FailoverPair.CLIENT_CIDR, 1))
         {
-            final IncrementClient incr = client.call(() -> new IncrementClient(pair.serviceHost(), RedisService.PORT,
-                "counter", 5)).start();
-            Thread.sleep(1_000);
+            final IncrementClient incr = startIncrements(client, pair);
             final long killedNs = pair.killPrimary();
             final Map<String, String> promoted = pair.awaitTakeover(20_000);
             assertEquals(TakeoverState.PROMOTED, StatusView.of(promoted).state("takeover_state", TakeoverState.class,
@@ -195,22 +175,28 @@ class CoordinatorLeaseTest
             assertEquals(PrimaryState.Phase.PROTECTED.name(), protecting.get("phase"), protecting.toString());
             assertEquals("HELD", protecting.get("lease_state"), "the promoted node serves under its lease: " + protecting);
             assertTrue(protecting.get("lease").contains("held at term 2"), protecting.toString());
-            assertTrue(incr.stopAndAwaitReplies(30_000), incr.error());
-            assertTrue(incr.sameConnection(), incr.error());
-            assertEquals(0, incr.outOfSequence());
-            assertEquals(incr.replies(), counter(client, pair.serviceHost()));
-            incr.close();
+            assertEveryIncrementOnce(incr, client, pair);
         }
     }
 
-    private static long counter(final ClientNamespace client, final String host) throws Exception
+    /** One connection sending INCR every 5 ms, for a second before the fault. */
+    private static IncrementClient startIncrements(final ClientNamespace client, final FailoverPair pair)
+        throws Exception
     {
-        return client.call(() ->
-        {
-            try (RedisClient redis = new RedisClient(host, RedisService.PORT, 10_000))
-            {
-                return Long.parseLong(String.valueOf(redis.call("GET", "counter")));
-            }
-        });
+        final IncrementClient incr = client.call(() -> new IncrementClient(pair.serviceHost(), RedisService.PORT,
+            "counter", 5)).start();
+        Thread.sleep(1_000);
+        return incr;
+    }
+
+    /** Every INCR answered, in order (none answered by both primaries), and the counter holds each exactly once. */
+    private static void assertEveryIncrementOnce(final IncrementClient incr, final ClientNamespace client,
+        final FailoverPair pair) throws Exception
+    {
+        assertTrue(incr.stopAndAwaitReplies(30_000), incr.error());
+        assertTrue(incr.sameConnection(), incr.error());
+        assertEquals(0, incr.outOfSequence(), "no increment answered by both primaries");
+        assertEquals(incr.replies(), TestSupport.redisCounter(client, pair.serviceHost(), "counter"), "none lost");
+        incr.close();
     }
 }

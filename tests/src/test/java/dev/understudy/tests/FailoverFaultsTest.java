@@ -516,13 +516,7 @@ class FailoverFaultsTest
 
     private static long counter(final ClientNamespace client, final String host) throws Exception
     {
-        return client.call(() ->
-        {
-            try (RedisClient redis = new RedisClient(host, RedisService.PORT, 10_000))
-            {
-                return Long.parseLong(String.valueOf(redis.call("GET", "counter")));
-            }
-        });
+        return TestSupport.redisCounter(client, host, "counter");
     }
 
     /** SHA-256 over every data file's relative path and content. */

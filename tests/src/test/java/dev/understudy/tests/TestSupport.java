@@ -145,4 +145,18 @@ final class TestSupport
     {
         dev.understudy.core.os.Directories.deleteRecursively(dir);
     }
+
+    /** A Redis counter's value, read from the client's namespace through the service's address. */
+    static long redisCounter(final dev.understudy.harness.sim.ClientNamespace client, final String host,
+        final String key) throws Exception
+    {
+        return client.call(() ->
+        {
+            try (dev.understudy.harness.workload.RedisClient redis = new dev.understudy.harness.workload.RedisClient(
+                host, dev.understudy.harness.workload.RedisService.PORT, 10_000))
+            {
+                return Long.parseLong(String.valueOf(redis.call("GET", key)));
+            }
+        });
+    }
 }
