@@ -6,6 +6,7 @@ import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.locks.LockSupport;
 
 import dev.understudy.coordinator.CoordinatorContext;
 import dev.understudy.coordinator.CoordinatorException;
@@ -35,6 +36,11 @@ import dev.understudy.replica.TakeoverState;
  */
 public final class Standby implements AutoCloseable
 {
+    /** How long the lease must stay free, with the primary alive, before this replica takes it (see watchLease). */
+    private static final long LEASE_FREE_NS = TimeUnit.MILLISECONDS.toNanos(300);
+    private static final String LOST_LEASE = "the primary lost the service's lease (its session in the coordinator " +
+        "ended)";
+
     private final TakeoverContext takeoverContext;
     private final CriuBinary criu;
     private final AtomicBoolean takingOver = new AtomicBoolean();
@@ -52,8 +58,6 @@ public final class Standby implements AutoCloseable
     private volatile long primaryReturns;
     private volatile boolean primaryStoodDown;
     private volatile boolean closed;
-    /** How long the lease must stay free, with the primary alive, before this replica takes it (see watchLease). */
-    private static final long LEASE_FREE_NS = TimeUnit.MILLISECONDS.toNanos(300);
     /** The layout started while the primary was quiet, or null; guarded by this. */
     private Preparation preparation;
     /** Layouts prepared while the primary was quiet, and those dropped because it spoke again; guarded by this. */
@@ -303,7 +307,6 @@ public final class Standby implements AutoCloseable
         return laidOut != null && laidOut.epoch() == replica.committedEpoch() ? laidOut : null;
     }
 
-    /** The primary ends protection on purpose: no takeover follows its silence; the image stays for a restore. */
     /**
      * With a coordinator: a primary whose session there ended (cut off from the coordinator alone, it still
      * heartbeats here) may not release output any more, and clients would wait for as long as its cut lasts. Once
@@ -317,7 +320,7 @@ public final class Standby implements AutoCloseable
         long freeSinceNs = 0;
         while (!closed)
         {
-            java.util.concurrent.locks.LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(100));
+            LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(100));
             if (takingOver.get() || primaryStoodDown)
             {
                 freeSinceNs = 0;
@@ -362,9 +365,7 @@ public final class Standby implements AutoCloseable
         }
     }
 
-    private static final String LOST_LEASE = "the primary lost the service's lease (its session in the coordinator " +
-        "ended)";
-
+    /** The primary ends protection on purpose: no takeover follows its silence; the image stays for a restore. */
     private synchronized void onPrimaryStoodDown(final long term)
     {
         primaryStoodDown = true;

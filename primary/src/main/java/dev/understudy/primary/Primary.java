@@ -9,6 +9,7 @@ import java.util.Queue;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.locks.LockSupport;
 
 import dev.understudy.buffering.CommitBufferConfig;
@@ -74,7 +75,7 @@ public final class Primary implements AutoCloseable
     private OutputCommit outputCommit;
     private UffdTracker uffdTracker;
     private StateCapture stateCapture;
-    private final java.util.concurrent.atomic.AtomicBoolean fencing = new java.util.concurrent.atomic.AtomicBoolean();
+    private final AtomicBoolean fencing = new AtomicBoolean();
     /** The service's lease with a coordinator, else null; closed here only if taken here. */
     private ServiceLease lease;
     private boolean leaseTakenHere;
