@@ -7,6 +7,7 @@ import java.util.concurrent.CountDownLatch;
 import dev.understudy.core.Configuration;
 import dev.understudy.failover.Standby;
 import dev.understudy.failover.TakeoverContext;
+import dev.understudy.replica.JournalSync;
 import dev.understudy.replica.Replica;
 import dev.understudy.replica.ReplicaContext;
 import dev.understudy.replica.ReplicaObserver;
@@ -46,6 +47,12 @@ final class ReplicaCommand implements Callable<Integer>
     @Option(names = "--journal-base-minutes", defaultValue = "" + Configuration.JOURNAL_BASE_MINUTES,
         description = "write a whole image into the journal this often, then drop older journal files (default ${DEFAULT-VALUE})")
     int journalBaseMinutes;
+
+    @Option(names = "--journal-sync", defaultValue = "commit", description = "how durable an epoch is before its ack: " +
+        "commit = the journal synced to its disk after each epoch's commit record (survives a power loss), none = " +
+        "the page cache (survives the replica process, not the host; cheaper acks on a slow disk); default " +
+        "${DEFAULT-VALUE}")
+    String journalSync;
 
     @Option(names = "--metrics-port", description = "HTTP port for /metrics and /status (default ${DEFAULT-VALUE})",
         defaultValue = "" + Configuration.REPLICA_METRICS_PORT)
@@ -112,7 +119,13 @@ final class ReplicaCommand implements Callable<Integer>
             .listenEndpoint(listen).name(name).workDir(workDir)
             .journalDir(journalDir).metricsHost(heartbeat.metricsHost).metricsPort(metricsPort)
             .journalBaseIntervalMs(journalBaseMinutes * 60_000L).stateStoreDir(store.stateStore)
-            .stateStoreMb(store.stateStoreMb);
+            .stateStoreMb(store.stateStoreMb).journalSync(switch (journalSync)
+            {
+                case "commit" -> JournalSync.COMMIT;
+                case "none" -> JournalSync.NONE;
+                default -> throw new IllegalArgumentException("--journal-sync must be commit or none, not '" +
+                    journalSync + "'");
+            });
         heartbeat.applyTo(context.heartbeat());
         return context;
     }

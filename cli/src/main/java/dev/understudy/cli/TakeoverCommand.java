@@ -9,6 +9,7 @@ import dev.understudy.core.Configuration;
 import dev.understudy.core.criu.CriuBinary;
 import dev.understudy.failover.Takeover;
 import dev.understudy.failover.TakeoverContext;
+import dev.understudy.replica.JournalRecovery;
 import dev.understudy.replica.RestorableImage;
 import dev.understudy.replica.TermStore;
 import picocli.CommandLine.Command;
@@ -45,10 +46,18 @@ final class TakeoverCommand implements Callable<Integer>
         final TakeoverContext context = new TakeoverContext().notices(StderrNotices.INSTANCE)
             .name(service.name).serviceIp(service.serviceIp)
             .bridge(service.bridge).workDir(workDir).stateStoreDir(stateStore).validate();
-        final RestorableImage.LaidOut laidOut = RestorableImage.layOut(workDir.resolve(service.name).resolve("replica"));
+        final Path journal = journalDir != null ? journalDir : Path.of("/var/lib/understudy", service.name, "journal");
+        final Path images = workDir.resolve(service.name).resolve("replica");
+        // The image is checked against the journal's last commit first: a host that rebooted lost its tmpfs image,
+        // a crash may have left it an epoch behind what was acknowledged, and an altered one is never restored.
+        final String rebuilt = JournalRecovery.beforeTakeover(images, journal);
+        if (rebuilt != null)
+        {
+            System.out.println(rebuilt);
+        }
+        final RestorableImage.LaidOut laidOut = RestorableImage.layOut(images);
         final Path image = laidOut.dir();
         final long epoch = laidOut.epoch();
-        final Path journal = journalDir != null ? journalDir : Path.of("/var/lib/understudy", service.name, "journal");
         final long term = TermStore.next(journal);
         if (coordinator.coordinator == null)
         {

@@ -1,5 +1,6 @@
 package dev.understudy.replica;
 
+import java.io.File;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
@@ -18,14 +19,13 @@ import dev.understudy.core.protocol.ChunkEncoder;
 import dev.understudy.core.protocol.EpochBeginCodec;
 import dev.understudy.core.protocol.EpochEndCodec;
 import dev.understudy.core.protocol.FileKind;
+import dev.understudy.core.protocol.JournalFrameCodec;
 import dev.understudy.core.protocol.JournalCommitCodec;
-import dev.understudy.core.protocol.MessageHeader;
 import dev.understudy.core.protocol.Streams;
 import dev.understudy.core.protocol.WholeFileChunks;
 import net.openhft.chronicle.bytes.Bytes;
 import net.openhft.chronicle.queue.ChronicleQueue;
 import net.openhft.chronicle.queue.ExcerptAppender;
-import net.openhft.chronicle.queue.ExcerptTailer;
 import net.openhft.chronicle.queue.RollCycle;
 import net.openhft.chronicle.queue.impl.single.SingleChronicleQueue;
 import net.openhft.chronicle.queue.impl.single.SingleChronicleQueueBuilder;
@@ -49,8 +49,14 @@ public final class EpochJournal implements AutoCloseable
 {
     private final ChronicleQueue queue;
     private final ExcerptAppender appender;
+    /** A record framed for the journal: {@link JournalFrameCodec}'s header, then the message. */
     private byte[] copy = new byte[64 * 1024];
+    private final JournalFrameCodec frames = new JournalFrameCodec();
     private final UnsafeBuffer commit = new UnsafeBuffer(new byte[JournalCommitCodec.LENGTH]);
+    private final JournalSync sync;
+    /** The journal file last synced, open while it is the appender's (COMMIT only). */
+    private File syncedFile;
+    private int syncedFd = -1;
 
     private final Path dir;
     private final ChunkEncoder chunks = new ChunkEncoder();
@@ -61,9 +67,10 @@ public final class EpochJournal implements AutoCloseable
     /** A new file's header and first index, checked for (not allocated) when one is due. */
     static final long NEW_FILE_BYTES = 4L << 20;
 
-    public EpochJournal(final Path dir, final RollCycle rollCycle)
+    public EpochJournal(final Path dir, final RollCycle rollCycle, final JournalSync sync)
     {
         this.dir = dir;
+        this.sync = sync;
         this.queue = SingleChronicleQueueBuilder.single(dir.toFile()).rollCycle(rollCycle).build();
         this.appender = queue.createAppender();
         this.room = new FreeSpace(dir);
@@ -139,15 +146,17 @@ public final class EpochJournal implements AutoCloseable
 
     public void append(final DirectBuffer buffer, final int offset, final int length)
     {
-        if (copy.length < length)
+        final int framed = JournalFrameCodec.HEADER_LENGTH + length;
+        if (copy.length < framed)
         {
-            copy = new byte[Math.max(length, copy.length * 2)];
+            copy = new byte[Math.max(framed, copy.length * 2)];
         }
-        buffer.getBytes(offset, copy, 0, length);
+        buffer.getBytes(offset, copy, JournalFrameCodec.HEADER_LENGTH, length);
+        frames.encodeHeader(copy, 0, length);
         try (DocumentContext dc = appender.writingDocument())
         {
             final Bytes<?> bytes = dc.wire().bytes();
-            bytes.write(copy, 0, length);
+            bytes.write(copy, 0, framed);
             writePosition = bytes.writePosition();
         }
     }
@@ -203,62 +212,85 @@ public final class EpochJournal implements AutoCloseable
         return room.usableBytes();
     }
 
-    public void commit(final long epoch, final long baseEpoch, final long imageDigest)
+    /**
+     * Writes epoch's commit record. With {@link JournalSync#COMMIT} the journal's file is then synced to its disk
+     * (fdatasync also writes back pages dirtied through the memory map), so an ack sent after this survives the
+     * host's power going: the commit and every record before it are on the disk.
+     */
+    public void commit(final long epoch, final long baseEpoch, final long imageDigest) throws IOException
     {
-        append(commit, 0, JournalCommitCodec.encode(commit, 0, epoch, baseEpoch, imageDigest));
+        append(commit, 0, JournalCommitCodec.encode(commit, 0, epoch, baseEpoch, imageDigest,
+            System.currentTimeMillis()));
+        if (sync == JournalSync.COMMIT)
+        {
+            syncCurrentFile();
+        }
+    }
+
+    private void syncCurrentFile() throws IOException
+    {
+        final File file = appender.currentFile();
+        if (!file.equals(syncedFile))
+        {
+            closeSyncedFile();
+            syncedFd = LibC.INSTANCE.open(file.getPath(), LibC.O_RDWR | LibC.O_CLOEXEC);
+            syncedFile = file;
+        }
+        try
+        {
+            LibC.INSTANCE.fdatasync(syncedFd);
+        }
+        catch (final LastErrorException ex)
+        {
+            throw new IOException("cannot sync the journal file " + file + ": errno " + ex.getErrorCode(), ex);
+        }
+    }
+
+    private void closeSyncedFile()
+    {
+        if (syncedFd >= 0)
+        {
+            LibC.INSTANCE.close(syncedFd);
+            syncedFd = -1;
+            syncedFile = null;
+        }
     }
 
     /** Epoch numbers with a commit record, in order (for tests and tools). */
     public static long[] committedEpochs(final Path dir)
     {
-        return scan(dir, false);
+        final LongArrayList epochs = new LongArrayList();
+        JournalScan.read(dir, (template, view, length, position) ->
+        {
+            if (template == JournalCommitCodec.TEMPLATE_ID)
+            {
+                epochs.addLong(new JournalCommitCodec().wrap(view, 0).epoch());
+            }
+            return true;
+        });
+        return epochs.toLongArray();
     }
 
     /** Epoch and base epoch (FULL_IMAGE = -1 for a whole image) of every EpochBegin record, in order, flattened. */
     public static long[] beginBases(final Path dir)
     {
-        return scan(dir, true);
-    }
-
-    private static long[] scan(final Path dir, final boolean begins)
-    {
         final LongArrayList epochs = new LongArrayList();
-        try (SingleChronicleQueue queue = SingleChronicleQueueBuilder.single(dir.toFile()).readOnly(true).build())
+        JournalScan.read(dir, (template, view, length, position) ->
         {
-            queue.refreshDirectoryListing(); // files may have been deleted by retention
-            final ExcerptTailer tailer = queue.createTailer().toStart();
-            while (!tailer.isClosed())
+            if (template == EpochBeginCodec.TEMPLATE_ID)
             {
-                try (DocumentContext dc = tailer.readingDocument())
-                {
-                    if (!dc.isPresent())
-                    {
-                        break;
-                    }
-                    final Bytes<?> bytes = dc.wire().bytes();
-                    final int length = (int)bytes.readRemaining();
-                    final byte[] data = new byte[length];
-                    bytes.read(data);
-                    final UnsafeBuffer view = new UnsafeBuffer(data);
-                    final int template = MessageHeader.templateIdIfValid(view, 0, length);
-                    if (!begins && template == JournalCommitCodec.TEMPLATE_ID)
-                    {
-                        epochs.addLong(new JournalCommitCodec().wrap(view, 0).epoch());
-                    }
-                    else if (begins && template == EpochBeginCodec.TEMPLATE_ID)
-                    {
-                        final EpochBeginCodec begin = new EpochBeginCodec().wrap(view, 0);
-                        epochs.addLong(begin.epoch());
-                        epochs.addLong(begin.baseEpoch());
-                    }
-                }
+                final EpochBeginCodec begin = new EpochBeginCodec().wrap(view, 0);
+                epochs.addLong(begin.epoch());
+                epochs.addLong(begin.baseEpoch());
             }
-        }
+            return true;
+        });
         return epochs.toLongArray();
     }
 
     public void close()
     {
+        closeSyncedFile();
         queue.close();
     }
 }

@@ -1,9 +1,12 @@
 package dev.understudy.replica;
 
 import java.io.IOException;
+import java.nio.channels.FileChannel;
+import java.nio.channels.OverlappingFileLockException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
 import java.util.stream.Stream;
 
 import dev.understudy.core.os.Directories;
@@ -20,6 +23,7 @@ public final class ImageStore
     static final String RESTORE = "restore-";
     static final String PAGES = "pages";
     private static final String STAGING = "staging";
+    private static final String LOCK = ".lock";
 
     private final Path root;
     private long currentEpoch = -1;
@@ -123,6 +127,30 @@ public final class ImageStore
     public Path pagesDir()
     {
         return root.resolve(PAGES);
+    }
+
+    /**
+     * Locks the store for this process (a running replica holds it, so that nothing else rebuilds the store under
+     * it): returns the open channel holding the lock, or null when another holds it. Closing the channel unlocks.
+     */
+    public static FileChannel tryLock(final Path root) throws IOException
+    {
+        Files.createDirectories(root);
+        final FileChannel channel = FileChannel.open(root.resolve(LOCK), StandardOpenOption.CREATE,
+            StandardOpenOption.WRITE);
+        try
+        {
+            if (channel.tryLock() != null)
+            {
+                return channel;
+            }
+        }
+        catch (final OverlappingFileLockException ex)
+        {
+            // held by this JVM (a replica started in-process)
+        }
+        channel.close();
+        return null;
     }
 
     public void deleteAll()

@@ -1,6 +1,7 @@
 package dev.understudy.replica;
 
 import java.io.IOException;
+import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -50,6 +51,8 @@ public final class Replica implements AutoCloseable
     private final CompletableFuture<String> failed = new CompletableFuture<>();
     private final CountingErrorHandler errors;
     private ImageStore store;
+    /** Held while this replica runs: nothing else rebuilds the store under it. */
+    private FileChannel storeLock;
     private PageStore pages;
     private EmbeddedAeron aeron;
     private EpochJournal journal;
@@ -90,18 +93,37 @@ public final class Replica implements AutoCloseable
 
     private void open(final ReplicaObserver observer) throws IOException
     {
+        storeLock = ImageStore.tryLock(context.imagesDir());
+        if (storeLock == null)
+        {
+            throw new IllegalStateException("another replica runs on " + context.imagesDir() + ": stop it first, or " +
+                "give this one another --name or --work-dir");
+        }
         store = new ImageStore(context.imagesDir());
         pages = new PageStore(store.pagesDir());
         recoverPages();
-        metrics.currentEpoch.set(store.currentEpoch());
+        assembler = new ImageAssembler(store, pages);
         Files.createDirectories(context.journalDir());
-        journal = new EpochJournal(context.journalDir(), context.journalRollCycle());
+        final JournalRecovery.AtStart recovered = JournalRecovery.atStart(context.journalDir(), store, pages,
+            assembler);
+        for (final String line : recovered.lines())
+        {
+            errors.report(line, null);
+            context.notices().warning(line);
+        }
+        state.journalAtStart = recovered.lines().isEmpty() ? "journal and image agree at epoch " +
+            store.currentEpoch() : String.join("; ", recovered.lines());
+        metrics.currentEpoch.set(store.currentEpoch());
+        journal = new EpochJournal(context.journalDir(), context.journalRollCycle(), context.journalSync());
+        if (recovered.needsBase())
+        {
+            JournalRecovery.appendBase(journal, store); // the new journal backs the image held from its start
+        }
         terms = new TermStore(context.journalDir(), state);
         aeron = EmbeddedAeron.launch(context.aeronDir(), activity, context.heartbeat().priority());
         acks = new AckPublisher(aeron.aeron());
         final Subscription epochs = aeron.aeron().addSubscription(Streams.udpChannel(context.listenEndpoint()),
             Streams.EPOCHS);
-        assembler = new ImageAssembler(store, pages);
         final FailureDetector detector = new FailureDetector(
             TimeUnit.MILLISECONDS.toNanos(context.heartbeat().timeoutMs()));
         statusServer = StatusServer.start(context.metricsHost(), context.metricsPort(),
@@ -440,7 +462,8 @@ public final class Replica implements AutoCloseable
     /** Stops receiving; the committed image and the journal stay (they are what a takeover restores). */
     public void close()
     {
-        CloseHelper.quietCloseAll(heartbeatRunner, preflightRunner, runner, statusServer, acks, aeron, journal, pages);
+        CloseHelper.quietCloseAll(heartbeatRunner, preflightRunner, runner, statusServer, acks, aeron, journal, pages,
+            storeLock);
         registry.close();
     }
 

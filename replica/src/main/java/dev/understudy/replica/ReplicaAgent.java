@@ -12,14 +12,12 @@ import java.util.concurrent.TimeUnit;
 import dev.understudy.core.agent.Activity;
 import dev.understudy.core.agent.CountingErrorHandler;
 import dev.understudy.core.agent.Notices;
-import dev.understudy.core.os.Directories;
 import dev.understudy.core.preflight.HostFacts;
 import dev.understudy.core.preflight.Preflight;
 import dev.understudy.core.protocol.AckCodec;
 import dev.understudy.core.protocol.EpochBeginCodec;
 import dev.understudy.core.protocol.EpochEndCodec;
 import dev.understudy.core.protocol.FileChunkCodec;
-import dev.understudy.core.protocol.ImageManifestCodec;
 import dev.understudy.core.protocol.PreflightCodec;
 import dev.understudy.core.state.StateStore;
 import dev.understudy.heartbeat.FailureDetector;
@@ -518,7 +516,7 @@ final class ReplicaAgent implements Agent
             lastBaseNs = clock.nanoTime();
             try
             {
-                appendBase(outcome.epoch(), outcome.digest());
+                JournalRecovery.appendBase(journal, store); // the committed image whole
             }
             catch (final DiskFullException ex)
             {
@@ -583,23 +581,6 @@ final class ReplicaAgent implements Agent
                 acks.send(epoch, AckCodec.REJECTED, 0, store.currentEpoch());
             }
             return false;
-        }
-    }
-
-    /** The journal's base: the committed image laid out whole (pages included), journalled, then removed. */
-    private void appendBase(final long epoch, final long digest) throws IOException
-    {
-        // Copied, never linked: the journal reads the pages image whole, and the page store is a sparse file
-        // as large as the address space.
-        final RestorableImage.LaidOut image = RestorableImage.layOut(store.root(), false, false);
-        try
-        {
-            journal.appendBase(epoch, digest, image.dir(), ImageManifestCodec.decode(
-                Files.readAllBytes(store.currentDir().resolve(RestorableImage.MANIFEST)), "manifest").files());
-        }
-        finally
-        {
-            Directories.deleteRecursively(image.dir());
         }
     }
 }

@@ -26,6 +26,7 @@ public final class ReplicaContext extends AgentContext<ReplicaContext>
     private int metricsPort = Configuration.REPLICA_METRICS_PORT;
     private long journalBaseIntervalMs = Configuration.JOURNAL_BASE_MINUTES * 60_000L;
     private RollCycle journalRollCycle = RollCycles.FIVE_MINUTELY;
+    private JournalSync journalSync = JournalSync.COMMIT;
     private final HeartbeatContext heartbeat = new HeartbeatContext();
     private PrimaryLossHandler primaryLossHandler = PrimaryLossHandler.NONE;
 
@@ -144,6 +145,18 @@ public final class ReplicaContext extends AgentContext<ReplicaContext>
     public ReplicaContext journalBaseIntervalMs(final long journalBaseIntervalMs)
     {
         this.journalBaseIntervalMs = journalBaseIntervalMs;
+        return this;
+    }
+
+    /** How durable a journal commit is before its ack (--journal-sync). */
+    public JournalSync journalSync()
+    {
+        return journalSync;
+    }
+
+    public ReplicaContext journalSync(final JournalSync journalSync)
+    {
+        this.journalSync = journalSync;
         return this;
     }
 

@@ -44,6 +44,8 @@ final class ReplicaState
     volatile long layoutsDropped;
     /** Why epochs are refused for want of room ("journal disk full at PATH: ..."), or null. The agent writes it. */
     volatile String cannotPersist;
+    /** What the start found in the journal: agreement with the image, a rebuild, damage cut off. */
+    volatile String journalAtStart = "-";
 
     ReplicaPhase phase(final long committedEpoch)
     {
@@ -101,6 +103,8 @@ final class ReplicaState
         map.put("pages_images_whole", Long.toString(assembler.wholeImages()));
         map.put("image", store.currentLink().toString());
         map.put("journal", context.journalDir().toString());
+        map.put("journal_sync", context.journalSync().name().toLowerCase(java.util.Locale.ROOT));
+        map.put("journal_at_start", journalAtStart);
         map.put("agent_errors", Long.toString(errors.count()));
         map.put("last_error", errors.last() == null ? "-" : errors.last());
         return map;

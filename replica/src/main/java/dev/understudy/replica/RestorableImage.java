@@ -25,6 +25,7 @@ import dev.understudy.core.image.CriuImageReader;
 import dev.understudy.core.image.Pagemap;
 import dev.understudy.core.os.Directories;
 import dev.understudy.core.protocol.ImageManifestCodec;
+import dev.understudy.core.state.StateStore;
 
 /**
  * Lays the replica's last acknowledged image out as a CRIU image directory: its files linked, each pages
@@ -239,10 +240,19 @@ public final class RestorableImage
         }
         final ByteBuffer buffer = ByteBuffer.allocateDirect(RUN);
         final ImageDigest image = new ImageDigest();
+        final BlockHasher hasher = new BlockHasher();
         for (final Map.Entry<String, long[]> file : manifest.files().entrySet())
         {
             final String name = file.getKey();
             final Path source = epochDir.resolve(name);
+            // Every small file read back against its acknowledged digest (a few hundred KB: under a millisecond);
+            // the state stream was checked when it was received into the state store, and a restore never reads it.
+            if (Files.exists(source) && !name.equals(StateStore.STREAM_FILE) &&
+                (Files.size(source) != file.getValue()[0] || StagedFile.digestOf(source, hasher) != file.getValue()[1]))
+            {
+                throw new IOException(source + " is not the file epoch " + manifest.epoch() + " acknowledged (its " +
+                    "bytes changed since): not restoring it");
+            }
             if (write && Files.exists(source) && !(mode == Mode.LINK && Pagemap.isPagemap(name)))
             {
                 Files.createLink(target.resolve(name), source); // committed files are immutable

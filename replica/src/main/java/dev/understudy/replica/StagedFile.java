@@ -184,7 +184,7 @@ final class StagedFile
     }
 
     /** A committed file whose digest this replica has not kept (it restarted since): hashed once. */
-    private static long digestOf(final Path path, final BlockHasher hasher) throws IOException
+    static long digestOf(final Path path, final BlockHasher hasher) throws IOException
     {
         hasher.reset();
         final ByteBuffer buffer = ByteBuffer.allocateDirect(Streams.CHUNK_BYTES);

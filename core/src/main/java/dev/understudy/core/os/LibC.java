@@ -57,6 +57,8 @@ public interface LibC extends Library
 
     int syncfs(int fd) throws LastErrorException;
 
+    int fdatasync(int fd) throws LastErrorException;
+
     /** ioctl with an argument structure (e.g. btrfs's snapshot creation). */
     int ioctl(int fd, long request, byte[] argument) throws LastErrorException;
 

@@ -29,7 +29,8 @@ class JournalFormatsTest
     void commitRecordRoundTripsAndIsRecognised()
     {
         final UnsafeBuffer buffer = new UnsafeBuffer(new byte[64]);
-        final int length = JournalCommitCodec.encode(buffer, 4, 42, EpochBeginCodec.FULL_IMAGE, 0x1234_5678_9abcL);
+        final int length = JournalCommitCodec.encode(buffer, 4, 42, EpochBeginCodec.FULL_IMAGE, 0x1234_5678_9abcL,
+            1_780_000_000_123L);
         assertEquals(JournalCommitCodec.LENGTH, length);
         assertEquals(JournalCommitCodec.TEMPLATE_ID, MessageHeader.templateIdIfValid(buffer, 4, length));
         assertEquals(-1, MessageHeader.templateIdIfValid(buffer, 4, length - 1), "a short record is not one");
@@ -37,6 +38,36 @@ class JournalFormatsTest
         assertEquals(42, commit.epoch());
         assertEquals(EpochBeginCodec.FULL_IMAGE, commit.baseEpoch());
         assertEquals(0x1234_5678_9abcL, commit.imageDigest());
+        assertEquals(1_780_000_000_123L, commit.committedAtMs());
+    }
+
+    @Test
+    void aJournalFrameRoundTripsAndEveryKindOfDamageIsToldApart()
+    {
+        final JournalFrameCodec frames = new JournalFrameCodec();
+        final byte[] record = new byte[64];
+        final int at = 3;
+        for (int i = 0; i < 20; i++)
+        {
+            record[at + JournalFrameCodec.HEADER_LENGTH + i] = (byte)(i * 31 + 7);
+        }
+        final int length = frames.encodeHeader(record, at, 20);
+        assertEquals(JournalFrameCodec.HEADER_LENGTH + 20, length);
+        assertEquals(JournalFrameCodec.Verdict.GOOD, frames.check(record, at, length));
+
+        record[at + JournalFrameCodec.HEADER_LENGTH + 19] ^= 0x10; // one bit of the payload
+        assertEquals(JournalFrameCodec.Verdict.CHECKSUM_MISMATCH, frames.check(record, at, length));
+        record[at + JournalFrameCodec.HEADER_LENGTH + 19] ^= 0x10;
+        assertEquals(JournalFrameCodec.Verdict.GOOD, frames.check(record, at, length));
+
+        assertEquals(JournalFrameCodec.Verdict.WRONG_LENGTH, frames.check(record, at, length - 1), "cut short");
+        assertEquals(JournalFrameCodec.Verdict.NOT_A_FRAME, frames.check(record, at, 11), "shorter than a header");
+        record[at] ^= 1;
+        assertEquals(JournalFrameCodec.Verdict.NOT_A_FRAME, frames.check(record, at, length), "not our magic");
+        record[at] ^= 1;
+        assertEquals(JournalFrameCodec.Verdict.GOOD, frames.check(new byte[3 + length], 0, 0) ==
+            JournalFrameCodec.Verdict.NOT_A_FRAME ? frames.check(record, at, length) : null,
+            "another array checked in between does not disturb the next check");
     }
 
     @Test
