@@ -54,6 +54,10 @@ final class ReplicaCommand implements Callable<Integer>
         "${DEFAULT-VALUE}")
     String journalSync;
 
+    @Option(names = "--crash-after-acks", hidden = true, defaultValue = "0", description = "tests: halt right after " +
+        "this many acks (a crash at the worst moment for durability)")
+    long crashAfterAcks;
+
     @Option(names = "--metrics-port", description = "HTTP port for /metrics and /status (default ${DEFAULT-VALUE})",
         defaultValue = "" + Configuration.REPLICA_METRICS_PORT)
     int metricsPort;
@@ -119,7 +123,7 @@ final class ReplicaCommand implements Callable<Integer>
             .listenEndpoint(listen).name(name).workDir(workDir)
             .journalDir(journalDir).metricsHost(heartbeat.metricsHost).metricsPort(metricsPort)
             .journalBaseIntervalMs(journalBaseMinutes * 60_000L).stateStoreDir(store.stateStore)
-            .stateStoreMb(store.stateStoreMb).journalSync(switch (journalSync)
+            .stateStoreMb(store.stateStoreMb).crashAfterAcks(crashAfterAcks).journalSync(switch (journalSync)
             {
                 case "commit" -> JournalSync.COMMIT;
                 case "none" -> JournalSync.NONE;

@@ -130,6 +130,15 @@ public final class EpochJournal implements AutoCloseable
         ((SingleChronicleQueue)queue).refreshDirectoryListing();
     }
 
+    /**
+     * Hands the journal to another thread: Chronicle's appender checks that one thread uses it, and a replica's
+     * start may journal a base on its main thread before the receiver takes the journal over.
+     */
+    public void handOver()
+    {
+        appender.singleThreadedCheckReset();
+    }
+
     public Path dir()
     {
         return dir;

@@ -118,6 +118,7 @@ public final class Replica implements AutoCloseable
         if (recovered.needsBase())
         {
             JournalRecovery.appendBase(journal, store); // the new journal backs the image held from its start
+            journal.handOver(); // to the receiver's thread
         }
         terms = new TermStore(context.journalDir(), state);
         aeron = EmbeddedAeron.launch(context.aeronDir(), activity, context.heartbeat().priority());

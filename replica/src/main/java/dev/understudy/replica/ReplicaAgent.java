@@ -43,6 +43,10 @@ final class ReplicaAgent implements Agent
     private final ImageAssembler assembler;
     private final ImageStore store;
     private final EpochJournal journal;
+    /** The exit code of a --crash-after-acks halt. */
+    static final int CRASH_EXIT = 99;
+    private final long crashAfterAcks;
+    private long acksSent;
     private final AckPublisher acks;
     private final ReplicaMetrics metrics;
     private final ReplicaState state;
@@ -139,6 +143,7 @@ final class ReplicaAgent implements Agent
         this.terms = terms;
         this.activity = context.activity();
         this.lastBaseNs = clock.nanoTime();
+        this.crashAfterAcks = context.crashAfterAcks();
     }
 
     public String roleName()
@@ -480,6 +485,7 @@ final class ReplicaAgent implements Agent
             // Verified, journaled, and the page store holds room for its pages: the copy into it can no
             // longer be refused, and a takeover waits for it (fence), so the primary need not.
             acks.send(outcome.epoch(), AckCodec.ACK, outcome.digest(), outcome.epoch());
+            crashPoint();
         }
         try
         {
@@ -509,6 +515,7 @@ final class ReplicaAgent implements Agent
         if (!ackedEarly)
         {
             acks.send(outcome.epoch(), AckCodec.ACK, outcome.digest(), store.currentEpoch());
+            crashPoint();
         }
         if (clock.nanoTime() - lastBaseNs > baseIntervalNs)
         {
@@ -581,6 +588,24 @@ final class ReplicaAgent implements Agent
                 acks.send(epoch, AckCodec.REJECTED, 0, store.currentEpoch());
             }
             return false;
+        }
+    }
+
+    /** --crash-after-acks (tests): halts once that many acks went out, giving the media driver time to send the last. */
+    private void crashPoint()
+    {
+        if (crashAfterAcks > 0 && ++acksSent == crashAfterAcks)
+        {
+            notices.warning("halting after ack " + acksSent + " (--crash-after-acks)");
+            try
+            {
+                Thread.sleep(300);
+            }
+            catch (final InterruptedException ex)
+            {
+                Thread.currentThread().interrupt();
+            }
+            Runtime.getRuntime().halt(CRASH_EXIT);
         }
     }
 }

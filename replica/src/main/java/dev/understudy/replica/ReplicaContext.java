@@ -27,6 +27,7 @@ public final class ReplicaContext extends AgentContext<ReplicaContext>
     private long journalBaseIntervalMs = Configuration.JOURNAL_BASE_MINUTES * 60_000L;
     private RollCycle journalRollCycle = RollCycles.FIVE_MINUTELY;
     private JournalSync journalSync = JournalSync.COMMIT;
+    private long crashAfterAcks;
     private final HeartbeatContext heartbeat = new HeartbeatContext();
     private PrimaryLossHandler primaryLossHandler = PrimaryLossHandler.NONE;
 
@@ -157,6 +158,22 @@ public final class ReplicaContext extends AgentContext<ReplicaContext>
     public ReplicaContext journalSync(final JournalSync journalSync)
     {
         this.journalSync = journalSync;
+        return this;
+    }
+
+    /**
+     * A crash point for tests (replica --crash-after-acks, hidden): the process halts right after its Nth ack has
+     * gone out, before anything else that epoch does (0: never). It is how a test shows that an ack never gets
+     * ahead of the journal.
+     */
+    public long crashAfterAcks()
+    {
+        return crashAfterAcks;
+    }
+
+    public ReplicaContext crashAfterAcks(final long acks)
+    {
+        this.crashAfterAcks = acks;
         return this;
     }
 

@@ -115,6 +115,7 @@ public final class FailoverPair implements Cluster
     /** The namespace the service runs in on each node while that node is primary (null otherwise). */
     private final String[] serviceNetns = new String[2];
     private int primaryNode;
+    private int replicaRestarts;
 
     private FailoverPair(final Config config)
     {
@@ -396,6 +397,24 @@ public final class FailoverPair implements Cluster
         killNamespace(serviceNetns[primaryNode]);
         hosts[primaryNode].close();
         return at;
+    }
+
+    /**
+     * The replica agent started again on its host (SIGKILLed first if it runs), its directories as they are, with
+     * further replica options (e.g. --journal-sync none). Its log is replica-restart-N.log.
+     */
+    public void restartReplica(final List<String> extraArguments) throws IOException, InterruptedException
+    {
+        final int node = 1 - primaryNode;
+        if (agents[node] != null)
+        {
+            agents[node].kill();
+            agents[node].awaitExit(10_000);
+        }
+        final List<String> arguments = new ArrayList<>(replicaArguments(node));
+        arguments.addAll(extraArguments);
+        agents[node] = NodeProcess.start(hosts[node].netnsPath(), config.runDir().resolve("replica-restart-" +
+            ++replicaRestarts + ".log"), arguments);
     }
 
     /** The replica agent is SIGKILLed; its host and standby namespace stay. */
