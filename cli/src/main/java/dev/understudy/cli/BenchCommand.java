@@ -72,7 +72,8 @@ final class BenchCommand implements Callable<Integer>
     int stateDirRounds;
 
     @Option(names = "--modes", defaultValue = "none,understudy,naive", split = ",",
-        description = "which modes to run (default ${DEFAULT-VALUE})")
+        description = "which modes to run: none, understudy, naive, understudy-journal-sync-none (default " +
+            "${DEFAULT-VALUE})")
     List<String> modes;
 
     public Integer call() throws Exception

@@ -247,8 +247,9 @@ public final class RedisBench
                 case "none" -> LocalPair.Mode.NONE;
                 case "understudy" -> LocalPair.Mode.UNDERSTUDY;
                 case "naive" -> LocalPair.Mode.NAIVE;
+                case "understudy-journal-sync-none" -> LocalPair.Mode.UNDERSTUDY_JOURNAL_SYNC_NONE;
                 default -> throw new IllegalArgumentException("unknown mode '" + modeName +
-                    "': use none, understudy, naive");
+                    "': use none, understudy, naive, understudy-journal-sync-none");
             };
             out.printf("bench: %s (%s), %d MB dataset, %d SET/s over %d connections, %d ms interval, %d s%n",
                 modeName, LocalPair.describe(mode).get(1), datasetMb, writeRate, connections, intervalMs, durationS);

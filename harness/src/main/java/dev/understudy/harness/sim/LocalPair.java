@@ -21,6 +21,7 @@ import dev.understudy.primary.EpochObserver;
 import dev.understudy.primary.Primary;
 import dev.understudy.primary.ProtectContext;
 import dev.understudy.primary.ProtectedProcess;
+import dev.understudy.replica.JournalSync;
 import dev.understudy.replica.Replica;
 import dev.understudy.replica.ReplicaContext;
 import dev.understudy.replica.ReplicaObserver;
@@ -36,7 +37,9 @@ public final class LocalPair implements AutoCloseable
     /** What runs: the bare service, Understudy with page deltas, or full images every epoch. */
     public enum Mode
     {
-        NONE, UNDERSTUDY, NAIVE
+        NONE, UNDERSTUDY, NAIVE,
+        /** UNDERSTUDY with the replica's journal in the page cache (--journal-sync none): what the sync costs. */
+        UNDERSTUDY_JOURNAL_SYNC_NONE
     }
 
     /** The operator's notices of both agents, one line each on standard error as the command line prints them. */
@@ -111,7 +114,9 @@ public final class LocalPair implements AutoCloseable
             pair.replica = Replica.start(new ReplicaContext().notices(NOTICES)
                 .name(name).listenEndpoint("127.0.0.1:" + port)
                 .workDir(workDir).journalDir(pair.journalDir).metricsPort(0)
-                .stateStoreDir(pair.stateStoreDir("replica")), ReplicaObserver.NONE);
+                .stateStoreDir(pair.stateStoreDir("replica"))
+                .journalSync(mode == Mode.UNDERSTUDY_JOURNAL_SYNC_NONE ? JournalSync.NONE : JournalSync.COMMIT),
+                ReplicaObserver.NONE);
             pair.primary = Primary.start(new ProtectContext().notices(NOTICES)
                 .name(name).serviceIp(serviceIp)
                 .replicaEndpoint("127.0.0.1:" + port).workDir(workDir).metricsPort(0).intervalMs(intervalMs)
@@ -247,6 +252,8 @@ public final class LocalPair implements AutoCloseable
         {
             case NONE -> List.of("none", "unprotected Redis");
             case UNDERSTUDY -> List.of("understudy", "CRIU full dump + page-level delta");
+            case UNDERSTUDY_JOURNAL_SYNC_NONE -> List.of("understudy-journal-sync-none",
+                "as understudy, the replica's journal not synced to disk before its acks");
             case NAIVE -> List.of("naive", "CRIU full dump, whole image shipped");
         };
     }
