@@ -13,8 +13,9 @@ import picocli.CommandLine.Command;
 @Command(name = "understudy", mixinStandardHelpOptions = true, version = "understudy 0.1.0",
     description = "Remus-style high availability for Linux processes: CRIU checkpoints every few tens of " +
         "milliseconds, shipped as page deltas over Aeron to a warm replica.",
-    subcommands = {ProtectCommand.class, StopCommand.class, SwitchoverCommand.class, ReplicaCommand.class, StatusCommand.class, RestoreCommand.class,
-        TakeoverCommand.class, DemoCommand.class, BenchCommand.class, ChaosCommand.class, CoordinatorCommand.class})
+    subcommands = {ProtectCommand.class, StopCommand.class, SwitchoverCommand.class, ReplicaCommand.class,
+        StatusCommand.class, RestoreCommand.class, TakeoverCommand.class, JournalCommand.class, DemoCommand.class,
+        BenchCommand.class, ChaosCommand.class, CoordinatorCommand.class})
 public final class Understudy
 {
     public static void main(final String[] args)

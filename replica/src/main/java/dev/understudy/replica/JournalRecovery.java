@@ -251,6 +251,57 @@ public final class JournalRecovery
         return new Replay(held[0], held[1], scan.records(), held[2], scan.damage(), refusal[0]);
     }
 
+    /**
+     * Rebuilds epoch (as acknowledged: only an epoch whose commit is in the journal) from the journal in journalDir
+     * into an image store of its own at root, whatever was there before; {@link RestorableImage#layOut} lays it
+     * out. Throws with the epochs the journal holds when epoch is not among them or did not rebuild.
+     */
+    public static Replay rebuildEpoch(final Path journalDir, final Path root, final long epoch) throws IOException
+    {
+        final JournalScan.Result scan = JournalScan.read(journalDir, (template, payload, length, position) -> true);
+        if (scan.commits().stream().noneMatch(commit -> commit.epoch() == epoch))
+        {
+            throw new IOException("epoch " + epoch + " is not in the journal at " + journalDir + ": it holds " +
+                held(scan) + " (see 'understudy journal list')");
+        }
+        Directories.deleteRecursively(root);
+        final ImageStore store = new ImageStore(root);
+        try (PageStore pages = new PageStore(store.pagesDir()))
+        {
+            final Replay replay = replay(journalDir, new ImageAssembler(store, pages), epoch);
+            if (replay.epoch() != epoch)
+            {
+                throw new IOException("epoch " + epoch + " did not rebuild from the journal at " + journalDir + " (" +
+                    (replay.lastRefusal().isEmpty() ? "its base is no longer held" : replay.lastRefusal()) + ")");
+            }
+            return replay;
+        }
+    }
+
+    /** The last epoch the journal committed at or before atMs (ms since the Unix epoch), or -1 for none. */
+    public static long epochAt(final Path journalDir, final long atMs)
+    {
+        long epoch = -1;
+        for (final JournalScan.Commit commit : JournalScan.read(journalDir, (t, p, l, at) -> true).commits())
+        {
+            if (commit.committedAtMs() <= atMs)
+            {
+                epoch = commit.epoch();
+            }
+        }
+        return epoch;
+    }
+
+    private static String held(final JournalScan.Result scan)
+    {
+        if (scan.commits().isEmpty())
+        {
+            return "no epoch";
+        }
+        return "epochs " + scan.commits().get(0).epoch() + " to " + scan.lastCommit().epoch() +
+            (scan.damage() == null ? "" : " (damaged after that)");
+    }
+
     /** Moves the journal's files into damaged-TIME/ beside them (kept for inspection); returns that directory. */
     private static Path moveAside(final Path journalDir) throws IOException
     {

@@ -20,6 +20,7 @@ import dev.understudy.failover.Standby;
 import dev.understudy.harness.sim.ClientNamespace;
 import dev.understudy.harness.sim.FailoverPair;
 import dev.understudy.harness.workload.IncrementClient;
+import dev.understudy.harness.workload.RedisClient;
 import dev.understudy.harness.workload.RedisService;
 import dev.understudy.replica.JournalScan;
 import org.junit.jupiter.api.AfterEach;
@@ -116,6 +117,59 @@ class DurableAckTest
     void aJournalFileCutShortIsCutAtItsLastGoodEpochAndTheServiceIsProtectedAgain() throws Exception
     {
         damagedJournal("truncated", true);
+    }
+
+    /**
+     * Time travel: the digest of the dataset is taken while no client writes (the epochs then all hold it), writes
+     * go on for a while, and `restore --epoch` of that quiet epoch, rebuilt from the journal into a namespace off
+     * the bridge, shows that digest while the live service shows another. The issue's acceptance asks for a
+     * replica that ran 5 minutes and an epoch 1 minute old: -Dunderstudy.timeTravelSeconds=300 (default 15).
+     */
+    @Test
+    void anOlderEpochRestoredFromTheJournalHasTheDigestItHadWhenItWasAcknowledged() throws Exception
+    {
+        final long seconds = Long.getLong("understudy.timeTravelSeconds", 15);
+        try (FailoverPair pair = FailoverPair.start(FailoverPair.Config.defaults(RUN.resolve("time-travel")));
+            ClientNamespace client = clientOf())
+        {
+            final IncrementClient before = incrementing(client, pair);
+            assertTrue(before.stopAndAwaitReplies(10_000), before.error());
+            before.close();
+            // Every reply was released by the ack of an epoch that holds its write; with no write since, that last
+            // acknowledged epoch is the dataset now (a quiet service's epochs are skipped: nothing to ship).
+            Thread.sleep(500);
+            final String digest = debugDigest(client, pair.serviceHost());
+            final long quietEpoch = acknowledged(pair);
+            final IncrementClient after = incrementing(client, pair);
+            Thread.sleep(seconds * 1000);
+            assertTrue(after.stopAndAwaitReplies(10_000), after.error());
+            after.close();
+            final String live = debugDigest(client, pair.serviceHost());
+            assertTrue(!live.equals(digest), "the live dataset moved on");
+
+            CLEANUPS.add(() -> Standby.stopRestored(ServiceNetwork.Spec.of("svc-x", "usbr0", "10.77.0.10/24")));
+            final List<String> restore = List.of("restore", "--epoch", Long.toString(quietEpoch), "--name", "svc",
+                "--service-ip", "10.77.0.10/24", "--journal-dir", pair.journal().toString());
+            assertEquals(0, pair.runOnReplicaHost("restore.log", restore, 60_000),
+                Files.readString(pair.config().runDir().resolve("restore.log")));
+            System.out.println(Files.readString(pair.config().runDir().resolve("restore.log")));
+            final String restored = Shell.check("ip", "netns", "exec", "us-svc-x", "redis-cli", "-h", "10.77.0.10",
+                "-p", Integer.toString(RedisService.PORT), "DEBUG", "DIGEST").trim();
+            assertEquals(digest, restored, "epoch " + quietEpoch + " restored from the journal, " + seconds +
+                " s later, is the dataset as it was acknowledged");
+            assertEquals(live, debugDigest(client, pair.serviceHost()), "and the live service was not disturbed");
+        }
+    }
+
+    private static String debugDigest(final ClientNamespace client, final String host) throws Exception
+    {
+        return client.call(() ->
+        {
+            try (RedisClient redis = new RedisClient(host, RedisService.PORT, 10_000))
+            {
+                return String.valueOf(redis.call("DEBUG", "DIGEST"));
+            }
+        });
     }
 
     /**
