@@ -41,9 +41,10 @@ import org.agrona.concurrent.UnsafeBuffer;
  * from the last full image before it. The ack is sent only after the commit record is written.
  *
  * Retention: every so often the replica journals a base (its current image, whole) and then deletes the
- * journal files older than the one the base starts in, so the journal holds one full image and the
- * deltas after it instead of growing without bound. (The file the base starts in may also hold a few
- * deltas from just before it; with their own base deleted they are not replayed.)
+ * journal files older than the one the previous base starts in, so the journal holds two full images and the
+ * deltas after the first instead of growing without bound: every epoch since the previous base can be rebuilt.
+ * (A file a base starts in may also hold a few deltas from just before it; without their own base they do not
+ * rebuild.)
  */
 public final class EpochJournal implements AutoCloseable
 {
@@ -62,6 +63,8 @@ public final class EpochJournal implements AutoCloseable
     private final ChunkEncoder chunks = new ChunkEncoder();
     private final ByteBuffer readBuffer = ByteBuffer.allocateDirect(Streams.CHUNK_BYTES);
     private final FreeSpace room;
+    /** The file the last base written here starts in; null before the first (unknown after a restart). */
+    private Path previousBaseFile;
     /** Where in the current file the next record goes; -1 before the first record written here. */
     private long writePosition = -1;
     /** A new file's header and first index, checked for (not allocated) when one is due. */
@@ -123,10 +126,19 @@ public final class EpochJournal implements AutoCloseable
         append(small, 0, EpochEndCodec.encode(small, 0, epoch, imageDigest, chunkTotal, names.size(),
             MemoryDigest.NONE, EpochEndCodec.NOT_HELD)); // a base confers nothing: only a live primary says what it held
         commit(epoch, EpochBeginCodec.FULL_IMAGE, imageDigest);
-        for (int i = 0; i < before.size() - 1; i++)
+        // The files older than the one the previous base starts in go (the newest may hold this base's start):
+        // the journal holds one to two base intervals of epochs, all restorable (restore --epoch).
+        if (previousBaseFile != null)
         {
-            Files.deleteIfExists(before.get(i)); // the newest may hold the start of this base
+            for (final Path file : before)
+            {
+                if (file.getFileName().toString().compareTo(previousBaseFile.getFileName().toString()) < 0)
+                {
+                    Files.deleteIfExists(file);
+                }
+            }
         }
+        previousBaseFile = before.isEmpty() ? null : before.get(before.size() - 1);
         ((SingleChronicleQueue)queue).refreshDirectoryListing();
     }
 

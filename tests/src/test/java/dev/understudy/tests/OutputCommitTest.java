@@ -212,4 +212,50 @@ class OutputCommitTest
             }
         }
     }
+
+    /**
+     * After a degraded period (replica lost, output released without it), a replica that comes back makes output
+     * held again: lost a second time, a reply waits for the degrade limit again instead of passing at once.
+     * Leaving output released once the replica is back fails here.
+     */
+    @Test
+    void outputIsHeldAgainOnceAReplicaIsBackAfterADegradedPeriod() throws Exception
+    {
+        final int port = TestSupport.freeUdpPort();
+        replica = startReplica(port, "deg-1");
+        primary = Primary.start(new ProtectContext().name("oc").bridge(BRIDGE).serviceIp("10.77.22.10/24")
+            .replicaEndpoint("127.0.0.1:" + port).workDir(work).metricsPort(0).intervalMs(50)
+            .replicaLossPolicy(OutputCommit.ReplicaLossPolicy.DEGRADE).degradedAfterMs(1000)
+            .command(RedisService.command()), EpochObserver.NONE, script -> true);
+        awaitTrue(() -> primary.state().isProtected(), 30, "protected");
+        try (RedisClient redis = RedisClient.await("10.77.22.10", RedisService.PORT, 10_000))
+        {
+            replica.closeAndDeleteImages();
+            replica = null;
+            assertTrue(setMs(redis) >= 500, "the first loss: held until the 1 s degrade limit");
+            assertEquals(OutputCommit.Mode.SUSPENDED, StatusView.of(primary.status())
+                .state("output_commit_mode", OutputCommit.Mode.class, null), primary.status().toString());
+            assertTrue(setMs(redis) < 300, "degraded: released without a replica");
+
+            replica = startReplica(port, "deg-2");
+            awaitTrue(() -> primary.state().isProtected(), 60, "protected by the replica that came back");
+            assertEquals(OutputCommit.Mode.HOLDING, StatusView.of(primary.status())
+                .state("output_commit_mode", OutputCommit.Mode.class, null), primary.status().toString());
+            replica.closeAndDeleteImages();
+            replica = null;
+            final long heldMs = setMs(redis);
+            assertTrue(heldMs >= 500, "lost again: held again until the degrade limit, not released at once (" +
+                heldMs + " ms)");
+        }
+    }
+
+    /** A SET's round trip, ms. */
+    private static long setMs(final RedisClient redis) throws Exception
+    {
+        final long sent = System.nanoTime();
+        redis.send("SET", "k", "v");
+        redis.flush();
+        assertEquals("OK", redis.read());
+        return TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - sent);
+    }
 }
