@@ -1,13 +1,14 @@
 package dev.understudy.primary;
 
 import dev.understudy.core.protocol.AckCodec;
+import dev.understudy.core.protocol.HoldingsCodec;
 import dev.understudy.core.protocol.MessageHeader;
 import dev.understudy.core.protocol.PreflightVerdictCodec;
 import io.aeron.logbuffer.FragmentHandler;
 import io.aeron.logbuffer.Header;
 import org.agrona.DirectBuffer;
 
-/** Decodes the replica's acks and hands them to the shipper, which owns what they mean. */
+/** Decodes the replica's acks (and what it holds) and hands them to the shipper, which owns what they mean. */
 final class AckAdapter implements FragmentHandler
 {
     private final AckCodec ack = new AckCodec();
@@ -37,6 +38,17 @@ final class AckAdapter implements FragmentHandler
                 catch (final IllegalArgumentException ex)
                 {
                     agent.onPreflightVerdict(false, "the replica's verdict arrived damaged (" + ex.getMessage() + ")");
+                }
+            }
+            case HoldingsCodec.TEMPLATE_ID ->
+            {
+                try
+                {
+                    agent.onHoldingsPart(HoldingsCodec.decode(buffer, offset, length));
+                }
+                catch (final IllegalArgumentException ex)
+                {
+                    agent.onHoldingsPart(null); // damaged: the holdings are not used, a whole image goes
                 }
             }
             default ->

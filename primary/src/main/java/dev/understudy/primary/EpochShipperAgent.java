@@ -8,6 +8,8 @@ import dev.understudy.core.agent.Activity;
 import dev.understudy.core.os.Directories;
 import dev.understudy.core.protocol.AckCodec;
 import dev.understudy.core.protocol.EpochBeginCodec;
+import dev.understudy.core.protocol.HoldingsCodec;
+import dev.understudy.core.protocol.MessageHeader;
 import io.aeron.Publication;
 import io.aeron.Subscription;
 import org.agrona.concurrent.Agent;
@@ -15,6 +17,7 @@ import org.agrona.concurrent.BackoffIdleStrategy;
 import org.agrona.concurrent.IdleStrategy;
 import org.agrona.concurrent.NanoClock;
 import org.agrona.concurrent.OneToOneConcurrentArrayQueue;
+import org.agrona.concurrent.UnsafeBuffer;
 
 /**
  * Second stage of the Remus pipeline: while the service runs epoch N+1, this computes epoch N's delta,
@@ -30,6 +33,21 @@ final class EpochShipperAgent implements Agent
     private final OneToOneConcurrentArrayQueue<CheckpointEpoch> ready;
     private final OneToOneConcurrentArrayQueue<CheckpointEpoch> free;
     private final Subscription acks;
+    /** What a (re)connected replica holds, asked for before anything is shipped to it: a resync sends what differs. */
+    private final Subscription holdings;
+    private final byte[] holdingsRequest;
+    private final HoldingsCodec.Assembler holdingsParts = new HoldingsCodec.Assembler();
+    /** Asked and not answered yet: dumps are not shipped meanwhile (a whole image would go for nothing). */
+    private boolean awaitingHoldings;
+    private long holdingsAskedNs;
+    private long holdingsFirstAskedNs;
+    /** The replica's holdings, until a resync against them was planned; null when none (a whole image goes). */
+    private HoldingsCodec.Holdings replicaHoldings;
+    /** The shipment at hand is the resync against the replica's holdings. */
+    private boolean resyncing;
+    /** A replica that does not answer what it holds within this gets a whole image. */
+    private static final long HOLDINGS_WAIT_NS = TimeUnit.SECONDS.toNanos(2);
+    private static final long HOLDINGS_ASK_AGAIN_NS = TimeUnit.MILLISECONDS.toNanos(500);
     private final AckTracker tracker;
     private final AckAdapter ackAdapter;
     private final EpochPublisher publisher;
@@ -74,7 +92,7 @@ final class EpochShipperAgent implements Agent
      */
     EpochShipperAgent(final ProtectContext context, final PrimaryState state, final PrimaryMetrics metrics,
         final EpochObserver observer, final EpochPipeline pipeline, final Publication epochs, final Subscription acks,
-        final String ackEndpoint, final AckTracker tracker, final OutputCommit outputCommit,
+        final Subscription holdings, final String ackEndpoint, final AckTracker tracker, final OutputCommit outputCommit,
         final Queue<byte[]> preflightFacts, final StateCapture stateCapture)
     {
         this.stateCapture = stateCapture;
@@ -90,6 +108,9 @@ final class EpochShipperAgent implements Agent
         this.ready = pipeline.ready();
         this.free = pipeline.free();
         this.acks = acks;
+        this.holdings = holdings;
+        this.holdingsRequest = new byte[MessageHeader.LENGTH + 2 + ackEndpoint.length()];
+        HoldingsCodec.encodeRequest(new UnsafeBuffer(holdingsRequest), 0, ackEndpoint);
         this.tracker = tracker;
         this.ackAdapter = new AckAdapter(this);
         this.ackEndpoint = ackEndpoint;
@@ -119,6 +140,11 @@ final class EpochShipperAgent implements Agent
         {
             factsToSend = true;
         }
+        work += holdings.poll(ackAdapter, 16);
+        if (shipment == null && awaitingHoldings && connected)
+        {
+            work += askHoldings(now);
+        }
         if (shipment == null && factsToSend && connected && publisher.offerRaw(facts))
         {
             factsToSend = false; // between epochs: the replica's assembler sees it as a message of its own
@@ -139,6 +165,51 @@ final class EpochShipperAgent implements Agent
             work += ship();
         }
         return work;
+    }
+
+    /** Asks the replica what it holds (again every half second); gives up waiting after HOLDINGS_WAIT_NS. */
+    private int askHoldings(final long nowNs)
+    {
+        if (holdingsFirstAskedNs != 0 && nowNs - holdingsFirstAskedNs > HOLDINGS_WAIT_NS)
+        {
+            awaitingHoldings = false; // an older replica, or its answer lost: a whole image, as always
+            return 1;
+        }
+        if ((holdingsAskedNs == 0 || nowNs - holdingsAskedNs > HOLDINGS_ASK_AGAIN_NS) &&
+            publisher.offerRaw(holdingsRequest))
+        {
+            holdingsAskedNs = nowNs;
+            if (holdingsFirstAskedNs == 0)
+            {
+                holdingsFirstAskedNs = nowNs;
+            }
+            return 1;
+        }
+        return 0;
+    }
+
+    /** A part of what the replica holds; once all came, the next epoch is planned against them. */
+    void onHoldingsPart(final HoldingsCodec.Part part)
+    {
+        if (part == null)
+        {
+            awaitingHoldings = false; // a damaged part: a whole image goes
+            replicaHoldings = null;
+            return;
+        }
+        final HoldingsCodec.Holdings complete = holdingsParts.onPart(part);
+        if (complete == null || !awaitingHoldings)
+        {
+            return;
+        }
+        awaitingHoldings = false;
+        replicaHoldings = complete.epoch() >= 0 && context.shipMode() != ProtectContext.ShipMode.NAIVE ? complete :
+            null;
+        if (replicaHoldings != null)
+        {
+            context.notices().info("the replica holds epoch " + complete.epoch() + " (" + complete.pageCount() +
+                " pages): resyncing it with what differs");
+        }
     }
 
     /** The replica checked this host's facts against its own: a failure keeps the primary unprotected. */
@@ -226,15 +297,22 @@ final class EpochShipperAgent implements Agent
     /** Plans epoch (hashing what CRIU wrote) and makes it the shipment to send; or hands the slot straight back. */
     private void startShipping(final CheckpointEpoch epoch) throws IOException
     {
-        if (!connected || replicaCannotPersist)
+        if (!connected || replicaCannotPersist || awaitingHoldings)
         {
-            release(epoch); // dumped just before the replica went away (or ran out of room): nobody to send it to
-            return;
+            release(epoch); // dumped just before the replica went away (or ran out of room, or before it said what
+            return;         // it holds): nobody to send it to yet
         }
         observer.onDumped(epoch.epoch, epoch.imagesDir);
         final boolean full = tracker.takeNeedFull() || context.shipMode() == ProtectContext.ShipMode.NAIVE ||
             tracker.lastShippedEpoch() < 0;
-        final long base = full ? EpochBeginCodec.FULL_IMAGE : tracker.lastShippedEpoch();
+        // A replica that holds an image gets, instead of a whole one, a delta against what it holds.
+        resyncing = full && replicaHoldings != null;
+        if (resyncing)
+        {
+            encoder.seed(replicaHoldings);
+        }
+        final long base = resyncing ? replicaHoldings.epoch() : full ? EpochBeginCodec.FULL_IMAGE :
+            tracker.lastShippedEpoch();
         final long started = clock.nanoTime();
         final EpochShipment planned;
         try
@@ -261,6 +339,10 @@ final class EpochShipperAgent implements Agent
             epochLoop.offer(new EpochLoopMessage.FullDumpNeeded()); // the next dump has no parent: it can go whole
             release(epoch);
             return;
+        }
+        if (resyncing)
+        {
+            replicaHoldings = null; // used; a refusal of the resync (NEED_FULL) then gets a whole image
         }
         activity.active(started); // an epoch on its way: no long quiet parks until it is out
         planned.outputHeldFrom(epoch.outputHeldFrom);
@@ -324,9 +406,13 @@ final class EpochShipperAgent implements Agent
         final long epoch = shipment.epoch();
         final long base = shipment.baseEpoch();
         metrics.onShipTime(clock.nanoTime() - shipStartNs);
-        if (base == EpochBeginCodec.FULL_IMAGE && firstEpochOfConnection == Long.MAX_VALUE)
+        if ((base == EpochBeginCodec.FULL_IMAGE || resyncing) && firstEpochOfConnection == Long.MAX_VALUE)
         {
             firstEpochOfConnection = epoch;
+            state.lastResync = (resyncing ? "epoch " + epoch + " against the replica's epoch " + base : "epoch " +
+                epoch + " whole") + ": " + publisher.bytesSent() + " bytes shipped of a " + shipment.imageBytes() +
+                "-byte image";
+            metrics.onResync(publisher.bytesSent());
         }
         tracker.shipped(epoch, shipping.dumpEndNs, shipment.imageDigest());
         metrics.onShipped(publisher.bytesSent(), shipment.imageBytes());
@@ -373,6 +459,15 @@ final class EpochShipperAgent implements Agent
         if (!connected && nowConnected)
         {
             factsToSend = facts != null;
+            awaitingHoldings = true; // before anything is shipped: what does it hold?
+            holdingsAskedNs = 0;
+            holdingsFirstAskedNs = 0;
+            replicaHoldings = null;
+        }
+        if (connected && !nowConnected)
+        {
+            awaitingHoldings = false;
+            replicaHoldings = null;
         }
         if (connected && !nowConnected)
         {

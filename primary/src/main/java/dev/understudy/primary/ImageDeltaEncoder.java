@@ -21,6 +21,7 @@ import dev.understudy.core.image.PageRuns;
 import dev.understudy.core.image.Pagemap;
 import dev.understudy.core.protocol.EpochBeginCodec;
 import dev.understudy.core.protocol.FileKind;
+import dev.understudy.core.protocol.HoldingsCodec;
 import dev.understudy.core.protocol.Streams;
 import org.agrona.collections.Long2LongHashMap;
 
@@ -178,6 +179,31 @@ final class ImageDeltaEncoder
             return new Result(shipment.state() == EpochShipment.State.SENT, false, baseEpoch, shipment.imageDigest(),
                 shipment.imageBytes(), publisher.bytesSent());
         }
+    }
+
+    /**
+     * Takes what a replica holds (its epoch's file digests and page hashes) as the last planned image: the next plan
+     * against that epoch ships only the pages and files that differ from it. A dump with in-parent pages cannot be
+     * planned against it (its parent is this host's own last dump): that plan asks for a full dump.
+     */
+    void seed(final HoldingsCodec.Holdings holdings)
+    {
+        forgetAll();
+        for (final Map.Entry<String, long[][]> pagemap : holdings.pages().entrySet())
+        {
+            final long[] vaddrs = pagemap.getValue()[0];
+            final long[] hashes = pagemap.getValue()[1];
+            final PagesState state = new PagesState();
+            for (int i = 0; i < vaddrs.length; i++)
+            {
+                state.hashes.put(vaddrs[i], hashes[i]);
+                state.sum += PageSetDigest.term(vaddrs[i], hashes[i]);
+            }
+            state.runs = PageRuns.ofPages(vaddrs);
+            pagesStates.put(pagemap.getKey(), state);
+        }
+        holdings.files().forEach((name, lengthAndDigest) -> previousFiles.put(name, lengthAndDigest[1]));
+        plannedEpoch = holdings.epoch();
     }
 
     private void forgetAll()

@@ -170,6 +170,7 @@ public final class Primary implements AutoCloseable
         final String listen = Endpoints.withFreePort(context.listenEndpoint() != null ? context.listenEndpoint() :
             Endpoints.localAddressTowards(context.replicaEndpoint()) + ":0");
         final Subscription acks = aeron.aeron().addSubscription(Streams.udpChannel(listen), Streams.ACKS);
+        final Subscription holdings = aeron.aeron().addSubscription(Streams.udpChannel(listen), Streams.HOLDINGS);
         final String ackEndpoint = resolvedEndpoint(acks, listen);
         final Publication epochs = aeron.aeron().addPublication(Streams.udpChannel(context.replicaEndpoint()),
             Streams.EPOCHS);
@@ -229,7 +230,7 @@ public final class Primary implements AutoCloseable
         }
         final Queue<byte[]> preflightFacts = new ManyToOneConcurrentArrayQueue<>(4);
         final EpochShipperAgent shipper = new EpochShipperAgent(context, state, metrics, observer, pipeline, epochs,
-            acks, ackEndpoint, tracker, outputCommit, preflightFacts, stateCapture);
+            acks, holdings, ackEndpoint, tracker, outputCommit, preflightFacts, stateCapture);
         preflightRunner = new AgentRunner(new SleepingMillisIdleStrategy(50), this::onError, null,
             new PreflightAgent(context, state, service, preflightFacts, stateCapture == null ? List.of() :
                 stateCapture.mounts().stream().map(StateStore.StateMount::target).toList(),

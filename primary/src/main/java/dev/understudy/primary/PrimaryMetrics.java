@@ -60,6 +60,8 @@ public final class PrimaryMetrics
     private final Timer stateSnapshot;
     private final Timer stateSnapshotWait;
     private final DistributionSummary stateStream;
+    /** The first epoch shipped to a (re)connected replica: a whole image, or a resync against what it holds. */
+    private final DistributionSummary resync;
 
     public PrimaryMetrics(final MeterRegistry registry)
     {
@@ -73,6 +75,9 @@ public final class PrimaryMetrics
         deltaPercent = DistributionSummary.builder("understudy.epoch.delta.ratio").baseUnit("percent")
             .description("shipped bytes as a percentage of the image").publishPercentiles(0.5, 0.99)
             .register(registry);
+        resync = DistributionSummary.builder("understudy.replica.resync.bytes").baseUnit("bytes")
+            .description("bytes sent to bring a (re)connected replica up to date: a whole image, or what differs " +
+                "from the image it holds").register(registry);
         committed = Counter.builder("understudy.epochs.committed").description("epochs acknowledged by the replica")
             .register(registry);
         mismatches = Counter.builder("understudy.image.mismatches")
@@ -183,6 +188,11 @@ public final class PrimaryMetrics
         stateStreamBytes.recordValue(bytes);
         stateStream.record(bytes);
         stateSendUs.recordValue(TimeUnit.NANOSECONDS.toMicros(nanos));
+    }
+
+    void onResync(final long bytesSent)
+    {
+        resync.record(bytesSent);
     }
 
     public synchronized void onShipped(final long bytesSent, final long imageSize)

@@ -58,6 +58,8 @@ public final class PrimaryState
     /** The service's lease with a coordinator, else null. */
     volatile ServiceLease lease;
     volatile long dumpingEpoch = -1;
+    /** How the last (re)connected replica was brought up to date, for status. */
+    volatile String lastResync = "-";
     /** Protection ends on purpose: heartbeats tell the replica to stand down instead of taking over. */
     volatile boolean standingDown;
     volatile int standDownHeartbeats;
@@ -178,6 +180,7 @@ public final class PrimaryState
         map.put("epoch_dumped", Long.toString(lastDumpedEpoch));
         map.put("epoch_shipped", Long.toString(tracker.lastShippedEpoch()));
         map.put("epoch_acknowledged", Long.toString(tracker.lastAckedEpoch()));
+        map.put("last_resync", lastResync);
         map.put("epochs_committed", Long.toString(metrics.committedCount()));
         map.put("replica_lag_epochs", Long.toString(Math.max(0, tracker.lastShippedEpoch() - tracker.lastAckedEpoch())));
         map.put("image_mismatches", Long.toString(metrics.mismatchCount()));

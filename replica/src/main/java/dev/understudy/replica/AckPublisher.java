@@ -30,6 +30,9 @@ final class AckPublisher implements AutoCloseable
     private final UnsafeBuffer verdictBuffer = new UnsafeBuffer(new byte[PreflightVerdictCodec.maxLength()]);
     private final ArrayDeque<Ack> pending = new ArrayDeque<>();
     private Publication publication;
+    /** The holdings stream to the same primary (made when first needed: its buffers are larger). */
+    private Publication holdingsPublication;
+    private final ArrayDeque<byte[]> holdingsParts = new ArrayDeque<>();
     private String endpoint = "";
 
     AckPublisher(final Aeron aeron)
@@ -41,10 +44,12 @@ final class AckPublisher implements AutoCloseable
     {
         if (!primaryEndpoint.equals(endpoint))
         {
-            CloseHelper.quietClose(publication);
+            CloseHelper.quietCloseAll(publication, holdingsPublication);
+            holdingsPublication = null;
             endpoint = primaryEndpoint;
             publication = aeron.addPublication(Streams.smallMessagesChannel(primaryEndpoint), Streams.ACKS);
             pending.clear(); // acks of another primary's epochs
+            holdingsParts.clear();
         }
     }
 
@@ -97,6 +102,34 @@ final class AckPublisher implements AutoCloseable
         return false;
     }
 
+    /** What this replica holds, in parts, to the primary (after target): sent from {@link #sendHoldings}. */
+    void holdings(final java.util.List<byte[]> parts)
+    {
+        holdingsParts.clear();
+        holdingsParts.addAll(parts);
+        if (holdingsPublication == null && publication != null)
+        {
+            holdingsPublication = aeron.addPublication(Streams.holdingsChannel(endpoint), Streams.HOLDINGS);
+        }
+    }
+
+    /** Offers the waiting holdings parts in order, as far as the stream takes them; returns how many went. */
+    int sendHoldings()
+    {
+        int sent = 0;
+        while (!holdingsParts.isEmpty() && holdingsPublication != null)
+        {
+            final byte[] part = holdingsParts.peek();
+            if (holdingsPublication.offer(new UnsafeBuffer(part), 0, part.length) < 0)
+            {
+                break; // not connected yet, or back pressure: the rest next cycle
+            }
+            holdingsParts.poll();
+            sent++;
+        }
+        return sent;
+    }
+
     /** The preflight verdict, offered a few times now; false when it did not go (tried again later). */
     boolean sendPreflightVerdict(final boolean ok, final String reason)
     {
@@ -117,6 +150,6 @@ final class AckPublisher implements AutoCloseable
 
     public void close()
     {
-        CloseHelper.quietClose(publication);
+        CloseHelper.quietCloseAll(publication, holdingsPublication);
     }
 }

@@ -3,6 +3,7 @@ package dev.understudy.replica;
 import dev.understudy.core.protocol.EpochBeginCodec;
 import dev.understudy.core.protocol.EpochEndCodec;
 import dev.understudy.core.protocol.FileChunkCodec;
+import dev.understudy.core.protocol.HoldingsCodec;
 import dev.understudy.core.protocol.MessageHeader;
 import dev.understudy.core.protocol.PreflightCodec;
 import io.aeron.logbuffer.FragmentHandler;
@@ -50,6 +51,7 @@ final class EpochAdapter implements FragmentHandler
                 }
             }
             case PreflightCodec.TEMPLATE_ID -> agent.onPreflight(buffer, offset, length);
+            case HoldingsCodec.REQUEST_TEMPLATE_ID -> agent.onHoldingsRequest(buffer, offset, length);
             default -> agent.onForeignFrame(length);
         }
     }

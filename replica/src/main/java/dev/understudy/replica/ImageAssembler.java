@@ -319,6 +319,12 @@ final class ImageAssembler
         }
     }
 
+    /** The committed image's pages as {addresses, hashes} per pagemap (see PageStore#holdings). */
+    Map<String, long[][]> holdings()
+    {
+        return pages.holdings();
+    }
+
     /** Epochs whose image was checked against the primary's live memory digest, and those refused for it. */
     long memoryVerified()
     {

@@ -350,6 +350,25 @@ final class PageStore implements AutoCloseable
         return written;
     }
 
+    /** Every pagemap's pages as {addresses, hashes}, for a primary to resync against (what this store holds). */
+    Map<String, long[][]> holdings()
+    {
+        final Map<String, long[][]> holdings = new java.util.TreeMap<>();
+        pages.forEach((name, stored) ->
+        {
+            final long[] vaddrs = new long[stored.hashes.size()];
+            final long[] hashes = new long[vaddrs.length];
+            final int[] i = {0};
+            stored.hashes.forEachLong((vaddr, hash) ->
+            {
+                vaddrs[i[0]] = vaddr;
+                hashes[i[0]++] = hash;
+            });
+            holdings.put(name, new long[][]{vaddrs, hashes});
+        });
+        return holdings;
+    }
+
     /** Forgets and deletes everything (a store that cannot be trusted, or a new full image). */
     void clear() throws IOException
     {

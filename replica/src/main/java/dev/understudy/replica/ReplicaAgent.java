@@ -5,6 +5,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.util.List;
+import java.util.Map;
 import java.util.Queue;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
@@ -18,6 +19,8 @@ import dev.understudy.core.protocol.AckCodec;
 import dev.understudy.core.protocol.EpochBeginCodec;
 import dev.understudy.core.protocol.EpochEndCodec;
 import dev.understudy.core.protocol.FileChunkCodec;
+import dev.understudy.core.protocol.HoldingsCodec;
+import dev.understudy.core.protocol.ImageManifestCodec;
 import dev.understudy.core.protocol.PreflightCodec;
 import dev.understudy.core.state.StateStore;
 import dev.understudy.heartbeat.FailureDetector;
@@ -168,6 +171,7 @@ final class ReplicaAgent implements Agent
             control.applied().complete(null);
         }
         int work = acks.retryPending();
+        work += acks.sendHoldings();
         if (noRoom != null)
         {
             work += checkRoomBack();
@@ -423,6 +427,40 @@ final class ReplicaAgent implements Agent
         catch (final IllegalArgumentException ex)
         {
             onCorruptFrame("preflight frame: " + ex.getMessage(), length);
+        }
+    }
+
+    /**
+     * A primary that (re)connected asks what this replica holds before it ships anything: the epoch and, for a
+     * resync that ships only what differs, every file's digest and every page's hash. A replica without an image it
+     * could build on (none, or refusing epochs for want of room) says it holds nothing, and gets a whole image.
+     */
+    void onHoldingsRequest(final DirectBuffer buffer, final int offset, final int length)
+    {
+        onMessage(length);
+        try
+        {
+            final String ackEndpoint = HoldingsCodec.decodeRequest(buffer, offset, length);
+            assembler.abort();
+            acks.target(ackEndpoint);
+            state.primaryEndpoint = ackEndpoint;
+            final long epoch = store.currentEpoch();
+            if (epoch < 0 || noRoom != null || fencedTerm > 0)
+            {
+                acks.holdings(HoldingsCodec.encode(-1, 0, Map.of(), Map.of()));
+                return;
+            }
+            final ImageManifestCodec.Manifest manifest = ImageManifestCodec.decode(
+                Files.readAllBytes(store.currentDir().resolve(RestorableImage.MANIFEST)), "manifest");
+            final List<byte[]> parts = HoldingsCodec.encode(epoch, manifest.imageDigest(), manifest.files(),
+                assembler.holdings());
+            acks.holdings(parts);
+            notices.info("the primary at " + ackEndpoint + " asked what this replica holds: epoch " + epoch + " (" +
+                parts.size() + " parts); it ships what differs");
+        }
+        catch (final IllegalArgumentException | IOException ex)
+        {
+            onFailure(new IOException("holdings request: " + ex.getMessage(), ex));
         }
     }
 

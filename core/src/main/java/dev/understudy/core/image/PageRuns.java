@@ -31,6 +31,30 @@ public final class PageRuns
         return of(pagemap, false);
     }
 
+    /** The runs of these pages (addresses page-aligned, in any order, no duplicates). */
+    public static PageRuns ofPages(final long[] vaddrs)
+    {
+        final long[] sorted = vaddrs.clone();
+        Arrays.sort(sorted); // user-space addresses: positive, so signed order is address order
+        final long[] starts = new long[sorted.length];
+        final long[] pages = new long[sorted.length];
+        int runs = 0;
+        for (final long vaddr : sorted)
+        {
+            if (runs > 0 && starts[runs - 1] + pages[runs - 1] * PAGE == vaddr)
+            {
+                pages[runs - 1]++;
+            }
+            else
+            {
+                starts[runs] = vaddr;
+                pages[runs] = 1;
+                runs++;
+            }
+        }
+        return new PageRuns(Arrays.copyOf(starts, runs), Arrays.copyOf(pages, runs), sorted.length);
+    }
+
     /** Only the pages an incremental dump left in its parent image. */
     public static PageRuns inParent(final Pagemap pagemap) throws IOException
     {
