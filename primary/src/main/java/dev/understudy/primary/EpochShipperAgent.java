@@ -10,6 +10,7 @@ import dev.understudy.core.protocol.AckCodec;
 import dev.understudy.core.protocol.EpochBeginCodec;
 import dev.understudy.core.protocol.HoldingsCodec;
 import dev.understudy.core.protocol.MessageHeader;
+import io.aeron.FragmentAssembler;
 import io.aeron.Publication;
 import io.aeron.Subscription;
 import org.agrona.concurrent.Agent;
@@ -45,11 +46,14 @@ final class EpochShipperAgent implements Agent
     private HoldingsCodec.Holdings replicaHoldings;
     /** The shipment at hand is the resync against the replica's holdings. */
     private boolean resyncing;
+    /** The last resync shipped (-1 none): a replica that refuses it too gets a whole image. */
+    private long resyncEpoch = -1;
     /** A replica that does not answer what it holds within this gets a whole image. */
     private static final long HOLDINGS_WAIT_NS = TimeUnit.SECONDS.toNanos(2);
     private static final long HOLDINGS_ASK_AGAIN_NS = TimeUnit.MILLISECONDS.toNanos(500);
     private final AckTracker tracker;
     private final AckAdapter ackAdapter;
+    private final FragmentAssembler holdingsAdapter;
     private final EpochPublisher publisher;
     /** Waits out back pressure inside one shipment: spins, yields, then parks of 1 us growing to 1 ms. */
     private final IdleStrategy backPressure = new BackoffIdleStrategy(10, 20, 1_000, 1_000_000);
@@ -113,6 +117,7 @@ final class EpochShipperAgent implements Agent
         HoldingsCodec.encodeRequest(new UnsafeBuffer(holdingsRequest), 0, ackEndpoint);
         this.tracker = tracker;
         this.ackAdapter = new AckAdapter(this);
+        this.holdingsAdapter = new FragmentAssembler(ackAdapter); // a part is larger than a datagram
         this.ackEndpoint = ackEndpoint;
         this.replicaTimeoutNs = TimeUnit.MILLISECONDS.toNanos(context.replicaTimeoutMs());
         this.publisher = new EpochPublisher(epochs);
@@ -140,7 +145,7 @@ final class EpochShipperAgent implements Agent
         {
             factsToSend = true;
         }
-        work += holdings.poll(ackAdapter, 16);
+        work += holdings.poll(holdingsAdapter, 16);
         if (shipment == null && awaitingHoldings && connected)
         {
             work += askHoldings(now);
@@ -246,6 +251,15 @@ final class EpochShipperAgent implements Agent
         if (status == AckCodec.NEED_FULL && facts != null)
         {
             factsToSend = true; // a replica without this primary's image: possibly another host, check it again
+        }
+        if (status == AckCodec.NEED_FULL && epoch != resyncEpoch && context.shipMode() != ProtectContext.ShipMode.NAIVE)
+        {
+            // A replica that restarted within Aeron's timeouts looks like no reconnection: it says it lacks the base
+            // instead. Asked what it holds, it is resynced with what differs (a refused resync gets a whole image).
+            awaitingHoldings = true;
+            holdingsAskedNs = 0;
+            holdingsFirstAskedNs = 0;
+            replicaHoldings = null;
         }
         if (tracker.onAck(epoch, status, replicaDigest, clock.nanoTime()) && outputCommit != null)
         {
@@ -409,6 +423,10 @@ final class EpochShipperAgent implements Agent
         if ((base == EpochBeginCodec.FULL_IMAGE || resyncing) && firstEpochOfConnection == Long.MAX_VALUE)
         {
             firstEpochOfConnection = epoch;
+        }
+        if (resyncing || base == EpochBeginCodec.FULL_IMAGE && context.shipMode() != ProtectContext.ShipMode.NAIVE)
+        {
+            resyncEpoch = resyncing ? epoch : -1;
             state.lastResync = (resyncing ? "epoch " + epoch + " against the replica's epoch " + base : "epoch " +
                 epoch + " whole") + ": " + publisher.bytesSent() + " bytes shipped of a " + shipment.imageBytes() +
                 "-byte image";
