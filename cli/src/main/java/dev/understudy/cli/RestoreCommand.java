@@ -48,8 +48,23 @@ final class RestoreCommand implements Callable<Integer>
         {
             return restoreFromJournal();
         }
-        final Path images = image != null ? image :
-            RestorableImage.layOut(Path.of("/dev/shm/understudy", service.name, "replica")).dir();
+        final Path images;
+        if (image != null)
+        {
+            images = image;
+        }
+        else
+        {
+            // As a takeover by hand: checked against the journal's last commit, rebuilt from it when it does not hold.
+            final Path root = Path.of("/dev/shm/understudy", service.name, "replica");
+            final String rebuilt = JournalRecovery.beforeTakeover(root, journalDir != null ? journalDir :
+                Path.of("/var/lib/understudy", service.name, "journal"));
+            if (rebuilt != null)
+            {
+                System.out.println(rebuilt);
+            }
+            images = RestorableImage.layOut(root).dir();
+        }
         final ServiceNetwork network = ServiceNetwork.create(ServiceNetwork.Spec.of(service.name, service.bridge,
             service.serviceIp));
         try

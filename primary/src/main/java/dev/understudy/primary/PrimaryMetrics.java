@@ -190,6 +190,12 @@ public final class PrimaryMetrics
         stateSendUs.recordValue(TimeUnit.NANOSECONDS.toMicros(nanos));
     }
 
+    /** The median of the bytes shipped per epoch (deltas, in the steady state), for status. */
+    public synchronized long shippedBytesP50()
+    {
+        return shippedBytes.getTotalCount() == 0 ? -1 : shippedBytes.getValueAtPercentile(50);
+    }
+
     void onResync(final long bytesSent)
     {
         resync.record(bytesSent);

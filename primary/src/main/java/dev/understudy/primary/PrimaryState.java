@@ -181,6 +181,7 @@ public final class PrimaryState
         map.put("epoch_shipped", Long.toString(tracker.lastShippedEpoch()));
         map.put("epoch_acknowledged", Long.toString(tracker.lastAckedEpoch()));
         map.put("last_resync", lastResync);
+        map.put("shipped_bytes_per_epoch_p50", Long.toString(metrics.shippedBytesP50()));
         map.put("epochs_committed", Long.toString(metrics.committedCount()));
         map.put("replica_lag_epochs", Long.toString(Math.max(0, tracker.lastShippedEpoch() - tracker.lastAckedEpoch())));
         map.put("image_mismatches", Long.toString(metrics.mismatchCount()));

@@ -308,7 +308,7 @@ class DurableAckTest
     /** `understudy takeover` on the replica's host; returns the epoch it restored. */
     private static long takeOverByHand(final FailoverPair pair) throws Exception
     {
-        CLEANUPS.add(() -> stopRestoredByHand());
+        CLEANUPS.add(pair::stopServicesRestoredByHand);
         assertEquals(0, pair.runOnReplicaHost("takeover.log", pair.takeoverArguments(), 60_000),
             "understudy takeover: " + Files.readString(pair.config().runDir().resolve("takeover.log")));
         final String log = Files.readString(pair.config().runDir().resolve("takeover.log"));
@@ -327,19 +327,6 @@ class DurableAckTest
         assertEquals(incr.replies(), TestSupport.redisCounter(client, pair.serviceHost(), "counter"),
             "the counter holds every increment answered, once");
         incr.close();
-    }
-
-    /** A takeover by hand restores outside the agents the pair closes: its namespace goes here. */
-    private static void stopRestoredByHand()
-    {
-        for (final String line : Shell.run("ip", "netns", "list").stdout().split("\n"))
-        {
-            final String ns = line.split(" ")[0];
-            if (ns.matches("us-svc(t[0-9]+|-r)"))
-            {
-                Standby.stopRestored(ServiceNetwork.Spec.of(ns.substring(3), "usbr0", "10.77.0.10/24"));
-            }
-        }
     }
 
     @AfterEach

@@ -211,6 +211,7 @@ class PipelineFaultsTest
         final SelfContainedImages images = new SelfContainedImages();
         final Map<Long, Map<String, String>> rebuilt = new ConcurrentHashMap<>();
         final Set<Long> refused = ConcurrentHashMap.newKeySet();
+        final Set<Long> released = ConcurrentHashMap.newKeySet();
         replica = startReplica("crc", replicaPort, work.resolve("r"), new ReplicaObserver()
         {
             public void onCommitted(final long epoch, final Path imagesRoot)
@@ -227,6 +228,14 @@ class PipelineFaultsTest
         {
             primary = Primary.start(context("crc", "10.77.16.10/24", proxy.port()), new EpochObserver()
             {
+                public void onAcknowledged(final long epoch, final boolean digestMatches, final long nowNs)
+                {
+                    if (digestMatches)
+                    {
+                        released.add(epoch); // the ack that releases the epoch's output
+                    }
+                }
+
                 public void onDumped(final long epoch, final Path imagesDir)
                 {
                     final Map<String, String> expected = images.sha256Files(imagesDir);
@@ -273,6 +282,8 @@ class PipelineFaultsTest
         for (final long epoch : refused)
         {
             assertFalse(rebuilt.containsKey(epoch), "refused epoch " + epoch + " was never committed");
+            // An ack sent before the epoch was verified would release output built on an image nobody holds.
+            assertFalse(released.contains(epoch), "refused epoch " + epoch + " never released its output");
         }
         int compared = 0;
         for (final Map.Entry<Long, Map<String, String>> entry : rebuilt.entrySet())

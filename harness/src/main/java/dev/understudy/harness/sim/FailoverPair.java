@@ -6,6 +6,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.regex.Pattern;
 
 import dev.understudy.core.Configuration;
 import dev.understudy.core.agent.Await;
@@ -415,6 +416,23 @@ public final class FailoverPair implements Cluster
         arguments.addAll(extraArguments);
         agents[node] = NodeProcess.start(hosts[node].netnsPath(), config.runDir().resolve("replica-restart-" +
             ++replicaRestarts + ".log"), arguments);
+    }
+
+    /**
+     * Stops what `understudy takeover` by hand restored (namespaces us-NAMEtT): it runs outside the agents this
+     * pair closes.
+     */
+    public void stopServicesRestoredByHand()
+    {
+        for (final String line : Shell.run("ip", "netns", "list").stdout().split("\n"))
+        {
+            final String netns = line.split(" ")[0];
+            if (netns.matches("us-" + Pattern.quote(config.name()) + "t[0-9]+"))
+            {
+                ServiceNetwork.killAndDelete(netns);
+                Shell.run("ip", "link", "del", "usv-" + netns.substring(3));
+            }
+        }
     }
 
     /** The replica agent is SIGKILLed; its host and standby namespace stay. */
