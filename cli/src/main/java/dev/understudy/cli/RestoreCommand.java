@@ -90,15 +90,17 @@ final class RestoreCommand implements Callable<Integer>
             throw new IllegalArgumentException("give one of --image, --epoch or --at");
         }
         final Path journal = journalDir != null ? journalDir : Path.of("/var/lib/understudy", service.name, "journal");
-        final long wanted = epoch != null ? epoch : JournalRecovery.epochAt(journal, parseTime(at));
-        if (wanted < 0)
+        final int commit = epoch != null ? JournalRecovery.lastCommitOf(journal, epoch) :
+            JournalRecovery.commitAt(journal, parseTime(at));
+        if (commit < 0)
         {
-            throw new IllegalArgumentException("the journal at " + journal + " holds no epoch committed at or before " +
-                at + " (see 'understudy journal list')");
+            throw new IllegalArgumentException("the journal at " + journal + " holds no " + (epoch != null ?
+                "epoch " + epoch : "epoch committed at or before " + at) + " (see 'understudy journal list')");
         }
         final Path root = Path.of("/dev/shm/understudy", service.name, "time-travel");
         final long started = System.nanoTime();
-        final JournalRecovery.Replay replay = JournalRecovery.rebuildEpoch(journal, root, wanted);
+        final JournalRecovery.Replay replay = JournalRecovery.rebuildCommit(journal, root, commit);
+        final long wanted = replay.epoch();
         final RestorableImage.LaidOut laidOut = RestorableImage.layOut(root, false, false);
         final String name = (service.name.length() > 9 ? service.name.substring(0, 9) : service.name) + "-x";
         final ServiceNetwork network = ServiceNetwork.createForTakeover(ServiceNetwork.Spec.of(name, service.bridge,

@@ -42,6 +42,9 @@ public final class JournalRecovery
     {
     }
 
+    /** Replay every commit. */
+    static final long ALL = Long.MAX_VALUE;
+
     private JournalRecovery()
     {
     }
@@ -73,7 +76,7 @@ public final class JournalRecovery
             final long started = System.nanoTime();
             pages.clear();
             store.forgetCurrent();
-            final Replay replay = replay(journalDir, assembler, last.epoch());
+            final Replay replay = replay(journalDir, assembler, ALL);
             final long ms = (System.nanoTime() - started) / 1_000_000;
             if (replay.epoch() == last.epoch())
             {
@@ -155,7 +158,7 @@ public final class JournalRecovery
         {
             pages.clear();
             store.forgetCurrent();
-            final Replay replay = replay(journalDir, new ImageAssembler(store, pages), last.epoch());
+            final Replay replay = replay(journalDir, new ImageAssembler(store, pages), ALL);
             if (replay.epoch() < 0)
             {
                 throw new IOException("the image store at " + imagesRoot + " held " + had + ", and no epoch could be " +
@@ -182,12 +185,15 @@ public final class JournalRecovery
     }
 
     /**
-     * Replays the journal in journalDir into assembler's (empty) stores, up to and including the commit of
-     * stopAfterEpoch (Long.MAX_VALUE: all), stopping early at damage. Epochs that do not verify are skipped as
-     * they were when received; deltas whose base is not held are refused the same way.
+     * Replays the journal in journalDir into assembler's (empty) stores, up to and including its commit record number
+     * lastCommit (0 the first; {@link #ALL}: every one), stopping early at damage. Commits are counted, not epochs:
+     * every primary numbers its epochs from 1, so a journal that served several (a takeover, re-protection) holds an
+     * epoch number more than once. Epochs that do not verify are skipped as they were when received; deltas whose
+     * base is not held are refused the same way.
      */
-    static Replay replay(final Path journalDir, final ImageAssembler assembler, final long stopAfterEpoch)
+    static Replay replay(final Path journalDir, final ImageAssembler assembler, final long lastCommit)
     {
+        final long[] commits = {0};
         final EpochBeginCodec begin = new EpochBeginCodec();
         final FileChunkCodec chunk = new FileChunkCodec();
         final EpochEndCodec end = new EpochEndCodec();
@@ -225,6 +231,7 @@ public final class JournalRecovery
                         commit.wrap(payload, 0);
                         final EpochOutcome outcome = verified[0];
                         verified[0] = null;
+                        final long ordinal = commits[0]++;
                         if (outcome != null && outcome.epoch() == commit.epoch() &&
                             outcome.digest() == commit.imageDigest())
                         {
@@ -232,8 +239,8 @@ public final class JournalRecovery
                             held[0] = outcome.epoch();
                             held[1] = outcome.digest();
                             held[2]++;
-                            return outcome.epoch() < stopAfterEpoch;
                         }
+                        return ordinal < lastCommit;
                     }
                     default ->
                     {
@@ -252,24 +259,25 @@ public final class JournalRecovery
     }
 
     /**
-     * Rebuilds epoch (as acknowledged: only an epoch whose commit is in the journal) from the journal in journalDir
-     * into an image store of its own at root, whatever was there before; {@link RestorableImage#layOut} lays it
-     * out. Throws with the epochs the journal holds when epoch is not among them or did not rebuild.
+     * Rebuilds the epoch of the journal's commit record number commit ({@link #lastCommitOf}, {@link #commitAt})
+     * from the journal in journalDir into an image store of its own at root, whatever was there before;
+     * {@link RestorableImage#layOut} lays it out. Throws when it did not rebuild.
      */
-    public static Replay rebuildEpoch(final Path journalDir, final Path root, final long epoch) throws IOException
+    public static Replay rebuildCommit(final Path journalDir, final Path root, final int commit) throws IOException
     {
         final JournalScan.Result scan = JournalScan.read(journalDir, (template, payload, length, position) -> true);
-        if (scan.commits().stream().noneMatch(commit -> commit.epoch() == epoch))
+        if (commit < 0 || commit >= scan.commits().size())
         {
-            throw new IOException("epoch " + epoch + " is not in the journal at " + journalDir + ": it holds " +
-                held(scan) + " (see 'understudy journal list')");
+            throw new IOException("the journal at " + journalDir + " holds " + held(scan) + " (see 'understudy " +
+                "journal list')");
         }
+        final long epoch = scan.commits().get(commit).epoch();
         Directories.deleteRecursively(root);
         final ImageStore store = new ImageStore(root);
         try (PageStore pages = new PageStore(store.pagesDir()))
         {
-            final Replay replay = replay(journalDir, new ImageAssembler(store, pages), epoch);
-            if (replay.epoch() != epoch)
+            final Replay replay = replay(journalDir, new ImageAssembler(store, pages), commit);
+            if (replay.epoch() != epoch || store.currentEpoch() != epoch)
             {
                 throw new IOException("epoch " + epoch + " did not rebuild from the journal at " + journalDir + " (" +
                     (replay.lastRefusal().isEmpty() ? "its base is no longer held" : replay.lastRefusal()) + ")");
@@ -278,18 +286,33 @@ public final class JournalRecovery
         }
     }
 
-    /** The last epoch the journal committed at or before atMs (ms since the Unix epoch), or -1 for none. */
-    public static long epochAt(final Path journalDir, final long atMs)
+    /** The number of the journal's last commit record of epoch (the newest, should a takeover have reused it); -1. */
+    public static int lastCommitOf(final Path journalDir, final long epoch)
     {
-        long epoch = -1;
-        for (final JournalScan.Commit commit : JournalScan.read(journalDir, (t, p, l, at) -> true).commits())
+        final List<JournalScan.Commit> commits = JournalScan.read(journalDir, (t, p, l, at) -> true).commits();
+        for (int i = commits.size() - 1; i >= 0; i--)
         {
-            if (commit.committedAtMs() <= atMs)
+            if (commits.get(i).epoch() == epoch)
             {
-                epoch = commit.epoch();
+                return i;
             }
         }
-        return epoch;
+        return -1;
+    }
+
+    /** The number of the journal's last commit record written at or before atMs (ms since the Unix epoch); -1. */
+    public static int commitAt(final Path journalDir, final long atMs)
+    {
+        final List<JournalScan.Commit> commits = JournalScan.read(journalDir, (t, p, l, at) -> true).commits();
+        int found = -1;
+        for (int i = 0; i < commits.size(); i++)
+        {
+            if (commits.get(i).committedAtMs() <= atMs)
+            {
+                found = i;
+            }
+        }
+        return found;
     }
 
     private static String held(final JournalScan.Result scan)

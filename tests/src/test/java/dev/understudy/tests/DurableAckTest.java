@@ -197,6 +197,7 @@ class DurableAckTest
             CLEANUPS.add(() -> Standby.stopRestored(ServiceNetwork.Spec.of("svc-x", "usbr0", "10.77.0.10/24")));
             final List<String> restore = List.of("restore", "--epoch", Long.toString(quietEpoch), "--name", "svc",
                 "--service-ip", "10.77.0.10/24", "--journal-dir", pair.journal().toString());
+            Files.deleteIfExists(pair.config().runDir().resolve("restore.log"));
             assertEquals(0, pair.runOnReplicaHost("restore.log", restore, 60_000),
                 Files.readString(pair.config().runDir().resolve("restore.log")));
             System.out.println(Files.readString(pair.config().runDir().resolve("restore.log")));
@@ -309,6 +310,7 @@ class DurableAckTest
     private static long takeOverByHand(final FailoverPair pair) throws Exception
     {
         CLEANUPS.add(pair::stopServicesRestoredByHand);
+        Files.deleteIfExists(pair.config().runDir().resolve("takeover.log")); // its process appends to it
         assertEquals(0, pair.runOnReplicaHost("takeover.log", pair.takeoverArguments(), 60_000),
             "understudy takeover: " + Files.readString(pair.config().runDir().resolve("takeover.log")));
         final String log = Files.readString(pair.config().runDir().resolve("takeover.log"));
