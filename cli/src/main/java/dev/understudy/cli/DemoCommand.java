@@ -31,10 +31,14 @@ final class DemoCommand implements Callable<Integer>
     @Option(names = "--skip-failover", description = "stop after the restore, without the failover finale")
     boolean skipFailover;
 
+    @Option(names = "--no-coordinator", description = "the finale without the lease in an embedded ZooKeeper: " +
+        "term fencing only (faster failover, not safe under partitions)")
+    boolean noCoordinator;
+
     public Integer call() throws Exception
     {
         Understudy.requireRoot();
         return new Demo(new Demo.Settings(datasetMb, intervalMs, writeRate, durationS, failoverDatasetMb,
-            !skipFailover)).run();
+            !skipFailover, !noCoordinator)).run();
     }
 }

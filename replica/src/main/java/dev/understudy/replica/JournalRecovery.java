@@ -62,11 +62,12 @@ public final class JournalRecovery
         final JournalScan.Result scan = JournalScan.read(journalDir, (template, payload, length, position) -> true);
         final JournalScan.Commit last = scan.lastCommit();
         boolean needsBase = false;
-        if (last != null && !holds(store, last) && scan.damage() != null && store.currentEpoch() > last.epoch() &&
+        if (last != null && !holds(store, last) && scan.damage() != null && store.currentEpoch() >= 0 &&
             verifies(store))
         {
-            // The damage took acknowledged epochs from the journal, but the image store holds a later one whole.
-            lines.add("the image store holds epoch " + store.currentEpoch() + " whole, later than the journal's last " +
+            // The damage took acknowledged epochs from the journal, but the image store holds one whole: it is the
+            // newest (the store commits an epoch only after the journal did), whatever its number.
+            lines.add("the image store holds epoch " + store.currentEpoch() + " whole, newer than the journal's last " +
                 "good epoch " + last.epoch() + ": kept, and journaled again");
             needsBase = true;
         }

@@ -1,8 +1,10 @@
 package dev.understudy.harness.demo;
 
+import java.net.ServerSocket;
 import java.nio.file.Path;
 import java.util.concurrent.ThreadLocalRandom;
 
+import dev.understudy.coordinator.CoordinatorServer;
 import dev.understudy.harness.sim.FailoverPair;
 import dev.understudy.harness.sim.KillTrial;
 import dev.understudy.harness.sim.LocalPair;
@@ -26,9 +28,10 @@ public final class Demo
      * @param durationS         seconds of load.
      * @param failoverDatasetMb Redis dataset of the failover finale.
      * @param failover          whether the failover finale runs.
+     * @param coordinator       whether the finale's pair keeps the service's lease in an embedded ZooKeeper.
      */
     public record Settings(int datasetMb, int intervalMs, int writeRate, int durationS, int failoverDatasetMb,
-        boolean failover)
+        boolean failover, boolean coordinator)
     {
     }
 
@@ -38,6 +41,7 @@ public final class Demo
     private final int durationS;
     private final int failoverDatasetMb;
     private final boolean failover;
+    private final boolean coordinator;
 
     public Demo(final Settings settings)
     {
@@ -47,6 +51,7 @@ public final class Demo
         this.durationS = settings.durationS();
         this.failoverDatasetMb = settings.failoverDatasetMb();
         this.failover = settings.failover();
+        this.coordinator = settings.coordinator();
     }
 
     /** Returns the exit code: 0 when every check passed. */
@@ -62,11 +67,38 @@ public final class Demo
         say("");
         say("failover: two hosts (namespaces ush-a, ush-b on bridge usbr0), agents as separate processes; a " +
             "client holds ONE connection sending INCR every 5 ms; then host a is killed.");
-        final long start = System.currentTimeMillis();
-        final KillTrial.Result r = KillTrial.run(FailoverPair.Config.defaults(
-                Path.of("/var/tmp/understudy-demo-failover")).withInterval(intervalMs),
-            failoverDatasetMb, 1_500, ThreadLocalRandom.current().nextLong(intervalMs), 1_000,
-            line -> System.out.printf("demo: [%6d ms] %s%n", System.currentTimeMillis() - start, line));
+        final Path run = Path.of("/var/tmp/understudy-demo-failover");
+        FailoverPair.Config config = FailoverPair.Config.defaults(run).withInterval(intervalMs);
+        CoordinatorServer zk = null;
+        final KillTrial.Result r;
+        try
+        {
+            if (coordinator)
+            {
+                // One machine: a single embedded server, reachable from both hosts at the bridge's address.
+                final int port;
+                try (ServerSocket socket = new ServerSocket(0))
+                {
+                    port = socket.getLocalPort();
+                }
+                zk = CoordinatorServer.standalone("0.0.0.0", port, run.resolve("coordinator"));
+                config = config.withCoordinator(FailoverPair.LAN_GATEWAY.ip() + ":" + port);
+                say("the service's lease lives in a ZooKeeper server embedded here (" + config.coordinator() +
+                    "): the replica takes over only once it holds the lease, after the dead primary's " +
+                    "session (1 s) ended; --no-coordinator shows the pair without it (faster, not safe under " +
+                    "partitions)");
+            }
+            final long start = System.currentTimeMillis();
+            r = KillTrial.run(config, failoverDatasetMb, 1_500, ThreadLocalRandom.current().nextLong(intervalMs),
+                1_000, line -> System.out.printf("demo: [%6d ms] %s%n", System.currentTimeMillis() - start, line));
+        }
+        finally
+        {
+            if (zk != null)
+            {
+                zk.close();
+            }
+        }
         say("client-visible gap " + r.failoverMs() + " ms (detection " + r.detectionMs() + " ms, restore " +
             r.restoreMs() + " ms); " + r.replies() + " INCRs acknowledged, counter on the new primary " +
             r.finalCounter() + ", lost " + r.lostAcknowledgedWrites() + ", applied twice " + r.duplicatedWrites() +
