@@ -130,13 +130,7 @@ class DurableAckTest
         try (FailoverPair pair = FailoverPair.start(config("resync"));
             ClientNamespace client = clientOf())
         {
-            client.call(() ->
-            {
-                try (RedisClient redis = new RedisClient(pair.serviceHost(), RedisService.PORT, 10_000))
-                {
-                    return RedisService.populate(redis, 32); // a whole image is 40 MB or so, a delta far less
-                }
-            });
+            client.populateRedis(pair.serviceHost(), 32); // a whole image is 40 MB or so, a delta far less
             final IncrementClient incr = incrementing(client, pair);
             for (final boolean wipe : new boolean[]{false, true})
             {

@@ -19,7 +19,6 @@ import dev.understudy.harness.sim.ClientNamespace;
 import dev.understudy.harness.sim.FailoverPair;
 import dev.understudy.harness.workload.CounterAudit;
 import dev.understudy.harness.workload.IncrementClient;
-import dev.understudy.harness.workload.RedisClient;
 import dev.understudy.harness.workload.RedisService;
 
 /**
@@ -159,13 +158,7 @@ public final class ReplicaRestartBench
         final String host = pair.serviceHost();
         if (datasetMb > 0)
         {
-            client.call(() ->
-            {
-                try (RedisClient redis = new RedisClient(host, RedisService.PORT, 300_000))
-                {
-                    return RedisService.populate(redis, datasetMb);
-                }
-            });
+            client.populateRedis(host, datasetMb);
         }
         final IncrementClient incr = client.call(() -> new IncrementClient(host, RedisService.PORT, "counter", 5))
             .start();

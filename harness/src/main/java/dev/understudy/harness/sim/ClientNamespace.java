@@ -10,6 +10,8 @@ import java.util.concurrent.Future;
 
 import dev.understudy.core.os.LibC;
 import dev.understudy.core.os.Shell;
+import dev.understudy.harness.workload.RedisClient;
+import dev.understudy.harness.workload.RedisService;
 
 /**
  * A client host: its own network namespace with a veth on the service's bridge. Work submitted here runs
@@ -84,6 +86,18 @@ public final class ClientNamespace implements AutoCloseable
             }
             throw new IOException(ex.getCause());
         }
+    }
+
+    /** Fills the Redis at host with about datasetMb of keys from this namespace; returns the keys written. */
+    public long populateRedis(final String host, final int datasetMb) throws IOException, InterruptedException
+    {
+        return call(() ->
+        {
+            try (RedisClient redis = new RedisClient(host, RedisService.PORT, 300_000))
+            {
+                return RedisService.populate(redis, datasetMb);
+            }
+        });
     }
 
     public void close()

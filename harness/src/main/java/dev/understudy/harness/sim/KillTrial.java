@@ -11,7 +11,6 @@ import dev.understudy.harness.jepsen.CheckResult;
 import dev.understudy.harness.jepsen.CounterChecker;
 import dev.understudy.harness.workload.CounterAudit;
 import dev.understudy.harness.workload.IncrementClient;
-import dev.understudy.harness.workload.RedisClient;
 import dev.understudy.harness.workload.RedisService;
 import dev.understudy.replica.TakeoverState;
 
@@ -101,13 +100,7 @@ public final class KillTrial
                 config.failureTimeoutMs() + " ms");
             if (datasetMb > 0)
             {
-                client.call(() ->
-                {
-                    try (RedisClient redis = new RedisClient(host, RedisService.PORT, 300_000))
-                    {
-                        return RedisService.populate(redis, datasetMb);
-                    }
-                });
+                client.populateRedis(host, datasetMb);
                 // the first epochs after a bulk load are large: let the replica catch up before the kill
                 awaitFreshAck(pair, 120_000);
                 listener.onEvent("Redis filled with ~" + datasetMb + " MB; replica caught up");
