@@ -172,6 +172,15 @@ final class EpochShipperAgent implements Agent
         return work;
     }
 
+    /** From now on nothing is shipped until the replica said what it holds (or HOLDINGS_WAIT_NS passed). */
+    private void askWhatTheReplicaHolds()
+    {
+        awaitingHoldings = true;
+        holdingsAskedNs = 0;
+        holdingsFirstAskedNs = 0;
+        replicaHoldings = null;
+    }
+
     /** Asks the replica what it holds (again every half second); gives up waiting after HOLDINGS_WAIT_NS. */
     private int askHoldings(final long nowNs)
     {
@@ -256,10 +265,7 @@ final class EpochShipperAgent implements Agent
         {
             // A replica that restarted within Aeron's timeouts looks like no reconnection: it says it lacks the base
             // instead. Asked what it holds, it is resynced with what differs (a refused resync gets a whole image).
-            awaitingHoldings = true;
-            holdingsAskedNs = 0;
-            holdingsFirstAskedNs = 0;
-            replicaHoldings = null;
+            askWhatTheReplicaHolds();
         }
         if (tracker.onAck(epoch, status, replicaDigest, clock.nanoTime()) && outputCommit != null)
         {
@@ -473,23 +479,14 @@ final class EpochShipperAgent implements Agent
         {
             startOver(); // the replica vanished
             state.preflight = PrimaryState.Preflight.PENDING; // the next replica may be another host
+            awaitingHoldings = false;
+            replicaHoldings = null;
+            replicaCannotPersist = false; // whoever connects next says for itself whether it has room
         }
         if (!connected && nowConnected)
         {
             factsToSend = facts != null;
-            awaitingHoldings = true; // before anything is shipped: what does it hold?
-            holdingsAskedNs = 0;
-            holdingsFirstAskedNs = 0;
-            replicaHoldings = null;
-        }
-        if (connected && !nowConnected)
-        {
-            awaitingHoldings = false;
-            replicaHoldings = null;
-        }
-        if (connected && !nowConnected)
-        {
-            replicaCannotPersist = false; // whoever connects next says for itself whether it has room
+            askWhatTheReplicaHolds(); // before anything is shipped to it
         }
         if (connected != nowConnected && !replicaCannotPersist)
         {
