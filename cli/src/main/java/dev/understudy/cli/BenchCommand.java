@@ -9,7 +9,8 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 @Command(name = "bench", mixinStandardHelpOptions = true, subcommands = {BenchFailoverCommand.class,
-    BenchSwitchoverCommand.class, BenchIdleCommand.class, BenchDetectorCommand.class, BenchReplicaRestartCommand.class},
+    BenchSwitchoverCommand.class, BenchIdleCommand.class, BenchDetectorCommand.class, BenchReplicaRestartCommand.class,
+    BenchAeadCommand.class},
     description = "Run one Redis write workload three ways in this process: unprotected (none), Understudy " +
         "(page deltas) and a naive full-image baseline; print a table and write JSON.")
 final class BenchCommand implements Callable<Integer>
