@@ -576,7 +576,9 @@ public final class Primary implements AutoCloseable
             return;
         }
         state.phase = PrimaryState.Phase.STOPPED;
-        CloseHelper.quietCloseAll(heartbeatRunner, preflightRunner, epochRunner, shipperRunner);
+        CloseHelper.quietCloseAll(heartbeatRunner, preflightRunner);
+        closeEpochRunner();
+        CloseHelper.quietClose(shipperRunner);
         if (commitBuffer != null)
         {
             try
@@ -600,11 +602,41 @@ public final class Primary implements AutoCloseable
     {
         state.phase = PrimaryState.Phase.STOPPED;
         // The service dies before the buffer's rules go: nothing it sent unacknowledged escapes on the way out.
-        CloseHelper.quietCloseAll(heartbeatRunner, preflightRunner, epochRunner, shipperRunner, statusServer, uffdTracker, service, criu,
-            commitBuffer, aeron, network, stateCapture);
+        CloseHelper.quietCloseAll(heartbeatRunner, preflightRunner);
+        closeEpochRunner();
+        CloseHelper.quietCloseAll(shipperRunner, statusServer, uffdTracker, service, criu, commitBuffer, aeron, network,
+            stateCapture);
         closeLease();
         Directories.deleteRecursively(context.runDir());
         registry.close();
+    }
+
+    /**
+     * Closes the epoch loop. A loop that does not stop within 5 s is stuck in a call (seen rarely after a fence:
+     * "failed to close due to timeout"): its stack is told once, as the evidence of where, and it is interrupted
+     * until it stops, as Agrona's own close does.
+     */
+    private void closeEpochRunner()
+    {
+        if (epochRunner == null)
+        {
+            return;
+        }
+        final boolean[] told = {false};
+        epochRunner.close(5_000, thread ->
+        {
+            if (!told[0])
+            {
+                told[0] = true;
+                final StringBuilder stack = new StringBuilder();
+                for (final StackTraceElement frame : thread.getStackTrace())
+                {
+                    stack.append(" at ").append(frame);
+                }
+                context.notices().warning("the epoch loop did not stop within 5 s; it is" + stack);
+            }
+            thread.interrupt();
+        });
     }
 
     /** Ends the lease's session if it was taken here (after the buffer's rules are gone): a replica need not wait. */

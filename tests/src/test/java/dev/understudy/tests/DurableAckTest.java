@@ -54,7 +54,8 @@ class DurableAckTest
             pair.restartReplica(List.of("--crash-after-acks", "25"));
             final int exit = pair.replicaProcess().awaitExit(60_000);
             assertEquals(99, exit, "the replica halts at its crash point; log: " + pair.replicaProcess().log());
-            final long acknowledged = acknowledged(pair);
+            final long acknowledged = Await.value(() -> acknowledged(pair) >= 0 ? acknowledged(pair) : null, 10_000,
+                20);
             pair.killPrimary();
 
             final long restored = takeOverByHand(pair);
@@ -180,7 +181,7 @@ class DurableAckTest
             // acknowledged epoch is the dataset now (a quiet service's epochs are skipped: nothing to ship).
             Thread.sleep(500);
             final String digest = debugDigest(client, pair.serviceHost());
-            final long quietEpoch = acknowledged(pair);
+            final long quietEpoch = Await.value(() -> acknowledged(pair) >= 0 ? acknowledged(pair) : null, 10_000, 20);
             final IncrementClient after = incrementing(client, pair);
             Thread.sleep(Math.min(seconds, 60) * 1000);
             assertTrue(after.stopAndAwaitReplies(10_000), after.error());
@@ -273,9 +274,10 @@ class DurableAckTest
         }
     }
 
+    /** The primary's last acknowledged epoch, or -1 when its status could not be read this time. */
     private static long acknowledged(final FailoverPair pair)
     {
-        return Long.parseLong(pair.primaryStatus().get("epoch_acknowledged"));
+        return Long.parseLong(pair.primaryStatus().getOrDefault("epoch_acknowledged", "-1"));
     }
 
     private static FailoverPair.Config config(final String name)
