@@ -613,8 +613,8 @@ public final class Primary implements AutoCloseable
 
     /**
      * Closes the epoch loop. A loop that does not stop within 5 s is stuck in a call (seen rarely after a fence:
-     * "failed to close due to timeout"): its stack is told once, as the evidence of where, and it is interrupted
-     * until it stops, as Agrona's own close does.
+     * waiting for CRIU's answer to a dump of the service the fence killed): its stack is told once, the CRIU call in
+     * flight is aborted, and it is interrupted until it stops, as Agrona's own close does.
      */
     private void closeEpochRunner()
     {
@@ -634,6 +634,10 @@ public final class Primary implements AutoCloseable
                     stack.append(" at ").append(frame);
                 }
                 context.notices().warning("the epoch loop did not stop within 5 s; it is" + stack);
+            }
+            if (criu != null)
+            {
+                criu.abortCall(); // a dump CRIU will not answer (its service killed by the fence) ends here
             }
             thread.interrupt();
         });

@@ -126,6 +126,10 @@ public final class CriuService implements AutoCloseable
         }
     }
 
+    /** The connection of the call in flight (null between calls), and what guards its closing against abortCall. */
+    private volatile SeqPacketSocket inFlight;
+    private final Object abortLock = new Object();
+
     private CriuRpc.criu_resp call(final CriuRpc.criu_req request, final CriuNotificationListener listener)
     {
         if (!daemon.isAlive())
@@ -135,28 +139,61 @@ public final class CriuService implements AutoCloseable
         }
         try (SeqPacketSocket connection = SeqPacketSocket.connect(socket.toString()))
         {
-            connection.send(request.toByteArray());
-            while (true)
+            inFlight = connection;
+            try
             {
-                final int length = connection.receive(receiveBuffer);
-                if (length < 0)
+                return exchange(connection, request, listener);
+            }
+            finally
+            {
+                synchronized (abortLock)
                 {
-                    throw new CriuException("criu closed the RPC connection without an answer: " + lastErrors(log));
+                    inFlight = null; // before the connection closes: abortCall never touches a closed descriptor
                 }
-                final CriuRpc.criu_resp response = CriuRpc.criu_resp.parseFrom(
-                    CodedInputStream.newInstance(receiveBuffer, 0, length));
-                if (response.getType() != CriuRpc.criu_req_type.NOTIFY)
-                {
-                    return response;
-                }
-                final boolean ok = listener.onNotify(response.getNotify().getScript());
-                connection.send(CriuRpc.criu_req.newBuilder().setType(CriuRpc.criu_req_type.NOTIFY)
-                    .setNotifySuccess(ok).build().toByteArray());
             }
         }
         catch (final IOException ex)
         {
             throw new CriuException("CRIU RPC failed: " + ex.getMessage(), ex);
+        }
+    }
+
+    private CriuRpc.criu_resp exchange(final SeqPacketSocket connection, final CriuRpc.criu_req request,
+        final CriuNotificationListener listener) throws IOException
+    {
+        connection.send(request.toByteArray());
+        while (true)
+        {
+            final int length = connection.receive(receiveBuffer);
+            if (length < 0)
+            {
+                throw new CriuException("criu closed the RPC connection without an answer: " + lastErrors(log));
+            }
+            final CriuRpc.criu_resp response = CriuRpc.criu_resp.parseFrom(
+                CodedInputStream.newInstance(receiveBuffer, 0, length));
+            if (response.getType() != CriuRpc.criu_req_type.NOTIFY)
+            {
+                return response;
+            }
+            final boolean ok = listener.onNotify(response.getNotify().getScript());
+            connection.send(CriuRpc.criu_req.newBuilder().setType(CriuRpc.criu_req_type.NOTIFY)
+                .setNotifySuccess(ok).build().toByteArray());
+        }
+    }
+
+    /**
+     * From another thread: ends the call in flight (its connection shut down), so a thread waiting for CRIU's answer
+     * returns with an error instead of waiting for good on a CRIU that will not answer (seen after a fence).
+     */
+    public void abortCall()
+    {
+        synchronized (abortLock)
+        {
+            final SeqPacketSocket connection = inFlight;
+            if (connection != null)
+            {
+                connection.shutdown();
+            }
         }
     }
 

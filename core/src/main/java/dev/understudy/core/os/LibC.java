@@ -59,6 +59,10 @@ public interface LibC extends Library
 
     int fdatasync(int fd) throws LastErrorException;
 
+    int SHUT_RDWR = 2;
+
+    int shutdown(int fd, int how);
+
     /** ioctl with an argument structure (e.g. btrfs's snapshot creation). */
     int ioctl(int fd, long request, byte[] argument) throws LastErrorException;
 

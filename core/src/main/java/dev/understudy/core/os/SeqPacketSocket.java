@@ -77,6 +77,12 @@ public final class SeqPacketSocket implements Closeable
         }
     }
 
+    /** Ends both directions now: a receive blocked in another thread returns (end of stream). */
+    public void shutdown()
+    {
+        LibC.INSTANCE.shutdown(fd, LibC.SHUT_RDWR);
+    }
+
     public void close()
     {
         LibC.INSTANCE.close(fd);
