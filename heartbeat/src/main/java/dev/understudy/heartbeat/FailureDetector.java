@@ -16,6 +16,8 @@ public final class FailureDetector
 
     private final long timeoutNs;
     private volatile long lastHeardNs;
+    /** When the peer was last heard in fact (lastHeardNs may be moved later by a grace). */
+    private volatile long lastSignOfLifeNs;
     private volatile boolean heard;
     private boolean suspected;
 
@@ -27,6 +29,7 @@ public final class FailureDetector
     public void onSignOfLife(final long nowNs)
     {
         lastHeardNs = nowNs;
+        lastSignOfLifeNs = nowNs;
         heard = true;
     }
 
@@ -75,6 +78,12 @@ public final class FailureDetector
     public long silentNs(final long nowNs)
     {
         return heard ? Math.max(0, nowNs - lastHeardNs) : 0;
+    }
+
+    /** When the peer was last heard (System.nanoTime()), 0 never. */
+    public long lastSignOfLifeNs()
+    {
+        return lastSignOfLifeNs;
     }
 
     public long timeoutNs()

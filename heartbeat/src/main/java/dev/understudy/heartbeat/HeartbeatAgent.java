@@ -14,8 +14,13 @@ import org.agrona.concurrent.Agent;
  */
 public final class HeartbeatAgent implements Agent
 {
-    /** The most a stall adds before silence counts again: Aeron reconnects within a few status intervals. */
-    static final long STALL_RECONNECT_NS = TimeUnit.SECONDS.toNanos(2);
+    /**
+     * The most a stall adds before silence counts again: the time the transport may need to reconnect. After a
+     * stall longer than Aeron's image liveness (2 s), the image of the peer's stream is first timed out, then
+     * lingers, and only then does a new one form from the peer's setup frames; 2 s of grace was seen too short
+     * once in CI (a replica SIGSTOPped for 10 s took over from a live primary 2.1 s after resuming).
+     */
+    static final long STALL_RECONNECT_NS = TimeUnit.SECONDS.toNanos(6);
 
     private final long intervalNs;
     private final long ownStallNs;
@@ -31,6 +36,8 @@ public final class HeartbeatAgent implements Agent
     private final HeartbeatMetrics metrics;
     private long nextSendNs;
     private long lastDutyNs;
+    /** When the last stall of this side's own thread ended, until the peer is heard again (0: none pending). */
+    private long stallEndedNs;
     private boolean reportedSuspicion;
     private boolean reportedQuiet;
 
@@ -80,7 +87,13 @@ public final class HeartbeatAgent implements Agent
                 // gets the time a transport needs to reconnect (a replica SIGSTOPped for 5 s took over from a
                 // live primary within 150 ms of resuming), up to STALL_RECONNECT_NS.
                 detector.grace(nowNs, Math.min(ownGapNs, STALL_RECONNECT_NS));
+                stallEndedNs = nowNs;
             }
+        }
+        if (stallEndedNs != 0 && detector.lastSignOfLifeNs() - stallEndedNs >= 0)
+        {
+            metrics.onHeardAfterStall(detector.lastSignOfLifeNs() - stallEndedNs);
+            stallEndedNs = 0;
         }
         lastDutyNs = nowNs;
         if (nowNs >= nextSendNs)

@@ -21,6 +21,7 @@ public final class HeartbeatMetrics
     private final AtomicLong maxGapUs = new AtomicLong();
     private final Counter ownStalls;
     private final AtomicLong maxOwnGapUs = new AtomicLong();
+    private final AtomicLong heardAfterStallUs = new AtomicLong(-1000);
     private volatile ThreadPriority.Level priority = ThreadPriority.Level.NORMAL;
 
     public HeartbeatMetrics(final MeterRegistry registry)
@@ -50,6 +51,12 @@ public final class HeartbeatMetrics
         {
             ownStalls.increment();
         }
+    }
+
+    /** The peer was heard again heardNs after a stall of this side's own thread ended (the transport's reconnect). */
+    void onHeardAfterStall(final long heardNs)
+    {
+        heardAfterStallUs.set(heardNs / 1000);
     }
 
     void onPriority(final ThreadPriority.Level applied)
@@ -137,6 +144,7 @@ public final class HeartbeatMetrics
         map.put("heartbeat_suspicions", Long.toString(suspicions()));
         map.put("heartbeat_own_max_gap_ms", String.format("%.1f", maxOwnGapMs()));
         map.put("heartbeat_own_stalls", Long.toString(ownStalls()));
+        map.put("heartbeat_heard_after_own_stall_ms", Long.toString(heardAfterStallUs.get() / 1000));
         map.put("heartbeat_priority", priority.name());
     }
 

@@ -178,6 +178,8 @@ class FailoverFaultsTest
             assertEquals(TakeoverState.READY, StatusView.of(replica).state("takeover_state", TakeoverState.class,
                 TakeoverState.NONE), "no takeover after the stall: " + replica);
             assertEquals("a", pair.primaryHost());
+            assertTrue(StatusView.of(replica).number("heartbeat_heard_after_own_stall_ms", -1) >= 0,
+                "the replica heard the primary again after its stall: " + replica);
             assertTrue(incr.replies() > repliesDuringStall, "the service answered throughout");
             assertTrue(incr.stopAndAwaitReplies(20_000), "every INCR answered: " + incr.error());
             assertEquals(incr.replies(), counter(client, pair.serviceHost()), "no acknowledged INCR lost");
