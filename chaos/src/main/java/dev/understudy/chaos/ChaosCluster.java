@@ -57,6 +57,8 @@ final class ChaosCluster implements Cluster
 
     private final Network network;
     private final List<GenericContainer<?>> nodes = new ArrayList<>();
+    private static final String KEY_FILE = "/etc/understudy/svc.key";
+
     private final String image;
     private final boolean stateDir;
     private final boolean coordinator;
@@ -66,6 +68,8 @@ final class ChaosCluster implements Cluster
     private int primaryNode = 1;
     /** Status port of the agent on n1 and n2 (index 1 and 2): a promoted replica serves on the replica's port. */
     private final int[] statusPorts = {0, PRIMARY_STATUS, REPLICA_STATUS};
+    /** The key the pair's agents share: made for this cluster, put on each node as an operator would copy it. */
+    private final String pairKey = newKey();
 
     ChaosCluster(final String image, final boolean stateDir, final boolean coordinator)
     {
@@ -106,9 +110,17 @@ final class ChaosCluster implements Cluster
         }
     }
 
+    private static String newKey()
+    {
+        final byte[] key = new byte[dev.understudy.core.security.KeyFile.KEY_BYTES];
+        new java.security.SecureRandom().nextBytes(key);
+        return java.util.Base64.getEncoder().encodeToString(key);
+    }
+
     private void bridge(final GenericContainer<?> node)
     {
         exec(node, BRIDGE_SETUP);
+        exec(node, "umask 077 && mkdir -p $(dirname " + KEY_FILE + ") && echo " + pairKey + " | base64 -d > " + KEY_FILE);
         ips[nodes.indexOf(node)] = exec(node, "ip -4 -o addr show usbr0 | awk '{print $4}' | cut -d/ -f1").strip();
     }
 
@@ -254,7 +266,7 @@ final class ChaosCluster implements Cluster
         execDetached(node(1), "exec understudy protect --replica " + ip(2) + ":" + REPLICA_PORT + " --name svc " +
             "--service-ip " + SERVICE_IP + " --metrics-host " + n1 + " --metrics-port " + PRIMARY_STATUS +
             (outputCommit ? "" : " --no-output-commit") + (stateDir ? " --state-dir " + REDIS_DIR + stateStore() : "") +
-            coordinatorArgument() +
+            coordinatorArgument() + " --key-file " + KEY_FILE +
             " -- " + redis + " >> /var/log/primary.log 2>&1");
         awaitProtected(60_000);
     }
@@ -324,7 +336,8 @@ final class ChaosCluster implements Cluster
             JOURNAL_FS_SIZE + " tmpfs " + JOURNAL + ")");
         execDetached(node(n), "exec understudy replica --listen " + ip(n) + ":" + REPLICA_PORT + " --name svc " +
             "--service-ip " + SERVICE_IP + " --metrics-host " + ip(n) + " --metrics-port " + REPLICA_STATUS +
-            " --journal-dir " + JOURNAL + stateStore() + coordinatorArgument() + " >> /var/log/replica.log 2>&1");
+            " --journal-dir " + JOURNAL + stateStore() + coordinatorArgument() + " --key-file " + KEY_FILE +
+            " >> /var/log/replica.log 2>&1");
         statusPorts[n] = REPLICA_STATUS;
     }
 

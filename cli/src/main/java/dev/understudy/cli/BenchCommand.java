@@ -72,8 +72,9 @@ final class BenchCommand implements Callable<Integer>
         "runs this many times, alternated; the figures are medians (default ${DEFAULT-VALUE})")
     int stateDirRounds;
 
-    @Option(names = "--modes", defaultValue = "none,understudy,naive", split = ",",
-        description = "which modes to run: none, understudy, naive, understudy-journal-sync-none (default " +
+    @Option(names = "--modes", defaultValue = "none,understudy,understudy-insecure,naive", split = ",",
+        description = "which modes to run: none, understudy, understudy-insecure (streams in the clear: what " +
+            "sealing them costs), naive, understudy-journal-sync-none (default " +
             "${DEFAULT-VALUE})")
     List<String> modes;
 

@@ -108,6 +108,9 @@ final class ProtectCommand implements Callable<Integer>
     @Mixin
     HeartbeatOptions heartbeat;
 
+    @Mixin
+    KeyOptions keys;
+
     @Parameters(arity = "1..*", paramLabel = "CMD", description = "the service command, after --")
     List<String> command;
 
@@ -134,7 +137,7 @@ final class ProtectCommand implements Callable<Integer>
             .metricsHost(heartbeat.metricsHost).preflightCpuinfo(preflightCpuinfo)
             .stateDirs(stateDirs.stream().map(dir -> dir.toAbsolutePath().normalize()).toList())
             .stateStoreDir(store.stateStore).stateStoreMb(store.stateStoreMb)
-            .coordinator(coordinator.coordinator).leaseMs(coordinator.leaseMs);
+            .coordinator(coordinator.coordinator).leaseMs(coordinator.leaseMs).streamProtection(keys.protection());
         heartbeat.applyTo(context.heartbeat());
         final Primary primary = Primary.start(context, EpochObserver.NONE, CriuNotificationListener.NONE);
         System.out.println("understudy protecting '" + name + "' (pid " + primary.service().rootPid() + ", " +
@@ -154,7 +157,8 @@ final class ProtectCommand implements Callable<Integer>
             Endpoints.localAddressTowards(replica)) + ":" + port;
         final ReplicaContext context = new ReplicaContext().notices(StderrNotices.INSTANCE).listenEndpoint(listenHere)
             .name(name).workDir(workDir).journalDir(journalDir).metricsHost(heartbeat.metricsHost)
-            .metricsPort(metricsPort).stateStoreDir(store.stateStore).stateStoreMb(store.stateStoreMb);
+            .metricsPort(metricsPort).stateStoreDir(store.stateStore).stateStoreMb(store.stateStoreMb)
+            .streamProtection(keys.protection());
         heartbeat.applyTo(context.heartbeat());
         return Standby.start(context, new TakeoverContext().notices(StderrNotices.INSTANCE).name(name)
             .serviceIp(serviceIp).bridge(bridge).workDir(workDir).intervalMs(intervalMs).stateStoreDir(store.stateStore)

@@ -1,5 +1,6 @@
 package dev.understudy.cli;
 
+import java.io.IOException;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
@@ -43,6 +44,9 @@ final class ReplicaCommand implements Callable<Integer>
 
     @Mixin
     CoordinatorOptions coordinator;
+
+    @Mixin
+    KeyOptions keys;
 
     @Option(names = "--journal-base-minutes", defaultValue = "" + Configuration.JOURNAL_BASE_MINUTES,
         description = "write a whole image into the journal this often, then drop older journal files (default ${DEFAULT-VALUE})")
@@ -117,13 +121,14 @@ final class ReplicaCommand implements Callable<Integer>
             ReplicaObserver.NONE)).run(null, standby);
     }
 
-    private ReplicaContext replicaContext()
+    private ReplicaContext replicaContext() throws IOException
     {
         final ReplicaContext context = new ReplicaContext().notices(StderrNotices.INSTANCE)
             .listenEndpoint(listen).name(name).workDir(workDir)
             .journalDir(journalDir).metricsHost(heartbeat.metricsHost).metricsPort(metricsPort)
             .journalBaseIntervalMs(journalBaseMinutes * 60_000L).stateStoreDir(store.stateStore)
-            .stateStoreMb(store.stateStoreMb).crashAfterAcks(crashAfterAcks).journalSync(switch (journalSync)
+            .stateStoreMb(store.stateStoreMb).crashAfterAcks(crashAfterAcks).streamProtection(keys.protection())
+            .journalSync(switch (journalSync)
             {
                 case "commit" -> JournalSync.COMMIT;
                 case "none" -> JournalSync.NONE;

@@ -1,31 +1,59 @@
 package dev.understudy.heartbeat;
 
 import dev.understudy.core.protocol.HeartbeatCodec;
+import dev.understudy.core.protocol.HelloCodec;
 import dev.understudy.core.protocol.MessageHeader;
+import dev.understudy.core.protocol.SealedFrameCodec;
+import dev.understudy.core.protocol.Streams;
+import dev.understudy.core.security.StreamProtection;
 import io.aeron.logbuffer.FragmentHandler;
 import io.aeron.logbuffer.Header;
 import org.agrona.DirectBuffer;
 
-/** Decodes the peer's heartbeats: a sign of life for the detector, gap figures, and the peer's term/role. */
+/**
+ * Decodes the peer's heartbeat stream: hellos go to the handshake, heartbeats are opened and then are a sign of life
+ * for the detector, gap figures, and the peer's term/role. A heartbeat that does not open (forged, replayed, of
+ * another session) is no sign of life and reaches no listener.
+ */
 final class HeartbeatAdapter implements FragmentHandler
 {
     private final HeartbeatCodec heartbeat = new HeartbeatCodec();
     private final FailureDetector detector;
     private final HeartbeatMetrics metrics;
     private final HeartbeatListener listener;
+    private final StreamProtection protection;
+    private final FragmentHandler opened;
     private long lastHeartbeatNs;
     private long nextSequence = -1;
 
-    HeartbeatAdapter(final FailureDetector detector, final HeartbeatMetrics metrics, final HeartbeatListener listener)
+    HeartbeatAdapter(final FailureDetector detector, final HeartbeatMetrics metrics, final HeartbeatListener listener,
+        final StreamProtection protection)
     {
         this.detector = detector;
         this.metrics = metrics;
         this.listener = listener;
+        this.protection = protection;
+        this.opened = protection.open(this::onHeartbeat, Streams.HEARTBEATS, "heartbeats");
     }
 
     public void onFragment(final DirectBuffer buffer, final int offset, final int length, final Header header)
     {
-        if (MessageHeader.templateIdIfValid(buffer, offset, length) != HeartbeatCodec.TEMPLATE_ID)
+        if (!SealedFrameCodec.isSealed(buffer, offset, length) &&
+            MessageHeader.templateIdIfValid(buffer, offset, length) == HelloCodec.TEMPLATE_ID)
+        {
+            if (protection.onHello(buffer, offset, length))
+            {
+                detector.onSignOfLife(System.nanoTime()); // it echoed our fresh nonce: the peer is live now
+            }
+            return;
+        }
+        opened.onFragment(buffer, offset, length, header);
+    }
+
+    private void onHeartbeat(final DirectBuffer buffer, final int offset, final int length, final Header header)
+    {
+        if (MessageHeader.templateIdIfValid(buffer, offset, length) != HeartbeatCodec.TEMPLATE_ID ||
+            length < HeartbeatCodec.LENGTH)
         {
             return;
         }

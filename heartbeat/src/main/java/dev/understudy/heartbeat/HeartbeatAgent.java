@@ -4,6 +4,8 @@ import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
 
 import dev.understudy.core.os.ThreadPriority;
+import dev.understudy.core.security.Handshake;
+import dev.understudy.core.security.StreamProtection;
 import io.aeron.FragmentAssembler;
 import io.aeron.Subscription;
 import org.agrona.concurrent.Agent;
@@ -27,6 +29,9 @@ public final class HeartbeatAgent implements Agent
     private final ThreadPriority.Level priority;
     private final HeartbeatPublisher publisher;
     private final Supplier<String> peerEndpoint;
+    private final Supplier<String> ownEndpoint;
+    private final Handshake handshake;
+    private final StreamProtection protection;
     private final Subscription subscription;
     private final FragmentAssembler fragments;
     private final HeartbeatAdapter adapter;
@@ -43,22 +48,27 @@ public final class HeartbeatAgent implements Agent
 
     /**
      * @param peerEndpoint where the peer listens (may return null until it is known); read every cycle.
+     * @param ownEndpoint where this side listens, told to the peer in hellos ("" when the peer knows it).
      */
     public HeartbeatAgent(final HeartbeatContext context, final HeartbeatPublisher publisher,
-        final Supplier<String> peerEndpoint, final Subscription subscription, final FailureDetector detector,
-        final HeartbeatSource source, final HeartbeatListener listener, final HeartbeatMetrics metrics)
+        final Supplier<String> peerEndpoint, final Supplier<String> ownEndpoint, final Subscription subscription,
+        final FailureDetector detector, final HeartbeatSource source, final HeartbeatListener listener,
+        final HeartbeatMetrics metrics, final StreamProtection protection)
     {
         this.intervalNs = TimeUnit.MILLISECONDS.toNanos(context.intervalMs());
         this.ownStallNs = context.ownStallNs();
         this.priority = context.priority();
         this.publisher = publisher;
         this.peerEndpoint = peerEndpoint;
+        this.ownEndpoint = ownEndpoint;
+        this.handshake = protection.handshake();
+        this.protection = protection;
         this.subscription = subscription;
         this.detector = detector;
         this.source = source;
         this.listener = listener;
         this.metrics = metrics;
-        this.adapter = new HeartbeatAdapter(detector, metrics, listener);
+        this.adapter = new HeartbeatAdapter(detector, metrics, listener, protection);
         this.fragments = new FragmentAssembler(adapter);
     }
 
@@ -96,7 +106,8 @@ public final class HeartbeatAgent implements Agent
             stallEndedNs = 0;
         }
         lastDutyNs = nowNs;
-        if (nowNs >= nextSendNs)
+        final boolean due = nowNs >= nextSendNs;
+        if (due)
         {
             publisher.target(peerEndpoint.get());
             if (publisher.send(source.term(), source.role(), source.epoch()))
@@ -107,6 +118,16 @@ public final class HeartbeatAgent implements Agent
             work++;
         }
         work += subscription.poll(fragments, 16);
+        if (due)
+        {
+            protection.reloadKeysIfDue(nowNs);
+        }
+        final boolean peerQuiet = detector.everHeard() && detector.silentNs(nowNs) > detector.timeoutNs() / 2;
+        if (handshake != null && handshake.helloDue(due, peerQuiet) &&
+            publisher.sendHello(handshake, ownEndpoint.get(), handshake.answerTo()))
+        {
+            work++;
+        }
         final long evaluatedNs = System.nanoTime();
         final FailureDetector.Verdict verdict = detector.evaluate(evaluatedNs);
         final boolean quiet = verdict != FailureDetector.Verdict.UNKNOWN &&

@@ -6,6 +6,7 @@ import dev.understudy.core.protocol.ChunkEncoder;
 import dev.understudy.core.protocol.EpochBeginCodec;
 import dev.understudy.core.protocol.EpochEndCodec;
 import dev.understudy.core.protocol.FileKind;
+import dev.understudy.core.security.SealingPublication;
 import io.aeron.Publication;
 import org.agrona.concurrent.UnsafeBuffer;
 
@@ -18,15 +19,16 @@ final class EpochPublisher implements EpochSink
 {
     private static final int OFFER_TRIES = 3;
 
-    private final Publication publication;
+    private final SealingPublication publication;
     private final UnsafeBuffer sendBuffer = new UnsafeBuffer(new byte[1024]);
     private final ChunkEncoder chunks = new ChunkEncoder();
-    private UnsafeBuffer pending;
+    /** A message the publication refused (back pressure), kept sealed for {@link #flush}. */
+    private boolean pending;
     private int pendingLength;
     private long bytesSent;
     private int chunksSent;
 
-    EpochPublisher(final Publication publication)
+    EpochPublisher(final SealingPublication publication)
     {
         this.publication = publication;
     }
@@ -40,7 +42,13 @@ final class EpochPublisher implements EpochSink
     {
         bytesSent = 0;
         chunksSent = 0;
-        pending = null;
+        pending = false;
+    }
+
+    /** Time spent sealing since the last call (the shipment's share of the ship stage). */
+    long takeSealNanos()
+    {
+        return publication.takeSealNanos();
     }
 
     public long bytesSent()
@@ -78,20 +86,20 @@ final class EpochPublisher implements EpochSink
 
     public Offer flush()
     {
-        if (pending == null)
+        if (!pending)
         {
             return Offer.DONE;
         }
-        final long result = publication.offer(pending, 0, pendingLength);
+        final long result = publication.offerAgain();
         if (result > 0)
         {
             bytesSent += pendingLength;
-            pending = null;
+            pending = false;
             return Offer.DONE;
         }
         if (gone(result))
         {
-            pending = null;
+            pending = false;
             return Offer.FAILED;
         }
         return Offer.PENDING;
@@ -100,7 +108,7 @@ final class EpochPublisher implements EpochSink
     /** Drops a message kept back (the shipment it belongs to was given up). */
     void abandon()
     {
-        pending = null;
+        pending = false;
     }
 
     /**
@@ -109,14 +117,14 @@ final class EpochPublisher implements EpochSink
      */
     boolean offerRaw(final byte[] message)
     {
-        if (pending != null)
+        if (pending)
         {
             return false;
         }
         final UnsafeBuffer buffer = new UnsafeBuffer(message);
         for (int i = 0; i < OFFER_TRIES; i++)
         {
-            final long result = publication.offer(buffer, 0, message.length);
+            final long result = i == 0 ? publication.offer(buffer, 0, message.length) : publication.offerAgain();
             if (result > 0)
             {
                 bytesSent += message.length;
@@ -132,13 +140,13 @@ final class EpochPublisher implements EpochSink
 
     private boolean offer(final UnsafeBuffer buffer, final int length)
     {
-        if (pending != null)
+        if (pending)
         {
             throw new IllegalStateException("a message is still waiting: flush before encoding the next");
         }
         for (int i = 0; i < OFFER_TRIES; i++)
         {
-            final long result = publication.offer(buffer, 0, length);
+            final long result = i == 0 ? publication.offer(buffer, 0, length) : publication.offerAgain();
             if (result > 0)
             {
                 bytesSent += length;
@@ -149,7 +157,7 @@ final class EpochPublisher implements EpochSink
                 return false;
             }
         }
-        pending = buffer; // back pressure: kept, encoded, for flush
+        pending = true; // back pressure: kept, sealed, for flush
         pendingLength = length;
         return true;
     }

@@ -10,6 +10,7 @@ import dev.understudy.core.protocol.AckCodec;
 import dev.understudy.core.protocol.EpochBeginCodec;
 import dev.understudy.core.protocol.HoldingsCodec;
 import dev.understudy.core.protocol.MessageHeader;
+import dev.understudy.core.protocol.Streams;
 import io.aeron.FragmentAssembler;
 import io.aeron.Publication;
 import io.aeron.Subscription;
@@ -52,7 +53,7 @@ final class EpochShipperAgent implements Agent
     private static final long HOLDINGS_WAIT_NS = TimeUnit.SECONDS.toNanos(2);
     private static final long HOLDINGS_ASK_AGAIN_NS = TimeUnit.MILLISECONDS.toNanos(500);
     private final AckTracker tracker;
-    private final AckAdapter ackAdapter;
+    private final FragmentAssembler ackAdapter;
     private final FragmentAssembler holdingsAdapter;
     private final EpochPublisher publisher;
     /** Waits out back pressure inside one shipment: spins, yields, then parks of 1 us growing to 1 ms. */
@@ -116,11 +117,14 @@ final class EpochShipperAgent implements Agent
         this.holdingsRequest = new byte[MessageHeader.LENGTH + 2 + ackEndpoint.length()];
         HoldingsCodec.encodeRequest(new UnsafeBuffer(holdingsRequest), 0, ackEndpoint);
         this.tracker = tracker;
-        this.ackAdapter = new AckAdapter(this);
-        this.holdingsAdapter = new FragmentAssembler(ackAdapter); // a part is larger than a datagram
+        final AckAdapter adapter = new AckAdapter(this);
+        // Opened whole: a sealed verdict or holdings part can be larger than a datagram.
+        this.ackAdapter = new FragmentAssembler(context.streamProtection().open(adapter, Streams.ACKS, "acks"));
+        this.holdingsAdapter = new FragmentAssembler(context.streamProtection().open(adapter, Streams.HOLDINGS,
+            "holdings"));
         this.ackEndpoint = ackEndpoint;
         this.replicaTimeoutNs = TimeUnit.MILLISECONDS.toNanos(context.replicaTimeoutMs());
-        this.publisher = new EpochPublisher(epochs);
+        this.publisher = new EpochPublisher(context.streamProtection().seal(epochs, Streams.EPOCHS, "epochs"));
         this.activity = context.activity();
     }
 
@@ -354,7 +358,7 @@ final class EpochShipperAgent implements Agent
         }
         if (planned.needsFullDump())
         {
-            metrics.onShipTime(clock.nanoTime() - started);
+            metrics.onShipTime(clock.nanoTime() - started, publisher.takeSealNanos());
             tracker.reset();
             epochLoop.offer(new EpochLoopMessage.FullDumpNeeded()); // the next dump has no parent: it can go whole
             release(epoch);
@@ -425,7 +429,7 @@ final class EpochShipperAgent implements Agent
     {
         final long epoch = shipment.epoch();
         final long base = shipment.baseEpoch();
-        metrics.onShipTime(clock.nanoTime() - shipStartNs);
+        metrics.onShipTime(clock.nanoTime() - shipStartNs, publisher.takeSealNanos());
         if ((base == EpochBeginCodec.FULL_IMAGE || resyncing) && firstEpochOfConnection == Long.MAX_VALUE)
         {
             firstEpochOfConnection = epoch;
@@ -446,7 +450,7 @@ final class EpochShipperAgent implements Agent
 
     private void giveUp(final String why)
     {
-        metrics.onShipTime(clock.nanoTime() - shipStartNs);
+        metrics.onShipTime(clock.nanoTime() - shipStartNs, publisher.takeSealNanos());
         publisher.abandon();
         tracker.reset();
         state.errors.report(why, null);

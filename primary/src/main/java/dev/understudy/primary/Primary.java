@@ -34,6 +34,7 @@ import dev.understudy.core.net.Endpoints;
 import dev.understudy.core.net.ServiceNetwork;
 import dev.understudy.core.os.Directories;
 import dev.understudy.core.protocol.Streams;
+import dev.understudy.core.security.StreamProtection;
 import dev.understudy.core.state.StateStore;
 import dev.understudy.heartbeat.FailureDetector;
 import dev.understudy.heartbeat.HeartbeatAgent;
@@ -166,6 +167,7 @@ public final class Primary implements AutoCloseable
         Directories.deleteRecursively(context.runDir());
         Files.createDirectories(context.runDir());
 
+        context.streamProtection().bind(registry, context.notices());
         aeron = EmbeddedAeron.launch(context.aeronDir(), activity, context.heartbeat().priority());
         final String listen = Endpoints.withFreePort(context.listenEndpoint() != null ? context.listenEndpoint() :
             Endpoints.localAddressTowards(context.replicaEndpoint()) + ":0");
@@ -247,7 +249,7 @@ public final class Primary implements AutoCloseable
         AgentRunner.startOnThread(shipperRunner);
         AgentRunner.startOnThread(epochRunner);
         AgentRunner.startOnThread(preflightRunner);
-        startHeartbeat(listen);
+        startHeartbeat(listen, ackEndpoint);
     }
 
     /**
@@ -279,7 +281,7 @@ public final class Primary implements AutoCloseable
         return new StateCapture(store, tag, mounts, context.term());
     }
 
-    private void startHeartbeat(final String listen)
+    private void startHeartbeat(final String listen, final String ackEndpoint)
     {
         final HeartbeatMetrics heartbeatMetrics = new HeartbeatMetrics(registry);
         state.heartbeats = heartbeatMetrics;
@@ -289,9 +291,10 @@ public final class Primary implements AutoCloseable
         final String replicaEndpoint = context.replicaEndpoint();
         heartbeatRunner = new AgentRunner(QuietIdleStrategy.lazy(activity, context.heartbeat().quietParkMs()),
             this::onError, null,
-            new HeartbeatAgent(context.heartbeat(), new HeartbeatPublisher(aeron.aeron()), () -> replicaEndpoint,
-                heartbeats, new FailureDetector(TimeUnit.MILLISECONDS.toNanos(context.heartbeat().timeoutMs())),
-                heartbeat, heartbeat, heartbeatMetrics));
+            new HeartbeatAgent(context.heartbeat(), new HeartbeatPublisher(aeron.aeron(), context.streamProtection()),
+                () -> replicaEndpoint, () -> ackEndpoint, heartbeats,
+                new FailureDetector(TimeUnit.MILLISECONDS.toNanos(context.heartbeat().timeoutMs())),
+                heartbeat, heartbeat, heartbeatMetrics, context.streamProtection()));
         AgentRunner.startOnThread(heartbeatRunner);
     }
 
@@ -407,6 +410,12 @@ public final class Primary implements AutoCloseable
     public PrometheusMeterRegistry registry()
     {
         return registry;
+    }
+
+    /** How this primary's streams are protected (its key, or none). */
+    public StreamProtection streamProtection()
+    {
+        return context.streamProtection();
     }
 
     public Map<String, String> status()

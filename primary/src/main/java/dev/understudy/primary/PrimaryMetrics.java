@@ -39,6 +39,9 @@ public final class PrimaryMetrics
     public final Histogram memwriteUs = new Histogram(3);
     /** Hashing, delta, compression and sending of one epoch on the primary (the first part of the ack path). */
     public final Histogram shipUs = new Histogram(3);
+    /** The part of each ship stage spent sealing (AEAD): the ship stage without protection is shipUs less this. */
+    public final Histogram sealUs = new Histogram(3);
+    public final Histogram shipUnsealedUs = new Histogram(3);
     /** --state-dir: the files' snapshot inside the freeze, and the send stream of what changed, per epoch. */
     public final Histogram stateSnapshotUs = new Histogram(3);
     /** The part of the snapshot CRIU's own work did not hide: the freeze got this much longer. */
@@ -265,6 +268,8 @@ public final class PrimaryMetrics
         memdumpUs.reset();
         memwriteUs.reset();
         shipUs.reset();
+        sealUs.reset();
+        shipUnsealedUs.reset();
         stateSnapshotUs.reset();
         stateSnapshotWaitUs.reset();
         stateCommitAheadUs.reset();
@@ -272,9 +277,11 @@ public final class PrimaryMetrics
         stateSendUs.reset();
     }
 
-    public synchronized void onShipTime(final long nanos)
+    public synchronized void onShipTime(final long nanos, final long sealNanos)
     {
         shipUs.recordValue(TimeUnit.NANOSECONDS.toMicros(nanos));
+        sealUs.recordValue(TimeUnit.NANOSECONDS.toMicros(sealNanos));
+        shipUnsealedUs.recordValue(TimeUnit.NANOSECONDS.toMicros(Math.max(0, nanos - sealNanos)));
     }
 
     public long totalShippedBytes()

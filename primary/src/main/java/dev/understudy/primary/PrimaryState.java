@@ -166,6 +166,10 @@ public final class PrimaryState
         {
             hb.putStatus(map, "replica", replicaSuspected, context.heartbeat().timeoutMs());
         }
+        if (context.streamProtection() != null)
+        {
+            context.streamProtection().putStatus(map);
+        }
         map.put("interval_ms", Integer.toString(context.intervalMs()));
         map.put("ship_mode", context.shipMode().name().toLowerCase());
         map.put("dirty_tracking", dirtyTracking.label());

@@ -5,6 +5,8 @@ import java.util.ArrayDeque;
 import dev.understudy.core.protocol.AckCodec;
 import dev.understudy.core.protocol.PreflightVerdictCodec;
 import dev.understudy.core.protocol.Streams;
+import dev.understudy.core.security.SealingPublication;
+import dev.understudy.core.security.StreamProtection;
 import io.aeron.Aeron;
 import io.aeron.Publication;
 import org.agrona.CloseHelper;
@@ -26,18 +28,20 @@ final class AckPublisher implements AutoCloseable
     }
 
     private final Aeron aeron;
+    private final StreamProtection protection;
     private final UnsafeBuffer buffer = new UnsafeBuffer(new byte[AckCodec.LENGTH]);
     private final UnsafeBuffer verdictBuffer = new UnsafeBuffer(new byte[PreflightVerdictCodec.maxLength()]);
     private final ArrayDeque<Ack> pending = new ArrayDeque<>();
-    private Publication publication;
+    private SealingPublication publication;
     /** The holdings stream to the same primary (made when first needed: its buffers are larger). */
-    private Publication holdingsPublication;
+    private SealingPublication holdingsPublication;
     private final ArrayDeque<byte[]> holdingsParts = new ArrayDeque<>();
     private String endpoint = "";
 
-    AckPublisher(final Aeron aeron)
+    AckPublisher(final Aeron aeron, final StreamProtection protection)
     {
         this.aeron = aeron;
+        this.protection = protection;
     }
 
     void target(final String primaryEndpoint)
@@ -47,7 +51,8 @@ final class AckPublisher implements AutoCloseable
             CloseHelper.quietCloseAll(publication, holdingsPublication);
             holdingsPublication = null;
             endpoint = primaryEndpoint;
-            publication = aeron.addPublication(Streams.smallMessagesChannel(primaryEndpoint), Streams.ACKS);
+            publication = protection.seal(aeron.addPublication(Streams.smallMessagesChannel(primaryEndpoint),
+                Streams.ACKS), Streams.ACKS, "acks");
             pending.clear(); // acks of another primary's epochs
             holdingsParts.clear();
         }
@@ -109,7 +114,8 @@ final class AckPublisher implements AutoCloseable
         holdingsParts.addAll(parts);
         if (holdingsPublication == null && publication != null)
         {
-            holdingsPublication = aeron.addPublication(Streams.holdingsChannel(endpoint), Streams.HOLDINGS);
+            holdingsPublication = protection.seal(aeron.addPublication(Streams.holdingsChannel(endpoint),
+                Streams.HOLDINGS), Streams.HOLDINGS, "holdings");
         }
     }
 

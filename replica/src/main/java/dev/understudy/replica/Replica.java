@@ -121,8 +121,9 @@ public final class Replica implements AutoCloseable
             journal.handOver(); // to the receiver's thread
         }
         terms = new TermStore(context.journalDir(), state);
+        context.streamProtection().bind(registry, context.notices());
         aeron = EmbeddedAeron.launch(context.aeronDir(), activity, context.heartbeat().priority());
-        acks = new AckPublisher(aeron.aeron());
+        acks = new AckPublisher(aeron.aeron(), context.streamProtection());
         final Subscription epochs = aeron.aeron().addSubscription(Streams.udpChannel(context.listenEndpoint()),
             Streams.EPOCHS);
         final FailureDetector detector = new FailureDetector(
@@ -148,14 +149,17 @@ public final class Replica implements AutoCloseable
             s -> s.takeoverFigures.isEmpty() ? 0 : 1)
             .description("1 once this replica took over and runs the service: a primary without a replica")
             .register(registry);
-        // The primary sends its heartbeats to the endpoint it ships epochs to (one socket, another stream).
+        // The primary sends its heartbeats to the endpoint it ships epochs to (one socket, another stream); it knows
+        // this endpoint, so hellos from here name none ("").
         final Subscription heartbeats = aeron.aeron().addSubscription(Streams.udpChannel(context.listenEndpoint()),
             Streams.HEARTBEATS);
-        final ReplicaHeartbeat heartbeat = new ReplicaHeartbeat(state, store, context.primaryLossHandler());
+        final ReplicaHeartbeat heartbeat = new ReplicaHeartbeat(state, store, context.primaryLossHandler(),
+            context.streamProtection());
         heartbeatRunner = new AgentRunner(QuietIdleStrategy.lazy(activity, context.heartbeat().quietParkMs()),
             this::onError, null,
-            new HeartbeatAgent(context.heartbeat(), new HeartbeatPublisher(aeron.aeron()), heartbeat::primaryEndpoint,
-                heartbeats, detector, heartbeat, heartbeat, heartbeatMetrics));
+            new HeartbeatAgent(context.heartbeat(), new HeartbeatPublisher(aeron.aeron(), context.streamProtection()),
+                heartbeat::primaryEndpoint, () -> "", heartbeats, detector, heartbeat, heartbeat,
+                heartbeatMetrics, context.streamProtection()));
         AgentRunner.startOnThread(heartbeatRunner);
     }
 

@@ -22,6 +22,7 @@ import dev.understudy.core.protocol.FileChunkCodec;
 import dev.understudy.core.protocol.HoldingsCodec;
 import dev.understudy.core.protocol.ImageManifestCodec;
 import dev.understudy.core.protocol.PreflightCodec;
+import dev.understudy.core.protocol.Streams;
 import dev.understudy.core.state.StateStore;
 import dev.understudy.heartbeat.FailureDetector;
 import io.aeron.FragmentAssembler;
@@ -133,7 +134,8 @@ final class ReplicaAgent implements Agent
         this.stateStoreBytes = (long)context.stateStoreMb() << 20;
         this.clock = context.nanoClock();
         this.epochs = epochs;
-        this.fragments = new FragmentAssembler(new EpochAdapter(this));
+        this.fragments = new FragmentAssembler(context.streamProtection().open(new EpochAdapter(this), Streams.EPOCHS,
+            "epochs"));
         this.assembler = assembler;
         this.store = store;
         this.journal = journal;

@@ -1,6 +1,8 @@
 package dev.understudy.replica;
 
 import dev.understudy.core.protocol.HeartbeatCodec;
+import dev.understudy.core.security.Session;
+import dev.understudy.core.security.StreamProtection;
 import dev.understudy.heartbeat.HeartbeatListener;
 import dev.understudy.heartbeat.HeartbeatSource;
 
@@ -13,12 +15,15 @@ final class ReplicaHeartbeat implements HeartbeatSource, HeartbeatListener
     private final ReplicaState state;
     private final ImageStore store;
     private final PrimaryLossHandler lossHandler;
+    private final StreamProtection protection;
 
-    ReplicaHeartbeat(final ReplicaState state, final ImageStore store, final PrimaryLossHandler lossHandler)
+    ReplicaHeartbeat(final ReplicaState state, final ImageStore store, final PrimaryLossHandler lossHandler,
+        final StreamProtection protection)
     {
         this.state = state;
         this.store = store;
         this.lossHandler = lossHandler;
+        this.protection = protection;
     }
 
     public long term()
@@ -82,8 +87,14 @@ final class ReplicaHeartbeat implements HeartbeatSource, HeartbeatListener
         }
     }
 
+    /** Where the primary listens: as its session's handshake said (authenticated, fresh), else as its epochs said. */
     String primaryEndpoint()
     {
+        final Session session = protection.handshake() == null ? null : protection.handshake().session();
+        if (session != null && !session.peerEndpoint().isEmpty())
+        {
+            return session.peerEndpoint();
+        }
         final String endpoint = state.primaryEndpoint;
         return "-".equals(endpoint) ? null : endpoint;
     }

@@ -80,6 +80,10 @@ final class ReplicaState
         {
             hb.putStatus(map, "primary", primarySuspected, context.heartbeat().timeoutMs());
         }
+        if (context.streamProtection() != null)
+        {
+            context.streamProtection().putStatus(map);
+        }
         if (!serving && !takeover.isEmpty())
         {
             map.put("takeover", takeover);

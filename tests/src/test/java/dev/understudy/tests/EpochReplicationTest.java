@@ -72,7 +72,7 @@ class EpochReplicationTest
         final SelfContainedImages images = new SelfContainedImages();
         final Map<Long, Map<String, String>> rebuilt = new ConcurrentHashMap<>();
         final int port = TestSupport.freeUdpPort();
-        replica = Replica.start(new ReplicaContext().name("itpipe").listenEndpoint("127.0.0.1:" + port)
+        replica = Replica.start(new ReplicaContext().streamProtection(TestKeys.protection()).name("itpipe").listenEndpoint("127.0.0.1:" + port)
             .workDir(work).journalDir(work.resolve("journal")).metricsPort(0), new ReplicaObserver()
             {
                 public void onCommitted(final long epoch, final Path imagesRoot)
@@ -80,7 +80,7 @@ class EpochReplicationTest
                     rebuilt.put(epoch, TestSupport.sha256Files(TestSupport.laidOut(imagesRoot)));
                 }
             });
-        final ProtectContext context = new ProtectContext().name("itpipe").bridge(BRIDGE)
+        final ProtectContext context = new ProtectContext().streamProtection(TestKeys.protection()).name("itpipe").bridge(BRIDGE)
             .serviceIp("10.77.9.10/24").replicaEndpoint("127.0.0.1:" + port).workDir(work).metricsPort(0)
             .intervalMs(100).command(RedisService.command())
             // Full dumps: this test covers the content-delta path (kernels without dirty tracking). The

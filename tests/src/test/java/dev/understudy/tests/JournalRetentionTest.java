@@ -61,10 +61,10 @@ class JournalRetentionTest
     {
         final int port = TestSupport.freeUdpPort();
         final Path journal = work.resolve("journal");
-        replica = Replica.start(new ReplicaContext().name("jrnl").listenEndpoint("127.0.0.1:" + port).workDir(work)
+        replica = Replica.start(new ReplicaContext().streamProtection(TestKeys.protection()).name("jrnl").listenEndpoint("127.0.0.1:" + port).workDir(work)
             .journalDir(journal).metricsPort(0).journalRollCycle(TestRollCycles.TEST_SECONDLY)
             .journalBaseIntervalMs(1000), ReplicaObserver.NONE);
-        primary = Primary.start(new ProtectContext().name("jrnl").bridge("ustest2").serviceIp("10.77.17.10/24")
+        primary = Primary.start(new ProtectContext().streamProtection(TestKeys.protection()).name("jrnl").bridge("ustest2").serviceIp("10.77.17.10/24")
             .replicaEndpoint("127.0.0.1:" + port).workDir(work).metricsPort(0).intervalMs(50)
             .command(RedisService.command()), EpochObserver.NONE, CriuNotificationListener.NONE);
         try (RedisClient client = RedisClient.await("10.77.17.10", RedisService.PORT, 10_000))

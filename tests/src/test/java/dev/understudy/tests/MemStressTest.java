@@ -85,9 +85,9 @@ class MemStressTest
         final List<String> command = new ArrayList<>(List.of(binary.toString(), serviceDir.toString()));
         command.addAll(List.of(flags));
         final int port = TestSupport.freeUdpPort();
-        replica = Replica.start(new ReplicaContext().name(name).listenEndpoint("127.0.0.1:" + port)
+        replica = Replica.start(new ReplicaContext().streamProtection(TestKeys.protection()).name(name).listenEndpoint("127.0.0.1:" + port)
             .workDir(work.resolve("replica")).journalDir(work.resolve("journal")).metricsPort(0), ReplicaObserver.NONE);
-        final ProtectContext context = new ProtectContext().name(name).bridge(BRIDGE).serviceIp(ip)
+        final ProtectContext context = new ProtectContext().streamProtection(TestKeys.protection()).name(name).bridge(BRIDGE).serviceIp(ip)
             .replicaEndpoint("127.0.0.1:" + port).workDir(work.resolve("primary")).metricsPort(0).intervalMs(30)
             .command(command).dirtyTracking(DirtyTracking.UFFD_WP).verifyMemory(true);
         primary = Primary.start(context, EpochObserver.NONE, CriuNotificationListener.NONE);

@@ -69,11 +69,11 @@ class MemoryVerificationTest
     private void start(final String name, final String ip) throws Exception
     {
         final int port = TestSupport.freeUdpPort();
-        replica = Replica.start(new ReplicaContext().name(name).listenEndpoint("127.0.0.1:" + port).workDir(work)
+        replica = Replica.start(new ReplicaContext().streamProtection(TestKeys.protection()).name(name).listenEndpoint("127.0.0.1:" + port).workDir(work)
             .journalDir(work.resolve("journal")).metricsPort(0), ReplicaObserver.NONE);
         final List<String> redis = new ArrayList<>(RedisService.command());
         redis.addAll(List.of("--dir", work.toString())); // where BGSAVE writes its RDB
-        primary = Primary.start(new ProtectContext().name(name).bridge(BRIDGE).serviceIp(ip)
+        primary = Primary.start(new ProtectContext().streamProtection(TestKeys.protection()).name(name).bridge(BRIDGE).serviceIp(ip)
             .replicaEndpoint("127.0.0.1:" + port).workDir(work).metricsPort(0).intervalMs(30).command(redis)
             .dirtyTracking(DirtyTracking.UFFD_WP).verifyMemory(true), EpochObserver.NONE,
             CriuNotificationListener.NONE);

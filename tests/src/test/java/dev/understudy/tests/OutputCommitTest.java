@@ -59,7 +59,7 @@ class OutputCommitTest
 
     private Replica startReplica(final int port, final String dir) throws Exception
     {
-        return Replica.start(new ReplicaContext().name("oc").listenEndpoint("127.0.0.1:" + port)
+        return Replica.start(new ReplicaContext().streamProtection(TestKeys.protection()).name("oc").listenEndpoint("127.0.0.1:" + port)
             .workDir(work.resolve(dir)).journalDir(work.resolve(dir).resolve("journal")).metricsPort(0),
             ReplicaObserver.NONE);
     }
@@ -70,7 +70,7 @@ class OutputCommitTest
         final int port = TestSupport.freeUdpPort();
         replica = startReplica(port, "r");
         final EarlyReleaseAudit audit = new EarlyReleaseAudit();
-        primary = Primary.start(new ProtectContext().name("oc").bridge(BRIDGE).serviceIp("10.77.22.10/24")
+        primary = Primary.start(new ProtectContext().streamProtection(TestKeys.protection()).name("oc").bridge(BRIDGE).serviceIp("10.77.22.10/24")
             .replicaEndpoint("127.0.0.1:" + port).workDir(work).metricsPort(0).intervalMs(50)
             .outputCommit(outputCommit).command(RedisService.command()), new EpochObserver()
             {
@@ -171,7 +171,7 @@ class OutputCommitTest
         {
             final int port = TestSupport.freeUdpPort();
             replica = startReplica(port, "p-" + policy);
-            primary = Primary.start(new ProtectContext().name("oc").bridge(BRIDGE).serviceIp("10.77.22.10/24")
+            primary = Primary.start(new ProtectContext().streamProtection(TestKeys.protection()).name("oc").bridge(BRIDGE).serviceIp("10.77.22.10/24")
                 .replicaEndpoint("127.0.0.1:" + port).workDir(work).metricsPort(0).intervalMs(50)
                 .replicaLossPolicy(policy).degradedAfterMs(1000).command(RedisService.command()),
                 EpochObserver.NONE, script -> true);
@@ -223,7 +223,7 @@ class OutputCommitTest
     {
         final int port = TestSupport.freeUdpPort();
         replica = startReplica(port, "deg-1");
-        primary = Primary.start(new ProtectContext().name("oc").bridge(BRIDGE).serviceIp("10.77.22.10/24")
+        primary = Primary.start(new ProtectContext().streamProtection(TestKeys.protection()).name("oc").bridge(BRIDGE).serviceIp("10.77.22.10/24")
             .replicaEndpoint("127.0.0.1:" + port).workDir(work).metricsPort(0).intervalMs(50)
             .replicaLossPolicy(OutputCommit.ReplicaLossPolicy.DEGRADE).degradedAfterMs(1000)
             .command(RedisService.command()), EpochObserver.NONE, script -> true);

@@ -54,14 +54,14 @@ class PipelineFaultsTest
 
     private ProtectContext context(final String name, final String ip, final int replicaPort)
     {
-        return new ProtectContext().name(name).bridge(BRIDGE).serviceIp(ip).replicaEndpoint("127.0.0.1:" + replicaPort)
+        return new ProtectContext().streamProtection(TestKeys.protection()).name(name).bridge(BRIDGE).serviceIp(ip).replicaEndpoint("127.0.0.1:" + replicaPort)
             .workDir(work).metricsPort(0).intervalMs(100).command(RedisService.command());
     }
 
     private Replica startReplica(final String name, final int port, final Path dir, final ReplicaObserver observer)
         throws Exception
     {
-        return Replica.start(new ReplicaContext().name(name).listenEndpoint("127.0.0.1:" + port).workDir(dir)
+        return Replica.start(new ReplicaContext().streamProtection(TestKeys.protection()).name(name).listenEndpoint("127.0.0.1:" + port).workDir(dir)
             .journalDir(dir.resolve("journal")).metricsPort(0), observer);
     }
 

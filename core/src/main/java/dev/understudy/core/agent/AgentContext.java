@@ -1,5 +1,6 @@
 package dev.understudy.core.agent;
 
+import dev.understudy.core.security.StreamProtection;
 import org.agrona.concurrent.NanoClock;
 import org.agrona.concurrent.SystemNanoClock;
 
@@ -16,6 +17,7 @@ public abstract class AgentContext<C extends AgentContext<C>>
     private NanoClock nanoClock;
     private CountingErrorHandler errorHandler;
     private Activity activity;
+    private StreamProtection streamProtection;
 
     @SuppressWarnings("unchecked")
     private C self()
@@ -23,9 +25,17 @@ public abstract class AgentContext<C extends AgentContext<C>>
         return (C)this;
     }
 
-    /** Resolves what is unset: an error handler named source reporting to the notices, the system clock, activity. */
+    /**
+     * Resolves what is unset: an error handler named source reporting to the notices, the system clock, activity.
+     * The streams' protection has no default: a key, or insecure on purpose.
+     */
     protected void concludeAgents(final String source)
     {
+        if (streamProtection == null)
+        {
+            throw new IllegalArgumentException("no key: give --key-file FILE (make one with 'understudy keygen " +
+                "--out FILE' and copy it to the other host, 0600), or --insecure-no-auth to run unauthenticated");
+        }
         if (errorHandler == null)
         {
             errorHandler = new CountingErrorHandler(source, notices);
@@ -73,6 +83,18 @@ public abstract class AgentContext<C extends AgentContext<C>>
     public C nanoClock(final NanoClock nanoClock)
     {
         this.nanoClock = nanoClock;
+        return self();
+    }
+
+    /** How this side's streams are protected: sealed under a pre-shared key, or (on purpose) in the clear. */
+    public StreamProtection streamProtection()
+    {
+        return streamProtection;
+    }
+
+    public C streamProtection(final StreamProtection streamProtection)
+    {
+        this.streamProtection = streamProtection;
         return self();
     }
 

@@ -9,6 +9,7 @@ import java.util.Map;
 
 import dev.understudy.core.protocol.Streams;
 import dev.understudy.core.security.FrameCipher;
+import org.agrona.concurrent.UnsafeBuffer;
 
 /**
  * `understudy bench aead`: how fast each AEAD of the JDK seals and opens frames of an epoch's chunk size (1 MiB) and
@@ -32,16 +33,19 @@ public final class AeadBench
     {
         final byte[] key = new byte[32];
         new SecureRandom().nextBytes(key);
-        final byte[] data = new byte[Streams.CHUNK_BYTES];
-        new SecureRandom().nextBytes(data);
-        final byte[] sealed = new byte[FrameCipher.sealedLength(Streams.CHUNK_BYTES)];
-        final byte[] opened = new byte[Streams.CHUNK_BYTES];
+        final byte[] bytesIn = new byte[Streams.CHUNK_BYTES];
+        new SecureRandom().nextBytes(bytesIn);
+        // As on the ship path: a chunk encoded in a direct buffer, sealed into a heap one, opened into another.
+        final UnsafeBuffer data = new UnsafeBuffer(java.nio.ByteBuffer.allocateDirect(Streams.CHUNK_BYTES));
+        data.putBytes(0, bytesIn);
+        final UnsafeBuffer sealed = new UnsafeBuffer(new byte[FrameCipher.sealedLength(Streams.CHUNK_BYTES)]);
+        final UnsafeBuffer opened = new UnsafeBuffer(new byte[FrameCipher.sealedLength(Streams.CHUNK_BYTES)]);
         final long bytes = (long)megabytes << 20;
         final Map<String, Object> results = new LinkedHashMap<>();
         final double copy = rate(bytes, () ->
         {
-            System.arraycopy(data, 0, sealed, 0, data.length);
-            return data.length;
+            sealed.putBytes(0, data, 0, data.capacity());
+            return data.capacity();
         });
         results.put("copy_mb_per_s", round(copy));
         out.printf("bench aead: %d MB through each, 1 MiB and 4 KiB frames; a plain copy does %.0f MB/s%n", megabytes,
@@ -51,21 +55,21 @@ public final class AeadBench
         {
             for (int warm = 0; warm < 2; warm++) // JIT and the intrinsics first; the second round is measured
             {
-                final FrameCipher sealer = FrameCipher.sealer(aead, key, 1);
-                final FrameCipher opener = FrameCipher.opener(aead, key, 1);
+                final FrameCipher sealer = FrameCipher.sealer(aead, key, 1, 1);
+                final FrameCipher opener = FrameCipher.opener(aead, key, 1, 1);
                 final double seal = rate(bytes, () ->
                 {
-                    sealer.seal(data, 0, data.length, sealed, 0);
-                    return data.length;
+                    sealer.seal(data, 0, data.capacity(), sealed, 0);
+                    return data.capacity();
                 });
                 final double open = rate(bytes, () ->
                 {
-                    sealer.seal(data, 0, data.length, sealed, 0);
-                    if (opener.open(sealed, 0, sealed.length, opened, 0) != data.length)
+                    final int length = sealer.seal(data, 0, data.capacity(), sealed, 0);
+                    if (opener.open(sealed, 0, length, opened, 0) != data.capacity())
                     {
                         throw new IllegalStateException("a frame sealed here did not open: " + opener.lastRejection());
                     }
-                    return data.length;
+                    return data.capacity();
                 });
                 final double small = rate(bytes / 4, () ->
                 {

@@ -121,6 +121,7 @@ public final class RedisBench
             {
                 results.put("rss_mb", row.get("rss_mb"));
                 results.put("dataset_mb", size);
+                putProtection(results, byMode);
                 results.put("modes", byMode);
             }
         }
@@ -130,6 +131,33 @@ public final class RedisBench
             out.print(growth(sizes));
         }
         return results;
+    }
+
+    /**
+     * What protecting the streams costs, from the understudy mode: its AEAD and its ship stage with / without the
+     * sealing, epoch by epoch; and, when understudy-insecure ran too, the ship stage against that run's.
+     */
+    @SuppressWarnings("unchecked")
+    private void putProtection(final Map<String, Object> results, final Map<String, Object> byMode)
+    {
+        final Map<String, Object> understudy = (Map<String, Object>)byMode.get("understudy");
+        if (understudy == null)
+        {
+            return;
+        }
+        results.put("stream_protection", understudy.get("stream_protection"));
+        results.put("encryption_overhead_ratio", understudy.get("encryption_overhead_ratio"));
+        final Map<String, Object> insecure = (Map<String, Object>)byMode.get("understudy-insecure");
+        if (insecure != null && understudy.get("ship_ms_p50") instanceof Number with &&
+            insecure.get("ship_ms_p50") instanceof Number without && without.doubleValue() > 0)
+        {
+            results.put("encryption_overhead_ratio_vs_insecure_run",
+                Math.round(with.doubleValue() / without.doubleValue() * 1000) / 1000.0);
+        }
+        out.printf("stream protection %s: ship stage p50 %s ms, %s ms of it sealing; with / without sealing %s%s%n",
+            understudy.get("stream_protection"), understudy.get("ship_ms_p50"), understudy.get("seal_ms_p50"),
+            understudy.get("encryption_overhead_ratio"), results.containsKey("encryption_overhead_ratio_vs_insecure_run") ?
+            "; against the understudy-insecure run " + results.get("encryption_overhead_ratio_vs_insecure_run") : "");
     }
 
     /** The settings every run's results start with. */
@@ -248,8 +276,9 @@ public final class RedisBench
                 case "understudy" -> LocalPair.Mode.UNDERSTUDY;
                 case "naive" -> LocalPair.Mode.NAIVE;
                 case "understudy-journal-sync-none" -> LocalPair.Mode.UNDERSTUDY_JOURNAL_SYNC_NONE;
+                case "understudy-insecure" -> LocalPair.Mode.UNDERSTUDY_INSECURE;
                 default -> throw new IllegalArgumentException("unknown mode '" + modeName +
-                    "': use none, understudy, naive, understudy-journal-sync-none");
+                    "': use none, understudy, naive, understudy-journal-sync-none, understudy-insecure");
             };
             out.printf("bench: %s (%s), %d MB dataset, %d SET/s over %d connections, %d ms interval, %d s%n",
                 modeName, LocalPair.describe(mode).get(1), datasetMb, writeRate, connections, intervalMs, durationS);
@@ -381,6 +410,19 @@ public final class RedisBench
                     100.0 * m.shippedBytes().getValueAtPercentile(50) / imageP50);
                 result.put("ack_latency_ms_p50", ms(m.ackLatencyUs(), 50));
                 result.put("ship_ms_p50", ms(m.shipUs(), 50));
+                final PrimaryMetrics sealing = pair.primary().metrics();
+                synchronized (sealing)
+                {
+                    // The ship stage with and without its sealing, epoch by epoch in this run.
+                    result.put("seal_ms_p50", ms(sealing.sealUs, 50));
+                    result.put("ship_ms_p50_without_sealing", ms(sealing.shipUnsealedUs, 50));
+                }
+                result.put("stream_protection", pair.primary().streamProtection().protectionName());
+                final Object with = result.get("ship_ms_p50");
+                final Object without = result.get("ship_ms_p50_without_sealing");
+                result.put("encryption_overhead_ratio", with instanceof Number && without instanceof Number &&
+                    ((Number)without).doubleValue() > 0 ? Math.round(((Number)with).doubleValue() /
+                    ((Number)without).doubleValue() * 1000) / 1000.0 : null);
                 result.put("replica_apply_ms_p50", pair.replica().applyMsP50());
                 result.put("image_mismatches", m.mismatches());
                 result.put("memory_mismatches", pair.primary().metrics().memoryMismatchCount());
@@ -400,7 +442,8 @@ public final class RedisBench
             {
                 for (final String field : List.of("epochs_skipped", "epochs_committed", "frozen_ms_p50", "frozen_ms_p99",
                     "dump_wall_ms_p50", "memdump_ms_p50", "memwrite_ms_p50", "shipped_bytes_per_epoch_p50",
-                    "image_bytes_p50", "shipped_percent_p50", "ack_latency_ms_p50", "ship_ms_p50",
+                    "image_bytes_p50", "shipped_percent_p50", "ack_latency_ms_p50", "ship_ms_p50", "seal_ms_p50",
+                    "ship_ms_p50_without_sealing", "stream_protection", "encryption_overhead_ratio",
                     "replica_apply_ms_p50", "image_mismatches", "memory_mismatches",
                     "replica_pages_images_from_delta", "replica_pages_images_whole"))
                 {

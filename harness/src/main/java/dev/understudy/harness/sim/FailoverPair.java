@@ -16,6 +16,7 @@ import dev.understudy.core.net.Ipv4Cidr;
 import dev.understudy.core.net.ServiceNetwork;
 import dev.understudy.core.os.Directories;
 import dev.understudy.core.os.Shell;
+import dev.understudy.core.security.KeyFile;
 import dev.understudy.harness.jepsen.Cluster;
 import dev.understudy.harness.workload.RedisService;
 import dev.understudy.heartbeat.HeartbeatMetrics;
@@ -151,6 +152,8 @@ public final class FailoverPair implements Cluster
     {
         cleanLeftovers();
         Files.createDirectories(config.runDir());
+        Files.deleteIfExists(keyFile());
+        KeyFile.generate(keyFile()); // a key of this run's own, as an operator makes one per pair
         hosts[0] = SimulatedHost.create("a", LAN_BRIDGE, LAN_GATEWAY, HOST_A);
         hosts[1] = SimulatedHost.create("b", LAN_BRIDGE, LAN_GATEWAY, HOST_B);
         agents[1] = NodeProcess.start(hosts[1].netnsPath(), config.runDir().resolve("replica.log"),
@@ -162,6 +165,7 @@ public final class FailoverPair implements Cluster
             Long.toString(config.failureTimeoutMs()), "--heartbeat-priority", config.heartbeatPriority(),
             "--journal-dir", journalDir("a").toString(), "--state-store", stateStoreDir("a").toString()));
         protect.addAll(config.extraPrimaryArgs());
+        protect.addAll(keyArguments(config.extraPrimaryArgs()));
         protect.addAll(coordinatorArguments());
         protect.add("--");
         protect.addAll(config.serviceCommand());
@@ -206,7 +210,21 @@ public final class FailoverPair implements Cluster
         final String host = HOST_NAMES[node];
         final List<String> arguments = new ArrayList<>(replicaBaseArguments(node, host));
         arguments.addAll(coordinatorArguments());
+        arguments.addAll(keyArguments(List.of()));
         return arguments;
+    }
+
+    /** The pair's key file: made at open, 0600, given to every agent of the pair. */
+    public Path keyFile()
+    {
+        return config.runDir().resolve("pair.key");
+    }
+
+    /** --key-file with the pair's key, unless the arguments given choose a key (or none) themselves. */
+    private List<String> keyArguments(final List<String> given)
+    {
+        return given.contains("--key-file") || given.contains("--insecure-no-auth") ? List.of() :
+            List.of("--key-file", keyFile().toString());
     }
 
     private List<String> replicaBaseArguments(final int node, final String host)
@@ -412,8 +430,10 @@ public final class FailoverPair implements Cluster
             agents[node].kill();
             agents[node].awaitExit(10_000);
         }
-        final List<String> arguments = new ArrayList<>(replicaArguments(node));
+        final List<String> arguments = new ArrayList<>(replicaBaseArguments(node, HOST_NAMES[node]));
+        arguments.addAll(coordinatorArguments());
         arguments.addAll(extraArguments);
+        arguments.addAll(keyArguments(extraArguments));
         agents[node] = NodeProcess.start(hosts[node].netnsPath(), config.runDir().resolve("replica-restart-" +
             ++replicaRestarts + ".log"), arguments);
     }

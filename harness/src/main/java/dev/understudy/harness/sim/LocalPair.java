@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.net.DatagramSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.security.SecureRandom;
 import java.util.List;
 
 import dev.understudy.core.agent.Await;
@@ -15,6 +16,10 @@ import dev.understudy.core.memory.DirtyTracking;
 import dev.understudy.core.net.ServiceNetwork;
 import dev.understudy.core.os.Directories;
 import dev.understudy.core.os.Shell;
+import dev.understudy.core.security.KeyFile;
+import dev.understudy.core.security.KeyRing;
+import dev.understudy.core.security.PreSharedKey;
+import dev.understudy.core.security.StreamProtection;
 import dev.understudy.harness.workload.RedisClient;
 import dev.understudy.harness.workload.RedisService;
 import dev.understudy.primary.EpochObserver;
@@ -39,7 +44,9 @@ public final class LocalPair implements AutoCloseable
     {
         NONE, UNDERSTUDY, NAIVE,
         /** UNDERSTUDY with the replica's journal in the page cache (--journal-sync none): what the sync costs. */
-        UNDERSTUDY_JOURNAL_SYNC_NONE
+        UNDERSTUDY_JOURNAL_SYNC_NONE,
+        /** UNDERSTUDY with the streams in the clear (--insecure-no-auth): what sealing them costs. */
+        UNDERSTUDY_INSECURE
     }
 
     /** The operator's notices of both agents, one line each on standard error as the command line prints them. */
@@ -106,6 +113,9 @@ public final class LocalPair implements AutoCloseable
                     Path.of("/dev/null"));
                 return pair;
             }
+            // A key of the pair's own, as an operator makes one per pair; both sides hold it.
+            final StreamProtection protection = mode == Mode.UNDERSTUDY_INSECURE ? StreamProtection.insecure() :
+                StreamProtection.withKeys(KeyRing.of(PreSharedKey.of(newKey(), "the pair's key")));
             final int port;
             try (DatagramSocket socket = new DatagramSocket(0))
             {
@@ -114,7 +124,7 @@ public final class LocalPair implements AutoCloseable
             pair.replica = Replica.start(new ReplicaContext().notices(NOTICES)
                 .name(name).listenEndpoint("127.0.0.1:" + port)
                 .workDir(workDir).journalDir(pair.journalDir).metricsPort(0)
-                .stateStoreDir(pair.stateStoreDir("replica"))
+                .stateStoreDir(pair.stateStoreDir("replica")).streamProtection(protection.forAnotherAgent())
                 .journalSync(mode == Mode.UNDERSTUDY_JOURNAL_SYNC_NONE ? JournalSync.NONE : JournalSync.COMMIT),
                 ReplicaObserver.NONE);
             pair.primary = Primary.start(new ProtectContext().notices(NOTICES)
@@ -123,7 +133,7 @@ public final class LocalPair implements AutoCloseable
                 .shipMode(mode == Mode.NAIVE ? ProtectContext.ShipMode.NAIVE : ProtectContext.ShipMode.DELTA)
                 // The naive baseline dumps and ships everything every epoch.
                 .dirtyTracking(mode == Mode.NAIVE ? DirtyTracking.CONTENT : DirtyTracking.AUTO)
-                .stateDirs(stateDirs).stateStoreDir(pair.stateStoreDir("primary"))
+                .stateDirs(stateDirs).stateStoreDir(pair.stateStoreDir("primary")).streamProtection(protection)
                 .command(serviceCommand), observer, notifications);
             return pair;
         }
@@ -132,6 +142,13 @@ public final class LocalPair implements AutoCloseable
             pair.close();
             throw ex;
         }
+    }
+
+    private static byte[] newKey()
+    {
+        final byte[] key = new byte[KeyFile.KEY_BYTES];
+        new SecureRandom().nextBytes(key);
+        return key;
     }
 
     /** Each side's own copy of the state directories (a btrfs loop image and its mount), removed at close. */
@@ -254,6 +271,8 @@ public final class LocalPair implements AutoCloseable
             case UNDERSTUDY -> List.of("understudy", "CRIU full dump + page-level delta");
             case UNDERSTUDY_JOURNAL_SYNC_NONE -> List.of("understudy-journal-sync-none",
                 "as understudy, the replica's journal not synced to disk before its acks");
+            case UNDERSTUDY_INSECURE -> List.of("understudy-insecure",
+                "as understudy, the streams in the clear (--insecure-no-auth)");
             case NAIVE -> List.of("naive", "CRIU full dump, whole image shipped");
         };
     }
