@@ -17,6 +17,8 @@ PKGS=(
   libnetfilter-queue1 libxxhash0
   # the idle-cost bench protects a socat echo service
   socat
+  # the stream-security tests capture the pair's traffic off the LAN bridge, as an attacker there would
+  tcpdump
   # --state-dir: each host's copy of the service's files is a btrfs loop image (snapshot, send, receive);
   # sqlite3 for the state-dir tests' SQLite service
   btrfs-progs python3 sqlite3

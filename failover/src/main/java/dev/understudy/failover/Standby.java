@@ -451,7 +451,9 @@ public final class Standby implements AutoCloseable
         }
         if (takingOver.compareAndSet(false, true))
         {
+            final String heard = replica.heartbeatFacts();
             final Thread thread = new Thread(() -> takeOver(silentMs + " ms of silence"), "understudy-takeover");
+            takeoverContext.notices().info("the primary is silent for " + silentMs + " ms: taking over (" + heard + ")");
             thread.setDaemon(true);
             thread.start();
         }

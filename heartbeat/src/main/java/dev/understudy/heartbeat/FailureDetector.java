@@ -28,7 +28,13 @@ public final class FailureDetector
 
     public void onSignOfLife(final long nowNs)
     {
-        lastHeardNs = nowNs;
+        // Never earlier than a grace set after our own stall: one message heard then (an epoch stream's request
+        // that came back first) must not end the grace while the heartbeat stream is still reconnecting. CI saw a
+        // replica take over 120 ms after such a message, its heartbeats not yet back.
+        if (!heard || nowNs - lastHeardNs > 0)
+        {
+            lastHeardNs = nowNs;
+        }
         lastSignOfLifeNs = nowNs;
         heard = true;
     }

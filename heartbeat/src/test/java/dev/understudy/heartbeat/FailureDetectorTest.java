@@ -40,8 +40,14 @@ class FailureDetectorTest
         assertEquals(0, detector.silentNs(12_000 * MS), "silence counts only from the end of the grace");
         assertEquals(FailureDetector.Verdict.ALIVE, detector.evaluate(13_150 * MS));
         assertEquals(FailureDetector.Verdict.SUSPECTED, detector.evaluate(13_151 * MS));
-        detector.onSignOfLife(12_500 * MS); // heard within the grace: judged from then on
-        assertEquals(FailureDetector.Verdict.SUSPECTED, detector.evaluate(12_651 * MS));
+        // One message heard within the grace (an epoch stream back before the heartbeats) does not cut it short:
+        // the heartbeat stream may still be reconnecting.
+        detector.onSignOfLife(12_500 * MS);
+        assertEquals(FailureDetector.Verdict.ALIVE, detector.evaluate(12_651 * MS));
+        assertEquals(FailureDetector.Verdict.ALIVE, detector.evaluate(13_150 * MS));
+        detector.onSignOfLife(13_100 * MS); // past the grace, judged from the latest sign
+        assertEquals(FailureDetector.Verdict.ALIVE, detector.evaluate(13_250 * MS));
+        assertEquals(FailureDetector.Verdict.SUSPECTED, detector.evaluate(13_251 * MS));
     }
 
     @Test

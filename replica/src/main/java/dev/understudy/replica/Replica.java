@@ -448,6 +448,21 @@ public final class Replica implements AutoCloseable
     }
 
     /** The old primary's ack endpoint (host:port) as its last epoch announced it, or null before any. */
+    /** What this replica heard of its primary's heartbeats, for a takeover's log line. */
+    public String heartbeatFacts()
+    {
+        final HeartbeatMetrics hb = state.heartbeats;
+        final Map<String, String> facts = new java.util.LinkedHashMap<>();
+        if (hb != null)
+        {
+            hb.putStatus(facts, "primary", true, context.heartbeat().timeoutMs());
+        }
+        context.streamProtection().putStatus(facts);
+        return facts.get("heartbeat") + ", own max gap " + facts.get("heartbeat_own_max_gap_ms") +
+            " ms, heard after own stall " + facts.get("heartbeat_heard_after_own_stall_ms") + " ms; stream session " +
+            facts.get("stream_session") + ", " + facts.get("stream_rejected") + " frames refused";
+    }
+
     public String primaryEndpoint()
     {
         final String endpoint = state.primaryEndpoint;

@@ -240,6 +240,16 @@ final class ReplicaAgent implements Agent
         }
         lastBeginNs = nowNs;
         final long term = begin.term();
+        final String ackEndpoint;
+        try
+        {
+            ackEndpoint = begin.ackEndpointIfValid(length);
+        }
+        catch (final IllegalArgumentException ex)
+        {
+            onCorruptFrame(ex.getMessage(), length);
+            return;
+        }
         if (fencedTerm > 0 && term < fencedTerm)
         {
             metrics.staleTermCount.incrementAndGet(); // a superseded primary: its heartbeats answer tell it to stop
@@ -251,7 +261,6 @@ final class ReplicaAgent implements Agent
             {
                 terms.adopt(term);
             }
-            final String ackEndpoint = begin.ackEndpoint();
             acks.target(ackEndpoint);
             state.primaryEndpoint = ackEndpoint;
             assembler.begin(begin.epoch(), begin.baseEpoch(), begin.fileCount());

@@ -357,13 +357,17 @@ class FailoverFaultsTest
         final Path tiny = RUN.resolve("tiny").toAbsolutePath();
         Files.createDirectories(tiny);
         Files.deleteIfExists(RUN.resolve("tiny.log")); // the agent's log is appended to
+        final Path key = RUN.resolve("tiny.key");
+        Files.deleteIfExists(key);
+        dev.understudy.core.security.KeyFile.generate(key);
         Shell.check("mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs", tiny.toString());
         try
         {
             final NodeProcess replica = NodeProcess.start(Path.of("/proc", Long.toString(ProcessHandle.current().pid()),
                 "ns/net"), RUN.resolve("tiny.log"),
                 List.of("replica", "--listen", "127.0.0.1:40999", "--name", "tiny", "--service-ip", "10.99.0.10/24",
-                    "--work-dir", tiny.toString(), "--journal-dir", tiny.resolve("journal").toString()));
+                    "--work-dir", tiny.toString(), "--journal-dir", tiny.resolve("journal").toString(),
+                    "--key-file", key.toAbsolutePath().toString()));
             assertEquals(2, replica.awaitExit(30_000));
             final List<String> lines = Files.readAllLines(replica.log()).stream().filter(l -> !l.isBlank()).toList();
             assertEquals(1, lines.size(), String.join("\n", lines));

@@ -71,4 +71,19 @@ public final class EpochBeginCodec
     {
         return VarData.getString(buffer, offset + BLOCK_LENGTH);
     }
+
+    /**
+     * The ack endpoint of a begin of messageLength bytes (from its header); IllegalArgumentException when the field
+     * does not fit in the message (a malformed frame must not be read past its end).
+     */
+    public String ackEndpointIfValid(final int messageLength)
+    {
+        final int end = offset - MessageHeader.LENGTH + messageLength;
+        if (offset + BLOCK_LENGTH + 2 > end || offset + BLOCK_LENGTH + 2 + VarData.stringLength(buffer,
+            offset + BLOCK_LENGTH) > end)
+        {
+            throw new IllegalArgumentException("an epoch begin whose ack endpoint does not fit in it");
+        }
+        return ackEndpoint();
+    }
 }

@@ -66,6 +66,15 @@ public final class HelloCodec
         {
             return null;
         }
+        for (int i = 0; i < endpointLength; i++)
+        {
+            final byte c = buffer.getByte(endpointAt + 2 + i);
+            if (!(c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c == '.' || c == ':' ||
+                c == '-' || c == '[' || c == ']'))
+            {
+                return null; // an endpoint is host:port; anything else would only end up in a log line
+            }
+        }
         final HelloCodec hello = new HelloCodec();
         hello.buffer = buffer;
         hello.offset = offset;

@@ -108,6 +108,13 @@ public final class FrameCipher
         return new FrameCipher(aead, streamKey, streamId, sessionId, 0);
     }
 
+    /** A sealer whose first frame takes firstSequence (a forger in the tests picks its own). */
+    public static FrameCipher sealerFrom(final Aead aead, final byte[] streamKey, final int streamId,
+        final long sessionId, final long firstSequence)
+    {
+        return new FrameCipher(aead, streamKey, streamId, sessionId, firstSequence);
+    }
+
     /** Opens the frames the other side sealed on streamId in session sessionId under streamKey. */
     public static FrameCipher opener(final Aead aead, final byte[] streamKey, final int streamId, final long sessionId)
     {

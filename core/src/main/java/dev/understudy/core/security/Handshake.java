@@ -200,6 +200,12 @@ public final class Handshake
             }
             return Outcome.IGNORED; // its earlier offer, repeated or replayed
         }
+        if (!Arrays.equals(echo, NO_NONCE) && !Arrays.equals(echo, offered))
+        {
+            // It answers an offer of ours that is no longer out: an answer to a hello of ours replayed to the peer,
+            // or a late one. Answering it would start a session nobody asked for.
+            return Outcome.IGNORED;
+        }
         if (Arrays.equals(echo, offered))
         {
             previous = latest;

@@ -263,7 +263,10 @@ public final class StreamProtection
         return handshake == null ? "none" : AEAD.displayName();
     }
 
-    /** Status keys: stream_protection, stream_session, stream_key_id, stream_rejected, stream_last_rejection. */
+    /**
+     * Status keys: stream_protection, stream_session (NONE, UNCONFIRMED, ESTABLISHED) and its id, stream_key_id,
+     * stream_rejected and stream_rejected_REASON (lower case), stream_last_rejection.
+     */
     public void putStatus(final Map<String, String> map)
     {
         map.put("stream_protection", handshake == null ?
@@ -272,6 +275,7 @@ public final class StreamProtection
         {
             final Session session = handshake.session();
             map.put("stream_session", session == null ? "NONE" : session.confirmed() ? "ESTABLISHED" : "UNCONFIRMED");
+            map.put("stream_session_id", session == null ? "-" : Long.toHexString(session.id()));
             map.put("stream_key_id", keys.sendingKey().idText());
             if (session != null && session.peerKeyId() != keys.sendingKey().id())
             {
@@ -279,6 +283,10 @@ public final class StreamProtection
             }
         }
         map.put("stream_rejected", Long.toString(rejectedTotal()));
+        for (final Reason reason : Reason.values())
+        {
+            map.put("stream_rejected_" + reason.name().toLowerCase(), Long.toString(rejected(reason)));
+        }
         map.put("stream_last_rejection", lastRejection);
     }
 }

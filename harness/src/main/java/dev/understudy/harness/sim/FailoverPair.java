@@ -36,7 +36,7 @@ public final class FailoverPair implements Cluster
     public static final Ipv4Cidr HOST_A = Ipv4Cidr.parse("10.77.0.2/24");
     public static final Ipv4Cidr HOST_B = Ipv4Cidr.parse("10.77.0.3/24");
     public static final String CLIENT_CIDR = "10.77.0.200/24";
-    private static final int REPLICA_PORT = 40123;
+    public static final int REPLICA_PORT = 40123;
     private static final int PRIMARY_STATUS_PORT = 9464;
     private static final int REPLICA_STATUS_PORT = 9465;
 
