@@ -42,17 +42,18 @@ final class LanCapture implements AutoCloseable
     static LanCapture start(final String bridge, final Path file) throws IOException, InterruptedException
     {
         Files.deleteIfExists(file);
+        final Path log = file.resolveSibling(file.getFileName() + ".log");
         final Process process = new ProcessBuilder("tcpdump", "-i", bridge, "-s", "0", "-U", "-w", file.toString(),
-            "udp").redirectErrorStream(true).redirectOutput(file.resolveSibling(file.getFileName() + ".log").toFile())
-            .start();
-        for (int i = 0; i < 100 && !Files.exists(file); i++)
+            "udp").redirectErrorStream(true).redirectOutput(log.toFile()).start();
+        // It says "listening on" once it captures; its file exists before that.
+        for (int i = 0; i < 200 && !(Files.exists(log) && Files.readString(log).contains("listening on")); i++)
         {
             Thread.sleep(50);
         }
-        if (!Files.exists(file))
+        if (!Files.readString(log).contains("listening on"))
         {
             process.destroyForcibly();
-            throw new IOException("tcpdump did not start on " + bridge + ": see " + file + ".log");
+            throw new IOException("tcpdump did not start on " + bridge + ": see " + log);
         }
         return new LanCapture(file, process);
     }

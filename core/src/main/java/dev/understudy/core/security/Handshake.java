@@ -175,6 +175,12 @@ public final class Handshake
         if (key == null)
         {
             lastUnknownKeyId = hello.keyId();
+            if (session == null && answerTo.isEmpty())
+            {
+                // Our offers go there too (when nothing else tells us where the peer is), so that it hears of our
+                // key and tells its operator, as we tell ours.
+                answerTo = hello.endpoint();
+            }
             return Outcome.UNKNOWN_KEY;
         }
         final byte[] signed = new byte[hello.signedLength()];

@@ -186,8 +186,8 @@ public final class StreamProtection
         {
             case UNKNOWN_KEY:
                 final HelloCodec hello = HelloCodec.decodeIfValid(buffer, offset, length);
-                reject(Reason.UNKNOWN_KEY, "heartbeats", "at " + (hello.endpoint().isEmpty() ? "the other end" :
-                    hello.endpoint()) + " holds another key (id " + PreSharedKey.idText(hello.keyId()) +
+                reject(Reason.UNKNOWN_KEY, "heartbeats", (hello.endpoint().isEmpty() ? "" : "at " +
+                    hello.endpoint() + " ") + "holds another key (id " + PreSharedKey.idText(hello.keyId()) +
                     "; this host's: " + keys.sendingKey().idText() + ")");
                 return false;
             case FORGED:
