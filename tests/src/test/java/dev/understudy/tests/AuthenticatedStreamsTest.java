@@ -173,6 +173,11 @@ class AuthenticatedStreamsTest
                 "and in the clear, as unsealed: " + replicaAfter);
             assertEquals(1, rejected(primaryAfter, "forged") - rejected(primaryBefore, "forged"), primaryAfter.toString());
             assertEquals(1, rejected(primaryAfter, "unsealed") - rejected(primaryBefore, "unsealed"), primaryAfter.toString());
+            final String metrics = java.net.http.HttpClient.newHttpClient().send(java.net.http.HttpRequest.newBuilder(
+                java.net.URI.create("http://" + replica + ":9465/metrics")).build(),
+                java.net.http.HttpResponse.BodyHandlers.ofString()).body();
+            assertTrue(metrics.lines().anyMatch(l -> l.startsWith("understudy_stream_rejected_total{reason=\"replayed\"")),
+                "refusals by reason in /metrics");
             assertEquals(Long.toHexString(current), replicaAfter.get("stream_session_id"), "no hello changed the session");
             assertEquals("ESTABLISHED", replicaAfter.get("stream_session"));
 
@@ -224,6 +229,84 @@ class AuthenticatedStreamsTest
 
             pair.restartReplica(List.of()); // the pair's key again
             pair.awaitProtected(60_000);
+        }
+    }
+
+    /**
+     * A rotation as the README tells it, with each host's own key directory: a new key on one host changes nothing
+     * (the session runs on under the old one), on both it makes a new session under it, and the primary stays
+     * protected throughout; no acknowledged write is lost.
+     */
+    @Test
+    void aKeyRotatedThroughBothHostsKeyDirectoriesNeverPausesProtection() throws Exception
+    {
+        final FailoverPair.Config config = FailoverPair.Config.defaults(RUN.resolve("rotation"));
+        TestSupport.deleteTree(config.runDir());
+        try (FailoverPair pair = FailoverPair.start(config);
+            ClientNamespace client = new ClientNamespace("usclient", FailoverPair.LAN_BRIDGE, FailoverPair.CLIENT_CIDR, 1))
+        {
+            final IncrementClient incr = client.call(() -> new IncrementClient(pair.serviceHost(), RedisService.PORT,
+                "counter", 3)).start();
+            final Map<String, String> before = pair.primaryStatus();
+            final String oldSession = before.get("stream_session_id");
+            final String oldKey = before.get("stream_key_id");
+            final List<String> phases = new java.util.concurrent.CopyOnWriteArrayList<>();
+            final Thread watcher = new Thread(() ->
+            {
+                while (!Thread.currentThread().isInterrupted())
+                {
+                    phases.add(String.valueOf(pair.primaryStatus().get("phase")));
+                    try
+                    {
+                        Thread.sleep(100);
+                    }
+                    catch (final InterruptedException ex)
+                    {
+                        return;
+                    }
+                }
+            }, "phase-watcher");
+            watcher.start();
+            try
+            {
+                final Path newKey = pair.keyDir("b").resolve("20270101.key");
+                KeyFile.generate(newKey);
+                Thread.sleep(7_000); // more than a reload (5 s): b offers the new key, a refuses it
+                final Map<String, String> oneSide = pair.primaryStatus();
+                assertEquals(oldSession, oneSide.get("stream_session_id"), "the old session runs on: " + oneSide);
+                assertEquals(oldKey, oneSide.get("stream_key_id"));
+
+                Files.copy(newKey, pair.keyDir("a").resolve("20270101.key"),
+                    java.nio.file.StandardCopyOption.COPY_ATTRIBUTES);
+                final Map<String, String> rotated = Await.value(() ->
+                {
+                    final Map<String, String> primary = pair.primaryStatus();
+                    final Map<String, String> replica = pair.replicaStatus();
+                    return !oldKey.equals(primary.get("stream_key_id")) && !oldSession.equals(
+                        primary.get("stream_session_id")) && "ESTABLISHED".equals(primary.get("stream_session")) &&
+                        primary.get("stream_session_id").equals(replica.get("stream_session_id")) &&
+                        primary.get("stream_key_id").equals(replica.get("stream_key_id")) ? primary : null;
+                }, 20_000, 50);
+                assertTrue(rotated != null, "a new session under the new key on both: " + pair.primaryStatus() + "; " +
+                    pair.replicaStatus());
+                Files.delete(pair.keyDir("a").resolve(FailoverPair.PAIR_KEY));
+                Files.delete(pair.keyDir("b").resolve(FailoverPair.PAIR_KEY));
+                Thread.sleep(6_000);
+                final Map<String, String> after = pair.primaryStatus();
+                assertEquals(rotated.get("stream_session_id"), after.get("stream_session_id"), after.toString());
+            }
+            finally
+            {
+                watcher.interrupt();
+                watcher.join();
+            }
+            assertFalse(phases.isEmpty());
+            assertTrue(phases.stream().allMatch("PROTECTED"::equals), "protected throughout the rotation: " +
+                phases.stream().filter(p -> !"PROTECTED".equals(p)).toList());
+            assertTrue(incr.stopAndAwaitReplies(20_000), "every INCR answered: " + incr.error());
+            final CounterAudit audit = CounterAudit.of(client, pair.serviceHost(), incr, "counter");
+            assertTrue(audit.tally().result().valid(), String.join("; ", audit.tally().result().problems()));
+            assertEquals(incr.replies(), audit.finalCounter(), "no acknowledged INCR lost");
         }
     }
 

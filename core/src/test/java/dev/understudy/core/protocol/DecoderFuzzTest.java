@@ -187,6 +187,28 @@ class DecoderFuzzTest
         new JournalFrameCodec().check(bytes, 0, length);
     }
 
+    @Provide
+    Arbitrary<byte[]> criuImages()
+    {
+        return Arbitraries.oneOf(Arbitraries.bytes().array(byte[].class).ofMaxSize(512),
+            Combinators.combine(Arbitraries.of(dev.understudy.core.image.Pagemap.syntheticImage(0x7f0000000000L, 4, 3)),
+                mutations()).as(DecoderFuzzTest::mutate));
+    }
+
+    /** The readers of CRIU's images (a pagemap as the replica reads it from an epoch): IOException or a result. */
+    @Property
+    void criuImageReadersReturnOrRefuseWithAnIoException(@ForAll("criuImages") final byte[] image)
+    {
+        refusesWith(IOException.class, () -> dev.understudy.core.image.CriuImageReader.entries(image, "fuzz"));
+        refusesWith(IOException.class, () ->
+        {
+            final dev.understudy.core.image.Pagemap pagemap = dev.understudy.core.image.Pagemap.parse(image,
+                "pagemap-1.img");
+            pagemap.entryCount();
+            return dev.understudy.core.image.Pagemap.materialize(image, pagemap, "pagemap-1.img");
+        });
+    }
+
     @Property
     void nothingAlteredOrForgedOpensOnAProtectedStream(@ForAll("wire") final byte[] bytes)
     {

@@ -105,6 +105,8 @@ public final class FailoverPair implements Cluster
     }
 
     private static final String[] HOST_NAMES = {"a", "b"};
+    /** The name of the pair's key in each host's key directory. */
+    public static final String PAIR_KEY = "00-pair.key";
     private static final Ipv4Cidr[] HOST_IPS = {HOST_A, HOST_B};
 
     private final Config config;
@@ -152,8 +154,16 @@ public final class FailoverPair implements Cluster
     {
         cleanLeftovers();
         Files.createDirectories(config.runDir());
-        Files.deleteIfExists(keyFile());
-        KeyFile.generate(keyFile()); // a key of this run's own, as an operator makes one per pair
+        // A key of this run's own, as an operator makes one per pair, in each host's key directory (as a rotation
+        // wants it: a key added there is taken up without a restart).
+        for (final String host : HOST_NAMES)
+        {
+            Directories.deleteRecursively(keyDir(host));
+            Files.createDirectories(keyDir(host));
+        }
+        KeyFile.generate(keyDir(HOST_NAMES[0]).resolve(PAIR_KEY));
+        Files.copy(keyDir(HOST_NAMES[0]).resolve(PAIR_KEY), keyDir(HOST_NAMES[1]).resolve(PAIR_KEY),
+            java.nio.file.StandardCopyOption.COPY_ATTRIBUTES);
         hosts[0] = SimulatedHost.create("a", LAN_BRIDGE, LAN_GATEWAY, HOST_A);
         hosts[1] = SimulatedHost.create("b", LAN_BRIDGE, LAN_GATEWAY, HOST_B);
         agents[1] = NodeProcess.start(hosts[1].netnsPath(), config.runDir().resolve("replica.log"),
@@ -165,7 +175,7 @@ public final class FailoverPair implements Cluster
             Long.toString(config.failureTimeoutMs()), "--heartbeat-priority", config.heartbeatPriority(),
             "--journal-dir", journalDir("a").toString(), "--state-store", stateStoreDir("a").toString()));
         protect.addAll(config.extraPrimaryArgs());
-        protect.addAll(keyArguments(config.extraPrimaryArgs()));
+        protect.addAll(keyArguments(HOST_NAMES[0], config.extraPrimaryArgs()));
         protect.addAll(coordinatorArguments());
         protect.add("--");
         protect.addAll(config.serviceCommand());
@@ -210,21 +220,21 @@ public final class FailoverPair implements Cluster
         final String host = HOST_NAMES[node];
         final List<String> arguments = new ArrayList<>(replicaBaseArguments(node, host));
         arguments.addAll(coordinatorArguments());
-        arguments.addAll(keyArguments(List.of()));
+        arguments.addAll(keyArguments(host, List.of()));
         return arguments;
     }
 
-    /** The pair's key file: made at open, 0600, given to every agent of the pair. */
-    public Path keyFile()
+    /** Host a's or b's key directory (--key-file DIR of its agents): the pair's key, made at open, 0600. */
+    public Path keyDir(final String host)
     {
-        return config.runDir().resolve("pair.key");
+        return config.runDir().resolve("keys-" + host);
     }
 
-    /** --key-file with the pair's key, unless the arguments given choose a key (or none) themselves. */
-    private List<String> keyArguments(final List<String> given)
+    /** --key-file with the host's key directory, unless the arguments given choose a key (or none) themselves. */
+    private List<String> keyArguments(final String host, final List<String> given)
     {
         return given.contains("--key-file") || given.contains("--insecure-no-auth") ? List.of() :
-            List.of("--key-file", keyFile().toString());
+            List.of("--key-file", keyDir(host).toAbsolutePath().toString());
     }
 
     private List<String> replicaBaseArguments(final int node, final String host)
@@ -433,7 +443,7 @@ public final class FailoverPair implements Cluster
         final List<String> arguments = new ArrayList<>(replicaBaseArguments(node, HOST_NAMES[node]));
         arguments.addAll(coordinatorArguments());
         arguments.addAll(extraArguments);
-        arguments.addAll(keyArguments(extraArguments));
+        arguments.addAll(keyArguments(HOST_NAMES[node], extraArguments));
         agents[node] = NodeProcess.start(hosts[node].netnsPath(), config.runDir().resolve("replica-restart-" +
             ++replicaRestarts + ".log"), arguments);
     }
