@@ -41,9 +41,11 @@ final class HeartbeatAdapter implements FragmentHandler
         if (!SealedFrameCodec.isSealed(buffer, offset, length) &&
             MessageHeader.templateIdIfValid(buffer, offset, length) == HelloCodec.TEMPLATE_ID)
         {
-            if (protection.onHello(buffer, offset, length))
+            final long nowNs = System.nanoTime();
+            final boolean peerHeard = detector.everHeard() && detector.silentNs(nowNs) <= detector.timeoutNs() / 2;
+            if (protection.onHello(buffer, offset, length, peerHeard))
             {
-                detector.onSignOfLife(System.nanoTime()); // it echoed our fresh nonce: the peer is live now
+                detector.onSignOfLife(nowNs); // it echoed our fresh nonce: the peer is live now
             }
             return;
         }

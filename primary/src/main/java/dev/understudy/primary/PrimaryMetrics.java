@@ -246,7 +246,7 @@ public final class PrimaryMetrics
     /** A consistent copy of the whole-run figures, taken at one instant. */
     public record Snapshot(long committed, long mismatches, Histogram frozenUs, Histogram dumpWallUs,
         Histogram memdumpUs, Histogram memwriteUs, Histogram shippedBytes, Histogram imageBytes,
-        Histogram ackLatencyUs, Histogram shipUs)
+        Histogram ackLatencyUs, Histogram shipUs, Histogram sealUs, Histogram shipUnsealedUs)
     {
     }
 
@@ -254,7 +254,7 @@ public final class PrimaryMetrics
     {
         return new Snapshot(committedCount.get(), mismatchCount.get(), frozenUs.copy(), dumpWallUs.copy(),
             memdumpUs.copy(), memwriteUs.copy(), shippedBytes.copy(), imageBytesHistogram.copy(), ackLatencyUs.copy(),
-            shipUs.copy());
+            shipUs.copy(), sealUs.copy(), shipUnsealedUs.copy());
     }
 
     /** Clears the whole-run histograms: a benchmark starts measuring after its warm-up. */

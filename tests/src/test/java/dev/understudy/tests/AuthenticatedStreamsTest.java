@@ -154,6 +154,12 @@ class AuthenticatedStreamsTest
                 current));
             send(attacker, primaryEndpoint, Streams.HEARTBEATS, fenceInClear);
 
+            // What the attacker's new images cost the agents' drivers (log buffers allocated whole): the longest
+            // gap between heartbeats each side saw, before the attack and after it. For the note.
+            System.out.println("heartbeat max gap at the replica: " + replicaBefore.get("heartbeat_max_gap_ms") +
+                " ms before the attack, " + pair.replicaStatus().get("heartbeat_max_gap_ms") + " ms after; at the " +
+                "primary: " + primaryBefore.get("heartbeat_max_gap_ms") + " -> " +
+                pair.primaryStatus().get("heartbeat_max_gap_ms") + " ms");
             final int atReplica = replayedAtReplica;
             final int atPrimary = replayedAtPrimary;
             Await.until(() -> rejected(pair.replicaStatus(), "replayed", "old_session") -

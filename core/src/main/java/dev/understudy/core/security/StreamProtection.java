@@ -173,9 +173,10 @@ public final class StreamProtection
 
     /**
      * A hello arrived on the heartbeat stream: to the handshake, its failures counted (and a key this host does not
-     * hold told once). Returns true when it proves the peer live now (it echoed our fresh nonce).
+     * hold told once: a rotation under way when the session's peer is heard, another key when it is not). Returns
+     * true when it proves the peer live now (it echoed our fresh nonce).
      */
-    public boolean onHello(final DirectBuffer buffer, final int offset, final int length)
+    public boolean onHello(final DirectBuffer buffer, final int offset, final int length, final boolean peerHeard)
     {
         if (handshake == null)
         {
@@ -186,9 +187,14 @@ public final class StreamProtection
         {
             case UNKNOWN_KEY:
                 final HelloCodec hello = HelloCodec.decodeIfValid(buffer, offset, length);
+                final Session running = peerHeard ? handshake.sendingSession() : null;
                 reject(Reason.UNKNOWN_KEY, "heartbeats", (hello.endpoint().isEmpty() ? "" : "at " +
-                    hello.endpoint() + " ") + "holds another key (id " + PreSharedKey.idText(hello.keyId()) +
-                    "; this host's: " + keys.sendingKey().idText() + ")");
+                    hello.endpoint() + " ") + (running != null ? "offers a key this host does not hold yet (id " +
+                    PreSharedKey.idText(hello.keyId()) + "): to finish a key rotation, add it to this host's key " +
+                    "directory; the running session goes on under key " + PreSharedKey.idText(running.ownKeyId()) :
+                    "holds another key (id " + PreSharedKey.idText(hello.keyId()) + "; this host's: " +
+                    keys.sendingKey().idText() + "): give both hosts the same key file ('understudy keygen --out " +
+                    "FILE' makes one; copy it, 0600)"));
                 return false;
             case FORGED:
                 reject(Reason.FORGED_HELLO, "heartbeats", "");
@@ -234,8 +240,7 @@ public final class StreamProtection
         switch (reason)
         {
             case UNKNOWN_KEY:
-                return "the peer " + detail + ": give both hosts the same key file ('understudy keygen --out FILE' " +
-                    "makes one; copy it, 0600)";
+                return "the peer " + detail;
             case UNSEALED:
                 return "the peer sends its frames in the clear (it runs with --insecure-no-auth): they are refused; " +
                     "give both hosts the same --key-file";

@@ -410,13 +410,9 @@ public final class RedisBench
                     100.0 * m.shippedBytes().getValueAtPercentile(50) / imageP50);
                 result.put("ack_latency_ms_p50", ms(m.ackLatencyUs(), 50));
                 result.put("ship_ms_p50", ms(m.shipUs(), 50));
-                final PrimaryMetrics sealing = pair.primary().metrics();
-                synchronized (sealing)
-                {
-                    // The ship stage with and without its sealing, epoch by epoch in this run.
-                    result.put("seal_ms_p50", ms(sealing.sealUs, 50));
-                    result.put("ship_ms_p50_without_sealing", ms(sealing.shipUnsealedUs, 50));
-                }
+                // The ship stage with and without its sealing, epoch by epoch in this run.
+                result.put("seal_ms_p50", ms(m.sealUs(), 50));
+                result.put("ship_ms_p50_without_sealing", ms(m.shipUnsealedUs(), 50));
                 result.put("stream_protection", pair.primary().streamProtection().protectionName());
                 final Object with = result.get("ship_ms_p50");
                 final Object without = result.get("ship_ms_p50_without_sealing");
