@@ -180,6 +180,8 @@ class FailoverFaultsTest
             assertEquals("a", pair.primaryHost());
             assertTrue(StatusView.of(replica).number("heartbeat_heard_after_own_stall_ms", -1) >= 0,
                 "the replica heard the primary again after its stall: " + replica);
+            System.out.println("replica stopped 10 s: heard the primary " +
+                replica.get("heartbeat_heard_after_own_stall_ms") + " ms after resuming");
             assertTrue(incr.replies() > repliesDuringStall, "the service answered throughout");
             assertTrue(incr.stopAndAwaitReplies(20_000), "every INCR answered: " + incr.error());
             assertEquals(incr.replies(), counter(client, pair.serviceHost()), "no acknowledged INCR lost");

@@ -51,6 +51,8 @@ public final class Handshake
     private final KeyRing keys;
     private final SecureRandom random = new SecureRandom();
     private final byte[] macScratch = new byte[HelloCodec.MAC_BYTES];
+    /** A hello's MAC per key id: its key is derived once, not at every hello. */
+    private final java.util.Map<Long, Mac> macs = new java.util.HashMap<>();
     /** The nonce offered to a peer not in session with us; fresh after each session made. */
     private byte[] offered;
     /** The key the offered nonce goes out under (the sending key when it was drawn). */
@@ -156,7 +158,7 @@ public final class Handshake
             key = offeredKey;
             length = HelloCodec.encode(buffer, offset, key.id(), offered, peerNonce, false, ownEndpoint);
         }
-        final Mac mac = helloMac(key);
+        final Mac mac = mac(key);
         final byte[] signed = new byte[length];
         buffer.getBytes(offset, signed);
         buffer.putBytes(offset + length, mac.doFinal(signed));
@@ -186,7 +188,7 @@ public final class Handshake
         final byte[] signed = new byte[hello.signedLength()];
         buffer.getBytes(offset, signed);
         buffer.getBytes(hello.macOffset(), macScratch);
-        if (!MessageDigest.isEqual(helloMac(key).doFinal(signed), macScratch))
+        if (!MessageDigest.isEqual(mac(key).doFinal(signed), macScratch))
         {
             return Outcome.FORGED;
         }
@@ -236,6 +238,11 @@ public final class Handshake
         {
             session.confirm();
         }
+    }
+
+    private Mac mac(final PreSharedKey key)
+    {
+        return macs.computeIfAbsent(key.id(), id -> helloMac(key));
     }
 
     private static Mac helloMac(final PreSharedKey key)
