@@ -26,16 +26,4 @@ final class KeyOptions
     {
         return StreamProtection.of(keyFiles, insecure);
     }
-
-    /** The same options, for a child command line (a node restarted by the CLI, a container). */
-    List<String> arguments()
-    {
-        final List<String> arguments = new ArrayList<>();
-        keyFiles.forEach(file -> arguments.addAll(List.of("--key-file", file.toString())));
-        if (insecure)
-        {
-            arguments.add("--insecure-no-auth");
-        }
-        return arguments;
-    }
 }
