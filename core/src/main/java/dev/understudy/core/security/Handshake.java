@@ -231,15 +231,6 @@ public final class Handshake
         return Outcome.ANSWERED;
     }
 
-    /** A frame of the latest session opened: the peer holds it. */
-    public static void confirmedByFrame(final Session session)
-    {
-        if (!session.confirmed())
-        {
-            session.confirm();
-        }
-    }
-
     private Mac mac(final PreSharedKey key)
     {
         return macs.computeIfAbsent(key.id(), id -> helloMac(key));

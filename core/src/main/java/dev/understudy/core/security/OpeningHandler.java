@@ -82,9 +82,9 @@ final class OpeningHandler implements FragmentHandler
                 StreamProtection.Reason.SHORT : StreamProtection.Reason.FORGED, streamName, "");
             return;
         }
-        if (cipher == current)
+        if (cipher == current && !currentSession.confirmed())
         {
-            Handshake.confirmedByFrame(currentSession);
+            currentSession.confirm(); // a frame of the latest session opened: the peer holds it
         }
         handler.onFragment(plain, 0, plainLength, header);
     }

@@ -93,11 +93,6 @@ public final class SealingPublication implements AutoCloseable
         return publication;
     }
 
-    public String streamName()
-    {
-        return streamName;
-    }
-
     public void close()
     {
         publication.close();

@@ -1,7 +1,9 @@
 package dev.understudy.core.security;
 
 import java.io.IOException;
+import java.nio.file.Path;
 import java.util.EnumMap;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
@@ -90,7 +92,7 @@ public final class StreamProtection
     }
 
     /** Reads the keys of sources, or runs insecure when there are none and insecure was asked for; one line else. */
-    public static StreamProtection of(final java.util.List<java.nio.file.Path> keyFiles, final boolean insecure)
+    public static StreamProtection of(final List<Path> keyFiles, final boolean insecure)
         throws IOException
     {
         if (insecure)
