@@ -20,6 +20,22 @@ public final class Understudy
 {
     public static void main(final String[] args)
     {
+        final CommandLine commandLine = commandLine();
+        try
+        {
+            applyConfigFile(commandLine, args);
+        }
+        catch (final IllegalArgumentException ex)
+        {
+            commandLine.getErr().println("understudy: " + ex.getMessage());
+            System.exit(2);
+        }
+        System.exit(commandLine.execute(args));
+    }
+
+    /** The command with its error handling: what main runs, and what a test drives without exiting. */
+    static CommandLine commandLine()
+    {
         final CommandLine commandLine = new CommandLine(new Understudy())
             .setAllowSubcommandsAsOptionParameters(true); // chaos --nemesis kill-primary vs chaos kill-primary
         // Bad input is one clear line, not a stack trace.
@@ -32,16 +48,15 @@ public final class Understudy
             }
             return 2;
         });
-        try
+        // A mistyped option is one line and where to read the rest, not the whole usage (53 lines for protect).
+        commandLine.setParameterExceptionHandler((ex, given) ->
         {
-            applyConfigFile(commandLine, args);
-        }
-        catch (final IllegalArgumentException ex)
-        {
-            commandLine.getErr().println("understudy: " + ex.getMessage());
-            System.exit(2);
-        }
-        System.exit(commandLine.execute(args));
+            final CommandLine cmd = ex.getCommandLine();
+            cmd.getErr().println("understudy: " + ex.getMessage());
+            cmd.getErr().println("usage: " + cmd.getCommandSpec().qualifiedName() + " --help");
+            return 2;
+        });
+        return commandLine;
     }
 
     /** --config FILE: the named subcommand's option defaults come from the file (checked against its options). */
