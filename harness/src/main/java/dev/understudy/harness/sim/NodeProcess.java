@@ -34,12 +34,35 @@ public final class NodeProcess implements AutoCloseable
     {
         final List<String> command = new ArrayList<>(List.of("nsenter", "--net=" + netns));
         command.addAll(prefix);
+        command.addAll(understudyCommand(arguments));
+        final Process process = new ProcessBuilder(command).redirectErrorStream(true)
+            .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile())).start();
+        return new NodeProcess(process, log);
+    }
+
+    /**
+     * An agent that outlives the command that started it (the lab's): in its own session, stdin /dev/null, output
+     * appended to log. Returns its pid (nsenter and setsid exec, so it is the JVM's).
+     */
+    public static long startDetached(final Path netns, final Path log, final List<String> arguments) throws IOException
+    {
+        final List<String> command = new ArrayList<>(List.of("nsenter", "--net=" + netns, "setsid"));
+        command.addAll(understudyCommand(arguments));
+        return new ProcessBuilder(command).redirectErrorStream(true)
+            .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))
+            .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile())).start().pid();
+    }
+
+    /** The understudy command with these arguments, run with this JVM's class path and the flags its libraries need. */
+    public static List<String> understudyCommand(final List<String> arguments)
+    {
+        final List<String> command = new ArrayList<>();
         command.add(ProcessHandle.current().info().command().orElse("java"));
         for (final String flag : ManagementFactory.getRuntimeMXBean().getInputArguments())
         {
             if (flag.startsWith("--add-") || flag.startsWith("--enable-native-access") ||
                 flag.startsWith("--sun-misc") || flag.startsWith("-Dchronicle") || flag.startsWith("-Daeron") ||
-                flag.startsWith("-Dorg.slf4j"))
+                flag.startsWith("-Dorg.slf4j") || flag.startsWith("-Dunderstudy.home"))
             {
                 command.add(flag);
             }
@@ -47,9 +70,7 @@ public final class NodeProcess implements AutoCloseable
         command.addAll(List.of("-Xmx512m", "-cp", System.getProperty("java.class.path"),
             "dev.understudy.cli.Understudy"));
         command.addAll(arguments);
-        final Process process = new ProcessBuilder(command).redirectErrorStream(true)
-            .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile())).start();
-        return new NodeProcess(process, log);
+        return command;
     }
 
     public long pid()

@@ -59,6 +59,17 @@ public final class SimulatedHost implements AutoCloseable
         }
     }
 
+    /** A host another process created (or that may be left from a crash): to use or remove it. */
+    public static SimulatedHost existing(final String name, final Ipv4Cidr address)
+    {
+        return new SimulatedHost("ush-" + name, "ush-" + name, address);
+    }
+
+    public boolean isUp()
+    {
+        return java.nio.file.Files.exists(netnsPath());
+    }
+
     public Path netnsPath()
     {
         return Path.of("/var/run/netns", netnsName);

@@ -1,0 +1,701 @@
+package dev.understudy.harness.lab;
+
+import java.io.IOException;
+import java.io.PrintStream;
+import java.io.Reader;
+import java.io.Writer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.TreeMap;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+
+import dev.understudy.core.metrics.StatusClient;
+import dev.understudy.core.net.Ipv4Cidr;
+import dev.understudy.core.net.ServiceNetwork;
+import dev.understudy.core.os.Directories;
+import dev.understudy.core.os.Shell;
+import dev.understudy.core.security.KeyFile;
+import dev.understudy.harness.sim.NodeProcess;
+import dev.understudy.harness.sim.SimulatedHost;
+
+/**
+ * Two hosts, a LAN and a client on one machine, for trying Understudy on any service: the layout a reader would
+ * otherwise build with a dozen `ip` commands per host. Each host is a network namespace with its own Understudy
+ * bridge and an uplink to the LAN bridge; the client is a namespace on the LAN. It lives between commands: what
+ * it holds is written under {@link #DIR}, and {@link #down} removes everything by the lab's names, so it works
+ * after a crash too.
+ */
+public final class Lab
+{
+    public static final Path DIR = Path.of("/run/understudy-lab");
+    public static final String DEFAULT_SUBNET = "10.66.0.0/24";
+    public static final String LAN_BRIDGE = "uslab0";
+    /** The client's namespace; its veth on the LAN is usc-uslabc. */
+    public static final String CLIENT_NETNS = "uslabc";
+    private static final String CLIENT_VETH = "usc-" + CLIENT_NETNS;
+    private static final String[] HOST_NAMES = {"a", "b"};
+    /** The hosts' namespaces are ush-laba and ush-labb (SimulatedHost's naming). */
+    private static final String[] HOST_IDS = {"laba", "labb"};
+    private static final int CLIENT_HOST = 200;
+    private static final String KEY = "00-lab.key";
+
+    private final Ipv4Cidr subnet;
+
+    private Lab(final Ipv4Cidr subnet)
+    {
+        this.subnet = subnet;
+    }
+
+    /** Builds the layout on subnet (a /24 or wider; .1 the LAN's gateway, .2 and .3 the hosts, .200 the client). */
+    public static Lab up(final String subnetText, final PrintStream out) throws IOException
+    {
+        final Ipv4Cidr subnet = parseSubnet(subnetText);
+        final Path file = DIR.resolve("lab.properties");
+        if (Files.exists(file))
+        {
+            final Lab existing = open();
+            if (existing.subnet.equals(subnet) && existing.host(0).isUp() && existing.host(1).isUp())
+            {
+                out.println("lab: up already on " + subnet + " (understudy lab status)");
+                return existing;
+            }
+            throw new IllegalStateException("a lab is up on " + existing.subnet + ": run understudy lab down first");
+        }
+        final String clash = addressInUse(subnet);
+        if (clash != null)
+        {
+            throw new IllegalStateException("subnet " + subnet + " is in use on this machine (" + clash +
+                "): choose another with --subnet");
+        }
+        final Lab lab = new Lab(subnet);
+        try
+        {
+            Files.createDirectories(DIR);
+            final Properties properties = new Properties();
+            properties.setProperty("subnet", subnet.toString());
+            try (Writer writer = Files.newBufferedWriter(file))
+            {
+                properties.store(writer, "understudy lab");
+            }
+            for (int node = 0; node < 2; node++)
+            {
+                SimulatedHost.create(HOST_IDS[node], LAN_BRIDGE, subnet.host(1), lab.hostAddress(node));
+            }
+            Shell.run("ip", "netns", "del", CLIENT_NETNS);
+            Shell.run("ip", "link", "del", CLIENT_VETH);
+            Shell.check("ip", "netns", "add", CLIENT_NETNS);
+            Shell.check("ip", "link", "add", CLIENT_VETH, "type", "veth", "peer", "name", "eth0", "netns",
+                CLIENT_NETNS);
+            Shell.check("ip", "link", "set", CLIENT_VETH, "master", LAN_BRIDGE, "up");
+            Shell.check("ip", "-n", CLIENT_NETNS, "addr", "add", subnet.host(CLIENT_HOST).toString(), "dev", "eth0");
+            Shell.check("ip", "-n", CLIENT_NETNS, "link", "set", "eth0", "up");
+            Shell.check("ip", "-n", CLIENT_NETNS, "link", "set", "lo", "up");
+        }
+        catch (final IOException | RuntimeException ex)
+        {
+            down(new PrintStream(java.io.OutputStream.nullOutputStream()));
+            throw ex;
+        }
+        out.println("lab: up on " + subnet + ": LAN bridge " + LAN_BRIDGE + " (" + subnet.host(1).ip() + "), host a " +
+            lab.hostAddress(0).ip() + " (netns ush-" + HOST_IDS[0] + "), host b " + lab.hostAddress(1).ip() +
+            " (netns ush-" + HOST_IDS[1] + "), client " + subnet.host(CLIENT_HOST).ip() + " (netns " + CLIENT_NETNS +
+            ")");
+        out.println("lab: next: understudy lab protect --name NAME --service-ip " + subnet.host(10) + " -- CMD...");
+        return lab;
+    }
+
+    /** The lab that is up, or a one-line error saying how to make one. */
+    public static Lab open() throws IOException
+    {
+        final Path file = DIR.resolve("lab.properties");
+        if (!Files.exists(file))
+        {
+            throw new IllegalStateException("no lab is up: run understudy lab up first");
+        }
+        final Properties properties = new Properties();
+        try (Reader reader = Files.newBufferedReader(file))
+        {
+            properties.load(reader);
+        }
+        return new Lab(Ipv4Cidr.parse(properties.getProperty("subnet")));
+    }
+
+    private static Ipv4Cidr parseSubnet(final String text)
+    {
+        final Ipv4Cidr given = Ipv4Cidr.parse(text);
+        if (given.prefix() > 24)
+        {
+            throw new IllegalArgumentException("--subnet " + text + " is too small: the lab needs a /24 or wider " +
+                "(its client is .200)");
+        }
+        return given.host(0);
+    }
+
+    /** Which interface or route of this machine already covers part of subnet, or null. */
+    private static String addressInUse(final Ipv4Cidr subnet)
+    {
+        for (final String line : Shell.run("ip", "-o", "-4", "route", "show", "table", "all").stdout().split("\n"))
+        {
+            final String[] fields = line.trim().split("\\s+");
+            if (fields.length < 3 || fields[0].equals("default") || !Character.isDigit(fields[0].charAt(0)) &&
+                !fields[0].equals("local") && !fields[0].equals("broadcast"))
+            {
+                continue;
+            }
+            final String destination = Character.isDigit(fields[0].charAt(0)) ? fields[0] : fields[1];
+            final Ipv4Cidr route = destination.contains("/") ? parseOrNull(destination) :
+                parseOrNull(destination + "/30");
+            final int dev = List.of(fields).indexOf("dev");
+            final String device = dev >= 0 && dev + 1 < fields.length ? fields[dev + 1] : "?";
+            if (route != null && !device.equals(LAN_BRIDGE) && (route.sameSubnet(subnet) || subnet.sameSubnet(route)))
+            {
+                return "route " + destination + " dev " + device;
+            }
+        }
+        return null;
+    }
+
+    private static Ipv4Cidr parseOrNull(final String text)
+    {
+        try
+        {
+            final String[] parts = text.split("/");
+            final int prefix = Integer.parseInt(parts[1]);
+            // Ipv4Cidr takes prefixes 8..30; a host route is judged as the /30 around it.
+            return Ipv4Cidr.parse(parts[0] + "/" + Math.max(8, Math.min(30, prefix)));
+        }
+        catch (final RuntimeException ex)
+        {
+            return null;
+        }
+    }
+
+    public Ipv4Cidr subnet()
+    {
+        return subnet;
+    }
+
+    private Ipv4Cidr hostAddress(final int node)
+    {
+        return subnet.host(2 + node);
+    }
+
+    private SimulatedHost host(final int node)
+    {
+        return SimulatedHost.existing(HOST_IDS[node], hostAddress(node));
+    }
+
+    private static Path serviceDir(final String name)
+    {
+        return DIR.resolve("services").resolve(name);
+    }
+
+    private static Path workDir(final String name, final int node)
+    {
+        return Path.of("/dev/shm/understudy-lab-" + name + "-" + HOST_NAMES[node]);
+    }
+
+    private static Path journalDir(final String name, final int node)
+    {
+        return Path.of("/var/tmp/understudy-lab-" + name + "-" + HOST_NAMES[node] + "-journal");
+    }
+
+    private static Path stateStore(final String name, final int node)
+    {
+        return Path.of("/var/tmp/understudy-lab-" + name + "-" + HOST_NAMES[node] + "-state");
+    }
+
+    private static Path keyDir(final String name, final int node)
+    {
+        return serviceDir(name).resolve("keys-" + HOST_NAMES[node]);
+    }
+
+    private static Path log(final String name, final int node)
+    {
+        return serviceDir(name).resolve("agent-" + HOST_NAMES[node] + ".log");
+    }
+
+    private static Path pidFile(final String name, final int node)
+    {
+        return serviceDir(name).resolve("agent-" + HOST_NAMES[node] + ".pid");
+    }
+
+    /** The lab's services, by name. */
+    private static Map<String, LabService> services() throws IOException
+    {
+        final Map<String, LabService> services = new TreeMap<>();
+        final Path dir = DIR.resolve("services");
+        if (Files.isDirectory(dir))
+        {
+            try (Stream<Path> entries = Files.list(dir))
+            {
+                for (final Path entry : entries.toList())
+                {
+                    final LabService service = LabService.read(entry);
+                    if (service != null)
+                    {
+                        services.put(service.name(), service);
+                    }
+                }
+            }
+        }
+        return services;
+    }
+
+    private static LabService service(final String name) throws IOException
+    {
+        final LabService service = services().get(name);
+        if (service == null)
+        {
+            throw new IllegalStateException("the lab protects no service named '" + name +
+                "': understudy lab status lists them");
+        }
+        return service;
+    }
+
+    /**
+     * Starts a replica agent on host b and a primary agent protecting command on host a, each its own JVM in its
+     * own session (they outlive this command), and returns once the primary says a replica acknowledged its image.
+     */
+    public void protect(final String name, final String serviceIpText, final int intervalMs, final List<String> stateDirs,
+        final List<String> command, final long timeoutMs, final PrintStream out) throws IOException, InterruptedException
+    {
+        final Ipv4Cidr serviceIp = Ipv4Cidr.parse(serviceIpText);
+        ServiceNetwork.Spec.of(name, ServiceNetwork.DEFAULT_BRIDGE, serviceIpText); // the name's rules, one line
+        if (!subnet.sameSubnet(serviceIp) || serviceIp.prefix() != subnet.prefix())
+        {
+            throw new IllegalArgumentException("--service-ip " + serviceIpText + " is not on the lab's subnet " +
+                subnet + ": give an address such as " + subnet.host(10));
+        }
+        final int hostPart = serviceIp.address() - subnet.address();
+        if (hostPart <= 3 || hostPart == CLIENT_HOST || hostPart >= (1 << (32 - subnet.prefix())) - 1)
+        {
+            throw new IllegalArgumentException("--service-ip " + serviceIp.ip() + " is the lab's own (.1 LAN, .2 and " +
+                ".3 hosts, ." + CLIENT_HOST + " client): give another, such as " + subnet.host(10));
+        }
+        final Map<String, LabService> services = services();
+        if (services.containsKey(name))
+        {
+            throw new IllegalStateException("the lab protects '" + name + "' already: choose another --name, or " +
+                "understudy lab down");
+        }
+        int index = 0;
+        for (final LabService other : services.values())
+        {
+            if (Ipv4Cidr.parse(other.serviceIp()).address() == serviceIp.address())
+            {
+                throw new IllegalStateException("service IP " + serviceIp.ip() + " is taken by the lab's '" +
+                    other.name() + "': choose another --service-ip");
+            }
+            index = Math.max(index, other.index() + 1);
+        }
+        for (int node = 0; node < 2; node++)
+        {
+            if (!host(node).isUp())
+            {
+                throw new IllegalStateException("host " + HOST_NAMES[node] + " of the lab is down: understudy lab " +
+                    "rejoin, or lab down and lab up");
+            }
+        }
+        final LabService service = new LabService(name, serviceIp.toString(), intervalMs, command, stateDirs, index, 0);
+        Directories.deleteRecursively(serviceDir(name));
+        service.write(serviceDir(name)); // first, so that down finds it whatever happens next
+        for (int node = 0; node < 2; node++)
+        {
+            Directories.deleteRecursively(workDir(name, node));
+            Directories.deleteRecursively(journalDir(name, node));
+            Directories.deleteRecursively(stateStore(name, node));
+            Files.createDirectories(keyDir(name, node));
+        }
+        // A key of the service's own on each host, as an operator copies one to both machines.
+        KeyFile.generate(keyDir(name, 0).resolve(KEY));
+        Files.copy(keyDir(name, 0).resolve(KEY), keyDir(name, 1).resolve(KEY),
+            java.nio.file.StandardCopyOption.COPY_ATTRIBUTES);
+        startAgent(service, 1, replicaArguments(service, 1));
+        startAgent(service, 0, protectArguments(service, 0));
+        out.println("lab: " + name + ": primary agent on host a, replica agent on host b; waiting for the replica " +
+            "to acknowledge an image...");
+        awaitProtected(service, 0, timeoutMs, out);
+    }
+
+    private void startAgent(final LabService service, final int node, final List<String> arguments) throws IOException
+    {
+        final long pid = NodeProcess.startDetached(host(node).netnsPath(), log(service.name(), node), arguments);
+        Files.writeString(pidFile(service.name(), node), Long.toString(pid));
+    }
+
+    private List<String> replicaArguments(final LabService service, final int node)
+    {
+        final List<String> arguments = new ArrayList<>(List.of("replica", "--listen", hostAddress(node).ip() + ":" +
+            service.replicaPort(), "--name", service.name(), "--service-ip", service.serviceIp(), "--interval-ms",
+            Integer.toString(service.intervalMs())));
+        arguments.addAll(hostArguments(service, node));
+        return arguments;
+    }
+
+    private List<String> protectArguments(final LabService service, final int node)
+    {
+        final List<String> arguments = new ArrayList<>(List.of("protect", "--replica", hostAddress(1 - node).ip() +
+            ":" + service.replicaPort(), "--name", service.name(), "--service-ip", service.serviceIp(),
+            "--interval-ms", Integer.toString(service.intervalMs())));
+        arguments.addAll(hostArguments(service, node));
+        for (final String dir : service.stateDirs())
+        {
+            arguments.addAll(List.of("--state-dir", dir));
+        }
+        arguments.add("--");
+        arguments.addAll(service.command());
+        return arguments;
+    }
+
+    /** What either agent of the service takes on a host: where it keeps its files, its key, its status port. */
+    private List<String> hostArguments(final LabService service, final int node)
+    {
+        return List.of("--metrics-host", hostAddress(node).ip(), "--metrics-port",
+            Integer.toString(service.statusPort(node)), "--work-dir", workDir(service.name(), node).toString(),
+            "--journal-dir", journalDir(service.name(), node).toString(), "--state-store",
+            stateStore(service.name(), node).toString(), "--key-file", keyDir(service.name(), node).toString());
+    }
+
+    private Map<String, String> status(final LabService service, final int node)
+    {
+        return StatusClient.fetch(hostAddress(node).ip() + ":" + service.statusPort(node));
+    }
+
+    private static boolean agentAlive(final String name, final int node) throws IOException
+    {
+        final Path file = pidFile(name, node);
+        return Files.exists(file) && ProcessHandle.of(Long.parseLong(Files.readString(file).trim()))
+            .map(ProcessHandle::isAlive).orElse(false);
+    }
+
+    private void awaitProtected(final LabService service, final int node, final long timeoutMs, final PrintStream out)
+        throws IOException, InterruptedException
+    {
+        final long start = System.nanoTime();
+        final long deadline = start + TimeUnit.MILLISECONDS.toNanos(timeoutMs);
+        Map<String, String> status = Map.of();
+        while (System.nanoTime() < deadline)
+        {
+            for (int which = 0; which < 2; which++)
+            {
+                if (!agentAlive(service.name(), which))
+                {
+                    throw new IllegalStateException("the " + (which == node ? "primary" : "replica") + " agent on " +
+                        "host " + HOST_NAMES[which] + " exited: " + lastLine(log(service.name(), which)) + " (log: " +
+                        log(service.name(), which) + ")");
+                }
+            }
+            status = status(service, node);
+            if ("PROTECTED".equals(status.get("phase")))
+            {
+                out.printf("lab: %s protected: service %s on host %s, replica on host %s acknowledged epoch %s, " +
+                    "%d ms after the start%n", service.name(), Ipv4Cidr.parse(service.serviceIp()).ip(),
+                    HOST_NAMES[node], HOST_NAMES[1 - node], status.get("epoch_acknowledged"),
+                    TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start));
+                out.printf("lab: status: understudy lab status; logs: %s; metrics: http://%s:%d/metrics%n",
+                    serviceDir(service.name()), hostAddress(node).ip(), service.statusPort(node));
+                return;
+            }
+            Thread.sleep(100);
+        }
+        throw new IllegalStateException(service.name() + " is not protected after " + timeoutMs + " ms: " +
+            status.getOrDefault("state", status.getOrDefault("error", "no status")) + "; last error: " +
+            status.getOrDefault("last_error", "-") + " (logs: " + serviceDir(service.name()) + ")");
+    }
+
+    private static String lastLine(final Path log) throws IOException
+    {
+        if (!Files.exists(log))
+        {
+            return "no output";
+        }
+        final List<String> lines = Files.readAllLines(log).stream().filter(line -> !line.isBlank()).toList();
+        for (int i = lines.size() - 1; i >= 0; i--)
+        {
+            if (lines.get(i).startsWith("understudy: "))
+            {
+                return lines.get(i).substring("understudy: ".length());
+            }
+        }
+        return lines.isEmpty() ? "no output" : lines.get(lines.size() - 1);
+    }
+
+    /** Runs command in the client's namespace with this terminal; returns its exit code. */
+    public int client(final List<String> command) throws IOException, InterruptedException
+    {
+        if (!Files.exists(Path.of("/var/run/netns", CLIENT_NETNS)))
+        {
+            throw new IllegalStateException("the lab's client namespace is gone: understudy lab down, then lab up");
+        }
+        final List<String> full = new ArrayList<>(List.of("nsenter", "--net=/var/run/netns/" + CLIENT_NETNS));
+        full.addAll(command);
+        return new ProcessBuilder(full).inheritIO().start().waitFor();
+    }
+
+    /**
+     * The host running name's primary dies, as a machine losing power: every agent on it SIGKILLed, every service
+     * whose primary runs there killed with its CRIU, the host's link and namespaces gone. Waits for the other host
+     * to take over (or to say it refused) and prints what it saw.
+     */
+    public void killPrimary(final String name, final long timeoutMs, final PrintStream out)
+        throws IOException, InterruptedException
+    {
+        final LabService service = service(name);
+        final int node = service.primaryNode();
+        if (!host(node).isUp())
+        {
+            throw new IllegalStateException("host " + HOST_NAMES[node] + " is down already: understudy lab rejoin " +
+                "brings it back as " + name + "'s replica");
+        }
+        final List<LabService> primariesThere = new ArrayList<>();
+        final List<String> serviceNetns = new ArrayList<>();
+        for (final LabService each : services().values())
+        {
+            if (each.primaryNode() == node)
+            {
+                primariesThere.add(each);
+                serviceNetns.add(status(each, node).getOrDefault("takeover_netns", "us-" + each.name()));
+            }
+        }
+        final long killedAt = System.nanoTime();
+        final long killedAtMs = System.currentTimeMillis();
+        killPids(Shell.run("ip", "netns", "pids", host(node).netnsName()).stdout());
+        for (final String netns : serviceNetns)
+        {
+            ServiceNetwork.killAndDelete(netns);
+        }
+        host(node).close();
+        out.println("lab: host " + HOST_NAMES[node] + " killed (agents SIGKILLed, " + String.join(", ",
+            primariesThere.stream().map(LabService::name).toList()) + " killed with it, its link gone)");
+        for (final LabService each : primariesThere)
+        {
+            final Map<String, String> decided = awaitTakeover(each, 1 - node, killedAt, timeoutMs);
+            final String takeover = decided.getOrDefault("takeover_state", "?");
+            // Timed by the replica's own clock readings (this machine's wall clock): the kill's teardown of
+            // namespaces takes longer than the takeover itself.
+            final String restoredAt = decided.get("takeover_restored_at_ms");
+            out.printf("lab: %s: host %s %s %s: %s%n", each.name(), HOST_NAMES[1 - node],
+                takeover.equals("PROMOTED") ? "took over" : "says " + takeover, restoredAt == null ? "" :
+                "(restored " + (Long.parseLong(restoredAt) - killedAtMs) + " ms after the kill)",
+                decided.getOrDefault("takeover", "-"));
+            if (takeover.equals("PROMOTED"))
+            {
+                each.withPrimaryNode(1 - node).write(serviceDir(each.name()));
+            }
+        }
+        out.println("lab: host " + HOST_NAMES[node] + " stays down; understudy lab rejoin brings it back as the replica");
+    }
+
+    private Map<String, String> awaitTakeover(final LabService service, final int node, final long since,
+        final long timeoutMs) throws InterruptedException
+    {
+        final long deadline = since + TimeUnit.MILLISECONDS.toNanos(timeoutMs);
+        Map<String, String> status = Map.of();
+        while (System.nanoTime() < deadline)
+        {
+            status = status(service, node);
+            final String state = status.getOrDefault("takeover_state", "");
+            // The takeover's own account of itself follows its state by a moment.
+            if (state.equals("PROMOTED") && status.containsKey("takeover") || state.equals("REFUSED") ||
+                state.equals("FAILED"))
+            {
+                return status;
+            }
+            Thread.sleep(20);
+        }
+        throw new IllegalStateException(service.name() + ": no takeover on host " + HOST_NAMES[node] + " within " +
+            timeoutMs + " ms: " + status.getOrDefault("state", status.getOrDefault("error", "no status")));
+    }
+
+    /**
+     * A host that is down comes back (same address and MAC, as a rebooted machine) and a replica agent starts there
+     * for every service whose primary runs on the other host; waits until each is protected again.
+     */
+    public void rejoin(final long timeoutMs, final PrintStream out) throws IOException, InterruptedException
+    {
+        for (int node = 0; node < 2; node++)
+        {
+            if (!host(node).isUp())
+            {
+                SimulatedHost.create(HOST_IDS[node], LAN_BRIDGE, subnet.host(1), hostAddress(node));
+                out.println("lab: host " + HOST_NAMES[node] + " is back");
+            }
+        }
+        for (final LabService service : services().values())
+        {
+            final int replicaNode = 1 - service.primaryNode();
+            if (!agentAlive(service.name(), replicaNode))
+            {
+                startAgent(service, replicaNode, replicaArguments(service, replicaNode));
+                out.println("lab: " + service.name() + ": replica agent started on host " + HOST_NAMES[replicaNode]);
+                awaitProtected(service, service.primaryNode(), timeoutMs, out);
+            }
+        }
+    }
+
+    /** One line for the lab, one per host, two per service (its agents as they describe themselves). */
+    public void status(final PrintStream out) throws IOException
+    {
+        out.println("lab: " + subnet + ", LAN bridge " + LAN_BRIDGE + " (" + subnet.host(1).ip() + "), client " +
+            subnet.host(CLIENT_HOST).ip() + " (understudy lab client -- CMD)");
+        for (int node = 0; node < 2; node++)
+        {
+            out.println("host " + HOST_NAMES[node] + " " + hostAddress(node).ip() + ": " + (host(node).isUp() ? "up" :
+                "DOWN (understudy lab rejoin)"));
+        }
+        for (final LabService service : services().values())
+        {
+            out.println(service.name() + " " + Ipv4Cidr.parse(service.serviceIp()).ip() + " (" +
+                String.join(" ", service.command()) + "), interval " + service.intervalMs() + " ms:");
+            for (int node = 0; node < 2; node++)
+            {
+                out.println("  host " + HOST_NAMES[node] + ": " + describe(service, node));
+            }
+        }
+    }
+
+    private String describe(final LabService service, final int node) throws IOException
+    {
+        if (!host(node).isUp())
+        {
+            return "host down";
+        }
+        if (!agentAlive(service.name(), node))
+        {
+            return "no agent (" + lastLine(log(service.name(), node)) + ")";
+        }
+        final Map<String, String> status = status(service, node);
+        if (status.containsKey("error"))
+        {
+            return status.get("error");
+        }
+        if ("primary".equals(status.get("role")) && status.containsKey("phase") &&
+            status.containsKey("epoch_acknowledged"))
+        {
+            return "primary, " + status.get("phase") + (status.get("phase").equals("PROTECTED") ? "" : " (" +
+                status.getOrDefault("unprotected_reason", "-") + ")") + ", epoch " + status.get("epoch_acknowledged") +
+                " acknowledged, term " + status.get("term");
+        }
+        return status.getOrDefault("role", "?") + ", " + status.getOrDefault("state", "?");
+    }
+
+    /**
+     * Removes everything the lab made, by its names, whether or not its record survived: agents and services
+     * (SIGKILL), their namespaces, the hosts, the client, the LAN bridge and its forwarding rule, files.
+     */
+    public static void down(final PrintStream out) throws IOException
+    {
+        final Map<String, LabService> services = services();
+        final List<String> names = new ArrayList<>(services.keySet());
+        final Path servicesDir = DIR.resolve("services");
+        if (Files.isDirectory(servicesDir))
+        {
+            try (Stream<Path> entries = Files.list(servicesDir))
+            {
+                // A protect that crashed before writing its record still named its directory.
+                entries.map(entry -> entry.getFileName().toString()).filter(name -> !names.contains(name))
+                    .forEach(names::add);
+            }
+        }
+        final List<String> found = leftovers(names);
+        for (final String netns : List.of("ush-" + HOST_IDS[0], "ush-" + HOST_IDS[1], CLIENT_NETNS))
+        {
+            killPids(Shell.run("ip", "netns", "pids", netns).stdout());
+        }
+        for (final String line : Shell.run("ip", "netns", "list").stdout().split("\n"))
+        {
+            final String netns = line.split(" ")[0].trim();
+            for (final String name : names)
+            {
+                if (netns.matches(serviceNetns(name)))
+                {
+                    ServiceNetwork.killAndDelete(netns);
+                }
+            }
+        }
+        for (final String name : names)
+        {
+            for (int node = 0; node < 2; node++)
+            {
+                Directories.deleteRecursively(workDir(name, node));
+                Directories.deleteRecursively(journalDir(name, node));
+                Shell.run("umount", "-l", stateStore(name, node).resolve("state").toString());
+                Directories.deleteRecursively(stateStore(name, node));
+            }
+        }
+        for (int node = 0; node < 2; node++)
+        {
+            SimulatedHost.existing(HOST_IDS[node], Ipv4Cidr.parse("0.0.0.0/8")).close();
+        }
+        Shell.run("ip", "netns", "del", CLIENT_NETNS);
+        Shell.run("ip", "link", "del", CLIENT_VETH);
+        ServiceNetwork.removeBridgeIfUnused(LAN_BRIDGE);
+        Directories.deleteRecursively(DIR);
+        final List<String> left = leftovers(names);
+        if (!left.isEmpty())
+        {
+            throw new IllegalStateException("lab down left " + String.join(", ", left) + ": remove them by hand");
+        }
+        out.println(found.isEmpty() ? "lab: nothing to remove" : "lab: down (removed " + String.join(", ", found) +
+            ")");
+    }
+
+    /** What of the lab is still on this machine: namespaces, links, its forwarding rule. */
+    public static List<String> leftovers(final List<String> serviceNames)
+    {
+        final List<String> left = new ArrayList<>();
+        for (final String line : Shell.run("ip", "netns", "list").stdout().split("\n"))
+        {
+            final String netns = line.split(" ")[0].trim();
+            if (netns.startsWith("ush-lab") || netns.equals(CLIENT_NETNS) ||
+                serviceNames.stream().anyMatch(name -> netns.matches(serviceNetns(name))))
+            {
+                left.add("netns " + netns);
+            }
+        }
+        for (final String link : List.of(LAN_BRIDGE, CLIENT_VETH, "ush-" + HOST_IDS[0], "ush-" + HOST_IDS[1]))
+        {
+            if (Shell.run("ip", "link", "show", "dev", link).ok())
+            {
+                left.add("link " + link);
+            }
+        }
+        if (Shell.run("iptables", "-S", "FORWARD").stdout().contains("-i " + LAN_BRIDGE + " "))
+        {
+            left.add("iptables FORWARD rule for " + LAN_BRIDGE);
+        }
+        if (Files.exists(DIR))
+        {
+            left.add(DIR.toString());
+        }
+        return left;
+    }
+
+    /** The service's namespaces on either host: its own, the standbys' (-r, -s), a takeover's (tTERM). */
+    private static String serviceNetns(final String name)
+    {
+        return "us-" + java.util.regex.Pattern.quote(name) + "(t[0-9]+|-r|-s)?";
+    }
+
+    private static void killPids(final String pids)
+    {
+        final List<String> command = new ArrayList<>(List.of("kill", "-9"));
+        for (final String pid : pids.split("\\s+"))
+        {
+            if (!pid.isBlank())
+            {
+                command.add(pid.trim());
+            }
+        }
+        if (command.size() > 2)
+        {
+            Shell.run(command);
+        }
+    }
+}

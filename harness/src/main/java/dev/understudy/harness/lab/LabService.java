@@ -1,0 +1,95 @@
+package dev.understudy.harness.lab;
+
+import java.io.IOException;
+import java.io.Reader;
+import java.io.Writer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Properties;
+
+/**
+ * A service the lab protects, as written in its directory so that every later lab command (status, kill-primary,
+ * rejoin, down) finds it: its name, address, interval, command, its index among the lab's services (its ports),
+ * and which host runs its primary now.
+ */
+record LabService(String name, String serviceIp, int intervalMs, List<String> command, List<String> stateDirs,
+    int index, int primaryNode)
+{
+    private static final String FILE = "service.properties";
+    static final int REPLICA_PORT = 40123;
+    static final int STATUS_PORT = 9464;
+
+    LabService
+    {
+        command = List.copyOf(command);
+        stateDirs = List.copyOf(stateDirs);
+    }
+
+    /** The replica's Aeron port on either host: one per service, so services do not share streams. */
+    int replicaPort()
+    {
+        return REPLICA_PORT + index;
+    }
+
+    /** The status/metrics port of this service's agent on a host (0 = a, 1 = b). */
+    int statusPort(final int node)
+    {
+        return STATUS_PORT + 2 * index + node;
+    }
+
+    LabService withPrimaryNode(final int node)
+    {
+        return new LabService(name, serviceIp, intervalMs, command, stateDirs, index, node);
+    }
+
+    void write(final Path dir) throws IOException
+    {
+        final Properties properties = new Properties();
+        properties.setProperty("name", name);
+        properties.setProperty("service-ip", serviceIp);
+        properties.setProperty("interval-ms", Integer.toString(intervalMs));
+        properties.setProperty("index", Integer.toString(index));
+        properties.setProperty("primary-node", Integer.toString(primaryNode));
+        properties.setProperty("command.count", Integer.toString(command.size()));
+        for (int i = 0; i < command.size(); i++)
+        {
+            properties.setProperty("command." + i, command.get(i));
+        }
+        properties.setProperty("state-dirs", String.join(",", stateDirs));
+        Files.createDirectories(dir);
+        final Path temporary = dir.resolve(FILE + ".tmp");
+        try (Writer out = Files.newBufferedWriter(temporary))
+        {
+            properties.store(out, "understudy lab service");
+        }
+        Files.move(temporary, dir.resolve(FILE), java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+    }
+
+    /** The service recorded in dir, or null if dir holds none (a protect that crashed before writing it). */
+    static LabService read(final Path dir) throws IOException
+    {
+        final Path file = dir.resolve(FILE);
+        if (!Files.exists(file))
+        {
+            return null;
+        }
+        final Properties properties = new Properties();
+        try (Reader in = Files.newBufferedReader(file))
+        {
+            properties.load(in);
+        }
+        final List<String> command = new ArrayList<>();
+        final int count = Integer.parseInt(properties.getProperty("command.count", "0"));
+        for (int i = 0; i < count; i++)
+        {
+            command.add(properties.getProperty("command." + i));
+        }
+        final String stateDirs = properties.getProperty("state-dirs", "");
+        return new LabService(properties.getProperty("name"), properties.getProperty("service-ip"),
+            Integer.parseInt(properties.getProperty("interval-ms")), command,
+            stateDirs.isEmpty() ? List.of() : List.of(stateDirs.split(",")),
+            Integer.parseInt(properties.getProperty("index")), Integer.parseInt(properties.getProperty("primary-node")));
+    }
+}
