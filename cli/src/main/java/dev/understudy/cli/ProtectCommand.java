@@ -81,6 +81,11 @@ final class ProtectCommand implements Callable<Integer>
         "memory read live while the service was frozen (costs a read of all its memory per epoch; for tests)")
     boolean verifyMemory;
 
+    @Option(names = "--no-tcp-nodelay", description = "leave Nagle's algorithm as the service set it on its TCP " +
+        "sockets (by default Understudy turns it off: with output commit, a reply written in parts would wait an " +
+        "epoch cycle per part)")
+    boolean noTcpNoDelay;
+
     @Option(names = "--journal-dir", description = "the journal once this host is the replica, after a " +
         "switchover (default /var/lib/understudy/NAME/journal)")
     Path journalDir;
@@ -133,7 +138,7 @@ final class ProtectCommand implements Callable<Integer>
             .intervalMs(intervalMs).name(name).bridge(bridge).listenEndpoint(listen).workDir(workDir)
             .metricsPort(metricsPort).networkLock(networkLock).command(command).outputCommit(!noOutputCommit)
             .replicaLossPolicy(policy(replicaLossPolicy)).degradedAfterMs(degradedAfterMs).term(term)
-            .dirtyTracking(DirtyTracking.parse(dirtyTracking)).verifyMemory(verifyMemory)
+            .dirtyTracking(DirtyTracking.parse(dirtyTracking)).verifyMemory(verifyMemory).tcpNoDelay(!noTcpNoDelay)
             .metricsHost(heartbeat.metricsHost).preflightCpuinfo(preflightCpuinfo)
             .stateDirs(stateDirs.stream().map(dir -> dir.toAbsolutePath().normalize()).toList())
             .stateStoreDir(store.stateStore).stateStoreMb(store.stateStoreMb)

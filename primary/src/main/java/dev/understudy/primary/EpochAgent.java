@@ -17,7 +17,9 @@ import dev.understudy.core.image.FilesImage;
 import dev.understudy.core.memory.DirtyTracking;
 import dev.understudy.core.memory.MemoryDigest;
 import dev.understudy.core.memory.UffdTracker;
+import dev.understudy.core.net.TcpNoDelay;
 import dev.understudy.core.os.Directories;
+import dev.understudy.core.os.ProcessTree;
 import org.agrona.concurrent.Agent;
 import org.agrona.concurrent.AgentTerminationException;
 import org.agrona.concurrent.NanoClock;
@@ -77,6 +79,8 @@ final class EpochAgent implements Agent
     private long lastWrittenCheckNs;
     /** --verify-memory: digests the live memory in CRIU's post-dump notification, while still frozen. */
     private final MemoryDigest memoryDigest;
+    private final TcpNoDelay tcpNoDelay;
+    private long nextNoDelayScanNs;
     private long liveMemoryDigest = MemoryDigest.NONE;
     private Path dumpingDir;
     private final Runnable wakeShipper;
@@ -113,6 +117,7 @@ final class EpochAgent implements Agent
         this.criu = criu;
         this.service = service;
         this.memoryDigest = context.verifyMemory() ? new MemoryDigest() : null;
+        this.tcpNoDelay = context.tcpNoDelay() ? new TcpNoDelay() : null;
         this.notifications = notifications;
         this.ready = pipeline.ready();
         this.free = pipeline.free();
@@ -335,6 +340,20 @@ final class EpochAgent implements Agent
             state.errors.report(why, null);
             state.phase = PrimaryState.Phase.STOPPED;
             throw new AgentTerminationException(why);
+        }
+        if (tcpNoDelay != null && now >= nextNoDelayScanNs)
+        {
+            // Once a second: sockets the service opens itself; those it accepts inherit the listener's setting.
+            nextNoDelayScanNs = now + TimeUnit.SECONDS.toNanos(1);
+            try
+            {
+                tcpNoDelay.apply(ProcessTree.pids(service.rootPid()));
+                state.tcpNoDelaySockets = tcpNoDelay.socketsSet();
+            }
+            catch (final IOException exited)
+            {
+                // a process of the tree exited while it was read: the next scan sees the tree as it is then
+            }
         }
         if (!replicaConnected)
         {

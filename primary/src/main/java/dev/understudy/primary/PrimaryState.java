@@ -53,6 +53,8 @@ public final class PrimaryState
     volatile long lastDumpedEpoch = -1;
     volatile Unprotection unprotection = Unprotection.NO_ACKNOWLEDGED_IMAGE;
     volatile int servicePid = -1;
+    /** TCP sockets of the service given TCP_NODELAY so far (-1: --no-tcp-nodelay). */
+    volatile long tcpNoDelaySockets = -1;
     volatile DirtyTracking dirtyTracking = DirtyTracking.CONTENT;
     volatile OutputCommit outputCommit;
     /** The service's lease with a coordinator, else null. */
@@ -152,6 +154,8 @@ public final class PrimaryState
         map.put("fenced_by_term", Long.toString(fencedByTerm));
         map.put("service_pid", Integer.toString(servicePid));
         map.put("service_ip", context.serviceIp());
+        map.put("tcp_nodelay", tcpNoDelaySockets < 0 ? "off (--no-tcp-nodelay): a reply written in parts waits an " +
+            "epoch cycle per part" : "on: " + tcpNoDelaySockets + " TCP sockets of the service set so far");
         final OutputCommit commit = outputCommit;
         map.put("output_commit_mode", (commit == null ? OutputCommit.Mode.OFF : commit.mode()).name());
         map.put("output_commit", commit == null ? "OFF (--no-output-commit): clients may see output the replica " +

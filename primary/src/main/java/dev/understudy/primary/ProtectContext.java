@@ -43,6 +43,7 @@ public final class ProtectContext extends AgentContext<ProtectContext>
     private long replicaTimeoutMs = Configuration.REPLICA_TIMEOUT_MS;
     private DirtyTracking dirtyTracking = DirtyTracking.AUTO;
     private boolean verifyMemory;
+    private boolean tcpNoDelay = true;
     private boolean outputCommit = true;
     private OutputCommit.ReplicaLossPolicy replicaLossPolicy = OutputCommit.ReplicaLossPolicy.DEGRADE;
     private long degradedAfterMs = Configuration.DEGRADED_AFTER_MS;
@@ -480,6 +481,21 @@ public final class ProtectContext extends AgentContext<ProtectContext>
     public ProtectContext verifyMemory(final boolean verifyMemory)
     {
         this.verifyMemory = verifyMemory;
+        return this;
+    }
+
+    /**
+     * Turn Nagle's algorithm off on the service's TCP sockets (set from outside, see TcpNoDelay): with output commit a
+     * reply written in parts would otherwise cost an epoch cycle per part after the first.
+     */
+    public boolean tcpNoDelay()
+    {
+        return tcpNoDelay;
+    }
+
+    public ProtectContext tcpNoDelay(final boolean tcpNoDelay)
+    {
+        this.tcpNoDelay = tcpNoDelay;
         return this;
     }
 

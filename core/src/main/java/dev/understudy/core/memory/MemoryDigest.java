@@ -58,7 +58,7 @@ public final class MemoryDigest
     {
         sum = 0;
         loadMasks(imageDir);
-        for (final int pid : tree(rootPid))
+        for (final int pid : dev.understudy.core.os.ProcessTree.pids(rootPid))
         {
             addProcess(pid, namespacePid(pid));
         }
@@ -262,32 +262,6 @@ public final class MemoryDigest
             }
             at += n;
         }
-    }
-
-    /** The tree's processes (not threads), root first, through every thread's children list. */
-    static List<Integer> tree(final int rootPid) throws IOException
-    {
-        final List<Integer> pids = new ArrayList<>();
-        pids.add(rootPid);
-        for (int i = 0; i < pids.size(); i++)
-        {
-            final Path tasks = Path.of("/proc", Integer.toString(pids.get(i)), "task");
-            try (Stream<Path> threads = Files.list(tasks))
-            {
-                for (final Path thread : threads.toList())
-                {
-                    final String children = Files.readString(thread.resolve("children")).trim();
-                    if (!children.isEmpty())
-                    {
-                        for (final String child : children.split("\\s+"))
-                        {
-                            pids.add(Integer.parseInt(child));
-                        }
-                    }
-                }
-            }
-        }
-        return pids;
     }
 
     /** The pid in the innermost PID namespace (what CRIU names images by). */

@@ -42,6 +42,18 @@ public interface LibC extends Library
 
     int setsockopt(int fd, int level, int option, int[] value, int length);
 
+    int getsockopt(int fd, int level, int option, int[] value, int[] length);
+
+    int SO_PROTOCOL = 38;
+    int IPPROTO_TCP = 6;
+    int TCP_NODELAY = 1;
+    /** x86_64 and aarch64 alike (numbers above 424 are shared by every architecture). */
+    long SYS_PIDFD_OPEN = 434;
+    long SYS_PIDFD_GETFD = 438;
+
+    /** The raw system call, for those glibc 2.36 has no wrapper for; -1 with errno on failure. */
+    long syscall(long number, long a, long b, long c);
+
     int close(int fd) throws LastErrorException;
 
     int open(String path, int flags) throws LastErrorException;
