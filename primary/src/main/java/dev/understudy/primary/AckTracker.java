@@ -12,6 +12,10 @@ final class AckTracker
 
     private final long[] epochs = new long[CAPACITY];
     private final long[] readyNs = new long[CAPACITY];
+    /** Where each epoch's cycle is timed from: the dump before it ended (-1 when epochs were skipped between). */
+    private final long[] cycleFromNs = new long[CAPACITY];
+    private long lastReadyNs = -1;
+    private long skippedAtLastShipped = -1;
     private final long[] digests = new long[CAPACITY];
     private final PrimaryMetrics metrics;
     private final EpochObserver observer;
@@ -37,6 +41,12 @@ final class AckTracker
         final int slot = (head + size) % CAPACITY;
         epochs[slot] = epoch;
         readyNs[slot] = readyNanos;
+        // Output of this epoch is what the service wrote after the dump before it; after a skipped (idle) check
+        // the start is unknown, and the cycle is not timed.
+        final long skipped = metrics.skippedCount();
+        cycleFromNs[slot] = lastReadyNs >= 0 && skipped == skippedAtLastShipped ? lastReadyNs : -1;
+        lastReadyNs = readyNanos;
+        skippedAtLastShipped = skipped;
         digests[slot] = digest;
         size++;
         lastShippedEpoch = epoch;
@@ -60,12 +70,17 @@ final class AckTracker
         }
         final long shippedDigest = digests[head];
         final long ready = readyNs[head];
+        final long cycleFrom = cycleFromNs[head];
         head = (head + 1) % CAPACITY;
         size--;
         if (status == AckCodec.ACK)
         {
             final boolean matches = shippedDigest == replicaDigest;
             metrics.onAck(nowNs - ready, matches);
+            if (cycleFrom >= 0)
+            {
+                metrics.onCycle(nowNs - cycleFrom);
+            }
             lastAckedEpoch = epoch;
             if (!matches)
             {

@@ -357,6 +357,10 @@ public final class Primary implements AutoCloseable
         Gauge.builder("understudy.output.dropped", buffer,
             EpochCommitBuffer::kernelDropped).description("packets the kernel dropped from the queues (fail-closed)")
             .register(registry);
+        Gauge.builder("understudy.output.suspended", state, s -> s.outputCommit != null &&
+            s.outputCommit.mode() == OutputCommit.Mode.SUSPENDED ? 1 : 0)
+            .description("1 while output is released unprotected (the replica lost past the degrade limit)")
+            .register(registry);
         Gauge.builder("understudy.output.overruns", buffer,
             EpochCommitBuffer::socketOverruns).description("packets dropped because the holder fell behind")
             .register(registry);

@@ -20,6 +20,7 @@ public final class PrimaryMetrics
     private final Timer frozen;
     private final Timer dumpWall;
     private final Timer ackLatency;
+    private final Timer cycle;
     private final DistributionSummary shipped;
     private final DistributionSummary imageBytes;
     private final DistributionSummary deltaPercent;
@@ -71,6 +72,8 @@ public final class PrimaryMetrics
         frozen = timer(registry, "understudy.epoch.frozen", "time the service was frozen for the checkpoint (CRIU)");
         dumpWall = timer(registry, "understudy.epoch.dump.wall", "wall time of the CRIU dump call");
         ackLatency = timer(registry, "understudy.epoch.ack.latency", "from dump end to the replica's ack");
+        cycle = timer(registry, "understudy.epoch.cycle", "from the dump before an epoch to its ack: the longest " +
+            "one of its output packets is held (interval + freeze + ack)");
         shipped = DistributionSummary.builder("understudy.epoch.shipped.bytes").baseUnit("bytes")
             .description("bytes sent for one epoch").publishPercentiles(0.5, 0.99).register(registry);
         imageBytes = DistributionSummary.builder("understudy.epoch.image.bytes").baseUnit("bytes")
@@ -213,6 +216,11 @@ public final class PrimaryMetrics
         totalShipped.addAndGet(bytesSent);
         totalImage.addAndGet(imageSize);
         imageBytesHistogram.recordValue(imageSize);
+    }
+
+    synchronized void onCycle(final long nanos)
+    {
+        cycle.record(nanos, TimeUnit.NANOSECONDS);
     }
 
     public synchronized void onAck(final long latencyNanos, final boolean digestMatches)

@@ -11,8 +11,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /** What releases an epoch's output: an ack of that epoch carrying the digest of what was dumped, nothing else. */
 class AckTrackerTest
 {
-    private final AckTracker tracker = new AckTracker(new PrimaryMetrics(new SimpleMeterRegistry()),
-        EpochObserver.NONE);
+    private final SimpleMeterRegistry registry = new SimpleMeterRegistry();
+    private final PrimaryMetrics metrics = new PrimaryMetrics(registry);
+    private final AckTracker tracker = new AckTracker(metrics, EpochObserver.NONE);
 
     @Test
     void anAckWithTheShippedDigestReleasesItsEpoch()
@@ -49,5 +50,23 @@ class AckTrackerTest
         }
         assertTrue(tracker.onAck(10, AckCodec.ACK, 0x1L, 10));
         assertFalse(tracker.onAck(10, AckCodec.ACK, 0x1L, 10), "an ack of an epoch already answered: nothing more");
+    }
+
+    @Test
+    void theCycleIsTimedFromTheDumpBeforeToTheAckButNotAcrossSkippedEpochs()
+    {
+        final io.micrometer.core.instrument.Timer cycle = registry.get("understudy.epoch.cycle").timer();
+        tracker.shipped(1, 1_000_000, 0x1L);
+        tracker.onAck(1, AckCodec.ACK, 0x1L, 5_000_000);
+        assertEquals(0, cycle.count(), "the first epoch has no dump before it");
+        tracker.shipped(2, 101_000_000, 0x2L);
+        tracker.onAck(2, AckCodec.ACK, 0x2L, 130_000_000);
+        assertEquals(1, cycle.count());
+        assertEquals(129.0, cycle.totalTime(java.util.concurrent.TimeUnit.MILLISECONDS), 0.001,
+            "from epoch 1's dump end to epoch 2's ack");
+        metrics.onSkipped(); // idle: when epoch 3's output began is not known
+        tracker.shipped(3, 900_000_000, 0x3L);
+        tracker.onAck(3, AckCodec.ACK, 0x3L, 930_000_000);
+        assertEquals(1, cycle.count(), "not timed across a skipped epoch");
     }
 }

@@ -350,6 +350,19 @@ public final class FailoverPair implements Cluster
         return StatusClient.fetch(HOST_IPS[primaryNode].ip() + ":" + statusPorts[primaryNode]);
     }
 
+    /** Both agents' Prometheus metrics (/metrics), primary's first, as a scraper reads them. */
+    public String metricsOfBoth() throws IOException, InterruptedException
+    {
+        final StringBuilder text = new StringBuilder();
+        for (final int node : new int[] {primaryNode, 1 - primaryNode})
+        {
+            text.append(java.net.http.HttpClient.newHttpClient().send(java.net.http.HttpRequest.newBuilder(
+                java.net.URI.create("http://" + HOST_IPS[node].ip() + ":" + statusPorts[node] + "/metrics")).build(),
+                java.net.http.HttpResponse.BodyHandlers.ofString()).body());
+        }
+        return text.toString();
+    }
+
     /** The replica's status; after a takeover (before a rejoin) the promoted node's. */
     public Map<String, String> replicaStatus()
     {
