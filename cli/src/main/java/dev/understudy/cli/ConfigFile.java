@@ -20,6 +20,8 @@ import picocli.CommandLine.Model.OptionSpec;
 final class ConfigFile implements CommandLine.IDefaultValueProvider
 {
     static final String OPTION = "--config";
+    /** The key of the service's command (what follows -- on the command line), split as a shell would split it. */
+    static final String COMMAND = "command";
 
     private final Path file;
     private final Properties properties;
@@ -72,14 +74,106 @@ final class ConfigFile implements CommandLine.IDefaultValueProvider
     {
         for (final String key : properties.stringPropertyNames())
         {
+            if (key.equals(COMMAND) && !command.positionalParameters().isEmpty())
+            {
+                continue;
+            }
             final OptionSpec option = command.findOption("--" + key);
             if (option == null || option.longestName().equals(OPTION))
             {
                 throw new IllegalArgumentException("--config " + file + ": '" + key + "' is not an option of " +
                     command.qualifiedName() + " (write options by their long name without the dashes)");
             }
+            checkValue(key, option.type(), properties.getProperty(key).trim());
         }
         return this;
+    }
+
+    /** A number or a flag that would not parse is named here by its key, not later by an option the file hid. */
+    private void checkValue(final String key, final Class<?> type, final String value)
+    {
+        final String wanted;
+        if (type == int.class || type == Integer.class || type == long.class || type == Long.class)
+        {
+            wanted = value.matches("-?[0-9]+") ? null : "a whole number";
+        }
+        else if (type == boolean.class || type == Boolean.class)
+        {
+            wanted = value.matches("(?i)true|false") ? null : "true or false";
+        }
+        else
+        {
+            wanted = null;
+        }
+        if (wanted != null)
+        {
+            throw new IllegalArgumentException("--config " + file + ": " + key + " = " + value + " is not " + wanted);
+        }
+    }
+
+    /** args, with the file's command after -- when the command line gives none (so a unit file needs only --config). */
+    List<String> withCommand(final List<String> args)
+    {
+        final String command = properties.getProperty(COMMAND);
+        if (command == null || args.contains("--"))
+        {
+            return args;
+        }
+        final List<String> all = new java.util.ArrayList<>(args);
+        all.add("--");
+        all.addAll(split(command.trim()));
+        return all;
+    }
+
+    /** Words split on blanks, with '…' and "…" quoting as in a shell (no expansion). */
+    static List<String> split(final String command)
+    {
+        final List<String> words = new java.util.ArrayList<>();
+        final StringBuilder word = new StringBuilder();
+        char quote = 0;
+        boolean inWord = false;
+        for (final char c : command.toCharArray())
+        {
+            if (quote != 0)
+            {
+                if (c == quote)
+                {
+                    quote = 0;
+                }
+                else
+                {
+                    word.append(c);
+                }
+            }
+            else if (c == '\'' || c == '"')
+            {
+                quote = c;
+                inWord = true;
+            }
+            else if (Character.isWhitespace(c))
+            {
+                if (inWord)
+                {
+                    words.add(word.toString());
+                    word.setLength(0);
+                    inWord = false;
+                }
+            }
+            else
+            {
+                word.append(c);
+                inWord = true;
+            }
+        }
+        if (quote != 0)
+        {
+            throw new IllegalArgumentException("command = " + command + ": a quote is not closed");
+        }
+        if (inWord)
+        {
+            words.add(word.toString());
+        }
+        return words;
     }
 
     public String defaultValue(final ArgSpec argument)

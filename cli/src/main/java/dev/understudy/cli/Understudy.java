@@ -21,16 +21,18 @@ public final class Understudy
     public static void main(final String[] args)
     {
         final CommandLine commandLine = commandLine();
+        final String[] given;
         try
         {
-            applyConfigFile(commandLine, args);
+            given = applyConfigFile(commandLine, args);
         }
         catch (final IllegalArgumentException ex)
         {
             commandLine.getErr().println("understudy: " + ex.getMessage());
             System.exit(2);
+            return;
         }
-        System.exit(commandLine.execute(args));
+        System.exit(commandLine.execute(given));
     }
 
     /** The command with its error handling: what main runs, and what a test drives without exiting. */
@@ -60,12 +62,12 @@ public final class Understudy
     }
 
     /** --config FILE: the named subcommand's option defaults come from the file (checked against its options). */
-    static void applyConfigFile(final CommandLine commandLine, final String[] args)
+    static String[] applyConfigFile(final CommandLine commandLine, final String[] args)
     {
         final Path file = ConfigFile.named(java.util.List.of(args));
         if (file == null)
         {
-            return;
+            return args;
         }
         final CommandLine subcommand = args.length == 0 ? null : commandLine.getSubcommands().get(args[0]);
         if (subcommand == null || subcommand.getCommandSpec().findOption(ConfigFile.OPTION) == null)
@@ -73,7 +75,9 @@ public final class Understudy
             throw new IllegalArgumentException("--config is for protect and replica: understudy protect --config " +
                 "FILE ... -- CMD");
         }
-        subcommand.setDefaultValueProvider(ConfigFile.load(file).checkAgainst(subcommand.getCommandSpec()));
+        final ConfigFile config = ConfigFile.load(file).checkAgainst(subcommand.getCommandSpec());
+        subcommand.setDefaultValueProvider(config);
+        return config.withCommand(java.util.List.of(args)).toArray(String[]::new);
     }
 
     static void requireRoot()

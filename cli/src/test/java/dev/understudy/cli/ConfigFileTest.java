@@ -18,8 +18,7 @@ class ConfigFileTest
     private static ProtectCommand parse(final String... args)
     {
         final CommandLine commandLine = new CommandLine(new Understudy());
-        Understudy.applyConfigFile(commandLine, args);
-        final CommandLine.ParseResult result = commandLine.parseArgs(args);
+        final CommandLine.ParseResult result = commandLine.parseArgs(Understudy.applyConfigFile(commandLine, args));
         return (ProtectCommand)result.subcommand().commandSpec().userObject();
     }
 
@@ -54,5 +53,31 @@ class ConfigFileTest
             () -> parse("protect", "--config", dir.resolve("none").toString(), "--", "x"));
         assertTrue(missing.getMessage().startsWith("--config " + dir.resolve("none") + " cannot be read"),
             missing.getMessage());
+    }
+
+    @Test
+    void theServiceCommandComesFromTheFileUnlessTheCommandLineGivesOne(@TempDir final Path dir) throws Exception
+    {
+        final Path config = dir.resolve("svc.properties");
+        Files.writeString(config, "replica = 10.0.0.2:40123\nservice-ip = 10.77.0.10/24\n" +
+            "command = /usr/bin/redis-server --save '' --appendonly \"yes please\"\n");
+        assertEquals(List.of("/usr/bin/redis-server", "--save", "", "--appendonly", "yes please"),
+            parse("protect", "--config", config.toString()).command);
+        assertEquals(List.of("socat"), parse("protect", "--config", config.toString(), "--", "socat").command);
+        final Path replica = dir.resolve("replica.properties");
+        Files.writeString(replica, "command = redis-server\n");
+        assertEquals("--config " + replica + ": 'command' is not an option of understudy replica (write options by " +
+            "their long name without the dashes)", assertThrows(IllegalArgumentException.class,
+            () -> parse("replica", "--config", replica.toString())).getMessage());
+    }
+
+    @Test
+    void aValueOfTheWrongTypeIsNamedByItsKey(@TempDir final Path dir) throws Exception
+    {
+        final Path config = dir.resolve("svc.properties");
+        Files.writeString(config, "replica = 10.0.0.2:40123\ninterval-ms = 100ms\n");
+        assertEquals("--config " + config + ": interval-ms = 100ms is not a whole number",
+            assertThrows(IllegalArgumentException.class,
+                () -> parse("protect", "--config", config.toString(), "--", "x")).getMessage());
     }
 }
