@@ -49,6 +49,10 @@ final class LabCommand
         @Option(names = "--state-dir", description = "a directory the service writes, replicated with it (repeatable)")
         List<String> stateDirs = List.of();
 
+        @Option(names = "--criu-option", paramLabel = "NAME[=VALUE]", description = "protect's --criu-option " +
+            "(repeatable)")
+        List<String> criuOptions = List.of();
+
         @Option(names = "--timeout-s", defaultValue = "120",
             description = "how long to wait for the first acknowledged image (default ${DEFAULT-VALUE})")
         int timeoutS;
@@ -59,7 +63,7 @@ final class LabCommand
         public Integer call() throws Exception
         {
             Understudy.requireRoot();
-            Lab.open().protect(name, serviceIp, intervalMs, stateDirs, command, timeoutS * 1000L, System.out);
+            Lab.open().protect(name, serviceIp, intervalMs, stateDirs, criuOptions, command, timeoutS * 1000L, System.out);
             return 0;
         }
     }

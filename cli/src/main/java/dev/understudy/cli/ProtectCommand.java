@@ -7,6 +7,7 @@ import java.util.concurrent.Callable;
 
 import dev.understudy.core.Configuration;
 import dev.understudy.core.criu.CriuNotificationListener;
+import dev.understudy.core.criu.CriuOptions;
 import dev.understudy.core.memory.DirtyTracking;
 import dev.understudy.core.net.Endpoints;
 import dev.understudy.failover.Standby;
@@ -81,6 +82,12 @@ final class ProtectCommand implements Callable<Integer>
         "memory read live while the service was frozen (costs a read of all its memory per epoch; for tests)")
     boolean verifyMemory;
 
+    @Option(names = "--criu-option", paramLabel = "NAME[=VALUE]", split = "\\s*,\\s*", description = "a CRIU option " +
+        "the service needs (repeatable, or comma-separated), by CRIU's name: link-remap, ext-unix-sk, manage-cgroups, " +
+        "tcp-close, ghost-limit=SIZE, external=VALUE, skip-mnt=PATH, enable-fs=FS; used for every dump and written " +
+        "into every image, so restores use it too")
+    List<String> criuOptions = List.of();
+
     @Option(names = "--no-tcp-nodelay", description = "leave Nagle's algorithm as the service set it on its TCP " +
         "sockets (by default Understudy turns it off: with output commit, a reply written in parts would wait an " +
         "epoch cycle per part)")
@@ -139,6 +146,7 @@ final class ProtectCommand implements Callable<Integer>
             .metricsPort(metricsPort).networkLock(networkLock).command(command).outputCommit(!noOutputCommit)
             .replicaLossPolicy(policy(replicaLossPolicy)).degradedAfterMs(degradedAfterMs).term(term)
             .dirtyTracking(DirtyTracking.parse(dirtyTracking)).verifyMemory(verifyMemory).tcpNoDelay(!noTcpNoDelay)
+            .criuOptions(CriuOptions.parse(criuOptions))
             .metricsHost(heartbeat.metricsHost).preflightCpuinfo(preflightCpuinfo)
             .stateDirs(stateDirs.stream().map(dir -> dir.toAbsolutePath().normalize()).toList())
             .stateStoreDir(store.stateStore).stateStoreMb(store.stateStoreMb)

@@ -80,6 +80,8 @@ final class EpochAgent implements Agent
     /** --verify-memory: digests the live memory in CRIU's post-dump notification, while still frozen. */
     private final MemoryDigest memoryDigest;
     private final TcpNoDelay tcpNoDelay;
+    private String lastFailureShape;
+    private long sameFailures;
     private long nextNoDelayScanNs;
     private long liveMemoryDigest = MemoryDigest.NONE;
     private Path dumpingDir;
@@ -313,6 +315,28 @@ final class EpochAgent implements Agent
         }
     }
 
+    /**
+     * A failure is printed once; the same failure again (its numbers aside: pids, times) is counted, and the count is
+     * printed at 2, 4, 8, ... so that a retry every few seconds does not bury the log.
+     */
+    private void reportCheckpointFailure(final String message)
+    {
+        final String shape = message.replaceAll("[0-9]+", "#");
+        if (shape.equals(lastFailureShape))
+        {
+            sameFailures++;
+            if (Long.bitCount(sameFailures) == 1)
+            {
+                context.notices().warning("checkpoint failed again (" + sameFailures + " times in a row, the same " +
+                    "cause); the service runs on unprotected");
+            }
+            return;
+        }
+        lastFailureShape = shape;
+        sameFailures = 1;
+        context.notices().warning("checkpoint failed, service still running: " + message);
+    }
+
     public String roleName()
     {
         return "understudy-epoch";
@@ -421,10 +445,11 @@ final class EpochAgent implements Agent
         try
         {
             criu.dump(new DumpOptions(dir, service.rootPid(), true, true, context.networkLock(), dirtyTracking, parent,
-                stateCapture == null ? List.of() : stateCapture.dumpExternals()),
+                stateCapture == null ? List.of() : stateCapture.dumpExternals(), context.criuOptions()),
                 last ? stopAtPostDump(listenerFor(number)) : listenerFor(number));
+            context.criuOptions().writeInto(dir); // restored with the same options wherever the image goes
         }
-        catch (final RuntimeException ex) // CriuException, or a notification handler failing (commit buffer gone)
+        catch (final IOException | RuntimeException ex) // CriuException, a notification handler failing, the options file
         {
             dumpFailed = true;
             if (last)
@@ -441,9 +466,10 @@ final class EpochAgent implements Agent
             // The service keeps running; retry with backoff so a persistent failure does not spin.
             failureBackoffNs = Math.min(Math.max(failureBackoffNs * 2, intervalNs), TimeUnit.SECONDS.toNanos(5));
             nextEpochNs = clock.nanoTime() + failureBackoffNs;
+            state.checkpointFailure = String.valueOf(ex.getMessage());
             if (service.isAlive())
             {
-                context.notices().warning("checkpoint failed, service still running: " + ex.getMessage());
+                reportCheckpointFailure(String.valueOf(ex.getMessage()));
             }
             return 1;
         }
@@ -490,6 +516,16 @@ final class EpochAgent implements Agent
             return 1;
         }
         failureBackoffNs = 0;
+        if (state.checkpointFailure != null)
+        {
+            state.checkpointFailure = null;
+            if (sameFailures > 1)
+            {
+                context.notices().info("checkpoints work again after " + sameFailures + " failures");
+            }
+            sameFailures = 0;
+            lastFailureShape = null;
+        }
         lastDumpEndNs = end;
         lastWrittenCheckNs = end;
         if (outputCommit == null || packetsBefore != packetsAtLastDump)

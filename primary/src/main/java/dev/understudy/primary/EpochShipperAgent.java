@@ -518,7 +518,9 @@ final class EpochShipperAgent implements Agent
             state.phase = isProtected ? PrimaryState.Phase.PROTECTED : PrimaryState.Phase.UNPROTECTED;
             if (!isProtected)
             {
-                state.unprotection = !nowConnected ? PrimaryState.Unprotection.REPLICA_NOT_CONNECTED :
+                // A service that cannot be checkpointed is the cause whatever the replica does.
+                state.unprotection = state.checkpointFailure != null ? PrimaryState.Unprotection.CHECKPOINT_FAILING :
+                    !nowConnected ? PrimaryState.Unprotection.REPLICA_NOT_CONNECTED :
                     preflight == PrimaryState.Preflight.FAILED ? PrimaryState.Unprotection.PREFLIGHT_FAILED :
                     replicaSilent ? PrimaryState.Unprotection.REPLICA_SILENT :
                     replicaCannotPersist ? PrimaryState.Unprotection.REPLICA_CANNOT_PERSIST :
@@ -531,7 +533,7 @@ final class EpochShipperAgent implements Agent
         metrics.protectedState(isProtected);
         if (outputCommit != null)
         {
-            outputCommit.protection(replicaCaughtUp, clock.nanoTime());
+            outputCommit.protection(replicaCaughtUp, clock.nanoTime(), state.unprotection.description());
         }
     }
 }

@@ -132,7 +132,7 @@ public final class OutputCommit
     }
 
     /** Called on every shipper duty cycle with the current protection state. */
-    void protection(final boolean isProtected, final long nowNs)
+    void protection(final boolean isProtected, final long nowNs, final String whyNot)
     {
         if (fenced)
         {
@@ -145,7 +145,7 @@ public final class OutputCommit
             {
                 suspended = false;
                 buffer.holdOutput();
-                notices.info("replica is back, output commit resumed");
+                notices.info("protected again, output commit resumed");
             }
             return;
         }
@@ -157,8 +157,8 @@ public final class OutputCommit
         {
             suspended = true;
             buffer.passThrough();
-            notices.warning("no replica for " + TimeUnit.NANOSECONDS.toMillis(degradedAfterNs) +
-                " ms: releasing held output and running UNPROTECTED (policy degrade)");
+            notices.warning("not protected for " + TimeUnit.NANOSECONDS.toMillis(degradedAfterNs) + " ms (" + whyNot +
+                "): releasing held output and running UNPROTECTED (policy degrade)");
         }
     }
 

@@ -26,6 +26,7 @@ public final class PrimaryState
         REPLICA_SILENT("the replica's heartbeats stopped (failure timeout)"),
         REPLICA_CANNOT_PERSIST("the replica has no room to persist epochs (its status says where): nothing is " +
             "checkpointed for it until it says the room is back"),
+        CHECKPOINT_FAILING("checkpoints of the service fail (see last_error)"),
         REPLICA_HAS_NO_COMPLETE_IMAGE("replica has no complete image yet"),
         PREFLIGHT_PENDING("the replica has not yet checked that it can restore this service"),
         PREFLIGHT_FAILED("the replica cannot restore this service (see preflight)"),
@@ -53,6 +54,8 @@ public final class PrimaryState
     volatile long lastDumpedEpoch = -1;
     volatile Unprotection unprotection = Unprotection.NO_ACKNOWLEDGED_IMAGE;
     volatile int servicePid = -1;
+    /** Why the last checkpoint failed, while they fail (null once one succeeds). */
+    volatile String checkpointFailure;
     /** TCP sockets of the service given TCP_NODELAY so far (-1: --no-tcp-nodelay). */
     volatile long tcpNoDelaySockets = -1;
     volatile DirtyTracking dirtyTracking = DirtyTracking.CONTENT;
@@ -142,6 +145,8 @@ public final class PrimaryState
         map.put("state", fencedByTerm > 0 ? "FENCED: the replica took over at term " + fencedByTerm +
             "; this node stopped its service" : phase == Phase.UNPROTECTED ? "unprotected (" + (unprotection == Unprotection.REPLICA_NOT_ACKNOWLEDGING ?
             "replica has not acknowledged for " + context.replicaTimeoutMs() + " ms" : unprotection ==
+            Unprotection.CHECKPOINT_FAILING && checkpointFailure != null ? "checkpoints of the service fail: " +
+            checkpointFailure : unprotection ==
             Unprotection.PREFLIGHT_FAILED ? "preflight FAILED: " + preflightReason : unprotection.description()) + ")" :
             phase.name().toLowerCase());
         map.put("phase", phase.name());

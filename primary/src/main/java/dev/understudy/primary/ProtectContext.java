@@ -9,6 +9,7 @@ import dev.understudy.core.Configuration;
 import dev.understudy.core.agent.Activity;
 import dev.understudy.core.agent.AgentContext;
 import dev.understudy.core.criu.CriuBinary;
+import dev.understudy.core.criu.CriuOptions;
 import dev.understudy.core.criu.KerndatCache;
 import dev.understudy.core.memory.DirtyTracking;
 import dev.understudy.core.net.Endpoints;
@@ -44,6 +45,7 @@ public final class ProtectContext extends AgentContext<ProtectContext>
     private DirtyTracking dirtyTracking = DirtyTracking.AUTO;
     private boolean verifyMemory;
     private boolean tcpNoDelay = true;
+    private CriuOptions criuOptions = CriuOptions.NONE;
     private boolean outputCommit = true;
     private OutputCommit.ReplicaLossPolicy replicaLossPolicy = OutputCommit.ReplicaLossPolicy.DEGRADE;
     private long degradedAfterMs = Configuration.DEGRADED_AFTER_MS;
@@ -481,6 +483,18 @@ public final class ProtectContext extends AgentContext<ProtectContext>
     public ProtectContext verifyMemory(final boolean verifyMemory)
     {
         this.verifyMemory = verifyMemory;
+        return this;
+    }
+
+    /** CRIU options the service needs beyond Understudy's own (--criu-option), for its dumps and every restore. */
+    public CriuOptions criuOptions()
+    {
+        return criuOptions;
+    }
+
+    public ProtectContext criuOptions(final CriuOptions criuOptions)
+    {
+        this.criuOptions = criuOptions;
         return this;
     }
 

@@ -36,7 +36,13 @@ class LabTest
     }
 
     /** Runs the understudy command in this machine's own namespaces; returns its output, after its exit code 0. */
-    private static String understudy(final List<String> arguments, final int timeoutS)
+    static String understudy(final List<String> arguments, final int timeoutS) throws IOException, InterruptedException
+    {
+        return understudy(arguments, timeoutS, 0);
+    }
+
+    /** As above, expecting the exit code given. */
+    static String understudy(final List<String> arguments, final int timeoutS, final int expectedExit)
         throws IOException, InterruptedException
     {
         final Process process = new ProcessBuilder(NodeProcess.understudyCommand(arguments)).redirectErrorStream(true)
@@ -46,7 +52,7 @@ class LabTest
         final String text = new String(output, StandardCharsets.UTF_8);
         Files.writeString(LOG, "$ understudy " + String.join(" ", arguments) + "\n" + text,
             java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.APPEND);
-        assertEquals(0, process.exitValue(), "understudy " + String.join(" ", arguments) + ": " + text);
+        assertEquals(expectedExit, process.exitValue(), "understudy " + String.join(" ", arguments) + ": " + text);
         return text;
     }
 

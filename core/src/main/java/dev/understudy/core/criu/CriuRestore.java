@@ -86,6 +86,7 @@ public final class CriuRestore
             command.add("--external");
             command.add(external);
         }
+        command.addAll(CriuOptions.readFrom(images).restoreArguments()); // as the service was dumped
         final Shell.Result result = Shell.run(command);
         if (!result.ok())
         {

@@ -106,6 +106,7 @@ public final class CriuService implements AutoCloseable
             .addAllExternal(options.externals())
             .setNetworkLock("skip".equals(options.networkLock()) ?
                 CriuRpc.criu_network_lock_method.SKIP : CriuRpc.criu_network_lock_method.IPTABLES);
+        options.criuOptions().applyTo(opts);
         if (options.trackMem())
         {
             opts.setTrackMem(true);
@@ -200,18 +201,41 @@ public final class CriuService implements AutoCloseable
     static String describeFailure(final CriuRpc.criu_resp response, final Path dumpLog)
     {
         final StringBuilder out = new StringBuilder();
-        if (response.hasCrErrmsg() && !response.getCrErrmsg().isBlank())
+        // CRIU's own message is its first error, often the harmless rlimit one: the log's lines say more.
+        if (response.hasCrErrmsg() && !response.getCrErrmsg().isBlank() && !isNoise(response.getCrErrmsg()))
         {
             out.append(response.getCrErrmsg().trim()).append("; ");
         }
         out.append(lastErrors(dumpLog));
         final String text = out.toString();
-        return text + advice(text);
+        return namingDevices(text) + advice(text);
     }
 
     /** What the operator can change, for the failures users actually hit. */
     static String advice(final String errors)
     {
+        // The failures a CRIU option cures: name the option (CRIU's own hint names its command-line flag).
+        if (errors.contains("increase limit") && errors.contains("ghost file"))
+        {
+            return " -> the service holds a deleted file larger than CRIU copies by default: add --criu-option " +
+                "ghost-limit=SIZE (above the size in the line)";
+        }
+        if (errors.contains("--ext-unix-sk") || errors.contains("External socket") ||
+            errors.contains("external socket") || errors.contains("Can't dump half of stream unix connection") ||
+            errors.contains("unix socket") && errors.contains("external"))
+        {
+            return " -> the service is connected to a unix socket outside it (e.g. syslog's /dev/log): add " +
+                "--criu-option ext-unix-sk";
+        }
+        if (errors.contains("link-remap") || errors.contains("link remap"))
+        {
+            return " -> the service holds a file whose name was removed while other links remain: add " +
+                "--criu-option link-remap";
+        }
+        if (errors.contains("cgroup") && errors.contains("manage"))
+        {
+            return " -> add --criu-option manage-cgroups";
+        }
         if (errors.contains("of that type") || errors.contains("Can't dump file") || errors.contains("unsupported"))
         {
             return " -> the service holds a file or device CRIU cannot checkpoint; run it without that device " +
@@ -229,6 +253,52 @@ public final class CriuService implements AutoCloseable
         return "";
     }
 
+    /** An error CRIU logs on every run here that says nothing of why a dump failed. */
+    private static boolean isNoise(final String line)
+    {
+        return line.contains("RLIMIT_NOFILE");
+    }
+
+    /** "chr 10:232" as the operator knows it: the device's path ("/dev/kvm (chr 10:232)"). */
+    static String namingDevices(final String text)
+    {
+        final java.util.regex.Matcher device = java.util.regex.Pattern.compile("chr ([0-9]+):([0-9]+)").matcher(text);
+        final StringBuilder named = new StringBuilder();
+        while (device.find())
+        {
+            final String path = devicePath(Integer.parseInt(device.group(1)), Integer.parseInt(device.group(2)));
+            device.appendReplacement(named, java.util.regex.Matcher.quoteReplacement(path == null ? device.group() :
+                path + " (" + device.group() + ")"));
+        }
+        device.appendTail(named);
+        return named.toString();
+    }
+
+    private static String devicePath(final int major, final int minor)
+    {
+        final long rdev = ((long)(major & 0xfff) << 8) | (minor & 0xff) | ((long)(minor & ~0xff) << 12);
+        try (java.util.stream.Stream<Path> devices = Files.walk(Path.of("/dev"), 2))
+        {
+            return devices.filter(path ->
+            {
+                try
+                {
+                    return !Files.isSymbolicLink(path) && Files.getAttribute(path, "unix:rdev",
+                        java.nio.file.LinkOption.NOFOLLOW_LINKS) instanceof Long r && r == rdev &&
+                        !Files.isDirectory(path);
+                }
+                catch (final IOException | UnsupportedOperationException ex)
+                {
+                    return false;
+                }
+            }).map(Path::toString).findFirst().orElse(null);
+        }
+        catch (final IOException | java.io.UncheckedIOException ex)
+        {
+            return null;
+        }
+    }
+
     /** The error lines of a CRIU log, which say what went wrong far better than an exit code. */
     public static String lastErrors(final Path logFile)
     {
@@ -238,19 +308,26 @@ public final class CriuService implements AutoCloseable
             {
                 return "(no CRIU log at " + logFile + ")";
             }
-            final List<String> errors = new ArrayList<>();
+            final List<String> specific = new ArrayList<>();
+            final List<String> generic = new ArrayList<>();
             for (final String line : Files.readAllLines(logFile, StandardCharsets.ISO_8859_1))
             {
-                if (line.contains("Error") && !line.contains("RLIMIT_NOFILE"))
+                if (line.contains("Error") && !isNoise(line))
                 {
-                    errors.add(line.replaceFirst("^\\(\\s*[0-9.]+\\)\\s*", "").trim());
+                    final String error = line.replaceFirst("^\\(\\s*[0-9.]+\\)\\s*", "").trim();
+                    // "Dumping FAILED", "... failed with -1": the consequence, not the cause; it goes last.
+                    (error.contains("FAILED") || error.matches(".*failed with -?[0-9]+\\.?$") ? generic : specific)
+                        .add(error);
                 }
             }
+            final List<String> errors = new ArrayList<>(specific.subList(Math.max(0, specific.size() - 3),
+                specific.size()));
+            errors.addAll(generic.subList(Math.max(0, generic.size() - Math.max(1, 4 - errors.size())), generic.size()));
             if (errors.isEmpty())
             {
                 return "(see " + logFile + ")";
             }
-            return String.join(" | ", errors.subList(Math.max(0, errors.size() - 4), errors.size()));
+            return String.join(" | ", errors);
         }
         catch (final IOException ex)
         {

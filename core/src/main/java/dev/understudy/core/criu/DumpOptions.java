@@ -16,14 +16,16 @@ import dev.understudy.core.memory.DirtyTracking;
  *                       written since parentImages (relative to imagesDir; null for a full dump).
  * @param externals      CRIU's --external options: e.g. the service's state directories' mounts, each under a
  *                       key a restore maps to its own host's copy.
+ * @param criuOptions    the options the service needs beyond Understudy's own (--criu-option).
  */
 public record DumpOptions(Path imagesDir, int pid, boolean leaveRunning, boolean tcpEstablished, String networkLock,
-    DirtyTracking dirtyTracking, String parentImages, List<String> externals)
+    DirtyTracking dirtyTracking, String parentImages, List<String> externals, CriuOptions criuOptions)
 {
     public DumpOptions(final Path imagesDir, final int pid, final boolean leaveRunning, final boolean tcpEstablished,
         final String networkLock, final DirtyTracking dirtyTracking, final String parentImages)
     {
-        this(imagesDir, pid, leaveRunning, tcpEstablished, networkLock, dirtyTracking, parentImages, List.of());
+        this(imagesDir, pid, leaveRunning, tcpEstablished, networkLock, dirtyTracking, parentImages, List.of(),
+            CriuOptions.NONE);
     }
 
     public DumpOptions

@@ -14,6 +14,7 @@ import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
+import dev.understudy.core.criu.CriuOptions;
 import dev.understudy.core.metrics.StatusClient;
 import dev.understudy.core.net.Ipv4Cidr;
 import dev.understudy.core.net.ServiceNetwork;
@@ -263,7 +264,8 @@ public final class Lab
      * own session (they outlive this command), and returns once the primary says a replica acknowledged its image.
      */
     public void protect(final String name, final String serviceIpText, final int intervalMs, final List<String> stateDirs,
-        final List<String> command, final long timeoutMs, final PrintStream out) throws IOException, InterruptedException
+        final List<String> criuOptions, final List<String> command, final long timeoutMs, final PrintStream out)
+        throws IOException, InterruptedException
     {
         final Ipv4Cidr serviceIp = Ipv4Cidr.parse(serviceIpText);
         ServiceNetwork.Spec.of(name, ServiceNetwork.DEFAULT_BRIDGE, serviceIpText); // the name's rules, one line
@@ -302,7 +304,9 @@ public final class Lab
                     "rejoin, or lab down and lab up");
             }
         }
-        final LabService service = new LabService(name, serviceIp.toString(), intervalMs, command, stateDirs, index, 0);
+        CriuOptions.parse(criuOptions); // refused here in one line, not by an agent started in the background
+        final LabService service = new LabService(name, serviceIp.toString(), intervalMs, command, stateDirs,
+            criuOptions, index, 0);
         Directories.deleteRecursively(serviceDir(name));
         service.write(serviceDir(name)); // first, so that down finds it whatever happens next
         for (int node = 0; node < 2; node++)
@@ -320,7 +324,17 @@ public final class Lab
         startAgent(service, 0, protectArguments(service, 0));
         out.println("lab: " + name + ": primary agent on host a, replica agent on host b; waiting for the replica " +
             "to acknowledge an image...");
-        awaitProtected(service, 0, timeoutMs, out);
+        try
+        {
+            awaitProtected(service, 0, timeoutMs, out);
+        }
+        catch (final IllegalStateException notProtected)
+        {
+            // Nothing half-made stays: the reader fixes the cause and runs the same protect again.
+            final Path logs = remove(service);
+            throw new IllegalStateException(notProtected.getMessage().replace(serviceDir(name).toString(),
+                logs.toString()) + "; stopped and removed, logs kept in " + logs);
+        }
     }
 
     private void startAgent(final LabService service, final int node, final List<String> arguments) throws IOException
@@ -347,6 +361,10 @@ public final class Lab
         for (final String dir : service.stateDirs())
         {
             arguments.addAll(List.of("--state-dir", dir));
+        }
+        for (final String option : service.criuOptions())
+        {
+            arguments.addAll(List.of("--criu-option", option));
         }
         arguments.add("--");
         arguments.addAll(service.command());
@@ -380,6 +398,7 @@ public final class Lab
         final long start = System.nanoTime();
         final long deadline = start + TimeUnit.MILLISECONDS.toNanos(timeoutMs);
         Map<String, String> status = Map.of();
+        long failingSince = -1;
         while (System.nanoTime() < deadline)
         {
             for (int which = 0; which < 2; which++)
@@ -392,6 +411,20 @@ public final class Lab
                 }
             }
             status = status(service, node);
+            if ("CHECKPOINT_FAILING".equals(status.get("unprotected_reason")))
+            {
+                failingSince = failingSince < 0 ? System.nanoTime() : failingSince;
+                if (System.nanoTime() - failingSince > TimeUnit.SECONDS.toNanos(3))
+                {
+                    throw new IllegalStateException(service.name() + " cannot be checkpointed: " +
+                        status.getOrDefault("state", "?").replaceFirst("^unprotected \\(checkpoints of the service " +
+                        "fail: (.*)\\)$", "$1"));
+                }
+            }
+            else
+            {
+                failingSince = -1;
+            }
             if ("PROTECTED".equals(status.get("phase")))
             {
                 out.printf("lab: %s protected: service %s on host %s, replica on host %s acknowledged epoch %s, " +
@@ -407,6 +440,37 @@ public final class Lab
         throw new IllegalStateException(service.name() + " is not protected after " + timeoutMs + " ms: " +
             status.getOrDefault("state", status.getOrDefault("error", "no status")) + "; last error: " +
             status.getOrDefault("last_error", "-") + " (logs: " + serviceDir(service.name()) + ")");
+    }
+
+    /** A service's agents, service and files go; its logs stay beside the lab's record until lab down. */
+    private Path remove(final LabService service) throws IOException
+    {
+        for (int node = 0; node < 2; node++)
+        {
+            final Path pid = pidFile(service.name(), node);
+            if (Files.exists(pid))
+            {
+                killPids(Files.readString(pid).trim());
+            }
+        }
+        for (final String line : Shell.run("ip", "netns", "list").stdout().split("\n"))
+        {
+            final String netns = line.split(" ")[0].trim();
+            if (netns.matches(serviceNetns(service.name())))
+            {
+                ServiceNetwork.killAndDelete(netns);
+            }
+        }
+        for (int node = 0; node < 2; node++)
+        {
+            Directories.deleteRecursively(workDir(service.name(), node));
+            Directories.deleteRecursively(journalDir(service.name(), node));
+            Directories.deleteRecursively(stateStore(service.name(), node));
+        }
+        final Path failed = DIR.resolve("failed").resolve(service.name() + "-" + System.currentTimeMillis());
+        Files.createDirectories(failed.getParent());
+        Files.move(serviceDir(service.name()), failed);
+        return failed;
     }
 
     private static String lastLine(final Path log) throws IOException

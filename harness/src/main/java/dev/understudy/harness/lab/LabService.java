@@ -15,7 +15,7 @@ import java.util.Properties;
  * and which host runs its primary now.
  */
 record LabService(String name, String serviceIp, int intervalMs, List<String> command, List<String> stateDirs,
-    int index, int primaryNode)
+    List<String> criuOptions, int index, int primaryNode)
 {
     private static final String FILE = "service.properties";
     static final int REPLICA_PORT = 40123;
@@ -25,6 +25,7 @@ record LabService(String name, String serviceIp, int intervalMs, List<String> co
     {
         command = List.copyOf(command);
         stateDirs = List.copyOf(stateDirs);
+        criuOptions = List.copyOf(criuOptions);
     }
 
     /** The replica's Aeron port on either host: one per service, so services do not share streams. */
@@ -41,7 +42,7 @@ record LabService(String name, String serviceIp, int intervalMs, List<String> co
 
     LabService withPrimaryNode(final int node)
     {
-        return new LabService(name, serviceIp, intervalMs, command, stateDirs, index, node);
+        return new LabService(name, serviceIp, intervalMs, command, stateDirs, criuOptions, index, node);
     }
 
     void write(final Path dir) throws IOException
@@ -58,6 +59,11 @@ record LabService(String name, String serviceIp, int intervalMs, List<String> co
             properties.setProperty("command." + i, command.get(i));
         }
         properties.setProperty("state-dirs", String.join(",", stateDirs));
+        properties.setProperty("criu-options.count", Integer.toString(criuOptions.size()));
+        for (int i = 0; i < criuOptions.size(); i++)
+        {
+            properties.setProperty("criu-options." + i, criuOptions.get(i));
+        }
         Files.createDirectories(dir);
         final Path temporary = dir.resolve(FILE + ".tmp");
         try (Writer out = Files.newBufferedWriter(temporary))
@@ -87,9 +93,15 @@ record LabService(String name, String serviceIp, int intervalMs, List<String> co
             command.add(properties.getProperty("command." + i));
         }
         final String stateDirs = properties.getProperty("state-dirs", "");
+        final List<String> criuOptions = new ArrayList<>();
+        final int options = Integer.parseInt(properties.getProperty("criu-options.count", "0"));
+        for (int i = 0; i < options; i++)
+        {
+            criuOptions.add(properties.getProperty("criu-options." + i));
+        }
         return new LabService(properties.getProperty("name"), properties.getProperty("service-ip"),
             Integer.parseInt(properties.getProperty("interval-ms")), command,
-            stateDirs.isEmpty() ? List.of() : List.of(stateDirs.split(",")),
+            stateDirs.isEmpty() ? List.of() : List.of(stateDirs.split(",")), criuOptions,
             Integer.parseInt(properties.getProperty("index")), Integer.parseInt(properties.getProperty("primary-node")));
     }
 }
