@@ -44,6 +44,8 @@ public final class OutputCommit
     private long unprotectedSinceNs = -1;
     private volatile boolean suspended;
     private volatile boolean fenced;
+    /** Owned by the shipper: whether a replica ever held an acknowledged image of this primary. */
+    private boolean everProtected;
 
     OutputCommit(final EpochCommitBuffer buffer, final ReplicaLossPolicy policy, final long degradedAfterMs,
         final Notices notices)
@@ -140,13 +142,26 @@ public final class OutputCommit
         }
         if (isProtected)
         {
+            final boolean first = !everProtected;
+            everProtected = true;
             unprotectedSinceNs = -1;
             if (suspended)
             {
                 suspended = false;
                 buffer.holdOutput();
-                notices.info("protected again, output commit resumed");
+                notices.info(first ? "protected: output commit holds the service's output from now on" :
+                    "protected again, output commit resumed");
             }
+            return;
+        }
+        if (!everProtected && policy == ReplicaLossPolicy.DEGRADE && !suspended)
+        {
+            // Nothing to lose yet: holding output for the degrade limit at start would only stall clients, whichever
+            // agent was started first. Holding begins with the first acknowledged image, as after a degraded period.
+            suspended = true;
+            buffer.passThrough();
+            notices.info("waiting for a replica (" + whyNot + "): the service's output passes unprotected until " +
+                "one has acknowledged an image");
             return;
         }
         if (unprotectedSinceNs < 0)

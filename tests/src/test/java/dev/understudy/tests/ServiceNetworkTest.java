@@ -9,6 +9,8 @@ import org.junit.jupiter.api.Test;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * The service's namespace has a TCP hash table of its own (CRIU's socket listing, while the service is frozen,
@@ -31,5 +33,35 @@ final class ServiceNetworkTest
             assertEquals(before, Files.readString(hostSetting).trim(), "the host's setting is put back");
         }
         assertFalse(Files.exists(spec.netnsPath()), "the namespace goes with the network");
+    }
+
+    /**
+     * On one machine a replica started first prepares its takeover in us-NAME-r with the service's IP: the primary
+     * started next must not take that for another holder of the IP. Any other namespace with it still refuses.
+     */
+    @Test
+    void theServiceIpInItsOwnStandbyNamespaceIsNotInUseButElsewhereItIs() throws Exception
+    {
+        final String standby = "us-order-r";
+        Shell.run("ip", "netns", "del", standby);
+        Shell.check("ip", "netns", "add", standby);
+        try
+        {
+            Shell.check("ip", "-n", standby, "addr", "add", "10.77.32.10/24", "dev", "lo");
+            try (ServiceNetwork ignored = ServiceNetwork.create(ServiceNetwork.Spec.of("order", "ustest13",
+                "10.77.32.10/24")))
+            {
+                assertTrue(Files.exists(Path.of("/var/run/netns/us-order")), "the primary's namespace is made");
+            }
+            final IllegalStateException refused = assertThrows(IllegalStateException.class,
+                () -> ServiceNetwork.create(ServiceNetwork.Spec.of("other", "ustest13", "10.77.32.10/24")));
+            assertEquals("service IP 10.77.32.10 is already in use (configured in network namespace us-order-r): " +
+                "choose another --service-ip", refused.getMessage());
+        }
+        finally
+        {
+            Shell.run("ip", "netns", "del", standby);
+            ServiceNetwork.removeBridgeIfUnused("ustest13");
+        }
     }
 }

@@ -137,8 +137,9 @@ public final class ServiceNetwork implements AutoCloseable
         final boolean bridgeExists = linkExists(spec.bridge());
         if (bridgeExists && !isOurBridge(spec.bridge()))
         {
-            throw new IllegalStateException("bridge name '" + spec.bridge() +
-                "' is taken by an interface Understudy did not create: choose another with --bridge");
+            throw new IllegalStateException("bridge name '" + spec.bridge() + "' is taken by an interface Understudy " +
+                "did not create: choose another with --bridge, or to put services on that bridge mark it as " +
+                "Understudy's: ip link set " + spec.bridge() + " alias " + BRIDGE_ALIAS);
         }
         if (Files.exists(spec.netnsPath()))
         {
@@ -153,7 +154,7 @@ public final class ServiceNetwork implements AutoCloseable
         {
             Shell.run("ip", "link", "del", spec.hostVeth());
         }
-        final String holder = takeover ? null : whoHolds(spec.service().ip());
+        final String holder = takeover ? null : whoHolds(spec.service().ip(), spec.name());
         if (holder != null)
         {
             throw new IllegalStateException("service IP " + spec.service().ip() + " is already in use (" + holder +
@@ -383,7 +384,12 @@ public final class ServiceNetwork implements AutoCloseable
     }
 
     /** Where the IP is configured already: the root namespace or a named one; null when free. */
-    static String whoHolds(final String ip)
+    /**
+     * Where ip is configured on this machine, or null. This service's own standby namespaces (us-NAME-r, us-NAME-s:
+     * a replica on the same machine prepares its takeover there, detached from the bridge) do not count, so either
+     * agent may start first.
+     */
+    static String whoHolds(final String ip, final String serviceName)
     {
         final String needle = " " + ip + "/";
         if (Shell.run("ip", "-o", "-4", "addr").stdout().contains(needle))
@@ -393,7 +399,8 @@ public final class ServiceNetwork implements AutoCloseable
         for (final String line : Shell.run("ip", "netns", "list").stdout().split("\n"))
         {
             final String ns = line.split(" ")[0].trim();
-            if (!ns.isEmpty() && Shell.run("ip", "-n", ns, "-o", "-4", "addr").stdout().contains(needle))
+            if (!ns.isEmpty() && !ns.equals("us-" + serviceName + "-r") && !ns.equals("us-" + serviceName + "-s") &&
+                Shell.run("ip", "-n", ns, "-o", "-4", "addr").stdout().contains(needle))
             {
                 return "configured in network namespace " + ns;
             }
