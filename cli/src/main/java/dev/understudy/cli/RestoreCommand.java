@@ -65,6 +65,13 @@ final class RestoreCommand implements Callable<Integer>
             }
             images = RestorableImage.layOut(root).dir();
         }
+        // Checked before anything is made, so that a wrong path leaves no namespace or veth behind.
+        if (!java.nio.file.Files.isRegularFile(images.resolve("inventory.img")))
+        {
+            throw new IllegalArgumentException("no CRIU image at " + images + (java.nio.file.Files.isDirectory(images) ?
+                " (no inventory.img in it)" : " (no such directory)") + ": give the directory of a dump with " +
+                "--image, or leave --image out to restore the replica's last acknowledged image");
+        }
         final ServiceNetwork network = ServiceNetwork.create(ServiceNetwork.Spec.of(service.name, service.bridge,
             service.serviceIp));
         try
@@ -75,7 +82,7 @@ final class RestoreCommand implements Callable<Integer>
                 network.spec().netnsName() + " (" + service.serviceIp + ")");
             return 0;
         }
-        catch (final RuntimeException ex)
+        catch (final java.io.IOException | RuntimeException ex)
         {
             network.close();
             throw ex;

@@ -39,4 +39,16 @@ class UsageErrorTest
         assertTrue(lines.size() <= 2, "at most two lines, got " + lines.size() + ": " + lines);
         assertTrue(lines.get(0).contains("--lisen"), lines.get(0));
     }
+
+    @Test
+    void aRestoreWithNoImageIsOneLineAndLeavesNoNamespace()
+    {
+        final List<String> lines = errorLines("restore", "--name", "noimage", "--service-ip", "10.77.56.10/24",
+            "--image", "/nonexistent/image");
+        assertEquals(1, lines.size(), lines.toString());
+        assertTrue(lines.get(0).startsWith("understudy: no CRIU image at /nonexistent/image (no such directory)"),
+            lines.get(0));
+        assertTrue(!java.nio.file.Files.exists(java.nio.file.Path.of("/var/run/netns/us-noimage")),
+            "no namespace left behind");
+    }
 }
