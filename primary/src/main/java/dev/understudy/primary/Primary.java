@@ -162,6 +162,8 @@ public final class Primary implements AutoCloseable
 
     private void open(final EpochObserver observer, final CriuNotificationListener notifications) throws IOException
     {
+        // Before anything is made: a replica no route leads to is a mistake to name, not one to wait for.
+        Endpoints.requireRoute(context.replicaEndpoint(), "replica");
         final boolean adopting = context.adoptedPid() != 0;
         network = adopting ? ServiceNetwork.adopt(context.networkSpec()) : ServiceNetwork.create(context.networkSpec());
         Directories.deleteRecursively(context.runDir());

@@ -51,6 +51,26 @@ public final class Endpoints
     }
 
     /**
+     * Refuses, in one line, a peer this host has no route to (a mistyped address, a missing route): unlike a peer
+     * that is only not up yet, it will not come by waiting.
+     */
+    public static void requireRoute(final String peerEndpoint, final String what)
+    {
+        final InetSocketAddress peer = parse(peerEndpoint, "endpoint");
+        try (DatagramSocket socket = new DatagramSocket())
+        {
+            socket.connect(InetAddress.getByName(peer.getHostString()), peer.getPort());
+        }
+        catch (final java.io.IOException | java.io.UncheckedIOException ex)
+        {
+            final Throwable cause = ex instanceof java.io.UncheckedIOException unchecked ? unchecked.getCause() : ex;
+            throw new IllegalStateException("no route from this host to the " + what + " at " + peerEndpoint + " (" +
+                cause.getMessage() + "): check the address, or add a route to it; a " + what + " this host can reach " +
+                "but that is not up yet is waited for");
+        }
+    }
+
+    /**
      * HOST:PORT with a free UDP port when the port is 0. Aeron gives every subscription on a wildcard-port
      * channel a socket of its own, so two streams meant to share one endpoint need the port fixed first.
      */
