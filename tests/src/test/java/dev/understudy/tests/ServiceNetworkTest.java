@@ -64,4 +64,52 @@ final class ServiceNetworkTest
             ServiceNetwork.removeBridgeIfUnused("ustest13");
         }
     }
+
+    /**
+     * Another machine on the LAN holds the address (here a namespace ip netns does not list, on the same bridge): the
+     * ARP probe finds it and the service is not started on it; a free address passes the probe.
+     */
+    @Test
+    void anAddressAnotherMachineAnswersForIsNotTaken() throws Exception
+    {
+        final Path holderNs = Path.of("/run/understudy-test-arp-holder");
+        final ServiceNetwork.Spec free = ServiceNetwork.Spec.of("arpfree", "ustest14", "10.77.34.11/24");
+        Process holder = null;
+        try
+        {
+            ServiceNetwork.ensureBridge("ustest14", dev.understudy.core.net.Ipv4Cidr.parse("10.77.34.1/24"));
+            Files.deleteIfExists(holderNs);
+            Files.createFile(holderNs);
+            Shell.check("unshare", "--net=" + holderNs, "true");
+            holder = new ProcessBuilder("nsenter", "--net=" + holderNs, "sleep", "120").start();
+            Shell.run("ip", "link", "del", "usarph");
+            Shell.check("ip", "link", "add", "usarph", "type", "veth", "peer", "name", "usarph1");
+            Shell.check("ip", "link", "set", "usarph1", "netns", Long.toString(holder.pid()));
+            Shell.check("ip", "link", "set", "usarph", "master", "ustest14", "up");
+            Shell.check("nsenter", "--net=" + holderNs, "ip", "addr", "add", "10.77.34.10/24", "dev", "usarph1");
+            Shell.check("nsenter", "--net=" + holderNs, "ip", "link", "set", "usarph1", "address", "02:00:00:00:34:10");
+            Shell.check("nsenter", "--net=" + holderNs, "ip", "link", "set", "usarph1", "up");
+
+            final IllegalStateException refused = assertThrows(IllegalStateException.class,
+                () -> ServiceNetwork.create(ServiceNetwork.Spec.of("arpt", "ustest14", "10.77.34.10/24")));
+            assertEquals("service IP 10.77.34.10 is in use on the LAN (answered by MAC 02:00:00:00:34:10): choose " +
+                "another --service-ip", refused.getMessage());
+            assertFalse(Files.exists(Path.of("/var/run/netns/us-arpt")), "nothing left of the refused service");
+            try (ServiceNetwork ignored = ServiceNetwork.create(free))
+            {
+                assertTrue(Files.exists(free.netnsPath()), "a free address passes the probe");
+            }
+        }
+        finally
+        {
+            if (holder != null)
+            {
+                holder.destroyForcibly().waitFor();
+            }
+            Shell.run("ip", "link", "del", "usarph");
+            Shell.run("umount", holderNs.toString());
+            Files.deleteIfExists(holderNs);
+            ServiceNetwork.removeBridgeIfUnused("ustest14");
+        }
+    }
 }

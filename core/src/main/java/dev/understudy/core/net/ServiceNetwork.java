@@ -172,6 +172,17 @@ public final class ServiceNetwork implements AutoCloseable
             }
             final String ns = spec.netnsName();
             Shell.check("ip", "-n", ns, "link", "set", "eth0", "address", spec.mac());
+            if (!takeover)
+            {
+                // Not taken from another machine silently: it is asked first, before the address is ours.
+                Shell.check("ip", "-n", ns, "link", "set", "eth0", "up");
+                final String other = ArpProbe.conflict(spec.netnsPath(), "eth0", spec.service(), spec.mac());
+                if (other != null)
+                {
+                    throw new IllegalStateException("service IP " + spec.service().ip() + " is in use on the LAN " +
+                        "(answered by MAC " + other + "): choose another --service-ip");
+                }
+            }
             Shell.check("ip", "-n", ns, "addr", "add", spec.service().toString(), "dev", "eth0");
             Shell.check("ip", "-n", ns, "link", "set", "lo", "up");
             Shell.check("ip", "-n", ns, "link", "set", "eth0", "up");
