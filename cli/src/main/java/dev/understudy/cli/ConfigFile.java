@@ -84,14 +84,27 @@ final class ConfigFile implements CommandLine.IDefaultValueProvider
                 throw new IllegalArgumentException("--config " + file + ": '" + key + "' is not an option of " +
                     command.qualifiedName() + " (write options by their long name without the dashes)");
             }
-            checkValue(key, option.type(), properties.getProperty(key).trim());
+            checkValue(key, option, properties.getProperty(key).trim());
         }
         return this;
     }
 
     /** A number or a flag that would not parse is named here by its key, not later by an option the file hid. */
-    private void checkValue(final String key, final Class<?> type, final String value)
+    private void checkValue(final String key, final OptionSpec option, final String value)
     {
+        final Class<?> type = option.type();
+        for (final CommandLine.ITypeConverter<?> converter : option.converters())
+        {
+            try
+            {
+                converter.convert(value);
+            }
+            catch (final Exception ex)
+            {
+                throw new IllegalArgumentException("--config " + file + ": " + key + " = " + value + ": " +
+                    ex.getMessage());
+            }
+        }
         final String wanted;
         if (type == int.class || type == Integer.class || type == long.class || type == Long.class)
         {

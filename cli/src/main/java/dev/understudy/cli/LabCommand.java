@@ -13,7 +13,8 @@ import picocli.CommandLine.Parameters;
     description = "Two simulated hosts, a LAN bridge and a client namespace on this machine: protect any command " +
         "and kill its primary host, as on two machines.",
     subcommands = {LabCommand.Up.class, LabCommand.Protect.class, LabCommand.Client.class,
-        LabCommand.KillPrimary.class, LabCommand.Rejoin.class, LabCommand.Status.class, LabCommand.Down.class})
+        LabCommand.KillPrimary.class, LabCommand.Rejoin.class, LabCommand.Tune.class, LabCommand.Status.class,
+        LabCommand.Down.class})
 final class LabCommand
 {
     @Command(name = "up", mixinStandardHelpOptions = true,
@@ -114,6 +115,43 @@ final class LabCommand
         {
             Understudy.requireRoot();
             Lab.open().rejoin(timeoutS * 1000L, System.out);
+            return 0;
+        }
+    }
+
+    @Command(name = "tune", mixinStandardHelpOptions = true,
+        description = "understudy tune on a lab service's primary; the probe runs in the client namespace.")
+    static final class Tune implements Callable<Integer>
+    {
+        @Option(names = "--name", required = true, description = "the service")
+        String name;
+
+        @Option(names = "--intervals", split = ",", defaultValue = "25,50,100,200", description = "intervals to try, " +
+            "ms (default ${DEFAULT-VALUE})")
+        List<Integer> intervals;
+
+        @Option(names = "--seconds", defaultValue = "10", description = "measured seconds per interval (default " +
+            "${DEFAULT-VALUE})")
+        int seconds;
+
+        @Option(names = "--frozen-target-percent", defaultValue = "10", description = "the share of time the service " +
+            "may spend frozen (default ${DEFAULT-VALUE})")
+        double targetPercent;
+
+        @Option(names = "--probe", description = "a command timed over and over in the client namespace")
+        String probe;
+
+        @Option(names = "--json", description = "write the results here")
+        java.nio.file.Path json;
+
+        @Option(names = "--svg", description = "write the plot here")
+        java.nio.file.Path svg;
+
+        public Integer call() throws Exception
+        {
+            Understudy.requireRoot();
+            TuneCommand.run(Lab.open().tuneSettings(name, intervals, seconds, targetPercent / 100,
+                probe == null ? List.of() : ConfigFile.split(probe)), json, svg);
             return 0;
         }
     }

@@ -7,6 +7,7 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 
 import dev.understudy.failover.Standby;
+import dev.understudy.primary.IntervalRequest;
 import dev.understudy.primary.Primary;
 import dev.understudy.primary.PrimaryState;
 import org.agrona.CloseHelper;
@@ -105,6 +106,23 @@ final class NodeAgent
             {
                 Files.deleteIfExists(request);
                 switchOver(protecting);
+            }
+            else if (Files.exists(IntervalRequest.file(workDir, name)))
+            {
+                final String asked = Files.readString(IntervalRequest.file(workDir, name));
+                Files.deleteIfExists(IntervalRequest.file(workDir, name));
+                try
+                {
+                    final IntervalRequest interval = IntervalRequest.parse(asked);
+                    protecting.setInterval(interval.ms(), interval.autoTarget());
+                    System.out.println("understudy: checkpoint interval now " + (interval.autoTarget() > 0 ? "auto" +
+                        " (frozen share target " + Math.round(interval.autoTarget() * 100) + " %)" : interval.ms() +
+                        " ms") + ", as asked");
+                }
+                catch (final IllegalArgumentException ex)
+                {
+                    System.err.println("understudy: " + ex.getMessage());
+                }
             }
             else if (!protecting.isRunning() && !stopping)
             {

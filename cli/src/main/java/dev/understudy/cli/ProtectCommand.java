@@ -34,8 +34,14 @@ final class ProtectCommand implements Callable<Integer>
     @Option(names = "--service-ip", required = true, description = "the service's IPv4/prefix, e.g. 10.77.0.10/24")
     String serviceIp;
 
-    @Option(names = "--interval-ms", defaultValue = "" + Configuration.INTERVAL_MS, description = "checkpoint period, freeze to freeze (default ${DEFAULT-VALUE})")
-    int intervalMs;
+    @Option(names = "--interval-ms", defaultValue = "" + Configuration.INTERVAL_MS, converter = Interval.Converter.class,
+        paramLabel = "MS|auto", description = "checkpoint period, freeze to freeze (default ${DEFAULT-VALUE}); auto: " +
+        "adjusted at run time to keep the service's share of time frozen under --frozen-target-percent")
+    Interval interval;
+
+    @Option(names = "--frozen-target-percent", defaultValue = "10", description = "with --interval-ms auto: the " +
+        "share of time the service may spend frozen (default ${DEFAULT-VALUE})")
+    double frozenTargetPercent;
 
     @Option(names = "--name", defaultValue = Configuration.SERVICE_NAME, description = "service name (default ${DEFAULT-VALUE})")
     String name;
@@ -142,7 +148,7 @@ final class ProtectCommand implements Callable<Integer>
         Understudy.requireRoot();
         final ProtectContext context = new ProtectContext().notices(StderrNotices.INSTANCE)
             .replicaEndpoint(replica).serviceIp(serviceIp)
-            .intervalMs(intervalMs).name(name).bridge(bridge).listenEndpoint(listen).workDir(workDir)
+            .intervalMs(interval.ms()).intervalAutoTarget(interval.auto() ? frozenTargetPercent / 100 : 0).name(name).bridge(bridge).listenEndpoint(listen).workDir(workDir)
             .metricsPort(metricsPort).networkLock(networkLock).command(command).outputCommit(!noOutputCommit)
             .replicaLossPolicy(policy(replicaLossPolicy)).degradedAfterMs(degradedAfterMs).term(term)
             .dirtyTracking(DirtyTracking.parse(dirtyTracking)).verifyMemory(verifyMemory).tcpNoDelay(!noTcpNoDelay)
@@ -154,7 +160,7 @@ final class ProtectCommand implements Callable<Integer>
         heartbeat.applyTo(context.heartbeat());
         final Primary primary = Primary.start(context, EpochObserver.NONE, CriuNotificationListener.NONE);
         System.out.println("understudy protecting '" + name + "' (pid " + primary.service().rootPid() + ", " +
-            serviceIp + ") every " + intervalMs + " ms -> replica " + replica + "; status on http://" + heartbeat.metricsHost + ":" +
+            serviceIp + ") every " + interval + " -> replica " + replica + "; status on http://" + heartbeat.metricsHost + ":" +
             primary.statusPort() + "/status");
         return new NodeAgent(workDir, name, this::startReplicaHere).run(primary, null);
     }
@@ -174,7 +180,7 @@ final class ProtectCommand implements Callable<Integer>
             .streamProtection(keys.protection());
         heartbeat.applyTo(context.heartbeat());
         return Standby.start(context, new TakeoverContext().notices(StderrNotices.INSTANCE).name(name)
-            .serviceIp(serviceIp).bridge(bridge).workDir(workDir).intervalMs(intervalMs).stateStoreDir(store.stateStore)
+            .serviceIp(serviceIp).bridge(bridge).workDir(workDir).intervalMs(interval.ms()).stateStoreDir(store.stateStore)
             .coordinator(coordinator.coordinator).leaseMs(coordinator.leaseMs),
             ReplicaObserver.NONE);
     }

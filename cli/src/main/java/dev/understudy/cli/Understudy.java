@@ -15,7 +15,7 @@ import picocli.CommandLine.Command;
         "milliseconds, shipped as page deltas over Aeron to a warm replica.",
     subcommands = {ProtectCommand.class, StopCommand.class, SwitchoverCommand.class, ReplicaCommand.class,
         StatusCommand.class, RestoreCommand.class, TakeoverCommand.class, JournalCommand.class, DemoCommand.class,
-        BenchCommand.class, ChaosCommand.class, CoordinatorCommand.class, KeygenCommand.class, LabCommand.class})
+        BenchCommand.class, ChaosCommand.class, CoordinatorCommand.class, KeygenCommand.class, LabCommand.class, TuneCommand.class})
 public final class Understudy
 {
     public static void main(final String[] args)

@@ -30,13 +30,13 @@ class ConfigFileTest
             "state-dir = /var/lib/redis, /var/lib/redis-log\n");
         final ProtectCommand fromFile = parse("protect", "--config", config.toString(), "--", "redis-server");
         assertEquals("10.0.0.2:40123", fromFile.replica);
-        assertEquals(50, fromFile.intervalMs);
+        assertEquals(50, fromFile.interval.ms());
         assertEquals(List.of(Path.of("/var/lib/redis"), Path.of("/var/lib/redis-log")), fromFile.stateDirs);
         assertEquals(List.of("redis-server"), fromFile.command);
 
         final ProtectCommand overridden = parse("protect", "--config=" + config, "--interval-ms", "200",
             "--state-dir", "/srv/data", "--", "redis-server");
-        assertEquals(200, overridden.intervalMs);
+        assertEquals(200, overridden.interval.ms());
         assertEquals(List.of(Path.of("/srv/data")), overridden.stateDirs);
     }
 
@@ -76,7 +76,7 @@ class ConfigFileTest
     {
         final Path config = dir.resolve("svc.properties");
         Files.writeString(config, "replica = 10.0.0.2:40123\ninterval-ms = 100ms\n");
-        assertEquals("--config " + config + ": interval-ms = 100ms is not a whole number",
+        assertEquals("--config " + config + ": interval-ms = 100ms: '100ms' is not a number of milliseconds (> 0) or auto",
             assertThrows(IllegalArgumentException.class,
                 () -> parse("protect", "--config", config.toString(), "--", "x")).getMessage());
     }

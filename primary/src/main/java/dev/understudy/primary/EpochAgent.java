@@ -62,7 +62,8 @@ final class EpochAgent implements Agent
     private boolean handedOver;
     private final OneToOneConcurrentArrayQueue<CheckpointEpoch> ready;
     private final OneToOneConcurrentArrayQueue<CheckpointEpoch> free;
-    private final long intervalNs;
+    private long intervalNs;
+    private AutoInterval autoInterval;
     private long nextEpochNs;
     private long epoch;
     private long failureBackoffNs;
@@ -124,6 +125,9 @@ final class EpochAgent implements Agent
         this.ready = pipeline.ready();
         this.free = pipeline.free();
         this.intervalNs = TimeUnit.MILLISECONDS.toNanos(context.intervalMs());
+        this.autoInterval = context.intervalAutoTarget() > 0 ? new AutoInterval(context.intervalAutoTarget()) : null;
+        state.intervalMs = context.intervalMs();
+        state.autoInterval = autoInterval;
     }
 
     /**
@@ -262,6 +266,17 @@ final class EpochAgent implements Agent
             else if (message instanceof EpochLoopMessage.Superseded fenced)
             {
                 superseded = fenced;
+            }
+            else if (message instanceof EpochLoopMessage.SetInterval set)
+            {
+                autoInterval = set.autoTargetShare() > 0 ? new AutoInterval(set.autoTargetShare()) : null;
+                state.autoInterval = autoInterval;
+                if (set.ms() > 0)
+                {
+                    intervalNs = TimeUnit.MILLISECONDS.toNanos(set.ms());
+                    state.intervalMs = set.ms();
+                    nextEpochNs = Math.min(nextEpochNs, clock.nanoTime() + intervalNs);
+                }
             }
             else if (message instanceof EpochLoopMessage.Switchover request)
             {
@@ -574,6 +589,16 @@ final class EpochAgent implements Agent
             lastButOneDir = lastDir;
             lastDir = dir;
             lastEpoch = number;
+        }
+        if (autoInterval != null)
+        {
+            final int current = (int)TimeUnit.NANOSECONDS.toMillis(intervalNs);
+            final int next = autoInterval.onDump(start, TimeUnit.MICROSECONDS.toNanos(frozenUs), current);
+            if (next != current)
+            {
+                intervalNs = TimeUnit.MILLISECONDS.toNanos(next);
+                state.intervalMs = next;
+            }
         }
         // The interval is the checkpoint period, freeze to freeze (Remus's epoch). A freeze longer than half
         // of it moves the next one so the service always runs at least as long as it was frozen.

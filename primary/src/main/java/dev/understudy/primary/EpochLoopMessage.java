@@ -30,4 +30,9 @@ sealed interface EpochLoopMessage
     record Superseded(long term, String why) implements EpochLoopMessage
     {
     }
+
+    /** A new checkpoint interval (understudy tune, or an operator): fixed at ms, or auto toward a frozen share. */
+    record SetInterval(int ms, double autoTargetShare) implements EpochLoopMessage
+    {
+    }
 }

@@ -488,6 +488,12 @@ public final class Primary implements AutoCloseable
         }
     }
 
+    /** A new checkpoint interval, fixed (autoTargetShare 0) or auto toward that share of time frozen (ms 0: from now). */
+    public void setInterval(final int ms, final double autoTargetShare)
+    {
+        pipeline.epochLoop().offer(new EpochLoopMessage.SetInterval(ms, autoTargetShare));
+    }
+
     /**
      * Planned switchover: the next epoch is the last (the service frozen for good after it, its input held),
      * shipped and acknowledged as any other (its output released); then the heartbeat tells the replica to take

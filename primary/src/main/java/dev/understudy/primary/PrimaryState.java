@@ -54,6 +54,10 @@ public final class PrimaryState
     volatile long lastDumpedEpoch = -1;
     volatile Unprotection unprotection = Unprotection.NO_ACKNOWLEDGED_IMAGE;
     volatile int servicePid = -1;
+    /** The checkpoint interval in force (the epoch agent changes it: tune, auto). */
+    volatile int intervalMs;
+    /** Set while the interval is auto (the epoch agent's controller, read here for its last share). */
+    volatile AutoInterval autoInterval;
     /** Why the last checkpoint failed, while they fail (null once one succeeds). */
     volatile String checkpointFailure;
     /** TCP sockets of the service given TCP_NODELAY so far (-1: --no-tcp-nodelay). */
@@ -179,7 +183,11 @@ public final class PrimaryState
         {
             context.streamProtection().putStatus(map);
         }
-        map.put("interval_ms", Integer.toString(context.intervalMs()));
+        map.put("interval_ms", Integer.toString(intervalMs));
+        final AutoInterval auto = autoInterval;
+        map.put("interval_mode", auto == null ? "fixed" : String.format("auto (frozen share target %.0f %%, last " +
+            "window %s)", auto.targetShare() * 100, auto.lastShare() < 0 ? "not yet measured" :
+            String.format("%.1f %%", auto.lastShare() * 100)));
         map.put("ship_mode", context.shipMode().name().toLowerCase());
         map.put("dirty_tracking", dirtyTracking.label());
         map.put("dump_mode", switch (dirtyTracking)

@@ -46,6 +46,7 @@ public final class ProtectContext extends AgentContext<ProtectContext>
     private boolean verifyMemory;
     private boolean tcpNoDelay = true;
     private CriuOptions criuOptions = CriuOptions.NONE;
+    private double intervalAutoTarget;
     private boolean outputCommit = true;
     private OutputCommit.ReplicaLossPolicy replicaLossPolicy = OutputCommit.ReplicaLossPolicy.DEGRADE;
     private long degradedAfterMs = Configuration.DEGRADED_AFTER_MS;
@@ -339,6 +340,18 @@ public final class ProtectContext extends AgentContext<ProtectContext>
     public ProtectContext intervalMs(final int intervalMs)
     {
         this.intervalMs = intervalMs;
+        return this;
+    }
+
+    /** With a target (a share of time frozen, 0..1), the interval adjusts itself from intervalMs; 0: fixed. */
+    public double intervalAutoTarget()
+    {
+        return intervalAutoTarget;
+    }
+
+    public ProtectContext intervalAutoTarget(final double intervalAutoTarget)
+    {
+        this.intervalAutoTarget = intervalAutoTarget;
         return this;
     }
 

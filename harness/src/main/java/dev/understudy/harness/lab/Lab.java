@@ -23,6 +23,7 @@ import dev.understudy.core.os.Shell;
 import dev.understudy.core.security.KeyFile;
 import dev.understudy.harness.sim.NodeProcess;
 import dev.understudy.harness.sim.SimulatedHost;
+import dev.understudy.harness.tune.IntervalTuner;
 
 /**
  * Two hosts, a LAN and a client on one machine, for trying Understudy on any service: the layout a reader would
@@ -601,6 +602,22 @@ public final class Lab
                 awaitProtected(service, service.primaryNode(), timeoutMs, out);
             }
         }
+    }
+
+    /** What understudy tune needs for a lab service: its primary's work dir and status, the probe in the client. */
+    public IntervalTuner.Settings tuneSettings(final String name, final List<Integer> intervals, final int seconds,
+        final double targetShare, final List<String> probe) throws IOException
+    {
+        final LabService service = service(name);
+        final int node = service.primaryNode();
+        final List<String> probeInClient = new ArrayList<>();
+        if (!probe.isEmpty())
+        {
+            probeInClient.addAll(List.of("nsenter", "--net=/var/run/netns/" + CLIENT_NETNS));
+            probeInClient.addAll(probe);
+        }
+        return new IntervalTuner.Settings(name, workDir(name, node), hostAddress(node).ip() + ":" +
+            service.statusPort(node), intervals, seconds, targetShare, probeInClient);
     }
 
     /** One line for the lab, one per host, two per service (its agents as they describe themselves). */
