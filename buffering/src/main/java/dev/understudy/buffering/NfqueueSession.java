@@ -9,6 +9,7 @@ import com.sun.jna.Native;
 import com.sun.jna.Pointer;
 import dev.understudy.core.os.DirectLibC;
 import dev.understudy.core.os.LibC;
+import dev.understudy.core.os.NetworkNamespace;
 import org.agrona.concurrent.UnsafeBuffer;
 
 /**
@@ -65,9 +66,7 @@ final class NfqueueSession implements AutoCloseable
 
     private void open()
     {
-        final int nsFd = LibC.INSTANCE.open(config.netns().toString(), LibC.O_RDONLY | LibC.O_CLOEXEC);
-        LibC.INSTANCE.setns(nsFd, LibC.CLONE_NEWNET); // this thread only: the queues live in the service's netns
-        LibC.INSTANCE.close(nsFd);
+        NetworkNamespace.enter(config.netns()); // this thread only: the queues live in the service's netns
         handle = nfq.nfq_open();
         if (handle == null)
         {

@@ -5,6 +5,7 @@ import java.util.concurrent.Callable;
 
 import dev.understudy.harness.lab.Lab;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
@@ -126,32 +127,14 @@ final class LabCommand
         @Option(names = "--name", required = true, description = "the service")
         String name;
 
-        @Option(names = "--intervals", split = ",", defaultValue = "25,50,100,200", description = "intervals to try, " +
-            "ms (default ${DEFAULT-VALUE})")
-        List<Integer> intervals;
-
-        @Option(names = "--seconds", defaultValue = "10", description = "measured seconds per interval (default " +
-            "${DEFAULT-VALUE})")
-        int seconds;
-
-        @Option(names = "--frozen-target-percent", defaultValue = "10", description = "the share of time the service " +
-            "may spend frozen (default ${DEFAULT-VALUE})")
-        double targetPercent;
-
-        @Option(names = "--probe", description = "a command timed over and over in the client namespace")
-        String probe;
-
-        @Option(names = "--json", description = "write the results here")
-        java.nio.file.Path json;
-
-        @Option(names = "--svg", description = "write the plot here")
-        java.nio.file.Path svg;
+        @Mixin
+        TuneOptions tune;
 
         public Integer call() throws Exception
         {
             Understudy.requireRoot();
-            TuneCommand.run(Lab.open().tuneSettings(name, intervals, seconds, targetPercent / 100,
-                probe == null ? List.of() : ConfigFile.split(probe)), json, svg);
+            TuneCommand.run(Lab.open().tuneSettings(name, tune.intervals, tune.seconds, tune.targetShare(),
+                tune.probeCommand()), tune.json, tune.svg);
             return 0;
         }
     }

@@ -1,12 +1,12 @@
 package dev.understudy.cli;
 
 import java.nio.file.Path;
-import java.util.List;
 import java.util.concurrent.Callable;
 
 import dev.understudy.core.Configuration;
 import dev.understudy.harness.tune.IntervalTuner;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 @Command(name = "tune", mixinStandardHelpOptions = true,
@@ -27,32 +27,14 @@ final class TuneCommand implements Callable<Integer>
         description = "the primary's status endpoint, its --metrics-host:--metrics-port (default ${DEFAULT-VALUE})")
     String status;
 
-    @Option(names = "--intervals", split = ",", defaultValue = "25,50,100,200", description = "intervals to try, ms " +
-        "(default ${DEFAULT-VALUE})")
-    List<Integer> intervals;
-
-    @Option(names = "--seconds", defaultValue = "10", description = "measured seconds per interval (default ${DEFAULT-VALUE})")
-    int seconds;
-
-    @Option(names = "--frozen-target-percent", defaultValue = "10", description = "the share of time the service may " +
-        "spend frozen (default ${DEFAULT-VALUE})")
-    double targetPercent;
-
-    @Option(names = "--probe", description = "a command timed over and over meanwhile, as a client's request " +
-        "(split as a shell splits it), e.g. \"redis-cli -h 10.77.0.10 ping\"")
-    String probe;
-
-    @Option(names = "--json", description = "write the results here")
-    Path json;
-
-    @Option(names = "--svg", description = "write a plot of frozen share and epoch cycle by interval here")
-    Path svg;
+    @Mixin
+    TuneOptions tune;
 
     public Integer call() throws Exception
     {
         Understudy.requireRoot();
-        run(new IntervalTuner.Settings(name, workDir, status, intervals, seconds, targetPercent / 100,
-            probe == null ? List.of() : ConfigFile.split(probe)), json, svg);
+        run(new IntervalTuner.Settings(name, workDir, status, tune.intervals, tune.seconds, tune.targetShare(),
+            tune.probeCommand()), tune.json, tune.svg);
         return 0;
     }
 

@@ -1,12 +1,12 @@
 package dev.understudy.failover;
 
 import java.nio.file.Path;
-import java.util.concurrent.atomic.AtomicReference;
 
 import com.sun.jna.LastErrorException;
 import dev.understudy.core.net.ArpFrames;
 import dev.understudy.core.net.Ipv4Cidr;
 import dev.understudy.core.os.LibC;
+import dev.understudy.core.os.NetworkNamespace;
 
 /**
  * Announces that the service's IP now lives behind this port: a broadcast ARP request for our own address
@@ -45,46 +45,17 @@ public final class GratuitousArp
     public static void announce(final Path netns, final String device, final Ipv4Cidr ip, final String mac,
         final int count)
     {
-        final AtomicReference<RuntimeException> failure = new AtomicReference<>();
-        final Thread thread = new Thread(() ->
+        NetworkNamespace.call(netns, "gratuitous-arp", () ->
         {
-            try
-            {
-                send(netns, device, ip, mac, count);
-            }
-            catch (final RuntimeException ex)
-            {
-                failure.set(ex);
-            }
-        }, "gratuitous-arp");
-        thread.start(); // a thread of its own: setns changes the calling thread's namespace for good
-        try
-        {
-            thread.join();
-        }
-        catch (final InterruptedException ex)
-        {
-            Thread.currentThread().interrupt();
-        }
-        if (failure.get() != null)
-        {
-            throw failure.get();
-        }
+            send(netns, device, ip, mac, count);
+            return null;
+        });
     }
 
     private static void send(final Path netns, final String device, final Ipv4Cidr ip, final String mac,
         final int count)
     {
         final LibC libc = LibC.INSTANCE;
-        final int nsFd = libc.open(netns.toString(), LibC.O_RDONLY | LibC.O_CLOEXEC);
-        try
-        {
-            libc.setns(nsFd, LibC.CLONE_NEWNET);
-        }
-        finally
-        {
-            libc.close(nsFd);
-        }
         final int ifIndex = libc.if_nametoindex(device);
         if (ifIndex == 0)
         {

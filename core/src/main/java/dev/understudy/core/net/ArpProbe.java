@@ -2,10 +2,10 @@ package dev.understudy.core.net;
 
 import java.nio.file.Path;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicReference;
 
 import com.sun.jna.LastErrorException;
 import dev.understudy.core.os.LibC;
+import dev.understudy.core.os.NetworkNamespace;
 
 /**
  * Address conflict detection before a service's IP is claimed (RFC 5227's probe, with shorter timers): ARP requests
@@ -27,50 +27,16 @@ public final class ArpProbe
     /** The MAC that answered for ip on device (inside netns), or null when nobody did. */
     public static String conflict(final Path netns, final String device, final Ipv4Cidr ip, final String ourMac)
     {
-        final AtomicReference<Object> result = new AtomicReference<>();
-        final Thread thread = new Thread(() ->
-        {
-            try
-            {
-                result.set(probe(netns, device, ip, ourMac));
-            }
-            catch (final RuntimeException ex)
-            {
-                result.set(ex);
-            }
-        }, "arp-probe");
-        thread.start(); // its own thread: setns changes the calling thread's namespace for good
-        try
-        {
-            thread.join();
-        }
-        catch (final InterruptedException ex)
-        {
-            Thread.currentThread().interrupt();
-        }
-        if (result.get() instanceof RuntimeException failure)
-        {
-            throw failure;
-        }
-        return (String)result.get();
+        return NetworkNamespace.call(netns, "arp-probe", () -> probe(device, ip, ourMac));
     }
 
-    private static String probe(final Path netns, final String device, final Ipv4Cidr ip, final String ourMac)
+    private static String probe(final String device, final Ipv4Cidr ip, final String ourMac)
     {
         final LibC libc = LibC.INSTANCE;
-        final int nsFd = libc.open(netns.toString(), LibC.O_RDONLY | LibC.O_CLOEXEC);
-        try
-        {
-            libc.setns(nsFd, LibC.CLONE_NEWNET);
-        }
-        finally
-        {
-            libc.close(nsFd);
-        }
         final int ifIndex = libc.if_nametoindex(device);
         if (ifIndex == 0)
         {
-            throw new IllegalStateException("no interface " + device + " in " + netns);
+            throw new IllegalStateException("no interface " + device + " in the service's namespace");
         }
         final byte[] mac = ArpFrames.parseMac(ourMac);
         // Receives every ARP frame of the namespace (eth0 is its only interface but lo).

@@ -8,7 +8,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 
-import dev.understudy.core.os.LibC;
+import dev.understudy.core.os.NetworkNamespace;
 import dev.understudy.core.os.Shell;
 import dev.understudy.harness.workload.RedisClient;
 import dev.understudy.harness.workload.RedisService;
@@ -55,9 +55,7 @@ public final class ClientNamespace implements AutoCloseable
     {
         return Executors.newFixedThreadPool(threadCount, runnable -> new Thread(() ->
         {
-            final int fd = LibC.INSTANCE.open(ns.toString(), LibC.O_RDONLY | LibC.O_CLOEXEC);
-            LibC.INSTANCE.setns(fd, LibC.CLONE_NEWNET);
-            LibC.INSTANCE.close(fd);
+            NetworkNamespace.enter(ns);
             runnable.run();
         }, threadName));
     }

@@ -7,7 +7,6 @@ import java.io.OutputStream;
 import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 
@@ -27,16 +26,7 @@ public final class HttpService
     /** The service's command; its program is written to scriptDir. */
     public static List<String> command(final Path scriptDir) throws IOException
     {
-        final Path script = scriptDir.resolve("http_two_writes.py");
-        try (InputStream in = HttpService.class.getResourceAsStream("/workloads/http_two_writes.py"))
-        {
-            if (in == null)
-            {
-                throw new IOException("workloads/http_two_writes.py is not on the class path");
-            }
-            Files.createDirectories(scriptDir);
-            Files.write(script, in.readAllBytes());
-        }
+        final Path script = SqliteService.script("http_two_writes.py", scriptDir);
         return List.of("python3", "-u", script.toString(), Integer.toString(PORT));
     }
 

@@ -19,19 +19,25 @@ public final class SqliteService
     {
     }
 
-    /** The service's command; its program is written to scriptDir (which must exist on every host, as it does here). */
-    public static List<String> command(final Path scriptDir, final Path database) throws IOException
+    /** Writes the workload program name (a resource under workloads/) into dir, which it makes; returns its path. */
+    static Path script(final String name, final Path dir) throws IOException
     {
-        final Path script = scriptDir.resolve("sqlite_service.py");
-        try (InputStream in = SqliteService.class.getResourceAsStream("/workloads/sqlite_service.py"))
+        try (InputStream in = SqliteService.class.getResourceAsStream("/workloads/" + name))
         {
             if (in == null)
             {
-                throw new IOException("workloads/sqlite_service.py is not on the class path");
+                throw new IOException("workloads/" + name + " is not on the class path");
             }
-            Files.createDirectories(scriptDir);
-            Files.write(script, in.readAllBytes());
+            Files.createDirectories(dir);
+            Files.write(dir.resolve(name), in.readAllBytes());
         }
+        return dir.resolve(name);
+    }
+
+    /** The service's command; its program is written to scriptDir (which must exist on every host, as it does here). */
+    public static List<String> command(final Path scriptDir, final Path database) throws IOException
+    {
+        final Path script = script("sqlite_service.py", scriptDir);
         return List.of("python3", "-u", script.toString(), "--db", database.toString(), "--port", Integer.toString(PORT));
     }
 }
