@@ -10,13 +10,16 @@ import dev.understudy.core.Configuration;
 import dev.understudy.harness.Json;
 import dev.understudy.harness.sim.FailoverPair;
 import dev.understudy.harness.sim.KillTrial;
+import dev.understudy.harness.sim.ServiceKillTrial;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 @Command(name = "kill-primary", mixinStandardHelpOptions = true,
     description = "Start a primary and a replica on two simulated hosts (network namespaces on one bridge) " +
         "protecting Redis, hold one client connection sending INCR every 5 ms, then kill the primary host like " +
-        "a host death (agent SIGKILL, service and CRIU killed, link gone) and record what the client saw.")
+        "a host death (agent SIGKILL, service and CRIU killed, link gone) and record what the client saw. With " +
+        "--ready CHECK -- CMD: any service, judged by when CHECK (run on the LAN) succeeds again after the kill.")
 final class KillPrimaryCommand implements Callable<Integer>
 {
     @Option(names = "--at-ms", description = "kill this many ms after a burst of replies (an acknowledged " +
@@ -39,15 +42,29 @@ final class KillPrimaryCommand implements Callable<Integer>
     @Option(names = "--json", description = "write the timestamps and figures to this JSON file")
     Path json;
 
+    @Mixin
+    AnyService service;
+
     public Integer call() throws Exception
     {
         Understudy.requireRoot();
         final long offset = atMs != null ? atMs : ThreadLocalRandom.current().nextLong(intervalMs);
         final long start = System.currentTimeMillis();
+        final KillTrial.Listener print = line -> System.out.printf("[%6d ms] %s%n", System.currentTimeMillis() - start,
+            line);
+        if (service.command() != null)
+        {
+            final ServiceKillTrial.Result any = ServiceKillTrial.run(FailoverPair.Config.defaults(
+                Path.of("/var/tmp/understudy-chaos")).withInterval(intervalMs).withFailureTimeout(failureTimeoutMs)
+                .withServiceCommand(service.command()), service.ready(), offset, print);
+            System.out.println(Json.write(any.fields()));
+            Understudy.writeJson(json, any.fields());
+            return any.ok() ? 0 : 1;
+        }
         final KillTrial.Result r = KillTrial.run(FailoverPair.Config.defaults(Path.of("/var/tmp/understudy-chaos"))
             .withInterval(intervalMs).withFailureTimeout(failureTimeoutMs)
             .withPrimaryArgs(noOutputCommit ? List.of("--no-output-commit") : List.of()), datasetMb, 1_000, offset, 500,
-            line -> System.out.printf("[%6d ms] %s%n", System.currentTimeMillis() - start, line));
+            print);
         final Map<String, Object> out = r.fields();
         System.out.println(Json.write(out));
         Understudy.writeJson(json, out);

@@ -48,6 +48,10 @@ final class LabCommand
         @Option(names = "--interval-ms", defaultValue = "100", description = "checkpoint interval (default ${DEFAULT-VALUE})")
         int intervalMs;
 
+        @Option(names = "--failure-timeout-ms", defaultValue = "" + dev.understudy.core.Configuration.FAILURE_TIMEOUT_MS,
+            description = "silence after which the replica takes over (default ${DEFAULT-VALUE})")
+        long failureTimeoutMs;
+
         @Option(names = "--state-dir", description = "a directory the service writes, replicated with it (repeatable)")
         List<String> stateDirs = List.of();
 
@@ -65,7 +69,8 @@ final class LabCommand
         public Integer call() throws Exception
         {
             Understudy.requireRoot();
-            Lab.open().protect(name, serviceIp, intervalMs, stateDirs, criuOptions, command, timeoutS * 1000L, System.out);
+            Lab.open().protect(name, serviceIp, intervalMs, failureTimeoutMs, stateDirs, criuOptions, command,
+                timeoutS * 1000L, System.out);
             return 0;
         }
     }

@@ -50,7 +50,10 @@ class TuneTest
     {
         understudy(List.of("lab", "down"), 60);
         understudy(List.of("lab", "up", "--subnet", "10.66.0.0/24"), 60);
-        understudy(List.of("lab", "protect", "--name", name, "--service-ip", "10.66.0.40/24", "--", "python3",
+        // A 1 s failure timeout: a writer at 100 MB/s on this 2-core machine has stalled the primary's heartbeats past
+        // the default 120 ms (a false takeover, fenced safely; noted on the issue); this test is about tune.
+        understudy(List.of("lab", "protect", "--name", name, "--service-ip", "10.66.0.40/24", "--failure-timeout-ms",
+            "1000", "--", "python3",
             RUN.resolve("mem_writer.py").toString(), Integer.toString(mbPerSecond), "256", "7000"), 180);
         final Path json = RUN.resolve(name + ".json");
         final Path svg = RUN.resolve(name + ".svg");

@@ -264,8 +264,9 @@ public final class Lab
      * Starts a replica agent on host b and a primary agent protecting command on host a, each its own JVM in its
      * own session (they outlive this command), and returns once the primary says a replica acknowledged its image.
      */
-    public void protect(final String name, final String serviceIpText, final int intervalMs, final List<String> stateDirs,
-        final List<String> criuOptions, final List<String> command, final long timeoutMs, final PrintStream out)
+    public void protect(final String name, final String serviceIpText, final int intervalMs, final long failureTimeoutMs,
+        final List<String> stateDirs, final List<String> criuOptions, final List<String> command, final long timeoutMs,
+        final PrintStream out)
         throws IOException, InterruptedException
     {
         final Ipv4Cidr serviceIp = Ipv4Cidr.parse(serviceIpText);
@@ -306,8 +307,8 @@ public final class Lab
             }
         }
         CriuOptions.parse(criuOptions); // refused here in one line, not by an agent started in the background
-        final LabService service = new LabService(name, serviceIp.toString(), intervalMs, command, stateDirs,
-            criuOptions, index, 0);
+        final LabService service = new LabService(name, serviceIp.toString(), intervalMs, failureTimeoutMs, command,
+            stateDirs, criuOptions, index, 0);
         Directories.deleteRecursively(serviceDir(name));
         service.write(serviceDir(name)); // first, so that down finds it whatever happens next
         for (int node = 0; node < 2; node++)
@@ -375,7 +376,8 @@ public final class Lab
     /** What either agent of the service takes on a host: where it keeps its files, its key, its status port. */
     private List<String> hostArguments(final LabService service, final int node)
     {
-        return List.of("--metrics-host", hostAddress(node).ip(), "--metrics-port",
+        return List.of("--failure-timeout-ms", Long.toString(service.failureTimeoutMs()), "--metrics-host",
+            hostAddress(node).ip(), "--metrics-port",
             Integer.toString(service.statusPort(node)), "--work-dir", workDir(service.name(), node).toString(),
             "--journal-dir", journalDir(service.name(), node).toString(), "--state-store",
             stateStore(service.name(), node).toString(), "--key-file", keyDir(service.name(), node).toString());

@@ -14,8 +14,8 @@ import java.util.Properties;
  * rejoin, down) finds it: its name, address, interval, command, its index among the lab's services (its ports),
  * and which host runs its primary now.
  */
-record LabService(String name, String serviceIp, int intervalMs, List<String> command, List<String> stateDirs,
-    List<String> criuOptions, int index, int primaryNode)
+record LabService(String name, String serviceIp, int intervalMs, long failureTimeoutMs, List<String> command,
+    List<String> stateDirs, List<String> criuOptions, int index, int primaryNode)
 {
     private static final String FILE = "service.properties";
     static final int REPLICA_PORT = 40123;
@@ -42,7 +42,8 @@ record LabService(String name, String serviceIp, int intervalMs, List<String> co
 
     LabService withPrimaryNode(final int node)
     {
-        return new LabService(name, serviceIp, intervalMs, command, stateDirs, criuOptions, index, node);
+        return new LabService(name, serviceIp, intervalMs, failureTimeoutMs, command, stateDirs, criuOptions, index,
+            node);
     }
 
     void write(final Path dir) throws IOException
@@ -51,6 +52,7 @@ record LabService(String name, String serviceIp, int intervalMs, List<String> co
         properties.setProperty("name", name);
         properties.setProperty("service-ip", serviceIp);
         properties.setProperty("interval-ms", Integer.toString(intervalMs));
+        properties.setProperty("failure-timeout-ms", Long.toString(failureTimeoutMs));
         properties.setProperty("index", Integer.toString(index));
         properties.setProperty("primary-node", Integer.toString(primaryNode));
         properties.setProperty("command.count", Integer.toString(command.size()));
@@ -100,7 +102,8 @@ record LabService(String name, String serviceIp, int intervalMs, List<String> co
             criuOptions.add(properties.getProperty("criu-options." + i));
         }
         return new LabService(properties.getProperty("name"), properties.getProperty("service-ip"),
-            Integer.parseInt(properties.getProperty("interval-ms")), command,
+            Integer.parseInt(properties.getProperty("interval-ms")),
+            Long.parseLong(properties.getProperty("failure-timeout-ms")), command,
             stateDirs.isEmpty() ? List.of() : List.of(stateDirs.split(",")), criuOptions,
             Integer.parseInt(properties.getProperty("index")), Integer.parseInt(properties.getProperty("primary-node")));
     }
