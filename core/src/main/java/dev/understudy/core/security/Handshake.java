@@ -64,6 +64,8 @@ public final class Handshake
     private String answerTo = "";
     private boolean answerDue;
     private boolean holdDue;
+    /** Holds of the latest session written since it was made, while the peer has not confirmed it. */
+    private int unconfirmedHolds;
     private long lastUnknownKeyId;
     private volatile Session session;
     private volatile Session previous;
@@ -74,6 +76,9 @@ public final class Handshake
         this.keys = keys;
         newOffer();
     }
+
+    /** An offer goes out instead of every this many-th hold of a session the peer has not confirmed. */
+    static final int UNCONFIRMED_HOLDS_BEFORE_OFFER = 5;
 
     private void newOffer()
     {
@@ -139,7 +144,12 @@ public final class Handshake
     public int writeHello(final MutableDirectBuffer buffer, final int offset, final String ownEndpoint)
     {
         final Session latest = session;
-        final boolean hold = holdDue || (!answerDue && latest != null && !latest.confirmed());
+        // A session the peer has not confirmed after several holds: whoever made it with us is gone (a switchover's
+        // old agent, a restart) and the one there now ignores holds of a session it never made. Offer anew (every
+        // few hellos), which it answers; holding forever left the pair without a session.
+        final boolean unconfirmed = !answerDue && latest != null && !latest.confirmed();
+        final boolean hold = holdDue || unconfirmed && unconfirmedHolds++ % UNCONFIRMED_HOLDS_BEFORE_OFFER !=
+            UNCONFIRMED_HOLDS_BEFORE_OFFER - 1;
         holdDue = false;
         answerDue = false;
         final PreSharedKey key;
@@ -222,6 +232,7 @@ public final class Handshake
             session = new Session(aead, offered, offeredKey, nonce, key, hello.endpoint(), hello.established());
             newOffer();
             peerNonce = NO_NONCE;
+            unconfirmedHolds = 0;
             holdDue = true; // the peer must hear that we hold it (if it does already, this confirms it both ways)
             return Outcome.ESTABLISHED;
         }

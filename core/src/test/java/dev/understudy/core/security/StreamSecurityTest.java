@@ -201,6 +201,39 @@ class StreamSecurityTest
         assertEquals(-1, second.opener(1001, "epochs").open(sealed, 0, length, new UnsafeBuffer(new byte[128]), 0));
     }
 
+    /**
+     * Found by ReprotectionTest's switchover: the primary made a session with the old agent on the other host, which
+     * went before it heard our hold; the new agent there does not know where we are (it only answers) and ignores holds
+     * of a session it never made. Our holds alone never end; an offer among them makes a session with the new one.
+     */
+    @Test
+    void aSessionThePeerNeverConfirmedIsOfferedAnewWhenItsHoldsGoUnanswered()
+    {
+        final KeyRing keys = ring(1);
+        final Handshake primary = new Handshake(StreamProtection.AEAD, keys);
+        final Handshake oldAgent = new Handshake(StreamProtection.AEAD, keys);
+        final UnsafeBuffer hello = new UnsafeBuffer(new byte[HelloCodec.MAX_LENGTH]);
+        assertEquals(Handshake.Outcome.ANSWERED, oldAgent.onHello(hello, 0, primary.writeHello(hello, 0, "10.0.0.1:4000")));
+        assertEquals(Handshake.Outcome.ESTABLISHED, primary.onHello(hello, 0, oldAgent.writeHello(hello, 0, "")));
+        assertFalse(primary.session().confirmed(), "the old agent went before it heard our hold");
+
+        final Handshake newAgent = new Handshake(StreamProtection.AEAD, keys);
+        for (int round = 0; round < 2 * Handshake.UNCONFIRMED_HOLDS_BEFORE_OFFER && !primary.session().confirmed();
+            round++)
+        {
+            if (primary.helloDue(true, false))
+            {
+                newAgent.onHello(hello, 0, primary.writeHello(hello, 0, "10.0.0.1:4000"));
+            }
+            if (newAgent.helloDue(false, false)) // answers and holds only: it does not know where we are
+            {
+                primary.onHello(hello, 0, newAgent.writeHello(hello, 0, ""));
+            }
+        }
+        assertTrue(primary.session().confirmed(), "a session with the new agent, both holding it");
+        assertEquals(primary.session().id(), newAgent.session().id());
+    }
+
     @Test
     void aKeyAddedOnBothSidesMakesANewSessionWhileTheOldOneStillOpens() throws IOException
     {
