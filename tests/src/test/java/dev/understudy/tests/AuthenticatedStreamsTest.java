@@ -63,7 +63,7 @@ class AuthenticatedStreamsTest
         TestSupport.deleteTree(config.runDir()); // the agents' logs are appended to
         try (FailoverPair pair = FailoverPair.start(config);
             LanCapture capture = LanCapture.start(FailoverPair.LAN_BRIDGE, config.runDir().resolve("lan.pcap"));
-            ClientNamespace client = new ClientNamespace("usclient", FailoverPair.LAN_BRIDGE, FailoverPair.CLIENT_CIDR, 1);
+            ClientNamespace client = FailoverPair.client();
             EmbeddedAeron attacker = EmbeddedAeron.launch("/dev/shm/understudy-attacker"))
         {
             final IncrementClient incr = client.call(() -> new IncrementClient(pair.serviceHost(), RedisService.PORT,
@@ -249,7 +249,7 @@ class AuthenticatedStreamsTest
         final FailoverPair.Config config = FailoverPair.Config.defaults(RUN.resolve("rotation"));
         TestSupport.deleteTree(config.runDir());
         try (FailoverPair pair = FailoverPair.start(config);
-            ClientNamespace client = new ClientNamespace("usclient", FailoverPair.LAN_BRIDGE, FailoverPair.CLIENT_CIDR, 1))
+            ClientNamespace client = FailoverPair.client())
         {
             final IncrementClient incr = client.call(() -> new IncrementClient(pair.serviceHost(), RedisService.PORT,
                 "counter", 3)).start();

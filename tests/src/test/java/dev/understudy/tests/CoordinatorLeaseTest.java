@@ -48,7 +48,7 @@ class CoordinatorLeaseTest
         final FailoverPair.Config config = FailoverPair.Config.defaults(RUN.resolve("hosts")).withCoordinator(COORDINATOR);
         try (CoordinatorServer zk = coordinator("hosts");
             FailoverPair pair = FailoverPair.start(config);
-            ClientNamespace client = new ClientNamespace("usclient", FailoverPair.LAN_BRIDGE, FailoverPair.CLIENT_CIDR, 1))
+            ClientNamespace client = FailoverPair.client())
         {
             assertEquals("HELD", pair.primaryStatus().get("lease_state"), pair.primaryStatus().toString());
             final String term = pair.primaryStatus().get("term");
@@ -86,7 +86,7 @@ class CoordinatorLeaseTest
         final FailoverPair.Config config = FailoverPair.Config.defaults(RUN.resolve("all")).withCoordinator(COORDINATOR);
         try (CoordinatorServer zk = coordinator("all");
             FailoverPair pair = FailoverPair.start(config);
-            ClientNamespace client = new ClientNamespace("usclient", FailoverPair.LAN_BRIDGE, FailoverPair.CLIENT_CIDR, 1))
+            ClientNamespace client = FailoverPair.client())
         {
             final IncrementClient incr = startIncrements(client, pair);
             final long cutMs = System.currentTimeMillis();
@@ -124,7 +124,7 @@ class CoordinatorLeaseTest
             .withCoordinator(COORDINATOR);
         try (CoordinatorServer zk = coordinator("coordinator-cut");
             FailoverPair pair = FailoverPair.start(config);
-            ClientNamespace client = new ClientNamespace("usclient", FailoverPair.LAN_BRIDGE, FailoverPair.CLIENT_CIDR, 1))
+            ClientNamespace client = FailoverPair.client())
         {
             final IncrementClient incr = startIncrements(client, pair);
             final long cutNs = System.nanoTime();
@@ -157,7 +157,7 @@ class CoordinatorLeaseTest
         final FailoverPair.Config config = FailoverPair.Config.defaults(RUN.resolve("kill")).withCoordinator(COORDINATOR);
         try (CoordinatorServer zk = coordinator("kill");
             FailoverPair pair = FailoverPair.start(config);
-            ClientNamespace client = new ClientNamespace("usclient", FailoverPair.LAN_BRIDGE, FailoverPair.CLIENT_CIDR, 1))
+            ClientNamespace client = FailoverPair.client())
         {
             final IncrementClient incr = startIncrements(client, pair);
             final long killedNs = pair.killPrimary();

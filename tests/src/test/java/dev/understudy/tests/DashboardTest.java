@@ -41,7 +41,7 @@ class DashboardTest
         }
         assertTrue(queried.size() >= 15, "the dashboard's queries name the metrics: " + queried);
         try (FailoverPair pair = FailoverPair.start(FailoverPair.Config.defaults(Path.of("target/dashboard")));
-            ClientNamespace client = new ClientNamespace("usclient", FailoverPair.LAN_BRIDGE, FailoverPair.CLIENT_CIDR, 1))
+            ClientNamespace client = FailoverPair.client())
         {
             client.call(() ->
             {

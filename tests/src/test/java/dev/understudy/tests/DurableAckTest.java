@@ -289,7 +289,7 @@ class DurableAckTest
 
     private static ClientNamespace clientOf() throws Exception
     {
-        return new ClientNamespace("usclient", FailoverPair.LAN_BRIDGE, FailoverPair.CLIENT_CIDR, 1);
+        return FailoverPair.client();
     }
 
     private static IncrementClient incrementing(final ClientNamespace client, final FailoverPair pair)

@@ -59,7 +59,7 @@ class FailoverFaultsTest
     {
         final FailoverPair.Config config = FailoverPair.Config.defaults(RUN.resolve("comeback"));
         try (FailoverPair pair = FailoverPair.start(config);
-            ClientNamespace client = new ClientNamespace("usclient", FailoverPair.LAN_BRIDGE, FailoverPair.CLIENT_CIDR, 1))
+            ClientNamespace client = FailoverPair.client())
         {
             final IncrementClient incr = client.call(() -> new IncrementClient(pair.serviceHost(), RedisService.PORT,
                 "counter", 5)).start();
@@ -118,7 +118,7 @@ class FailoverFaultsTest
         final FailoverPair.Config config = FailoverPair.Config.defaults(RUN.resolve("quiet"))
             .withFailureTimeout(800);
         try (FailoverPair pair = FailoverPair.start(config);
-            ClientNamespace client = new ClientNamespace("usclient", FailoverPair.LAN_BRIDGE, FailoverPair.CLIENT_CIDR, 1);
+            ClientNamespace client = FailoverPair.client();
             IncrementClient incr = client.call(() -> new IncrementClient(pair.serviceHost(), RedisService.PORT,
                 "counter", 2)).start())
         {
@@ -163,7 +163,7 @@ class FailoverFaultsTest
     {
         final FailoverPair.Config config = FailoverPair.Config.defaults(RUN.resolve("replica-stall"));
         try (FailoverPair pair = FailoverPair.start(config);
-            ClientNamespace client = new ClientNamespace("usclient", FailoverPair.LAN_BRIDGE, FailoverPair.CLIENT_CIDR, 1);
+            ClientNamespace client = FailoverPair.client();
             IncrementClient incr = client.call(() -> new IncrementClient(pair.serviceHost(), RedisService.PORT,
                 "counter", 2)).start())
         {
@@ -227,7 +227,7 @@ class FailoverFaultsTest
     @Test
     void aReplicaWhoseJournalDiskFillsRefusesEpochsSaysWhyAndResumesWhenTheRoomIsBack() throws Exception
     {
-        final Path journal = Path.of("/var/tmp/understudy-b-journal");
+        final Path journal = FailoverPair.journalDir("b");
         fillAndFreeTheReplicasDisk("journal-full", journal, journal, "journal disk full at " + journal);
     }
 
@@ -239,8 +239,8 @@ class FailoverFaultsTest
     @Test
     void aReplicaWhoseWorkDirDiskFillsRefusesEpochsSaysWhyAndResumesWhenTheRoomIsBack() throws Exception
     {
-        final Path work = Path.of("/dev/shm/understudy-b");
-        fillAndFreeTheReplicasDisk("workdir-full", work, Path.of("/var/tmp/understudy-b-journal"),
+        final Path work = FailoverPair.workDir("b");
+        fillAndFreeTheReplicasDisk("workdir-full", work, FailoverPair.journalDir("b"),
             "image store disk full at " + work.resolve("svc/replica"));
     }
 
@@ -253,7 +253,7 @@ class FailoverFaultsTest
                 "mkdir -p " + mount + " && mount -t tmpfs -o size=512m tmpfs " + mount + " && exec \"$@\"",
                 "sh"));
         try (FailoverPair pair = FailoverPair.start(config);
-            ClientNamespace client = new ClientNamespace("usclient", FailoverPair.LAN_BRIDGE, FailoverPair.CLIENT_CIDR, 1);
+            ClientNamespace client = FailoverPair.client();
             IncrementClient incr = client.call(() -> new IncrementClient(pair.serviceHost(), RedisService.PORT,
                 "counter", 2)).start())
         {
@@ -311,12 +311,12 @@ class FailoverFaultsTest
     {
         final FailoverPair.Config config = FailoverPair.Config.defaults(RUN.resolve("receiver-death"));
         try (FailoverPair pair = FailoverPair.start(config);
-            ClientNamespace client = new ClientNamespace("usclient", FailoverPair.LAN_BRIDGE, FailoverPair.CLIENT_CIDR, 1);
+            ClientNamespace client = FailoverPair.client();
             IncrementClient incr = client.call(() -> new IncrementClient(pair.serviceHost(), RedisService.PORT,
                 "counter", 2)).start())
         {
             Thread.sleep(500);
-            try (Stream<Path> files = Files.list(Path.of("/var/tmp/understudy-b-journal")))
+            try (Stream<Path> files = Files.list(FailoverPair.journalDir("b")))
             {
                 for (final Path file : files.filter(f -> f.toString().endsWith(".cq4")).toList())
                 {
@@ -387,7 +387,7 @@ class FailoverFaultsTest
     {
         final FailoverPair.Config config = FailoverPair.Config.defaults(RUN.resolve("stop"));
         try (FailoverPair pair = FailoverPair.start(config);
-            ClientNamespace client = new ClientNamespace("usclient", FailoverPair.LAN_BRIDGE, FailoverPair.CLIENT_CIDR, 1))
+            ClientNamespace client = FailoverPair.client())
         {
             client.call(() ->
             {
@@ -471,7 +471,7 @@ class FailoverFaultsTest
         final FailoverPair.Config config = FailoverPair.Config.defaults(RUN.resolve("retry"))
             .withFailureTimeout(1_500).withServiceCommand(command);
         try (FailoverPair pair = FailoverPair.start(config);
-            ClientNamespace client = new ClientNamespace("usclient", FailoverPair.LAN_BRIDGE, FailoverPair.CLIENT_CIDR, 1))
+            ClientNamespace client = FailoverPair.client())
         {
             final IncrementClient incr = client.call(() -> new IncrementClient(pair.serviceHost(), RedisService.PORT,
                 "counter", 5)).start();

@@ -116,7 +116,7 @@ class LabTest
         final List<String> left = new ArrayList<>();
         for (final String line : Shell.run("ps", "-eo", "pid,args").stdout().split("\n"))
         {
-            if (line.contains("TCP-LISTEN:7000") || line.contains("understudy-lab-echo"))
+            if (line.contains("TCP-LISTEN:7000") || line.matches(".*understudy-lab[ab]-echo.*"))
             {
                 left.add(line.trim());
             }

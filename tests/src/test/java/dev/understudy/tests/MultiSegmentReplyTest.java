@@ -42,7 +42,7 @@ class MultiSegmentReplyTest
         final FailoverPair.Config config = FailoverPair.Config.defaults(RUN.resolve(run))
             .withServiceCommand(HttpService.command(RUN.resolve(run).toAbsolutePath())).withPrimaryArgs(primaryArgs);
         try (FailoverPair pair = FailoverPair.start(config);
-            ClientNamespace client = new ClientNamespace("usclient", FailoverPair.LAN_BRIDGE, FailoverPair.CLIENT_CIDR, 1))
+            ClientNamespace client = FailoverPair.client())
         {
             final Map<String, String> status = pair.primaryStatus();
             assertEquals(primaryArgs.isEmpty(), status.get("tcp_nodelay").startsWith("on"), status.get("tcp_nodelay"));

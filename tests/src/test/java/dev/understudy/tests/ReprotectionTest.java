@@ -19,6 +19,7 @@ import org.junit.jupiter.api.Test;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
 
 /**
  * Issue 10, re-protection: the same Redis and the same client connection through several host deaths,
@@ -35,8 +36,7 @@ class ReprotectionTest
     {
         final FailoverPair.Config config = FailoverPair.Config.defaults(Path.of("target/reprotection"));
         try (FailoverPair pair = FailoverPair.start(config);
-            ClientNamespace client = new ClientNamespace("usclient", FailoverPair.LAN_BRIDGE,
-                FailoverPair.CLIENT_CIDR, 1))
+            ClientNamespace client = FailoverPair.client())
         {
             final String host = pair.serviceHost();
             final IncrementClient incr = client.call(() -> new IncrementClient(host, RedisService.PORT, "counter", 5))
@@ -97,8 +97,7 @@ class ReprotectionTest
     {
         final FailoverPair.Config config = FailoverPair.Config.defaults(Path.of("target/switchover"));
         try (FailoverPair pair = FailoverPair.start(config);
-            ClientNamespace client = new ClientNamespace("usclient", FailoverPair.LAN_BRIDGE,
-                FailoverPair.CLIENT_CIDR, 1))
+            ClientNamespace client = FailoverPair.client())
         {
             final String host = pair.serviceHost();
             final IncrementClient incr = client.call(() -> new IncrementClient(host, RedisService.PORT, "counter", 5))
@@ -111,7 +110,12 @@ class ReprotectionTest
                     Thread.sleep(500);
                     final String from = pair.primaryHost();
                     final long before = incr.replies();
-                    assertEquals(0, pair.switchover("switchover-" + i + ".log"), "switchover " + i);
+                    final int exit = pair.switchover("switchover-" + i + ".log");
+                    if (exit != 0)
+                    {
+                        fail("switchover " + i + " exited " + exit + ": " + TestSupport.logTails(
+                            config.runDir(), 15));
+                    }
                     assertTrue(!pair.primaryHost().equals(from), "the service moved");
                     final Map<String, String> promoted = pair.primaryStatus();
                     // Until it protects the service the promoted node says so in state, then in takeover.
@@ -142,8 +146,7 @@ class ReprotectionTest
     {
         final FailoverPair.Config config = FailoverPair.Config.defaults(Path.of("target/switchover-abort"));
         try (FailoverPair pair = FailoverPair.start(config);
-            ClientNamespace client = new ClientNamespace("usclient", FailoverPair.LAN_BRIDGE,
-                FailoverPair.CLIENT_CIDR, 1))
+            ClientNamespace client = FailoverPair.client())
         {
             final String host = pair.serviceHost();
             final IncrementClient incr = client.call(() -> new IncrementClient(host, RedisService.PORT, "counter", 5))
@@ -190,8 +193,7 @@ class ReprotectionTest
         final FailoverPair.Config config = FailoverPair.Config.defaults(Path.of("target/reprotection-stale"))
             .withInterval(3_000);
         try (FailoverPair pair = FailoverPair.start(config);
-            ClientNamespace client = new ClientNamespace("usclient", FailoverPair.LAN_BRIDGE,
-                FailoverPair.CLIENT_CIDR, 1))
+            ClientNamespace client = FailoverPair.client())
         {
             final String host = pair.serviceHost();
             pair.killPrimary(); // a dies: b takes over, keeps its replica store of epochs from a

@@ -80,8 +80,7 @@ class StateDirTest
         Files.createDirectories(STATE_DIR); // the first primary's seed: empty, Redis starts a fresh AOF
         final FailoverPair.Config config = redisWithAofPair("target/state-dir");
         try (FailoverPair pair = FailoverPair.start(config);
-            ClientNamespace client = new ClientNamespace("usclient", FailoverPair.LAN_BRIDGE,
-                FailoverPair.CLIENT_CIDR, 1))
+            ClientNamespace client = FailoverPair.client())
         {
             final String host = pair.serviceHost();
             // Its own mount namespace gives the service its own /proc: PID 1 there is the service itself.
@@ -150,8 +149,7 @@ class StateDirTest
         Files.createDirectories(STATE_DIR);
         final FailoverPair.Config config = redisWithAofPair("target/state-dir-full").withReplicaHostPrefix(SMALL_REPLICA_STORE);
         try (FailoverPair pair = FailoverPair.start(config);
-            ClientNamespace client = new ClientNamespace("usclient", FailoverPair.LAN_BRIDGE,
-                FailoverPair.CLIENT_CIDR, 1))
+            ClientNamespace client = FailoverPair.client())
         {
             final String host = pair.serviceHost();
             final IncrementClient incr = client.call(() -> new IncrementClient(host, RedisService.PORT, "counter", 5))
@@ -263,8 +261,7 @@ class StateDirTest
                 dir.resolve("app.db")))
             .withPrimaryArgs(List.of("--state-dir", dir.toString()));
         try (FailoverPair pair = FailoverPair.start(config);
-            ClientNamespace client = new ClientNamespace("usclient", FailoverPair.LAN_BRIDGE,
-                FailoverPair.CLIENT_CIDR, 1))
+            ClientNamespace client = FailoverPair.client())
         {
             final String host = pair.serviceHost();
             final AppendClient adds = client.call(() -> connect(host)).start();

@@ -141,6 +141,22 @@ final class TestSupport
         return hashes;
     }
 
+    /** The last lines of each log under runDir, for a failure message: what the agents said, not just an exit code. */
+    static String logTails(final Path runDir, final int lines) throws IOException
+    {
+        final StringBuilder text = new StringBuilder();
+        try (java.util.stream.Stream<Path> logs = Files.list(runDir))
+        {
+            for (final Path log : logs.filter(file -> file.toString().endsWith(".log")).sorted().toList())
+            {
+                final java.util.List<String> all = Files.readAllLines(log);
+                text.append("\n--- ").append(log.getFileName()).append(" ---\n")
+                    .append(String.join("\n", all.subList(Math.max(0, all.size() - lines), all.size())));
+            }
+        }
+        return text.toString();
+    }
+
     static void deleteTree(final Path dir)
     {
         dev.understudy.core.os.Directories.deleteRecursively(dir);

@@ -149,7 +149,7 @@ public final class ReplicaRestartBench
 
     private static ClientNamespace client() throws IOException
     {
-        return new ClientNamespace("usclient", FailoverPair.LAN_BRIDGE, FailoverPair.CLIENT_CIDR, 1);
+        return FailoverPair.client();
     }
 
     /** Redis filled, then a client incrementing a counter every 5 ms on one connection. */

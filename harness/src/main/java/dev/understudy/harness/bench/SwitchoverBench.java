@@ -54,8 +54,7 @@ public final class SwitchoverBench
         final List<Map<String, Object>> rows = new ArrayList<>();
         final Map<String, Object> summary = new LinkedHashMap<>();
         try (FailoverPair pair = FailoverPair.start(config);
-            ClientNamespace client = new ClientNamespace("usclient", FailoverPair.LAN_BRIDGE,
-                FailoverPair.CLIENT_CIDR, 1))
+            ClientNamespace client = FailoverPair.client())
         {
             final String host = pair.serviceHost();
             if (datasetMb > 0)

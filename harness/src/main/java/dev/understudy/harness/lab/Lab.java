@@ -21,7 +21,9 @@ import dev.understudy.core.net.ServiceNetwork;
 import dev.understudy.core.os.Directories;
 import dev.understudy.core.os.Shell;
 import dev.understudy.core.security.KeyFile;
+import dev.understudy.harness.sim.LabLayout;
 import dev.understudy.harness.sim.NodeProcess;
+import dev.understudy.harness.sim.ServiceAgents;
 import dev.understudy.harness.sim.SimulatedHost;
 import dev.understudy.harness.tune.IntervalTuner;
 
@@ -36,21 +38,15 @@ public final class Lab
 {
     public static final Path DIR = Path.of("/run/understudy-lab");
     public static final String DEFAULT_SUBNET = "10.66.0.0/24";
-    public static final String LAN_BRIDGE = "uslab0";
-    /** The client's namespace; its veth on the LAN is usc-uslabc. */
-    public static final String CLIENT_NETNS = "uslabc";
-    private static final String CLIENT_VETH = "usc-" + CLIENT_NETNS;
-    private static final String[] HOST_NAMES = {"a", "b"};
-    /** The hosts' namespaces are ush-laba and ush-labb (SimulatedHost's naming). */
-    private static final String[] HOST_IDS = {"laba", "labb"};
-    private static final int CLIENT_HOST = 200;
+    private static final List<String> HOST_NAMES = LabLayout.HOST_NAMES;
+    private static final int CLIENT_HOST = LabLayout.CLIENT_HOST;
     private static final String KEY = "00-lab.key";
 
-    private final Ipv4Cidr subnet;
+    private final LabLayout layout;
 
     private Lab(final Ipv4Cidr subnet)
     {
-        this.subnet = subnet;
+        this.layout = LabLayout.lab(subnet);
     }
 
     /** Builds the layout on subnet (a /24 or wider; .1 the LAN's gateway, .2 and .3 the hosts, .200 the client). */
@@ -61,12 +57,12 @@ public final class Lab
         if (Files.exists(file))
         {
             final Lab existing = open();
-            if (existing.subnet.equals(subnet) && existing.host(0).isUp() && existing.host(1).isUp())
+            if (existing.subnet().equals(subnet) && existing.host(0).isUp() && existing.host(1).isUp())
             {
                 out.println("lab: up already on " + subnet + " (understudy lab status)");
                 return existing;
             }
-            throw new IllegalStateException("a lab is up on " + existing.subnet + ": run understudy lab down first");
+            throw new IllegalStateException("a lab is up on " + existing.subnet() + ": run understudy lab down first");
         }
         final String clash = addressInUse(subnet);
         if (clash != null)
@@ -86,27 +82,20 @@ public final class Lab
             }
             for (int node = 0; node < 2; node++)
             {
-                SimulatedHost.create(HOST_IDS[node], LAN_BRIDGE, subnet.host(1), lab.hostAddress(node));
+                lab.layout.createHost(node);
             }
-            Shell.run("ip", "netns", "del", CLIENT_NETNS);
-            Shell.run("ip", "link", "del", CLIENT_VETH);
-            Shell.check("ip", "netns", "add", CLIENT_NETNS);
-            Shell.check("ip", "link", "add", CLIENT_VETH, "type", "veth", "peer", "name", "eth0", "netns",
-                CLIENT_NETNS);
-            Shell.check("ip", "link", "set", CLIENT_VETH, "master", LAN_BRIDGE, "up");
-            Shell.check("ip", "-n", CLIENT_NETNS, "addr", "add", subnet.host(CLIENT_HOST).toString(), "dev", "eth0");
-            Shell.check("ip", "-n", CLIENT_NETNS, "link", "set", "eth0", "up");
-            Shell.check("ip", "-n", CLIENT_NETNS, "link", "set", "lo", "up");
+            lab.layout.createClient();
         }
         catch (final IOException | RuntimeException ex)
         {
             down(new PrintStream(java.io.OutputStream.nullOutputStream()));
             throw ex;
         }
-        out.println("lab: up on " + subnet + ": LAN bridge " + LAN_BRIDGE + " (" + subnet.host(1).ip() + "), host a " +
-            lab.hostAddress(0).ip() + " (netns ush-" + HOST_IDS[0] + "), host b " + lab.hostAddress(1).ip() +
-            " (netns ush-" + HOST_IDS[1] + "), client " + subnet.host(CLIENT_HOST).ip() + " (netns " + CLIENT_NETNS +
-            ")");
+        final LabLayout built = lab.layout;
+        out.println("lab: up on " + subnet + ": LAN bridge " + built.lanBridge() + " (" + built.gateway().ip() +
+            "), host a " + built.hostAddress(0).ip() + " (netns " + built.host(0).netnsName() + "), host b " +
+            built.hostAddress(1).ip() + " (netns " + built.host(1).netnsName() + "), client " +
+            built.clientAddress().ip() + " (netns " + built.clientNetns() + ")");
         out.println("lab: next: understudy lab protect --name NAME --service-ip " + subnet.host(10) + " -- CMD...");
         return lab;
     }
@@ -154,7 +143,8 @@ public final class Lab
                 parseOrNull(destination + "/30");
             final int dev = List.of(fields).indexOf("dev");
             final String device = dev >= 0 && dev + 1 < fields.length ? fields[dev + 1] : "?";
-            if (route != null && !device.equals(LAN_BRIDGE) && (route.sameSubnet(subnet) || subnet.sameSubnet(route)))
+            if (route != null && !device.equals(LabLayout.lab(subnet).lanBridge()) &&
+                (route.sameSubnet(subnet) || subnet.sameSubnet(route)))
             {
                 return "route " + destination + " dev " + device;
             }
@@ -179,17 +169,17 @@ public final class Lab
 
     public Ipv4Cidr subnet()
     {
-        return subnet;
+        return layout.subnet();
     }
 
     private Ipv4Cidr hostAddress(final int node)
     {
-        return subnet.host(2 + node);
+        return layout.hostAddress(node);
     }
 
     private SimulatedHost host(final int node)
     {
-        return SimulatedHost.existing(HOST_IDS[node], hostAddress(node));
+        return layout.host(node);
     }
 
     private static Path serviceDir(final String name)
@@ -197,34 +187,19 @@ public final class Lab
         return DIR.resolve("services").resolve(name);
     }
 
-    private static Path workDir(final String name, final int node)
+    private ServiceAgents agents(final LabService service)
     {
-        return Path.of("/dev/shm/understudy-lab-" + name + "-" + HOST_NAMES[node]);
-    }
-
-    private static Path journalDir(final String name, final int node)
-    {
-        return Path.of("/var/tmp/understudy-lab-" + name + "-" + HOST_NAMES[node] + "-journal");
-    }
-
-    private static Path stateStore(final String name, final int node)
-    {
-        return Path.of("/var/tmp/understudy-lab-" + name + "-" + HOST_NAMES[node] + "-state");
-    }
-
-    private static Path keyDir(final String name, final int node)
-    {
-        return serviceDir(name).resolve("keys-" + HOST_NAMES[node]);
+        return service.agents(layout, serviceDir(service.name()));
     }
 
     private static Path log(final String name, final int node)
     {
-        return serviceDir(name).resolve("agent-" + HOST_NAMES[node] + ".log");
+        return serviceDir(name).resolve("agent-" + HOST_NAMES.get(node) + ".log");
     }
 
     private static Path pidFile(final String name, final int node)
     {
-        return serviceDir(name).resolve("agent-" + HOST_NAMES[node] + ".pid");
+        return serviceDir(name).resolve("agent-" + HOST_NAMES.get(node) + ".pid");
     }
 
     /** The lab's services, by name. */
@@ -271,6 +246,7 @@ public final class Lab
     {
         final Ipv4Cidr serviceIp = Ipv4Cidr.parse(serviceIpText);
         ServiceNetwork.Spec.of(name, ServiceNetwork.DEFAULT_BRIDGE, serviceIpText); // the name's rules, one line
+        final Ipv4Cidr subnet = subnet();
         if (!subnet.sameSubnet(serviceIp) || serviceIp.prefix() != subnet.prefix())
         {
             throw new IllegalArgumentException("--service-ip " + serviceIpText + " is not on the lab's subnet " +
@@ -302,7 +278,7 @@ public final class Lab
         {
             if (!host(node).isUp())
             {
-                throw new IllegalStateException("host " + HOST_NAMES[node] + " of the lab is down: understudy lab " +
+                throw new IllegalStateException("host " + HOST_NAMES.get(node) + " of the lab is down: understudy lab " +
                     "rejoin, or lab down and lab up");
             }
         }
@@ -311,19 +287,18 @@ public final class Lab
             stateDirs, criuOptions, index, 0);
         Directories.deleteRecursively(serviceDir(name));
         service.write(serviceDir(name)); // first, so that down finds it whatever happens next
+        final ServiceAgents agents = agents(service);
         for (int node = 0; node < 2; node++)
         {
-            Directories.deleteRecursively(workDir(name, node));
-            Directories.deleteRecursively(journalDir(name, node));
-            Directories.deleteRecursively(stateStore(name, node));
-            Files.createDirectories(keyDir(name, node));
+            deleteHostFiles(agents, node);
+            Files.createDirectories(agents.keyDir(node));
         }
         // A key of the service's own on each host, as an operator copies one to both machines.
-        KeyFile.generate(keyDir(name, 0).resolve(KEY));
-        Files.copy(keyDir(name, 0).resolve(KEY), keyDir(name, 1).resolve(KEY),
+        KeyFile.generate(agents.keyDir(0).resolve(KEY));
+        Files.copy(agents.keyDir(0).resolve(KEY), agents.keyDir(1).resolve(KEY),
             java.nio.file.StandardCopyOption.COPY_ATTRIBUTES);
-        startAgent(service, 1, replicaArguments(service, 1));
-        startAgent(service, 0, protectArguments(service, 0));
+        startAgent(service, 1, agents.replica(1, List.of()));
+        startAgent(service, 0, agents.protect(0, service.protectOptions(), service.command()));
         out.println("lab: " + name + ": primary agent on host a, replica agent on host b; waiting for the replica " +
             "to acknowledge an image...");
         try
@@ -345,47 +320,18 @@ public final class Lab
         Files.writeString(pidFile(service.name(), node), Long.toString(pid));
     }
 
-    private List<String> replicaArguments(final LabService service, final int node)
+    private static void deleteHostFiles(final ServiceAgents agents, final int node)
     {
-        final List<String> arguments = new ArrayList<>(List.of("replica", "--listen", hostAddress(node).ip() + ":" +
-            service.replicaPort(), "--name", service.name(), "--service-ip", service.serviceIp(), "--interval-ms",
-            Integer.toString(service.intervalMs())));
-        arguments.addAll(hostArguments(service, node));
-        return arguments;
-    }
-
-    private List<String> protectArguments(final LabService service, final int node)
-    {
-        final List<String> arguments = new ArrayList<>(List.of("protect", "--replica", hostAddress(1 - node).ip() +
-            ":" + service.replicaPort(), "--name", service.name(), "--service-ip", service.serviceIp(),
-            "--interval-ms", Integer.toString(service.intervalMs())));
-        arguments.addAll(hostArguments(service, node));
-        for (final String dir : service.stateDirs())
-        {
-            arguments.addAll(List.of("--state-dir", dir));
-        }
-        for (final String option : service.criuOptions())
-        {
-            arguments.addAll(List.of("--criu-option", option));
-        }
-        arguments.add("--");
-        arguments.addAll(service.command());
-        return arguments;
-    }
-
-    /** What either agent of the service takes on a host: where it keeps its files, its key, its status port. */
-    private List<String> hostArguments(final LabService service, final int node)
-    {
-        return List.of("--failure-timeout-ms", Long.toString(service.failureTimeoutMs()), "--metrics-host",
-            hostAddress(node).ip(), "--metrics-port",
-            Integer.toString(service.statusPort(node)), "--work-dir", workDir(service.name(), node).toString(),
-            "--journal-dir", journalDir(service.name(), node).toString(), "--state-store",
-            stateStore(service.name(), node).toString(), "--key-file", keyDir(service.name(), node).toString());
+        Directories.deleteRecursively(agents.workDir(node));
+        Directories.deleteRecursively(agents.journalDir(node));
+        // Lazily: a service still running (or a namespace not yet gone) may hold a bind of it.
+        Shell.run("umount", "-l", agents.stateStore(node).resolve("state").toString());
+        Directories.deleteRecursively(agents.stateStore(node));
     }
 
     private Map<String, String> status(final LabService service, final int node)
     {
-        return StatusClient.fetch(hostAddress(node).ip() + ":" + service.statusPort(node));
+        return StatusClient.fetch(agents(service).statusEndpoint(node));
     }
 
     private static boolean agentAlive(final String name, final int node) throws IOException
@@ -409,7 +355,7 @@ public final class Lab
                 if (!agentAlive(service.name(), which))
                 {
                     throw new IllegalStateException("the " + (which == node ? "primary" : "replica") + " agent on " +
-                        "host " + HOST_NAMES[which] + " exited: " + lastLine(log(service.name(), which)) + " (log: " +
+                        "host " + HOST_NAMES.get(which) + " exited: " + lastLine(log(service.name(), which)) + " (log: " +
                         log(service.name(), which) + ")");
                 }
             }
@@ -432,10 +378,10 @@ public final class Lab
             {
                 out.printf("lab: %s protected: service %s on host %s, replica on host %s acknowledged epoch %s, " +
                     "%d ms after the start%n", service.name(), Ipv4Cidr.parse(service.serviceIp()).ip(),
-                    HOST_NAMES[node], HOST_NAMES[1 - node], status.get("epoch_acknowledged"),
+                    HOST_NAMES.get(node), HOST_NAMES.get(1 - node), status.get("epoch_acknowledged"),
                     TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start));
                 out.printf("lab: status: understudy lab status; logs: %s; metrics: http://%s:%d/metrics%n",
-                    serviceDir(service.name()), hostAddress(node).ip(), service.statusPort(node));
+                    serviceDir(service.name()), hostAddress(node).ip(), agents(service).statusPort(node));
                 return;
             }
             Thread.sleep(100);
@@ -453,7 +399,7 @@ public final class Lab
             final Path pid = pidFile(service.name(), node);
             if (Files.exists(pid))
             {
-                killPids(Files.readString(pid).trim());
+                LabLayout.killPids(Files.readString(pid).trim());
             }
         }
         for (final String line : Shell.run("ip", "netns", "list").stdout().split("\n"))
@@ -466,9 +412,7 @@ public final class Lab
         }
         for (int node = 0; node < 2; node++)
         {
-            Directories.deleteRecursively(workDir(service.name(), node));
-            Directories.deleteRecursively(journalDir(service.name(), node));
-            Directories.deleteRecursively(stateStore(service.name(), node));
+            deleteHostFiles(agents(service), node);
         }
         final Path failed = DIR.resolve("failed").resolve(service.name() + "-" + System.currentTimeMillis());
         Files.createDirectories(failed.getParent());
@@ -496,11 +440,11 @@ public final class Lab
     /** Runs command in the client's namespace with this terminal; returns its exit code. */
     public int client(final List<String> command) throws IOException, InterruptedException
     {
-        if (!Files.exists(Path.of("/var/run/netns", CLIENT_NETNS)))
+        if (!Files.exists(Path.of("/var/run/netns", layout.clientNetns())))
         {
             throw new IllegalStateException("the lab's client namespace is gone: understudy lab down, then lab up");
         }
-        final List<String> full = new ArrayList<>(List.of("nsenter", "--net=/var/run/netns/" + CLIENT_NETNS));
+        final List<String> full = new ArrayList<>(List.of("nsenter", "--net=/var/run/netns/" + layout.clientNetns()));
         full.addAll(command);
         return new ProcessBuilder(full).inheritIO().start().waitFor();
     }
@@ -517,7 +461,7 @@ public final class Lab
         final int node = service.primaryNode();
         if (!host(node).isUp())
         {
-            throw new IllegalStateException("host " + HOST_NAMES[node] + " is down already: understudy lab rejoin " +
+            throw new IllegalStateException("host " + HOST_NAMES.get(node) + " is down already: understudy lab rejoin " +
                 "brings it back as " + name + "'s replica");
         }
         final List<LabService> primariesThere = new ArrayList<>();
@@ -532,13 +476,8 @@ public final class Lab
         }
         final long killedAt = System.nanoTime();
         final long killedAtMs = System.currentTimeMillis();
-        killPids(Shell.run("ip", "netns", "pids", host(node).netnsName()).stdout());
-        for (final String netns : serviceNetns)
-        {
-            ServiceNetwork.killAndDelete(netns);
-        }
-        host(node).close();
-        out.println("lab: host " + HOST_NAMES[node] + " killed (agents SIGKILLed, " + String.join(", ",
+        layout.killHost(node, serviceNetns);
+        out.println("lab: host " + HOST_NAMES.get(node) + " killed (agents SIGKILLed, " + String.join(", ",
             primariesThere.stream().map(LabService::name).toList()) + " killed with it, its link gone)");
         for (final LabService each : primariesThere)
         {
@@ -547,7 +486,7 @@ public final class Lab
             // Timed by the replica's own clock readings (this machine's wall clock): the kill's teardown of
             // namespaces takes longer than the takeover itself.
             final String restoredAt = decided.get("takeover_restored_at_ms");
-            out.printf("lab: %s: host %s %s %s: %s%n", each.name(), HOST_NAMES[1 - node],
+            out.printf("lab: %s: host %s %s %s: %s%n", each.name(), HOST_NAMES.get(1 - node),
                 takeover.equals("PROMOTED") ? "took over" : "says " + takeover, restoredAt == null ? "" :
                 "(restored " + (Long.parseLong(restoredAt) - killedAtMs) + " ms after the kill)",
                 decided.getOrDefault("takeover", "-"));
@@ -556,7 +495,7 @@ public final class Lab
                 each.withPrimaryNode(1 - node).write(serviceDir(each.name()));
             }
         }
-        out.println("lab: host " + HOST_NAMES[node] + " stays down; understudy lab rejoin brings it back as the replica");
+        out.println("lab: host " + HOST_NAMES.get(node) + " stays down; understudy lab rejoin brings it back as the replica");
     }
 
     private Map<String, String> awaitTakeover(final LabService service, final int node, final long since,
@@ -576,7 +515,7 @@ public final class Lab
             }
             Thread.sleep(20);
         }
-        throw new IllegalStateException(service.name() + ": no takeover on host " + HOST_NAMES[node] + " within " +
+        throw new IllegalStateException(service.name() + ": no takeover on host " + HOST_NAMES.get(node) + " within " +
             timeoutMs + " ms: " + status.getOrDefault("state", status.getOrDefault("error", "no status")));
     }
 
@@ -590,8 +529,8 @@ public final class Lab
         {
             if (!host(node).isUp())
             {
-                SimulatedHost.create(HOST_IDS[node], LAN_BRIDGE, subnet.host(1), hostAddress(node));
-                out.println("lab: host " + HOST_NAMES[node] + " is back");
+                layout.createHost(node);
+                out.println("lab: host " + HOST_NAMES.get(node) + " is back");
             }
         }
         for (final LabService service : services().values())
@@ -599,8 +538,9 @@ public final class Lab
             final int replicaNode = 1 - service.primaryNode();
             if (!agentAlive(service.name(), replicaNode))
             {
-                startAgent(service, replicaNode, replicaArguments(service, replicaNode));
-                out.println("lab: " + service.name() + ": replica agent started on host " + HOST_NAMES[replicaNode]);
+                startAgent(service, replicaNode, agents(service).replica(replicaNode, List.of()));
+                out.println("lab: " + service.name() + ": replica agent started on host " +
+                    HOST_NAMES.get(replicaNode));
                 awaitProtected(service, service.primaryNode(), timeoutMs, out);
             }
         }
@@ -615,21 +555,21 @@ public final class Lab
         final List<String> probeInClient = new ArrayList<>();
         if (!probe.isEmpty())
         {
-            probeInClient.addAll(List.of("nsenter", "--net=/var/run/netns/" + CLIENT_NETNS));
+            probeInClient.addAll(List.of("nsenter", "--net=/var/run/netns/" + layout.clientNetns()));
             probeInClient.addAll(probe);
         }
-        return new IntervalTuner.Settings(name, workDir(name, node), hostAddress(node).ip() + ":" +
-            service.statusPort(node), intervals, seconds, targetShare, probeInClient);
+        return new IntervalTuner.Settings(name, agents(service).workDir(node), agents(service).statusEndpoint(node),
+            intervals, seconds, targetShare, probeInClient);
     }
 
     /** One line for the lab, one per host, two per service (its agents as they describe themselves). */
     public void status(final PrintStream out) throws IOException
     {
-        out.println("lab: " + subnet + ", LAN bridge " + LAN_BRIDGE + " (" + subnet.host(1).ip() + "), client " +
-            subnet.host(CLIENT_HOST).ip() + " (understudy lab client -- CMD)");
+        out.println("lab: " + subnet() + ", LAN bridge " + layout.lanBridge() + " (" + layout.gateway().ip() +
+            "), client " + layout.clientAddress().ip() + " (understudy lab client -- CMD)");
         for (int node = 0; node < 2; node++)
         {
-            out.println("host " + HOST_NAMES[node] + " " + hostAddress(node).ip() + ": " + (host(node).isUp() ? "up" :
+            out.println("host " + HOST_NAMES.get(node) + " " + hostAddress(node).ip() + ": " + (host(node).isUp() ? "up" :
                 "DOWN (understudy lab rejoin)"));
         }
         for (final LabService service : services().values())
@@ -638,7 +578,7 @@ public final class Lab
                 String.join(" ", service.command()) + "), interval " + service.intervalMs() + " ms:");
             for (int node = 0; node < 2; node++)
             {
-                out.println("  host " + HOST_NAMES[node] + ": " + describe(service, node));
+                out.println("  host " + HOST_NAMES.get(node) + ": " + describe(service, node));
             }
         }
     }
@@ -687,10 +627,8 @@ public final class Lab
             }
         }
         final List<String> found = leftovers(names);
-        for (final String netns : List.of("ush-" + HOST_IDS[0], "ush-" + HOST_IDS[1], CLIENT_NETNS))
-        {
-            killPids(Shell.run("ip", "netns", "pids", netns).stdout());
-        }
+        final LabLayout layout = anyLayout();
+        layout.remove(); // the agents first (SIGKILL), so that none takes over while its service goes
         for (final String line : Shell.run("ip", "netns", "list").stdout().split("\n"))
         {
             final String netns = line.split(" ")[0].trim();
@@ -704,21 +642,13 @@ public final class Lab
         }
         for (final String name : names)
         {
+            // Only where its files are matters here, which its name and the layout decide.
+            final ServiceAgents agents = new ServiceAgents(layout, name, "", 0, 0, 0, serviceDir(name), List.of());
             for (int node = 0; node < 2; node++)
             {
-                Directories.deleteRecursively(workDir(name, node));
-                Directories.deleteRecursively(journalDir(name, node));
-                Shell.run("umount", "-l", stateStore(name, node).resolve("state").toString());
-                Directories.deleteRecursively(stateStore(name, node));
+                deleteHostFiles(agents, node);
             }
         }
-        for (int node = 0; node < 2; node++)
-        {
-            SimulatedHost.existing(HOST_IDS[node], Ipv4Cidr.parse("0.0.0.0/8")).close();
-        }
-        Shell.run("ip", "netns", "del", CLIENT_NETNS);
-        Shell.run("ip", "link", "del", CLIENT_VETH);
-        ServiceNetwork.removeBridgeIfUnused(LAN_BRIDGE);
         Directories.deleteRecursively(DIR);
         final List<String> left = leftovers(names);
         if (!left.isEmpty())
@@ -729,29 +659,17 @@ public final class Lab
             ")");
     }
 
-    /** What of the lab is still on this machine: namespaces, links, its forwarding rule. */
+    /** What of the lab is still on this machine: namespaces, links, its forwarding rule, its directory. */
     public static List<String> leftovers(final List<String> serviceNames)
     {
-        final List<String> left = new ArrayList<>();
+        final List<String> left = new ArrayList<>(anyLayout().leftovers());
         for (final String line : Shell.run("ip", "netns", "list").stdout().split("\n"))
         {
             final String netns = line.split(" ")[0].trim();
-            if (netns.startsWith("ush-lab") || netns.equals(CLIENT_NETNS) ||
-                serviceNames.stream().anyMatch(name -> netns.matches(serviceNetns(name))))
+            if (serviceNames.stream().anyMatch(name -> netns.matches(serviceNetns(name))))
             {
                 left.add("netns " + netns);
             }
-        }
-        for (final String link : List.of(LAN_BRIDGE, CLIENT_VETH, "ush-" + HOST_IDS[0], "ush-" + HOST_IDS[1]))
-        {
-            if (Shell.run("ip", "link", "show", "dev", link).ok())
-            {
-                left.add("link " + link);
-            }
-        }
-        if (Shell.run("iptables", "-S", "FORWARD").stdout().contains("-i " + LAN_BRIDGE + " "))
-        {
-            left.add("iptables FORWARD rule for " + LAN_BRIDGE);
         }
         if (Files.exists(DIR))
         {
@@ -760,25 +678,15 @@ public final class Lab
         return left;
     }
 
+    /** The lab's layout for its names, which do not depend on its subnet: for down and leftovers, even after a crash. */
+    private static LabLayout anyLayout()
+    {
+        return LabLayout.lab(Ipv4Cidr.parse(DEFAULT_SUBNET));
+    }
+
     /** The service's namespaces on either host: its own, the standbys' (-r, -s), a takeover's (tTERM). */
     private static String serviceNetns(final String name)
     {
         return "us-" + java.util.regex.Pattern.quote(name) + "(t[0-9]+|-r|-s)?";
-    }
-
-    private static void killPids(final String pids)
-    {
-        final List<String> command = new ArrayList<>(List.of("kill", "-9"));
-        for (final String pid : pids.split("\\s+"))
-        {
-            if (!pid.isBlank())
-            {
-                command.add(pid.trim());
-            }
-        }
-        if (command.size() > 2)
-        {
-            Shell.run(command);
-        }
     }
 }

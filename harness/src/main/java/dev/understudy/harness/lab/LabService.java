@@ -9,6 +9,9 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Properties;
 
+import dev.understudy.harness.sim.LabLayout;
+import dev.understudy.harness.sim.ServiceAgents;
+
 /**
  * A service the lab protects, as written in its directory so that every later lab command (status, kill-primary,
  * rejoin, down) finds it: its name, address, interval, command, its index among the lab's services (its ports),
@@ -18,8 +21,6 @@ record LabService(String name, String serviceIp, int intervalMs, long failureTim
     List<String> stateDirs, List<String> criuOptions, int index, int primaryNode)
 {
     private static final String FILE = "service.properties";
-    static final int REPLICA_PORT = 40123;
-    static final int STATUS_PORT = 9464;
 
     LabService
     {
@@ -28,16 +29,25 @@ record LabService(String name, String serviceIp, int intervalMs, long failureTim
         criuOptions = List.copyOf(criuOptions);
     }
 
-    /** The replica's Aeron port on either host: one per service, so services do not share streams. */
-    int replicaPort()
+    /** Its agents on the lab's layout: ports by its index, keys in its directory (keys-a, keys-b). */
+    ServiceAgents agents(final LabLayout layout, final Path keyRoot)
     {
-        return REPLICA_PORT + index;
+        return new ServiceAgents(layout, name, serviceIp, intervalMs, failureTimeoutMs, index, keyRoot, List.of());
     }
 
-    /** The status/metrics port of this service's agent on a host (0 = a, 1 = b). */
-    int statusPort(final int node)
+    /** The options of its primary beyond the agents' own: its state directories and CRIU options. */
+    List<String> protectOptions()
     {
-        return STATUS_PORT + 2 * index + node;
+        final List<String> options = new ArrayList<>();
+        for (final String dir : stateDirs)
+        {
+            options.addAll(List.of("--state-dir", dir));
+        }
+        for (final String option : criuOptions)
+        {
+            options.addAll(List.of("--criu-option", option));
+        }
+        return options;
     }
 
     LabService withPrimaryNode(final int node)

@@ -39,6 +39,17 @@ public final class ClientNamespace implements AutoCloseable
     public ClientNamespace(final String name, final String bridge, final String cidr, final int threadCount)
     {
         this.name = name;
+        create(name, bridge, cidr);
+        Runtime.getRuntime().addShutdownHook(cleanupOnExit);
+        threads = threadsIn(Path.of("/var/run/netns", name), threadCount, "client-" + name);
+    }
+
+    /**
+     * The namespace name (a leftover of it removed first) with eth0 at cidr, its peer usc-NAME on bridge; it lives
+     * until deleted, past this process.
+     */
+    public static void create(final String name, final String bridge, final String cidr)
+    {
         Shell.run("ip", "netns", "del", name);
         Shell.run("ip", "link", "del", "usc-" + name);
         Shell.check("ip", "netns", "add", name);
@@ -47,8 +58,6 @@ public final class ClientNamespace implements AutoCloseable
         Shell.check("ip", "-n", name, "addr", "add", cidr, "dev", "eth0");
         Shell.check("ip", "-n", name, "link", "set", "eth0", "up");
         Shell.check("ip", "-n", name, "link", "set", "lo", "up");
-        Runtime.getRuntime().addShutdownHook(cleanupOnExit);
-        threads = threadsIn(Path.of("/var/run/netns", name), threadCount, "client-" + name);
     }
 
     private static ExecutorService threadsIn(final Path ns, final int threadCount, final String threadName)

@@ -31,14 +31,15 @@ import dev.understudy.replica.TakeoverState;
  */
 public final class FailoverPair implements Cluster
 {
-    public static final String LAN_BRIDGE = "usbr0";
-    public static final Ipv4Cidr LAN_GATEWAY = Ipv4Cidr.parse("10.77.0.1/24");
-    public static final Ipv4Cidr HOST_A = Ipv4Cidr.parse("10.77.0.2/24");
-    public static final Ipv4Cidr HOST_B = Ipv4Cidr.parse("10.77.0.3/24");
-    public static final String CLIENT_CIDR = "10.77.0.200/24";
-    public static final int REPLICA_PORT = 40123;
-    private static final int PRIMARY_STATUS_PORT = 9464;
-    private static final int REPLICA_STATUS_PORT = 9465;
+    /** The lab's layout on its own subnet and names (understudy lab's can be up beside it). */
+    public static final LabLayout LAYOUT = LabLayout.pair();
+    public static final String LAN_BRIDGE = LAYOUT.lanBridge();
+    public static final Ipv4Cidr LAN_GATEWAY = LAYOUT.gateway();
+    public static final Ipv4Cidr HOST_A = LAYOUT.hostAddress(0);
+    public static final Ipv4Cidr HOST_B = LAYOUT.hostAddress(1);
+    public static final String CLIENT_CIDR = LAYOUT.clientAddress().toString();
+    public static final int REPLICA_PORT = ServiceAgents.FIRST_REPLICA_PORT;
+    public static final String DEFAULT_NAME = "svc";
 
     /**
      * @param serviceIp        the service's IPv4/prefix, on the LAN's subnet.
@@ -51,7 +52,7 @@ public final class FailoverPair implements Cluster
     {
         public static Config defaults(final Path runDir)
         {
-            return new Config("svc", "10.77.0.10/24", 100, Configuration.FAILURE_TIMEOUT_MS, runDir, List.of(),
+            return new Config(DEFAULT_NAME, LAYOUT.subnet().host(10).toString(), 100, Configuration.FAILURE_TIMEOUT_MS, runDir, List.of(),
                 RedisService.command(), "realtime", List.of(), null);
         }
 
@@ -104,18 +105,18 @@ public final class FailoverPair implements Cluster
         }
     }
 
-    private static final String[] HOST_NAMES = {"a", "b"};
+    private static final List<String> HOST_NAMES = LabLayout.HOST_NAMES;
     /** The name of the pair's key in each host's key directory. */
     public static final String PAIR_KEY = "00-pair.key";
-    private static final Ipv4Cidr[] HOST_IPS = {HOST_A, HOST_B};
 
     private final Config config;
+    /** The service's two agents on the layout: their files, ports, keys and command lines, as understudy lab's. */
+    private final ServiceAgents serviceAgents;
     /** Ctrl-C or SIGTERM in the middle: hosts, agents, services and namespaces still go. */
     private final Thread cleanupOnExit = new Thread(this::close, "failover-pair-cleanup");
     /** Host a is node 0, host b node 1; the roles move with takeovers and rejoins. */
     private final SimulatedHost[] hosts = new SimulatedHost[2];
     private final NodeProcess[] agents = new NodeProcess[2];
-    private final int[] statusPorts = {PRIMARY_STATUS_PORT, REPLICA_STATUS_PORT};
     /** The namespace the service runs in on each node while that node is primary (null otherwise). */
     private final String[] serviceNetns = new String[2];
     private int primaryNode;
@@ -124,6 +125,19 @@ public final class FailoverPair implements Cluster
     private FailoverPair(final Config config)
     {
         this.config = config;
+        final List<String> bothAgents = new ArrayList<>(List.of("--heartbeat-priority", config.heartbeatPriority()));
+        if (config.coordinator() != null)
+        {
+            bothAgents.addAll(List.of("--coordinator", config.coordinator()));
+        }
+        this.serviceAgents = new ServiceAgents(LAYOUT, config.name(), config.serviceIp(), config.intervalMs(),
+            config.failureTimeoutMs(), 0, config.runDir(), bothAgents);
+    }
+
+    /** The layout's client namespace (.200 on the LAN), one thread inside it. */
+    public static ClientNamespace client()
+    {
+        return new ClientNamespace(LAYOUT.clientNetns(), LAYOUT.lanBridge(), LAYOUT.clientAddress().toString(), 1);
     }
 
     /** Starts both hosts and agents; returns once the primary says it is protected. */
@@ -156,29 +170,19 @@ public final class FailoverPair implements Cluster
         Files.createDirectories(config.runDir());
         // A key of this run's own, as an operator makes one per pair, in each host's key directory (as a rotation
         // wants it: a key added there is taken up without a restart).
-        for (final String host : HOST_NAMES)
+        for (int node = 0; node < 2; node++)
         {
-            Directories.deleteRecursively(keyDir(host));
-            Files.createDirectories(keyDir(host));
+            Directories.deleteRecursively(serviceAgents.keyDir(node));
+            Files.createDirectories(serviceAgents.keyDir(node));
         }
-        KeyFile.generate(keyDir(HOST_NAMES[0]).resolve(PAIR_KEY));
-        Files.copy(keyDir(HOST_NAMES[0]).resolve(PAIR_KEY), keyDir(HOST_NAMES[1]).resolve(PAIR_KEY),
+        KeyFile.generate(serviceAgents.keyDir(0).resolve(PAIR_KEY));
+        Files.copy(serviceAgents.keyDir(0).resolve(PAIR_KEY), serviceAgents.keyDir(1).resolve(PAIR_KEY),
             java.nio.file.StandardCopyOption.COPY_ATTRIBUTES);
-        hosts[0] = SimulatedHost.create("a", LAN_BRIDGE, LAN_GATEWAY, HOST_A);
-        hosts[1] = SimulatedHost.create("b", LAN_BRIDGE, LAN_GATEWAY, HOST_B);
+        hosts[0] = LAYOUT.createHost(0);
+        hosts[1] = LAYOUT.createHost(1);
         agents[1] = NodeProcess.start(hosts[1].netnsPath(), config.runDir().resolve("replica.log"),
-            config.replicaHostPrefix(), replicaArguments(1));
-        final List<String> protect = new ArrayList<>(List.of("protect", "--replica", replicaEndpoint(1),
-            "--service-ip", config.serviceIp(), "--name", config.name(), "--interval-ms",
-            Integer.toString(config.intervalMs()), "--metrics-host", HOST_A.ip(), "--metrics-port",
-            Integer.toString(PRIMARY_STATUS_PORT), "--work-dir", workDir("a").toString(), "--failure-timeout-ms",
-            Long.toString(config.failureTimeoutMs()), "--heartbeat-priority", config.heartbeatPriority(),
-            "--journal-dir", journalDir("a").toString(), "--state-store", stateStoreDir("a").toString()));
-        protect.addAll(config.extraPrimaryArgs());
-        protect.addAll(keyArguments(HOST_NAMES[0], config.extraPrimaryArgs()));
-        protect.addAll(coordinatorArguments());
-        protect.add("--");
-        protect.addAll(config.serviceCommand());
+            config.replicaHostPrefix(), serviceAgents.replica(1, List.of()));
+        final List<String> protect = serviceAgents.protect(0, config.extraPrimaryArgs(), config.serviceCommand());
         agents[0] = NodeProcess.start(hosts[0].netnsPath(), config.runDir().resolve("primary.log"), protect);
         serviceNetns[0] = "us-" + config.name();
         primaryNode = 0;
@@ -199,52 +203,15 @@ public final class FailoverPair implements Cluster
         if (Await.value(() -> StatusView.of(primaryStatus()).state("phase", PrimaryState.Phase.class, null) ==
             PrimaryState.Phase.PROTECTED ? Boolean.TRUE : null, timeoutMs, 10) == null)
         {
-            throw new IllegalStateException("the primary on host " + HOST_NAMES[primaryNode] + " is not protected " +
+            throw new IllegalStateException("the primary on host " + HOST_NAMES.get(primaryNode) + " is not protected " +
                 "after " + timeoutMs + " ms: " + primaryStatus() + "; replica: " + replicaStatus());
         }
-    }
-
-    private String replicaEndpoint(final int node)
-    {
-        return HOST_IPS[node].ip() + ":" + REPLICA_PORT;
-    }
-
-    private List<String> coordinatorArguments()
-    {
-        return config.coordinator() == null ? List.of() : List.of("--coordinator", config.coordinator());
-    }
-
-    /** The replica agent's command on a node: the same on both, so either host can be the replica. */
-    private List<String> replicaArguments(final int node)
-    {
-        final String host = HOST_NAMES[node];
-        final List<String> arguments = new ArrayList<>(replicaBaseArguments(node, host));
-        arguments.addAll(coordinatorArguments());
-        arguments.addAll(keyArguments(host, List.of()));
-        return arguments;
     }
 
     /** Host a's or b's key directory (--key-file DIR of its agents): the pair's key, made at open, 0600. */
     public Path keyDir(final String host)
     {
-        return config.runDir().resolve("keys-" + host);
-    }
-
-    /** --key-file with the host's key directory, unless the arguments given choose a key (or none) themselves. */
-    private List<String> keyArguments(final String host, final List<String> given)
-    {
-        return given.contains("--key-file") || given.contains("--insecure-no-auth") ? List.of() :
-            List.of("--key-file", keyDir(host).toAbsolutePath().toString());
-    }
-
-    private List<String> replicaBaseArguments(final int node, final String host)
-    {
-        return List.of("replica", "--listen", replicaEndpoint(node), "--name", config.name(), "--service-ip",
-            config.serviceIp(), "--metrics-host", HOST_IPS[node].ip(), "--metrics-port",
-            Integer.toString(REPLICA_STATUS_PORT), "--work-dir", workDir(host).toString(), "--journal-dir",
-            journalDir(host).toString(), "--state-store", stateStoreDir(host).toString(), "--failure-timeout-ms",
-            Long.toString(config.failureTimeoutMs()),
-            "--heartbeat-priority", config.heartbeatPriority(), "--interval-ms", Integer.toString(config.intervalMs()));
+        return serviceAgents.keyDir(HOST_NAMES.indexOf(host));
     }
 
     /**
@@ -257,12 +224,12 @@ public final class FailoverPair implements Cluster
     {
         final int old = primaryNode;
         final int promoted = 1 - old;
-        final Map<String, String> promotedStatus = StatusClient.fetch(HOST_IPS[promoted].ip() + ":" +
-            statusPorts[promoted]);
+        final Map<String, String> promotedStatus = status(promoted);
         final String netns = promotedStatus.get("takeover_netns");
         if (netns == null)
         {
-            throw new IllegalStateException("host " + HOST_NAMES[promoted] + " has not taken over: " + promotedStatus);
+            throw new IllegalStateException("host " + HOST_NAMES.get(promoted) + " has not taken over: " +
+                promotedStatus);
         }
         if (agents[old] != null && agents[old].isAlive() && agents[old].awaitExit(10_000) == -1)
         {
@@ -270,13 +237,12 @@ public final class FailoverPair implements Cluster
         }
         if (hosts[old] == null || !Files.exists(hosts[old].netnsPath()))
         {
-            hosts[old] = SimulatedHost.create(HOST_NAMES[old], LAN_BRIDGE, LAN_GATEWAY, HOST_IPS[old]);
+            hosts[old] = LAYOUT.createHost(old);
         }
         serviceNetns[promoted] = netns;
         serviceNetns[old] = null;
         agents[old] = NodeProcess.start(hosts[old].netnsPath(), config.runDir().resolve("replica-" +
-            HOST_NAMES[old] + ".log"), replicaArguments(old));
-        statusPorts[old] = REPLICA_STATUS_PORT;
+            HOST_NAMES.get(old) + ".log"), serviceAgents.replica(old, List.of()));
         primaryNode = promoted;
     }
 
@@ -288,18 +254,18 @@ public final class FailoverPair implements Cluster
     {
         final int old = primaryNode;
         final int exit = runOn(hosts[old], logName, List.of("switchover", "--name", config.name(), "--work-dir",
-            workDir(HOST_NAMES[old]).toString()), 60_000);
+            serviceAgents.workDir(old).toString()), 60_000);
         if (exit == 0)
         {
             final int promoted = 1 - old;
             final Map<String, String> status = Await.value(() ->
             {
-                final Map<String, String> s = StatusClient.fetch(HOST_IPS[promoted].ip() + ":" + statusPorts[promoted]);
+                final Map<String, String> s = status(promoted);
                 return s.containsKey("takeover_netns") ? s : null;
             }, 10_000, 5);
             if (status == null)
             {
-                throw new IllegalStateException("host " + HOST_NAMES[promoted] + " does not say it took over");
+                throw new IllegalStateException("host " + HOST_NAMES.get(promoted) + " does not say it took over");
             }
             serviceNetns[promoted] = status.get("takeover_netns");
             serviceNetns[old] = null;
@@ -311,28 +277,35 @@ public final class FailoverPair implements Cluster
     /** Which host runs the primary now: "a" or "b". */
     public String primaryHost()
     {
-        return HOST_NAMES[primaryNode];
+        return HOST_NAMES.get(primaryNode);
     }
 
-    private Path workDir(final String host)
+    private Map<String, String> status(final int node)
     {
-        return Path.of("/dev/shm/understudy-" + host);
+        return StatusClient.fetch(serviceAgents.statusEndpoint(node));
     }
 
-    private Path journalDir()
+    private static ServiceAgents defaultService()
     {
-        return journalDir(HOST_NAMES[1 - primaryNode]);
+        return new ServiceAgents(LAYOUT, DEFAULT_NAME, "", 0, 0, 0, Path.of("."), List.of());
     }
 
-    private static Path journalDir(final String host)
+    /** Host a's or b's --work-dir for the default service. */
+    public static Path workDir(final String host)
     {
-        return Path.of("/var/tmp/understudy-" + host + "-journal");
+        return defaultService().workDir(HOST_NAMES.indexOf(host));
     }
 
-    /** Each host's own copy of the service's state directories (--state-dir), as on two machines. */
+    /** Host a's or b's --journal-dir for the default service. */
+    public static Path journalDir(final String host)
+    {
+        return defaultService().journalDir(HOST_NAMES.indexOf(host));
+    }
+
+    /** Each host's own copy of the default service's state directories (--state-dir), as on two machines. */
     public static Path stateStoreDir(final String host)
     {
-        return Path.of("/var/tmp/understudy-" + host + "-state");
+        return defaultService().stateStore(HOST_NAMES.indexOf(host));
     }
 
     public Config config()
@@ -347,7 +320,7 @@ public final class FailoverPair implements Cluster
 
     public Map<String, String> primaryStatus()
     {
-        return StatusClient.fetch(HOST_IPS[primaryNode].ip() + ":" + statusPorts[primaryNode]);
+        return status(primaryNode);
     }
 
     /** Both agents' Prometheus metrics (/metrics), primary's first, as a scraper reads them. */
@@ -357,7 +330,7 @@ public final class FailoverPair implements Cluster
         for (final int node : new int[] {primaryNode, 1 - primaryNode})
         {
             text.append(java.net.http.HttpClient.newHttpClient().send(java.net.http.HttpRequest.newBuilder(
-                java.net.URI.create("http://" + HOST_IPS[node].ip() + ":" + statusPorts[node] + "/metrics")).build(),
+                java.net.URI.create("http://" + serviceAgents.statusEndpoint(node) + "/metrics")).build(),
                 java.net.http.HttpResponse.BodyHandlers.ofString()).body());
         }
         return text.toString();
@@ -367,7 +340,7 @@ public final class FailoverPair implements Cluster
     public Map<String, String> replicaStatus()
     {
         final int node = 1 - primaryNode;
-        return StatusClient.fetch(HOST_IPS[node].ip() + ":" + statusPorts[node]);
+        return status(node);
     }
 
     public NodeProcess primaryProcess()
@@ -406,26 +379,27 @@ public final class FailoverPair implements Cluster
     /** The options `understudy stop` needs to find the primary agent on its host. */
     public List<String> stopArguments()
     {
-        return List.of("stop", "--name", config.name(), "--work-dir", workDir(HOST_NAMES[primaryNode]).toString());
+        return List.of("stop", "--name", config.name(), "--work-dir", serviceAgents.workDir(primaryNode).toString());
     }
 
     /** The replica's options a manual takeover on its host needs to find its image and journal. */
     public List<String> takeoverArguments()
     {
         return List.of("takeover", "--name", config.name(), "--service-ip", config.serviceIp(), "--work-dir",
-            workDir(HOST_NAMES[1 - primaryNode]).toString(), "--journal-dir", journalDir().toString(),
-            "--state-store", stateStoreDir(HOST_NAMES[1 - primaryNode]).toString());
+            serviceAgents.workDir(1 - primaryNode).toString(), "--journal-dir",
+            serviceAgents.journalDir(1 - primaryNode).toString(), "--state-store",
+            serviceAgents.stateStore(1 - primaryNode).toString());
     }
 
     /** The replica's images directory (its committed files, page store and restore layouts). */
     public Path replicaImages()
     {
-        return workDir(HOST_NAMES[1 - primaryNode]).resolve(config.name()).resolve("replica");
+        return serviceAgents.workDir(1 - primaryNode).resolve(config.name()).resolve("replica");
     }
 
     public Path journal()
     {
-        return journalDir();
+        return serviceAgents.journalDir(1 - primaryNode);
     }
 
     /**
@@ -436,8 +410,7 @@ public final class FailoverPair implements Cluster
     {
         final long at = System.nanoTime();
         agents[primaryNode].kill();
-        killNamespace(serviceNetns[primaryNode]);
-        hosts[primaryNode].close();
+        LAYOUT.killHost(primaryNode, List.of(serviceNetns[primaryNode]));
         return at;
     }
 
@@ -453,10 +426,7 @@ public final class FailoverPair implements Cluster
             agents[node].kill();
             agents[node].awaitExit(10_000);
         }
-        final List<String> arguments = new ArrayList<>(replicaBaseArguments(node, HOST_NAMES[node]));
-        arguments.addAll(coordinatorArguments());
-        arguments.addAll(extraArguments);
-        arguments.addAll(keyArguments(HOST_NAMES[node], extraArguments));
+        final List<String> arguments = serviceAgents.replica(node, extraArguments);
         agents[node] = NodeProcess.start(hosts[node].netnsPath(), config.runDir().resolve("replica-restart-" +
             ++replicaRestarts + ".log"), arguments);
     }
@@ -495,7 +465,7 @@ public final class FailoverPair implements Cluster
             final SimulatedHost host = hosts[node];
             if (host != null && Files.exists(host.netnsPath()))
             {
-                final String other = HOST_IPS[1 - node].ip();
+                final String other = LAYOUT.hostAddress(1 - node).ip();
                 for (final String chain : List.of("INPUT -s ", "OUTPUT -d "))
                 {
                     final String[] rule = (chain + other + " -j DROP").split(" ");
@@ -595,13 +565,13 @@ public final class FailoverPair implements Cluster
                 killNamespace(ns);
             }
         }
-        for (final String host : HOST_NAMES)
+        for (int node = 0; node < 2; node++)
         {
-            Directories.deleteRecursively(workDir(host));
-            Directories.deleteRecursively(journalDir(host));
+            Directories.deleteRecursively(serviceAgents.workDir(node));
+            Directories.deleteRecursively(serviceAgents.journalDir(node));
             // Lazily: a service still running (or a namespace not yet gone) may hold a bind of it.
-            Shell.run("umount", "-l", stateStoreDir(host).resolve("state").toString());
-            Directories.deleteRecursively(stateStoreDir(host));
+            Shell.run("umount", "-l", serviceAgents.stateStore(node).resolve("state").toString());
+            Directories.deleteRecursively(serviceAgents.stateStore(node));
         }
     }
 

@@ -92,8 +92,7 @@ public final class KillTrial
         listener.onEvent("starting host a (primary agent + Redis at " + config.serviceIp() + ") and host b " +
             "(replica agent), each its own JVM in its own network namespace");
         try (FailoverPair pair = FailoverPair.start(config);
-            ClientNamespace client = new ClientNamespace("usclient", FailoverPair.LAN_BRIDGE,
-                FailoverPair.CLIENT_CIDR, 1))
+            ClientNamespace client = FailoverPair.client())
         {
             final String host = pair.serviceHost();
             listener.onEvent("protected: checkpoint every " + config.intervalMs() + " ms, failure detector " +

@@ -21,7 +21,7 @@ public final class ServiceKillTrial
 {
     /** How long one readiness check may take before it counts as failed. */
     private static final long CHECK_TIMEOUT_MS = 2_000;
-    private static final String CLIENT = "usclient";
+    private static final String CLIENT = FailoverPair.LAYOUT.clientNetns();
 
     public record Result(long killOffsetMs, long failoverMs, long detectionMs, long restoredAfterMs, long restoreMs,
         String takeover, String error)
@@ -59,7 +59,7 @@ public final class ServiceKillTrial
         listener.onEvent("starting host a (primary agent + `" + String.join(" ", config.serviceCommand()) + "` at " +
             config.serviceIp() + ") and host b (replica agent)");
         try (FailoverPair pair = FailoverPair.start(config);
-            ClientNamespace ignored = new ClientNamespace(CLIENT, FailoverPair.LAN_BRIDGE, FailoverPair.CLIENT_CIDR, 1))
+            ClientNamespace ignored = FailoverPair.client())
         {
             if (awaitReady(ready, System.nanoTime() + TimeUnit.SECONDS.toNanos(60)) < 0)
             {
