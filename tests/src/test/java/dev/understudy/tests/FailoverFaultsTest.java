@@ -415,6 +415,7 @@ class FailoverFaultsTest
                     return String.valueOf(redis.call("GET", "kept"));
                 }
             }), "the one copy runs on, unprotected, with its data");
+            assertEquals(List.of(), TestSupport.emptyNotices(config.runDir()), "logs with an empty understudy: line");
         }
     }
 
@@ -433,6 +434,7 @@ class FailoverFaultsTest
             assertEquals("replica", pair.replicaStatus().get("role"), "no takeover: " + pair.replicaStatus());
             assertTrue(Shell.run("ip", "netns", "pids", "us-" + config.name()).stdout().isBlank(),
                 "the service stopped with protection");
+            assertEquals(List.of(), TestSupport.emptyNotices(config.runDir()), "logs with an empty understudy: line");
         }
     }
 

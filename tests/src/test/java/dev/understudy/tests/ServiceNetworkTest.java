@@ -112,4 +112,40 @@ final class ServiceNetworkTest
             ServiceNetwork.removeBridgeIfUnused("ustest14");
         }
     }
+
+    /**
+     * A host bridge an operator made (holding the host's NIC) is refused until it is marked as Understudy's; the
+     * refusal gives the one command that marks it, and after that command the service joins that bridge.
+     */
+    @Test
+    void aBridgeTheOperatorMadeIsRefusedWithTheCommandThatMarksItAndUsedOnceMarked() throws Exception
+    {
+        final String bridge = "ustest15";
+        final ServiceNetwork.Spec spec = ServiceNetwork.Spec.of("aliast", bridge, "10.77.35.10/24");
+        Shell.run("ip", "link", "del", bridge);
+        Shell.check("ip", "link", "add", bridge, "type", "bridge");
+        try
+        {
+            Shell.check("ip", "addr", "add", "10.77.35.1/24", "dev", bridge);
+            Shell.check("ip", "link", "set", bridge, "up");
+            final IllegalStateException refused = assertThrows(IllegalStateException.class,
+                () -> ServiceNetwork.create(spec));
+            final String advice = "ip link set " + bridge + " alias " + ServiceNetwork.BRIDGE_ALIAS;
+            assertTrue(refused.getMessage().endsWith(advice), refused.getMessage());
+            assertFalse(Files.exists(spec.netnsPath()), "nothing made for the refused service");
+
+            Shell.check(advice.split(" ")); // the operator runs what the line says
+            try (ServiceNetwork ignored = ServiceNetwork.create(spec))
+            {
+                assertTrue(Shell.run("ip", "-o", "link", "show", "master", bridge).stdout().contains("usv-aliast"),
+                    "the service's veth is on the operator's bridge: " +
+                    Shell.run("ip", "-o", "link", "show", "master", bridge).stdout());
+            }
+        }
+        finally
+        {
+            Shell.run("ip", "netns", "del", spec.netnsName());
+            Shell.run("ip", "link", "del", bridge);
+        }
+    }
 }

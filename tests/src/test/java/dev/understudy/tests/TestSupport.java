@@ -157,6 +157,21 @@ final class TestSupport
         return text.toString();
     }
 
+    /** Lines of the logs under runDir that say nothing: "understudy:" and no more (a stop once printed one). */
+    static java.util.List<String> emptyNotices(final Path runDir) throws IOException
+    {
+        final java.util.List<String> empty = new java.util.ArrayList<>();
+        try (java.util.stream.Stream<Path> logs = Files.list(runDir))
+        {
+            for (final Path log : logs.filter(file -> file.toString().endsWith(".log")).sorted().toList())
+            {
+                Files.readAllLines(log).stream().filter(line -> line.strip().equals("understudy:"))
+                    .forEach(line -> empty.add(log.getFileName().toString()));
+            }
+        }
+        return empty;
+    }
+
     static void deleteTree(final Path dir)
     {
         dev.understudy.core.os.Directories.deleteRecursively(dir);
