@@ -65,7 +65,9 @@ public final class Demo
     private int failover() throws Exception
     {
         say("");
-        say("failover: two hosts (namespaces ush-a, ush-b on bridge usbr0), agents as separate processes; a " +
+        say("failover: two hosts on a LAN, the layout understudy lab builds for your own service (namespaces " +
+            FailoverPair.LAYOUT.host(0).netnsName() + ", " + FailoverPair.LAYOUT.host(1).netnsName() + " on bridge " +
+            FailoverPair.LAN_BRIDGE + ", " + FailoverPair.LAYOUT.subnet() + "), agents as separate processes; a " +
             "client holds ONE connection sending INCR every 5 ms; then host a is killed.");
         final Path run = Path.of("/var/tmp/understudy-demo-failover");
         FailoverPair.Config config = FailoverPair.Config.defaults(run).withInterval(intervalMs);
@@ -197,6 +199,6 @@ public final class Demo
 
     private static void say(final String line)
     {
-        System.out.println("demo: " + line);
+        System.out.println(line.isEmpty() ? "" : "demo: " + line);
     }
 }
