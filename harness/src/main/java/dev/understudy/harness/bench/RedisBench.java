@@ -326,17 +326,21 @@ public final class RedisBench
     private Map<String, Object> runMode(final LocalPair.Mode mode, final int interval, final int rate,
         final int connectionCount) throws Exception
     {
-        try (LocalPair pair = LocalPair.start(mode, "bench", "10.77.0.20/24", Math.max(interval, 10), EpochObserver.NONE,
+        final EpochTimes epochTimes = new EpochTimes();
+        try (LocalPair pair = LocalPair.start(mode, "bench", "10.77.0.20/24", Math.max(interval, 10), epochTimes,
             CriuNotificationListener.NONE, serviceCommand, stateDirs))
         {
             final long keys = pair.populateRedis(datasetMb);
             final long rss = LocalPair.rssMb(pair.servicePid());
             final boolean protectedMode = pair.primary() != null;
             pair.awaitProtectedAndResetFigures();
+            // The load starts once the first images are through: it measures the steady state, not the start.
+            final double settleS = pair.awaitSteady(interval, 30_000);
             long committedBefore = 0;
             long skippedBefore = 0;
             final long replies;
             final Histogram latency;
+            Histogram whole = null;
             final long loadErrors;
             PrimaryMetrics.Snapshot epochs = null;
             final double seconds;
@@ -345,6 +349,10 @@ public final class RedisBench
             final long start;
             final String congestionControl;
             final List<Long> perSecond = new ArrayList<>();
+            // Where a tail comes from: spread over the run, or one stall.
+            final List<Double> p99PerSecond = new ArrayList<>();
+            final List<Double> ackedMaxPerSecond = new ArrayList<>();
+            final List<Map<String, Object>> warmup = new ArrayList<>();
             // The client is a host of its own: its TCP (congestion control, timeouts) is counted apart.
             try (ClientNamespace client = new ClientNamespace("usbench", ServiceNetwork.DEFAULT_BRIDGE,
                 "10.77.0.201/24", 1);
@@ -357,11 +365,34 @@ public final class RedisBench
                 }
                 congestionControl = Shell.check("ip", "netns", "exec", "usbench", "sysctl", "-n",
                     "net.ipv4.tcp_congestion_control").trim();
+                epochTimes.takeLargestMs(); // from the load's start
                 client.call(() -> load.start(rate, connectionCount));
-                Thread.sleep(warmupS * 1000L);
+                // The warm-up second by second: a stall here is a backlog the measured window starts with.
+                final long warmupStart = System.nanoTime();
+                for (int second = 1; second <= warmupS; second++)
+                {
+                    Thread.sleep(Math.max(0, warmupStart + second * 1_000_000_000L - System.nanoTime()) / 1_000_000);
+                    final Histogram thisSecond = load.intervalLatencies();
+                    final Map<String, Object> row = new LinkedHashMap<>();
+                    row.put("reply_latency_ms_p99", thisSecond.getTotalCount() == 0 ? null : ms(thisSecond, 99));
+                    row.put("replies", thisSecond.getTotalCount());
+                    if (protectedMode)
+                    {
+                        final PrimaryMetrics.Snapshot m = pair.primary().metrics().snapshot();
+                        row.put("epochs", m.frozenUs().getTotalCount());
+                        row.put("frozen_ms_max", m.frozenUs().getTotalCount() == 0 ? null :
+                            m.frozenUs().getMaxValue() / 1000.0);
+                        row.put("image_to_ack_ms_max", epochTimes.takeLargestMs());
+                        row.put("shipped_bytes_max", m.shippedBytes().getMaxValue());
+                        pair.primary().metrics().resetRun();
+                    }
+                    warmup.add(row);
+                }
                 // The measured window starts here: replies, latencies, timeouts and epochs from now on.
                 final long warmupReplies = load.replies();
                 load.intervalLatencies();
+                epochTimes.takeLargestMs();
+                whole = new Histogram(3);
                 rtoBefore = client.call(TcpTimeouts::read);
                 if (protectedMode)
                 {
@@ -378,12 +409,16 @@ public final class RedisBench
                     final long now = load.replies();
                     perSecond.add(now - lastReplies);
                     lastReplies = now;
+                    final Histogram thisSecond = load.intervalLatencies();
+                    p99PerSecond.add(thisSecond.getTotalCount() == 0 ? null : ms(thisSecond, 99));
+                    ackedMaxPerSecond.add(epochTimes.takeLargestMs());
+                    whole.add(thisSecond);
                 }
                 // Everything is read at the end of the measured window, not after the drain.
                 seconds = (System.nanoTime() - start) / 1e9;
                 replies = load.replies() - warmupReplies;
                 loadErrors = load.errors();
-                latency = load.intervalLatencies();
+                latency = whole;
                 if (protectedMode)
                 {
                     epochs = pair.primary().metrics().snapshot();
@@ -392,6 +427,7 @@ public final class RedisBench
             }
             final Map<String, Object> result = new LinkedHashMap<>();
             result.put("rss_mb", rss);
+            result.put("settle_s", Math.round(settleS * 10) / 10.0);
             result.put("dirty_tracking", protectedMode ? pair.primary().state().dirtyTracking().label() : null);
             if (protectedMode)
             {
@@ -450,6 +486,9 @@ public final class RedisBench
             result.put("replies_per_second", perSecond);
             result.put("reply_latency_ms_p50", latency.getTotalCount() == 0 ? null : ms(latency, 50));
             result.put("reply_latency_ms_p99", latency.getTotalCount() == 0 ? null : ms(latency, 99));
+            result.put("reply_latency_ms_p99_per_second", p99PerSecond);
+            result.put("image_to_ack_ms_max_per_second", protectedMode ? ackedMaxPerSecond : null);
+            result.put("warmup_seconds", warmup);
             result.put("load_errors", loadErrors);
             result.put("client_rto_timeouts", rtoTimeouts);
             result.put("client_congestion_control", congestionControl);

@@ -6,6 +6,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.SecureRandom;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
 
 import dev.understudy.core.agent.Await;
 import dev.understudy.core.agent.Notices;
@@ -195,6 +196,34 @@ public final class LocalPair implements AutoCloseable
             awaitFreshAck(300_000);
             primary.metrics().resetRun();
         }
+    }
+
+    /**
+     * Waits until the pipeline has caught up after its first images (a whole one, then the first dirty sets, which
+     * keep the replica busy for a second or two): a second whose acknowledgements each came within two intervals
+     * of their dump, ending with no epoch unanswered but the one in flight. Returns the seconds it took (at most
+     * timeoutMs); the figures are reset.
+     */
+    public double awaitSteady(final long intervalMs, final long timeoutMs) throws InterruptedException
+    {
+        final long start = System.nanoTime();
+        if (primary == null)
+        {
+            return 0;
+        }
+        while (System.nanoTime() - start < TimeUnit.MILLISECONDS.toNanos(timeoutMs))
+        {
+            primary.metrics().resetRun();
+            Thread.sleep(1_000);
+            final org.HdrHistogram.Histogram acks = primary.metrics().snapshot().ackLatencyUs();
+            final boolean prompt = acks.getTotalCount() == 0 || acks.getMaxValue() < 2_000 * intervalMs;
+            if (prompt && primary.state().lastDumpedEpoch() - primary.lastAcknowledgedEpoch() <= 1)
+            {
+                break;
+            }
+        }
+        primary.metrics().resetRun();
+        return (System.nanoTime() - start) / 1e9;
     }
 
     /** Waits until an epoch dumped from now on is acknowledged; returns it. */
