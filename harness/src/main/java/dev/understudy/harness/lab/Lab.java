@@ -278,7 +278,8 @@ public final class Lab
         {
             if (!host(node).isUp())
             {
-                throw new IllegalStateException("host " + HOST_NAMES.get(node) + " of the lab is down: understudy lab " +
+                throw new IllegalStateException("host " + HOST_NAMES.get(node) + " of the lab is down: " +
+                    "understudy lab " +
                     "rejoin, or lab down and lab up");
             }
         }
@@ -355,8 +356,8 @@ public final class Lab
                 if (!agentAlive(service.name(), which))
                 {
                     throw new IllegalStateException("the " + (which == node ? "primary" : "replica") + " agent on " +
-                        "host " + HOST_NAMES.get(which) + " exited: " + lastLine(log(service.name(), which)) + " (log: " +
-                        log(service.name(), which) + ")");
+                        "host " + HOST_NAMES.get(which) + " exited: " + lastLine(log(service.name(), which)) +
+                        " (log: " + log(service.name(), which) + ")");
                 }
             }
             status = status(service, node);
@@ -461,7 +462,8 @@ public final class Lab
         final int node = service.primaryNode();
         if (!host(node).isUp())
         {
-            throw new IllegalStateException("host " + HOST_NAMES.get(node) + " is down already: understudy lab rejoin " +
+            throw new IllegalStateException("host " + HOST_NAMES.get(node) + " is down already: " +
+                "understudy lab rejoin " +
                 "brings it back as " + name + "'s replica");
         }
         final List<LabService> primariesThere = new ArrayList<>();
@@ -495,7 +497,8 @@ public final class Lab
                 each.withPrimaryNode(1 - node).write(serviceDir(each.name()));
             }
         }
-        out.println("lab: host " + HOST_NAMES.get(node) + " stays down; understudy lab rejoin brings it back as the replica");
+        out.println("lab: host " + HOST_NAMES.get(node) + " stays down; understudy lab rejoin brings it back as " +
+            "the replica");
     }
 
     private Map<String, String> awaitTakeover(final LabService service, final int node, final long since,
@@ -569,8 +572,8 @@ public final class Lab
             "), client " + layout.clientAddress().ip() + " (understudy lab client -- CMD)");
         for (int node = 0; node < 2; node++)
         {
-            out.println("host " + HOST_NAMES.get(node) + " " + hostAddress(node).ip() + ": " + (host(node).isUp() ? "up" :
-                "DOWN (understudy lab rejoin)"));
+            out.println("host " + HOST_NAMES.get(node) + " " + hostAddress(node).ip() + ": " +
+                (host(node).isUp() ? "up" : "DOWN (understudy lab rejoin)"));
         }
         for (final LabService service : services().values())
         {
@@ -678,7 +681,7 @@ public final class Lab
         return left;
     }
 
-    /** The lab's layout for its names, which do not depend on its subnet: for down and leftovers, even after a crash. */
+    /** The lab's layout for its names, which do not depend on its subnet: for down and leftovers, after a crash too. */
     private static LabLayout anyLayout()
     {
         return LabLayout.lab(Ipv4Cidr.parse(DEFAULT_SUBNET));

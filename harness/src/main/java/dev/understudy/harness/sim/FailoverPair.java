@@ -52,8 +52,8 @@ public final class FailoverPair implements Cluster
     {
         public static Config defaults(final Path runDir)
         {
-            return new Config(DEFAULT_NAME, LAYOUT.subnet().host(10).toString(), 100, Configuration.FAILURE_TIMEOUT_MS, runDir, List.of(),
-                RedisService.command(), "realtime", List.of(), null);
+            return new Config(DEFAULT_NAME, LAYOUT.subnet().host(10).toString(), 100, Configuration.FAILURE_TIMEOUT_MS,
+                runDir, List.of(), RedisService.command(), "realtime", List.of(), null);
         }
 
         /**
@@ -203,8 +203,8 @@ public final class FailoverPair implements Cluster
         if (Await.value(() -> StatusView.of(primaryStatus()).state("phase", PrimaryState.Phase.class, null) ==
             PrimaryState.Phase.PROTECTED ? Boolean.TRUE : null, timeoutMs, 10) == null)
         {
-            throw new IllegalStateException("the primary on host " + HOST_NAMES.get(primaryNode) + " is not protected " +
-                "after " + timeoutMs + " ms: " + primaryStatus() + "; replica: " + replicaStatus());
+            throw new IllegalStateException("the primary on host " + HOST_NAMES.get(primaryNode) + " is not " +
+                "protected after " + timeoutMs + " ms: " + primaryStatus() + "; replica: " + replicaStatus());
         }
     }
 
