@@ -98,6 +98,7 @@ public final class RedisBench
     /** Runs the bench; returns the results as written to the JSON file. */
     public Map<String, Object> run() throws Exception
     {
+        requireUsableCongestionControl(clientCongestionControl);
         datasetMb = datasetSizes.get(0);
         if (!intervals.isEmpty())
         {
@@ -316,6 +317,34 @@ public final class RedisBench
                 row.get("rss_mb") + " MB", fmt(frozen), ratio(frozen, frozen0), fmt(ack), ratio(ack, ack0)));
         }
         return out.toString();
+    }
+
+    /**
+     * A namespace may only use what net.ipv4.tcp_allowed_congestion_control lists (the kernel's rule outside the
+     * first namespace): refused in one line before any run, with the command that allows it.
+     */
+    static void requireUsableCongestionControl(final String name)
+    {
+        if (name == null)
+        {
+            return;
+        }
+        final List<String> available = List.of(Shell.check("sysctl", "-n",
+            "net.ipv4.tcp_available_congestion_control").trim().split("\\s+"));
+        final List<String> allowed = List.of(Shell.check("sysctl", "-n",
+            "net.ipv4.tcp_allowed_congestion_control").trim().split("\\s+"));
+        if (!available.contains(name))
+        {
+            throw new IllegalArgumentException("--client-congestion-control " + name + " is not in this kernel " +
+                "(available: " + String.join(" ", available) + "): load its module (modprobe tcp_" + name +
+                ") or choose another");
+        }
+        if (!allowed.contains(name))
+        {
+            throw new IllegalArgumentException("--client-congestion-control " + name + " is in the kernel but not " +
+                "allowed in a namespace: allow it with sysctl -w net.ipv4.tcp_allowed_congestion_control=\"" +
+                String.join(" ", allowed) + " " + name + "\"");
+        }
     }
 
     private static String ratio(final Double value, final Double base)
