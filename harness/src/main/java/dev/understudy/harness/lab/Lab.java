@@ -24,6 +24,7 @@ import dev.understudy.core.security.KeyFile;
 import dev.understudy.harness.sim.LabLayout;
 import dev.understudy.harness.sim.NodeProcess;
 import dev.understudy.harness.sim.ServiceAgents;
+import dev.understudy.harness.sim.ServiceFiles;
 import dev.understudy.harness.sim.SimulatedHost;
 import dev.understudy.harness.tune.IntervalTuner;
 
@@ -291,7 +292,7 @@ public final class Lab
         final ServiceAgents agents = agents(service);
         for (int node = 0; node < 2; node++)
         {
-            deleteHostFiles(agents, node);
+            agents.files().delete(node);
             Files.createDirectories(agents.keyDir(node));
         }
         // A key of the service's own on each host, as an operator copies one to both machines.
@@ -319,15 +320,6 @@ public final class Lab
     {
         final long pid = NodeProcess.startDetached(host(node).netnsPath(), log(service.name(), node), arguments);
         Files.writeString(pidFile(service.name(), node), Long.toString(pid));
-    }
-
-    private static void deleteHostFiles(final ServiceAgents agents, final int node)
-    {
-        Directories.deleteRecursively(agents.workDir(node));
-        Directories.deleteRecursively(agents.journalDir(node));
-        // Lazily: a service still running (or a namespace not yet gone) may hold a bind of it.
-        Shell.run("umount", "-l", agents.stateStore(node).resolve("state").toString());
-        Directories.deleteRecursively(agents.stateStore(node));
     }
 
     private Map<String, String> status(final LabService service, final int node)
@@ -413,7 +405,7 @@ public final class Lab
         }
         for (int node = 0; node < 2; node++)
         {
-            deleteHostFiles(agents(service), node);
+            agents(service).files().delete(node);
         }
         final Path failed = DIR.resolve("failed").resolve(service.name() + "-" + System.currentTimeMillis());
         Files.createDirectories(failed.getParent());
@@ -645,11 +637,9 @@ public final class Lab
         }
         for (final String name : names)
         {
-            // Only where its files are matters here, which its name and the layout decide.
-            final ServiceAgents agents = new ServiceAgents(layout, name, "", 0, 0, 0, serviceDir(name), List.of());
             for (int node = 0; node < 2; node++)
             {
-                deleteHostFiles(agents, node);
+                new ServiceFiles(layout, name).delete(node);
             }
         }
         Directories.deleteRecursively(DIR);

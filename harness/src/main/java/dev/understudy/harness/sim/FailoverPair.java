@@ -285,9 +285,9 @@ public final class FailoverPair implements Cluster
         return StatusClient.fetch(serviceAgents.statusEndpoint(node));
     }
 
-    private static ServiceAgents defaultService()
+    private static ServiceFiles defaultService()
     {
-        return new ServiceAgents(LAYOUT, DEFAULT_NAME, "", 0, 0, 0, Path.of("."), List.of());
+        return new ServiceFiles(LAYOUT, DEFAULT_NAME);
     }
 
     /** Host a's or b's --work-dir for the default service. */
@@ -567,11 +567,7 @@ public final class FailoverPair implements Cluster
         }
         for (int node = 0; node < 2; node++)
         {
-            Directories.deleteRecursively(serviceAgents.workDir(node));
-            Directories.deleteRecursively(serviceAgents.journalDir(node));
-            // Lazily: a service still running (or a namespace not yet gone) may hold a bind of it.
-            Shell.run("umount", "-l", serviceAgents.stateStore(node).resolve("state").toString());
-            Directories.deleteRecursively(serviceAgents.stateStore(node));
+            serviceAgents.files().delete(node);
         }
     }
 

@@ -174,7 +174,7 @@ public final class LabLayout
     }
 
     /** A per-host file or directory of a service: /ROOT/understudy-HOSTID-NAME-KIND (KIND empty: no suffix). */
-    public Path hostFile(final String root, final int node, final String name, final String kind)
+    Path hostFile(final String root, final int node, final String name, final String kind)
     {
         return Path.of(root, "understudy-" + hostId(node) + "-" + name + (kind.isEmpty() ? "" : "-" + kind));
     }

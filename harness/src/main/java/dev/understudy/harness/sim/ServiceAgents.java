@@ -42,20 +42,25 @@ public record ServiceAgents(LabLayout layout, String name, String serviceIp, int
         return layout.hostAddress(node).ip() + ":" + replicaPort();
     }
 
+    /** Where its agents keep their files on each host. */
+    public ServiceFiles files()
+    {
+        return new ServiceFiles(layout, name);
+    }
+
     public Path workDir(final int node)
     {
-        return layout.hostFile("/dev/shm", node, name, "");
+        return files().workDir(node);
     }
 
     public Path journalDir(final int node)
     {
-        return layout.hostFile("/var/tmp", node, name, "journal");
+        return files().journalDir(node);
     }
 
-    /** The host's own copy of the service's --state-dir directories, as on two machines. */
     public Path stateStore(final int node)
     {
-        return layout.hostFile("/var/tmp", node, name, "state");
+        return files().stateStore(node);
     }
 
     public Path keyDir(final int node)
