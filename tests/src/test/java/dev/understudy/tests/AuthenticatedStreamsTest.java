@@ -261,7 +261,12 @@ class AuthenticatedStreamsTest
             {
                 while (!Thread.currentThread().isInterrupted())
                 {
-                    phases.add(String.valueOf(pair.primaryStatus().get("phase")));
+                    final Map<String, String> status = pair.primaryStatus();
+                    if (Thread.currentThread().isInterrupted())
+                    {
+                        return; // the fetch was cut short by the test's end: an empty answer, not a phase
+                    }
+                    phases.add(status.getOrDefault("phase", status.getOrDefault("error", "no phase: " + status)));
                     try
                     {
                         Thread.sleep(100);
