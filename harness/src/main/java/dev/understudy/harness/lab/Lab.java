@@ -470,6 +470,7 @@ public final class Lab
         }
         final long killedAt = System.nanoTime();
         final long killedAtMs = System.currentTimeMillis();
+        LabLayout.killPids(Shell.run("ip", "netns", "pids", host(node).netnsName()).stdout()); // its agents first
         layout.killHost(node, serviceNetns);
         out.println("lab: host " + HOST_NAMES.get(node) + " killed (agents SIGKILLed, " + String.join(", ",
             primariesThere.stream().map(LabService::name).toList()) + " killed with it, its link gone)");

@@ -117,16 +117,18 @@ public final class LabLayout
     }
 
     /**
-     * Host node dies as a machine losing power: every process in its namespace and in the given service namespaces
-     * (the services whose primary runs there, with their CRIU) SIGKILLed, then its link and namespaces go.
+     * Host node dies as a machine losing power, its agents already SIGKILLed by the caller: the given service
+     * namespaces' processes (the services whose primary runs there) SIGKILLed, then whatever else still runs in the
+     * host (a CRIU under way), then its link and namespaces go. The services go before anything else of the host,
+     * as the end-to-end tests have always killed them.
      */
     public void killHost(final int node, final List<String> serviceNetns)
     {
-        killPids(Shell.run("ip", "netns", "pids", host(node).netnsName()).stdout());
         for (final String netns : serviceNetns)
         {
             ServiceNetwork.killAndDelete(netns);
         }
+        killPids(Shell.run("ip", "netns", "pids", host(node).netnsName()).stdout());
         host(node).close();
     }
 
