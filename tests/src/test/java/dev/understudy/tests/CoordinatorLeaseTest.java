@@ -132,9 +132,13 @@ class CoordinatorLeaseTest
             final Map<String, String> promoted = pair.awaitTakeover(20_000);
             assertEquals(TakeoverState.PROMOTED, StatusView.of(promoted).state("takeover_state", TakeoverState.class,
                 null), promoted.toString());
-            final String replicaLog = java.nio.file.Files.readString(pair.replicaProcess().log());
-            assertTrue(replicaLog.contains("took over after the primary lost the service's lease"),
-                "taken over because the lease was free, not after a silence: " + replicaLog);
+            // The agent shows PROMOTED as soon as the service runs; its log line follows once the LAN has learnt
+            // the new port, so it is awaited, not read at once (CI read the log between the two).
+            final String tookOver = Await.value(() -> TestSupport.logLine(pair.replicaProcess().log(),
+                "took over after "), 10_000, 20);
+            assertTrue(tookOver != null && tookOver.contains("took over after the primary lost the service's lease"),
+                "taken over because the lease was free, not after a silence: " + tookOver + "; log: " +
+                    java.nio.file.Files.readString(pair.replicaProcess().log()));
             assertEquals(3, pair.primaryProcess().awaitExit(15_000), "the old primary heard the newer term and " +
                 "stopped (exit 3); log: " + pair.primaryProcess().log());
             final Long againNs = Await.value(() -> incr.firstReplyAtOrAfter(cutNs + 500_000_000L) > 0 ?

@@ -157,6 +157,19 @@ final class TestSupport
         return text.toString();
     }
 
+    /** The first line of log that contains text, or null while there is none (or no log yet): for Await.value. */
+    static String logLine(final Path log, final String text)
+    {
+        try
+        {
+            return Files.readAllLines(log).stream().filter(line -> line.contains(text)).findFirst().orElse(null);
+        }
+        catch (final IOException ex)
+        {
+            return null;
+        }
+    }
+
     /** Lines of the logs under runDir that say nothing: "understudy:" and no more (a stop once printed one). */
     static java.util.List<String> emptyNotices(final Path runDir) throws IOException
     {
