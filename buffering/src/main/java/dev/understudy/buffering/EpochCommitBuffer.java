@@ -58,7 +58,8 @@ public final class EpochCommitBuffer implements AutoCloseable
     {
         this.config = config;
         this.activity = activity;
-        this.ledger = new EpochLedger(config.maxQueueLength(), this::reinject, config.gate());
+        this.ledger = new EpochLedger(config.maxQueueLength(), this::reinject, config.gate(),
+            config.evenRoundTrips());
         this.holder = new Thread(this::run, "understudy-commit-buffer");
         this.holder.setDaemon(true);
     }
@@ -263,8 +264,8 @@ public final class EpochCommitBuffer implements AutoCloseable
                 {
                     // Sleep in the kernel until a packet or a command comes: no spinning between packets
                     // that arrive a fraction of a millisecond apart. The timeout bounds the stats' age.
-                    // While output waits for the gate (the lease), look again soon: it opens on a renewal.
-                    if (session.await(commands.wakeFd(), ledger.releasePending() ? 2 : 100))
+                    // While output waits for the gate (the lease) or for its even round trip, look again soon.
+                    if (session.await(commands.wakeFd(), ledger.releasePending() ? 1 : 100))
                     {
                         commands.clearWake();
                     }

@@ -20,11 +20,21 @@ final class EpochLedger
 {
     // Agrona's queues reserve a "null" value: -1 is a real id here (nothing read yet), so use one no value takes.
     private static final long NONE = Long.MIN_VALUE;
+    /** A time not known (the queues cannot hold NONE itself). */
+    private static final long UNKNOWN = Long.MIN_VALUE + 1;
 
     private final int maxHeld;
     private final Consumer<byte[]> sender;
     private final LongArrayQueue sealedEpochs = new LongArrayQueue(64, NONE);
     private final LongArrayQueue sealedIds = new LongArrayQueue(64, NONE);
+    /** Per sealed epoch, when the service began producing its output (the previous seal, or UNKNOWN) and its seal. */
+    private final LongArrayQueue sealedStarts = new LongArrayQueue(64, NONE);
+    private final LongArrayQueue sealedEnds = new LongArrayQueue(64, NONE);
+    /** Released epochs' last ids and the least hold of their packets (even round trips), oldest first. */
+    private final LongArrayQueue pacedIds = new LongArrayQueue(64, NONE);
+    private final LongArrayQueue pacedHolds = new LongArrayQueue(64, NONE);
+    private final boolean evenRoundTrips;
+    private long lastSealNs = UNKNOWN;
     /** Held output packets: id, arrival time and size, oldest first (for the age and bytes figures). */
     private final LongArrayQueue heldIds = new LongArrayQueue(1024, NONE);
     private final LongArrayQueue heldTimes = new LongArrayQueue(1024, NONE);
@@ -58,15 +68,22 @@ final class EpochLedger
      */
     EpochLedger(final int maxHeld, final Consumer<byte[]> sender)
     {
-        this(maxHeld, sender, ReleaseGate.ALWAYS_OPEN);
+        this(maxHeld, sender, ReleaseGate.ALWAYS_OPEN, false);
     }
 
-    /** @param gate asked before anything leaves: while it is closed, acked and passing output waits here. */
-    EpochLedger(final int maxHeld, final Consumer<byte[]> sender, final ReleaseGate gate)
+    /**
+     * @param gate           asked before anything leaves: while it is closed, acked and passing output waits here.
+     * @param evenRoundTrips hold each packet of an acknowledged epoch at least half its epoch's cycle (see
+     *                       {@link #release}), so clients' round trips vary at most about 2:1 instead of with the
+     *                       packet's moment in the epoch.
+     */
+    EpochLedger(final int maxHeld, final Consumer<byte[]> sender, final ReleaseGate gate,
+        final boolean evenRoundTrips)
     {
         this.maxHeld = maxHeld;
         this.sender = sender;
         this.gate = gate;
+        this.evenRoundTrips = evenRoundTrips;
     }
 
     /**
@@ -114,6 +131,11 @@ final class EpochLedger
     /** Every packet read so far belongs to epoch or earlier. */
     void seal(final long epoch)
     {
+        seal(epoch, System.nanoTime());
+    }
+
+    void seal(final long epoch, final long nowNs)
+    {
         if (heldRunStarting)
         {
             heldRunStarting = false;
@@ -121,19 +143,43 @@ final class EpochLedger
         }
         sealedEpochs.addLong(epoch);
         sealedIds.addLong(lastOutputId);
+        sealedStarts.addLong(lastSealNs);
+        sealedEnds.addLong(nowNs);
+        lastSealNs = nowNs;
     }
 
-    /** The replica acknowledged epoch: every copy of epochs up to it goes out. */
+    /**
+     * The replica acknowledged epoch: every copy of epochs up to it goes out.
+     *
+     * With even round trips, a packet produced at t in an epoch that ran from start to its seal leaves at
+     * max(now, t + now - (start + seal) / 2): the packets of the epoch's second half, which waited least, wait as
+     * long as one produced at its middle. Without it a client's round trip runs from frozen + ack (a request that
+     * came just before the freeze) to a whole cycle more, 3:1 and beyond at a 100 ms interval, and a congestion
+     * control that sizes its window from the shortest round trip it saw (BBR) sends too little for the rest. The
+     * median wait is unchanged; the mean grows by an eighth of the cycle.
+     */
     void release(final long epoch)
+    {
+        release(epoch, System.nanoTime());
+    }
+
+    void release(final long epoch, final long nowNs)
     {
         long upTo = -1;
         while (!sealedEpochs.isEmpty() && sealedEpochs.peekLong() <= epoch)
         {
             sealedEpochs.pollLong();
             upTo = sealedIds.pollLong();
+            final long start = sealedStarts.pollLong();
+            final long end = sealedEnds.pollLong();
+            if (evenRoundTrips)
+            {
+                pacedIds.addLong(upTo); // the first epoch after a start has no known start: held no longer
+                pacedHolds.addLong(start == UNKNOWN ? 0 : nowNs - (start + (end - start) / 2));
+            }
         }
         releasableThroughId = Math.max(releasableThroughId, upTo);
-        flush(System.nanoTime());
+        flush(nowNs);
     }
 
     /** Sends what is releasable if the gate is open now; the holder calls it every duty cycle. */
@@ -141,7 +187,7 @@ final class EpochLedger
     {
         if (releasableThroughId > releasedOutputId && !fenced && gate.open(nowNs))
         {
-            releaseThrough(releasableThroughId);
+            releaseThrough(releasableThroughId, nowNs);
         }
     }
 
@@ -162,9 +208,14 @@ final class EpochLedger
         heldRunStarting = false;
         outputHeldFrom = EpochEndCodec.NOT_HELD;
         releasableThroughId = Math.max(releasableThroughId, lastOutputId);
+        pacedIds.clear(); // unprotected: nothing is held back for evenness either
+        pacedHolds.clear();
         flush(System.nanoTime());
         sealedEpochs.clear();
         sealedIds.clear();
+        sealedStarts.clear();
+        sealedEnds.clear();
+        lastSealNs = UNKNOWN;
     }
 
     /** Protection is back: hold output again from now on. */
@@ -202,20 +253,34 @@ final class EpochLedger
         heldIds.clear();
         heldTimes.clear();
         heldSizes.clear();
+        pacedIds.clear();
+        pacedHolds.clear();
         heldPackets.set(0);
         heldBytes.set(0);
         oldestHeldNs.set(-1);
     }
 
-    private void releaseThrough(final long upTo)
+    /** Sends the copies up to upTo in order, stopping at the first one whose even-round-trip hold is not over. */
+    private void releaseThrough(final long upTo, final long nowNs)
     {
         if (fenced || upTo <= releasedOutputId)
         {
             return;
         }
-        releasedOutputId = upTo;
         while (!heldIds.isEmpty() && heldIds.peekLong() <= upTo)
         {
+            final long id = heldIds.peekLong();
+            while (!pacedIds.isEmpty() && pacedIds.peekLong() < id)
+            {
+                pacedIds.pollLong();
+                pacedHolds.pollLong();
+            }
+            if (!pacedIds.isEmpty() && nowNs - heldTimes.peekLong() < pacedHolds.peekLong())
+            {
+                releasedOutputId = id - 1;
+                oldestHeldNs.set(heldTimes.peekLong());
+                return; // the holder's next duty cycles send it when due (releasePending)
+            }
             heldIds.pollLong();
             heldTimes.pollLong();
             heldBytes.addAndGet(-heldSizes.pollLong());
@@ -223,6 +288,7 @@ final class EpochLedger
             sender.accept(heldCopies.poll());
             releasedPackets.incrementAndGet();
         }
+        releasedOutputId = upTo;
         oldestHeldNs.set(heldTimes.isEmpty() ? -1 : heldTimes.peekLong());
     }
 

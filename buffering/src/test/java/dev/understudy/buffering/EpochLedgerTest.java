@@ -111,7 +111,8 @@ class EpochLedgerTest
     {
         final boolean[] open = {true};
         final List<Integer> out = new ArrayList<>();
-        final EpochLedger gated = new EpochLedger(8, packet -> out.add((int)packet[0]), nowNs -> open[0]);
+        final EpochLedger gated = new EpochLedger(8, packet -> out.add((int)packet[0]), nowNs -> open[0],
+            false);
         final UnsafeBuffer buffer = new UnsafeBuffer(ByteBuffer.allocate(40));
         for (long id = 1; id <= 2; id++)
         {
@@ -141,5 +142,68 @@ class EpochLedgerTest
         open[0] = true;
         gated.flush(8);
         assertEquals(List.of(1, 2, 3, 4), out, "a fence still wins");
+    }
+
+    @Test
+    void evenRoundTripsHoldAnEpochsSecondHalfAsLongAsItsMiddleAndNeverReleaseBeforeTheAck()
+    {
+        final List<Integer> out = new ArrayList<>();
+        final EpochLedger even = new EpochLedger(16, packet -> out.add((int)packet[0]), ReleaseGate.ALWAYS_OPEN,
+            true);
+        final UnsafeBuffer buffer = new UnsafeBuffer(ByteBuffer.allocate(40));
+        final long ms = 1_000_000L;
+        even.seal(1, 0); // the service's epoch 2 runs from 0 to 100 ms
+        for (final long[] packet : new long[][]{{1, 10}, {2, 50}, {3, 90}})
+        {
+            buffer.putByte(0, (byte)packet[0]);
+            assertTrue(even.onOutput(packet[0], buffer, 0, 40, packet[1] * ms));
+        }
+        even.seal(2, 100 * ms);
+        buffer.putByte(0, (byte)4);
+        assertTrue(even.onOutput(4, buffer, 0, 40, 120 * ms)); // epoch 3's, not acknowledged
+        even.release(2, 150 * ms); // acked 50 ms after the seal: epoch 2's middle (50 ms) waited 100 ms
+        assertEquals(List.of(1, 2), out, "sent in the first half or at the middle: released with the ack");
+        assertTrue(even.releasePending(), "the last one waits: the holder looks again soon");
+        even.flush(189 * ms);
+        assertEquals(List.of(1, 2), out, "sent at 90 ms: held until 190 ms, as long as the middle's");
+        assertEquals(2, even.heldPackets());
+        even.flush(190 * ms);
+        assertEquals(List.of(1, 2, 3), out);
+        even.flush(10_000 * ms);
+        assertEquals(List.of(1, 2, 3), out, "epoch 3 is not acknowledged: however long, nothing of it goes");
+        assertFalse(even.releasePending(), "nothing due: the holder sleeps");
+
+        final List<Integer> plain = new ArrayList<>();
+        final EpochLedger uneven = new EpochLedger(16, packet -> plain.add((int)packet[0]), ReleaseGate.ALWAYS_OPEN,
+            false);
+        uneven.seal(1, 0);
+        for (final long[] packet : new long[][]{{1, 10}, {2, 50}, {3, 90}})
+        {
+            buffer.putByte(0, (byte)packet[0]);
+            uneven.onOutput(packet[0], buffer, 0, 40, packet[1] * ms);
+        }
+        uneven.seal(2, 100 * ms);
+        uneven.release(2, 150 * ms);
+        assertEquals(List.of(1, 2, 3), plain, "without even round trips the ack releases the whole epoch");
+    }
+
+    @Test
+    void evenRoundTripsHoldNothingOfTheFirstEpochAfterAStartOrOfOutputPassingThrough()
+    {
+        final List<Integer> out = new ArrayList<>();
+        final EpochLedger even = new EpochLedger(16, packet -> out.add((int)packet[0]), ReleaseGate.ALWAYS_OPEN,
+            true);
+        final UnsafeBuffer buffer = new UnsafeBuffer(ByteBuffer.allocate(40));
+        final long ms = 1_000_000L;
+        buffer.putByte(0, (byte)1);
+        even.onOutput(1, buffer, 0, 40, 90 * ms);
+        even.seal(1, 100 * ms); // no earlier seal: when the epoch began is not known
+        even.release(1, 101 * ms);
+        assertEquals(List.of(1), out, "released with its ack");
+        buffer.putByte(0, (byte)2);
+        even.onOutput(2, buffer, 0, 40, 195 * ms);
+        even.seal(2, 200 * ms);
+        even.passThrough(); // the replica is lost: what is held goes out now
+        assertEquals(List.of(1, 2), out);
     }
 }

@@ -99,6 +99,11 @@ final class ProtectCommand implements Callable<Integer>
         "epoch cycle per part)")
     boolean noTcpNoDelay;
 
+    @Option(names = "--uneven-round-trips", description = "release each acknowledged packet at once (by default " +
+        "those sent in an epoch's second half wait until as long after they were sent as one sent at its middle: " +
+        "clients' round trips then vary about 2:1, not 3:1 and more, which BBR clients need to keep up)")
+    boolean unevenRoundTrips;
+
     @Option(names = "--journal-dir", description = "the journal once this host is the replica, after a " +
         "switchover (default /var/lib/understudy/NAME/journal)")
     Path journalDir;
@@ -152,6 +157,7 @@ final class ProtectCommand implements Callable<Integer>
             .metricsPort(metricsPort).networkLock(networkLock).command(command).outputCommit(!noOutputCommit)
             .replicaLossPolicy(policy(replicaLossPolicy)).degradedAfterMs(degradedAfterMs).term(term)
             .dirtyTracking(DirtyTracking.parse(dirtyTracking)).verifyMemory(verifyMemory).tcpNoDelay(!noTcpNoDelay)
+            .evenRoundTrips(!unevenRoundTrips)
             .criuOptions(CriuOptions.parse(criuOptions))
             .metricsHost(heartbeat.metricsHost).preflightCpuinfo(preflightCpuinfo)
             .stateDirs(stateDirs.stream().map(dir -> dir.toAbsolutePath().normalize()).toList())

@@ -186,7 +186,8 @@ public final class Primary implements AutoCloseable
             // Queues and rules before the service starts: not one packet of it leaves unbuffered.
             final ServiceLease held = lease;
             commitBuffer = EpochCommitBuffer.start(CommitBufferConfig.defaults(context.networkSpec().netnsPath())
-                .withGate(held == null ? ReleaseGate.ALWAYS_OPEN : held::releaseAllowed), activity);
+                .withGate(held == null ? ReleaseGate.ALWAYS_OPEN : held::releaseAllowed)
+                .withEvenRoundTrips(context.evenRoundTrips()), activity);
             outputCommit = new OutputCommit(commitBuffer, context.replicaLossPolicy(), context.degradedAfterMs(),
                 context.notices());
             if (adopting)

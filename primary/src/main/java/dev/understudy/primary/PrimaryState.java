@@ -165,6 +165,9 @@ public final class PrimaryState
         map.put("service_ip", context.serviceIp());
         map.put("tcp_nodelay", tcpNoDelaySockets < 0 ? "off (--no-tcp-nodelay): a reply written in parts waits an " +
             "epoch cycle per part" : "on: " + tcpNoDelaySockets + " TCP sockets of the service set so far");
+        map.put("round_trips", !context.outputCommit() ? "-" : context.evenRoundTrips() ? "even: packets of an " +
+            "epoch's second half leave as long after they were sent as one of its middle" : "uneven " +
+            "(--uneven-round-trips): each acknowledged packet leaves at once");
         final OutputCommit commit = outputCommit;
         map.put("output_commit_mode", (commit == null ? OutputCommit.Mode.OFF : commit.mode()).name());
         map.put("output_commit", commit == null ? "OFF (--no-output-commit): clients may see output the replica " +

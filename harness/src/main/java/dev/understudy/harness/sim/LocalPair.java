@@ -65,6 +65,8 @@ public final class LocalPair implements AutoCloseable
     private ProtectedProcess bareService;
     private ServiceNetwork restoredNetwork;
     private int restoredPid = -1;
+    /** A bench stopped by Ctrl-C or SIGTERM leaves no service, namespace or files behind. */
+    private final Thread cleanupOnExit = new Thread(this::close, "local-pair-cleanup");
 
     private LocalPair(final String name, final ServiceNetwork.Spec spec, final Path workDir)
     {
@@ -105,6 +107,7 @@ public final class LocalPair implements AutoCloseable
         final Path workDir = Path.of("/dev/shm/understudy-" + name);
         final LocalPair pair = new LocalPair(name, ServiceNetwork.Spec.of(name, ServiceNetwork.DEFAULT_BRIDGE,
             serviceIp), workDir);
+        Runtime.getRuntime().addShutdownHook(pair.cleanupOnExit);
         try
         {
             if (mode == Mode.NONE)
@@ -268,6 +271,17 @@ public final class LocalPair implements AutoCloseable
 
     public synchronized void close()
     {
+        if (Thread.currentThread() != cleanupOnExit)
+        {
+            try
+            {
+                Runtime.getRuntime().removeShutdownHook(cleanupOnExit);
+            }
+            catch (final IllegalStateException shuttingDown)
+            {
+                // the hook runs (or ran) close itself
+            }
+        }
         if (restoredPid > 0)
         {
             ProcessHandle.of(restoredPid).ifPresent(ProcessHandle::destroyForcibly);
