@@ -74,7 +74,8 @@ final class BenchCommand implements Callable<Integer>
 
     @Option(names = "--modes", defaultValue = "none,understudy,understudy-insecure,naive", split = ",",
         description = "which modes to run: none, understudy, understudy-insecure (streams in the clear: what " +
-            "sealing them costs), naive, understudy-journal-sync-none (default " +
+            "sealing them costs), naive, understudy-journal-sync-none, understudy-uneven (each acknowledged " +
+            "packet released at once: what even round trips do) (default " +
             "${DEFAULT-VALUE})")
     List<String> modes;
 

@@ -278,8 +278,9 @@ public final class RedisBench
                 case "naive" -> LocalPair.Mode.NAIVE;
                 case "understudy-journal-sync-none" -> LocalPair.Mode.UNDERSTUDY_JOURNAL_SYNC_NONE;
                 case "understudy-insecure" -> LocalPair.Mode.UNDERSTUDY_INSECURE;
-                default -> throw new IllegalArgumentException("unknown mode '" + modeName +
-                    "': use none, understudy, naive, understudy-journal-sync-none, understudy-insecure");
+                case "understudy-uneven" -> LocalPair.Mode.UNDERSTUDY_UNEVEN;
+                default -> throw new IllegalArgumentException("unknown mode '" + modeName + "': use none, " +
+                    "understudy, naive, understudy-journal-sync-none, understudy-insecure, understudy-uneven");
             };
             out.printf("bench: %s (%s), %d MB dataset, %d SET/s over %d connections, %d ms interval, %d s%n",
                 modeName, LocalPair.describe(mode).get(1), datasetMb, writeRate, connections, intervalMs, durationS);
@@ -458,6 +459,8 @@ public final class RedisBench
             result.put("rss_mb", rss);
             result.put("settle_s", Math.round(settleS * 10) / 10.0);
             result.put("dirty_tracking", protectedMode ? pair.primary().state().dirtyTracking().label() : null);
+            result.put("round_trips", !protectedMode ? null : mode == LocalPair.Mode.UNDERSTUDY_UNEVEN ? "uneven" :
+                "even");
             if (protectedMode)
             {
                 final PrimaryMetrics.Snapshot m = epochs;

@@ -47,7 +47,9 @@ public final class LocalPair implements AutoCloseable
         /** UNDERSTUDY with the replica's journal in the page cache (--journal-sync none): what the sync costs. */
         UNDERSTUDY_JOURNAL_SYNC_NONE,
         /** UNDERSTUDY with the streams in the clear (--insecure-no-auth): what sealing them costs. */
-        UNDERSTUDY_INSECURE
+        UNDERSTUDY_INSECURE,
+        /** UNDERSTUDY releasing each acknowledged packet at once (--uneven-round-trips): what evenness does. */
+        UNDERSTUDY_UNEVEN
     }
 
     /** The operator's notices of both agents, one line each on standard error as the command line prints them. */
@@ -137,6 +139,7 @@ public final class LocalPair implements AutoCloseable
                 .shipMode(mode == Mode.NAIVE ? ProtectContext.ShipMode.NAIVE : ProtectContext.ShipMode.DELTA)
                 // The naive baseline dumps and ships everything every epoch.
                 .dirtyTracking(mode == Mode.NAIVE ? DirtyTracking.CONTENT : DirtyTracking.AUTO)
+                .evenRoundTrips(mode != Mode.UNDERSTUDY_UNEVEN)
                 .stateDirs(stateDirs).stateStoreDir(pair.stateStoreDir("primary")).streamProtection(protection)
                 .command(serviceCommand), observer, notifications);
             return pair;
@@ -314,6 +317,8 @@ public final class LocalPair implements AutoCloseable
             case UNDERSTUDY -> List.of("understudy", "CRIU full dump + page-level delta");
             case UNDERSTUDY_JOURNAL_SYNC_NONE -> List.of("understudy-journal-sync-none",
                 "as understudy, the replica's journal not synced to disk before its acks");
+            case UNDERSTUDY_UNEVEN -> List.of("understudy-uneven",
+                "as understudy, each acknowledged packet released at once (--uneven-round-trips)");
             case UNDERSTUDY_INSECURE -> List.of("understudy-insecure",
                 "as understudy, the streams in the clear (--insecure-no-auth)");
             case NAIVE -> List.of("naive", "CRIU full dump, whole image shipped");
