@@ -27,14 +27,18 @@ final class EpochLedger
     private final Consumer<byte[]> sender;
     private final LongArrayQueue sealedEpochs = new LongArrayQueue(64, NONE);
     private final LongArrayQueue sealedIds = new LongArrayQueue(64, NONE);
-    /** Per sealed epoch, when the service began producing its output (the previous seal, or UNKNOWN) and its seal. */
+    /** Per sealed epoch, when its first output packet came (UNKNOWN: it had none) and its seal. */
     private final LongArrayQueue sealedStarts = new LongArrayQueue(64, NONE);
     private final LongArrayQueue sealedEnds = new LongArrayQueue(64, NONE);
     /** Released epochs' last ids and the least hold of their packets (even round trips), oldest first. */
     private final LongArrayQueue pacedIds = new LongArrayQueue(64, NONE);
     private final LongArrayQueue pacedHolds = new LongArrayQueue(64, NONE);
     private final boolean evenRoundTrips;
-    private long lastSealNs = UNKNOWN;
+    /**
+     * The first output packet held since the last seal: where the epoch's output begins. Not the last seal: after
+     * epochs skipped while the service was idle that was long ago, and its middle would hold a reply for seconds.
+     */
+    private long firstOutputNs = UNKNOWN;
     /** Held output packets: id, arrival time and size, oldest first (for the age and bytes figures). */
     private final LongArrayQueue heldIds = new LongArrayQueue(1024, NONE);
     private final LongArrayQueue heldTimes = new LongArrayQueue(1024, NONE);
@@ -114,6 +118,10 @@ final class EpochLedger
         heldIds.addLong(id);
         heldTimes.addLong(nowNs);
         heldSizes.addLong(length);
+        if (firstOutputNs == UNKNOWN)
+        {
+            firstOutputNs = nowNs;
+        }
         heldCopies.add(copy);
         heldPackets.incrementAndGet();
         heldBytes.addAndGet(length);
@@ -143,17 +151,17 @@ final class EpochLedger
         }
         sealedEpochs.addLong(epoch);
         sealedIds.addLong(lastOutputId);
-        sealedStarts.addLong(lastSealNs);
+        sealedStarts.addLong(firstOutputNs);
         sealedEnds.addLong(nowNs);
-        lastSealNs = nowNs;
+        firstOutputNs = UNKNOWN;
     }
 
     /**
      * The replica acknowledged epoch: every copy of epochs up to it goes out.
      *
-     * With even round trips, a packet produced at t in an epoch that ran from start to its seal leaves at
-     * max(now, t + now - (start + seal) / 2): the packets of the epoch's second half, which waited least, wait as
-     * long as one produced at its middle. Without it a client's round trip runs from frozen + ack (a request that
+     * With even round trips, a packet produced at t in an epoch whose output ran from start (its first packet) to
+     * its seal leaves at max(now, t + now - (start + seal) / 2): the packets of the second half, which waited least,
+     * wait as long as one produced at its middle. Without it a client's round trip runs from frozen + ack (a request that
      * came just before the freeze) to a whole cycle more, 3:1 and beyond at a 100 ms interval, and a congestion
      * control that sizes its window from the shortest round trip it saw (BBR) sends too little for the rest. The
      * median wait is unchanged; the mean grows by an eighth of the cycle.
@@ -174,7 +182,7 @@ final class EpochLedger
             final long end = sealedEnds.pollLong();
             if (evenRoundTrips)
             {
-                pacedIds.addLong(upTo); // the first epoch after a start has no known start: held no longer
+                pacedIds.addLong(upTo);
                 pacedHolds.addLong(start == UNKNOWN ? 0 : nowNs - (start + (end - start) / 2));
             }
         }
@@ -215,7 +223,7 @@ final class EpochLedger
         sealedIds.clear();
         sealedStarts.clear();
         sealedEnds.clear();
-        lastSealNs = UNKNOWN;
+        firstOutputNs = UNKNOWN;
     }
 
     /** Protection is back: hold output again from now on. */

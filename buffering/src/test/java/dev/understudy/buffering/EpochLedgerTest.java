@@ -152,7 +152,7 @@ class EpochLedgerTest
             true);
         final UnsafeBuffer buffer = new UnsafeBuffer(ByteBuffer.allocate(40));
         final long ms = 1_000_000L;
-        even.seal(1, 0); // the service's epoch 2 runs from 0 to 100 ms
+        even.seal(1, 0); // epoch 2's output runs from its first packet, 10 ms, to its seal at 100 ms: middle 55 ms
         for (final long[] packet : new long[][]{{1, 10}, {2, 50}, {3, 90}})
         {
             buffer.putByte(0, (byte)packet[0]);
@@ -161,13 +161,13 @@ class EpochLedgerTest
         even.seal(2, 100 * ms);
         buffer.putByte(0, (byte)4);
         assertTrue(even.onOutput(4, buffer, 0, 40, 120 * ms)); // epoch 3's, not acknowledged
-        even.release(2, 150 * ms); // acked 50 ms after the seal: epoch 2's middle (50 ms) waited 100 ms
-        assertEquals(List.of(1, 2), out, "sent in the first half or at the middle: released with the ack");
+        even.release(2, 150 * ms); // acked 50 ms after the seal: what was sent at the middle waited 95 ms
+        assertEquals(List.of(1, 2), out, "sent in the first half: released with the ack");
         assertTrue(even.releasePending(), "the last one waits: the holder looks again soon");
-        even.flush(189 * ms);
-        assertEquals(List.of(1, 2), out, "sent at 90 ms: held until 190 ms, as long as the middle's");
+        even.flush(184 * ms);
+        assertEquals(List.of(1, 2), out, "sent at 90 ms: held until 185 ms, 95 ms as the middle's");
         assertEquals(2, even.heldPackets());
-        even.flush(190 * ms);
+        even.flush(185 * ms);
         assertEquals(List.of(1, 2, 3), out);
         even.flush(10_000 * ms);
         assertEquals(List.of(1, 2, 3), out, "epoch 3 is not acknowledged: however long, nothing of it goes");
@@ -188,7 +188,7 @@ class EpochLedgerTest
     }
 
     @Test
-    void evenRoundTripsHoldNothingOfTheFirstEpochAfterAStartOrOfOutputPassingThrough()
+    void evenRoundTripsMeasureAnEpochFromItsFirstPacketSoALoneReplyAfterAnIdleSpellLeavesWithItsAck()
     {
         final List<Integer> out = new ArrayList<>();
         final EpochLedger even = new EpochLedger(16, packet -> out.add((int)packet[0]), ReleaseGate.ALWAYS_OPEN,
@@ -197,13 +197,27 @@ class EpochLedgerTest
         final long ms = 1_000_000L;
         buffer.putByte(0, (byte)1);
         even.onOutput(1, buffer, 0, 40, 90 * ms);
-        even.seal(1, 100 * ms); // no earlier seal: when the epoch began is not known
+        even.seal(1, 100 * ms);
         even.release(1, 101 * ms);
-        assertEquals(List.of(1), out, "released with its ack");
+        assertEquals(List.of(1), out, "an epoch's only packet is its first: it leaves with its ack");
+        // Idle for 10 s (no epoch sealed), then two replies in one epoch: its output runs from 10,000 to 10,050 ms.
         buffer.putByte(0, (byte)2);
-        even.onOutput(2, buffer, 0, 40, 195 * ms);
-        even.seal(2, 200 * ms);
-        even.passThrough(); // the replica is lost: what is held goes out now
-        assertEquals(List.of(1, 2), out);
+        even.onOutput(2, buffer, 0, 40, 10_000 * ms);
+        buffer.putByte(0, (byte)3);
+        even.onOutput(3, buffer, 0, 40, 10_040 * ms);
+        even.seal(2, 10_050 * ms);
+        even.release(2, 10_080 * ms);
+        assertEquals(List.of(1, 2), out, "the first reply after the idle spell leaves with the ack, not seconds on");
+        even.flush(10_094 * ms);
+        assertEquals(List.of(1, 2), out, "the second, sent 15 ms after the middle, waits 55 ms as the middle's");
+        even.flush(10_095 * ms);
+        assertEquals(List.of(1, 2, 3), out);
+        buffer.putByte(0, (byte)4);
+        even.onOutput(4, buffer, 0, 40, 10_100 * ms);
+        buffer.putByte(0, (byte)5);
+        even.onOutput(5, buffer, 0, 40, 10_190 * ms);
+        even.seal(3, 10_200 * ms);
+        even.passThrough(); // the replica is lost: what is held goes out now, none of it held back for evenness
+        assertEquals(List.of(1, 2, 3, 4, 5), out);
     }
 }

@@ -11,6 +11,7 @@ import dev.understudy.harness.sim.ClientNamespace;
 import dev.understudy.harness.sim.FailoverPair;
 import dev.understudy.harness.workload.RedisClient;
 import dev.understudy.harness.workload.RedisService;
+import dev.understudy.harness.workload.WriteLoad;
 import org.junit.jupiter.api.Test;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -21,7 +22,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * before a freeze comes back after frozen + ack, one just after it a whole cycle later. With even round trips (the
  * default) the packets of an epoch's second half wait as long as one of its middle, so the spread of round trips
  * is at most about 2:1; with --uneven-round-trips it follows the request's moment in the epoch. Measured with one
- * request at a time, each sent at a random moment, through real agents, NFQUEUE and Redis.
+ * request at a time, each sent at a random moment, beside a steady load of writes on another connection (an
+ * epoch's output is measured from its first packet, so it needs some), through real agents, NFQUEUE and Redis.
  */
 class EvenRoundTripsTest
 {
@@ -38,8 +40,9 @@ class EvenRoundTripsTest
         System.out.printf("round trips (ms) p10 / p50 / p90: even %.1f / %.1f / %.1f (p90/p10 %.2f); uneven " +
             "%.1f / %.1f / %.1f (p90/p10 %.2f)%n", percentile(even, 10), percentile(even, 50), percentile(even, 90),
             evenSpread, percentile(uneven, 10), percentile(uneven, 50), percentile(uneven, 90), unevenSpread);
-        // (interval + ack) / (interval / 2 + ack) <= 2; a little more for a slow epoch among the p90
-        assertTrue(evenSpread <= 2.2, "even round trips vary at most about 2:1: p90/p10 " + evenSpread);
+        // (interval + ack) / (interval / 2 + ack) < 2, and a little more for slow epochs among the p90 (1.86 and
+        // 1.97 measured, 2.90 and 3.06 uneven)
+        assertTrue(evenSpread <= 2.4, "even round trips vary at most about 2:1: p90/p10 " + evenSpread);
         assertTrue(unevenSpread > evenSpread * 1.25, "without evenness the spread follows the moment in the " +
             "epoch: " + unevenSpread + " against " + evenSpread);
     }
@@ -56,7 +59,8 @@ class EvenRoundTripsTest
             assertEquals(primaryArgs.isEmpty(), status.get("round_trips").startsWith("even"), status.get("round_trips"));
             final double[] rtts = client.call(() ->
             {
-                try (RedisClient redis = RedisClient.await(pair.serviceHost(), RedisService.PORT, 10_000))
+                try (RedisClient redis = RedisClient.await(pair.serviceHost(), RedisService.PORT, 10_000);
+                    WriteLoad load = new WriteLoad(pair.serviceHost(), RedisService.PORT, 1_000).start(500, 1))
                 {
                     for (int i = 0; i < 5; i++)
                     {
@@ -70,6 +74,8 @@ class EvenRoundTripsTest
                         assertEquals("PONG", redis.call("PING"));
                         measured[i] = (System.nanoTime() - sent) / 1e6;
                     }
+                    assertTrue(load.replies() > REQUESTS, "the steady load went on: " + load.replies() + " replies, " +
+                        load.errors() + " errors");
                     return measured;
                 }
             });
