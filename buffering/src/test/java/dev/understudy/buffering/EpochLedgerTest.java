@@ -144,46 +144,53 @@ class EpochLedgerTest
         assertEquals(List.of(1, 2, 3, 4), out, "a fence still wins");
     }
 
+    private static final long MS = 1_000_000L;
+
+    /** A ledger with even round trips on or off whose sent packets (by the id they carry) land in out. */
+    private static EpochLedger ledger(final boolean evenRoundTrips, final List<Integer> out)
+    {
+        return new EpochLedger(16, packet -> out.add((int)packet[0]), ReleaseGate.ALWAYS_OPEN, evenRoundTrips);
+    }
+
+    /** Packet id, read by the holder at atMs: held (true) or passed. */
+    private static boolean output(final EpochLedger ledger, final long id, final long atMs)
+    {
+        final UnsafeBuffer buffer = new UnsafeBuffer(ByteBuffer.allocate(40));
+        buffer.putByte(0, (byte)id);
+        return ledger.onOutput(id, buffer, 0, 40, atMs * MS);
+    }
+
     @Test
     void evenRoundTripsHoldAnEpochsSecondHalfAsLongAsItsMiddleAndNeverReleaseBeforeTheAck()
     {
         final List<Integer> out = new ArrayList<>();
-        final EpochLedger even = new EpochLedger(16, packet -> out.add((int)packet[0]), ReleaseGate.ALWAYS_OPEN,
-            true);
-        final UnsafeBuffer buffer = new UnsafeBuffer(ByteBuffer.allocate(40));
-        final long ms = 1_000_000L;
+        final EpochLedger even = ledger(true, out);
         even.seal(1, 0); // epoch 2's output runs from its first packet, 10 ms, to its seal at 100 ms: middle 55 ms
-        for (final long[] packet : new long[][]{{1, 10}, {2, 50}, {3, 90}})
-        {
-            buffer.putByte(0, (byte)packet[0]);
-            assertTrue(even.onOutput(packet[0], buffer, 0, 40, packet[1] * ms));
-        }
-        even.seal(2, 100 * ms);
-        buffer.putByte(0, (byte)4);
-        assertTrue(even.onOutput(4, buffer, 0, 40, 120 * ms)); // epoch 3's, not acknowledged
-        even.release(2, 150 * ms); // acked 50 ms after the seal: what was sent at the middle waited 95 ms
+        assertTrue(output(even, 1, 10));
+        assertTrue(output(even, 2, 50));
+        assertTrue(output(even, 3, 90));
+        even.seal(2, 100 * MS);
+        assertTrue(output(even, 4, 120)); // epoch 3's, not acknowledged
+        even.release(2, 150 * MS); // acked 50 ms after the seal: what was sent at the middle waited 95 ms
         assertEquals(List.of(1, 2), out, "sent in the first half: released with the ack");
         assertTrue(even.releasePending(), "the last one waits: the holder looks again soon");
-        even.flush(184 * ms);
+        even.flush(184 * MS);
         assertEquals(List.of(1, 2), out, "sent at 90 ms: held until 185 ms, 95 ms as the middle's");
         assertEquals(2, even.heldPackets());
-        even.flush(185 * ms);
+        even.flush(185 * MS);
         assertEquals(List.of(1, 2, 3), out);
-        even.flush(10_000 * ms);
+        even.flush(10_000 * MS);
         assertEquals(List.of(1, 2, 3), out, "epoch 3 is not acknowledged: however long, nothing of it goes");
         assertFalse(even.releasePending(), "nothing due: the holder sleeps");
 
         final List<Integer> plain = new ArrayList<>();
-        final EpochLedger uneven = new EpochLedger(16, packet -> plain.add((int)packet[0]), ReleaseGate.ALWAYS_OPEN,
-            false);
+        final EpochLedger uneven = ledger(false, plain);
         uneven.seal(1, 0);
-        for (final long[] packet : new long[][]{{1, 10}, {2, 50}, {3, 90}})
-        {
-            buffer.putByte(0, (byte)packet[0]);
-            uneven.onOutput(packet[0], buffer, 0, 40, packet[1] * ms);
-        }
-        uneven.seal(2, 100 * ms);
-        uneven.release(2, 150 * ms);
+        output(uneven, 1, 10);
+        output(uneven, 2, 50);
+        output(uneven, 3, 90);
+        uneven.seal(2, 100 * MS);
+        uneven.release(2, 150 * MS);
         assertEquals(List.of(1, 2, 3), plain, "without even round trips the ack releases the whole epoch");
     }
 
@@ -191,32 +198,24 @@ class EpochLedgerTest
     void evenRoundTripsMeasureAnEpochFromItsFirstPacketSoALoneReplyAfterAnIdleSpellLeavesWithItsAck()
     {
         final List<Integer> out = new ArrayList<>();
-        final EpochLedger even = new EpochLedger(16, packet -> out.add((int)packet[0]), ReleaseGate.ALWAYS_OPEN,
-            true);
-        final UnsafeBuffer buffer = new UnsafeBuffer(ByteBuffer.allocate(40));
-        final long ms = 1_000_000L;
-        buffer.putByte(0, (byte)1);
-        even.onOutput(1, buffer, 0, 40, 90 * ms);
-        even.seal(1, 100 * ms);
-        even.release(1, 101 * ms);
+        final EpochLedger even = ledger(true, out);
+        output(even, 1, 90);
+        even.seal(1, 100 * MS);
+        even.release(1, 101 * MS);
         assertEquals(List.of(1), out, "an epoch's only packet is its first: it leaves with its ack");
         // Idle for 10 s (no epoch sealed), then two replies in one epoch: its output runs from 10,000 to 10,050 ms.
-        buffer.putByte(0, (byte)2);
-        even.onOutput(2, buffer, 0, 40, 10_000 * ms);
-        buffer.putByte(0, (byte)3);
-        even.onOutput(3, buffer, 0, 40, 10_040 * ms);
-        even.seal(2, 10_050 * ms);
-        even.release(2, 10_080 * ms);
+        output(even, 2, 10_000);
+        output(even, 3, 10_040);
+        even.seal(2, 10_050 * MS);
+        even.release(2, 10_080 * MS);
         assertEquals(List.of(1, 2), out, "the first reply after the idle spell leaves with the ack, not seconds on");
-        even.flush(10_094 * ms);
+        even.flush(10_094 * MS);
         assertEquals(List.of(1, 2), out, "the second, sent 15 ms after the middle, waits 55 ms as the middle's");
-        even.flush(10_095 * ms);
+        even.flush(10_095 * MS);
         assertEquals(List.of(1, 2, 3), out);
-        buffer.putByte(0, (byte)4);
-        even.onOutput(4, buffer, 0, 40, 10_100 * ms);
-        buffer.putByte(0, (byte)5);
-        even.onOutput(5, buffer, 0, 40, 10_190 * ms);
-        even.seal(3, 10_200 * ms);
+        output(even, 4, 10_100);
+        output(even, 5, 10_190);
+        even.seal(3, 10_200 * MS);
         even.passThrough(); // the replica is lost: what is held goes out now, none of it held back for evenness
         assertEquals(List.of(1, 2, 3, 4, 5), out);
     }
