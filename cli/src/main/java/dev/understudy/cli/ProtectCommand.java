@@ -187,7 +187,7 @@ final class ProtectCommand implements Callable<Integer>
         heartbeat.applyTo(context.heartbeat());
         return Standby.start(context, new TakeoverContext().notices(StderrNotices.INSTANCE).name(name)
             .serviceIp(serviceIp).bridge(bridge).workDir(workDir).intervalMs(interval.ms()).stateStoreDir(store.stateStore)
-            .coordinator(coordinator.coordinator).leaseMs(coordinator.leaseMs),
+            .evenRoundTrips(!unevenRoundTrips).coordinator(coordinator.coordinator).leaseMs(coordinator.leaseMs),
             ReplicaObserver.NONE);
     }
 }

@@ -94,6 +94,10 @@ final class ReplicaCommand implements Callable<Integer>
         "interval once this node took over and protects the service (default ${DEFAULT-VALUE})")
     int intervalMs;
 
+    @Option(names = "--uneven-round-trips", description = "once this node took over and protects the service, " +
+        "release each acknowledged packet at once (see protect --uneven-round-trips)")
+    boolean unevenRoundTrips;
+
     @Mixin
     HeartbeatOptions heartbeat;
 
@@ -143,7 +147,7 @@ final class ReplicaCommand implements Callable<Integer>
     {
         return new TakeoverContext().notices(StderrNotices.INSTANCE).name(name).serviceIp(serviceIp).bridge(bridge)
             .workDir(workDir).automatic(!noAutoTakeover).reprotect(!noReprotect).reprotectReplica(reprotectReplica)
-            .intervalMs(intervalMs).lazyRestore(!noLazyRestore).stateStoreDir(store.stateStore)
+            .intervalMs(intervalMs).evenRoundTrips(!unevenRoundTrips).lazyRestore(!noLazyRestore).stateStoreDir(store.stateStore)
             .coordinator(coordinator.coordinator).leaseMs(coordinator.leaseMs);
     }
 

@@ -24,6 +24,7 @@ public final class TakeoverContext
     private String reprotectReplica;
     private int intervalMs = Configuration.INTERVAL_MS;
     private boolean lazyRestore = true;
+    private boolean evenRoundTrips = true;
 
     public TakeoverContext validate()
     {
@@ -220,6 +221,18 @@ public final class TakeoverContext
     public TakeoverContext lazyRestore(final boolean lazyRestore)
     {
         this.lazyRestore = lazyRestore;
+        return this;
+    }
+
+    /** Whether the promoted primary evens its clients' round trips (ProtectContext#evenRoundTrips). */
+    public boolean evenRoundTrips()
+    {
+        return evenRoundTrips;
+    }
+
+    public TakeoverContext evenRoundTrips(final boolean evenRoundTrips)
+    {
+        this.evenRoundTrips = evenRoundTrips;
         return this;
     }
 

@@ -48,12 +48,12 @@ public final class FailoverPair implements Cluster
      */
     public record Config(String name, String serviceIp, int intervalMs, long failureTimeoutMs, Path runDir,
         List<String> extraPrimaryArgs, List<String> serviceCommand, String heartbeatPriority,
-        List<String> replicaHostPrefix, String coordinator)
+        List<String> replicaHostPrefix, String coordinator, List<String> bothAgentsArgs)
     {
         public static Config defaults(final Path runDir)
         {
             return new Config(DEFAULT_NAME, LAYOUT.subnet().host(10).toString(), 100, Configuration.FAILURE_TIMEOUT_MS,
-                runDir, List.of(), RedisService.command(), "realtime", List.of(), null);
+                runDir, List.of(), RedisService.command(), "realtime", List.of(), null, List.of());
         }
 
         /**
@@ -63,45 +63,52 @@ public final class FailoverPair implements Cluster
         public Config withReplicaHostPrefix(final List<String> prefix)
         {
             return new Config(name, serviceIp, intervalMs, failureTimeoutMs, runDir, extraPrimaryArgs, serviceCommand,
-                heartbeatPriority, prefix, coordinator);
+                heartbeatPriority, prefix, coordinator, bothAgentsArgs);
         }
 
         public Config withInterval(final int ms)
         {
             return new Config(name, serviceIp, ms, failureTimeoutMs, runDir, extraPrimaryArgs, serviceCommand,
-                heartbeatPriority, replicaHostPrefix, coordinator);
+                heartbeatPriority, replicaHostPrefix, coordinator, bothAgentsArgs);
         }
 
         public Config withFailureTimeout(final long ms)
         {
             return new Config(name, serviceIp, intervalMs, ms, runDir, extraPrimaryArgs, serviceCommand,
-                heartbeatPriority, replicaHostPrefix, coordinator);
+                heartbeatPriority, replicaHostPrefix, coordinator, bothAgentsArgs);
         }
 
         public Config withPrimaryArgs(final List<String> args)
         {
             return new Config(name, serviceIp, intervalMs, failureTimeoutMs, runDir, args, serviceCommand,
-                heartbeatPriority, replicaHostPrefix, coordinator);
+                heartbeatPriority, replicaHostPrefix, coordinator, bothAgentsArgs);
         }
 
         public Config withServiceCommand(final List<String> command)
         {
             return new Config(name, serviceIp, intervalMs, failureTimeoutMs, runDir, extraPrimaryArgs, command,
-                heartbeatPriority, replicaHostPrefix, coordinator);
+                heartbeatPriority, replicaHostPrefix, coordinator, bothAgentsArgs);
         }
 
         /** Both agents take the service's lease in this coordinator (HOST:PORT, reachable from both hosts). */
         public Config withCoordinator(final String connectString)
         {
             return new Config(name, serviceIp, intervalMs, failureTimeoutMs, runDir, extraPrimaryArgs, serviceCommand,
-                heartbeatPriority, replicaHostPrefix, connectString);
+                heartbeatPriority, replicaHostPrefix, connectString, bothAgentsArgs);
+        }
+
+        /** Options both agents take (e.g. --uneven-round-trips: the replica's is for its own protection once promoted). */
+        public Config withBothAgentsArgs(final List<String> args)
+        {
+            return new Config(name, serviceIp, intervalMs, failureTimeoutMs, runDir, extraPrimaryArgs, serviceCommand,
+                heartbeatPriority, replicaHostPrefix, coordinator, args);
         }
 
         /** --heartbeat-priority of both agents: realtime, raised or normal. */
         public Config withHeartbeatPriority(final String priority)
         {
             return new Config(name, serviceIp, intervalMs, failureTimeoutMs, runDir, extraPrimaryArgs, serviceCommand,
-                priority, replicaHostPrefix, coordinator);
+                priority, replicaHostPrefix, coordinator, bothAgentsArgs);
         }
     }
 
@@ -126,6 +133,7 @@ public final class FailoverPair implements Cluster
     {
         this.config = config;
         final List<String> bothAgents = new ArrayList<>(List.of("--heartbeat-priority", config.heartbeatPriority()));
+        bothAgents.addAll(config.bothAgentsArgs());
         if (config.coordinator() != null)
         {
             bothAgents.addAll(List.of("--coordinator", config.coordinator()));
