@@ -147,7 +147,8 @@ final class ReplicaCommand implements Callable<Integer>
     {
         return new TakeoverContext().notices(StderrNotices.INSTANCE).name(name).serviceIp(serviceIp).bridge(bridge)
             .workDir(workDir).automatic(!noAutoTakeover).reprotect(!noReprotect).reprotectReplica(reprotectReplica)
-            .intervalMs(intervalMs).evenRoundTrips(!unevenRoundTrips).lazyRestore(!noLazyRestore).stateStoreDir(store.stateStore)
+            .intervalMs(intervalMs).evenRoundTrips(!unevenRoundTrips).lazyRestore(!noLazyRestore)
+            .stateStoreDir(store.stateStore)
             .coordinator(coordinator.coordinator).leaseMs(coordinator.leaseMs);
     }
 

@@ -607,7 +607,8 @@ public final class Standby implements AutoCloseable
         final ProtectContext protect = new ProtectContext().notices(takeoverContext.notices())
             .name(takeoverContext.name()).serviceIp(takeoverContext.serviceIp()).bridge(takeoverContext.bridge())
             .workDir(takeoverContext.workDir()).intervalMs(takeoverContext.intervalMs())
-            .evenRoundTrips(takeoverContext.evenRoundTrips()).replicaEndpoint(replicaEndpoint).metricsHost(replicaContext.metricsHost()).metricsPort(-1)
+            .evenRoundTrips(takeoverContext.evenRoundTrips())
+            .replicaEndpoint(replicaEndpoint).metricsHost(replicaContext.metricsHost()).metricsPort(-1)
             .term(restored.term()).criuBinary(criu).stateStoreDir(takeoverContext.stateStoreDir()).lease(lease)
             .stateDirs(restored.stateDirs()).streamProtection(replicaContext.streamProtection().forAnotherAgent())
             .adopt(restored.pid(), ServiceNetwork.Spec.of(restored.netns().substring(3), takeoverContext.bridge(),
