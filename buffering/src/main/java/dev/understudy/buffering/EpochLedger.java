@@ -27,9 +27,8 @@ final class EpochLedger
     private final Consumer<byte[]> sender;
     private final LongArrayQueue sealedEpochs = new LongArrayQueue(64, NONE);
     private final LongArrayQueue sealedIds = new LongArrayQueue(64, NONE);
-    /** Per sealed epoch, when its first output packet came (UNKNOWN: it had none) and its seal. */
-    private final LongArrayQueue sealedStarts = new LongArrayQueue(64, NONE);
-    private final LongArrayQueue sealedEnds = new LongArrayQueue(64, NONE);
+    /** Per sealed epoch, the middle of its output: between its first packet and its seal (UNKNOWN: it had none). */
+    private final LongArrayQueue sealedMiddles = new LongArrayQueue(64, NONE);
     /** Released epochs' last ids and the least hold of their packets (even round trips), oldest first. */
     private final LongArrayQueue pacedIds = new LongArrayQueue(64, NONE);
     private final LongArrayQueue pacedHolds = new LongArrayQueue(64, NONE);
@@ -77,9 +76,9 @@ final class EpochLedger
 
     /**
      * @param gate           asked before anything leaves: while it is closed, acked and passing output waits here.
-     * @param evenRoundTrips hold each packet of an acknowledged epoch at least half its epoch's cycle (see
-     *                       {@link #release}), so clients' round trips vary at most about 2:1 instead of with the
-     *                       packet's moment in the epoch.
+     * @param evenRoundTrips hold each packet of an acknowledged epoch at least as long as one sent at the middle of
+     *                       its output (see {@link #release}), so clients' round trips vary at most about 2:1
+     *                       instead of with the packet's moment in the epoch.
      */
     EpochLedger(final int maxHeld, final Consumer<byte[]> sender, final ReleaseGate gate,
         final boolean evenRoundTrips)
@@ -151,8 +150,7 @@ final class EpochLedger
         }
         sealedEpochs.addLong(epoch);
         sealedIds.addLong(lastOutputId);
-        sealedStarts.addLong(firstOutputNs);
-        sealedEnds.addLong(nowNs);
+        sealedMiddles.addLong(firstOutputNs == UNKNOWN ? UNKNOWN : firstOutputNs + (nowNs - firstOutputNs) / 2);
         firstOutputNs = UNKNOWN;
     }
 
@@ -160,11 +158,11 @@ final class EpochLedger
      * The replica acknowledged epoch: every copy of epochs up to it goes out.
      *
      * With even round trips, a packet produced at t in an epoch whose output ran from start (its first packet) to
-     * its seal leaves at max(now, t + now - (start + seal) / 2): the packets of the second half, which waited least,
-     * wait as long as one produced at its middle. Without it a client's round trip runs from frozen + ack (a request that
-     * came just before the freeze) to a whole cycle more, 3:1 and beyond at a 100 ms interval, and a congestion
-     * control that sizes its window from the shortest round trip it saw (BBR) sends too little for the rest. The
-     * median wait is unchanged; the mean grows by an eighth of the cycle.
+     * its seal leaves at max(now, t + now - (start + seal) / 2): the packets of the second half, which waited
+     * least, wait as long as one produced at its middle. Without it a client's round trip runs from frozen + ack (a
+     * request that came just before the freeze) to a whole cycle more, 3:1 and beyond at a 100 ms interval, and a
+     * congestion control that sizes its window from the shortest round trip it saw (BBR) sends too little for the
+     * rest. The median wait is unchanged; the mean grows by an eighth of the cycle.
      */
     void release(final long epoch)
     {
@@ -178,12 +176,11 @@ final class EpochLedger
         {
             sealedEpochs.pollLong();
             upTo = sealedIds.pollLong();
-            final long start = sealedStarts.pollLong();
-            final long end = sealedEnds.pollLong();
+            final long middle = sealedMiddles.pollLong();
             if (evenRoundTrips)
             {
                 pacedIds.addLong(upTo);
-                pacedHolds.addLong(start == UNKNOWN ? 0 : nowNs - (start + (end - start) / 2));
+                pacedHolds.addLong(middle == UNKNOWN ? 0 : nowNs - middle);
             }
         }
         releasableThroughId = Math.max(releasableThroughId, upTo);
@@ -221,8 +218,7 @@ final class EpochLedger
         flush(System.nanoTime());
         sealedEpochs.clear();
         sealedIds.clear();
-        sealedStarts.clear();
-        sealedEnds.clear();
+        sealedMiddles.clear();
         firstOutputNs = UNKNOWN;
     }
 
