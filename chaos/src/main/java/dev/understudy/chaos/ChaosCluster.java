@@ -507,6 +507,44 @@ final class ChaosCluster implements Cluster
         }
     }
 
+    /**
+     * After a failed cycle, before the pair is reset (which removes them): what each running node of the pair
+     * holds about it into target-nN.log: its processes (zombies with the wait status they left), Redis's log in
+     * every copy of its directory, and the tail of every CRIU log under the agents' work directory.
+     */
+    void collectDiagnostics(final String target)
+    {
+        for (final int n : new int[]{1, 2})
+        {
+            if (!running(node(n)))
+            {
+                continue;
+            }
+            final Shell.Result found = Shell.run("docker", "exec", node(n).getContainerId(), "sh", "-c",
+                "echo '== ps'; ps -eo pid,ppid,stat,lstart,args | grep -v 'ps -eo'; " +
+                "for p in $(ps -eo pid=,stat= | awk '$2 ~ /Z/ {print $1}'); do echo \"== zombie $p: " +
+                "$(cat /proc/$p/stat)\"; done; " +
+                "for f in " + STATE_STORE + "/state/live-*/0/redis.log; do [ -f \"$f\" ] && echo \"== $f\" && " +
+                "tail -n 100 \"$f\"; done; " +
+                "for f in $(find /dev/shm/understudy -name '*.log' 2>/dev/null); do echo \"== $f\"; " +
+                "tail -n 60 \"$f\"; done; " +
+                // the state store as the service's files last saw it: room, subvolumes, whether it takes writes
+                "echo '== state store'; btrfs filesystem usage -b " + STATE_STORE + "/state 2>&1; " +
+                "btrfs subvolume list " + STATE_STORE + "/state 2>&1; " +
+                "for d in " + STATE_STORE + "/state/live-*/0; do ls -la $d $d/appendonlydir 2>&1; " +
+                "(echo probe > $d/.probe && echo \"$d takes writes\") 2>&1; rm -f $d/.probe; done; " +
+                "echo '== kernel'; dmesg 2>&1 | tail -n 30; true");
+            try
+            {
+                java.nio.file.Files.writeString(Path.of(target + "-n" + n + ".log"), found.stdout() + found.stderr());
+            }
+            catch (final java.io.IOException ex)
+            {
+                // the run's results lack these; the run itself is judged without them
+            }
+        }
+    }
+
     /** An agent's log (appended across cycles) into the results directory; works on a killed node too. */
     void copyLog(final int n, final String file, final Path target)
     {

@@ -115,6 +115,7 @@ public final class JepsenChaosSuite
                 catch (final Exception ex)
                 {
                     row.put("error", String.valueOf(ex.getMessage()));
+                    cluster.collectDiagnostics(resultsDir.resolve("cycle" + cycle).toString());
                     try
                     {
                         generator.stop();

@@ -19,17 +19,22 @@ import picocli.CommandLine.Parameters;
 final class LabCommand
 {
     @Command(name = "up", mixinStandardHelpOptions = true,
-        description = "Build the layout: hosts a (.2) and b (.3), LAN bridge uslab0 (.1), client (.200).")
+        description = "Build the layout: hosts a (.2) and b (.3), LAN bridge uslab0 (.1), client (.200), and a " +
+            "ZooKeeper coordinator on .1:" + Lab.COORDINATOR_PORT + " holding every service's lease.")
     static final class Up implements Callable<Integer>
     {
         @Option(names = "--subnet", defaultValue = Lab.DEFAULT_SUBNET,
             description = "the lab's LAN, a /24 or wider (default ${DEFAULT-VALUE})")
         String subnet;
 
+        @Option(names = "--no-coordinator", description = "no coordinator: the services' agents fence by term only " +
+            "(a takeover about a second sooner; two copies may serve across a partition)")
+        boolean noCoordinator;
+
         public Integer call() throws Exception
         {
             Understudy.requireRoot();
-            Lab.up(subnet, System.out);
+            Lab.up(subnet, !noCoordinator, System.out);
             return 0;
         }
     }

@@ -127,7 +127,9 @@ final class NodeAgent
             else if (!protecting.isRunning() && !stopping)
             {
                 final String error = protecting.state().lastError();
-                System.err.println("understudy: " + (error.isEmpty() ? "the service exited" : error) +
+                // The epoch loop reports an exit at its next epoch; this loop may see it first.
+                System.err.println("understudy: " + (error.isEmpty() ? "the service exited (" +
+                    protecting.service().exitDescription() + ")" : error) +
                     (protecting.state().fencedByTerm() > 0 ? "; make this host the replica: understudy replica " +
                     "with this host's --listen" : ""));
                 deleteQuietly(pidFile);

@@ -375,7 +375,7 @@ final class EpochAgent implements Agent
         }
         if (!service.isAlive())
         {
-            final String why = "the service exited (code " + service.exitCode() + "); protection stopped";
+            final String why = "the service exited (" + service.exitDescription() + "); protection stopped";
             state.errors.report(why, null);
             state.phase = PrimaryState.Phase.STOPPED;
             throw new AgentTerminationException(why);

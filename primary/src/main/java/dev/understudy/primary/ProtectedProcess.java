@@ -209,6 +209,39 @@ public final class ProtectedProcess implements AutoCloseable
         return launcher == null || launcher.isAlive() ? -1 : launcher.exitValue();
     }
 
+    /**
+     * How the service ended, as far as this agent can tell: its launcher's exit code, or for an adopted service
+     * (not this agent's child) the wait status its zombie leaves in /proc until its reaper collects it.
+     */
+    public String exitDescription()
+    {
+        if (launcher != null)
+        {
+            return launcher.isAlive() ? "running" : "exit code " + launcher.exitValue();
+        }
+        final String stat = firstLine(Path.of("/proc", Integer.toString(rootPid), "stat"));
+        final int close = stat.lastIndexOf(')');
+        if (close < 0)
+        {
+            return "exit status unknown: pid " + rootPid + " was reaped by its parent before it was read";
+        }
+        final String[] fields = stat.substring(close + 2).split(" ");
+        // fields[0] is stat's field 3 (state); exit_code is field 52 (Linux 3.5+)
+        if (!fields[0].equals("Z") || fields.length < 50)
+        {
+            return fields[0].equals("Z") ? "exit status unknown" : "running";
+        }
+        return describeWaitStatus(Integer.parseInt(fields[49]));
+    }
+
+    /** A wait(2) status as a person reads it: "exit code 1", "killed by signal 9 (core dumped)". */
+    static String describeWaitStatus(final int status)
+    {
+        final int signal = status & 0x7f;
+        return signal == 0 ? "exit code " + ((status >> 8) & 0xff) : "killed by signal " + signal +
+            ((status & 0x80) != 0 ? " (core dumped)" : "");
+    }
+
     /** Stops the whole tree (SIGSTOP to every process): a switchover's service after its last dump. */
     public void stop()
     {

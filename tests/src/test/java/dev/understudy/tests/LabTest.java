@@ -23,7 +23,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /**
  * Issue 15's acceptance, command by command as a reader types them: lab up, lab protect an echo service (socat,
  * a command Understudy knows nothing of), a client in `lab client` holding one connection, lab kill-primary; the
- * same connection echoes afterwards, and lab down leaves no namespace, link, rule or process.
+ * same connection echoes afterwards, and lab down leaves no namespace, link, rule or process. The lab keeps every
+ * service's lease in a coordinator of its own (issue 11: one machine gets a single server by default).
  */
 class LabTest
 {
@@ -62,9 +63,14 @@ class LabTest
         understudy(List.of("lab", "down"), 60); // a crashed run's leftovers
         final String up = understudy(List.of("lab", "up", "--subnet", "10.66.0.0/24"), 60);
         assertTrue(up.contains("host a 10.66.0.2") && up.contains("client 10.66.0.200"), up);
+        assertTrue(up.contains("lab: coordinator 10.66.0.1:2181"), up);
         final String protect = understudy(List.of("lab", "protect", "--name", "echo", "--service-ip", "10.66.0.10/24",
             "--", "socat", "TCP-LISTEN:7000,fork", "EXEC:/bin/cat"), 180);
         assertTrue(protect.contains("echo protected"), protect);
+        final String protectedStatus = understudy(List.of("lab", "status"), 30);
+        assertTrue(protectedStatus.contains("coordinator 10.66.0.1:2181") && !protectedStatus.contains("NOT RUNNING") &&
+            protectedStatus.matches("(?s).*host a: primary, PROTECTED, epoch \\d+ acknowledged, term 1, lease HELD.*"),
+            protectedStatus);
 
         // The client: `lab client -- socat - TCP:…`, one connection for the whole test, fed line by line.
         final Process client = new ProcessBuilder(NodeProcess.understudyCommand(List.of("lab", "client", "--", "socat",
@@ -80,7 +86,9 @@ class LabTest
             assertTrue(kill.contains("host b took over"), kill);
             assertEquals("after the kill", echo(toService, fromService, "after the kill"));
             final String status = understudy(List.of("lab", "status"), 30);
-            assertTrue(status.contains("host a 10.66.0.2: DOWN") && status.contains("host b: primary"), status);
+            // The replica took over only once it held the lease, at the next term.
+            assertTrue(status.contains("host a 10.66.0.2: DOWN") &&
+                status.matches("(?s).*host b: primary, [A-Z_]+ .*term 2, lease HELD.*"), status);
             // The dead host comes back as the replica, and the next kill moves the service back to it.
             final String rejoin = understudy(List.of("lab", "rejoin"), 180);
             assertTrue(rejoin.contains("echo protected: service 10.66.0.10 on host b"), rejoin);
@@ -100,6 +108,21 @@ class LabTest
         assertEquals(List.of(), processesLeft(), "processes the lab started, still running");
     }
 
+    @Test
+    void aLabWithoutACoordinatorSaysSoAndIsNotTakenForOneWithIt() throws Exception
+    {
+        understudy(List.of("lab", "down"), 60);
+        final String up = understudy(List.of("lab", "up", "--subnet", "10.66.0.0/24", "--no-coordinator"), 60);
+        assertTrue(up.contains("lab: no coordinator (--no-coordinator)"), up);
+        assertTrue(understudy(List.of("lab", "status"), 30).contains("no coordinator"));
+        assertEquals(List.of(), processesLeft(), "a coordinator started anyway");
+        final String again = understudy(List.of("lab", "up", "--subnet", "10.66.0.0/24"), 60, 2);
+        assertTrue(again.contains("a lab is up on 10.66.0.0/24 without a coordinator: run understudy lab down first"),
+            again);
+        understudy(List.of("lab", "down"), 60);
+        assertEquals(List.of(), Lab.leftovers(List.of()), "what lab down left");
+    }
+
     /** Sends a line on the client's connection and reads the service's answer (the restored one's after a kill). */
     private static String echo(final OutputStream out, final BufferedReader in, final String line) throws Exception
     {
@@ -116,7 +139,8 @@ class LabTest
         final List<String> left = new ArrayList<>();
         for (final String line : Shell.run("ps", "-eo", "pid,args").stdout().split("\n"))
         {
-            if (line.contains("TCP-LISTEN:7000") || line.matches(".*understudy-lab[ab]-echo.*"))
+            if (line.contains("TCP-LISTEN:7000") || line.matches(".*understudy-lab[ab]-echo.*") ||
+                line.contains("--data-dir /run/understudy-lab/coordinator"))
             {
                 left.add(line.trim());
             }

@@ -42,28 +42,42 @@ public final class Lab
     private static final List<String> HOST_NAMES = LabLayout.HOST_NAMES;
     private static final int CLIENT_HOST = LabLayout.CLIENT_HOST;
     private static final String KEY = "00-lab.key";
+    /** The lab's ZooKeeper server, on the LAN bridge's address; found by its data directory after a crash too. */
+    public static final int COORDINATOR_PORT = 2181;
+    private static final Path COORDINATOR_DIR = DIR.resolve("coordinator");
+    private static final String COORDINATOR_MARK = "--data-dir " + COORDINATOR_DIR;
+    private static final long COORDINATOR_START_MS = 30_000;
 
     private final LabLayout layout;
+    private final String coordinator;
 
-    private Lab(final Ipv4Cidr subnet)
+    private Lab(final Ipv4Cidr subnet, final String coordinator)
     {
         this.layout = LabLayout.lab(subnet);
+        this.coordinator = coordinator;
     }
 
-    /** Builds the layout on subnet (a /24 or wider; .1 the LAN's gateway, .2 and .3 the hosts, .200 the client). */
-    public static Lab up(final String subnetText, final PrintStream out) throws IOException
+    /**
+     * Builds the layout on subnet (a /24 or wider; .1 the LAN's gateway, .2 and .3 the hosts, .200 the client) and,
+     * unless told not to, a ZooKeeper server at the gateway's address on {@link #COORDINATOR_PORT} where every
+     * service of the lab keeps its lease: so a host the lab cuts off stops serving before the other takes over.
+     */
+    public static Lab up(final String subnetText, final boolean withCoordinator, final PrintStream out)
+        throws IOException, InterruptedException
     {
         final Ipv4Cidr subnet = parseSubnet(subnetText);
         final Path file = DIR.resolve("lab.properties");
         if (Files.exists(file))
         {
             final Lab existing = open();
-            if (existing.subnet().equals(subnet) && existing.host(0).isUp() && existing.host(1).isUp())
+            if (existing.subnet().equals(subnet) && existing.host(0).isUp() && existing.host(1).isUp() &&
+                (existing.coordinator != null) == withCoordinator)
             {
                 out.println("lab: up already on " + subnet + " (understudy lab status)");
                 return existing;
             }
-            throw new IllegalStateException("a lab is up on " + existing.subnet() + ": run understudy lab down first");
+            throw new IllegalStateException("a lab is up on " + existing.subnet() + (existing.coordinator == null ?
+                " without a coordinator" : " with a coordinator") + ": run understudy lab down first");
         }
         final String clash = addressInUse(subnet);
         if (clash != null)
@@ -71,12 +85,14 @@ public final class Lab
             throw new IllegalStateException("subnet " + subnet + " is in use on this machine (" + clash +
                 "): choose another with --subnet");
         }
-        final Lab lab = new Lab(subnet);
+        final Lab lab = new Lab(subnet, withCoordinator ? LabLayout.lab(subnet).gateway().ip() + ":" +
+            COORDINATOR_PORT : null);
         try
         {
             Files.createDirectories(DIR);
             final Properties properties = new Properties();
             properties.setProperty("subnet", subnet.toString());
+            properties.setProperty("coordinator", lab.coordinator == null ? "" : lab.coordinator);
             try (Writer writer = Files.newBufferedWriter(file))
             {
                 properties.store(writer, "understudy lab");
@@ -86,8 +102,12 @@ public final class Lab
                 lab.layout.createHost(node);
             }
             lab.layout.createClient();
+            if (lab.coordinator != null)
+            {
+                lab.startCoordinator();
+            }
         }
-        catch (final IOException | RuntimeException ex)
+        catch (final IOException | InterruptedException | RuntimeException ex)
         {
             down(new PrintStream(java.io.OutputStream.nullOutputStream()));
             throw ex;
@@ -97,6 +117,9 @@ public final class Lab
             "), host a " + built.hostAddress(0).ip() + " (netns " + built.host(0).netnsName() + "), host b " +
             built.hostAddress(1).ip() + " (netns " + built.host(1).netnsName() + "), client " +
             built.clientAddress().ip() + " (netns " + built.clientNetns() + ")");
+        out.println(lab.coordinator == null ? "lab: no coordinator (--no-coordinator): the services' agents " +
+            "fence by term only" : "lab: coordinator " + lab.coordinator + " (ZooKeeper, log " +
+            COORDINATOR_DIR.resolve("coordinator.log") + "): every service's lease lives there");
         out.println("lab: next: understudy lab protect --name NAME --service-ip " + subnet.host(10) + " -- CMD...");
         return lab;
     }
@@ -114,7 +137,74 @@ public final class Lab
         {
             properties.load(reader);
         }
-        return new Lab(Ipv4Cidr.parse(properties.getProperty("subnet")));
+        final String coordinator = properties.getProperty("coordinator", "");
+        return new Lab(Ipv4Cidr.parse(properties.getProperty("subnet")), coordinator.isEmpty() ? null : coordinator);
+    }
+
+    /**
+     * The coordinator as its own process in this machine's namespace (it outlives this command, as the agents do),
+     * listening on the LAN bridge's address only; returns once it accepts connections, or with its own last line.
+     */
+    private void startCoordinator() throws IOException, InterruptedException
+    {
+        Files.createDirectories(COORDINATOR_DIR);
+        final Path log = COORDINATOR_DIR.resolve("coordinator.log");
+        final long pid = NodeProcess.startDetached(Path.of("/proc/self/ns/net"), log, List.of("coordinator",
+            "--listen", coordinator, "--data-dir", COORDINATOR_DIR.toString()));
+        final long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(COORDINATOR_START_MS);
+        while (System.nanoTime() < deadline)
+        {
+            if (!ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false))
+            {
+                throw new IllegalStateException("the lab's coordinator on " + coordinator + " exited: " +
+                    lastLine(log) + " (free port " + COORDINATOR_PORT + ", or understudy lab up --no-coordinator)");
+            }
+            try (java.net.Socket socket = new java.net.Socket())
+            {
+                socket.connect(new java.net.InetSocketAddress(layout.gateway().ip(), COORDINATOR_PORT), 200);
+                return;
+            }
+            catch (final IOException notYet)
+            {
+                Thread.sleep(100);
+            }
+        }
+        throw new IllegalStateException("the lab's coordinator on " + coordinator + " did not accept connections " +
+            "within " + COORDINATOR_START_MS + " ms (log: " + log + ")");
+    }
+
+    /** Agents started without the lab's coordinator running would wait for their lease until they time out. */
+    private void requireCoordinator()
+    {
+        if (coordinator != null && coordinatorProcesses().isEmpty())
+        {
+            throw new IllegalStateException("the lab's coordinator (" + coordinator + ") is not running: see " +
+                COORDINATOR_DIR.resolve("coordinator.log") + ", then understudy lab down and lab up");
+        }
+    }
+
+    /** The lab's coordinator processes still running, found by their data directory (also after a crash). */
+    private static List<ProcessHandle> coordinatorProcesses()
+    {
+        return ProcessHandle.allProcesses().filter(process ->
+        {
+            // /proc itself: ProcessHandle.Info cuts a command line at 4 KB, and a class path is longer.
+            final String line = procFileOrEmpty(Path.of("/proc", Long.toString(process.pid()), "cmdline"))
+                .replace('\0', ' ');
+            return line.contains("dev.understudy.cli.Understudy coordinator ") && line.contains(COORDINATOR_MARK);
+        }).toList();
+    }
+
+    private static String procFileOrEmpty(final Path file)
+    {
+        try
+        {
+            return Files.readString(file, java.nio.charset.StandardCharsets.ISO_8859_1);
+        }
+        catch (final IOException | RuntimeException gone)
+        {
+            return "";
+        }
     }
 
     private static Ipv4Cidr parseSubnet(final String text)
@@ -190,7 +280,8 @@ public final class Lab
 
     private ServiceAgents agents(final LabService service)
     {
-        return service.agents(layout, serviceDir(service.name()));
+        return service.agents(layout, serviceDir(service.name()), coordinator == null ? List.of() :
+            List.of("--coordinator", coordinator));
     }
 
     private static Path log(final String name, final int node)
@@ -284,6 +375,7 @@ public final class Lab
                     "rejoin, or lab down and lab up");
             }
         }
+        requireCoordinator();
         CriuOptions.parse(criuOptions); // refused here in one line, not by an agent started in the background
         final LabService service = new LabService(name, serviceIp.toString(), intervalMs, failureTimeoutMs, command,
             stateDirs, criuOptions, index, 0);
@@ -521,6 +613,7 @@ public final class Lab
      */
     public void rejoin(final long timeoutMs, final PrintStream out) throws IOException, InterruptedException
     {
+        requireCoordinator();
         for (int node = 0; node < 2; node++)
         {
             if (!host(node).isUp())
@@ -562,7 +655,9 @@ public final class Lab
     public void status(final PrintStream out) throws IOException
     {
         out.println("lab: " + subnet() + ", LAN bridge " + layout.lanBridge() + " (" + layout.gateway().ip() +
-            "), client " + layout.clientAddress().ip() + " (understudy lab client -- CMD)");
+            "), client " + layout.clientAddress().ip() + " (understudy lab client -- CMD), " + (coordinator == null ?
+            "no coordinator" : "coordinator " + coordinator + (coordinatorProcesses().isEmpty() ? " NOT RUNNING (lab " +
+            "down, then lab up)" : "")));
         for (int node = 0; node < 2; node++)
         {
             out.println("host " + HOST_NAMES.get(node) + " " + hostAddress(node).ip() + ": " +
@@ -599,7 +694,8 @@ public final class Lab
         {
             return "primary, " + status.get("phase") + (status.get("phase").equals("PROTECTED") ? "" : " (" +
                 status.getOrDefault("unprotected_reason", "-") + ")") + ", epoch " + status.get("epoch_acknowledged") +
-                " acknowledged, term " + status.get("term");
+                " acknowledged, term " + status.get("term") + (coordinator == null ? "" : ", lease " +
+                status.getOrDefault("lease_state", "?"));
         }
         return status.getOrDefault("role", "?") + ", " + status.getOrDefault("state", "?");
     }
@@ -625,6 +721,12 @@ public final class Lab
         final List<String> found = leftovers(names);
         final LabLayout layout = anyLayout();
         layout.remove(); // the agents first (SIGKILL), so that none takes over while its service goes
+        final List<ProcessHandle> coordinators = coordinatorProcesses();
+        coordinators.forEach(ProcessHandle::destroyForcibly);
+        for (final ProcessHandle process : coordinators)
+        {
+            process.onExit().orTimeout(10, TimeUnit.SECONDS).exceptionally(timeout -> process).join();
+        }
         for (final String line : Shell.run("ip", "netns", "list").stdout().split("\n"))
         {
             final String netns = line.split(" ")[0].trim();
@@ -657,6 +759,10 @@ public final class Lab
     public static List<String> leftovers(final List<String> serviceNames)
     {
         final List<String> left = new ArrayList<>(anyLayout().leftovers());
+        for (final ProcessHandle process : coordinatorProcesses())
+        {
+            left.add("coordinator process " + process.pid());
+        }
         for (final String line : Shell.run("ip", "netns", "list").stdout().split("\n"))
         {
             final String netns = line.split(" ")[0].trim();

@@ -29,10 +29,13 @@ record LabService(String name, String serviceIp, int intervalMs, long failureTim
         criuOptions = List.copyOf(criuOptions);
     }
 
-    /** Its agents on the lab's layout: ports by its index, keys in its directory (keys-a, keys-b). */
-    ServiceAgents agents(final LabLayout layout, final Path keyRoot)
+    /**
+     * Its agents on the lab's layout: ports by its index, keys in its directory (keys-a, keys-b), and the options
+     * both take from the lab itself (its coordinator).
+     */
+    ServiceAgents agents(final LabLayout layout, final Path keyRoot, final List<String> labOptions)
     {
-        return new ServiceAgents(layout, name, serviceIp, intervalMs, failureTimeoutMs, index, keyRoot, List.of());
+        return new ServiceAgents(layout, name, serviceIp, intervalMs, failureTimeoutMs, index, keyRoot, labOptions);
     }
 
     /** The options of its primary beyond the agents' own: its state directories and CRIU options. */
