@@ -127,9 +127,10 @@ final class NodeAgent
             else if (!protecting.isRunning() && !stopping)
             {
                 final String error = protecting.state().lastError();
-                // The epoch loop reports an exit at its next epoch; this loop may see it first.
-                System.err.println("understudy: " + (error.isEmpty() ? "the service exited (" +
-                    protecting.service().exitDescription() + ")" : error) +
+                // An exit is told the same whether the epoch loop reported it first or this loop saw it first.
+                final boolean exited = protecting.state().fencedByTerm() == 0 && !protecting.service().isAlive();
+                System.err.println("understudy: " + (exited ? protecting.serviceExit() : error.isEmpty() ?
+                    "protection stopped" : error) +
                     (protecting.state().fencedByTerm() > 0 ? "; make this host the replica: understudy replica " +
                     "with this host's --listen" : ""));
                 deleteQuietly(pidFile);

@@ -441,9 +441,37 @@ public final class Primary implements AutoCloseable
         return statusServer == null ? -1 : statusServer.port();
     }
 
+    /** Below this much room in the state store a service's exit names the store as a likely cause. */
+    static final long LOW_STATE_STORE_BYTES = 64L << 20;
+
     public ProtectedProcess service()
     {
         return service;
+    }
+
+    /**
+     * How the service ended, for the agent's last line; with the room left in its state store when that is
+     * low, since a service whose state directory is full fails its writes and often exits (Redis with appendfsync
+     * always does, and cannot log why: its log is there too).
+     */
+    public String serviceExit()
+    {
+        final String how = "the service exited (" + service.exitDescription() + ")";
+        if (context.stateDirs().isEmpty())
+        {
+            return how;
+        }
+        final java.nio.file.Path store = context.stateStoreDir().resolve("state");
+        try
+        {
+            final long free = java.nio.file.Files.getFileStore(store).getUsableSpace();
+            return free >= LOW_STATE_STORE_BYTES ? how : how + "; its state store " + store + " has " + (free >> 20) +
+                " MB free: writes to its state directories fail when it is full (give --state-store-mb more)";
+        }
+        catch (final java.io.IOException ex)
+        {
+            return how;
+        }
     }
 
     public ServiceNetwork.Spec networkSpec()

@@ -113,6 +113,15 @@ class StateStoreTest
     }
 
     @Test
+    void aSmallStoreSharesItsSpaceBetweenDataAndMetadata() throws IOException
+    {
+        final StateStore store = StateStore.open(work.resolve("primary"), SIZE);
+        // Separate block groups let metadata chunks take a small store whole, and the service's writes then fail.
+        final String usage = Shell.check("btrfs", "filesystem", "df", store.root().toString());
+        assertTrue(usage.contains("Data+Metadata"), usage);
+    }
+
+    @Test
     void aStoreWithoutRoomForItsImageIsRefusedInOneLineThatSaysWhatToDo() throws IOException
     {
         final Path tiny = Files.createDirectories(work.resolve("tiny"));

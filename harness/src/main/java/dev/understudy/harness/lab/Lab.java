@@ -60,7 +60,7 @@ public final class Lab
     /**
      * Builds the layout on subnet (a /24 or wider; .1 the LAN's gateway, .2 and .3 the hosts, .200 the client) and,
      * unless told not to, a ZooKeeper server at the gateway's address on {@link #COORDINATOR_PORT} where every
-     * service of the lab keeps its lease: so a host the lab cuts off stops serving before the other takes over.
+     * service of the lab keeps its lease: a host cut off from the other stops serving before the other takes over.
      */
     public static Lab up(final String subnetText, final boolean withCoordinator, final PrintStream out)
         throws IOException, InterruptedException
