@@ -461,14 +461,14 @@ public final class Primary implements AutoCloseable
         {
             return how;
         }
-        final java.nio.file.Path store = context.stateStoreDir().resolve("state");
+        final Path store = context.stateStoreDir().resolve("state");
         try
         {
-            final long free = java.nio.file.Files.getFileStore(store).getUsableSpace();
+            final long free = Files.getFileStore(store).getUsableSpace();
             return free >= LOW_STATE_STORE_BYTES ? how : how + "; its state store " + store + " has " + (free >> 20) +
                 " MB free: writes to its state directories fail when it is full (give --state-store-mb more)";
         }
-        catch (final java.io.IOException ex)
+        catch (final IOException ex)
         {
             return how;
         }

@@ -43,13 +43,13 @@ public final class StateStore
         return root;
     }
 
+    /** Stores up to this size get mixed block groups (see {@link #open}); larger ones have room for both. */
+    static final long MIXED_UP_TO_BYTES = 16L << 30;
+
     /**
      * This host's store under workDir: the loop image {@code state.btrfs} (sizeBytes, allocated) made and mounted
      * at {@code state/} if it is not mounted already. A store of an earlier run is reused as it is.
      */
-    /** Stores up to this size get mixed block groups (see {@link #open}); larger ones have room for both. */
-    static final long MIXED_UP_TO_BYTES = 16L << 30;
-
     public static StateStore open(final Path workDir, final long sizeBytes) throws IOException
     {
         final Path mountPoint = workDir.resolve("state").toAbsolutePath();
@@ -70,9 +70,9 @@ public final class StateStore
                         "some room there, or give --state-store a larger disk or --state-store-mb a smaller size");
                 }
                 // Mixed block groups: data and metadata share the space. Separate ones let metadata chunks take a
-                // small store whole: measured in the chaos suite, a 1 GB store had 500 MB of metadata chunks (duplicated: the whole device)
-                // (0.2 MB used; the global reserve at its 512 MB cap), 8 MB for data, and the
-                // service's next write failed with ENOSPC. btrfs advises mixed for small file systems.
+                // small store whole: in the chaos suite a 1 GB store had 500 MB of metadata chunks (duplicated:
+                // the whole device; 0.2 MB used, the global reserve at its 512 MB cap) and 8 MB for data, and the
+                // service's next write failed with ENOSPC. btrfs advises mixed block groups for small file systems.
                 final List<String> mkfs = new ArrayList<>(List.of("mkfs.btrfs", "-q", "-f"));
                 if (sizeBytes <= MIXED_UP_TO_BYTES)
                 {
