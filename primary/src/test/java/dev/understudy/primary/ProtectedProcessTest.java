@@ -1,7 +1,7 @@
 package dev.understudy.primary;
 
-import java.io.BufferedReader;
-import java.io.InputStreamReader;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.concurrent.TimeUnit;
 
 import org.junit.jupiter.api.Test;
@@ -33,11 +33,18 @@ class ProtectedProcessTest
     /** Starts child under a parent that never reaps it (an exec'd sleep), adopts it, ends it, and describes it. */
     private static String adoptedEnd(final String child, final boolean kill) throws Exception
     {
-        final Process parent = new ProcessBuilder("sh", "-c", "exec 3<&0; (" + child + ") & echo $!; exec sleep 60 <&-").start();
+        final Process parent = new ProcessBuilder("sh", "-c", "exec 3<&0; (" + child + ") & exec sleep 60 <&-")
+            .start();
         try
         {
-            final int pid = Integer.parseInt(new BufferedReader(new InputStreamReader(parent.getInputStream()))
-                .readLine().trim());
+            // Only once the shell has become sleep does nothing reap the child (a shell may, between commands).
+            final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            while (!Files.readString(Path.of("/proc", Long.toString(parent.pid()), "comm")).trim().equals("sleep") &&
+                System.nanoTime() < deadline)
+            {
+                Thread.sleep(5);
+            }
+            final int pid = (int)parent.toHandle().children().findFirst().orElseThrow().pid();
             final ProtectedProcess adopted = ProtectedProcess.adopt(pid);
             assertEquals("running", adopted.exitDescription());
             if (kill)
@@ -48,8 +55,8 @@ class ProtectedProcessTest
             {
                 parent.getOutputStream().close(); // the child's read sees end of file (fd 3: the parent's stdin)
             }
-            final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-            while (adopted.isAlive() && System.nanoTime() < deadline)
+            final long ended = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            while (adopted.isAlive() && System.nanoTime() < ended)
             {
                 Thread.sleep(10);
             }
